@@ -1,0 +1,43 @@
+# The two commands: `make demo` and `make test`. Each sets up everything it needs
+# from a fresh clone on a machine with Python >= 3.11 and make.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+WORKSPACE ?= demo-workspace
+
+.PHONY: demo test lint typecheck check-migrations install lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "migrex needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/migrex demo --workspace $(WORKSPACE)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+check-migrations: $(STAMP)
+	$(VENV)/bin/migrex db check
+
+test: $(STAMP) lint typecheck check-migrations
+	$(VENV)/bin/pytest
+
+# Regenerates the pinned lock file from pyproject.toml (needs uv).
+lock:
+	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) $(WORKSPACE) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""migrex: a node for intergovernmental migration-cooperation agreements."""

@@ -1,0 +1,3 @@
+from migrex.cli import main
+
+main()

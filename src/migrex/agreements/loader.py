@@ -1,0 +1,136 @@
+"""Reading agreement files: bytes -> TOML -> schema -> cross-checks -> `Agreement`.
+
+Whatever is wrong with a file — unreadable, not UTF-8, bad TOML, wrong shape, dangling
+references — comes out as one `AgreementInvalid` listing every problem with its key path.
+Nothing else escapes, because agreement files also arrive from partners through the directory.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from migrex.agreements import crossrefs
+from migrex.agreements.model import Agreement
+from migrex.agreements.paths import join_path
+from migrex.agreements.schemas import AgreementSchema
+from migrex.errors import AgreementInvalid, Problem
+
+# Real agreements are a few kilobytes; the cap keeps a hostile file from exhausting memory.
+MAX_AGREEMENT_BYTES = 1 << 20
+
+_TOML_POSITION = re.compile(
+    r"(?P<reason>.*) \(at (?P<where>line \d+, column \d+|end of document)\)"
+)
+
+# Pydantic's wording is written for API payloads; in a file "key" is the word a reader expects.
+_REASONS = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key: the agreement format has no such key",
+    "date_type": "expected a TOML date such as 2024-04-15 (without quotes)",
+}
+
+
+def load_agreement(path: str | Path) -> Agreement:
+    """The agreement in this TOML file; raises AgreementInvalid naming every problem."""
+    path = Path(path)
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_AGREEMENT_BYTES + 1)
+    except OSError as error:
+        raise _invalid(str(path), [Problem("", f"cannot read the file: {error.strerror or error}")])
+    return loads_agreement(data, source=str(path))
+
+
+def loads_agreement(data: bytes | str, *, source: str = "<agreement>") -> Agreement:
+    """The agreement in this TOML text; `source` names it in error messages."""
+    if isinstance(data, bytes):
+        if len(data) > MAX_AGREEMENT_BYTES:
+            raise _invalid(source, [Problem("", f"larger than {MAX_AGREEMENT_BYTES} bytes")])
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise _invalid(source, [Problem(f"byte {error.start}", "the file is not UTF-8")])
+    try:
+        document = tomllib.loads(data)
+    except tomllib.TOMLDecodeError as error:
+        match = _TOML_POSITION.fullmatch(str(error))
+        where, reason = match.group("where", "reason") if match else ("", str(error))
+        raise _invalid(source, [Problem(where, f"TOML syntax: {reason}")]) from None
+    except RecursionError:
+        raise _invalid(source, [Problem("", "TOML syntax: nested too deeply")]) from None
+    return parse_agreement(document, source=source)
+
+
+def parse_agreement(document: Mapping[str, object], *, source: str = "<agreement>") -> Agreement:
+    """The agreement in an already parsed TOML document (as `tomllib` returns it)."""
+    if not isinstance(document, Mapping):
+        raise _invalid(source, [Problem("", "expected a TOML document (a table of keys)")])
+    problems = crossrefs.check_provenance(document)
+    try:
+        schema = AgreementSchema.model_validate(dict(document))
+    except ValidationError as error:
+        raise _invalid(source, [_problem(e) for e in error.errors()] + problems) from None
+    problems = crossrefs.check(schema) + problems
+    if problems:
+        raise _invalid(source, problems)
+    return schema.to_agreement()
+
+
+def load_agreements(paths: Iterable[str | Path]) -> dict[str, Agreement]:
+    """The agreements in these files by id; raises AgreementInvalid for any bad file.
+
+    Problems are prefixed with their file (`file:key.path`), since several files are involved.
+    """
+    loaded: list[tuple[str, Agreement]] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            loaded.append((str(path), load_agreement(path)))
+        except AgreementInvalid as error:
+            problems += [Problem(f"{path}:{p.where}", p.reason) for p in error.problems]
+    problems += check_agreement_set(loaded)
+    if problems:
+        raise AgreementInvalid(f"{len(problems)} problem(s) in the agreement files", problems)
+    return {agreement.id: agreement for _, agreement in loaded}
+
+
+def check_agreement_set(loaded: Sequence[tuple[str, Agreement]]) -> list[Problem]:
+    """Problems between agreements one node serves together (empty: none).
+
+    Ids must be unique, and an authority id shared between agreements (one ministry taking
+    part in several) must mean the same state in each, or messages could be misaddressed.
+    """
+    problems: list[Problem] = []
+    first_file: dict[str, str] = {}
+    first_state: dict[str, tuple[str, str]] = {}
+    for source, agreement in loaded:
+        if agreement.id in first_file:
+            reason = f"agreement id {agreement.id!r} is also used by {first_file[agreement.id]}"
+            problems.append(Problem(f"{source}:id", reason))
+        first_file.setdefault(agreement.id, source)
+        for i, authority in enumerate(agreement.authorities.values()):
+            state, other = first_state.setdefault(authority.id, (authority.state, source))
+            if state != authority.state:
+                reason = f"{authority.id!r} is an authority of {state} in {other}"
+                problems.append(Problem(f"{source}:authorities[{i}].state", reason))
+    return problems
+
+
+def _problem(error: ErrorDetails) -> Problem:
+    loc = list(error["loc"])
+    reason = _REASONS.get(error["type"], error["msg"])
+    if loc and loc[-1] == "[key]":  # pydantic marks a bad table key this way
+        loc.pop()
+        reason = f"bad key: {reason}"
+    return Problem(join_path(loc), reason)
+
+
+def _invalid(source: str, problems: list[Problem]) -> AgreementInvalid:
+    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+    return AgreementInvalid(f"{source}: invalid agreement file ({count})", problems)

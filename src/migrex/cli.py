@@ -1,0 +1,65 @@
+"""The `migrex` command: a root app that each feature adds its own sub-app to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from migrex.agreements.cli import app as agreement_app
+from migrex.console import render_error
+from migrex.db_cli import app as db_app
+from migrex.demo.cli import demo
+from migrex.errors import MigrexError
+from migrex.registry.cli import app as registry_app
+from migrex.synth.cli import synth
+
+
+class _RootGroup(TyperGroup):
+    """Turns every MigrexError into a readable message and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MigrexError as error:
+            render_error(error)
+            raise typer.Exit(error.exit_code) from error
+
+
+app = typer.Typer(
+    cls=_RootGroup,
+    help="migrex: a node for intergovernmental migration-cooperation agreements.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", envvar="MIGREX_CONFIG", help="the node's TOML file"),
+    ] = None,
+) -> None:
+    ctx.obj = {"config": config}
+
+
+def _register() -> None:
+    # Each feature brings its own sub-app; this is the one place they are mounted.
+
+    app.add_typer(agreement_app, name="agreement", help="Validate and show agreement files.")
+    app.add_typer(registry_app, name="registry", help="Import and inspect the node's registries.")
+    app.add_typer(db_app, name="db", help="Database schema migrations.")
+    app.command("synth", help="Generate synthetic registries for both states.")(synth)
+    app.command("demo", help="Run the main scenario in a fresh workspace.")(demo)
+
+
+_register()
+
+
+def main() -> None:
+    app()

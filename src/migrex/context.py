@@ -1,0 +1,15 @@
+"""How a command finds its node: the --config file from the root command, or the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from migrex.node import Node
+from migrex.settings import load_settings
+
+
+def node_from(ctx: typer.Context) -> Node:
+    config: Path | None = (ctx.find_root().obj or {}).get("config")
+    return Node(load_settings(config))

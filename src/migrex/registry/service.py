@@ -1,0 +1,175 @@
+"""Use cases of the registry feature: importing a ministry's registry files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from migrex.errors import ImportRejected, Problem
+from migrex.registry.checks import CellProblem, TableCheck
+from migrex.registry.columns import COLUMNS, Kind, Type
+from migrex.registry.files import RegistryFile, read_registry_file
+from migrex.registry.tables import (
+    CitizenRow,
+    EmploymentRow,
+    ImportBatch,
+    PersonPresentRow,
+    ViolationRow,
+)
+from migrex.uow import UnitOfWork
+
+TABLES = {
+    Kind.PERSONS_PRESENT: PersonPresentRow,
+    Kind.EMPLOYMENT: EmploymentRow,
+    Kind.CITIZENS: CitizenRow,
+    Kind.VIOLATIONS: ViolationRow,
+}
+# Persons present come first: employment spells and violations refer to them.
+IMPORT_ORDER = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS, Kind.CITIZENS)
+_REFERENCES = {Kind.EMPLOYMENT: "person_record_id", Kind.VIOLATIONS: "person_record_id"}
+_CHUNK = 10_000
+_LOOKUP_CHUNK = 500
+
+Progress = Callable[[str, int], None]  # (what is happening, rows done) for progress bars
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    kind: Kind
+    path: Path
+    rows: int
+    batch_id: int
+
+
+def import_registries(
+    uow: UnitOfWork,
+    files: Sequence[tuple[Kind, Path]],
+    *,
+    state: str,
+    actor: str,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> list[ImportedFile]:
+    """Imports the files in one transaction: all of them are stored, or none.
+
+    Raises ImportRejected listing every bad row of every file when anything is wrong.
+    """
+    today = today or datetime.now(UTC).date()
+    ordered = sorted(files, key=lambda item: IMPORT_ORDER.index(item[0]))
+    read = [read_registry_file(path, kind) for kind, path in ordered]
+    problems: list[Problem] = []
+    session = uow.session
+    incoming_persons = next(
+        (
+            f.table.column("record_id").combine_chunks()
+            for (kind, _), f in zip(ordered, read, strict=True)
+            if kind is Kind.PERSONS_PRESENT
+        ),
+        pa.array([], pa.string()),
+    )
+    for (kind, _), registry_file in zip(ordered, read, strict=True):
+        cell_problems = TableCheck(kind, state, today).run(registry_file.table)
+        cell_problems += _conflicts_with_stored(session, kind, registry_file.table)
+        if kind in _REFERENCES:
+            cell_problems += _unknown_persons(session, registry_file.table, incoming_persons)
+        problems += _located(registry_file, sorted(cell_problems))
+    if problems:
+        files_named = ", ".join(path.name for _, path in ordered)
+        raise ImportRejected(
+            f"{len(problems)} problem(s) in {files_named}; nothing was imported", problems
+        )
+    imported = [
+        _store(session, kind, f, actor, progress)
+        for (kind, _), f in zip(ordered, read, strict=True)
+    ]
+    uow.commit()
+    return imported
+
+
+def _located(registry_file: RegistryFile, problems: Iterable[CellProblem]) -> list[Problem]:
+    name = registry_file.path.name
+    return [
+        Problem(f"{name}, {registry_file.location(p.row)}, column {p.column}", p.reason)
+        for p in problems
+    ]
+
+
+def _key_column(kind: Kind) -> str:
+    return "national_id" if kind is Kind.CITIZENS else "record_id"
+
+
+def _stored_among(session: Session, kind: Kind, column: str, values: list[str]) -> set[str]:
+    """Which of `values` are already stored in `kind`'s `column`."""
+    table = TABLES[kind]
+    if not values or session.scalar(select(func.count()).select_from(table)) == 0:
+        return set()
+    found: set[str] = set()
+    attribute = getattr(table, column)
+    for start in range(0, len(values), _LOOKUP_CHUNK):
+        chunk = values[start : start + _LOOKUP_CHUNK]
+        found.update(session.scalars(select(attribute).where(attribute.in_(chunk))))
+    return found
+
+
+def _conflicts_with_stored(session: Session, kind: Kind, table: pa.Table) -> list[CellProblem]:
+    key = _key_column(kind)
+    values = table.column(key).combine_chunks()
+    stored = _stored_among(session, kind, key, values.drop_null().to_pylist())
+    if not stored:
+        return []
+    clash = np.asarray(pc.is_in(values, value_set=pa.array(sorted(stored))).fill_null(False))
+    return [
+        CellProblem(int(row), key, "is already in the registry") for row in np.flatnonzero(clash)
+    ]
+
+
+def _unknown_persons(session: Session, table: pa.Table, incoming: pa.Array) -> list[CellProblem]:
+    references = table.column("person_record_id").combine_chunks()
+    in_file = np.asarray(pc.is_in(references, value_set=incoming).fill_null(True))
+    outside = sorted(set(references.filter(pa.array(~in_file)).drop_null().to_pylist()))
+    stored = _stored_among(session, Kind.PERSONS_PRESENT, "record_id", outside)
+    unknown = pa.array(sorted(set(outside) - stored), pa.string())
+    missing = np.asarray(pc.is_in(references, value_set=unknown).fill_null(False))
+    reason = "refers to a person present who is neither in this import nor in the registry"
+    return [CellProblem(int(row), "person_record_id", reason) for row in np.flatnonzero(missing)]
+
+
+def _typed(kind: Kind, table: pa.Table) -> pa.Table:
+    columns = [
+        table.column(c.name).cast(pa.date32()) if c.type is Type.DATE else table.column(c.name)
+        for c in COLUMNS[kind]
+    ]
+    return pa.table(columns, names=[c.name for c in COLUMNS[kind]])
+
+
+def _store(
+    session: Session, kind: Kind, registry_file: RegistryFile, actor: str, progress: Progress | None
+) -> ImportedFile:
+    batch = ImportBatch(
+        kind=kind.value,
+        source_name=registry_file.path.name,
+        source_sha256=registry_file.sha256,
+        rows=registry_file.table.num_rows,
+        actor=actor,
+        imported_at=datetime.now(UTC),
+    )
+    session.add(batch)
+    session.flush()
+    typed = _typed(kind, registry_file.table)
+    table = TABLES[kind]
+    for offset in range(0, typed.num_rows, _CHUNK):
+        rows = typed.slice(offset, _CHUNK).to_pylist()
+        for row in rows:
+            row["batch_id"] = batch.id
+        session.execute(insert(table), rows)
+        if progress:
+            progress(f"storing {kind}", min(offset + _CHUNK, typed.num_rows))
+    return ImportedFile(kind, registry_file.path, typed.num_rows, batch.id)

@@ -1,0 +1,10 @@
+"""Every feature's tables, imported in one place so the metadata Alembic sees is complete."""
+
+from __future__ import annotations
+
+from migrex.db import Base
+from migrex.registry import tables as registry_tables
+
+FEATURE_TABLES = (registry_tables,)
+
+metadata = Base.metadata

@@ -1,0 +1,125 @@
+"""The node's configuration: one typed object, built once at start-up and passed along.
+
+Values come from a TOML file (`migrex --config node.toml ...`) and from `MIGREX_*`
+environment variables, which win over the file so an operator can override one value
+without editing it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import pycountry
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from migrex.errors import ConfigurationError, Problem
+
+_NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MIGREX_", extra="forbid", frozen=True)
+
+    node_id: str = "node"
+    state: str = Field("KZ", description="ISO 3166-1 alpha-2 code of the state this node serves")
+    authorities: tuple[str, ...] = Field(
+        ("kz-mia", "kz-mlsp"), description="ids of the competent authorities this node hosts"
+    )
+    agreements: tuple[Path, ...] = Field((), description="agreement files this node takes part in")
+    data_dir: Path = Path("var")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir")
+    key_dir: Path | None = None
+    listen_host: str = "127.0.0.1"
+    listen_port: int = Field(8443, ge=1, le=65535)
+    environment: Literal["development", "production"] = "development"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment over file: the file is passed as init arguments by `load_settings`.
+        return (env_settings, init_settings)
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_id(cls, value: str) -> str:
+        if not _NODE_ID.fullmatch(value):
+            raise ValueError("use 2-63 lowercase letters, digits and hyphens")
+        return value
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, value: str) -> str:
+        if len(value) != 2 or pycountry.countries.get(alpha_2=value) is None:
+            raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 code")
+        return value
+
+    @field_validator("authorities")
+    @classmethod
+    def _authorities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("a node hosts at least one competent authority")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        # A production node must not silently fall back to a database file in the
+        # working directory, nor listen on every interface by accident.
+        if self.environment == "production":
+            if not self.database_url:
+                raise ValueError("production needs an explicit database_url")
+            if self.listen_host in ("0.0.0.0", "::"):  # noqa: S104 - this is the check
+                raise ValueError("production must name the interface to listen on")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'node.db').as_posix()}"
+
+    @property
+    def resolved_key_dir(self) -> Path:
+        return self.key_dir if self.key_dir is not None else self.data_dir / "keys"
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Reads the node file (relative paths in it are taken from the file's folder)."""
+    values: dict[str, Any] = {}
+    if config is not None:
+        try:
+            values = tomllib.loads(config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ConfigurationError(f"cannot read node configuration {config}: {error}") from error
+        values = _resolve_paths(values.get("node", values), config.parent)
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as error:
+        problems = [
+            Problem(".".join(str(part) for part in item["loc"]), item["msg"])
+            for item in error.errors()
+        ]
+        where = str(config) if config else "environment"
+        raise ConfigurationError(f"invalid node configuration in {where}", problems) from error
+
+
+def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
+    resolved = dict(values)
+    for key in ("data_dir", "key_dir"):
+        if isinstance(resolved.get(key), str):
+            resolved[key] = base / resolved[key]
+    if isinstance(resolved.get("agreements"), list):
+        resolved["agreements"] = [
+            base / item if isinstance(item, str) else item for item in resolved["agreements"]
+        ]
+    return resolved
