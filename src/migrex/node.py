@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from migrex.agreements import Agreement, load_agreements
 from migrex.db import make_engine, make_session_factory
+from migrex.errors import ConfigurationError, Problem
 from migrex.settings import Settings
 from migrex.uow import UnitOfWork
 
@@ -26,9 +28,40 @@ class Node:
     def session_factory(self) -> sessionmaker[Any]:
         return make_session_factory(self.engine)
 
+    @cached_property
+    def agreements(self) -> dict[str, Agreement]:
+        """The node's agreements by id, each checked to know the authorities the node hosts."""
+        agreements = load_agreements(self.settings.agreements)
+        problems = hosting_problems(self.settings, agreements)
+        if problems:
+            raise ConfigurationError(
+                "the node hosts authorities its agreements do not know", problems
+            )
+        return agreements
+
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
 
     def close(self) -> None:
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def hosting_problems(settings: Settings, agreements: dict[str, Agreement]) -> list[Problem]:
+    """Each hosted authority must be one of the node's state in at least one agreement."""
+    problems = []
+    for authority_id in settings.authorities:
+        known = [
+            a.authorities[authority_id]
+            for a in agreements.values()
+            if authority_id in a.authorities
+        ]
+        if not known:
+            problems.append(
+                Problem(f"authorities: {authority_id}", "in none of the node's agreements")
+            )
+        elif any(authority.state != settings.state for authority in known):
+            problems.append(
+                Problem(f"authorities: {authority_id}", f"is not an authority of {settings.state}")
+            )
+    return problems

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from migrex.errors import ImportRejected, Problem
+from migrex.registry.bulk import bulk_insert
 from migrex.registry.checks import CellProblem, TableCheck
-from migrex.registry.columns import COLUMNS, Kind, Type
+from migrex.registry.columns import Kind
 from migrex.registry.files import RegistryFile, read_registry_file
 from migrex.registry.tables import (
     CitizenRow,
@@ -35,7 +36,6 @@ TABLES = {
 # Persons present come first: employment spells and violations refer to them.
 IMPORT_ORDER = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS, Kind.CITIZENS)
 _REFERENCES = {Kind.EMPLOYMENT: "person_record_id", Kind.VIOLATIONS: "person_record_id"}
-_CHUNK = 10_000
 _LOOKUP_CHUNK = 500
 
 Progress = Callable[[str, int], None]  # (what is happening, rows done) for progress bars
@@ -142,34 +142,25 @@ def _unknown_persons(session: Session, table: pa.Table, incoming: pa.Array) -> l
     return [CellProblem(int(row), "person_record_id", reason) for row in np.flatnonzero(missing)]
 
 
-def _typed(kind: Kind, table: pa.Table) -> pa.Table:
-    columns = [
-        table.column(c.name).cast(pa.date32()) if c.type is Type.DATE else table.column(c.name)
-        for c in COLUMNS[kind]
-    ]
-    return pa.table(columns, names=[c.name for c in COLUMNS[kind]])
-
-
 def _store(
     session: Session, kind: Kind, registry_file: RegistryFile, actor: str, progress: Progress | None
 ) -> ImportedFile:
+    rows = registry_file.table
     batch = ImportBatch(
         kind=kind.value,
         source_name=registry_file.path.name,
         source_sha256=registry_file.sha256,
-        rows=registry_file.table.num_rows,
+        rows=rows.num_rows,
         actor=actor,
         imported_at=datetime.now(UTC),
     )
     session.add(batch)
     session.flush()
-    typed = _typed(kind, registry_file.table)
-    table = TABLES[kind]
-    for offset in range(0, typed.num_rows, _CHUNK):
-        rows = typed.slice(offset, _CHUNK).to_pylist()
-        for row in rows:
-            row["batch_id"] = batch.id
-        session.execute(insert(table), rows)
+    rows = rows.append_column("batch_id", pa.array([batch.id] * rows.num_rows, pa.int64()))
+
+    def on_chunk(done: int) -> None:
         if progress:
-            progress(f"storing {kind}", min(offset + _CHUNK, typed.num_rows))
-    return ImportedFile(kind, registry_file.path, typed.num_rows, batch.id)
+            progress(f"storing {kind}", done)
+
+    bulk_insert(session, TABLES[kind].__table__, rows, on_chunk)  # type: ignore[arg-type]
+    return ImportedFile(kind, registry_file.path, rows.num_rows, batch.id)

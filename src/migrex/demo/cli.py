@@ -1,0 +1,25 @@
+"""`migrex demo`: the main scenario in a fresh workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrex.demo import scenario
+from migrex.demo.workspace import Workspace
+
+
+def demo(
+    workspace: Annotated[Path, typer.Option(help="folder to create (emptied first)")] = Path(
+        "demo-workspace"
+    ),
+    agreements: Annotated[Path, typer.Option(help="folder of agreement files")] = Path(
+        "agreements"
+    ),
+    persons: Annotated[int, typer.Option(help="foreigners present in Kazakhstan")] = 20_000,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic population")] = 2024,
+) -> None:
+    """Generate both states' registries, import them into a KZ and an AM node, summarise."""
+    scenario.run(Workspace(workspace), agreements, persons, seed)

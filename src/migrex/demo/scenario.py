@@ -1,0 +1,135 @@
+"""The main scenario, step by step, printed as it happens.
+
+For now: synthetic registries for both states, imported into a KZ node and an AM node, the
+agreements validated, and the worker figures of the report recomputed from the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+
+from migrex import migrate
+from migrex.agreements import Agreement, load_agreement
+from migrex.console import out, progress_bar
+from migrex.demo.workspace import NODES, Workspace
+from migrex.node import Node
+from migrex.registry.columns import Kind
+from migrex.registry.service import import_registries
+from migrex.registry.sql import SqlRegistries
+from migrex.settings import load_settings
+from migrex.synth import generate, write_population
+
+
+@dataclass(frozen=True)
+class NodeFigures:
+    state: str
+    counts: dict[Kind, int]
+    workers: dict[int, int]  # partner citizens working in the node's state, by year
+
+
+def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> list[NodeFigures]:
+    agreements = _validate_agreements(agreements_dir)
+    by_state = {
+        state: [path for path, agreement in agreements.items() if state in _states(agreement)]
+        for state in NODES
+    }
+    workspace.create(by_state)
+    out.rule("[bold]1. Synthetic registries")
+    with progress_bar() as bar:
+        task = bar.add_task("generating", total=None)
+        population = generate(persons, seed)
+        bar.update(task, description="writing files")
+        written = write_population(population, workspace.synth_dir, "parquet")
+        bar.update(task, total=1, completed=1, description=f"{len(written)} files written")
+    out.print(f"registries and ground truth in [cyan]{workspace.synth_dir}[/]")
+    figures = [_import_node(workspace, state) for state in NODES]
+    _summary(figures, next(a for a in agreements.values() if _states(a) == {"KZ", "AM"}))
+    return figures
+
+
+def _states(agreement: Agreement) -> set[str]:
+    return {party.state for party in agreement.parties}
+
+
+def _validate_agreements(folder: Path) -> dict[Path, Agreement]:
+    out.rule("[bold]0. Agreements")
+    table = Table("file", "agreement", "parties", "authorities", "categories", "status")
+    loaded: dict[Path, Agreement] = {}
+    for path in sorted(folder.glob("*.toml")):
+        agreement = load_agreement(path)
+        loaded[path] = agreement
+        status = (
+            "hypothetical example" if agreement.hypothetical else f"signed {agreement.signed_on}"
+        )
+        table.add_row(
+            path.name,
+            agreement.id,
+            " – ".join(party.state for party in agreement.parties),
+            str(len(agreement.authorities)),
+            str(len(agreement.categories)),
+            f"[green]valid[/] ({status})",
+        )
+    out.print(table)
+    return loaded
+
+
+def _import_node(workspace: Workspace, state: str) -> NodeFigures:
+    out.rule(f"[bold]{'2' if state == 'KZ' else '3'}. Node {state}")
+    node = Node(load_settings(workspace.node_config(state)))
+    try:
+        out.print(
+            f"node [bold]{node.settings.node_id}[/] hosts {', '.join(node.settings.authorities)}; "
+            f"agreements: {', '.join(node.agreements)}"
+        )
+        migrate.upgrade(node.engine)
+        files = [
+            (kind, workspace.synth_dir / state / f"{kind}.parquet")
+            for kind in Kind
+            if (workspace.synth_dir / state / f"{kind}.parquet").exists()
+        ]
+        with progress_bar() as bar, node.unit_of_work() as uow:
+            task = bar.add_task(f"importing {state} registries", total=None)
+            import_registries(
+                uow,
+                files,
+                state=state,
+                actor="demo",
+                progress=lambda what, done: bar.update(task, description=what, completed=done),
+            )
+        with node.unit_of_work() as uow:
+            registries = SqlRegistries(uow.session)
+            counts = {kind: registries.count(kind) for kind in Kind}
+            partner = "ARM" if state == "KZ" else "KAZ"
+            workers = {year: registries.workers_in_year(partner, year) for year in (2024, 2025)}
+        return NodeFigures(state, counts, workers)
+    finally:
+        node.close()
+
+
+def _summary(figures: list[NodeFigures], agreement: Agreement) -> None:
+    out.rule("[bold]4. Summary")
+    table = Table("registry", *(f"node {f.state}" for f in figures), title="records imported")
+    for kind in Kind:
+        table.add_row(kind.value, *(f"{f.counts[kind]:,}" for f in figures))
+    out.print(table)
+    kz = next(f for f in figures if f.state == "KZ")
+    before, after = kz.workers[2024], kz.workers[2025]
+    change = (after - before) / before * 100 if before else 0.0
+    workers = Table(
+        "year",
+        "Armenian citizens working in Kazakhstan",
+        "reported",
+        title="from the KZ registries",
+    )
+    reported = {
+        figure.year: figure.value
+        for figure in agreement.reference_figures
+        if figure.citizenship == "ARM" and figure.host_state == "KZ"
+    }
+    for year in (2024, 2025):
+        workers.add_row(str(year), f"{kz.workers[year]:,}", f"{reported.get(year, 0):,}")
+    out.print(workers)
+    out.print(f"change 2024 → 2025: [bold]{change:+.1f} %[/]")

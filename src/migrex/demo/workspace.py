@@ -1,0 +1,52 @@
+"""The demo workspace: two node folders (KZ and AM), their configuration and synthetic data."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+NODES = {
+    "KZ": {"node_id": "kz-node", "authorities": ("kz-mia", "kz-mlsp"), "port": 8443},
+    "AM": {"node_id": "am-node", "authorities": ("am-police", "am-mcs"), "port": 8444},
+}
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def synth_dir(self) -> Path:
+        return self.root / "synth"
+
+    def node_dir(self, state: str) -> Path:
+        return self.root / state.lower()
+
+    def node_config(self, state: str) -> Path:
+        return self.node_dir(state) / "node.toml"
+
+    def create(self, agreements_by_state: dict[str, list[Path]]) -> None:
+        """Starts from an empty folder and writes one node.toml per state."""
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        for state, node in NODES.items():
+            folder = self.node_dir(state)
+            folder.mkdir(parents=True)
+            agreements = ", ".join(
+                f'"{path.resolve().as_posix()}"' for path in agreements_by_state[state]
+            )
+            authorities = ", ".join(f'"{a}"' for a in node["authorities"])  # type: ignore[union-attr]
+            self.node_config(state).write_text(
+                f"""# Demo node of {state}: SQLite in this folder, listening on loopback only.
+[node]
+node_id = "{node["node_id"]}"
+state = "{state}"
+authorities = [{authorities}]
+agreements = [{agreements}]
+data_dir = "var"
+listen_host = "127.0.0.1"
+listen_port = {node["port"]}
+""",
+                encoding="utf-8",
+            )
