@@ -6,9 +6,17 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+
+@dataclass(frozen=True)
+class DemoNode:
+    node_id: str
+    authorities: tuple[str, ...]
+    port: int
+
+
 NODES = {
-    "KZ": {"node_id": "kz-node", "authorities": ("kz-mia", "kz-mlsp"), "port": 8443},
-    "AM": {"node_id": "am-node", "authorities": ("am-police", "am-mcs"), "port": 8444},
+    "KZ": DemoNode("kz-node", ("kz-mia", "kz-mlsp"), 8443),
+    "AM": DemoNode("am-node", ("am-police", "am-mcs"), 8444),
 }
 
 
@@ -36,17 +44,17 @@ class Workspace:
             agreements = ", ".join(
                 f'"{path.resolve().as_posix()}"' for path in agreements_by_state[state]
             )
-            authorities = ", ".join(f'"{a}"' for a in node["authorities"])  # type: ignore[union-attr]
+            authorities = ", ".join(f'"{a}"' for a in node.authorities)
             self.node_config(state).write_text(
                 f"""# Demo node of {state}: SQLite in this folder, listening on loopback only.
 [node]
-node_id = "{node["node_id"]}"
+node_id = "{node.node_id}"
 state = "{state}"
 authorities = [{authorities}]
 agreements = [{agreements}]
 data_dir = "var"
 listen_host = "127.0.0.1"
-listen_port = {node["port"]}
+listen_port = {node.port}
 """,
                 encoding="utf-8",
             )

@@ -104,14 +104,16 @@ def country_codes() -> frozenset[str]:
 
 @cache
 def region_codes(state: str) -> frozenset[str]:
-    return frozenset(sub.code for sub in pycountry.subdivisions.get(country_code=state))
+    return frozenset(sub.code for sub in pycountry.subdivisions if sub.country_code == state)
+
+
+@cache
+def _alpha3_by_alpha2() -> dict[str, str]:
+    return {country.alpha_2: country.alpha_3 for country in pycountry.countries}
 
 
 def alpha3(state: str) -> str:
-    country = pycountry.countries.get(alpha_2=state)
-    if country is None:
-        raise ValueError(f"unknown state {state!r}")
-    return str(country.alpha_3)
+    return _alpha3_by_alpha2()[state]
 
 
 @dataclass

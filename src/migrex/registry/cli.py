@@ -39,8 +39,8 @@ def registry_files(paths: list[Path], kind: Kind | None) -> list[tuple[Kind, Pat
                 found.append((Kind(path.stem), path))
             except ValueError:
                 raise ImportRejected(
-                    f"{path.name}: cannot tell which registry this is; name the file after its kind "
-                    f"({', '.join(Kind)}) or pass --kind"
+                    f"{path.name}: cannot tell which registry this is; name the file after "
+                    f"its kind ({', '.join(Kind)}) or pass --kind"
                 ) from None
     if not found:
         raise ImportRejected("no registry files found in " + ", ".join(map(str, paths)))
@@ -91,10 +91,9 @@ def _write_report(path: Path, rejected: ImportRejected) -> None:
 def summary(
     ctx: typer.Context,
     citizenship: Annotated[str, typer.Option(help="citizenship of the workers to count")] = "ARM",
-    years: Annotated[list[int], typer.Option("--year", help="calendar years to count")] = [
-        2024,
-        2025,
-    ],
+    years: Annotated[
+        list[int] | None, typer.Option("--year", help="calendar years to count")
+    ] = None,
 ) -> None:
     """Rows per registry and the number of workers of one citizenship per year."""
     node = node_from(ctx)
