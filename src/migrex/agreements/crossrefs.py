@@ -7,7 +7,7 @@ problems in one run; each problem names the key path where the fix belongs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import timedelta
 
 import pycountry
@@ -18,19 +18,17 @@ from migrex.agreements.schemas import AgreementSchema
 from migrex.errors import Problem, ProblemCollector
 
 
-def check(schema: AgreementSchema) -> list[Problem]:
-    """Every cross-reference problem of a structurally valid file (empty: none)."""
+def check(schema: AgreementSchema, available: Collection[str] | None = None) -> list[Problem]:
+    """Every cross-reference problem of a file (empty: none).
+
+    `available` names the top-level sections that passed the schema (default: all of them);
+    a check that needs a broken section is skipped, so the rest can still be reported.
+    """
+    usable = set(AgreementSchema.model_fields) if available is None else set(available)
     out = ProblemCollector()
-    parties = _parties(schema, out)
-    _dates(schema, parties, out)
-    authorities = _authorities(schema, parties, out)
-    _categories(schema, authorities, out)
-    _purposes(schema, out)
-    _profiles(schema, out)
-    _screening(schema, out)
-    _data_protection(schema, parties, authorities, out)
-    _deadlines(schema, out)
-    _reference_figures(schema, out)
+    for run, needs in _CHECKS:
+        if needs <= usable:
+            run(schema, out)
     return out.problems
 
 
@@ -83,14 +81,18 @@ def _unique(
         seen.add(value)
 
 
-def _parties(schema: AgreementSchema, out: ProblemCollector) -> set[str]:
+def _parties(schema: AgreementSchema, out: ProblemCollector) -> None:
     for i, party in enumerate(schema.parties):
         _state(out, f"parties[{i}].state", party.state, None)
     _unique(out, "parties", (p.state for p in schema.parties), "party", ".state")
+
+
+def _party_states(schema: AgreementSchema) -> set[str]:
     return {p.state for p in schema.parties}
 
 
-def _dates(schema: AgreementSchema, parties: set[str], out: ProblemCollector) -> None:
+def _dates(schema: AgreementSchema, out: ProblemCollector) -> None:
+    parties = _party_states(schema)
     signed = schema.signed.on
     for i, ratification in enumerate(schema.ratifications):
         _state(out, f"ratifications[{i}].state", ratification.state, parties)
@@ -102,7 +104,8 @@ def _dates(schema: AgreementSchema, parties: set[str], out: ProblemCollector) ->
         out.add("validity.until", f"before the start of validity on {schema.validity.from_}")
 
 
-def _authorities(schema: AgreementSchema, parties: set[str], out: ProblemCollector) -> set[str]:
+def _authorities(schema: AgreementSchema, out: ProblemCollector) -> None:
+    parties = _party_states(schema)
     seen: set[str] = set()
     for i, authority in enumerate(schema.authorities):
         where = f"authorities[{i}]"
@@ -112,30 +115,30 @@ def _authorities(schema: AgreementSchema, parties: set[str], out: ProblemCollect
         _state(out, f"{where}.state", authority.state, parties)
         for language in authority.names:
             if pycountry.languages.get(alpha_2=language) is None or not language.islower():
-                out.add(join_path((where, "names", language)), "not an ISO 639-1 language code")
+                out.add(
+                    join_path(("authorities", i, "names", language)),
+                    "not an ISO 639-1 language code",
+                )
         if "en" not in authority.names:
             out.add(f"{where}.names.en", "an English name is required")
         if authority.original_language not in authority.names:
-            out.add(
-                f"{where}.original_language",
-                f"no name in {authority.original_language!r} under {where}.names",
-            )
+            language = authority.original_language
+            missing = join_path(("authorities", i, "names", language))
+            out.add(missing, f"required: the name in the original language {language!r}")
     for i, party in enumerate(schema.parties):
         if not any(a.state == party.state for a in schema.authorities):
             out.add(f"parties[{i}]", f"{party.state} has no competent authority")
-    return seen
 
 
-def _categories(schema: AgreementSchema, authorities: set[str], out: ProblemCollector) -> None:
+def _categories(schema: AgreementSchema, out: ProblemCollector) -> None:
     state = {a.id: a.state for a in schema.authorities}
-    covered = {c for p in schema.purposes.values() for c in p.categories}
     for key, category in schema.categories.items():
         where = join_path(("categories", key))
         if key not in KNOWN_CATEGORIES:
             out.add(where, f"unknown category; known: {', '.join(sorted(KNOWN_CATEGORIES))}")
         for side, ids in (("senders", category.senders), ("receivers", category.receivers)):
             for i, authority in enumerate(ids):
-                if authority not in authorities:
+                if authority not in state:
                     out.add(f"{where}.{side}[{i}]", f"unknown authority {authority!r}")
             _unique(out, f"{where}.{side}", ids, "authority")
         if not any(
@@ -145,8 +148,6 @@ def _categories(schema: AgreementSchema, authorities: set[str], out: ProblemColl
             if s in state and r in state
         ):
             out.add(where, "no sender and receiver belong to different parties")
-        if category.personal_data and key not in covered:
-            out.add(where, "carries personal data but no purpose uses it")
 
 
 def _purposes(schema: AgreementSchema, out: ProblemCollector) -> None:
@@ -170,6 +171,10 @@ def _purposes(schema: AgreementSchema, out: ProblemCollector) -> None:
             out.add(f"{where}.profile", "none of the purpose's categories carries personal data")
         if purpose.hit_no_hit_first and purpose.profile is None:
             out.add(f"{where}.hit_no_hit_first", "only a purpose with a data profile can use it")
+    covered = {c for p in schema.purposes.values() for c in p.categories}
+    for key, entry in schema.categories.items():
+        if entry.personal_data and key not in covered:
+            out.add(join_path(("categories", key)), "carries personal data but no purpose uses it")
 
 
 def _profiles(schema: AgreementSchema, out: ProblemCollector) -> None:
@@ -192,16 +197,15 @@ def _screening(schema: AgreementSchema, out: ProblemCollector) -> None:
         out.add(f"screening.{breach}", "required key is missing")
 
 
-def _data_protection(
-    schema: AgreementSchema, parties: set[str], authorities: set[str], out: ProblemCollector
-) -> None:
+def _data_protection(schema: AgreementSchema, out: ProblemCollector) -> None:
+    parties = _party_states(schema)
     dp = schema.data_protection
     state = {a.id: a.state for a in schema.authorities}
     for i, body in enumerate(dp.responsible):
         where = f"data_protection.responsible[{i}]"
         _state(out, f"{where}.state", body.state, parties)
         for j, authority in enumerate(body.authorities):
-            if authority not in authorities:
+            if authority not in state:
                 out.add(f"{where}.authorities[{j}]", f"unknown authority {authority!r}")
             elif state[authority] != body.state:
                 out.add(f"{where}.authorities[{j}]", f"{authority!r} is not in {body.state}")
@@ -238,3 +242,18 @@ def _reference_figures(schema: AgreementSchema, out: ProblemCollector) -> None:
 
 def _days(span: timedelta) -> str:
     return f"{span.total_seconds() / 86400:g} days"
+
+
+# Each check with the top-level sections it reads; it runs only when all of them are valid.
+_CHECKS: tuple[tuple[Callable[[AgreementSchema, ProblemCollector], None], frozenset[str]], ...] = (
+    (_parties, frozenset({"parties"})),
+    (_dates, frozenset({"signed", "validity", "ratifications", "parties"})),
+    (_authorities, frozenset({"authorities", "parties"})),
+    (_categories, frozenset({"categories", "authorities"})),
+    (_purposes, frozenset({"purposes", "categories", "profiles"})),
+    (_profiles, frozenset({"profiles"})),
+    (_screening, frozenset({"screening", "refusal_grounds"})),
+    (_data_protection, frozenset({"data_protection", "parties", "authorities"})),
+    (_deadlines, frozenset({"deadlines", "categories"})),
+    (_reference_figures, frozenset({"reference_figures"})),
+)

@@ -11,8 +11,10 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from migrex.agreements import crossrefs
@@ -43,7 +45,9 @@ def load_agreement(path: str | Path) -> Agreement:
         with path.open("rb") as file:
             data = file.read(MAX_AGREEMENT_BYTES + 1)
     except OSError as error:
-        raise _invalid(str(path), [Problem("", f"cannot read the file: {error.strerror or error}")])
+        raise _invalid(
+            str(path), [Problem("", f"cannot read the file: {error.strerror or error}")]
+        ) from None
     return loads_agreement(data, source=str(path))
 
 
@@ -55,7 +59,9 @@ def loads_agreement(data: bytes | str, *, source: str = "<agreement>") -> Agreem
         try:
             data = data.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise _invalid(source, [Problem(f"byte {error.start}", "the file is not UTF-8")])
+            raise _invalid(
+                source, [Problem(f"byte {error.start}", "the file is not UTF-8")]
+            ) from None
     try:
         document = tomllib.loads(data)
     except tomllib.TOMLDecodeError as error:
@@ -71,15 +77,53 @@ def parse_agreement(document: Mapping[str, object], *, source: str = "<agreement
     """The agreement in an already parsed TOML document (as `tomllib` returns it)."""
     if not isinstance(document, Mapping):
         raise _invalid(source, [Problem("", "expected a TOML document (a table of keys)")])
-    problems = crossrefs.check_provenance(document)
     try:
         schema = AgreementSchema.model_validate(dict(document))
     except ValidationError as error:
-        raise _invalid(source, [_problem(e) for e in error.errors()] + problems) from None
-    problems = crossrefs.check(schema) + problems
+        problems = [_problem(e) for e in error.errors()]
+        broken = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
+        partial, available = _valid_sections(document, broken)
+        problems += crossrefs.check(partial, available)
+    else:
+        problems = crossrefs.check(schema)
+    problems += crossrefs.check_provenance(document)
     if problems:
         raise _invalid(source, problems)
     return schema.to_agreement()
+
+
+def _section_adapter(info: FieldInfo) -> TypeAdapter[Any]:
+    # Annotated with the FieldInfo carries the field's own constraints (min_length and such).
+    annotated: Any = Annotated[info.annotation, info]
+    return TypeAdapter(annotated)
+
+
+# One validator per top-level section, so the sound sections of a broken file can still be
+# cross-checked and the author sees every problem in one run.
+_SECTIONS = {name: _section_adapter(info) for name, info in AgreementSchema.model_fields.items()}
+
+
+def _valid_sections(
+    document: Mapping[str, object], broken: set[str]
+) -> tuple[AgreementSchema, set[str]]:
+    """A schema holding only the sections without errors, and the names of those sections.
+
+    Sections left out are unset on the returned object; the checks never read them.
+    """
+    sections: dict[str, Any] = {}
+    for name, adapter in _SECTIONS.items():
+        if name in broken or name not in document:
+            continue
+        try:
+            sections[name] = adapter.validate_python(document[name])
+        except ValidationError:  # reported already by the whole-document validation
+            continue
+    available = {
+        name
+        for name, info in AgreementSchema.model_fields.items()
+        if name in sections or (name not in document and not info.is_required())
+    }
+    return AgreementSchema.model_construct(**sections), available
 
 
 def load_agreements(paths: Iterable[str | Path]) -> dict[str, Agreement]:
@@ -93,7 +137,7 @@ def load_agreements(paths: Iterable[str | Path]) -> dict[str, Agreement]:
         try:
             loaded.append((str(path), load_agreement(path)))
         except AgreementInvalid as error:
-            problems += [Problem(f"{path}:{p.where}", p.reason) for p in error.problems]
+            problems += [_in_file(path, p) for p in error.problems]
     problems += check_agreement_set(loaded)
     if problems:
         raise AgreementInvalid(f"{len(problems)} problem(s) in the agreement files", problems)
@@ -120,6 +164,10 @@ def check_agreement_set(loaded: Sequence[tuple[str, Agreement]]) -> list[Problem
                 reason = f"{authority.id!r} is an authority of {state} in {other}"
                 problems.append(Problem(f"{source}:authorities[{i}].state", reason))
     return problems
+
+
+def _in_file(path: str | Path, problem: Problem) -> Problem:
+    return Problem(f"{path}:{problem.where}" if problem.where else str(path), problem.reason)
 
 
 def _problem(error: ErrorDetails) -> Problem:

@@ -162,6 +162,9 @@ class VolumeLimits:
 
 @dataclass(frozen=True)
 class DataProtection:
+    """Personal-data rules; `requested_party_may_verify` is the right to verify, study and
+    refuse a doubtful request, and `responsible` the bodies answerable for the data."""
+
     article: str
     protected_channel_required: bool
     requested_party_may_verify: bool
@@ -192,6 +195,12 @@ class Provenance:
 
 @dataclass(frozen=True)
 class Agreement:
+    """One agreement as loaded from its file; mappings keep the file's order.
+
+    Built only by the loader after every cross-reference was checked, so the query methods
+    can rely on each referenced id existing.
+    """
+
     id: str
     version: str
     title: str
@@ -291,7 +300,8 @@ class Agreement:
     def is_configuration(self, path: str) -> bool:
         """Whether the value at this key path is configuration rather than a sourced fact.
 
-        A path counts when a provenance pattern names it or any table or array it sits in.
+        A path counts when a provenance pattern names it or any table or array it sits in;
+        a malformed path raises ValueError.
         """
         segments = split_path(path)
         return any(
