@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from migrex.db import Base
+from migrex.exchange import tables as exchange_tables
 from migrex.registry import tables as registry_tables
 
-FEATURE_TABLES = (registry_tables,)
+FEATURE_TABLES = (registry_tables, exchange_tables)
 
 metadata = Base.metadata

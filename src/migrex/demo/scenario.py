@@ -127,7 +127,7 @@ def _summary(figures: list[NodeFigures], agreement: Agreement) -> None:
     reported = {
         figure.year: figure.value
         for figure in agreement.reference_figures
-        if figure.citizenship == "ARM" and figure.host_state == "KZ"
+        if figure.citizenship == "AM" and figure.host_state == "KZ"
     }
     for year in (2024, 2025):
         workers.add_row(str(year), f"{kz.workers[year]:,}", f"{reported.get(year, 0):,}")

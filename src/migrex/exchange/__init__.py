@@ -1,0 +1,1 @@
+"""Reliable, protected exchange between nodes: outbox, relay, receiver, inbox, receipts."""

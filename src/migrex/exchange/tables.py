@@ -1,0 +1,102 @@
+"""Outbox, inbox, receipts and the security log.
+
+The outbox row is written in the same transaction as the business change that causes it, so
+a message exists exactly when the change does. The inbox is keyed by message id, which makes
+receiving idempotent: a message delivered twice is stored and processed once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from migrex.db import Base
+
+
+class OutboxMessage(Base):
+    __tablename__ = "exchange_outbox"
+    __table_args__ = (
+        # The relay looks for the oldest due message of each case; ordering keys keep cases
+        # in order, so the (status, due) and (ordering_key, id) lookups must be cheap.
+        Index("ix_exchange_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_exchange_outbox_ordering", "ordering_key", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    in_reply_to: Mapped[str | None] = mapped_column(String(36))
+    ordering_key: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # canonical JSON
+    issued_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
+    # pending → in_flight → delivered, or back to pending with a later next_attempt_at,
+    # or parked after the last attempt; see exchange.delivery for the rules.
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Sealed once, on the first claim, so every retry sends the same bytes and the receipt's
+    # envelope hash always matches what is stored here.
+    envelope: Mapped[str | None] = mapped_column(Text)
+    envelope_sha256: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class Receipt(Base):
+    """A receiving node's signed acknowledgement of one envelope: proof of delivery."""
+
+    __tablename__ = "exchange_receipt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    envelope_sha256: Mapped[str] = mapped_column(String(64))
+    receiver: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column()
+    token: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column()
+
+
+class InboxMessage(Base):
+    __tablename__ = "exchange_inbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(36))
+    body: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column()
+    sender_kid: Mapped[str] = mapped_column(String(64))
+    envelope: Mapped[str] = mapped_column(Text)  # kept as received: it is the evidence
+    envelope_sha256: Mapped[str] = mapped_column(String(64))
+    receipt: Mapped[str] = mapped_column(Text)  # the receipt we signed, returned on redelivery
+    status: Mapped[str] = mapped_column(String(16), default="new")
+
+
+class SecurityEvent(Base):
+    """An envelope or request refused at the door. Holds no content, only what identifies it."""
+
+    __tablename__ = "exchange_security_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    reason: Mapped[str] = mapped_column(String(40), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    peer: Mapped[str | None] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(Integer)
+    envelope_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,118 @@
+"""The outbox on both databases: claiming, order within a case, retries, parking, leases."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from migrex.db import make_session_factory
+from migrex.exchange.delivery import RetryPolicy, Status
+from migrex.exchange.outbox import (
+    OutgoingMessage,
+    claim,
+    enqueue,
+    mark_delivered,
+    mark_failed,
+    retry_parked,
+)
+from migrex.exchange.tables import OutboxMessage
+
+NOW = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+
+
+def message(n: int, case: str | None = None) -> OutgoingMessage:
+    return OutgoingMessage(
+        message_id=f"00000000-0000-7000-8000-{n:012d}",
+        agreement_id="kz-am-2024",
+        sender="kz-mia",
+        recipient="am-mcs",
+        type="notice",
+        body={"n": n},
+        issued_at=NOW,
+        expires_at=NOW + timedelta(days=1),
+        case_id=case,
+    )
+
+
+def fill(engine: Engine, messages: list[OutgoingMessage]) -> None:
+    with make_session_factory(engine).begin() as session:
+        for each in messages:
+            enqueue(session, each, NOW)
+
+
+def claim_ids(engine: Engine, relay: str = "r1", at: datetime = NOW, limit: int = 100) -> list[str]:
+    with make_session_factory(engine).begin() as session:
+        return [
+            row.message_id
+            for row in claim(session, relay_id=relay, now=at, limit=limit, lease=LEASE)
+        ]
+
+
+def statuses(engine: Engine) -> dict[str, str]:
+    with make_session_factory(engine)() as session:
+        return {row.message_id: row.status for row in session.scalars(select(OutboxMessage))}
+
+
+def test_only_the_head_of_each_case_is_claimed(engine: Engine) -> None:
+    fill(engine, [message(1, "case-a"), message(2, "case-a"), message(3, "case-b"), message(4)])
+    first = claim_ids(engine)
+    assert first == [message(1).message_id, message(3).message_id, message(4).message_id]
+    assert claim_ids(engine) == []  # case-a's second message waits for its first
+    with make_session_factory(engine).begin() as session:
+        mark_delivered(session, [message(1).message_id], NOW)
+    assert claim_ids(engine) == [message(2).message_id]
+
+
+def test_failures_back_off_then_park_and_block_their_case(engine: Engine) -> None:
+    fill(engine, [message(1, "case-a"), message(2, "case-a")])
+    policy = RetryPolicy(max_attempts=2, base=timedelta(seconds=10))
+    rng = random.Random(1)
+    at = NOW
+    for attempt in (1, 2):
+        assert claim_ids(engine, at=at) == [message(1).message_id]
+        with make_session_factory(engine).begin() as session:
+            parked = mark_failed(
+                session,
+                {message(1).message_id: "connection refused"},
+                now=at,
+                policy=policy,
+                rng=rng,
+            )
+        assert parked == ([] if attempt == 1 else [message(1).message_id])
+        at += timedelta(minutes=5)
+    assert statuses(engine)[message(1).message_id] == Status.PARKED
+    assert claim_ids(engine, at=at + timedelta(hours=1)) == []  # parked head blocks its case
+    with make_session_factory(engine).begin() as session:
+        assert retry_parked(session, None, at) == 1
+    assert claim_ids(engine, at=at) == [message(1).message_id]
+
+
+def test_an_expired_lease_is_claimed_again(engine: Engine) -> None:
+    fill(engine, [message(1)])
+    assert claim_ids(engine, relay="dead") == [message(1).message_id]
+    assert claim_ids(engine, relay="other") == []
+    assert claim_ids(engine, relay="other", at=NOW + LEASE + timedelta(seconds=1)) == [
+        message(1).message_id
+    ]
+    with make_session_factory(engine)() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert (
+            row.attempts == 2 and row.claimed_by is not None and row.claimed_by.startswith("other:")
+        )
+
+
+def test_a_retry_waits_for_its_backoff(engine: Engine) -> None:
+    fill(engine, [message(1)])
+    claim_ids(engine)
+    policy = RetryPolicy(base=timedelta(seconds=100))
+    with make_session_factory(engine).begin() as session:
+        mark_failed(
+            session, {message(1).message_id: "503"}, now=NOW, policy=policy, rng=random.Random(3)
+        )
+        due = session.scalars(select(OutboxMessage.next_attempt_at)).one()
+    assert due.tzinfo is not None and NOW < due <= NOW + timedelta(seconds=100)
+    assert claim_ids(engine, at=due - timedelta(microseconds=1)) == []
+    assert claim_ids(engine, at=due) == [message(1).message_id]

@@ -1,0 +1,74 @@
+"""`migrex registry` and `migrex db` as an operator runs them, against a node file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from factories import employment, person_present, write_csv
+from migrex.cli import app
+from migrex.errors import ImportRejected
+from migrex.registry.columns import Kind
+from migrex.registry.tables import PersonPresentRow
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def node_config(tmp_path: Path, database_url: str) -> Path:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\ndatabase_url = "{database_url}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_import_a_folder_then_summarise(node_config: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "KZ"
+    folder.mkdir()
+    persons = [person_present(1), person_present(2)]
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT, persons)
+    write_csv(folder / "employment.csv", Kind.EMPLOYMENT, [employment(1, 1), employment(2, 2)])
+    result = runner.invoke(app, ["--config", str(node_config), "registry", "import", str(folder)])
+    assert result.exit_code == 0, result.output
+    args = ["--config", str(node_config), "registry", "summary", "--year", "2024"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "ARM citizens working in 2024: 2" in result.output
+
+
+def test_rejected_import_exits_non_zero_and_writes_the_report(
+    node_config: Path, tmp_path: Path, engine: Engine
+) -> None:
+    rows = [person_present(n) for n in range(1, 4)]
+    rows[1]["sex"] = "?"
+    path = write_csv(tmp_path / "persons_present.csv", Kind.PERSONS_PRESENT, rows)
+    report = tmp_path / "problems.csv"
+    args = ["--config", str(node_config), "registry", "import", str(path), "--report", str(report)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == ImportRejected.exit_code
+    assert "line 3, column sex" in result.output
+    assert report.read_text(encoding="utf-8").splitlines() == [
+        "where,reason",
+        "\"persons_present.csv, line 3, column sex\",sex is M or F",
+    ]
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(PersonPresentRow)) == 0
+
+
+def test_a_file_of_unknown_kind_is_refused(node_config: Path, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    result = runner.invoke(app, ["--config", str(node_config), "registry", "import", str(path)])
+    assert result.exit_code == ImportRejected.exit_code
+    assert "cannot tell which registry" in result.output
+
+
+def test_db_check_passes_on_a_fresh_database() -> None:
+    result = runner.invoke(app, ["db", "check"])
+    assert result.exit_code == 0, result.output
+    assert "migrations match the models" in result.output
