@@ -13,6 +13,8 @@ from migrex.console import render_error
 from migrex.db_cli import app as db_app
 from migrex.demo.cli import demo
 from migrex.errors import MigrexError
+from migrex.exchange.cli import inbox_app, message_app, outbox_app, relay, serve
+from migrex.identity.cli import app as identity_app
 from migrex.registry.cli import app as registry_app
 from migrex.synth.cli import synth
 
@@ -53,6 +55,12 @@ def _register() -> None:
     app.add_typer(agreement_app, name="agreement", help="Validate and show agreement files.")
     app.add_typer(registry_app, name="registry", help="Import and inspect the node's registries.")
     app.add_typer(db_app, name="db", help="Database schema migrations.")
+    app.add_typer(identity_app, name="pki", help="Keys, demo PKI and signed agreement directories.")
+    app.add_typer(message_app, name="message", help="Send messages to partner authorities.")
+    app.add_typer(outbox_app, name="outbox", help="Outgoing messages and their delivery.")
+    app.add_typer(inbox_app, name="inbox", help="Received messages.")
+    app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)
+    app.command("relay", help="Run an outbox relay on its own.")(relay)
     app.command("synth", help="Generate synthetic registries for both states.")(synth)
     app.command("demo", help="Run the main scenario in a fresh workspace.")(demo)
 

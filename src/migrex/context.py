@@ -11,5 +11,8 @@ from migrex.settings import load_settings
 
 
 def node_from(ctx: typer.Context) -> Node:
+    """The node of the command's --config; its connections close when the command ends."""
     config: Path | None = (ctx.find_root().obj or {}).get("config")
-    return Node(load_settings(config))
+    node = Node(load_settings(config))
+    ctx.call_on_close(node.close)
+    return node

@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir")
     key_dir: Path | None = None
+    tls_cert: Path | None = Field(None, description="the node's certificate (PEM)")
+    tls_key: Path | None = Field(None, description="the node certificate's private key (PEM)")
+    tls_trust_anchors: tuple[Path, ...] = Field(
+        (), description="CA certificates (PEM) whose node certificates this node accepts"
+    )
+    trusted_parties: Path | None = Field(
+        None, description="public keys of the parties that sign agreement directories"
+    )
+    directory_dir: Path | None = Field(
+        None, description="folder of signed directories, one <agreement_id>.json per agreement"
+    )
+    relay_enabled: bool = Field(True, description="run the outbox relay inside the node")
+    relay_batch_size: int = Field(200, ge=1, le=1000)
+    relay_poll_seconds: float = Field(0.02, gt=0, le=60)
+    relay_max_attempts: int = Field(12, ge=1)
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=1, le=65535)
     environment: Literal["development", "production"] = "development"
@@ -79,6 +94,8 @@ class Settings(BaseSettings):
                 raise ValueError("production needs an explicit database_url")
             if self.listen_host in ("0.0.0.0", "::"):  # noqa: S104 - this is the check
                 raise ValueError("production must name the interface to listen on")
+            if self.tls_key is not None and (self.tls_key.parent / "ca-key.pem").exists():
+                raise ValueError("a CA private key lies beside the node key; keep it offline")
         return self
 
     @property
@@ -115,11 +132,10 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = dict(values)
-    for key in ("data_dir", "key_dir"):
+    for key in ("data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir"):
         if isinstance(resolved.get(key), str):
             resolved[key] = base / resolved[key]
-    if isinstance(resolved.get("agreements"), list):
-        resolved["agreements"] = [
-            base / item if isinstance(item, str) else item for item in resolved["agreements"]
-        ]
+    for key in ("agreements", "tls_trust_anchors"):
+        if isinstance(resolved.get(key), list):
+            resolved[key] = [base / item if isinstance(item, str) else item for item in resolved[key]]
     return resolved

@@ -14,7 +14,7 @@ from rich.table import Table
 from migrex import migrate
 from migrex.agreements import Agreement, load_agreement
 from migrex.console import out, progress_bar
-from migrex.demo.workspace import NODES, Workspace
+from migrex.demo.workspace import AUTHORITIES, Workspace
 from migrex.node import Node
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
@@ -34,9 +34,9 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
     agreements = _validate_agreements(agreements_dir)
     by_state = {
         state: [path for path, agreement in agreements.items() if state in _states(agreement)]
-        for state in NODES
+        for state in AUTHORITIES
     }
-    workspace.create(by_state)
+    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")})
     out.rule("[bold]1. Synthetic registries")
     with progress_bar() as bar:
         task = bar.add_task("generating", total=None)
@@ -45,7 +45,7 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
         written = write_population(population, workspace.synth_dir, "parquet")
         bar.update(task, total=1, completed=1, description=f"{len(written)} files written")
     out.print(f"registries and ground truth in [cyan]{workspace.synth_dir}[/]")
-    figures = [_import_node(workspace, state) for state in NODES]
+    figures = [_import_node(workspace, state) for state in AUTHORITIES]
     _summary(figures, next(a for a in agreements.values() if _states(a) == {"KZ", "AM"}))
     return figures
 

@@ -1,23 +1,18 @@
-"""The demo workspace: two node folders (KZ and AM), their configuration and synthetic data."""
+"""The demo workspace: two node folders (KZ and AM) with their configuration, trust material
+(a demo PKI, keys, signed directories) and synthetic data."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from migrex.identity.demo import DemoNodeSpec, DemoTrust, bootstrap_demo
 
-@dataclass(frozen=True)
-class DemoNode:
-    node_id: str
-    authorities: tuple[str, ...]
-    port: int
-
-
-NODES = {
-    "KZ": DemoNode("kz-node", ("kz-mia", "kz-mlsp"), 8443),
-    "AM": DemoNode("am-node", ("am-police", "am-mcs"), 8444),
-}
+DEFAULT_PORTS = {"KZ": 8443, "AM": 8444}
+AUTHORITIES = {"KZ": ("kz-mia", "kz-mlsp"), "AM": ("am-police", "am-mcs")}
 
 
 @dataclass(frozen=True)
@@ -34,27 +29,47 @@ class Workspace:
     def node_config(self, state: str) -> Path:
         return self.node_dir(state) / "node.toml"
 
-    def create(self, agreements_by_state: dict[str, list[Path]]) -> None:
-        """Starts from an empty folder and writes one node.toml per state."""
+    def create(
+        self,
+        agreements_by_state: Mapping[str, Sequence[Path]],
+        directories: Mapping[str, tuple[str, ...]],
+        ports: Mapping[str, int] = DEFAULT_PORTS,
+        database_urls: Mapping[str, str] | None = None,
+    ) -> DemoTrust:
+        """Starts from an empty folder: trust material and one node.toml per state.
+
+        `directories` maps each agreement that gets a signed directory to its parties.
+        """
         if self.root.exists():
             shutil.rmtree(self.root)
-        for state, node in NODES.items():
-            folder = self.node_dir(state)
-            folder.mkdir(parents=True)
+        specs = [
+            DemoNodeSpec(state, f"{state.lower()}-node", AUTHORITIES[state], ports[state])
+            for state in agreements_by_state
+        ]
+        trust = bootstrap_demo(self.root, specs, directories, datetime.now(UTC))
+        for spec in specs:
             agreements = ", ".join(
-                f'"{path.resolve().as_posix()}"' for path in agreements_by_state[state]
+                f'"{path.resolve().as_posix()}"' for path in agreements_by_state[spec.state]
             )
-            authorities = ", ".join(f'"{a}"' for a in node.authorities)
-            self.node_config(state).write_text(
-                f"""# Demo node of {state}: SQLite in this folder, listening on loopback only.
+            authorities = ", ".join(f'"{a}"' for a in spec.authorities)
+            database = (database_urls or {}).get(spec.state, "")
+            self.node_config(spec.state).write_text(
+                f"""# Demo node of {spec.state}: listens on loopback only, mutual TLS with the partner.
 [node]
-node_id = "{node.node_id}"
-state = "{state}"
+node_id = "{spec.node_id}"
+state = "{spec.state}"
 authorities = [{authorities}]
 agreements = [{agreements}]
 data_dir = "var"
-listen_host = "127.0.0.1"
-listen_port = {node.port}
+database_url = "{database}"
+listen_host = "{spec.host}"
+listen_port = {spec.port}
+tls_cert = "pki/node.pem"
+tls_key = "pki/node-key.pem"
+tls_trust_anchors = ["pki/trust-anchors.pem"]
+trusted_parties = "pki/trusted-parties.json"
+directory_dir = "directory"
 """,
                 encoding="utf-8",
             )
+        return trust

@@ -1,0 +1,53 @@
+"""The per-agreement directory: authorities, node endpoints, keys and TLS trust anchors,
+signed by every party. Other features use only what is exported here."""
+
+from __future__ import annotations
+
+from migrex.directory.build import (
+    NodeContribution,
+    assemble_directory,
+    next_version,
+    node_contribution,
+)
+from migrex.directory.model import (
+    Directory,
+    DirectoryEntry,
+    DirectoryInvalid,
+    DirectoryNode,
+    PublishedKey,
+    check_directory,
+    check_update,
+    directory_problems,
+)
+from migrex.directory.schemas import directory_from_payload, directory_payload
+from migrex.directory.signing import SignedDirectory, sign_directory, verify_directory
+from migrex.directory.store import (
+    load_directory,
+    load_trusted_party_keys,
+    write_signed_directory,
+    write_trusted_party_keys,
+)
+
+__all__ = [
+    "Directory",
+    "DirectoryEntry",
+    "DirectoryInvalid",
+    "DirectoryNode",
+    "NodeContribution",
+    "PublishedKey",
+    "SignedDirectory",
+    "assemble_directory",
+    "check_directory",
+    "check_update",
+    "directory_from_payload",
+    "directory_payload",
+    "directory_problems",
+    "load_directory",
+    "load_trusted_party_keys",
+    "next_version",
+    "node_contribution",
+    "sign_directory",
+    "verify_directory",
+    "write_signed_directory",
+    "write_trusted_party_keys",
+]

@@ -1,0 +1,188 @@
+"""Receiving a batch of envelopes: open, authenticate, de-duplicate, store, receipt.
+
+Accepted messages and the receipts for them are stored in one transaction per batch; a
+rejected envelope leaves only a security event. A message received again with the same bytes
+(the sender did not get our receipt) is answered with the receipt stored the first time and is
+not stored twice. A different envelope reusing a stored message id is refused as a replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from migrex.envelope import EnvelopeRejected, OpenedMessage, open_envelope, sign_receipt
+from migrex.exchange.metrics import ExchangeMetrics
+from migrex.exchange.outbox import canonical_json
+from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.exchange.trust import Trust
+from migrex.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Literal["accepted", "duplicate", "rejected"]
+    message_id: str | None = None
+    receipt: str | None = None
+    problem: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ReceiverPolicy:
+    agreements: Collection[str]
+    max_envelope_bytes: int
+
+
+def problem_of(error: EnvelopeRejected) -> dict[str, Any]:
+    return {
+        "type": f"urn:migrex:problem:{error.type_slug}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "reason": error.reason,
+    }
+
+
+def receive_batch(
+    uow: UnitOfWork,
+    trust: Trust,
+    tokens: Sequence[str],
+    *,
+    policy: ReceiverPolicy,
+    now: datetime,
+    peer: str | None,
+    metrics: ExchangeMetrics | None = None,
+) -> list[Outcome]:
+    """One outcome per token, in order. Commits once; retries once on a concurrent duplicate."""
+    opened: list[OpenedMessage | EnvelopeRejected] = []
+    keys = trust.decryption_keys(now)
+    for token in tokens:
+        try:
+            opened.append(
+                open_envelope(
+                    token,
+                    decryption_keys=keys,
+                    resolve_signing_key=trust.resolve_signing_key,
+                    hosted_authorities=trust.hosted,
+                    agreements=policy.agreements,
+                    now=now,
+                    max_bytes=policy.max_envelope_bytes,
+                    seen=lambda _message_id: False,  # the inbox decides, below
+                )
+            )
+        except EnvelopeRejected as rejected:
+            opened.append(rejected)
+    for attempt in (1, 2):
+        try:
+            outcomes = _store(uow, trust, opened, tokens, now=now, peer=peer)
+            uow.commit()
+            break
+        except IntegrityError:
+            # Another request stored one of these message ids between our read and our write;
+            # the second pass finds it and answers with its receipt.
+            uow.session.rollback()
+            if attempt == 2:
+                raise
+    if metrics:
+        for outcome in outcomes:
+            if outcome.status == "accepted":
+                metrics.received.inc()
+            elif outcome.status == "duplicate":
+                metrics.duplicates.inc()
+            else:
+                metrics.rejected.labels((outcome.problem or {}).get("reason", "unknown")).inc()
+    return outcomes
+
+
+def _store(
+    uow: UnitOfWork,
+    trust: Trust,
+    opened: Sequence[OpenedMessage | EnvelopeRejected],
+    tokens: Sequence[str],
+    *,
+    now: datetime,
+    peer: str | None,
+) -> list[Outcome]:
+    session = uow.session
+    ids = [o.claims.message_id for o in opened if isinstance(o, OpenedMessage)]
+    stored = {
+        row.message_id: row
+        for row in session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))
+    }
+    outcomes: list[Outcome] = []
+    for token, item in zip(tokens, opened, strict=True):
+        if isinstance(item, EnvelopeRejected):
+            outcomes.append(_refuse(session, item, token, now, peer))
+            continue
+        previous = stored.get(item.claims.message_id)
+        if previous is None:
+            row = _inbox_row(trust, item, token, now)
+            session.add(row)
+            stored[row.message_id] = row
+            outcomes.append(Outcome("accepted", row.message_id, row.receipt))
+        elif previous.envelope_sha256 == item.envelope_sha256:
+            outcomes.append(Outcome("duplicate", previous.message_id, previous.receipt))
+        else:
+            replay = EnvelopeRejected(
+                "replayed",
+                f"message {item.claims.message_id} was already received in another envelope",
+                envelope_sha256=item.envelope_sha256,
+                message_id=item.claims.message_id,
+            )
+            outcomes.append(_refuse(session, replay, token, now, peer))
+    return outcomes
+
+
+def _refuse(
+    session: Session, rejection: EnvelopeRejected, token: str, now: datetime, peer: str | None
+) -> Outcome:
+    """Logs the refusal (never the content) and answers with its problem document."""
+    session.add(
+        SecurityEvent(
+            at=now,
+            reason=rejection.reason,
+            detail=rejection.detail,
+            peer=peer,
+            size=len(token),
+            envelope_sha256=rejection.envelope_sha256,
+        )
+    )
+    return Outcome("rejected", rejection.message_id, problem=problem_of(rejection))
+
+
+def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) -> InboxMessage:
+    claims = message.claims
+    receipt = sign_receipt(
+        envelope_sha256=message.envelope_sha256,
+        message_id=claims.message_id,
+        receiver=claims.recipient,
+        received_at=now,
+        signing_key=trust.signing_key(claims.recipient, now),
+    )
+    return InboxMessage(
+        message_id=claims.message_id,
+        agreement_id=claims.agreement,
+        sender=claims.sender,
+        recipient=claims.recipient,
+        type=claims.type,
+        case_id=claims.case_id,
+        in_reply_to=claims.in_reply_to,
+        body=canonical_json(message.body),
+        issued_at=claims.issued_at,
+        expires_at=claims.expires_at,
+        received_at=now,
+        sender_kid=message.sender_kid,
+        envelope=token,
+        envelope_sha256=message.envelope_sha256,
+        receipt=receipt,
+        status="new",
+    )

@@ -1,0 +1,186 @@
+"""The relay: claims due outbox messages, seals them once, posts them, stores the receipts.
+
+Runs inside the node (a thread) or on its own (`migrex relay`); on PostgreSQL several relays
+share one outbox. Each round: claim (one transaction), seal what is not sealed yet (one
+transaction, so a resend carries the same bytes), post one batch per partner node, then settle
+(one transaction): receipts verified and stored, failures scheduled for retry or parked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from migrex.envelope import MessageClaims, ReceiptInvalid, seal, verify_receipt
+from migrex.errors import MigrexError
+from migrex.exchange.delivery import RetryPolicy
+from migrex.exchange.metrics import ExchangeMetrics
+from migrex.exchange.outbox import claim, mark_delivered, mark_failed
+from migrex.exchange.tables import OutboxMessage, Receipt
+from migrex.exchange.transport import Transport, TransportError
+from migrex.exchange.trust import Trust
+from migrex.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Relay:
+    relay_id: str
+    unit_of_work: Callable[[], UnitOfWork]
+    trust: Trust
+    transport: Transport
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    batch_size: int = 200
+    metrics: ExchangeMetrics | None = None
+    clock: Callable[[], datetime] = utc_now
+    rng: random.Random = field(default_factory=random.Random)
+
+    def run_once(self) -> int:
+        """One round; returns how many messages it claimed (0 means nothing was due)."""
+        with self.unit_of_work() as uow:
+            claimed = claim(
+                uow.session, relay_id=self.relay_id, now=self.clock(),
+                limit=self.batch_size, lease=self.policy.lease,
+            )  # fmt: skip
+            sealed, failures = self._seal(claimed)
+            uow.commit()
+        by_endpoint: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for row in sealed:
+            try:
+                by_endpoint[self.trust.endpoint_of(row.agreement_id, row.recipient)].append(row)
+            except MigrexError as error:
+                failures[row.message_id] = error.detail
+        receipts: dict[str, Receipt] = {}
+        for endpoint, rows in by_endpoint.items():
+            self._post(endpoint, rows, receipts, failures)
+        self._settle(receipts, failures, sealed)
+        return len(claimed)
+
+    def _seal(self, rows: list[OutboxMessage]) -> tuple[list[OutboxMessage], dict[str, str]]:
+        failures: dict[str, str] = {}
+        sealed = []
+        now = self.clock()
+        for row in rows:
+            if row.envelope is None:
+                try:
+                    row.envelope = self._envelope(row, now)
+                except (MigrexError, ValueError) as error:
+                    failures[row.message_id] = f"cannot seal: {error}"
+                    continue
+                row.envelope_sha256 = _sha256(row.envelope)
+            sealed.append(row)
+        return sealed, failures
+
+    def _envelope(self, row: OutboxMessage, now: datetime) -> str:
+        claims = MessageClaims(
+            sender=row.sender, recipient=row.recipient, agreement=row.agreement_id,
+            message_id=row.message_id, type=row.type, case_id=row.case_id,
+            in_reply_to=row.in_reply_to, issued_at=row.issued_at, expires_at=row.expires_at,
+        )  # fmt: skip
+        return seal(
+            claims,
+            json.loads(row.body),
+            signing_key=self.trust.signing_key(row.sender, now),
+            recipient_key=self.trust.recipient_key(row.agreement_id, row.recipient, now),
+        )
+
+    def _post(
+        self,
+        endpoint: str,
+        rows: list[OutboxMessage],
+        receipts: dict[str, Receipt],
+        failures: dict[str, str],
+    ) -> None:
+        try:
+            results = self.transport.post_batch(endpoint, [row.envelope or "" for row in rows])
+        except TransportError as error:
+            failures.update({row.message_id: str(error) for row in rows})
+            return
+        now = self.clock()
+        for row, result in zip(rows, results, strict=True):
+            receipt = self._receipt(row, result, now)
+            if isinstance(receipt, Receipt):
+                receipts[row.message_id] = receipt
+            else:
+                failures[row.message_id] = receipt
+
+    def _receipt(self, row: OutboxMessage, result: dict[str, Any], now: datetime) -> Receipt | str:
+        """The verified receipt to store, or why there is none."""
+        if result.get("status") not in ("accepted", "duplicate"):
+            problem = result.get("problem") or {}
+            return f"refused by the receiver: {problem.get('reason')}: {problem.get('detail')}"
+        try:
+            verified = verify_receipt(
+                str(result.get("receipt", "")),
+                resolve_signing_key=self.trust.resolve_signing_key,
+                expected_envelope_sha256=row.envelope_sha256 or "",
+                expected_receiver=row.recipient,
+            )
+        except ReceiptInvalid as error:
+            return f"receipt rejected: {error.detail}"
+        if verified.message_id != row.message_id:
+            return "receipt is for another message"
+        return Receipt(
+            message_id=row.message_id, envelope_sha256=verified.envelope_sha256,
+            receiver=verified.receiver, received_at=verified.received_at,
+            token=str(result["receipt"]), stored_at=now,
+        )  # fmt: skip
+
+    def _settle(
+        self, receipts: dict[str, Receipt], failures: dict[str, str], sealed: list[OutboxMessage]
+    ) -> None:
+        if not receipts and not failures:
+            return
+        now = self.clock()
+        with self.unit_of_work() as uow:
+            known = set(
+                uow.session.scalars(
+                    select(Receipt.message_id).where(Receipt.message_id.in_(list(receipts)))
+                )
+            )
+            uow.session.add_all(r for r in receipts.values() if r.message_id not in known)
+            mark_delivered(uow.session, list(receipts), now)
+            parked = mark_failed(
+                uow.session, failures, now=now, policy=self.policy, rng=self.rng
+            ) if failures else []  # fmt: skip
+            uow.commit()
+        if self.metrics:
+            created = {row.message_id: row.created_at for row in sealed}
+            for message_id in receipts:
+                self.metrics.sent.inc()
+                if message_id in created:
+                    self.metrics.latency.observe((now - created[message_id]).total_seconds())
+            self.metrics.failed_attempts.inc(len(failures))
+            self.metrics.parked.inc(len(parked))
+
+    def run_forever(self, stop: threading.Event, wake: threading.Event, poll: float) -> None:
+        """Rounds until `stop` is set; sleeps `poll` seconds (or until woken) when idle."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # a relay must outlive a database or network hiccup
+                log.exception("relay round failed", relay=self.relay_id)
+                busy = 0
+                stop.wait(1.0)
+            if not busy:
+                wake.wait(poll)
+                wake.clear()
+
+
+def _sha256(envelope: str) -> str:
+    return hashlib.sha256(envelope.encode("ascii")).hexdigest()

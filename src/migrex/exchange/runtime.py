@@ -1,0 +1,86 @@
+"""The exchange side of a running node: trust, metrics, receiver policy and the relay thread."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from migrex.exchange.delivery import RetryPolicy
+from migrex.exchange.metrics import ExchangeMetrics
+from migrex.exchange.receiver import ReceiverPolicy
+from migrex.exchange.relay import Relay
+from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.transport import HttpsTransport
+from migrex.exchange.trust import Trust, load_trust
+from migrex.node import Node
+
+DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
+MAX_BATCH = 1000
+
+
+@dataclass
+class ExchangeRuntime:
+    node: Node
+    trust: Trust
+    metrics: ExchangeMetrics = field(default_factory=ExchangeMetrics)
+    wake: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    @classmethod
+    def start_up(cls, node: Node) -> ExchangeRuntime:
+        runtime = cls(node, load_trust(node.settings, node.agreements))
+        runtime.metrics.watch_outbox(runtime.outbox_depth)
+        return runtime
+
+    @property
+    def receiver_policy(self) -> ReceiverPolicy:
+        limits = [a.max_envelope_bytes for a in self.node.agreements.values()]
+        return ReceiverPolicy(
+            agreements=frozenset(self.trust.directories),
+            max_envelope_bytes=max(limits, default=DEFAULT_MAX_ENVELOPE_BYTES),
+        )
+
+    @property
+    def max_request_bytes(self) -> int:
+        return self.receiver_policy.max_envelope_bytes * 4 + 65_536
+
+    def outbox_depth(self) -> dict[str, int]:
+        with self.node.unit_of_work() as uow:
+            rows = uow.session.execute(
+                select(OutboxMessage.status, func.count())
+                .where(OutboxMessage.status != "delivered")
+                .group_by(OutboxMessage.status)
+            )
+            return {str(status): int(count) for status, count in rows}
+
+    def new_relay(self, relay_id: str) -> Relay:
+        settings = self.node.settings
+        return Relay(
+            relay_id=relay_id,
+            unit_of_work=self.node.unit_of_work,
+            trust=self.trust,
+            transport=HttpsTransport(self.trust.client_context()),
+            policy=RetryPolicy(max_attempts=settings.relay_max_attempts),
+            batch_size=settings.relay_batch_size,
+            metrics=self.metrics,
+        )
+
+    def start_relay(self) -> None:
+        relay = self.new_relay(f"{self.node.settings.node_id}-relay")
+        thread = threading.Thread(
+            target=relay.run_forever,
+            args=(self._stop, self.wake, self.node.settings.relay_poll_seconds),
+            name="migrex-relay",
+            daemon=True,
+        )
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        for thread in self._threads:
+            thread.join(timeout=10)

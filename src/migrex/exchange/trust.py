@@ -1,0 +1,105 @@
+"""Everything the node needs to seal, open and authenticate: keys, directories, TLS.
+
+Built once when the node starts. Keys come from the node's key store, partners' public keys
+and endpoints from the signed directory of each agreement, TLS from the node's certificate
+and the partners' trust anchors.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from joserfc.jwk import OKPKey
+
+from migrex.agreements import Agreement
+from migrex.directory import Directory, load_directory, load_trusted_party_keys
+from migrex.envelope import DecryptionKey
+from migrex.errors import ConfigurationError, NotFound
+from migrex.identity.keys import KeyUse
+from migrex.identity.keystore import FileKeyStore, KeyStore
+from migrex.identity.tls import client_ssl_context, server_ssl_context
+from migrex.settings import Settings
+
+
+@dataclass
+class Trust:
+    settings: Settings
+    keystore: KeyStore
+    directories: Mapping[str, Directory]  # by agreement id
+
+    @property
+    def hosted(self) -> tuple[str, ...]:
+        return self.settings.authorities
+
+    def decryption_keys(self, at: datetime) -> dict[str, DecryptionKey]:
+        """Our private X25519 keys valid at `at`, by key id (more than one during a rotation)."""
+        keys: dict[str, DecryptionKey] = {}
+        for authority in self.hosted:
+            for key in self.keystore.all_keys(authority):
+                if key.use is KeyUse.ENCRYPTION and key.valid_at(at):
+                    keys[key.kid] = DecryptionKey(authority, key.key)
+        return keys
+
+    def signing_key(self, authority: str, at: datetime) -> OKPKey:
+        return self.keystore.current_signing(authority, at).key
+
+    def resolve_signing_key(self, authority: str, kid: str, at: datetime) -> OKPKey | None:
+        """The partner's public key the directories list for this authority and kid at `at`."""
+        for directory in self.directories.values():
+            key = directory.signing_key(authority, kid, at)
+            if key is not None:
+                return key
+        return None
+
+    def recipient_key(self, agreement_id: str, recipient: str, at: datetime) -> OKPKey:
+        found = self._directory(agreement_id).encryption_key(recipient, at)
+        if found is None:
+            raise NotFound(f"no valid encryption key for {recipient} in {agreement_id}'s directory")
+        return found[1]
+
+    def endpoint_of(self, agreement_id: str, recipient: str) -> str:
+        return self._directory(agreement_id).endpoint_of(recipient)
+
+    def _directory(self, agreement_id: str) -> Directory:
+        try:
+            return self.directories[agreement_id]
+        except KeyError:
+            raise NotFound(f"this node has no directory for agreement {agreement_id}") from None
+
+    def server_context(self) -> ssl.SSLContext:
+        cert, key = _tls_files(self.settings)
+        return server_ssl_context(cert, key, self.settings.tls_trust_anchors)
+
+    def client_context(self) -> ssl.SSLContext:
+        cert, key = _tls_files(self.settings)
+        return client_ssl_context(cert, key, self.settings.tls_trust_anchors)
+
+
+def _tls_files(settings: Settings) -> tuple[Path, Path]:
+    if settings.tls_cert is None or settings.tls_key is None:
+        raise ConfigurationError("the node needs tls_cert and tls_key to talk to its partners")
+    return settings.tls_cert, settings.tls_key
+
+
+def load_trust(settings: Settings, agreements: Mapping[str, Agreement]) -> Trust:
+    """Loads and verifies every agreement's signed directory; raises when one is missing."""
+    if settings.trusted_parties is None or settings.directory_dir is None:
+        raise ConfigurationError("the node needs trusted_parties and directory_dir to exchange")
+    trusted = load_trusted_party_keys(settings.trusted_parties)
+    directories = {
+        agreement.id: load_directory(
+            settings.directory_dir / f"{agreement.id}.json",
+            trusted,
+            {party.state for party in agreement.parties},
+            known_agreements={agreement.id},
+        )
+        for agreement in agreements.values()
+        if (settings.directory_dir / f"{agreement.id}.json").exists()
+    }
+    if not directories:
+        raise ConfigurationError(f"no signed directory found in {settings.directory_dir}")
+    return Trust(settings, FileKeyStore(settings.resolved_key_dir), directories)

@@ -1,0 +1,56 @@
+"""Identity and trust: authority and party keys, the key store, the demo PKI and the TLS
+contexts of the exchange. Other features use only what is exported here; the demo bootstrap
+lives in `migrex.identity.demo`."""
+
+from __future__ import annotations
+
+from migrex.identity.keys import (
+    CURVES,
+    DEFAULT_LIFETIME,
+    AuthorityKey,
+    KeyPair,
+    KeyStoreError,
+    KeyUse,
+    current_key,
+    key_set,
+    public_key,
+)
+from migrex.identity.keystore import FileKeyStore, KeyStore
+from migrex.identity.pki import (
+    CertifiedKey,
+    certificate_node_id,
+    certificate_pem,
+    create_state_ca,
+    issue_node_certificate,
+    read_certificates_pem,
+    read_private_key_pem,
+    write_certificates_pem,
+    write_private_key_pem,
+)
+from migrex.identity.tls import client_ssl_context, peer_certificate, server_ssl_context
+
+__all__ = [
+    "CURVES",
+    "DEFAULT_LIFETIME",
+    "AuthorityKey",
+    "CertifiedKey",
+    "FileKeyStore",
+    "KeyPair",
+    "KeyStore",
+    "KeyStoreError",
+    "KeyUse",
+    "certificate_node_id",
+    "certificate_pem",
+    "client_ssl_context",
+    "create_state_ca",
+    "current_key",
+    "issue_node_certificate",
+    "key_set",
+    "peer_certificate",
+    "public_key",
+    "read_certificates_pem",
+    "read_private_key_pem",
+    "server_ssl_context",
+    "write_certificates_pem",
+    "write_private_key_pem",
+]

@@ -1,0 +1,206 @@
+"""Demo trust in one go: per state a CA, a node certificate, authority and party keys, and
+for each agreement a directory signed by every party, copied to every node that takes part.
+
+In a real deployment each ministry runs these steps on its own side and the parties exchange
+only public material (CA certificates, party keys, directory halves and signatures); here one
+process plays every party, which is what makes it a demo.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from migrex.directory.build import assemble_directory, node_contribution
+from migrex.directory.signing import SignedDirectory, sign_directory
+from migrex.directory.store import write_signed_directory, write_trusted_party_keys
+from migrex.errors import ConfigurationError
+from migrex.identity.keys import public_key
+from migrex.identity.keystore import FileKeyStore
+from migrex.identity.pki import (
+    CertifiedKey,
+    create_state_ca,
+    issue_node_certificate,
+    write_certificates_pem,
+    write_private_key_pem,
+)
+
+
+@dataclass(frozen=True)
+class DemoNodeSpec:
+    state: str
+    node_id: str
+    authorities: tuple[str, ...]
+    port: int
+    host: str = "127.0.0.1"
+
+    @property
+    def endpoint(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+
+DEFAULT_DEMO_NODES: Final = (
+    DemoNodeSpec("KZ", "kz-node", ("kz-mia", "kz-mlsp"), 8443),
+    DemoNodeSpec("AM", "am-node", ("am-police", "am-mcs"), 8444),
+)
+DEFAULT_DEMO_AGREEMENTS: Final[Mapping[str, tuple[str, ...]]] = {"kz-am-2024": ("KZ", "AM")}
+
+
+@dataclass(frozen=True)
+class NodeTrust:
+    """Where one node's trust material was written (all under `root/<state lowercase>/`)."""
+
+    state: str
+    node_id: str
+    node_dir: Path
+    ca_certificate: Path
+    ca_key: Path
+    node_certificate: Path
+    node_key: Path
+    trust_anchors: Path
+    trusted_parties: Path
+    key_dir: Path
+    directories: Mapping[str, Path]
+
+
+@dataclass(frozen=True)
+class DemoTrust:
+    root: Path
+    nodes: Mapping[str, NodeTrust]
+
+
+def node_trust_paths(root: Path, spec: DemoNodeSpec, agreements: Sequence[str]) -> NodeTrust:
+    """The layout a node folder gets; the node's `data_dir` is `var`, so keys go to var/keys."""
+    node_dir = root / spec.state.lower()
+    pki = node_dir / "pki"
+    return NodeTrust(
+        state=spec.state,
+        node_id=spec.node_id,
+        node_dir=node_dir,
+        ca_certificate=pki / "ca.pem",
+        ca_key=pki / "ca-key.pem",
+        node_certificate=pki / "node.pem",
+        node_key=pki / "node-key.pem",
+        trust_anchors=pki / "trust-anchors.pem",
+        trusted_parties=pki / "trusted-parties.json",
+        key_dir=node_dir / "var" / "keys",
+        directories={a: node_dir / "directory" / f"{a}.json" for a in agreements},
+    )
+
+
+def bootstrap_demo(
+    root: Path,
+    nodes: Sequence[DemoNodeSpec],
+    agreements: Mapping[str, Sequence[str]],
+    now: datetime,
+) -> DemoTrust:
+    """Creates every node's PKI, keys and signed directories; refuses to overwrite any."""
+    specs = {spec.state: spec for spec in nodes}
+    partners = _partners(specs, agreements)
+    trust = {
+        state: node_trust_paths(root, spec, [a for a, s in agreements.items() if state in s])
+        for state, spec in specs.items()
+    }
+    for paths in trust.values():
+        if paths.ca_certificate.parent.exists() or paths.key_dir.exists():
+            raise ConfigurationError(f"{paths.node_dir} already has keys or a PKI; remove them")
+
+    cas: dict[str, CertifiedKey] = {}
+    for state, spec in specs.items():
+        cas[state] = _write_pki(trust[state], spec, now)
+    stores = {state: FileKeyStore(trust[state].key_dir) for state in specs}
+    party_keys = {state: stores[state].generate_party_key(state, now).key for state in specs}
+    for state, spec in specs.items():
+        for authority_id in spec.authorities:
+            stores[state].generate(authority_id, now)
+
+    for state, paths in trust.items():
+        write_certificates_pem(
+            paths.trust_anchors, [cas[p].certificate for p in sorted(partners[state])]
+        )
+        trusted = {s: public_key(party_keys[s].as_dict()) for s in (state, *partners[state])}
+        write_trusted_party_keys(paths.trusted_parties, trusted)
+
+    for agreement_id, states in agreements.items():
+        signed = _signed_directory(
+            agreement_id, states, specs=specs, trust=trust, stores=stores, now=now
+        )
+        for state in states:
+            write_signed_directory(trust[state].directories[agreement_id], signed)
+    return DemoTrust(root, trust)
+
+
+def _partners(
+    specs: Mapping[str, DemoNodeSpec], agreements: Mapping[str, Sequence[str]]
+) -> dict[str, set[str]]:
+    if len(specs) != len({spec.node_id for spec in specs.values()}):
+        raise ValueError("every demo node needs its own state and node id")
+    partners: dict[str, set[str]] = {state: set() for state in specs}
+    for agreement_id, states in agreements.items():
+        unknown = set(states) - set(specs)
+        if unknown or len(set(states)) < 2:
+            raise ValueError(f"{agreement_id} needs two or more of the demo nodes' states")
+        for state in states:
+            partners[state] |= set(states) - {state}
+    lonely = sorted(state for state, found in partners.items() if not found)
+    if lonely:
+        raise ValueError(f"demo nodes of {', '.join(lonely)} take part in no agreement")
+    return partners
+
+
+def _write_pki(paths: NodeTrust, spec: DemoNodeSpec, now: datetime) -> CertifiedKey:
+    ca = create_state_ca(spec.state, now)
+    dns_names, ip_addresses = ["localhost"], ["127.0.0.1"]
+    try:
+        address = str(ipaddress.ip_address(spec.host))
+    except ValueError:
+        dns_names.append(spec.host)
+    else:
+        ip_addresses.append(address)
+    node = issue_node_certificate(
+        ca.certificate,
+        ca.private_key,
+        spec.node_id,
+        now=now,
+        dns_names=sorted(set(dns_names)),
+        ip_addresses=sorted(set(ip_addresses)),
+    )
+    write_certificates_pem(paths.ca_certificate, [ca.certificate])
+    # Kept beside the node only because this is a demo; a real CA key never leaves its CA.
+    write_private_key_pem(paths.ca_key, ca.private_key)
+    write_certificates_pem(paths.node_certificate, [node.certificate])
+    write_private_key_pem(paths.node_key, node.private_key)
+    return ca
+
+
+def _signed_directory(
+    agreement_id: str,
+    states: Sequence[str],
+    *,
+    specs: Mapping[str, DemoNodeSpec],
+    trust: Mapping[str, NodeTrust],
+    stores: Mapping[str, FileKeyStore],
+    now: datetime,
+) -> SignedDirectory:
+    contributions = [
+        node_contribution(
+            state=state,
+            node_id=specs[state].node_id,
+            authorities=specs[state].authorities,
+            keystore=stores[state],
+            endpoint=specs[state].endpoint,
+            trust_anchor_pems=[trust[state].ca_certificate.read_text(encoding="ascii")],
+            at=now,
+        )
+        for state in states
+    ]
+    directory = assemble_directory(agreement_id, 1, now, contributions)
+    first, *others = states
+    signed = sign_directory(directory, first, stores[first].party_key(first, now).key)
+    for state in others:
+        signed = sign_directory(signed, state, stores[state].party_key(state, now).key)
+    return signed

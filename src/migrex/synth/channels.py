@@ -1,0 +1,272 @@
+"""Planted illegal-migration channels: the ground truth a graph analysis should find.
+
+A channel is one inviting party bringing in dozens of people of one citizenship through one
+crossing within a few weeks, registering most of them at one or two flats, often "employing"
+them at a front firm, with violations following (illegal employment, a stated purpose that is
+not the real one, false invitations, overstays). Legitimate large employers with dormitories
+make similar-looking clusters in the background; only these are channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrex.synth.arrays import (
+    NO_DATE,
+    TODAY,
+    Days,
+    Frame,
+    concat,
+    day,
+    labels,
+    to_date,
+    uniform_days,
+    where,
+)
+from migrex.synth.employers import Context, organisation_ids
+from migrex.synth.foreigners import AM_FOREIGNERS, KZ_FOREIGNERS, cohort
+from migrex.synth.permits import PURPOSES
+from migrex.synth.places import SECTOR_NAMES, addresses, firm_names, regions
+from migrex.synth.spells import Spells, careers, no_spells
+from migrex.synth.violations import (
+    FALSE_INVITATION,
+    ILLEGAL_EMPLOYMENT,
+    NO_REGISTRATION,
+    OVERSTAY,
+    PURPOSE_MISMATCH,
+    violation_rows,
+)
+
+
+@dataclass(frozen=True)
+class ChannelPlan:
+    node: str
+    citizenship: str
+    members: int
+    entry_point: str
+    region: str  # ISO 3166-2
+    purpose: str  # the purpose of stay the members declare
+    inviter: str  # "firm", "person" (a citizen's IIN), or "front" (the front firm itself)
+    front_sector: str | None  # the front firm's sector; None: no registered employment
+    window_days: int  # arrivals spread over this many days
+    addresses: int  # flats most members are registered at
+    violation_share: float
+
+
+_C = ChannelPlan
+# node, citizenship, members, crossing, region, declared purpose, inviter, front firm's
+# sector, arrival window (days), shared flats, share of members caught
+PLANS = (
+    _C(
+        "KZ",
+        "UZB",
+        64,
+        "ZHIBEK-ZHOLY-ROAD",
+        "KZ-79",
+        "business",
+        "firm",
+        "construction",
+        21,
+        2,
+        0.7,
+    ),
+    _C("KZ", "KGZ", 48, "KORDAI-ROAD", "KZ-75", "private", "person", "trade", 35, 1, 0.6),
+    _C("KZ", "CHN", 37, "ALA-AIRPORT", "KZ-19", "work", "front", "agriculture", 14, 2, 0.55),
+    _C("KZ", "TUR", 29, "NQZ-AIRPORT", "KZ-71", "business", "firm", None, 28, 1, 0.65),
+    _C("KZ", "UZB", 55, "KAIRAK-ROAD", "KZ-61", "private", "firm", "services", 42, 3, 0.6),
+    _C("AM", "IND", 34, "EVN-AIRPORT", "AM-ER", "study", "firm", "construction", 30, 2, 0.65),
+    _C("AM", "IRN", 26, "MEGHRI-ROAD", "AM-SU", "tourism", "firm", None, 21, 1, 0.6),
+)
+# What members are caught for: (illegal_employment, purpose_mismatch, false_invitation,
+# overstay, no_registration); a declared "work" stay cannot mismatch.
+_VIOLATION_MIX = (35, 25, 15, 20, 5)
+_VIOLATION_KINDS = (
+    ILLEGAL_EMPLOYMENT,
+    PURPOSE_MISMATCH,
+    FALSE_INVITATION,
+    OVERSTAY,
+    NO_REGISTRATION,
+)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """A planted channel as ground truth; record ids refer to the node's registries."""
+
+    channel_id: str
+    node: str
+    citizenship: str
+    inviting_party: str
+    employer_id: str  # where members work: the front firm, or an undeclared workplace
+    employer_name: str
+    front_firm: bool  # the employer registers members' employment (a front)
+    addresses: tuple[str, ...]
+    entry_point: str
+    arrivals_from: date
+    arrivals_to: date
+    declared_purpose: str
+    region: str
+    member_record_ids: tuple[str, ...] = ()
+    employment_record_ids: tuple[str, ...] = ()
+    violation_record_ids: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            name: (
+                value.isoformat()
+                if isinstance(value, date)
+                else list(value)
+                if isinstance(value, tuple)
+                else value
+            )
+            for name, value in self.__dict__.items()
+        }
+
+
+@dataclass(frozen=True)
+class PlantedChannels:
+    persons: Frame  # with `_channel`: index into `channels`
+    spells: Spells
+    violations: Frame  # `_person` indexes `persons`
+    channels: list[Channel]  # record id fields still empty
+
+
+def _organisers(
+    ctx: Context, rng: np.random.Generator, plan: ChannelPlan, region: int
+) -> tuple[str, int]:
+    """The inviting party's id and the index of the front firm among the node's employers.
+
+    Two firms are set up for every channel (an inviting "consultancy" and a front employer);
+    nobody else picks them at random. A private inviter is a citizen of the state."""
+    node = plan.node
+    employers = ctx.employers[node]
+    sectors = np.array(
+        [SECTOR_NAMES.index("finance"), SECTOR_NAMES.index(plan.front_sector or "services")]
+    )
+    ids = organisation_ids(ctx, rng, node, 2, np.zeros(2, dtype=bool))
+    names = firm_names(rng, node, sectors, np.zeros(2, dtype=bool))
+    ctx.employers[node] = employers.with_extra(ids, names, sectors, np.full(2, region))
+    inviter = {"firm": ids[0].as_py(), "front": ids[1].as_py()}.get(plan.inviter)
+    if inviter is None:
+        inviter = ctx.kz_citizen_ids[int(rng.integers(0, len(ctx.kz_citizen_ids)))].as_py()
+    return str(inviter), len(employers) + 1
+
+
+def _front_spells(
+    rng: np.random.Generator, plan: ChannelPlan, entry: Days, front: int, region: int
+) -> Spells:
+    """Most members are "hired" by the front firm soon after arriving."""
+    if plan.front_sector is None:
+        return no_spells()
+    hired = np.flatnonzero(rng.random(len(entry)) < 0.6)
+    start = entry[hired] + rng.integers(5, 41, len(hired))
+    end = start + rng.integers(60, 301, len(hired))
+    ongoing = (rng.random(len(hired)) < 0.5) | (end > TODAY)
+    return Spells(
+        hired,
+        start.astype(np.int32),
+        np.where(ongoing, NO_DATE, end).astype(np.int32),
+        np.full(len(hired), front),
+        np.full(len(hired), region),
+    )
+
+
+def _departures(rng: np.random.Generator, entry: Days, spells: Spells) -> Days:
+    """Most are still there: a channel delivers people to stay and work."""
+    n = len(entry)
+    life = careers(spells, n)
+    first = entry.astype(np.int64)
+    leave = uniform_days(rng, first + 90, first + 400, n).astype(np.int64)
+    leave = np.where(life.has_spell, np.maximum(leave, life.last_end.astype(np.int64) + 1), leave)
+    gone = (rng.random(n) < 0.25) & ~life.ongoing & (leave <= TODAY)
+    return np.where(gone, leave, NO_DATE).astype(np.int32)
+
+
+def _plan_rows(
+    ctx: Context, plan: ChannelPlan, number: int
+) -> tuple[Frame, Spells, Frame, Channel]:
+    rng = ctx.rng(f"channel-{plan.node}-{number}")
+    n = plan.members
+    node = plan.node
+    region = list(regions(node)).index(plan.region)
+    employers = ctx.employers[node]
+    inviter, front = _organisers(ctx, rng, plan, region)
+    opened = int(uniform_days(rng, day(2023, 3, 1), day(2025, 4, 30), 1)[0])
+    entry = (opened + rng.integers(0, plan.window_days + 1, n)).astype(np.int32)
+    spells = _front_spells(rng, plan, entry, front, region)
+    nat = next(x for x in (*KZ_FOREIGNERS, *AM_FOREIGNERS) if x.code == plan.citizenship)
+    purpose = np.full(n, PURPOSES.index(plan.purpose), dtype=np.int64)
+    persons = cohort(ctx, rng, node, nat, purpose, spells=spells, entry=entry)
+
+    flats = addresses(rng, node, np.full(plan.addresses, region))
+    at_flat = rng.random(n) < 0.85
+    flat = flats.take(rng.integers(0, plan.addresses, n))
+    persons["registration_address"] = pc.if_else(
+        pa.array(at_flat), flat, addresses(rng, node, np.full(n, region))
+    )
+    persons["registration_region"] = labels((plan.region,), np.zeros(n, dtype=np.int64))
+    persons["entry_point"] = labels((plan.entry_point,), np.zeros(n, dtype=np.int64))
+    persons["inviting_party"] = pa.array([inviter] * n, pa.string())
+    persons["departure_date"] = _departures(rng, entry, spells)
+    persons["_channel"] = np.full(n, number, dtype=np.int64)
+
+    caught = np.flatnonzero(rng.random(n) < plan.violation_share)
+    mix = np.array(_VIOLATION_MIX, dtype=np.float64)
+    if plan.purpose == "work":
+        mix[1] = 0.0
+    kind = np.asarray(_VIOLATION_KINDS)[rng.choice(5, size=len(caught), p=mix / mix.sum())]
+    # Caught weeks to months after arriving, while still in the country.
+    left = persons["departure_date"][caught].astype(np.int64)
+    last = np.where(left == NO_DATE, TODAY, left)
+    detected = uniform_days(rng, np.minimum(entry[caught] + 45, last), last, len(caught))
+    # Without a front firm they work undeclared at one ordinary employer, where they are caught.
+    workplace = front if plan.front_sector else int(employers.pick(rng, 1)[0])
+    employer_id = ctx.employers[node].ids[workplace].as_py()
+    violations = violation_rows(
+        rng,
+        node,
+        persons,
+        caught,
+        kind=kind,
+        detected=detected,
+        inviting_party=pa.array([inviter] * len(caught), pa.string()),
+        employer_id=where(kind == ILLEGAL_EMPLOYMENT, employer_id),
+    )
+    violations["_channel"] = np.full(len(caught), number, dtype=np.int64)
+    channel = Channel(
+        channel_id=f"{node}-CH-{number + 1}",
+        node=node,
+        citizenship=plan.citizenship,
+        inviting_party=inviter,
+        employer_id=employer_id,
+        employer_name=ctx.employers[node].names[workplace].as_py(),
+        front_firm=plan.front_sector is not None,
+        addresses=tuple(flats.to_pylist()),
+        entry_point=plan.entry_point,
+        arrivals_from=to_date(int(entry.min())),
+        arrivals_to=to_date(int(entry.max())),
+        declared_purpose=plan.purpose,
+        region=plan.region,
+    )
+    return persons, spells, violations, channel
+
+
+def plant_channels(ctx: Context, node: str) -> PlantedChannels:
+    """The node's planted channels; persons' rows are numbered from 0 across channels."""
+    persons, spells, violations, channels = [], [], [], []
+    offset = 0
+    for number, plan in enumerate(p for p in PLANS if p.node == node):
+        rows, worked, caught, channel = _plan_rows(ctx, plan, number)
+        caught["_person"] = caught["_person"] + offset
+        persons.append(rows)
+        spells.append(worked.shifted(offset))
+        violations.append(caught)
+        channels.append(channel)
+        offset += plan.members
+    return PlantedChannels(concat(persons), Spells.join(spells), concat(violations), channels)

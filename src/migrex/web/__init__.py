@@ -1,0 +1,1 @@
+"""The node's HTTP surface: one FastAPI app that each feature adds its router to."""

@@ -1,0 +1,72 @@
+"""create_app(): the node's FastAPI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from migrex.errors import MigrexError
+from migrex.exchange.api import router as exchange_router
+from migrex.exchange.runtime import ExchangeRuntime
+
+
+def problem_response(error: MigrexError, instance: str | None = None) -> JSONResponse:
+    """An RFC 9457 problem document for a MigrexError."""
+    body: dict[str, object] = {
+        "type": f"urn:migrex:problem:{error.type_slug}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if error.problems:
+        body["problems"] = [{"where": p.where, "reason": p.reason} for p in error.problems]
+    return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+
+
+def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_relay and runtime.node.settings.relay_enabled:
+            runtime.start_relay()
+        try:
+            yield
+        finally:
+            runtime.stop()
+
+    app = FastAPI(
+        title=f"migrex node {runtime.node.settings.node_id}",
+        summary="Protected exchange under intergovernmental migration-cooperation agreements",
+        lifespan=lifespan,
+    )
+    app.state.exchange = runtime
+
+    @app.exception_handler(MigrexError)
+    async def _problem(request: Request, error: MigrexError) -> JSONResponse:
+        return problem_response(error, str(request.url.path))
+
+    app.include_router(exchange_router)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, object]:
+        with runtime.node.engine.connect() as connection:
+            connection.execute(text("select 1"))
+        return {
+            "status": "ok",
+            "node": runtime.node.settings.node_id,
+            "state": runtime.node.settings.state,
+            "agreements": sorted(runtime.trust.directories),
+            "outbox": runtime.outbox_depth(),
+        }
+
+    @app.get("/metrics", tags=["operations"])
+    def metrics() -> Response:
+        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,158 @@
+"""The demo bootstrap and `migrex pki`: every node gets a PKI, keys and a verified directory."""
+
+from __future__ import annotations
+
+import json
+import socket
+import stat
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from migrex.directory import DirectoryInvalid, load_directory, load_trusted_party_keys
+from migrex.errors import ConfigurationError
+from migrex.identity import FileKeyStore, read_certificates_pem
+from migrex.identity.cli import app
+from migrex.identity.demo import (
+    DEFAULT_DEMO_AGREEMENTS,
+    DEFAULT_DEMO_NODES,
+    DemoTrust,
+    bootstrap_demo,
+)
+from migrex.identity.tls import client_ssl_context, server_ssl_context
+
+NOW = datetime.now(UTC)
+root = typer.Typer()
+root.add_typer(app, name="pki")
+runner = CliRunner(env={"COLUMNS": "300"})
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoTrust:
+    return bootstrap_demo(
+        tmp_path_factory.mktemp("ws"), list(DEFAULT_DEMO_NODES), DEFAULT_DEMO_AGREEMENTS, NOW
+    )
+
+
+def test_the_layout_is_one_folder_per_state(demo: DemoTrust) -> None:
+    kz = demo.nodes["KZ"]
+    assert kz.node_dir == demo.root / "kz"
+    assert kz.key_dir == demo.root / "kz" / "var" / "keys"
+    assert kz.directories == {"kz-am-2024": demo.root / "kz" / "directory" / "kz-am-2024.json"}
+    for node in demo.nodes.values():
+        for path in (node.ca_certificate, node.node_certificate, node.trusted_parties):
+            assert path.is_file()
+        for secret in (node.ca_key, node.node_key):
+            assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    # Each node trusts its partner's CA for TLS, not its own.
+    assert read_certificates_pem(kz.trust_anchors) == read_certificates_pem(
+        demo.nodes["AM"].ca_certificate
+    )
+    assert set(json.loads(kz.trusted_parties.read_text(encoding="utf-8"))) == {"KZ", "AM"}
+
+
+def test_every_node_verifies_the_same_directory_of_its_own_keys(demo: DemoTrust) -> None:
+    loaded = [
+        load_directory(
+            node.directories["kz-am-2024"],
+            load_trusted_party_keys(node.trusted_parties),
+            ("KZ", "AM"),
+            known_agreements={"kz-am-2024"},
+        )
+        for node in demo.nodes.values()
+    ]
+    assert loaded[0] == loaded[1]
+    directory = loaded[0]
+    assert directory.endpoint_of("kz-mia") == "https://127.0.0.1:8443"
+    assert directory.endpoint_of("am-mcs") == "https://127.0.0.1:8444"
+    for spec in DEFAULT_DEMO_NODES:
+        store = FileKeyStore(demo.nodes[spec.state].key_dir)
+        for authority in spec.authorities:
+            kid = store.current_signing(authority, NOW).kid
+            assert directory.signing_key(authority, kid, NOW) is not None
+            encryption = directory.encryption_key(authority, NOW)
+            assert encryption is not None
+            assert encryption[0] == store.current_encryption(authority, NOW).kid
+
+
+def test_the_demo_nodes_complete_a_mutual_tls_handshake(demo: DemoTrust) -> None:
+    kz, am = demo.nodes["KZ"], demo.nodes["AM"]
+    server = server_ssl_context(kz.node_certificate, kz.node_key, [kz.trust_anchors])
+    client = client_ssl_context(am.node_certificate, am.node_key, [am.trust_anchors])
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[object] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with server.wrap_socket(connection, server_side=True) as tls:
+            seen.append(tls.getpeercert()["subject"])  # type: ignore[index]
+            tls.sendall(tls.recv(2))
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    with (
+        socket.create_connection(listener.getsockname(), timeout=5) as raw,
+        client.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        assert tls.version() == "TLSv1.3"
+        tls.sendall(b"hi")
+        assert tls.recv(2) == b"hi"
+    thread.join(5)
+    listener.close()
+    assert ((("commonName", "am-node"),)) in seen[0]  # type: ignore[operator]
+
+
+def test_bootstrap_refuses_to_overwrite_and_checks_its_input(
+    demo: DemoTrust, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match="already has keys or a PKI"):
+        bootstrap_demo(demo.root, list(DEFAULT_DEMO_NODES), DEFAULT_DEMO_AGREEMENTS, NOW)
+    with pytest.raises(ValueError, match="two or more"):
+        bootstrap_demo(tmp_path, list(DEFAULT_DEMO_NODES), {"kz-kg": ("KZ", "KG")}, NOW)
+    with pytest.raises(ValueError, match="no agreement"):
+        bootstrap_demo(tmp_path, list(DEFAULT_DEMO_NODES), {}, NOW)
+
+
+def test_the_cli_bootstraps_shows_and_rotates(tmp_path: Path) -> None:
+    result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "directory kz-am-2024" in result.stdout
+    directory = tmp_path / "kz" / "directory" / "kz-am-2024.json"
+    trusted = tmp_path / "kz" / "pki" / "trusted-parties.json"
+
+    shown = runner.invoke(
+        root, ["pki", "show-directory", str(directory), "--trusted", str(trusted)]
+    )
+    assert shown.exit_code == 0, shown.output
+    for expected in ("kz-am-2024", "am-police", "https://127.0.0.1:8444", "AM, KZ", "active"):
+        assert expected in shown.stdout
+
+    key_dir = tmp_path / "kz" / "var" / "keys"
+    old = FileKeyStore(key_dir).current_signing("kz-mia")
+    rotated = runner.invoke(
+        root, ["pki", "rotate", "--key-dir", str(key_dir), "--authority", "kz-mia"]
+    )
+    assert rotated.exit_code == 0, rotated.output
+    new = FileKeyStore(key_dir).current_signing("kz-mia")
+    assert new.kid != old.kid
+    assert new.kid in rotated.stdout
+    assert "Re-issue" in rotated.stdout
+
+
+def test_show_directory_refuses_a_directory_the_trusted_keys_do_not_cover(
+    demo: DemoTrust, tmp_path: Path
+) -> None:
+    only_am = tmp_path / "trusted.json"
+    keys = json.loads(demo.nodes["AM"].trusted_parties.read_text(encoding="utf-8"))
+    only_am.write_text(json.dumps({"AM": keys["AM"]}), encoding="utf-8")
+    directory = demo.nodes["AM"].directories["kz-am-2024"]
+    result = runner.invoke(
+        root, ["pki", "show-directory", str(directory), "--trusted", str(only_am)]
+    )
+    assert result.exit_code != 0
+    assert isinstance(result.exception, DirectoryInvalid)
+    assert "KZ, whose party key is not trusted" in result.exception.detail
