@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from migrex.agreements.cli import app as agreement_app
 from migrex.console import render_error
+from migrex.bench.cli import app as bench_app
 from migrex.db_cli import app as db_app
 from migrex.demo.cli import demo
 from migrex.errors import MigrexError
@@ -61,6 +62,7 @@ def _register() -> None:
     app.add_typer(inbox_app, name="inbox", help="Received messages.")
     app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)
     app.command("relay", help="Run an outbox relay on its own.")(relay)
+    app.add_typer(bench_app, name="bench", help="Benchmarks that print their figures as JSON.")
     app.command("synth", help="Generate synthetic registries for both states.")(synth)
     app.command("demo", help="Run the main scenario in a fresh workspace.")(demo)
 

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         None, description="folder of signed directories, one <agreement_id>.json per agreement"
     )
     relay_enabled: bool = Field(True, description="run the outbox relay inside the node")
+    relay_threads: int = Field(
+        2, ge=1, le=16, description="relays inside the node; one seals while another waits"
+    )
     relay_batch_size: int = Field(200, ge=1, le=1000)
     relay_poll_seconds: float = Field(0.02, gt=0, le=60)
     relay_max_attempts: int = Field(12, ge=1)

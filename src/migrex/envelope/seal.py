@@ -47,9 +47,21 @@ JWS_REGISTRY = _jws_registry()
 JWE_REGISTRY = _jwe_registry()
 
 
+# Thumbprints by public key: hashing a JWK on every seal cost about a tenth of sealing.
+_KIDS: dict[tuple[str, str], str] = {}
+_MAX_KIDS = 4096
+
+
 def key_id(key: OKPKey) -> str:
     """The key's id: its RFC 7638 SHA-256 thumbprint (same for the private and public half)."""
-    return key.thumbprint()
+    members = key.dict_value  # joserfc caches this on the key
+    public = (str(members["crv"]), str(members["x"]))
+    kid = _KIDS.get(public)
+    if kid is None:
+        if len(_KIDS) >= _MAX_KIDS:  # a directory holds far fewer keys; never grow unbounded
+            _KIDS.clear()
+        kid = _KIDS[public] = key.thumbprint()
+    return kid
 
 
 def check_curve(key: object, curve: str, *, private: bool = False) -> OKPKey:

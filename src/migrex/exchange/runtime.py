@@ -68,16 +68,18 @@ class ExchangeRuntime:
             metrics=self.metrics,
         )
 
-    def start_relay(self) -> None:
-        relay = self.new_relay(f"{self.node.settings.node_id}-relay")
-        thread = threading.Thread(
-            target=relay.run_forever,
-            args=(self._stop, self.wake, self.node.settings.relay_poll_seconds),
-            name="migrex-relay",
-            daemon=True,
-        )
-        thread.start()
-        self._threads.append(thread)
+    def start_relays(self) -> None:
+        settings = self.node.settings
+        for n in range(settings.relay_threads):
+            relay = self.new_relay(f"{settings.node_id}-relay-{n}")
+            thread = threading.Thread(
+                target=relay.run_forever,
+                args=(self._stop, self.wake, settings.relay_poll_seconds),
+                name=f"migrex-relay-{n}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()

@@ -6,7 +6,9 @@ both formats; surrounding whitespace is trimmed and empty cells become missing v
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,8 +69,8 @@ def _read_csv(path: Path, raw: bytes) -> pa.Table:
         ) from error
     if not text.strip():
         raise ImportRejected(f"{path.name} is empty")
-    header = next(iter(text.lstrip("\ufeff").splitlines()), "")
-    names = [name.strip() for name in header.split(",")]
+    header = next(csv.reader(io.StringIO(text.lstrip("\ufeff"))), [])
+    names = [name.strip() for name in header]
     try:
         return pacsv.read_csv(
             pa.py_buffer(raw.removeprefix(b"\xef\xbb\xbf")),

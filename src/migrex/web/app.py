@@ -34,7 +34,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_relay and runtime.node.settings.relay_enabled:
-            runtime.start_relay()
+            runtime.start_relays()
         try:
             yield
         finally:

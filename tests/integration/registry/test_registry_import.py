@@ -190,3 +190,13 @@ def test_parquet_with_typed_dates_is_imported(engine: Engine, tmp_path: Path) ->
     pq.write_table(table, tmp_path / "persons_present.parquet")
     run_import(engine, (Kind.PERSONS_PRESENT, tmp_path / "persons_present.parquet"))
     assert row_counts(engine)["registry_person_present"] == 2
+
+
+def test_a_quoted_header_is_read_like_a_plain_one(engine: Engine, tmp_path: Path) -> None:
+    plain = write_csv(tmp_path / "plain.csv", Kind.PERSONS_PRESENT, [person_present(1)])
+    lines = plain.read_text(encoding="utf-8").splitlines()
+    quoted = tmp_path / "persons_present.csv"
+    header = ",".join(f'"{name}"' for name in lines[0].split(","))
+    quoted.write_text("\n".join([header, *lines[1:]]) + "\n", encoding="utf-8")
+    run_import(engine, (Kind.PERSONS_PRESENT, quoted))
+    assert row_counts(engine)["registry_person_present"] == 1

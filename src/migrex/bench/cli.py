@@ -1,0 +1,36 @@
+"""`migrex bench ...`: each benchmark prints one JSON object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrex.bench import exchange
+from migrex.console import err, out
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("exchange")
+def exchange_command(
+    messages: Annotated[int, typer.Option(help="messages for the throughput run")] = 2000,
+    backend: Annotated[str, typer.Option(help="sqlite or postgresql")] = "sqlite",
+    rate: Annotated[float, typer.Option(help="messages per second for the latency run")] = 100.0,
+    agreement: Annotated[Path, typer.Option(help="agreement file")] = Path(
+        "agreements/kz-am-2024.toml"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
+) -> None:
+    """Two nodes as separate processes, mutual TLS, durable storage, signed receipts."""
+    if backend not in ("sqlite", "postgresql"):
+        raise typer.BadParameter("backend is sqlite or postgresql")
+    figures = exchange.run(
+        messages, backend, agreement, rate, progress=lambda s: err.print(f"[dim]{s}[/]")
+    )
+    if as_json:
+        print(json.dumps(figures))  # noqa: T201 - the benchmark's output is this line
+    else:
+        out.print_json(data=figures)

@@ -1,0 +1,138 @@
+"""`migrex bench exchange`: messages between two real nodes, sealed, over mutual TLS, stored,
+receipted; throughput when the outbox is full, latency at a steady rate, losses, duplicates."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from migrex.bench.twonodes import AGREEMENT, TwoNodes, postgres_databases, two_nodes
+from migrex.envelope import new_message_id
+from migrex.exchange.outbox import OutgoingMessage, enqueue
+from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
+from migrex.node import Node
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_ids: list[str]
+
+
+def send(node: Node, count: int, tag: str, per_transaction: int = 100) -> list[str]:
+    """Puts `count` messages in the node's outbox, each in its own case."""
+    ids: list[str] = []
+    while len(ids) < count:
+        now = datetime.now(UTC)
+        with node.unit_of_work() as uow:
+            for _ in range(min(per_transaction, count - len(ids))):
+                message_id = new_message_id(now)
+                enqueue(
+                    uow.session,
+                    OutgoingMessage(
+                        message_id=message_id, agreement_id=AGREEMENT, sender="kz-mia",
+                        recipient="am-mcs", type="notice", body={"bench": tag, "n": len(ids)},
+                        issued_at=now, expires_at=now + timedelta(days=1), case_id=None,
+                    ),
+                    now,
+                )  # fmt: skip
+                ids.append(message_id)
+            uow.commit()
+    return ids
+
+
+def wait_delivered(node: Node, ids: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with node.unit_of_work() as uow:
+            receipted = uow.session.scalar(
+                select(func.count()).select_from(Receipt).where(Receipt.message_id.in_(ids))
+            )
+        if receipted == len(ids):
+            return
+        time.sleep(0.02)
+
+
+def latencies_ms(node: Node, ids: list[str]) -> list[float]:
+    with node.unit_of_work() as uow:
+        rows = uow.session.execute(
+            select(OutboxMessage.created_at, Receipt.stored_at)
+            .join(Receipt, Receipt.message_id == OutboxMessage.message_id)
+            .where(OutboxMessage.message_id.in_(ids))
+        )
+        return [(stored - created).total_seconds() * 1000 for created, stored in rows]
+
+
+def losses(pair: TwoNodes, ids: list[str]) -> tuple[int, int]:
+    """(lost, duplicated): messages missing from the receiver's inbox, or stored twice there."""
+    with pair.nodes["AM"].unit_of_work() as uow:
+        stored = list(
+            uow.session.scalars(
+                select(InboxMessage.message_id).where(InboxMessage.message_id.in_(ids))
+            )
+        )
+    return len(set(ids) - set(stored)), len(stored) - len(set(stored))
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def run(
+    messages: int,
+    backend: str,
+    agreement_file: Path,
+    rate: float = 100.0,
+    postgres_admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    progress: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    with ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="migrex-bench-")))
+        urls = None
+        if backend == "postgresql":
+            kz, am = stack.enter_context(postgres_databases(postgres_admin_url, 2))
+            urls = {"KZ": kz, "AM": am}
+        pair = stack.enter_context(two_nodes(root / "ws", agreement_file, urls))
+        kz_node = pair.nodes["KZ"]
+
+        progress(f"throughput: {messages} messages")
+        started = time.monotonic()
+        bulk = send(kz_node, messages, "throughput")
+        for chunk in _chunks(bulk):
+            wait_delivered(kz_node, chunk, timeout=600)
+        seconds = time.monotonic() - started
+
+        steady = max(1, int(rate * min(10.0, max(2.0, messages / rate))))
+        progress(f"latency: {steady} messages at {rate:g}/s")
+        paced: list[str] = []
+        start = time.monotonic()
+        for n in range(steady):
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            paced += send(kz_node, 1, "latency")
+        for chunk in _chunks(paced):
+            wait_delivered(kz_node, chunk, timeout=120)
+        lat = sorted(latencies_ms(kz_node, paced))
+
+        lost, duplicates = losses(pair, bulk + paced)
+        return {
+            "messages": messages,
+            "seconds": round(seconds, 3),
+            "msgs_per_s": round(messages / seconds, 1),
+            "p50_ms": round(statistics.median(lat), 1) if lat else None,
+            "p99_ms": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1) if lat else None,
+            "latency_messages": len(paced),
+            "latency_rate_per_s": rate,
+            "lost": lost,
+            "duplicates": duplicates,
+            "backend": backend,
+        }
