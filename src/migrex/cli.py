@@ -9,8 +9,8 @@ import typer
 from typer.core import TyperGroup
 
 from migrex.agreements.cli import app as agreement_app
-from migrex.console import render_error
 from migrex.bench.cli import app as bench_app
+from migrex.console import render_error
 from migrex.db_cli import app as db_app
 from migrex.demo.cli import demo
 from migrex.errors import MigrexError

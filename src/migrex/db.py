@@ -71,7 +71,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg 3 here, not the psycopg2 SQLAlchemy assumes.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    # No server-side prepared statements: PostgreSQL would switch the relay's claim query to a
+    # generic plan after five runs, and that plan scans the outbox once per candidate row.
+    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:

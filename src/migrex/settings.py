@@ -135,10 +135,13 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = dict(values)
-    for key in ("data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir"):
+    paths = ("data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir")
+    for key in paths:
         if isinstance(resolved.get(key), str):
             resolved[key] = base / resolved[key]
     for key in ("agreements", "tls_trust_anchors"):
         if isinstance(resolved.get(key), list):
-            resolved[key] = [base / item if isinstance(item, str) else item for item in resolved[key]]
+            resolved[key] = [
+                base / item if isinstance(item, str) else item for item in resolved[key]
+            ]
     return resolved

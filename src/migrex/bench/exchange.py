@@ -90,6 +90,7 @@ def run(
     messages: int,
     backend: str,
     agreement_file: Path,
+    *,
     rate: float = 100.0,
     postgres_admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     progress: Callable[[str], None] = lambda _: None,

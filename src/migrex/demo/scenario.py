@@ -97,7 +97,9 @@ def _import_node(workspace: Workspace, state: str) -> NodeFigures:
                 files,
                 state=state,
                 actor="demo",
-                progress=lambda what, done: bar.update(task, description=what, completed=done),
+                progress=lambda what, done, total: bar.update(
+                    task, description=what, completed=done, total=total
+                ),
             )
         with node.unit_of_work() as uow:
             registries = SqlRegistries(uow.session)

@@ -54,7 +54,7 @@ class Workspace:
             authorities = ", ".join(f'"{a}"' for a in spec.authorities)
             database = (database_urls or {}).get(spec.state, "")
             self.node_config(spec.state).write_text(
-                f"""# Demo node of {spec.state}: listens on loopback only, mutual TLS with the partner.
+                f"""# Demo node of {spec.state}: loopback only, mutual TLS with the partner.
 [node]
 node_id = "{spec.node_id}"
 state = "{spec.state}"

@@ -153,12 +153,14 @@ def verify_receipt(
     (a receipt stays verifiable after the key is rotated out). Exceptions the resolver
     raises itself pass through.
     """
+    if not isinstance(token, str | bytes | bytearray) or len(token) > MAX_RECEIPT_BYTES:
+        raise ReceiptInvalid(
+            "malformed", f"a receipt is text or bytes, at most {MAX_RECEIPT_BYTES}"
+        )
     try:
         raw = token.encode("ascii") if isinstance(token, str) else bytes(token)
-    except (UnicodeEncodeError, TypeError):
+    except UnicodeEncodeError:
         raise ReceiptInvalid("malformed", "a receipt is ASCII text") from None
-    if len(raw) > MAX_RECEIPT_BYTES:
-        raise ReceiptInvalid("malformed", f"the receipt exceeds {MAX_RECEIPT_BYTES} bytes")
     signed, kid, payload = _parse(raw)
 
     receiver, message_id, digest = (

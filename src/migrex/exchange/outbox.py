@@ -78,6 +78,10 @@ def claim(
         earlier.status.in_(UNFINISHED),
     )
     due = select(OutboxMessage.id).where(claimable, head_of_case).order_by(OutboxMessage.id)
+    # Look before locking: an idle relay polls often, and on SQLite every UPDATE takes the
+    # database's single write lock, which would delay the writers that have real work.
+    if session.scalar(due.limit(1)) is None:
+        return []
     token = f"{relay_id}:{uuid.uuid4().hex[:12]}"
     claimed = {
         "status": Status.IN_FLIGHT,

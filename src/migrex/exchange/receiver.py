@@ -8,9 +8,9 @@ not stored twice. A different envelope reusing a stored message id is refused as
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -40,6 +40,9 @@ class Outcome:
 class ReceiverPolicy:
     agreements: Collection[str]
     max_envelope_bytes: int
+    # Longest lifetime (expiry minus issue) a message may claim, per agreement: the inbox
+    # must remember a message id for that long to recognise a replay.
+    max_lifetime: Mapping[str, timedelta] = field(default_factory=dict)
 
 
 def problem_of(error: EnvelopeRejected) -> dict[str, Any]:
@@ -83,7 +86,7 @@ def receive_batch(
             opened.append(rejected)
     for attempt in (1, 2):
         try:
-            outcomes = _store(uow, trust, opened, tokens, now=now, peer=peer)
+            outcomes = _store(uow, trust, opened, tokens, policy=policy, now=now, peer=peer)
             uow.commit()
             break
         except IntegrityError:
@@ -109,6 +112,7 @@ def _store(
     opened: Sequence[OpenedMessage | EnvelopeRejected],
     tokens: Sequence[str],
     *,
+    policy: ReceiverPolicy,
     now: datetime,
     peer: str | None,
 ) -> list[Outcome]:
@@ -122,6 +126,18 @@ def _store(
     for token, item in zip(tokens, opened, strict=True):
         if isinstance(item, EnvelopeRejected):
             outcomes.append(_refuse(session, item, token, now, peer))
+            continue
+        lifetime = item.claims.expires_at - item.claims.issued_at
+        longest = policy.max_lifetime.get(item.claims.agreement)
+        if longest is not None and lifetime > longest:
+            too_long = EnvelopeRejected(
+                "bad-claims",
+                f"the message claims a lifetime of {lifetime}; {item.claims.agreement} allows "
+                f"at most {longest}",
+                envelope_sha256=item.envelope_sha256,
+                message_id=item.claims.message_id,
+            )
+            outcomes.append(_refuse(session, too_long, token, now, peer))
             continue
         previous = stored.get(item.claims.message_id)
         if previous is None:
@@ -182,6 +198,7 @@ def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) 
         received_at=now,
         sender_kid=message.sender_kid,
         envelope=token,
+        signed_message=message.signed_message,
         envelope_sha256=message.envelope_sha256,
         receipt=receipt,
         status="new",

@@ -168,17 +168,27 @@ class Relay:
             self.metrics.failed_attempts.inc(len(failures))
             self.metrics.parked.inc(len(parked))
 
-    def run_forever(self, stop: threading.Event, wake: threading.Event, poll: float) -> None:
-        """Rounds until `stop` is set; sleeps `poll` seconds (or until woken) when idle."""
+    def run_forever(
+        self, stop: threading.Event, wake: threading.Event, poll: float, *, lead: bool = True
+    ) -> None:
+        """Rounds until `stop` is set.
+
+        When idle, the lead relay looks again after `poll` seconds; the others sleep ten times
+        longer, so idle relays do not keep the database busy, and are woken (`wake`) as soon
+        as a round finds a full batch, which means there is a backlog to share.
+        """
+        idle_wait = poll if lead else poll * 10
         while not stop.is_set():
             try:
-                busy = self.run_once()
+                claimed = self.run_once()
             except Exception:  # a relay must outlive a database or network hiccup
                 log.exception("relay round failed", relay=self.relay_id)
-                busy = 0
+                claimed = 0
                 stop.wait(1.0)
-            if not busy:
-                wake.wait(poll)
+            if claimed >= self.batch_size:
+                wake.set()
+            elif not claimed:
+                wake.wait(idle_wait)
                 wake.clear()
 
 

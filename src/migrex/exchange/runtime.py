@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import func, select
 
@@ -35,12 +36,13 @@ class ExchangeRuntime:
         runtime.metrics.watch_outbox(runtime.outbox_depth)
         return runtime
 
-    @property
+    @cached_property
     def receiver_policy(self) -> ReceiverPolicy:
         limits = [a.max_envelope_bytes for a in self.node.agreements.values()]
         return ReceiverPolicy(
             agreements=frozenset(self.trust.directories),
             max_envelope_bytes=max(limits, default=DEFAULT_MAX_ENVELOPE_BYTES),
+            max_lifetime={a.id: a.message_lifetime for a in self.node.agreements.values()},
         )
 
     @property
@@ -75,6 +77,7 @@ class ExchangeRuntime:
             thread = threading.Thread(
                 target=relay.run_forever,
                 args=(self._stop, self.wake, settings.relay_poll_seconds),
+                kwargs={"lead": n == 0},
                 name=f"migrex-relay-{n}",
                 daemon=True,
             )

@@ -82,7 +82,10 @@ class InboxMessage(Base):
     expires_at: Mapped[datetime] = mapped_column()
     received_at: Mapped[datetime] = mapped_column()
     sender_kid: Mapped[str] = mapped_column(String(64))
-    envelope: Mapped[str] = mapped_column(Text)  # kept as received: it is the evidence
+    envelope: Mapped[str] = mapped_column(Text)  # kept as received
+    # The sender's own JWS from inside the envelope: proves origin to a third party without
+    # handing over our decryption key.
+    signed_message: Mapped[str] = mapped_column(Text)
     envelope_sha256: Mapped[str] = mapped_column(String(64))
     receipt: Mapped[str] = mapped_column(Text)  # the receipt we signed, returned on redelivery
     status: Mapped[str] = mapped_column(String(16), default="new")

@@ -8,8 +8,10 @@ and the partners' trust anchors.
 from __future__ import annotations
 
 import ssl
+import threading
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -19,10 +21,14 @@ from migrex.agreements import Agreement
 from migrex.directory import Directory, load_directory, load_trusted_party_keys
 from migrex.envelope import DecryptionKey
 from migrex.errors import ConfigurationError, NotFound
-from migrex.identity.keys import KeyUse
+from migrex.identity.keys import AuthorityKey, KeyUse, current_key
 from migrex.identity.keystore import FileKeyStore, KeyStore
 from migrex.identity.tls import client_ssl_context, server_ssl_context
 from migrex.settings import Settings
+
+# Our own keys are read from the key store at most this often, so a rotation done with
+# `migrex pki rotate` reaches a running node without a restart, and no message pays for a read.
+KEY_REFRESH_SECONDS = 30.0
 
 
 @dataclass
@@ -30,22 +36,36 @@ class Trust:
     settings: Settings
     keystore: KeyStore
     directories: Mapping[str, Directory]  # by agreement id
+    _own: dict[str, tuple[AuthorityKey, ...]] = field(default_factory=dict)
+    _read_at: float = -KEY_REFRESH_SECONDS
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def hosted(self) -> tuple[str, ...]:
         return self.settings.authorities
 
+    def _own_keys(self, authority: str) -> tuple[AuthorityKey, ...]:
+        with self._lock:
+            if time.monotonic() - self._read_at > KEY_REFRESH_SECONDS:
+                self._own = {a: self.keystore.all_keys(a) for a in self.hosted}
+                self._read_at = time.monotonic()
+            return self._own.get(authority, ())
+
     def decryption_keys(self, at: datetime) -> dict[str, DecryptionKey]:
         """Our private X25519 keys valid at `at`, by key id (more than one during a rotation)."""
-        keys: dict[str, DecryptionKey] = {}
-        for authority in self.hosted:
-            for key in self.keystore.all_keys(authority):
-                if key.use is KeyUse.ENCRYPTION and key.valid_at(at):
-                    keys[key.kid] = DecryptionKey(authority, key.key)
-        return keys
+        return {
+            key.kid: DecryptionKey(authority, key.key)
+            for authority in self.hosted
+            for key in self._own_keys(authority)
+            if key.use is KeyUse.ENCRYPTION and key.valid_at(at)
+        }
 
     def signing_key(self, authority: str, at: datetime) -> OKPKey:
-        return self.keystore.current_signing(authority, at).key
+        """The authority's current private signing key (the newest one valid at `at`)."""
+        current = current_key(self._own_keys(authority), KeyUse.SIGNING, at)
+        if current is None:
+            raise ConfigurationError(f"no valid signing key for {authority} in the key store")
+        return current.key
 
     def resolve_signing_key(self, authority: str, kid: str, at: datetime) -> OKPKey | None:
         """The partner's public key the directories list for this authority and kid at `at`."""

@@ -63,8 +63,8 @@ def import_command(
     with progress_bar() as bar, node.unit_of_work() as uow:
         task = bar.add_task("checking", total=None)
 
-        def progress(what: str, done: int) -> None:
-            bar.update(task, description=what, completed=done)
+        def progress(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
 
         try:
             imported = import_registries(

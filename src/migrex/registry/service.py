@@ -38,7 +38,7 @@ IMPORT_ORDER = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS, Kind.CIT
 _REFERENCES = {Kind.EMPLOYMENT: "person_record_id", Kind.VIOLATIONS: "person_record_id"}
 _LOOKUP_CHUNK = 500
 
-Progress = Callable[[str, int], None]  # (what is happening, rows done) for progress bars
+Progress = Callable[[str, int, int], None]  # (what is happening, rows done, rows in all)
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,7 @@ def _store(
 
     def on_chunk(done: int) -> None:
         if progress:
-            progress(f"storing {kind}", done)
+            progress(f"storing {kind}", done, rows.num_rows)
 
     bulk_insert(session, TABLES[kind].__table__, rows, on_chunk)  # type: ignore[arg-type]
     return ImportedFile(kind, registry_file.path, rows.num_rows, batch.id)

@@ -54,7 +54,7 @@ def test_rejected_import_exits_non_zero_and_writes_the_report(
     assert "line 3, column sex" in result.output
     assert report.read_text(encoding="utf-8").splitlines() == [
         "where,reason",
-        "\"persons_present.csv, line 3, column sex\",sex is M or F",
+        '"persons_present.csv, line 3, column sex",sex is M or F',
     ]
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(PersonPresentRow)) == 0
