@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     relay_batch_size: int = Field(200, ge=1, le=1000)
     relay_poll_seconds: float = Field(0.02, gt=0, le=60)
     relay_max_attempts: int = Field(12, ge=1)
+    relay_backoff_cap_seconds: float = Field(
+        600, gt=0, description="longest wait between two delivery attempts of one message"
+    )
+    relay_lease_seconds: float = Field(
+        60, gt=0, description="how long a claimed message is a relay's before others may retry it"
+    )
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=1, le=65535)
     environment: Literal["development", "production"] = "development"

@@ -34,12 +34,10 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        session = self.session
-        try:
-            session.rollback()
-        finally:
-            session.close()
-            self._session = None
+        # close() rolls back whatever was not committed and detaches the objects without
+        # expiring them, so results read inside the block stay readable after it.
+        self.session.close()
+        self._session = None
 
     def commit(self) -> None:
         self.session.commit()

@@ -14,7 +14,9 @@ from rich.table import Table
 from migrex import migrate
 from migrex.agreements import Agreement, load_agreement
 from migrex.console import out, progress_bar
+from migrex.demo.exchange_step import run_exchange
 from migrex.demo.workspace import AUTHORITIES, Workspace
+from migrex.exchange.processes import free_port
 from migrex.node import Node
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
@@ -36,7 +38,8 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
         state: [path for path, agreement in agreements.items() if state in _states(agreement)]
         for state in AUTHORITIES
     }
-    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")})
+    ports = {state: free_port() for state in AUTHORITIES}
+    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")}, ports)
     out.rule("[bold]1. Synthetic registries")
     with progress_bar() as bar:
         task = bar.add_task("generating", total=None)
@@ -47,6 +50,7 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
     out.print(f"registries and ground truth in [cyan]{workspace.synth_dir}[/]")
     figures = [_import_node(workspace, state) for state in AUTHORITIES]
     _summary(figures, next(a for a in agreements.values() if _states(a) == {"KZ", "AM"}))
+    run_exchange(workspace, next(f for f in figures if f.state == "KZ").workers)
     return figures
 
 

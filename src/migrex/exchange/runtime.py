@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from sqlalchemy import func, select
@@ -65,7 +66,11 @@ class ExchangeRuntime:
             unit_of_work=self.node.unit_of_work,
             trust=self.trust,
             transport=HttpsTransport(self.trust.client_context()),
-            policy=RetryPolicy(max_attempts=settings.relay_max_attempts),
+            policy=RetryPolicy(
+                max_attempts=settings.relay_max_attempts,
+                lease=timedelta(seconds=settings.relay_lease_seconds),
+                cap=timedelta(seconds=settings.relay_backoff_cap_seconds),
+            ),
             batch_size=settings.relay_batch_size,
             metrics=self.metrics,
         )

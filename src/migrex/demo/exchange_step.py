@@ -1,0 +1,124 @@
+"""Demo step: both nodes run as separate processes and exchange sealed, receipted messages."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.table import Table
+from sqlalchemy import select
+
+from migrex.console import out
+from migrex.demo.workspace import Workspace
+from migrex.exchange.processes import NodeProcess
+from migrex.exchange.service import SendMessage, send_message
+from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
+from migrex.node import Node
+from migrex.settings import load_settings
+
+
+@dataclass(frozen=True)
+class DemoMessage:
+    state: str  # the sending node
+    command: SendMessage
+
+
+def demo_messages(workers: dict[int, int]) -> list[DemoMessage]:
+    change = (workers[2025] - workers[2024]) / workers[2024] * 100 if workers[2024] else 0.0
+    return [
+        DemoMessage("KZ", SendMessage(
+            "kz-am-2024", "kz-mlsp", "am-mcs", "statistical-information",
+            {"subject": "Citizens of Armenia working in Kazakhstan",
+             "figures": {str(year): count for year, count in workers.items()},
+             "change_percent": round(change, 1)},
+            category="statistical",
+        )),
+        DemoMessage("AM", SendMessage(
+            "kz-am-2024", "am-mcs", "kz-mia", "legal-information",
+            {"subject": "Amendments to the law on foreigners", "summary": "Registration rules"},
+            category="legal",
+        )),
+        DemoMessage("KZ", SendMessage(
+            "kz-am-2024", "kz-mia", "am-police", "methodological-information",
+            {"subject": "Method for detecting fictitious invitations"},
+            category="methodological",
+        )),
+    ]  # fmt: skip
+
+
+def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
+    out.rule("[bold]5. Two nodes exchange sealed messages over mutual TLS")
+    nodes = {state: Node(load_settings(workspace.node_config(state))) for state in ("KZ", "AM")}
+    processes = {
+        state: NodeProcess(
+            workspace.node_config(state), node.settings.listen_port,
+            workspace.node_dir(state) / "serve.log",
+        )
+        for state, node in nodes.items()
+    }  # fmt: skip
+    try:
+        for state, process in processes.items():
+            process.start()
+            out.print(f"node {state} listening on https://127.0.0.1:{process.port} (mTLS)")
+        sent = [_send(nodes[m.state], m.command) for m in demo_messages(workers)]
+        for state, message_id, command in sent:
+            out.print(f"  {state} outbox ← {command.type} {command.sender} → {command.recipient}"
+                      f"  [dim]{message_id}[/]")  # fmt: skip
+        _wait(nodes, sent)
+        out.print(_table(nodes, sent))
+    finally:
+        for process in processes.values():
+            process.stop()
+        for node in nodes.values():
+            node.close()
+
+
+def _send(node: Node, command: SendMessage) -> tuple[str, str, SendMessage]:
+    with node.unit_of_work() as uow:
+        message_id = send_message(
+            uow, command, agreements=node.agreements, hosted=node.settings.authorities,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    return node.settings.state, message_id, command
+
+
+def _receipt(node: Node, message_id: str) -> Receipt | None:
+    with node.unit_of_work() as uow:
+        return uow.session.scalars(select(Receipt).where(Receipt.message_id == message_id)).first()
+
+
+Sent = list[tuple[str, str, SendMessage]]
+
+
+def _wait(nodes: dict[str, Node], sent: Sent, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(_receipt(nodes[state], message_id) for state, message_id, _ in sent):
+            return
+        time.sleep(0.1)
+
+
+def _table(nodes: dict[str, Node], sent: Sent) -> Table:
+    columns = ("type", "from → to", "status", "receipt signed by", "received", "envelope SHA-256")
+    table = Table(*columns, title="delivered and receipted")
+    for state, message_id, command in sent:
+        partner = "AM" if state == "KZ" else "KZ"
+        receipt = _receipt(nodes[state], message_id)
+        with nodes[state].unit_of_work() as uow:
+            row: Any = uow.session.scalars(
+                select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+            ).one()
+        with nodes[partner].unit_of_work() as uow:
+            stored = uow.session.scalars(
+                select(InboxMessage).where(InboxMessage.message_id == message_id)
+            ).first()
+        table.add_row(
+            command.type, f"{command.sender} → {command.recipient}",
+            f"[green]{row.status}[/]" if stored else f"[red]{row.status}[/]",
+            receipt.receiver if receipt else "—",
+            receipt.received_at.strftime("%H:%M:%S") if receipt else "—",
+            (row.envelope_sha256 or "")[:12] + "…",
+        )  # fmt: skip
+    return table

@@ -1,0 +1,207 @@
+"""Receiving and relaying without a network: the relay's transport hands batches straight to
+the other node's receiver, so both ends run for real against real databases."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import Pair  # type: ignore[attr-defined]
+from migrex.envelope import MessageClaims, new_message_id, seal, verify_receipt
+from migrex.exchange.delivery import RetryPolicy, Status
+from migrex.exchange.receiver import ReceiverPolicy, receive_batch
+from migrex.exchange.relay import Relay
+from migrex.exchange.service import NotPermitted, SendMessage, retry, send_message
+from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
+from migrex.exchange.transport import TransportError
+
+
+def now() -> datetime:
+    # The demo keys are made when the fixture runs, so "now" must be taken after that.
+    return datetime.now(UTC)
+
+
+POLICY = ReceiverPolicy({"kz-am-2024"}, 1_000_000, {"kz-am-2024": timedelta(days=7)})
+
+
+def envelope(
+    pair: Pair,
+    message_id: str | None = None,
+    *,
+    recipient: str = "am-mcs",
+    lifetime: timedelta = timedelta(days=1),
+    body: dict[str, Any] | None = None,
+) -> str:
+    claims = MessageClaims(
+        sender="kz-mia", recipient=recipient, agreement="kz-am-2024",
+        message_id=message_id or new_message_id(), type="notice", case_id="case-1",
+        in_reply_to=None, issued_at=now(), expires_at=now() + lifetime,
+    )  # fmt: skip
+    return seal(
+        claims,
+        body or {"text": "hello"},
+        signing_key=pair.kz_trust.signing_key("kz-mia", now()),
+        recipient_key=pair.kz_trust.recipient_key("kz-am-2024", recipient, now()),
+    )
+
+
+def receive(pair: Pair, tokens: Sequence[str]) -> list[dict[str, Any]]:
+    with pair.am.unit_of_work() as uow:
+        outcomes = receive_batch(uow, pair.am_trust, tokens, policy=POLICY, now=now(), peer="test")
+    return [o.as_json() for o in outcomes]
+
+
+def counts(pair: Pair) -> tuple[int, int]:
+    with pair.am.unit_of_work() as uow:
+        inbox = uow.session.scalar(select(func.count()).select_from(InboxMessage)) or 0
+        events = uow.session.scalar(select(func.count()).select_from(SecurityEvent)) or 0
+    return inbox, events
+
+
+def test_accepted_envelope_is_stored_and_receipted(pair: Pair) -> None:
+    token = envelope(pair)
+    [outcome] = receive(pair, [token])
+    assert outcome["status"] == "accepted"
+    receipt = verify_receipt(
+        outcome["receipt"],
+        resolve_signing_key=pair.kz_trust.resolve_signing_key,
+        expected_envelope_sha256=hashlib.sha256(token.encode()).hexdigest(),
+        expected_receiver="am-mcs",
+    )
+    assert receipt.message_id == outcome["message_id"]
+    assert counts(pair) == (1, 0)
+
+
+def test_the_same_envelope_twice_is_stored_once_and_answered_with_the_same_receipt(
+    pair: Pair,
+) -> None:
+    token = envelope(pair)
+    first, second = receive(pair, [token, token])
+    [third] = receive(pair, [token])
+    assert (first["status"], second["status"], third["status"]) == (
+        "accepted",
+        "duplicate",
+        "duplicate",
+    )
+    assert first["receipt"] == second["receipt"] == third["receipt"]
+    assert counts(pair) == (1, 0)
+
+
+def test_a_new_envelope_reusing_a_message_id_is_a_replay(pair: Pair) -> None:
+    message_id = new_message_id()
+    receive(pair, [envelope(pair, message_id)])
+    [outcome] = receive(pair, [envelope(pair, message_id, body={"text": "changed"})])
+    assert outcome["status"] == "rejected"
+    assert outcome["problem"]["reason"] == "replayed"
+    assert counts(pair) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p: "not an envelope at all", "malformed"),
+        (lambda p: envelope(p)[:-8] + "AAAAAAAA", "undecryptable"),
+        (lambda p: envelope(p, lifetime=timedelta(days=30)), "bad-claims"),
+        (lambda p: "x" * 1_000_001, "oversized"),
+    ],
+)
+def test_bad_envelopes_leave_only_a_security_event(pair: Pair, make: Any, reason: str) -> None:
+    [outcome] = receive(pair, [make(pair)])
+    assert outcome["status"] == "rejected"
+    assert outcome["problem"]["reason"] == reason
+    assert counts(pair) == (0, 1)
+
+
+class DirectTransport:
+    """Hands the batch to the receiving node in-process; can be told to fail."""
+
+    def __init__(self, pair: Pair) -> None:
+        self.pair = pair
+        self.failing = False
+
+    def post_batch(self, endpoint: str, envelopes: Sequence[str]) -> list[dict[str, Any]]:
+        if self.failing:
+            raise TransportError("connection refused")
+        with self.pair.am.unit_of_work() as uow:
+            outcomes = receive_batch(
+                uow, self.pair.am_trust, envelopes, policy=POLICY, now=datetime.now(UTC), peer=None
+            )
+        return [o.as_json() for o in outcomes]
+
+    def close(self) -> None:
+        pass
+
+
+def relay_for(pair: Pair, transport: DirectTransport) -> Relay:
+    return Relay(
+        "test-relay", pair.kz.unit_of_work, pair.kz_trust, transport,
+        policy=RetryPolicy(max_attempts=2, base=timedelta(0)), rng=random.Random(0),
+    )  # fmt: skip
+
+
+def send(pair: Pair, n: int, case: str) -> str:
+    with pair.kz.unit_of_work() as uow:
+        return send_message(
+            uow, SendMessage("kz-am-2024", "kz-mia", "am-mcs", "notice", {"n": n}, case),
+            agreements=pair.kz.agreements, hosted=pair.kz.settings.authorities,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+
+
+def test_relay_delivers_in_case_order_and_stores_receipts(pair: Pair) -> None:
+    ids = [send(pair, n, f"case-{n % 2}") for n in range(6)]
+    relay = relay_for(pair, DirectTransport(pair))
+    while relay.run_once():
+        pass
+    with pair.kz.unit_of_work() as uow:
+        assert set(uow.session.scalars(select(OutboxMessage.status))) == {Status.DELIVERED}
+        assert set(uow.session.scalars(select(Receipt.message_id))) == set(ids)
+    with pair.am.unit_of_work() as uow:
+        received = uow.session.execute(
+            select(InboxMessage.case_id, InboxMessage.message_id).order_by(InboxMessage.id)
+        ).all()
+    for case in ("case-0", "case-1"):
+        assert [m for c, m in received if c == case] == [
+            m for n, m in enumerate(ids) if f"case-{n % 2}" == case
+        ]
+
+
+def test_an_unreachable_partner_means_retry_then_park_never_loss(pair: Pair) -> None:
+    message_id = send(pair, 1, "case-x")
+    transport = DirectTransport(pair)
+    transport.failing = True
+    relay = relay_for(pair, transport)
+    relay.run_once()
+    relay.run_once()
+    with pair.kz.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxMessage)).one()
+        assert (row.status, row.attempts, row.last_error) == (
+            Status.PARKED,
+            2,
+            "connection refused",
+        )
+    transport.failing = False
+    assert relay.run_once() == 0  # parked messages wait for an operator
+    with pair.kz.unit_of_work() as uow:
+        assert retry(uow, [message_id], datetime.now(UTC)) == 1
+    relay.run_once()
+    assert counts(pair) == (1, 0)
+
+
+def test_the_agreement_decides_who_may_send(pair: Pair) -> None:
+    with pair.kz.unit_of_work() as uow, pytest.raises(NotPermitted):
+        send_message(
+            uow, SendMessage("kz-am-2024", "kz-mia", "kz-mlsp", "notice"),
+            agreements=pair.kz.agreements, hosted=pair.kz.settings.authorities, now=now(),
+        )  # fmt: skip
+    with pair.kz.unit_of_work() as uow, pytest.raises(NotPermitted):
+        send_message(
+            uow, SendMessage("kz-am-2024", "am-mcs", "kz-mia", "notice"),
+            agreements=pair.kz.agreements, hosted=pair.kz.settings.authorities, now=now(),
+        )  # fmt: skip
