@@ -22,8 +22,8 @@ demo: $(STAMP)
 	$(VENV)/bin/migrex demo --workspace $(WORKSPACE)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
