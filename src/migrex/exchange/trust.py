@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import structlog
 from joserfc.jwk import OKPKey
 
 from migrex.agreements import Agreement
-from migrex.directory import Directory, load_directory, load_trusted_party_keys
+from migrex.directory import Directory, DirectoryInvalid, load_directory, load_trusted_party_keys
+from migrex.directory.model import check_update
 from migrex.envelope import DecryptionKey
 from migrex.errors import ConfigurationError, NotFound
 from migrex.identity.keys import AuthorityKey, KeyUse, current_key
@@ -26,8 +28,11 @@ from migrex.identity.keystore import FileKeyStore, KeyStore
 from migrex.identity.tls import client_ssl_context, server_ssl_context
 from migrex.settings import Settings
 
-# Our own keys are read from the key store at most this often, so a rotation done with
-# `migrex pki rotate` reaches a running node without a restart, and no message pays for a read.
+log = structlog.get_logger(__name__)
+
+# Our own keys and the signed directories are re-read at most this often, so a rotation
+# (`migrex pki rotate`, then a re-issued directory) reaches a running node without a restart,
+# and no single message pays for the read.
 KEY_REFRESH_SECONDS = 30.0
 
 
@@ -35,7 +40,10 @@ KEY_REFRESH_SECONDS = 30.0
 class Trust:
     settings: Settings
     keystore: KeyStore
-    directories: Mapping[str, Directory]  # by agreement id
+    directories: dict[str, Directory]  # by agreement id
+    directory_files: dict[str, Path] = field(default_factory=dict)
+    trusted_parties: Mapping[str, OKPKey] = field(default_factory=dict)
+    required_states: Mapping[str, frozenset[str]] = field(default_factory=dict)
     _own: dict[str, tuple[AuthorityKey, ...]] = field(default_factory=dict)
     _read_at: float = -KEY_REFRESH_SECONDS
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -47,9 +55,31 @@ class Trust:
     def _own_keys(self, authority: str) -> tuple[AuthorityKey, ...]:
         with self._lock:
             if time.monotonic() - self._read_at > KEY_REFRESH_SECONDS:
-                self._own = {a: self.keystore.all_keys(a) for a in self.hosted}
-                self._read_at = time.monotonic()
+                self._reload()
             return self._own.get(authority, ())
+
+    def refresh(self) -> None:
+        """Re-reads our keys and any re-issued directory now rather than at the next interval."""
+        with self._lock:
+            self._reload()
+
+    def _reload(self) -> None:
+        self._own = {a: self.keystore.all_keys(a) for a in self.hosted}
+        for agreement_id, path in self.directory_files.items():
+            try:
+                candidate = load_directory(
+                    path, self.trusted_parties, self.required_states[agreement_id],
+                    known_agreements={agreement_id},
+                )  # fmt: skip
+                if candidate.version != self.directories[agreement_id].version:
+                    self.directories[agreement_id] = check_update(
+                        self.directories[agreement_id], candidate
+                    )
+                    log.info("directory updated", agreement=agreement_id, version=candidate.version)
+            except DirectoryInvalid as error:
+                # Keep serving with the directory we have; an operator must look at the file.
+                log.error("directory not reloaded", agreement=agreement_id, error=error.detail)
+        self._read_at = time.monotonic()
 
     def decryption_keys(self, at: datetime) -> dict[str, DecryptionKey]:
         """Our private X25519 keys valid at `at`, by key id (more than one during a rotation)."""
@@ -110,16 +140,23 @@ def load_trust(settings: Settings, agreements: Mapping[str, Agreement]) -> Trust
     if settings.trusted_parties is None or settings.directory_dir is None:
         raise ConfigurationError("the node needs trusted_parties and directory_dir to exchange")
     trusted = load_trusted_party_keys(settings.trusted_parties)
-    directories = {
-        agreement.id: load_directory(
-            settings.directory_dir / f"{agreement.id}.json",
-            trusted,
-            {party.state for party in agreement.parties},
-            known_agreements={agreement.id},
-        )
+    files = {
+        agreement.id: settings.directory_dir / f"{agreement.id}.json"
         for agreement in agreements.values()
         if (settings.directory_dir / f"{agreement.id}.json").exists()
     }
-    if not directories:
+    if not files:
         raise ConfigurationError(f"no signed directory found in {settings.directory_dir}")
-    return Trust(settings, FileKeyStore(settings.resolved_key_dir), directories)
+    required = {
+        agreement_id: frozenset(party.state for party in agreements[agreement_id].parties)
+        for agreement_id in files
+    }
+    directories = {
+        agreement_id: load_directory(
+            path, trusted, required[agreement_id], known_agreements={agreement_id}
+        )
+        for agreement_id, path in files.items()
+    }
+    return Trust(
+        settings, FileKeyStore(settings.resolved_key_dir), directories, files, trusted, required
+    )

@@ -185,6 +185,7 @@ def _signed_directory(
     trust: Mapping[str, NodeTrust],
     stores: Mapping[str, FileKeyStore],
     now: datetime,
+    version: int = 1,
 ) -> SignedDirectory:
     contributions = [
         node_contribution(
@@ -198,9 +199,31 @@ def _signed_directory(
         )
         for state in states
     ]
-    directory = assemble_directory(agreement_id, 1, now, contributions)
+    directory = assemble_directory(agreement_id, version, now, contributions)
     first, *others = states
     signed = sign_directory(directory, first, stores[first].party_key(first, now).key)
     for state in others:
         signed = sign_directory(signed, state, stores[state].party_key(state, now).key)
+    return signed
+
+
+def reissue_demo_directory(
+    root: Path,
+    nodes: Sequence[DemoNodeSpec],
+    agreement_id: str,
+    states: Sequence[str],
+    *,
+    version: int,
+    now: datetime,
+) -> SignedDirectory:
+    """A new version of an agreement's directory after a key rotation, signed by every party
+    and written to every node's folder. Running nodes pick it up without a restart."""
+    specs = {spec.state: spec for spec in nodes if spec.state in states}
+    trust = {state: node_trust_paths(root, spec, [agreement_id]) for state, spec in specs.items()}
+    stores = {state: FileKeyStore(paths.key_dir) for state, paths in trust.items()}
+    signed = _signed_directory(
+        agreement_id, states, specs=specs, trust=trust, stores=stores, now=now, version=version
+    )
+    for state in states:
+        write_signed_directory(trust[state].directories[agreement_id], signed)
     return signed
