@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -116,3 +117,25 @@ def test_a_retry_waits_for_its_backoff(engine: Engine) -> None:
     assert due.tzinfo is not None and NOW < due <= NOW + timedelta(seconds=100)
     assert claim_ids(engine, at=due - timedelta(microseconds=1)) == []
     assert claim_ids(engine, at=due) == [message(1).message_id]
+
+
+def test_concurrent_relays_never_claim_the_same_message(engine: Engine) -> None:
+    fill(engine, [message(n) for n in range(400)])
+    barrier = threading.Barrier(4)
+    claimed: list[list[str]] = []
+
+    def relay(name: str) -> None:
+        barrier.wait()
+        for _ in range(3):
+            claimed.append(claim_ids(engine, relay=name, limit=40))
+
+    threads = [threading.Thread(target=relay, args=(f"r{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [message_id for batch in claimed for message_id in batch]
+    assert len(everything) == len(set(everything)) == 400 - sum(
+        1 for status in statuses(engine).values() if status == Status.PENDING
+    )
+    assert len(everything) > 0
