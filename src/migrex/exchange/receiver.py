@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -118,10 +118,16 @@ def _store(
 ) -> list[Outcome]:
     session = uow.session
     ids = [o.claims.message_id for o in opened if isinstance(o, OpenedMessage)]
-    stored = {
-        row.message_id: row
-        for row in session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))
+    # Only what answers a redelivery is read back, not whole messages.
+    stored: dict[str, tuple[str, str]] = {
+        message_id: (digest, receipt)
+        for message_id, digest, receipt in session.execute(
+            select(
+                InboxMessage.message_id, InboxMessage.envelope_sha256, InboxMessage.receipt
+            ).where(InboxMessage.message_id.in_(ids))
+        )
     }
+    new_rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
     for token, item in zip(tokens, opened, strict=True):
         if isinstance(item, EnvelopeRejected):
@@ -139,14 +145,15 @@ def _store(
             )
             outcomes.append(_refuse(session, too_long, token, now, peer))
             continue
-        previous = stored.get(item.claims.message_id)
+        message_id = item.claims.message_id
+        previous = stored.get(message_id)
         if previous is None:
             row = _inbox_row(trust, item, token, now)
-            session.add(row)
-            stored[row.message_id] = row
-            outcomes.append(Outcome("accepted", row.message_id, row.receipt))
-        elif previous.envelope_sha256 == item.envelope_sha256:
-            outcomes.append(Outcome("duplicate", previous.message_id, previous.receipt))
+            new_rows.append(row)
+            stored[message_id] = (item.envelope_sha256, row["receipt"])
+            outcomes.append(Outcome("accepted", message_id, row["receipt"]))
+        elif previous[0] == item.envelope_sha256:
+            outcomes.append(Outcome("duplicate", message_id, previous[1]))
         else:
             replay = EnvelopeRejected(
                 "replayed",
@@ -155,6 +162,8 @@ def _store(
                 message_id=item.claims.message_id,
             )
             outcomes.append(_refuse(session, replay, token, now, peer))
+    if new_rows:
+        session.execute(insert(InboxMessage), new_rows)
     return outcomes
 
 
@@ -175,7 +184,7 @@ def _refuse(
     return Outcome("rejected", rejection.message_id, problem=problem_of(rejection))
 
 
-def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) -> InboxMessage:
+def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) -> dict[str, Any]:
     claims = message.claims
     receipt = sign_receipt(
         envelope_sha256=message.envelope_sha256,
@@ -184,22 +193,22 @@ def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) 
         received_at=now,
         signing_key=trust.signing_key(claims.recipient, now),
     )
-    return InboxMessage(
-        message_id=claims.message_id,
-        agreement_id=claims.agreement,
-        sender=claims.sender,
-        recipient=claims.recipient,
-        type=claims.type,
-        case_id=claims.case_id,
-        in_reply_to=claims.in_reply_to,
-        body=canonical_json(message.body),
-        issued_at=claims.issued_at,
-        expires_at=claims.expires_at,
-        received_at=now,
-        sender_kid=message.sender_kid,
-        envelope=token,
-        signed_message=message.signed_message,
-        envelope_sha256=message.envelope_sha256,
-        receipt=receipt,
-        status="new",
-    )
+    return {
+        "message_id": claims.message_id,
+        "agreement_id": claims.agreement,
+        "sender": claims.sender,
+        "recipient": claims.recipient,
+        "type": claims.type,
+        "case_id": claims.case_id,
+        "in_reply_to": claims.in_reply_to,
+        "body": canonical_json(message.body),
+        "issued_at": claims.issued_at,
+        "expires_at": claims.expires_at,
+        "received_at": now,
+        "sender_kid": message.sender_kid,
+        "envelope": token,
+        "signed_message": message.signed_message,
+        "envelope_sha256": message.envelope_sha256,
+        "receipt": receipt,
+        "status": "new",
+    }

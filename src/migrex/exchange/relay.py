@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from migrex.envelope import MessageClaims, ReceiptInvalid, seal, verify_receipt
 from migrex.errors import MigrexError
@@ -153,7 +153,9 @@ class Relay:
                     select(Receipt.message_id).where(Receipt.message_id.in_(list(receipts)))
                 )
             )
-            uow.session.add_all(r for r in receipts.values() if r.message_id not in known)
+            fresh = [r for r in receipts.values() if r.message_id not in known]
+            if fresh:
+                uow.session.execute(insert(Receipt), [_columns(r) for r in fresh])
             mark_delivered(uow.session, list(receipts), now)
             parked = mark_failed(
                 uow.session, failures, now=now, policy=self.policy, rng=self.rng
@@ -190,6 +192,14 @@ class Relay:
             elif not claimed:
                 wake.wait(idle_wait)
                 wake.clear()
+
+
+def _columns(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "message_id": receipt.message_id, "envelope_sha256": receipt.envelope_sha256,
+        "receiver": receipt.receiver, "received_at": receipt.received_at,
+        "token": receipt.token, "stored_at": receipt.stored_at,
+    }  # fmt: skip
 
 
 def _sha256(envelope: str) -> str:
