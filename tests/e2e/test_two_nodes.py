@@ -114,9 +114,27 @@ def kz_url(nodes: TwoNodes) -> str:
     return f"https://127.0.0.1:{nodes.processes['KZ'].port}"
 
 
+def tls_refusals(nodes: TwoNodes) -> int:
+    deadline = time.monotonic() + 5  # the security log is written in the background
+    while True:
+        with nodes.nodes["KZ"].unit_of_work() as uow:
+            count = (
+                uow.session.scalar(
+                    select(func.count())
+                    .select_from(SecurityEvent)
+                    .where(SecurityEvent.reason == "tls-handshake")
+                )
+                or 0
+            )
+        if count or time.monotonic() > deadline:
+            return count
+        time.sleep(0.1)
+
+
 def test_a_client_without_a_certificate_is_refused(nodes: TwoNodes) -> None:
     with _client(nodes, None) as client, pytest.raises(httpx.HTTPError):
         client.get(kz_url(nodes) + "/health")
+    assert tls_refusals(nodes) >= 1
 
 
 def test_a_certificate_from_another_ca_is_refused(nodes: TwoNodes, tmp_path: Path) -> None:
@@ -130,6 +148,7 @@ def test_a_certificate_from_another_ca_is_refused(nodes: TwoNodes, tmp_path: Pat
     with _client(nodes, folder) as client, pytest.raises(httpx.HTTPError):
         client.post(kz_url(nodes) + "/v1/envelopes", json={"envelopes": ["x"]})
     assert inbox(nodes, "KZ") == []
+    assert tls_refusals(nodes) >= 1
 
 
 def test_the_partner_gets_problem_answers_for_bad_requests(nodes: TwoNodes) -> None:
@@ -143,6 +162,9 @@ def test_the_partner_gets_problem_answers_for_bad_requests(nodes: TwoNodes) -> N
         assert not_json.headers["content-type"] == "application/problem+json"
         huge = client.post(kz_url(nodes) + "/v1/envelopes", content=b"x" * 20_000_000)
         assert huge.status_code == 413
+        missing = client.get(kz_url(nodes) + "/v1/nothing-here")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
         assert client.get(kz_url(nodes) + "/health").json()["status"] == "ok"
         metrics = client.get(kz_url(nodes) + "/metrics").text
         assert 'migrex_messages_rejected_total{reason="malformed"} 1.0' in metrics

@@ -29,7 +29,7 @@ def serve(ctx: typer.Context) -> None:
     """Run the node: the partner-facing HTTPS door (mutual TLS) and the outbox relay."""
     node = node_from(ctx)
     runtime = ExchangeRuntime.start_up(node)
-    context = runtime.trust.server_context()
+    context = runtime.server_context()
     uvicorn.run(
         create_app(runtime),
         host=node.settings.listen_host,

@@ -45,6 +45,16 @@ class ExchangeMetrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
             registry=self.registry,
         )
+        self.tls_failures = Counter(
+            "migrex_tls_handshake_failures",
+            "TLS handshakes refused (no or untrusted certificate)",
+            registry=self.registry,
+        )
+        self.security_log_dropped = Counter(
+            "migrex_security_log_dropped",
+            "Security events not written: the queue was full",
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "migrex_outbox_depth",
             "Messages not yet delivered, by status",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +15,7 @@ from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.receiver import ReceiverPolicy
 from migrex.exchange.relay import Relay
 from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.tls_log import SecurityLogWriter, note_handshake_failures
 from migrex.exchange.transport import HttpsTransport
 from migrex.exchange.trust import Trust, load_trust
 from migrex.node import Node
@@ -49,6 +51,16 @@ class ExchangeRuntime:
     @property
     def max_request_bytes(self) -> int:
         return self.receiver_policy.max_envelope_bytes * 4 + 65_536
+
+    def server_context(self) -> ssl.SSLContext:
+        """The TLS context of the partner-facing door, noting every refused handshake."""
+        writer = SecurityLogWriter(self.node.unit_of_work, self.metrics.security_log_dropped.inc)
+
+        def note(reason: str) -> None:
+            self.metrics.tls_failures.inc()
+            writer.note(reason)
+
+        return note_handshake_failures(self.trust.server_context(), note)
 
     def outbox_depth(self) -> dict[str, int]:
         with self.node.unit_of_work() as uow:

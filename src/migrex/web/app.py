@@ -6,13 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from migrex.errors import MigrexError
+from migrex.errors import MigrexError, Problem
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
+
+
+class RequestInvalid(MigrexError):
+    type_slug = "request-invalid"
+    title = "The request is invalid"
+    status = 422
 
 
 def problem_response(error: MigrexError, instance: str | None = None) -> JSONResponse:
@@ -50,6 +58,25 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
     @app.exception_handler(MigrexError)
     async def _problem(request: Request, error: MigrexError) -> JSONResponse:
         return problem_response(error, str(request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            Problem(".".join(str(part) for part in item["loc"]), item["msg"])
+            for item in error.errors()
+        ]
+        invalid = RequestInvalid("the request does not match the API description", problems)
+        return problem_response(invalid, str(request.url.path))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        failure = MigrexError(str(error.detail))
+        failure.status, failure.title, failure.type_slug = (
+            error.status_code,
+            str(error.detail),
+            "http",
+        )
+        return problem_response(failure, str(request.url.path))
 
     app.include_router(exchange_router)
 
