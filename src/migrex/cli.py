@@ -16,6 +16,7 @@ from migrex.demo.cli import demo
 from migrex.errors import MigrexError
 from migrex.exchange.cli import inbox_app, message_app, outbox_app, relay, serve
 from migrex.identity.cli import app as identity_app
+from migrex.officers.cli import app as user_app
 from migrex.registry.cli import app as registry_app
 from migrex.synth.cli import synth
 
@@ -57,6 +58,7 @@ def _register() -> None:
     app.add_typer(registry_app, name="registry", help="Import and inspect the node's registries.")
     app.add_typer(db_app, name="db", help="Database schema migrations.")
     app.add_typer(identity_app, name="pki", help="Keys, demo PKI and signed agreement directories.")
+    app.add_typer(user_app, name="user", help="Officers, their roles and API tokens.")
     app.add_typer(message_app, name="message", help="Send messages to partner authorities.")
     app.add_typer(outbox_app, name="outbox", help="Outgoing messages and their delivery.")
     app.add_typer(inbox_app, name="inbox", help="Received messages.")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from migrex.db import Base
+from migrex.casework import tables as casework_tables
 from migrex.exchange import tables as exchange_tables
+from migrex.officers import tables as officers_tables
 from migrex.registry import tables as registry_tables
 
-FEATURE_TABLES = (registry_tables, exchange_tables)
+FEATURE_TABLES = (registry_tables, exchange_tables, officers_tables, casework_tables)
 
 metadata = Base.metadata

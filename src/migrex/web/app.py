@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from migrex.errors import MigrexError, Problem
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
+from migrex.officers.api import router as officers_router
 
 
 class RequestInvalid(MigrexError):
@@ -35,7 +36,12 @@ def problem_response(error: MigrexError, instance: str | None = None) -> JSONRes
         body["instance"] = instance
     if error.problems:
         body["problems"] = [{"where": p.where, "reason": p.reason} for p in error.problems]
-    return JSONResponse(body, status_code=error.status, media_type="application/problem+json")
+    return JSONResponse(
+        body,
+        status_code=error.status,
+        media_type="application/problem+json",
+        headers=getattr(error, "headers", None),
+    )
 
 
 def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
@@ -54,6 +60,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.exchange = runtime
+    app.state.unit_of_work = runtime.node.unit_of_work
 
     @app.exception_handler(MigrexError)
     async def _problem(request: Request, error: MigrexError) -> JSONResponse:
@@ -79,6 +86,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
         return problem_response(failure, str(request.url.path))
 
     app.include_router(exchange_router)
+    app.include_router(officers_router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, object]:

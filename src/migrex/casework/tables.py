@@ -1,0 +1,72 @@
+"""Cases: one request (outgoing or incoming) and everything that happened to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from migrex.db import Base
+
+
+class CaseRow(Base):
+    __tablename__ = "casework_case"
+    __table_args__ = (Index("ix_casework_case_state_due", "state", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(16))  # outgoing | incoming
+    category: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str | None] = mapped_column(String(64))
+    our_authority: Mapped[str] = mapped_column(String(64), index=True)
+    partner_authority: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(32))
+    urgency: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    opened_by: Mapped[str] = mapped_column(String(120))
+
+
+class CaseMessageRow(Base):
+    """A message of the case's thread, sent or received; the body is the message's JSON."""
+
+    __tablename__ = "casework_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    direction: Mapped[str] = mapped_column(String(16))  # sent | received
+    type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+
+
+class CaseEventRow(Base):
+    """A state change of the case, with who caused it: the case's own history."""
+
+    __tablename__ = "casework_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(120))
+    event: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ScreeningNoteRow(Base):
+    """What screening found: a breach (with the refusal ground it proposes) or a doubt."""
+
+    __tablename__ = "casework_screening_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(16))  # breach | flag
+    kind: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    proposed_ground: Mapped[str | None] = mapped_column(String(64))
