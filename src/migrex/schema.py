@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from migrex.db import Base
 from migrex.casework import tables as casework_tables
+from migrex.db import Base
 from migrex.exchange import tables as exchange_tables
 from migrex.officers import tables as officers_tables
 from migrex.registry import tables as registry_tables

@@ -67,13 +67,14 @@ class Event(StrEnum):
 
 S, E = CaseState, Event
 
-# How the requested party can close a request once it has it, in either direction.
+# How the requested party can close a request it holds, and the moves open to a request
+# the requested party is working on: the same set seen from either side.
 _DECISIONS: Mapping[Event, CaseState] = {
     E.FULFIL: S.ANSWERED,
     E.FULFIL_PARTIALLY: S.PARTIALLY_ANSWERED,
     E.REFUSE: S.REFUSED,
 }
-_AWAITING_PARTNER: Mapping[Event, CaseState] = {
+_BEING_WORKED_ON: Mapping[Event, CaseState] = {
     E.REQUEST_CLARIFICATION: S.CLARIFICATION_REQUESTED,
     **_DECISIONS,
     E.WITHDRAW: S.WITHDRAWN,
@@ -86,8 +87,8 @@ TRANSITIONS: Mapping[tuple[Direction, CaseState], Mapping[Event, CaseState]] = {
     (Direction.OUTGOING, S.DRAFT): {E.SEND: S.SENT, E.WITHDRAW: S.WITHDRAWN},
     # The relay records the receipt while the inbox dispatcher may already be handling the
     # partner's reply, so a reply is accepted in `sent` too: it proves delivery.
-    (Direction.OUTGOING, S.SENT): {E.DELIVERED: S.DELIVERED, **_AWAITING_PARTNER},
-    (Direction.OUTGOING, S.DELIVERED): dict(_AWAITING_PARTNER),
+    (Direction.OUTGOING, S.SENT): {E.DELIVERED: S.DELIVERED, **_BEING_WORKED_ON},
+    (Direction.OUTGOING, S.DELIVERED): dict(_BEING_WORKED_ON),
     # Answering the partner's question hands the request back to the partner's reviewer. The
     # partner may also give up waiting and refuse.
     (Direction.OUTGOING, S.CLARIFICATION_REQUESTED): {
@@ -103,7 +104,7 @@ TRANSITIONS: Mapping[tuple[Direction, CaseState], Mapping[Event, CaseState]] = {
         E.WITHDRAW: S.WITHDRAWN,
         E.EXPIRE: S.EXPIRED,
     },
-    (Direction.INCOMING, S.IN_REVIEW): dict(_AWAITING_PARTNER),
+    (Direction.INCOMING, S.IN_REVIEW): dict(_BEING_WORKED_ON),
     (Direction.INCOMING, S.CLARIFICATION_REQUESTED): {
         E.CLARIFICATION_ANSWERED: S.IN_REVIEW,
         E.REFUSE: S.REFUSED,
@@ -128,7 +129,7 @@ class IllegalTransition(MigrexError):
     type_slug = "illegal-transition"
     title = "The case cannot make this move in its current state"
     status = 409
-    exit_code = 12
+    exit_code = 15
 
 
 def allowed_events(direction: Direction, state: CaseState) -> frozenset[Event]:
