@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from migrex import migrate
 from migrex.db import make_engine
 from migrex.schema import metadata
+from nodes import Pair, make_pair
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MIGREX_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -85,3 +86,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, database_url: str) -> Iterator[Pair]:
+    """A KZ and an AM node's trust and databases (AM on the parametrised database)."""
+    yield from make_pair(tmp_path, database_url)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from migrex.db import UtcDateTime
 from migrex.schema import metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # UtcDateTime only converts values in Python; in the database it is a plain
     # timestamp with time zone, so migrations need not import migrex.
     if type_ == "type" and isinstance(obj, UtcDateTime):

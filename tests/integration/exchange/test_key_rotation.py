@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import Pair  # type: ignore[attr-defined]
 from migrex.demo.workspace import AUTHORITIES
 from migrex.envelope import MessageClaims, new_message_id, seal
 from migrex.exchange.receiver import ReceiverPolicy, receive_batch
 from migrex.identity.demo import DemoNodeSpec, reissue_demo_directory
 from migrex.identity.keystore import FileKeyStore
+from nodes import Pair
 
 POLICY = ReceiverPolicy({"kz-am-2024"}, 1_000_000, {"kz-am-2024": timedelta(days=7)})
 OVERLAP = timedelta(hours=1)

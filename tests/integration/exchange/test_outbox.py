@@ -135,7 +135,9 @@ def test_concurrent_relays_never_claim_the_same_message(engine: Engine) -> None:
     for thread in threads:
         thread.join()
     everything = [message_id for batch in claimed for message_id in batch]
-    assert len(everything) == len(set(everything)) == 400 - sum(
-        1 for status in statuses(engine).values() if status == Status.PENDING
+    assert (
+        len(everything)
+        == len(set(everything))
+        == 400 - sum(1 for status in statuses(engine).values() if status == Status.PENDING)
     )
     assert len(everything) > 0

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Pair  # type: ignore[attr-defined]
 from migrex.envelope import MessageClaims, new_message_id, seal, verify_receipt
 from migrex.exchange.delivery import RetryPolicy, Status
 from migrex.exchange.receiver import ReceiverPolicy, receive_batch
@@ -20,6 +19,7 @@ from migrex.exchange.relay import Relay
 from migrex.exchange.service import NotPermitted, SendMessage, retry, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
 from migrex.exchange.transport import TransportError
+from nodes import Pair
 
 
 def now() -> datetime:

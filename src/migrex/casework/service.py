@@ -1,0 +1,303 @@
+"""Use cases of casework: open a request, file what arrives, refuse, withdraw, list overdue.
+
+Each use case is one unit of work: the case change, the outgoing message (outbox) and the
+case's own history are written together and committed once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from migrex.agreements import Agreement, Urgency
+from migrex.casework.lifecycle import (
+    INITIAL_STATE,
+    TERMINAL_STATES,
+    CaseState,
+    Direction,
+    Event,
+    IllegalTransition,
+    due_at,
+    event_of,
+    overdue,
+    transition,
+)
+from migrex.casework.messages import (
+    CATEGORY_OF_TYPE,
+    MessageBody,
+    MessageInvalid,
+    Refusal,
+    Withdrawal,
+    check_refusal,
+    parse_body,
+    refusal_for,
+)
+from migrex.casework.screening import Screening, request_of, screen
+from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.envelope import new_message_id
+from migrex.errors import NotFound, Problem
+from migrex.exchange.outbox import OutgoingMessage, canonical_json, enqueue
+from migrex.exchange.service import NotPermitted, SendMessage, check_send
+from migrex.exchange.tables import InboxMessage
+from migrex.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """What casework needs to know of the node: its agreements and hosted authorities."""
+
+    agreements: Mapping[str, Agreement]
+    hosted: Sequence[str]
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    agreement_id: str
+    sender: str
+    recipient: str
+    type: str
+    body: Mapping[str, Any]
+    actor: str
+    urgency: Urgency = Urgency.NORMAL
+
+
+@dataclass(frozen=True)
+class Opened:
+    case_id: str
+    message_id: str
+    flags: list[str] = field(default_factory=list)
+
+
+def _json(body: BaseModel) -> dict[str, Any]:
+    return json.loads(body.model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+
+
+def _category(message_type: str) -> str:
+    category = CATEGORY_OF_TYPE.get(message_type)
+    if category is None:
+        raise MessageInvalid(f"a {message_type} message does not open a case")
+    return category
+
+
+def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime) -> Opened:
+    """Screens the request against the agreement, opens the case and queues the message.
+
+    A breach stops the send (NotPermitted listing each breach); doubts are kept as flags.
+    """
+    category = _category(command.type)
+    send = SendMessage(command.agreement_id, command.sender, command.recipient, command.type,
+                       command.body, category=category)  # fmt: skip
+    agreement = check_send(send, node.agreements, node.hosted)
+    body = parse_body(command.type, dict(command.body))
+    screening = screen(
+        agreement,
+        request_of(body, sender=command.sender, recipient=command.recipient),  # type: ignore[arg-type]
+        disclosed_in_period=0,
+    )
+    if not screening.passed:
+        raise NotPermitted(
+            "the request breaches the agreement and was not sent",
+            [
+                Problem(b.kind, f"{b.detail} (ground: {b.proposed_ground.id})")
+                for b in screening.breaches
+            ],
+        )
+    urgency = getattr(body, "urgency", command.urgency)
+    case_id = new_message_id(now)
+    state = transition(Direction.OUTGOING, INITIAL_STATE[Direction.OUTGOING], Event.SEND)
+    case = CaseRow(
+            id=case_id, agreement_id=agreement.id, direction=Direction.OUTGOING, category=category,
+            purpose=getattr(body, "purpose", None), our_authority=command.sender,
+            partner_authority=command.recipient, state=state, urgency=urgency, opened_at=now,
+            due_at=due_at(agreement, category, urgency, now), closed_at=None,
+            opened_by=command.actor,
+    )  # fmt: skip
+    uow.session.add(case)
+    uow.session.flush()
+    message_id = _send(uow, agreement, case, body, actor=command.actor, now=now)
+    move = Move(Event.SEND, INITIAL_STATE[Direction.OUTGOING], state)
+    _history(uow, case_id, move, actor=command.actor, now=now)
+    _notes(uow, case_id, screening)
+    uow.commit()
+    return Opened(case_id, message_id, [f"{f.kind}: {f.detail}" for f in screening.flags])
+
+
+def _send(
+    uow: UnitOfWork, agreement: Agreement, case: CaseRow, body: MessageBody, *, actor: str,
+    now: datetime, in_reply_to: str | None = None,
+) -> str:  # fmt: skip
+    message_id = new_message_id(now)
+    payload = _json(body)
+    enqueue(
+        uow.session,
+        OutgoingMessage(
+            message_id=message_id, agreement_id=agreement.id, sender=case.our_authority,
+            recipient=case.partner_authority, type=body.type, body=payload, issued_at=now,
+            expires_at=now + agreement.message_lifetime, case_id=case.id, in_reply_to=in_reply_to,
+        ),
+        now,
+    )  # fmt: skip
+    uow.session.add(
+        CaseMessageRow(case_id=case.id, message_id=message_id, direction="sent", type=body.type,
+                       body=canonical_json(payload), at=now, actor=actor)
+    )  # fmt: skip
+    return message_id
+
+
+@dataclass(frozen=True)
+class Move:
+    event: Event
+    before: CaseState
+    after: CaseState
+
+
+def _history(uow: UnitOfWork, case_id: str, move: Move, *, actor: str, now: datetime) -> None:
+    uow.session.add(
+        CaseEventRow(case_id=case_id, at=now, actor=actor, event=move.event,
+                     from_state=move.before, to_state=move.after, detail=None)
+    )  # fmt: skip
+
+
+def _notes(uow: UnitOfWork, case_id: str, screening: Screening) -> None:
+    for breach in screening.breaches:
+        uow.session.add(ScreeningNoteRow(case_id=case_id, severity="breach", kind=breach.kind,
+                                         detail=breach.detail,
+                                         proposed_ground=breach.proposed_ground.id))  # fmt: skip
+    for flag in screening.flags:
+        uow.session.add(ScreeningNoteRow(case_id=case_id, severity="flag", kind=flag.kind,
+                                         detail=flag.detail, proposed_ground=None))  # fmt: skip
+
+
+def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 500) -> int:
+    """Turns received messages into case work; returns how many were filed.
+
+    A message that opens a case becomes an incoming case, screened, queued for a reviewer.
+    Any other message joins its case and moves it (a reply answers, a refusal refuses...).
+    A message that does not parse, or arrives too late for its case, is filed without a move.
+    """
+    rows = list(uow.session.scalars(
+        select(InboxMessage).where(InboxMessage.status == "new").order_by(InboxMessage.id)
+        .limit(limit)
+    ))  # fmt: skip
+    for row in rows:
+        row.status = _file(uow, node, row, now)
+    uow.commit()
+    return len(rows)
+
+
+def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) -> str:
+    agreement = node.agreements.get(row.agreement_id)
+    if agreement is None or row.case_id is None:
+        return "unfiled"
+    try:
+        body = parse_body(row.type, json.loads(row.body))
+    except MessageInvalid:
+        return "invalid"
+    case = uow.session.get(CaseRow, row.case_id)
+    actor = f"partner:{row.sender}"
+    if case is None:
+        if CATEGORY_OF_TYPE.get(row.type) is None:
+            return "unfiled"
+        case = _incoming_case(uow, agreement, row, body, now)
+    elif case.partner_authority != row.sender or case.our_authority != row.recipient:
+        return "unfiled"  # a case id naming someone else's case: never join it
+    uow.session.add(
+        CaseMessageRow(case_id=case.id, message_id=row.message_id, direction="received",
+                       type=row.type, body=row.body, at=now, actor=actor)
+    )  # fmt: skip
+    event = event_of(body, parties=(case.our_authority, case.partner_authority))
+    if isinstance(body, Refusal):
+        check_refusal(agreement, body)
+    if event is not None and case.state not in TERMINAL_STATES:
+        try:
+            before = CaseState(case.state)
+            case.state = transition(Direction(case.direction), before, event)
+        except IllegalTransition:
+            return "filed-late"
+        _history(uow, case.id, Move(event, before, CaseState(case.state)), actor=actor, now=now)
+        if case.state in TERMINAL_STATES:
+            case.closed_at = now
+    return "filed"
+
+
+def _incoming_case(
+    uow: UnitOfWork, agreement: Agreement, row: InboxMessage, body: MessageBody, now: datetime
+) -> CaseRow:
+    category = _category(row.type)
+    urgency = getattr(body, "urgency", Urgency.NORMAL)
+    case = CaseRow(
+        id=row.case_id, agreement_id=agreement.id, direction=Direction.INCOMING,
+        category=category, purpose=getattr(body, "purpose", None), our_authority=row.recipient,
+        partner_authority=row.sender, state=INITIAL_STATE[Direction.INCOMING], urgency=urgency,
+        opened_at=now, due_at=due_at(agreement, category, urgency, now), closed_at=None,
+        opened_by=f"partner:{row.sender}",
+    )  # fmt: skip
+    uow.session.add(case)
+    uow.session.flush()
+    screening = screen(
+        agreement,
+        request_of(body, sender=row.sender, recipient=row.recipient),  # type: ignore[arg-type]
+        disclosed_in_period=0,
+    )
+    _notes(uow, case.id, screening)
+    return case
+
+
+def _case(uow: UnitOfWork, case_id: str) -> CaseRow:
+    case = uow.session.get(CaseRow, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def _move(uow: UnitOfWork, case: CaseRow, event: Event, actor: str, now: datetime) -> None:
+    before = CaseState(case.state)
+    case.state = transition(Direction(case.direction), before, event)
+    _history(uow, case.id, Move(event, before, CaseState(case.state)), actor=actor, now=now)
+    if case.state in TERMINAL_STATES:
+        case.closed_at = now
+
+
+def open_review(uow: UnitOfWork, case_id: str, actor: str, now: datetime) -> None:
+    _move(uow, _case(uow, case_id), Event.OPEN_REVIEW, actor, now)
+    uow.commit()
+
+
+def refuse(
+    uow: UnitOfWork, node: NodeContext, case_id: str, *, grounds: Sequence[str],
+    explanation: str, actor: str, now: datetime,
+) -> str:  # fmt: skip
+    """Refuses an incoming request on the agreement's grounds; the refusal is a signed message."""
+    case = _case(uow, case_id)
+    agreement = node.agreements[case.agreement_id]
+    refusal = refusal_for(agreement, grounds, explanation)
+    _move(uow, case, Event.REFUSE, actor, now)
+    message_id = _send(uow, agreement, case, refusal, actor=actor, now=now)
+    uow.commit()
+    return message_id
+
+
+def withdraw(
+    uow: UnitOfWork, node: NodeContext, case_id: str, *, reason: str, actor: str, now: datetime
+) -> str:
+    """Withdraws one of our requests; the partner is told."""
+    case = _case(uow, case_id)
+    agreement = node.agreements[case.agreement_id]
+    _move(uow, case, Event.WITHDRAW, actor, now)
+    message_id = _send(uow, agreement, case, Withdrawal(reason=reason), actor=actor, now=now)
+    uow.commit()
+    return message_id
+
+
+def overdue_cases(uow: UnitOfWork, now: datetime) -> list[CaseRow]:
+    """Open cases past their deadline, longest overdue first."""
+    rows = uow.session.scalars(
+        select(CaseRow).where(CaseRow.state.not_in([s.value for s in TERMINAL_STATES]))
+    )
+    return overdue(list(rows), now)

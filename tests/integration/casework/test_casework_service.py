@@ -1,0 +1,161 @@
+"""Casework between two nodes' databases: a request opened in Armenia, screened and refused in
+Kazakhstan, and the refusal closing the Armenian case. The relay carries the messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from migrex.casework.lifecycle import CaseState
+from migrex.casework.service import (
+    NodeContext,
+    OpenRequest,
+    file_inbox,
+    open_request,
+    open_review,
+    overdue_cases,
+    refuse,
+    withdraw,
+)
+from migrex.casework.tables import CaseEventRow, CaseRow, ScreeningNoteRow
+from migrex.exchange.relay import Relay
+from migrex.exchange.service import NotPermitted
+from migrex.exchange.tables import OutboxMessage
+from migrex.node import Node
+from nodes import DirectTransport, Pair
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def context(node: Node) -> NodeContext:
+    return NodeContext(node.agreements, node.settings.authorities)
+
+
+def inquiry(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "purpose": "legal-status-of-stay",
+        "legal_basis": "Law of the Republic of Armenia on Foreigners, Article 12, part 3",
+        "persons": [
+            {
+                "surname_latin": "HOVHANNISYAN",
+                "given_name_latin": "ARAM",
+                "birth_date": "1985-03-14",
+                "citizenship": "ARM",
+                "document_number": "AM1234567",
+            }
+        ],
+        "requested_fields": ["surname_latin", "given_name_latin", "permit_type", "employer_name"],
+    }
+    body.update(overrides)
+    return body
+
+
+def deliver(sender: Node, sender_trust: Any, receiver: Node, receiver_trust: Any) -> None:
+    relay = Relay("test", sender.unit_of_work, sender_trust,
+                  DirectTransport(receiver, receiver_trust))  # fmt: skip
+    while relay.run_once():
+        pass
+    with receiver.unit_of_work() as uow:
+        file_inbox(uow, context(receiver), now())
+
+
+def case(node: Node, case_id: str) -> CaseRow:
+    with node.unit_of_work() as uow:
+        row = uow.session.get(CaseRow, case_id)
+        assert row is not None
+        return row
+
+
+def test_request_refused_on_a_security_ground(pair: Pair) -> None:
+    with pair.am.unit_of_work() as uow:
+        opened = open_request(
+            uow, context(pair.am),
+            OpenRequest(
+                "kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", inquiry(), "officer:anna"
+            ),
+            now(),
+        )  # fmt: skip
+    assert case(pair.am, opened.case_id).state == CaseState.SENT
+
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    incoming = case(pair.kz, opened.case_id)
+    assert (incoming.direction, incoming.state) == ("incoming", CaseState.DELIVERED)
+    assert incoming.our_authority == "kz-mia" and incoming.partner_authority == "am-mcs"
+
+    with pair.kz.unit_of_work() as uow:
+        open_review(uow, opened.case_id, "officer:bolat", now())
+    with pair.kz.unit_of_work() as uow:
+        refuse(uow, context(pair.kz), opened.case_id, grounds=["security"],
+               explanation="The person is subject of a security check", actor="officer:bolat",
+               now=now())  # fmt: skip
+    assert case(pair.kz, opened.case_id).state == CaseState.REFUSED
+
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    closed = case(pair.am, opened.case_id)
+    assert closed.state == CaseState.REFUSED and closed.closed_at is not None
+    with pair.am.unit_of_work() as uow:
+        events = list(uow.session.scalars(select(CaseEventRow.event).order_by(CaseEventRow.id)))
+    assert events == ["send", "refuse"]
+
+
+def test_a_breach_stops_the_send_and_stores_nothing(pair: Pair) -> None:
+    body = inquiry(requested_fields=["registration_address", "employer_id"], purpose="assistance")
+    with pair.am.unit_of_work() as uow, pytest.raises(NotPermitted) as caught:
+        open_request(
+            uow, context(pair.am),
+            OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", body, "officer:anna"),
+            now(),
+        )  # fmt: skip
+    assert caught.value.problems
+    with pair.am.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(CaseRow)) == 0
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_doubts_become_flags_for_the_reviewer(pair: Pair) -> None:
+    with pair.am.unit_of_work() as uow:
+        opened = open_request(
+            uow, context(pair.am),
+            OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry",
+                        inquiry(legal_basis="the agreement"), "officer:anna"),
+            now(),
+        )  # fmt: skip
+    assert any(flag.startswith("legal-basis-vague") for flag in opened.flags)
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    with pair.kz.unit_of_work() as uow:
+        kinds = set(uow.session.scalars(select(ScreeningNoteRow.kind)))
+    assert "legal-basis-vague" in kinds
+
+
+def test_withdrawal_and_overdue(pair: Pair) -> None:
+    with pair.am.unit_of_work() as uow:
+        first = open_request(
+            uow,
+            context(pair.am),
+            OpenRequest(
+                "kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", inquiry(), "officer:anna"
+            ),
+            now(),
+        )
+    with pair.am.unit_of_work() as uow:
+        second = open_request(
+            uow,
+            context(pair.am),
+            OpenRequest(
+                "kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", inquiry(), "officer:anna"
+            ),
+            now(),
+        )
+    with pair.am.unit_of_work() as uow:
+        withdraw(uow, context(pair.am), first.case_id, reason="sent in error",
+                 actor="officer:anna", now=now())  # fmt: skip
+    assert case(pair.am, first.case_id).state == CaseState.WITHDRAWN
+    later = now() + timedelta(days=400)
+    with pair.am.unit_of_work() as uow:
+        assert [c.id for c in overdue_cases(uow, later)] == [second.case_id]
+        assert overdue_cases(uow, now()) == []
