@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from factories import employment, person_present, write_csv
+from migrex.casework.answers import answer_inquiry
 from migrex.casework.lifecycle import CaseState
 from migrex.casework.service import (
     NodeContext,
@@ -25,6 +27,9 @@ from migrex.exchange.relay import Relay
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import OutboxMessage
 from migrex.node import Node
+from migrex.registry.columns import Kind
+from migrex.registry.service import import_registries
+from migrex.registry.sql import SqlRegistries
 from nodes import DirectTransport, Pair
 
 
@@ -159,3 +164,43 @@ def test_withdrawal_and_overdue(pair: Pair) -> None:
     with pair.am.unit_of_work() as uow:
         assert [c.id for c in overdue_cases(uow, later)] == [second.case_id]
         assert overdue_cases(uow, now()) == []
+
+
+def test_an_inquiry_is_answered_with_only_the_profiles_fields(pair: Pair, tmp_path: Any) -> None:
+    person = person_present(1, document_number="AM1234567", permit_valid_to="")
+    write_csv(tmp_path / "p.csv", Kind.PERSONS_PRESENT, [person])
+    write_csv(tmp_path / "e.csv", Kind.EMPLOYMENT, [employment(1, 1)])
+    with pair.kz.unit_of_work() as uow:
+        import_registries(
+            uow, [(Kind.PERSONS_PRESENT, tmp_path / "p.csv"), (Kind.EMPLOYMENT, tmp_path / "e.csv")],
+            state="KZ", actor="test",
+        )  # fmt: skip
+    asked = [
+        "surname_latin",
+        "permit_type",
+        "employer_name",
+        "registration_address",
+        "permit_valid_to",
+    ]
+    with pair.am.unit_of_work() as uow:
+        opened = open_request(
+            uow, context(pair.am),
+            OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry",
+                        inquiry(requested_fields=asked), "officer:anna"),
+            now(),
+        )  # fmt: skip
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    with pair.kz.unit_of_work() as uow:
+        open_review(uow, opened.case_id, "officer:bolat", now())
+    with pair.kz.unit_of_work() as uow:
+        reply = answer_inquiry(
+            uow, context(pair.kz), SqlRegistries(uow.session), opened.case_id,
+            hit_key=b"k" * 32, actor="officer:bolat", now=now(),
+        )  # fmt: skip
+    [result] = reply.results
+    allowed = pair.kz.agreements["kz-am-2024"].fields_allowed("legal-status-of-stay")
+    assert result.hit and set(result.fields) <= allowed & set(asked)
+    assert result.fields["employer_name"] == "Alatau Construction LLP"
+    assert "permit_valid_to" in {w.field for w in result.withheld}  # allowed but not held
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    assert case(pair.am, opened.case_id).state == CaseState.PARTIALLY_ANSWERED
