@@ -171,10 +171,8 @@ def test_an_inquiry_is_answered_with_only_the_profiles_fields(pair: Pair, tmp_pa
     write_csv(tmp_path / "p.csv", Kind.PERSONS_PRESENT, [person])
     write_csv(tmp_path / "e.csv", Kind.EMPLOYMENT, [employment(1, 1)])
     with pair.kz.unit_of_work() as uow:
-        import_registries(
-            uow, [(Kind.PERSONS_PRESENT, tmp_path / "p.csv"), (Kind.EMPLOYMENT, tmp_path / "e.csv")],
-            state="KZ", actor="test",
-        )  # fmt: skip
+        files = [(Kind.PERSONS_PRESENT, tmp_path / "p.csv"), (Kind.EMPLOYMENT, tmp_path / "e.csv")]
+        import_registries(uow, files, state="KZ", actor="test")
     asked = [
         "surname_latin",
         "permit_type",
