@@ -10,6 +10,7 @@ from typer.core import TyperGroup
 
 from migrex.agreements.cli import app as agreement_app
 from migrex.bench.cli import app as bench_app
+from migrex.casework.cli import app as case_app
 from migrex.console import render_error
 from migrex.db_cli import app as db_app
 from migrex.demo.cli import demo
@@ -58,6 +59,7 @@ def _register() -> None:
     app.add_typer(registry_app, name="registry", help="Import and inspect the node's registries.")
     app.add_typer(db_app, name="db", help="Database schema migrations.")
     app.add_typer(identity_app, name="pki", help="Keys, demo PKI and signed agreement directories.")
+    app.add_typer(case_app, name="case", help="Requests and their cases under the agreements.")
     app.add_typer(user_app, name="user", help="Officers, their roles and API tokens.")
     app.add_typer(message_app, name="message", help="Send messages to partner authorities.")
     app.add_typer(outbox_app, name="outbox", help="Outgoing messages and their delivery.")

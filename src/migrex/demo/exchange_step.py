@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from migrex.console import out
+from migrex.demo.casework_step import run_casework
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import NodeProcess
 from migrex.exchange.service import SendMessage, send_message
@@ -68,6 +69,7 @@ def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
                       f"  [dim]{message_id}[/]")  # fmt: skip
         _wait(nodes, sent)
         out.print(_table(nodes, sent))
+        run_casework(nodes["KZ"], nodes["AM"])
     finally:
         for process in processes.values():
             process.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from migrex.casework.filing import start_filing
+from migrex.casework.service import NodeContext
 from migrex.errors import MigrexError, Problem
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
@@ -47,11 +50,19 @@ def problem_response(error: MigrexError, instance: str | None = None) -> JSONRes
 def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop_filing = threading.Event()
         if run_relay and runtime.node.settings.relay_enabled:
             runtime.start_relays()
+            node = runtime.node
+            start_filing(
+                node.unit_of_work,
+                NodeContext(node.agreements, node.settings.authorities),
+                stop_filing,
+            )
         try:
             yield
         finally:
+            stop_filing.set()
             runtime.stop()
 
     app = FastAPI(

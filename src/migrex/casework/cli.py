@@ -1,0 +1,184 @@
+"""`migrex case`: open requests, file what arrives, review, answer, refuse, withdraw."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from migrex.casework.answers import answer_inquiry
+from migrex.casework.service import (
+    NodeContext,
+    OpenRequest,
+    file_inbox,
+    open_request,
+    open_review,
+    overdue_cases,
+    refuse,
+    withdraw,
+)
+from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.console import out
+from migrex.context import node_from
+from migrex.errors import NotFound
+from migrex.node import Node
+from migrex.registry.sql import SqlRegistries
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+def _context(node: Node) -> NodeContext:
+    return NodeContext(node.agreements, node.settings.authorities)
+
+
+def hit_reference_key(key_dir: Path) -> bytes:
+    """The node's secret for hit references, made on first use and readable by the node only."""
+    path = key_dir / "hit-reference.key"
+    if not path.exists():
+        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
+@app.command("open")
+def open_command(
+    ctx: typer.Context,
+    agreement: Annotated[str, typer.Option(help="agreement id")],
+    sender: Annotated[str, typer.Option("--from", help="requesting authority (hosted here)")],
+    recipient: Annotated[str, typer.Option("--to", help="requested authority")],
+    type_: Annotated[str, typer.Option("--type", help="message type, e.g. person-inquiry")],
+    body: Annotated[str, typer.Option(help="the request, a JSON object")],
+) -> None:
+    """Screen a request against the agreement, open its case and send it."""
+    node = node_from(ctx)
+    command = OpenRequest(agreement, sender, recipient, type_, json.loads(body), _actor())
+    with node.unit_of_work() as uow:
+        opened = open_request(uow, _context(node), command, datetime.now(UTC))
+    out.print(f"case {opened.case_id} opened; message {opened.message_id} queued")
+    for flag in opened.flags:
+        out.print(f"  [yellow]flag[/] {flag}")
+
+
+@app.command("file")
+def file_command(ctx: typer.Context) -> None:
+    """File received messages into cases (the running node does this by itself)."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        count = file_inbox(uow, _context(node), datetime.now(UTC))
+    out.print(f"{count} message(s) filed")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    overdue: Annotated[bool, typer.Option(help="only open cases past their deadline")] = False,
+) -> None:
+    """Cases, newest first (or the overdue ones, longest overdue first)."""
+    node = node_from(ctx)
+    table = Table("case", "direction", "category", "ours ↔ partner", "state", "due")
+    with node.unit_of_work() as uow:
+        rows = (
+            overdue_cases(uow, datetime.now(UTC))
+            if overdue
+            else list(uow.session.scalars(select(CaseRow).order_by(CaseRow.opened_at.desc())))
+        )
+        for row in rows:
+            table.add_row(
+                row.id, row.direction, row.category,
+                f"{row.our_authority} ↔ {row.partner_authority}", row.state,
+                row.due_at.isoformat(timespec="minutes") if row.due_at else "",
+            )  # fmt: skip
+    out.print(table)
+
+
+@app.command("show")
+def show_command(ctx: typer.Context, case_id: str) -> None:
+    """A case's messages, screening notes and history."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        case = uow.session.get(CaseRow, case_id)
+        if case is None:
+            raise NotFound(f"no case {case_id}")
+        out.print(f"[bold]{case.id}[/] {case.direction} {case.category} — {case.state}")
+        for note in uow.session.scalars(
+            select(ScreeningNoteRow).where(ScreeningNoteRow.case_id == case_id)
+        ):
+            ground = f" → {note.proposed_ground}" if note.proposed_ground else ""
+            out.print(f"  [yellow]{note.severity}[/] {note.kind}: {note.detail}{ground}")
+        for message in uow.session.scalars(
+            select(CaseMessageRow)
+            .where(CaseMessageRow.case_id == case_id)
+            .order_by(CaseMessageRow.id)
+        ):
+            out.print(f"  {message.at:%Y-%m-%d %H:%M} {message.direction} {message.type}")
+        for event in uow.session.scalars(
+            select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)
+        ):
+            out.print(
+                f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.from_state} → {event.to_state}"
+            )
+
+
+@app.command("review")
+def review_command(ctx: typer.Context, case_id: str) -> None:
+    """Take an incoming request into review."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        open_review(uow, case_id, _actor(), datetime.now(UTC))
+    out.print(f"case {case_id} in review")
+
+
+@app.command("answer")
+def answer_command(ctx: typer.Context, case_id: str) -> None:
+    """Answer a person inquiry from the registries, with only the profile's fields."""
+    node = node_from(ctx)
+    key = hit_reference_key(node.settings.resolved_key_dir)
+    with node.unit_of_work() as uow:
+        reply = answer_inquiry(
+            uow, _context(node), SqlRegistries(uow.session), case_id,
+            hit_key=key, actor=_actor(), now=datetime.now(UTC),
+        )  # fmt: skip
+    out.print_json(reply.model_dump_json(exclude_none=True))
+
+
+@app.command("refuse")
+def refuse_command(
+    ctx: typer.Context,
+    case_id: str,
+    grounds: Annotated[list[str], typer.Option("--ground", help="refusal ground id")],
+    explanation: Annotated[str, typer.Option(help="why, for the requesting party")],
+) -> None:
+    """Refuse a request on one or more of the agreement's grounds."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        message_id = refuse(
+            uow, _context(node), case_id, grounds=grounds, explanation=explanation,
+            actor=_actor(), now=datetime.now(UTC),
+        )  # fmt: skip
+    out.print(f"refusal {message_id} queued")
+
+
+@app.command("withdraw")
+def withdraw_command(
+    ctx: typer.Context, case_id: str, reason: Annotated[str, typer.Option(help="why")]
+) -> None:
+    """Withdraw one of our requests; the partner is told."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        message_id = withdraw(uow, _context(node), case_id, reason=reason, actor=_actor(),
+                              now=datetime.now(UTC))  # fmt: skip
+    out.print(f"withdrawal {message_id} queued")
