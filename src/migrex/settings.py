@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     relay_lease_seconds: float = Field(
         60, gt=0, description="how long a claimed message is a relay's before others may retry it"
     )
+    officer_listen_host: str = Field(
+        "127.0.0.1", description="interface of the officers' API (the ministry's own network)"
+    )
+    officer_listen_port: int | None = Field(
+        None, ge=1, le=65535, description="port of the officers' API; none: not served"
+    )
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=1, le=65535)
     environment: Literal["development", "production"] = "development"

@@ -19,6 +19,7 @@ from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.service import SendMessage, retry, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
 from migrex.web.app import create_app
+from migrex.web.officers_app import create_officer_app
 
 message_app = typer.Typer(no_args_is_help=True)
 outbox_app = typer.Typer(no_args_is_help=True)
@@ -26,10 +27,24 @@ inbox_app = typer.Typer(no_args_is_help=True)
 
 
 def serve(ctx: typer.Context) -> None:
-    """Run the node: the partner-facing HTTPS door (mutual TLS) and the outbox relay."""
+    """Run the node: the partner-facing HTTPS door (mutual TLS), the outbox relay, the filing
+    of received messages, and the officers' API when officer_listen_port is set."""
     node = node_from(ctx)
     runtime = ExchangeRuntime.start_up(node)
     context = runtime.server_context()
+    if node.settings.officer_listen_port is not None:
+        # A second server in a thread: uvicorn leaves signal handling to the main thread's
+        # server, whose exit ends the process.
+        officers = uvicorn.Server(
+            uvicorn.Config(
+                create_officer_app(node),
+                host=node.settings.officer_listen_host,
+                port=node.settings.officer_listen_port,
+                log_level="warning",
+                access_log=False,
+            )
+        )
+        threading.Thread(target=officers.run, name="migrex-officers-api", daemon=True).start()
     uvicorn.run(
         create_app(runtime),
         host=node.settings.listen_host,

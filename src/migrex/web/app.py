@@ -15,36 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from migrex.casework.filing import start_filing
 from migrex.casework.service import NodeContext
-from migrex.errors import MigrexError, Problem
+from migrex.errors import MigrexError
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
-from migrex.officers.api import router as officers_router
-
-
-class RequestInvalid(MigrexError):
-    type_slug = "request-invalid"
-    title = "The request is invalid"
-    status = 422
-
-
-def problem_response(error: MigrexError, instance: str | None = None) -> JSONResponse:
-    """An RFC 9457 problem document for a MigrexError."""
-    body: dict[str, object] = {
-        "type": f"urn:migrex:problem:{error.type_slug}",
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-    }
-    if instance:
-        body["instance"] = instance
-    if error.problems:
-        body["problems"] = [{"where": p.where, "reason": p.reason} for p in error.problems]
-    return JSONResponse(
-        body,
-        status_code=error.status,
-        media_type="application/problem+json",
-        headers=getattr(error, "headers", None),
-    )
+from migrex.web.problems import http_problem, invalid_request_problem, problem_response
 
 
 def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
@@ -71,7 +45,6 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.exchange = runtime
-    app.state.unit_of_work = runtime.node.unit_of_work
 
     @app.exception_handler(MigrexError)
     async def _problem(request: Request, error: MigrexError) -> JSONResponse:
@@ -79,25 +52,13 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [
-            Problem(".".join(str(part) for part in item["loc"]), item["msg"])
-            for item in error.errors()
-        ]
-        invalid = RequestInvalid("the request does not match the API description", problems)
-        return problem_response(invalid, str(request.url.path))
+        return invalid_request_problem(error, str(request.url.path))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        failure = MigrexError(str(error.detail))
-        failure.status, failure.title, failure.type_slug = (
-            error.status_code,
-            str(error.detail),
-            "http",
-        )
-        return problem_response(failure, str(request.url.path))
+        return http_problem(error, str(request.url.path))
 
     app.include_router(exchange_router)
-    app.include_router(officers_router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, object]:

@@ -19,7 +19,7 @@ from migrex.officers.api import CurrentOfficer, requires, router
 from migrex.officers.model import Action, Officer, Role
 from migrex.officers.service import add_officer, issue_token, list_tokens, revoke_token
 from migrex.uow import UnitOfWork
-from migrex.web.app import problem_response
+from migrex.web.problems import problem_response
 
 HOSTED = ("kz-mia", "kz-mlsp")
 
