@@ -61,11 +61,16 @@ def open_command(
     sender: Annotated[str, typer.Option("--from", help="requesting authority (hosted here)")],
     recipient: Annotated[str, typer.Option("--to", help="requested authority")],
     type_: Annotated[str, typer.Option("--type", help="message type, e.g. person-inquiry")],
-    body: Annotated[str, typer.Option(help="the request, a JSON object")],
+    body: Annotated[str, typer.Option(help="the request as a JSON object, or @FILE holding it")],
 ) -> None:
     """Screen a request against the agreement, open its case and send it."""
     node = node_from(ctx)
-    command = OpenRequest(agreement, sender, recipient, type_, json.loads(body), _actor())
+    text = Path(body[1:]).read_text(encoding="utf-8") if body.startswith("@") else body
+    try:
+        parsed = json.loads(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"--body is not JSON: {error}") from error
+    command = OpenRequest(agreement, sender, recipient, type_, parsed, _actor())
     with node.unit_of_work() as uow:
         opened = open_request(uow, _context(node), command, datetime.now(UTC))
     out.print(f"case {opened.case_id} opened; message {opened.message_id} queued")
