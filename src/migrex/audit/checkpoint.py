@@ -226,15 +226,17 @@ def add_cosignature(
 
 
 def _cosignature_time(sig: _Signature, timestamp: int) -> datetime:
+    if len(sig.body) < 8 or timestamp >= 2**63:
+        raise NoteRejected(f"malformed cosignature from {sig.name}")
     try:
-        if len(sig.body) < 8 or timestamp >= 2**63:
-            raise ValueError(timestamp)
         return datetime.fromtimestamp(timestamp, UTC)
     except (OverflowError, OSError, ValueError) as error:
-        raise NoteRejected(f"malformed cosignature from {sig.name}") from error
+        raise NoteRejected(f"cosignature time of {sig.name} is out of range") from error
 
 
 class OpenedNote(NamedTuple):
+    """What `open_note` found in a note that at least one known key signed."""
+
     text: str
     verified: frozenset[str]
     """Names of the known keys whose signatures or cosignatures verified."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -183,9 +184,8 @@ def test_a_bad_signature_from_a_known_key_rejects_the_whole_note() -> None:
         lambda note: note + f"{DASH} other AAAAAAA=\n" * 100,  # too many signatures
     ],
 )
-def test_malformed_notes_are_rejected(mangle: object) -> None:
+def test_malformed_notes_are_rejected(mangle: Callable[[str], str]) -> None:
     note = checkpoint_note()
-    assert callable(mangle)
     with pytest.raises(NoteRejected):
         open_note(mangle(note), {LOG_NAME: LOG_KEY.public_key()})
 
