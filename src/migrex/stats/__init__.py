@@ -1,0 +1,31 @@
+"""Statistics: count tables with published margins, disclosure control that a recovery attack
+cannot break, and year-over-year comparison. Other features use only what is exported here."""
+
+from __future__ import annotations
+
+from migrex.stats.attack import AttackReport, attack
+from migrex.stats.comparison import Change, Unavailable, compare, round_half_away
+from migrex.stats.published import ConfStatus, Observation, PublishedTable, round_published
+from migrex.stats.suppression import primary_cells, protect
+from migrex.stats.table import TOTAL, CellKey, Cube, CubeTable, Dimension, TableInvalid
+
+__all__ = [
+    "TOTAL",
+    "AttackReport",
+    "CellKey",
+    "Change",
+    "ConfStatus",
+    "Cube",
+    "CubeTable",
+    "Dimension",
+    "Observation",
+    "PublishedTable",
+    "TableInvalid",
+    "Unavailable",
+    "attack",
+    "compare",
+    "primary_cells",
+    "protect",
+    "round_half_away",
+    "round_published",
+]

@@ -1,0 +1,104 @@
+"""What a receiver sees of a table: published values, blanks, and why each blank is blank."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from migrex.stats.table import CellKey, Cube, CubeTable
+
+
+class ConfStatus(StrEnum):
+    """Codes of the SDMX cross-domain codelist CL_CONF_STATUS (version 1.2 and later).
+
+    Primary suppression here is by small counts, for which the codelist has its own code "A";
+    "C" (confidential statistical information) is the generic code older versions (1.0) used
+    for every primary suppression. "D" is secondary confidentiality set by the sender, "F" free.
+    """
+
+    FREE = "F"
+    PRIMARY = "A"
+    SECONDARY = "D"
+
+
+@dataclass(frozen=True)
+class Observation:
+    key: CellKey
+    value: int | None
+    status: ConfStatus
+
+
+@dataclass(frozen=True, eq=False)
+class PublishedTable:
+    """A table as released: the value of a suppressed cell is not held here at all (0 in
+    `values`, masked by `status`), so passing this object on can never leak it.
+
+    `rounding_base` is set once published values were rounded; the table is then no longer
+    additive, and attacks are run (and the protection proven) on the unrounded release, which
+    gives an attacker strictly more to work with.
+    """
+
+    cube: Cube
+    values: NDArray[np.int64]
+    status: tuple[ConfStatus, ...]
+    rounding_base: int | None = None
+
+    @classmethod
+    def release(
+        cls, table: CubeTable, primary: NDArray[np.bool_], secondary: NDArray[np.bool_]
+    ) -> PublishedTable:
+        """Blank out the primary and secondary cells of `table` (flat boolean masks)."""
+        status = np.full(table.cube.size, ConfStatus.FREE.value, dtype="<U1")
+        status[secondary] = ConfStatus.SECONDARY.value
+        status[primary] = ConfStatus.PRIMARY.value
+        values = np.where(primary | secondary, 0, table.values).astype(np.int64)
+        values.setflags(write=False)
+        return cls(table.cube, values, tuple(ConfStatus(code) for code in status.tolist()))
+
+    @property
+    def blank(self) -> NDArray[np.bool_]:
+        """Flat mask of the suppressed cells."""
+        return np.array([code is not ConfStatus.FREE for code in self.status], dtype=bool)
+
+    @property
+    def primary_count(self) -> int:
+        return self.status.count(ConfStatus.PRIMARY)
+
+    @property
+    def secondary_count(self) -> int:
+        return self.status.count(ConfStatus.SECONDARY)
+
+    def value(self, key: CellKey) -> int | None:
+        """The published value, or None when the cell is suppressed."""
+        cell = self.cube.cell(key)
+        return None if self.status[cell] is not ConfStatus.FREE else int(self.values[cell])
+
+    def status_of(self, key: CellKey) -> ConfStatus:
+        return self.status[self.cube.cell(key)]
+
+    def observations(self) -> Iterator[Observation]:
+        """Every cell of the cube in flat order, as SDMX would carry it."""
+        for cell, (value, status) in enumerate(zip(self.values.tolist(), self.status, strict=True)):
+            shown = None if status is not ConfStatus.FREE else value
+            yield Observation(self.cube.key(cell), shown, status)
+
+
+def round_published(published: PublishedTable, base: int) -> PublishedTable:
+    """Round every published value to the nearest multiple of `base`, halves away from zero.
+
+    Each cell is rounded on its own (not controlled rounding), so rounded margins need not equal
+    the sum of their rounded cells; readers must be told the base, which is kept on the table.
+    """
+    if base < 2:
+        raise ValueError("a rounding base is at least 2")
+    if published.rounding_base is not None:
+        raise ValueError("the table is already rounded")
+    # Counts are never negative, so "half away from zero" is "half up" here.
+    rounded = (published.values * 2 + base) // (2 * base) * base
+    rounded = rounded.astype(np.int64)
+    rounded.setflags(write=False)
+    return PublishedTable(published.cube, rounded, published.status, rounding_base=base)
