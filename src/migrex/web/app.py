@@ -6,19 +6,16 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from migrex.casework.filing import start_filing
 from migrex.casework.service import NodeContext
-from migrex.errors import MigrexError
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
-from migrex.web.problems import http_problem, invalid_request_problem, problem_response
+from migrex.web.problems import install_problem_handlers
 
 
 def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
@@ -46,18 +43,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
     )
     app.state.exchange = runtime
 
-    @app.exception_handler(MigrexError)
-    async def _problem(request: Request, error: MigrexError) -> JSONResponse:
-        return problem_response(error, str(request.url.path))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        return invalid_request_problem(error, str(request.url.path))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return http_problem(error, str(request.url.path))
-
+    install_problem_handlers(app)
     app.include_router(exchange_router)
 
     @app.get("/health", tags=["operations"])

@@ -7,18 +7,14 @@ never opens an officer route and an officer token is worth nothing at the partne
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
 from migrex.casework.api import CaseworkSetup
 from migrex.casework.api import router as casework_router
 from migrex.casework.service import NodeContext
-from migrex.errors import MigrexError
 from migrex.node import Node
 from migrex.officers.api import router as officers_router
-from migrex.web.problems import http_problem, invalid_request_problem, problem_response
+from migrex.web.problems import install_problem_handlers
 
 
 def create_officer_app(node: Node) -> FastAPI:
@@ -31,18 +27,7 @@ def create_officer_app(node: Node) -> FastAPI:
         NodeContext(node.agreements, node.settings.authorities), node.settings.resolved_key_dir
     )
 
-    @app.exception_handler(MigrexError)
-    async def _problem(request: Request, error: MigrexError) -> JSONResponse:
-        return problem_response(error, str(request.url.path))
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        return invalid_request_problem(error, str(request.url.path))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return http_problem(error, str(request.url.path))
-
+    install_problem_handlers(app)
     app.include_router(officers_router)
     app.include_router(casework_router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -47,3 +48,19 @@ def http_problem(error: StarletteHTTPException, instance: str) -> JSONResponse:
     failure = MigrexError(str(error.detail))
     failure.status, failure.title, failure.type_slug = error.status_code, str(error.detail), "http"
     return problem_response(failure, instance)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error the app can answer with becomes an RFC 9457 problem document."""
+
+    @app.exception_handler(MigrexError)
+    async def _problem(request: Request, error: MigrexError) -> JSONResponse:
+        return problem_response(error, str(request.url.path))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        return invalid_request_problem(error, str(request.url.path))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return http_problem(error, str(request.url.path))
