@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from migrex.casework.answers import answer_inquiry
+from migrex.casework.citizenship import answer_citizenship
+from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.cli import hit_reference_key
 from migrex.casework.service import NodeContext, OpenRequest, open_request, open_review, refuse
 from migrex.casework.tables import CaseMessageRow, CaseRow
@@ -151,8 +155,76 @@ def refused_on_security(kz: Node, am: Node) -> None:
     out.print(f"  case at am-police: [red]{_state(am, case_id)}[/]")
 
 
-def run_casework(kz: Node, am: Node) -> None:
+def clarified_then_answered(kz: Node, am: Node) -> None:
+    out.print("[bold]A request with doubts, answered after a clarification[/]")
+    worker = _armenian_worker(kz)
+    body = {
+        "purpose": "legal-status-of-stay", "legal_basis": "the agreement",
+        "persons": [{"citizenship": "ARM", "document_number": worker.document_number}],
+        "requested_fields": ["surname_latin", "permit_type", "permit_valid_to"],
+    }  # fmt: skip
+    case_id = _open(am, "am-mcs", "kz-mia", "person-inquiry", body)
+    _wait(lambda: _state(kz, case_id) == "delivered")
+    with kz.unit_of_work() as uow:
+        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+    with kz.unit_of_work() as uow:
+        ask_clarification(
+            uow, _context(kz), case_id, actor="demo:reviewer", now=datetime.now(UTC),
+            question="Which provision of Armenian law is the request based on?",
+        )  # fmt: skip
+    out.print("  kz-mia asks which provision of law the request rests on")
+    _wait(lambda: _state(am, case_id) == "clarification-requested")
+    with am.unit_of_work() as uow:
+        answer_clarification(
+            uow, _context(am), case_id, actor="demo:officer", now=datetime.now(UTC),
+            answer={"answers": ["A residence permit decision is pending"], "legal_basis": BASIS},
+        )  # fmt: skip
+    out.print(f"  am-mcs answers: {BASIS}")
+    _wait(lambda: _state(kz, case_id) == "in-review")
+    with kz.unit_of_work() as uow:
+        reply = answer_inquiry(
+            uow, _context(kz), SqlRegistries(uow.session), case_id,
+            hit_key=hit_reference_key(kz.settings.resolved_key_dir), actor="demo:reviewer",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    out.print(f"  kz-mia answers: {reply.results[0].fields}")
+    _wait(lambda: _state(am, case_id) in ("answered", "partially-answered"))
+    out.print(f"  case at am-mcs: [green]{_state(am, case_id)}[/]")
+
+
+def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> None:
+    out.print("[bold]A citizenship verification (dual citizenship)[/]")
+    pairs = pq.read_table(synth_dir / "ground_truth" / "dual_citizens.parquet").to_pylist()
+    candidate = pairs[0]
+    out.print(f"  candidate from record linkage (here: the synthetic ground truth): "
+              f"{candidate['kz_surname']} {candidate['kz_given_name']}, KZ citizen")  # fmt: skip
+    body = {
+        "purpose": "combat-dual-citizenship",
+        "legal_basis": "Constitutional Law of Kazakhstan on Citizenship, Article 21",
+        "persons": [{"surname_latin": candidate["am_surname_latin"],
+                     "given_name_latin": candidate["am_given_name_latin"],
+                     "birth_date": candidate["am_birth_date"].isoformat()}],
+        "requested_fields": ["citizenship_status"],
+    }  # fmt: skip
+    case_id = _open(kz, "kz-mia", "am-mcs", "citizenship-verification-request", body)
+    _wait(lambda: _state(am, case_id) == "delivered")
+    with am.unit_of_work() as uow:
+        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+    with am.unit_of_work() as uow:
+        reply = answer_citizenship(
+            uow, _context(am), SqlRegistries(uow.session), case_id, actor="demo:reviewer",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    finding = reply.results[0]
+    out.print(f"  am-mcs answers: holds Armenian citizenship: [bold]{finding.holds}[/]")
+    _wait(lambda: _state(kz, case_id) == "answered")
+    out.print(f"  case at kz-mia: [green]{_state(kz, case_id)}[/]")
+
+
+def run_casework(kz: Node, am: Node, synth_dir: Path) -> None:
     out.rule("[bold]6. Casework under the agreement")
     inquiry_answered(kz, am)
     violation_notice(kz, am)
     refused_on_security(kz, am)
+    clarified_then_answered(kz, am)
+    citizenship_verified(kz, am, synth_dir)

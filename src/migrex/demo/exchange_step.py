@@ -69,7 +69,7 @@ def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
                       f"  [dim]{message_id}[/]")  # fmt: skip
         _wait(nodes, sent)
         out.print(_table(nodes, sent))
-        run_casework(nodes["KZ"], nodes["AM"])
+        run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
     finally:
         for process in processes.values():
             process.stop()
