@@ -4,7 +4,7 @@ Exit codes, one per kind of refusal, so scripts can tell them apart: 1 other, 3 
 4 agreement invalid, 5 import rejected, 6 not found, 7 directory invalid, 8 key store,
 9 not permitted by the agreement, 10 audit log, 11 not authenticated, 12 not authorised,
 13 officer command refused, 14 message invalid, 15 illegal case transition, 16 onward transfer
-refused.
+refused, 17 co-signature invalid.
 
 Every error a user can cause is a `MigrexError`. The CLI turns it into a message and an exit
 code; the API (later) turns it into an RFC 9457 problem response using `type_slug`, `title`

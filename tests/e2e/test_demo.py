@@ -24,5 +24,6 @@ def test_the_demo_plays_the_whole_scenario(tmp_path: Path) -> None:
         "delivered and receipted",
         "partially-answered", "violation-notice", "case at am-police: refused",
         "legal-basis-vague", "holds Armenian citizenship: yes", "case at kz-mia: answered",
+        "co-signs", "answered at am-mcs, answered at kz-mia",
     ):  # fmt: skip
         assert expected in text, expected

@@ -15,10 +15,12 @@ from migrex.casework.answers import answer_inquiry
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.cli import hit_reference_key
+from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
 from migrex.casework.service import NodeContext, OpenRequest, open_request, open_review, refuse
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.console import out
 from migrex.errors import NotFound
+from migrex.exchange.trust import load_trust
 from migrex.node import Node
 from migrex.registry.sql import SqlRegistries
 from migrex.registry.tables import EmploymentRow, PersonPresentRow, ViolationRow
@@ -221,6 +223,59 @@ def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> None:
     out.print(f"  case at kz-mia: [green]{_state(kz, case_id)}[/]")
 
 
+def consultation_cosigned(kz: Node, am: Node) -> None:
+    out.print("[bold]A joint legal-status consultation closed with a co-signed outcome[/]")
+    worker = _armenian_worker(kz)
+    body = {
+        "purpose": "legal-status-of-stay", "legal_basis": BASIS,
+        "question": "May the person keep working after the employer's licence was withdrawn?",
+        "person": {"citizenship": "ARM", "document_number": worker.document_number},
+        "requested_fields": ["permit_type", "employer_name"],
+    }  # fmt: skip
+    case_id = _open(am, "am-mcs", "kz-mia", "legal-status-consultation", body)
+    _wait(lambda: _state(kz, case_id) == "delivered")
+    kz_trust, am_trust = (
+        load_trust(kz.settings, kz.agreements),
+        load_trust(am.settings, am.agreements),
+    )
+    with kz.unit_of_work() as uow:
+        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+    with kz.unit_of_work() as uow:
+        add_finding(uow, _context(kz), case_id, fields=None, actor="demo:reviewer",
+                    finding="An EAEU worker may change employer without a new permit",
+                    now=datetime.now(UTC))  # fmt: skip
+    with am.unit_of_work() as uow:
+        add_finding(uow, _context(am), case_id, fields=None, actor="demo:officer",
+                    finding="The person has applied for a new employment contract",
+                    now=datetime.now(UTC))  # fmt: skip
+    outcome = "The stay remains lawful while the person takes up work with a new employer."
+    with kz.unit_of_work() as uow:
+        propose_outcome(uow, _context(kz), case_id, outcome=outcome, actor="demo:reviewer",
+                        signing_key=kz_trust.signing_key("kz-mia", datetime.now(UTC)),
+                        now=datetime.now(UTC))  # fmt: skip
+    out.print(f"  kz-mia proposes, signed: {outcome}")
+    _wait(lambda: _received(am, case_id, "consultation-outcome"))
+    with am.unit_of_work() as uow:
+        cosign_outcome(uow, _context(am), case_id, actor="demo:officer",
+                       signing_key=am_trust.signing_key("am-mcs", datetime.now(UTC)),
+                       resolve_signing_key=am_trust.resolve_signing_key,
+                       now=datetime.now(UTC))  # fmt: skip
+    out.print("  am-mcs verifies kz-mia's signature and co-signs")
+    _wait(lambda: _state(kz, case_id) == "answered")
+    out.print(f"  case: [green]{_state(am, case_id)}[/] at am-mcs, "
+              f"[green]{_state(kz, case_id)}[/] at kz-mia")  # fmt: skip
+
+
+def _received(node: Node, case_id: str, message_type: str) -> bool:
+    with node.unit_of_work() as uow:
+        return uow.session.scalars(
+            select(CaseMessageRow.id).where(
+                CaseMessageRow.case_id == case_id, CaseMessageRow.type == message_type,
+                CaseMessageRow.direction == "received",
+            )
+        ).first() is not None  # fmt: skip
+
+
 def run_casework(kz: Node, am: Node, synth_dir: Path) -> None:
     out.rule("[bold]6. Casework under the agreement")
     inquiry_answered(kz, am)
@@ -228,3 +283,4 @@ def run_casework(kz: Node, am: Node, synth_dir: Path) -> None:
     refused_on_security(kz, am)
     clarified_then_answered(kz, am)
     citizenship_verified(kz, am, synth_dir)
+    consultation_cosigned(kz, am)

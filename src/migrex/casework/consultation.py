@@ -1,0 +1,197 @@
+"""Joint legal-status consultation: a shared case thread in which both parties add findings
+and co-sign one outcome.
+
+Either side adds findings while the case is open; they join the partner's case without moving
+it. One side proposes an outcome carrying its own co-signature (Ed25519 over
+`outcome_signing_input`, bound to the agreement, the case and the exact text). The other side
+checks that signature against the partner's published key, adds its own and sends the doubly
+signed outcome back: its own case is answered at once, and the partner's when the outcome is
+filed there (`event_of` closes a consultation only once every party has co-signed).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from joserfc.jwk import OKPKey
+from sqlalchemy import select
+
+from migrex.casework.lifecycle import TERMINAL_STATES, CaseState, IllegalTransition, event_of
+from migrex.casework.messages import MessageInvalid, parse_body
+from migrex.casework.messages_person import (
+    ConsultationFinding,
+    ConsultationOutcome,
+    CoSignature,
+    outcome_signing_input,
+)
+from migrex.casework.service import NodeContext, _case, _move, _send
+from migrex.casework.tables import CaseMessageRow, CaseRow
+from migrex.envelope import key_id
+from migrex.errors import MigrexError, Problem
+from migrex.uow import UnitOfWork
+
+CATEGORY = "legal-status-consultation"
+SigningKeyResolver = Callable[[str, str, datetime], OKPKey | None]
+# A co-signature dated later than this ahead of our clock is not believed.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class CoSignatureInvalid(MigrexError):
+    type_slug = "cosignature-invalid"
+    title = "The partner's co-signature of the consultation outcome does not verify"
+    status = 422
+    exit_code = 17
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def cosign(
+    signing_key: OKPKey, *, authority: str, agreement_id: str, case_id: str, outcome: str,
+    now: datetime,
+) -> CoSignature:  # fmt: skip
+    """`authority`'s co-signature of `outcome` in this agreement's case, made with its key."""
+    private = signing_key.private_key if signing_key.is_private else None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise ValueError("a co-signature needs the authority's private Ed25519 key")
+    signature = private.sign(outcome_signing_input(agreement_id, case_id, outcome))
+    return CoSignature(authority=authority, key_id=key_id(signing_key),
+                       signature=_b64url(signature), signed_at=now)  # fmt: skip
+
+
+def verify_cosignature(
+    cosignature: CoSignature, public_key: OKPKey | None, *, agreement_id: str, case_id: str,
+    outcome: str,
+) -> bool:  # fmt: skip
+    """Whether `cosignature` is a valid Ed25519 signature by `public_key` over this outcome text
+    in this agreement's case, and `public_key` is the key the co-signature names. Pure."""
+    if public_key is None or key_id(public_key) != cosignature.key_id:
+        return False
+    public = public_key.public_key
+    if not isinstance(public, Ed25519PublicKey):
+        return False
+    try:
+        public.verify(
+            _unb64url(cosignature.signature),
+            outcome_signing_input(agreement_id, case_id, outcome),
+        )
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _consultation(uow: UnitOfWork, case_id: str) -> CaseRow:
+    case = _case(uow, case_id)
+    if case.category != CATEGORY:
+        raise IllegalTransition(f"case {case_id} is not a legal-status consultation",
+                                [Problem("category", f"must be {CATEGORY}")])  # fmt: skip
+    if case.state in TERMINAL_STATES or case.state == CaseState.DRAFT:
+        raise IllegalTransition(f"case {case_id} is {case.state}: the consultation is not open",
+                                [Problem("state", "the consultation must be open")])  # fmt: skip
+    return case
+
+
+def add_finding(
+    uow: UnitOfWork, node: NodeContext, case_id: str, *, finding: str,
+    fields: dict[str, Any] | None, actor: str, now: datetime,
+) -> str:  # fmt: skip
+    """Adds our finding to an open consultation (either side); the case state does not change.
+    Returns the message id; raises MessageInvalid for a malformed finding."""
+    case = _consultation(uow, case_id)
+    agreement = node.agreements[case.agreement_id]
+    body = parse_body("consultation-finding", {"finding": finding, "fields": fields or {}})
+    if not isinstance(body, ConsultationFinding):  # parse_body returns the type's model
+        raise MessageInvalid("the finding is not a consultation finding")
+    message_id = _send(uow, agreement, case, body, actor=actor, now=now)
+    uow.commit()
+    return message_id
+
+
+def propose_outcome(
+    uow: UnitOfWork, node: NodeContext, case_id: str, *, outcome: str, signing_key: OKPKey,
+    actor: str, now: datetime,
+) -> str:  # fmt: skip
+    """Proposes the outcome text, co-signed by us, to the partner; returns the message id."""
+    case = _consultation(uow, case_id)
+    agreement = node.agreements[case.agreement_id]
+    ours = cosign(signing_key, authority=case.our_authority, agreement_id=agreement.id,
+                  case_id=case.id, outcome=outcome, now=now)  # fmt: skip
+    proposal = {"outcome": outcome, "cosignatures": [ours.model_dump(mode="json")]}
+    body = parse_body("consultation-outcome", proposal)
+    if not isinstance(body, ConsultationOutcome):
+        raise MessageInvalid("the outcome is not a consultation outcome")
+    message_id = _send(uow, agreement, case, body, actor=actor, now=now)
+    uow.commit()
+    return message_id
+
+
+def cosign_outcome(
+    uow: UnitOfWork, node: NodeContext, case_id: str, *, signing_key: OKPKey,
+    resolve_signing_key: SigningKeyResolver, actor: str, now: datetime,
+) -> str:  # fmt: skip
+    """Co-signs the partner's latest proposed outcome and sends it back signed by both sides;
+    our case is answered. Raises CoSignatureInvalid (nothing changes) when the partner's
+    co-signature is missing or does not verify against its published key."""
+    case = _consultation(uow, case_id)
+    agreement = node.agreements[case.agreement_id]
+    proposed_id, proposed = _latest_proposal(uow, case)
+    theirs = next((s for s in proposed.cosignatures if s.authority == case.partner_authority),
+                  None)  # fmt: skip
+    if theirs is None:
+        raise CoSignatureInvalid(
+            f"the outcome {proposed_id} is not co-signed by {case.partner_authority}",
+            [Problem("cosignatures", "the proposer's signature is missing")],
+        )
+    if theirs.signed_at > now + CLOCK_SKEW:
+        raise CoSignatureInvalid(f"{case.partner_authority}'s co-signature is dated in the future",
+                                 [Problem("signed_at", theirs.signed_at.isoformat())])  # fmt: skip
+    key = resolve_signing_key(case.partner_authority, theirs.key_id, theirs.signed_at)
+    if not verify_cosignature(theirs, key, agreement_id=agreement.id, case_id=case.id,
+                              outcome=proposed.outcome):  # fmt: skip
+        raise CoSignatureInvalid(
+            f"{case.partner_authority}'s co-signature of outcome {proposed_id} does not verify",
+            [Problem("signature", f"key {theirs.key_id} "
+                     + ("is not published" if key is None else "did not sign this text"))],
+        )  # fmt: skip
+    ours = cosign(signing_key, authority=case.our_authority, agreement_id=agreement.id,
+                  case_id=case.id, outcome=proposed.outcome, now=now)  # fmt: skip
+    # Only the two parties' signatures travel on: anything else the proposal carried is dropped.
+    signed = ConsultationOutcome(outcome=proposed.outcome, cosignatures=[theirs, ours])
+    event = event_of(signed, parties=(case.our_authority, case.partner_authority))
+    if event is None:  # cannot happen with both signatures; kept so a change here is caught
+        raise CoSignatureInvalid("the outcome is not signed by both parties")
+    _move(uow, case, event, actor, now)
+    message_id = _send(uow, agreement, case, signed, actor=actor, now=now,
+                       in_reply_to=proposed_id)  # fmt: skip
+    uow.commit()
+    return message_id
+
+
+def _latest_proposal(uow: UnitOfWork, case: CaseRow) -> tuple[str, ConsultationOutcome]:
+    row = uow.session.scalars(
+        select(CaseMessageRow)
+        .where(
+            CaseMessageRow.case_id == case.id,
+            CaseMessageRow.direction == "received",
+            CaseMessageRow.type == "consultation-outcome",
+        )
+        .order_by(CaseMessageRow.id.desc())
+    ).first()
+    if row is None:
+        raise MessageInvalid(f"case {case.id} has no outcome proposed by the partner")
+    body = parse_body(row.type, json.loads(row.body))
+    if not isinstance(body, ConsultationOutcome):
+        raise MessageInvalid(f"message {row.message_id} is not a consultation outcome")
+    return row.message_id, body
