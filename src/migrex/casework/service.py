@@ -38,6 +38,7 @@ from migrex.casework.messages import (
     parse_body,
     refusal_for,
 )
+from migrex.casework.onward import Originator, check_onward_transfer, originator_of
 from migrex.casework.screening import Screening, request_of, screen
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
 from migrex.envelope import new_message_id
@@ -65,6 +66,9 @@ class OpenRequest:
     body: Mapping[str, Any]
     actor: str
     urgency: Urgency = Urgency.NORMAL
+    # Cases whose received personal data this request passes on: their originators decide
+    # where it may go (the onward-transfer guard).
+    derived_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
                        command.body, category=category)  # fmt: skip
     agreement = check_send(send, node.agreements, node.hosted)
     body = parse_body(command.type, dict(command.body))
+    _guard_onward_transfer(uow, node, command, agreement)
     screening = screen(
         agreement,
         request_of(body, sender=command.sender, recipient=command.recipient),  # type: ignore[arg-type]
@@ -126,6 +131,22 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     _notes(uow, case_id, screening)
     uow.commit()
     return Opened(case_id, message_id, [f"{f.kind}: {f.detail}" for f in screening.flags])
+
+
+def _guard_onward_transfer(
+    uow: UnitOfWork, node: NodeContext, command: OpenRequest, agreement: Agreement
+) -> None:
+    """Refuses to pass data received from one partner on to any other state."""
+    labels: list[Originator] = []
+    for case_id in command.derived_from:
+        source = _case(uow, case_id)
+        if source.direction == Direction.INCOMING:
+            labels.append(
+                originator_of(node.agreements[source.agreement_id], source.partner_authority)
+            )
+    recipient_state = agreement.authority(command.recipient).state
+    own_state = agreement.authority(command.sender).state
+    check_onward_transfer(labels, recipient_state, own_state=own_state)
 
 
 def _send(

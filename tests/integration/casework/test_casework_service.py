@@ -4,14 +4,17 @@ Kazakhstan, and the refusal closing the Armenian case. The relay carries the mes
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from factories import employment, person_present, write_csv
+from migrex.agreements import load_agreement
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.lifecycle import CaseState
+from migrex.casework.onward import OnwardTransferRefused
 from migrex.casework.service import (
     NodeContext,
     OpenRequest,
@@ -31,6 +34,10 @@ from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
 from nodes import DirectTransport, Pair
+
+ROOT = Path(__file__).parents[3]
+KG_RECEIVER = "kg-migration"
+KG_PURPOSE = "labour-migration-control"
 
 
 def now() -> datetime:
@@ -202,3 +209,34 @@ def test_an_inquiry_is_answered_with_only_the_profiles_fields(pair: Pair, tmp_pa
     assert "permit_valid_to" in {w.field for w in result.withheld}  # allowed but not held
     deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
     assert case(pair.am, opened.case_id).state == CaseState.PARTIALLY_ANSWERED
+
+
+def test_data_received_from_armenia_cannot_be_passed_to_a_third_state(pair: Pair) -> None:
+    with pair.am.unit_of_work() as uow:
+        opened = open_request(
+            uow, context(pair.am),
+            OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", inquiry(),
+                        "officer:anna"),
+            now(),
+        )  # fmt: skip
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    agreements = {
+        **pair.kz.agreements,
+        "kz-kg-example": load_agreement(ROOT / "agreements" / "kz-kg-example.toml"),
+    }  # fmt: skip
+    kz = NodeContext(agreements, pair.kz.settings.authorities)
+    onward = OpenRequest(
+        "kz-kg-example", "kz-mlsp", KG_RECEIVER, "person-inquiry",
+        inquiry(purpose=KG_PURPOSE, requested_fields=["surname_latin"]), "officer:bolat",
+        derived_from=(opened.case_id,),
+    )  # fmt: skip
+    with pair.kz.unit_of_work() as uow, pytest.raises(OnwardTransferRefused):
+        open_request(uow, kz, onward, now())
+    with pair.kz.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    back_home = OpenRequest(
+        "kz-am-2024", "kz-mia", "am-mcs", "person-inquiry", inquiry(), "officer:bolat",
+        derived_from=(opened.case_id,),
+    )  # fmt: skip
+    with pair.kz.unit_of_work() as uow:
+        assert open_request(uow, context(pair.kz), back_home, now()).case_id
