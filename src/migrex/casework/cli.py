@@ -15,6 +15,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from migrex.casework.answers import answer_inquiry
+from migrex.casework.citizenship import answer_citizenship
+from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.service import (
     NodeContext,
     OpenRequest,
@@ -187,3 +189,45 @@ def withdraw_command(
         message_id = withdraw(uow, _context(node), case_id, reason=reason, actor=_actor(),
                               now=datetime.now(UTC))  # fmt: skip
     out.print(f"withdrawal {message_id} queued")
+
+
+@app.command("clarify")
+def clarify_command(
+    ctx: typer.Context,
+    case_id: str,
+    question: Annotated[str, typer.Option(help="what the requesting party must clarify")],
+) -> None:
+    """Ask the requesting party to clarify a request in review."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        message_id = ask_clarification(uow, _context(node), case_id, question=question,
+                                       actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+    out.print(f"clarification request {message_id} queued")
+
+
+@app.command("answer-clarification")
+def answer_clarification_command(
+    ctx: typer.Context,
+    case_id: str,
+    answers: Annotated[list[str], typer.Option("--answer", help="an answer (repeatable)")],
+    legal_basis: Annotated[str | None, typer.Option(help="a fuller legal basis")] = None,
+) -> None:
+    """Answer the partner's questions about one of our requests (it is screened again)."""
+    node = node_from(ctx)
+    answer: dict[str, object] = {"answers": answers}
+    if legal_basis:
+        answer["legal_basis"] = legal_basis
+    with node.unit_of_work() as uow:
+        message_id = answer_clarification(uow, _context(node), case_id, answer=answer,
+                                          actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+    out.print(f"clarification answer {message_id} queued")
+
+
+@app.command("verify-citizenship")
+def verify_citizenship_command(ctx: typer.Context, case_id: str) -> None:
+    """Answer a citizenship verification request from the own-citizens register."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        reply = answer_citizenship(uow, _context(node), SqlRegistries(uow.session), case_id,
+                                   actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+    out.print_json(reply.model_dump_json(exclude_none=True))

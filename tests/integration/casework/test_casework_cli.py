@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from migrex.cli import app
+from migrex.errors import NotFound
 from migrex.exchange.service import NotPermitted
 from nodes import Pair
 
@@ -45,3 +46,11 @@ def test_a_breach_exits_with_its_code(pair: Pair) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == NotPermitted.exit_code
     assert "breaches the agreement" in result.output
+
+
+def test_deciding_an_unknown_case_is_not_found(pair: Pair) -> None:
+    for command in (["clarify", "nope", "--question", "why?"], ["verify-citizenship", "nope"],
+                    ["refuse", "nope", "--ground", "security", "--explanation", "x"]):  # fmt: skip
+        result = runner.invoke(app, ["--config", config(pair), "case", *command])
+        assert result.exit_code == NotFound.exit_code, (command, result.output)
+        assert "no case nope" in result.output
