@@ -71,9 +71,12 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// means psycopg 3 here, not the psycopg2 SQLAlchemy assumes.
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    # No server-side prepared statements: PostgreSQL would switch the relay's claim query to a
-    # generic plan after five runs, and that plan scans the outbox once per candidate row.
-    return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+    # Prepared statements save parsing, but after five runs PostgreSQL may switch a statement to
+    # a generic plan, and the relay's claim query then scans the outbox once per candidate row;
+    # forcing custom plans keeps both the saving and the good plan.
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"options": "-c plan_cache_mode=force_custom_plan"}
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Any]:
