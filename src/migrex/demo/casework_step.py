@@ -16,6 +16,7 @@ from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.cli import hit_reference_key
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
+from migrex.casework.messages_person import PersonInquiryReply
 from migrex.casework.service import NodeContext, OpenRequest, open_request, open_review, refuse
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.console import out
@@ -61,6 +62,22 @@ def _open(node: Node, sender: str, recipient: str, type_: str, body: dict[str, A
     return opened.case_id
 
 
+def _review(node: Node, case_id: str) -> None:
+    """Waits for the request to arrive, then takes it into review."""
+    _wait(lambda: _state(node, case_id) == "delivered")
+    with node.unit_of_work() as uow:
+        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+
+
+def _answer(kz: Node, case_id: str) -> PersonInquiryReply:
+    with kz.unit_of_work() as uow:
+        return answer_inquiry(
+            uow, _context(kz), SqlRegistries(uow.session), case_id,
+            hit_key=hit_reference_key(kz.settings.resolved_key_dir), actor="demo:reviewer",
+            now=datetime.now(UTC),
+        )  # fmt: skip
+
+
 def _armenian_worker(kz: Node) -> PersonPresentRow:
     with kz.unit_of_work() as uow:
         row = uow.session.scalars(
@@ -87,15 +104,8 @@ def inquiry_answered(kz: Node, am: Node) -> None:
                              "permit_valid_to", "employer_name", "occupation_isco08"],
     }  # fmt: skip
     case_id = _open(am, "am-mcs", "kz-mia", "person-inquiry", body)
-    _wait(lambda: _state(kz, case_id) == "delivered")
-    with kz.unit_of_work() as uow:
-        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
-    with kz.unit_of_work() as uow:
-        reply = answer_inquiry(
-            uow, _context(kz), SqlRegistries(uow.session), case_id,
-            hit_key=hit_reference_key(kz.settings.resolved_key_dir), actor="demo:reviewer",
-            now=datetime.now(UTC),
-        )  # fmt: skip
+    _review(kz, case_id)
+    reply = _answer(kz, case_id)
     [result] = reply.results
     out.print(f"  kz-mia answers ({reply.step}): {result.fields}")
     for withheld in result.withheld:
@@ -144,9 +154,7 @@ def refused_on_security(kz: Node, am: Node) -> None:
         "requested_fields": ["surname_latin", "entry_date", "registration_region", "violations"],
     }  # fmt: skip
     case_id = _open(am, "am-police", "kz-mia", "person-inquiry", body)
-    _wait(lambda: _state(kz, case_id) == "delivered")
-    with kz.unit_of_work() as uow:
-        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+    _review(kz, case_id)
     with kz.unit_of_work() as uow:
         refuse(uow, _context(kz), case_id, grounds=["security"],
                explanation="The person is the subject of an ongoing security check",
@@ -166,9 +174,7 @@ def clarified_then_answered(kz: Node, am: Node) -> None:
         "requested_fields": ["surname_latin", "permit_type", "permit_valid_to"],
     }  # fmt: skip
     case_id = _open(am, "am-mcs", "kz-mia", "person-inquiry", body)
-    _wait(lambda: _state(kz, case_id) == "delivered")
-    with kz.unit_of_work() as uow:
-        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+    _review(kz, case_id)
     with kz.unit_of_work() as uow:
         ask_clarification(
             uow, _context(kz), case_id, actor="demo:reviewer", now=datetime.now(UTC),
@@ -183,12 +189,7 @@ def clarified_then_answered(kz: Node, am: Node) -> None:
         )  # fmt: skip
     out.print(f"  am-mcs answers: {BASIS}")
     _wait(lambda: _state(kz, case_id) == "in-review")
-    with kz.unit_of_work() as uow:
-        reply = answer_inquiry(
-            uow, _context(kz), SqlRegistries(uow.session), case_id,
-            hit_key=hit_reference_key(kz.settings.resolved_key_dir), actor="demo:reviewer",
-            now=datetime.now(UTC),
-        )  # fmt: skip
+    reply = _answer(kz, case_id)
     out.print(f"  kz-mia answers: {reply.results[0].fields}")
     _wait(lambda: _state(am, case_id) in ("answered", "partially-answered"))
     out.print(f"  case at am-mcs: [green]{_state(am, case_id)}[/]")
@@ -209,9 +210,7 @@ def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> None:
         "requested_fields": ["citizenship_status"],
     }  # fmt: skip
     case_id = _open(kz, "kz-mia", "am-mcs", "citizenship-verification-request", body)
-    _wait(lambda: _state(am, case_id) == "delivered")
-    with am.unit_of_work() as uow:
-        open_review(uow, case_id, "demo:reviewer", datetime.now(UTC))
+    _review(am, case_id)
     with am.unit_of_work() as uow:
         reply = answer_citizenship(
             uow, _context(am), SqlRegistries(uow.session), case_id, actor="demo:reviewer",

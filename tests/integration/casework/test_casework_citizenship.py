@@ -3,49 +3,22 @@ Kazakhstan's citizenship, Kazakhstan answers from its own citizens register."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from casework_steps import context, deliver, now, state
 from factories import citizen, write_csv
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.lifecycle import CaseState
 from migrex.casework.messages import MessageInvalid
-from migrex.casework.service import NodeContext, OpenRequest, file_inbox, open_request, open_review
-from migrex.casework.tables import CaseRow
-from migrex.exchange.relay import Relay
-from migrex.node import Node
+from migrex.casework.service import OpenRequest, open_request, open_review
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
-from nodes import DirectTransport, Pair
+from nodes import Pair
 
 LEGAL_BASIS = "Law of the Republic of Armenia on Citizenship, Article 13, part 2"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
-
-
-def deliver(sender: Node, sender_trust: Any, receiver: Node, receiver_trust: Any) -> None:
-    relay = Relay("test", sender.unit_of_work, sender_trust,
-                  DirectTransport(receiver, receiver_trust))  # fmt: skip
-    while relay.run_once():
-        pass
-    with receiver.unit_of_work() as uow:
-        file_inbox(uow, context(receiver), now())
-
-
-def state(node: Node, case_id: str) -> str:
-    with node.unit_of_work() as uow:
-        row = uow.session.get(CaseRow, case_id)
-        assert row is not None
-        return row.state
 
 
 def ask(pair: Pair, message_type: str, body: dict[str, Any]) -> str:

@@ -3,52 +3,26 @@ Armenia answers with a precise legal basis, the request is back in review and an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from casework_steps import context, deliver, now, state
 from factories import person_present, write_csv
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.lifecycle import CaseState, IllegalTransition
-from migrex.casework.service import NodeContext, OpenRequest, file_inbox, open_request, open_review
-from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow
-from migrex.exchange.relay import Relay
+from migrex.casework.service import OpenRequest, open_request, open_review
+from migrex.casework.tables import CaseEventRow, CaseMessageRow
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import OutboxMessage
-from migrex.node import Node
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
-from nodes import DirectTransport, Pair
+from nodes import Pair
 
 PRECISE = "Law of the Republic of Armenia on Foreigners, Article 12, part 3"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
-
-
-def deliver(sender: Node, sender_trust: Any, receiver: Node, receiver_trust: Any) -> None:
-    relay = Relay("test", sender.unit_of_work, sender_trust,
-                  DirectTransport(receiver, receiver_trust))  # fmt: skip
-    while relay.run_once():
-        pass
-    with receiver.unit_of_work() as uow:
-        file_inbox(uow, context(receiver), now())
-
-
-def state(node: Node, case_id: str) -> str:
-    with node.unit_of_work() as uow:
-        row = uow.session.get(CaseRow, case_id)
-        assert row is not None
-        return row.state
 
 
 def vague_inquiry(pair: Pair) -> str:

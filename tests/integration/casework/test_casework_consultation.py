@@ -5,13 +5,13 @@ outcome whose text or co-signature does not match the partner's published key is
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from joserfc.jwk import OKPKey
 from sqlalchemy import func, select
 
+from casework_steps import context, deliver, now, state
 from migrex.casework.consultation import (
     CoSignatureInvalid,
     add_finding,
@@ -22,40 +22,15 @@ from migrex.casework.consultation import (
 )
 from migrex.casework.lifecycle import CaseState, IllegalTransition
 from migrex.casework.messages_person import ConsultationOutcome
-from migrex.casework.service import NodeContext, OpenRequest, file_inbox, open_request, open_review
-from migrex.casework.tables import CaseMessageRow, CaseRow
+from migrex.casework.service import OpenRequest, open_request, open_review
+from migrex.casework.tables import CaseMessageRow
 from migrex.envelope import key_id
-from migrex.exchange.relay import Relay
 from migrex.exchange.tables import OutboxMessage
 from migrex.node import Node
-from nodes import DirectTransport, Pair
+from nodes import Pair
 
 PRECISE = "Law of the Republic of Armenia on Foreigners, Article 12, part 3"
 OUTCOME = "The stay is lawful until the work permit ends on 2026-03-31."
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
-
-
-def deliver(sender: Node, sender_trust: Any, receiver: Node, receiver_trust: Any) -> None:
-    relay = Relay("test", sender.unit_of_work, sender_trust,
-                  DirectTransport(receiver, receiver_trust))  # fmt: skip
-    while relay.run_once():
-        pass
-    with receiver.unit_of_work() as uow:
-        file_inbox(uow, context(receiver), now())
-
-
-def state(node: Node, case_id: str) -> str:
-    with node.unit_of_work() as uow:
-        row = uow.session.get(CaseRow, case_id)
-        assert row is not None
-        return row.state
 
 
 def outbox_count(node: Node) -> int:

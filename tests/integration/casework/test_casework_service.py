@@ -3,13 +3,14 @@ Kazakhstan, and the refusal closing the Armenian case. The relay carries the mes
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from casework_steps import case, context, deliver, now
 from factories import employment, person_present, write_csv
 from migrex.agreements import load_agreement
 from migrex.casework.answers import answer_inquiry
@@ -18,7 +19,6 @@ from migrex.casework.onward import OnwardTransferRefused
 from migrex.casework.service import (
     NodeContext,
     OpenRequest,
-    file_inbox,
     open_request,
     open_review,
     overdue_cases,
@@ -26,26 +26,16 @@ from migrex.casework.service import (
     withdraw,
 )
 from migrex.casework.tables import CaseEventRow, CaseRow, ScreeningNoteRow
-from migrex.exchange.relay import Relay
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import OutboxMessage
-from migrex.node import Node
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
-from nodes import DirectTransport, Pair
+from nodes import Pair
 
 ROOT = Path(__file__).parents[3]
 KG_RECEIVER = "kg-migration"
 KG_PURPOSE = "labour-migration-control"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
 
 
 def inquiry(**overrides: Any) -> dict[str, Any]:
@@ -65,22 +55,6 @@ def inquiry(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def deliver(sender: Node, sender_trust: Any, receiver: Node, receiver_trust: Any) -> None:
-    relay = Relay("test", sender.unit_of_work, sender_trust,
-                  DirectTransport(receiver, receiver_trust))  # fmt: skip
-    while relay.run_once():
-        pass
-    with receiver.unit_of_work() as uow:
-        file_inbox(uow, context(receiver), now())
-
-
-def case(node: Node, case_id: str) -> CaseRow:
-    with node.unit_of_work() as uow:
-        row = uow.session.get(CaseRow, case_id)
-        assert row is not None
-        return row
 
 
 def test_request_refused_on_a_security_ground(pair: Pair) -> None:

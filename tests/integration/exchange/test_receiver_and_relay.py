@@ -18,8 +18,7 @@ from migrex.exchange.receiver import ReceiverPolicy, receive_batch
 from migrex.exchange.relay import Relay
 from migrex.exchange.service import NotPermitted, SendMessage, retry, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
-from migrex.exchange.transport import TransportError
-from nodes import Pair
+from nodes import DirectTransport, Pair
 
 
 def now() -> datetime:
@@ -118,26 +117,6 @@ def test_bad_envelopes_leave_only_a_security_event(pair: Pair, make: Any, reason
     assert counts(pair) == (0, 1)
 
 
-class DirectTransport:
-    """Hands the batch to the receiving node in-process; can be told to fail."""
-
-    def __init__(self, pair: Pair) -> None:
-        self.pair = pair
-        self.failing = False
-
-    def post_batch(self, endpoint: str, envelopes: Sequence[str]) -> list[dict[str, Any]]:
-        if self.failing:
-            raise TransportError("connection refused")
-        with self.pair.am.unit_of_work() as uow:
-            outcomes = receive_batch(
-                uow, self.pair.am_trust, envelopes, policy=POLICY, now=datetime.now(UTC), peer=None
-            )
-        return [o.as_json() for o in outcomes]
-
-    def close(self) -> None:
-        pass
-
-
 def relay_for(pair: Pair, transport: DirectTransport) -> Relay:
     return Relay(
         "test-relay", pair.kz.unit_of_work, pair.kz_trust, transport,
@@ -156,7 +135,7 @@ def send(pair: Pair, n: int, case: str) -> str:
 
 def test_relay_delivers_in_case_order_and_stores_receipts(pair: Pair) -> None:
     ids = [send(pair, n, f"case-{n % 2}") for n in range(6)]
-    relay = relay_for(pair, DirectTransport(pair))
+    relay = relay_for(pair, DirectTransport(pair.am, pair.am_trust))
     while relay.run_once():
         pass
     with pair.kz.unit_of_work() as uow:
@@ -174,7 +153,7 @@ def test_relay_delivers_in_case_order_and_stores_receipts(pair: Pair) -> None:
 
 def test_an_unreachable_partner_means_retry_then_park_never_loss(pair: Pair) -> None:
     message_id = send(pair, 1, "case-x")
-    transport = DirectTransport(pair)
+    transport = DirectTransport(pair.am, pair.am_trust)
     transport.failing = True
     relay = relay_for(pair, transport)
     relay.run_once()

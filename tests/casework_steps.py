@@ -1,0 +1,42 @@
+"""Steps casework tests share: the node's context, a relay round with filing, a case's state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from migrex.casework.service import NodeContext, file_inbox
+from migrex.casework.tables import CaseRow
+from migrex.exchange.relay import Relay
+from migrex.exchange.trust import Trust
+from migrex.node import Node
+from nodes import DirectTransport
+
+
+def now() -> datetime:
+    # Demo keys are made when a fixture runs, so "now" is taken at each use, never at import.
+    return datetime.now(UTC)
+
+
+def context(node: Node) -> NodeContext:
+    return NodeContext(node.agreements, node.settings.authorities)
+
+
+def deliver(sender: Node, sender_trust: Trust, receiver: Node, receiver_trust: Trust) -> None:
+    """Relays everything due from `sender` to `receiver` in-process, then files it there."""
+    relay = Relay("test", sender.unit_of_work, sender_trust,
+                  DirectTransport(receiver, receiver_trust))  # fmt: skip
+    while relay.run_once():
+        pass
+    with receiver.unit_of_work() as uow:
+        file_inbox(uow, context(receiver), now())
+
+
+def case(node: Node, case_id: str) -> CaseRow:
+    with node.unit_of_work() as uow:
+        row = uow.session.get(CaseRow, case_id)
+        assert row is not None
+        return row
+
+
+def state(node: Node, case_id: str) -> str:
+    return case(node, case_id).state
