@@ -4,7 +4,8 @@ Exit codes, one per kind of refusal, so scripts can tell them apart: 1 other, 3 
 4 agreement invalid, 5 import rejected, 6 not found, 7 directory invalid, 8 key store,
 9 not permitted by the agreement, 10 audit log, 11 not authenticated, 12 not authorised,
 13 officer command refused, 14 message invalid, 15 illegal case transition, 16 onward transfer
-refused, 17 co-signature invalid.
+refused, 17 co-signature invalid, 18 conflict with what is stored, 19 statistics release
+invalid.
 
 Every error a user can cause is a `MigrexError`. The CLI turns it into a message and an exit
 code; the API (later) turns it into an RFC 9457 problem response using `type_slug`, `title`
@@ -67,6 +68,13 @@ class NotFound(MigrexError):
     title = "Not found"
     status = 404
     exit_code = 6
+
+
+class Conflict(MigrexError):
+    type_slug = "conflict"
+    title = "The request conflicts with what is stored"
+    status = 409
+    exit_code = 18
 
 
 @dataclass

@@ -14,8 +14,9 @@ import pycountry
 
 from migrex.agreements.model import KNOWN_CATEGORIES, PERSON_FIELDS, SCREENING_BREACHES
 from migrex.agreements.paths import document_paths, join_path, path_matches, split_path
-from migrex.agreements.schemas import AgreementSchema
+from migrex.agreements.schemas import AgreementSchema, DatasetSchema
 from migrex.errors import Problem, ProblemCollector
+from migrex.stats.codelists import DIMENSIONS, POPULATIONS, codelists
 
 
 def check(schema: AgreementSchema, available: Collection[str] | None = None) -> list[Problem]:
@@ -240,6 +241,48 @@ def _reference_figures(schema: AgreementSchema, out: ProblemCollector) -> None:
     _unique(out, "reference_figures", figures, "figure id", ".id")
 
 
+def _datasets(schema: AgreementSchema, out: ProblemCollector) -> None:
+    parties = _party_states(schema)
+    state = {a.id: a.state for a in schema.authorities}
+    for key, dataset in schema.statistics.datasets.items():
+        where = join_path(("statistics", "datasets", key))
+        if dataset.population not in POPULATIONS:
+            known = ", ".join(sorted(POPULATIONS))
+            out.add(f"{where}.population", f"unknown population {dataset.population!r} ({known})")
+        _state(out, f"{where}.host_state", dataset.host_state, parties)
+        if dataset.citizenship is not None:
+            _state(out, f"{where}.citizenship", dataset.citizenship, None)
+        if dataset.producer not in state:
+            out.add(f"{where}.producer", f"unknown authority {dataset.producer!r}")
+        elif state[dataset.producer] != dataset.host_state:
+            out.add(f"{where}.producer", f"{dataset.producer!r} is not in {dataset.host_state}")
+        for dimension, codelist in dataset.dimensions.items():
+            _dataset_dimension(out, f"{where}.dimensions.{dimension}", dataset, dimension, codelist)
+        for i, table in enumerate(dataset.tables):
+            if not table:
+                out.add(f"{where}.tables[{i}]", "a table needs at least one dimension")
+            for j, dimension in enumerate(table):
+                if dimension not in dataset.dimensions:
+                    out.add(f"{where}.tables[{i}][{j}]", f"{dimension!r} is not a dimension here")
+            _unique(out, f"{where}.tables[{i}]", table, "dimension")
+        _unique(out, f"{where}.tables", (",".join(sorted(t)) for t in dataset.tables), "table")
+
+
+def _dataset_dimension(
+    out: ProblemCollector, where: str, dataset: DatasetSchema, dimension: str, codelist: str
+) -> None:
+    kind = DIMENSIONS.get(dimension)
+    if kind is None:
+        out.add(where, f"unknown dimension {dimension!r} ({', '.join(DIMENSIONS)})")
+    elif codelist not in codelists():
+        out.add(where, f"unknown codelist {codelist!r}")
+    elif dataset.population in POPULATIONS and dataset.population not in kind.populations:
+        out.add(where, f"{dataset.population} records carry no {dimension}")
+    elif codelist not in kind.codelists(dataset.host_state):
+        admissible = ", ".join(kind.codelists(dataset.host_state))
+        out.add(where, f"{dimension} is coded with {admissible}, not {codelist}")
+
+
 def _days(span: timedelta) -> str:
     return f"{span.total_seconds() / 86400:g} days"
 
@@ -256,4 +299,5 @@ _CHECKS: tuple[tuple[Callable[[AgreementSchema, ProblemCollector], None], frozen
     (_data_protection, frozenset({"data_protection", "parties", "authorities"})),
     (_deadlines, frozenset({"deadlines", "categories"})),
     (_reference_figures, frozenset({"reference_figures"})),
+    (_datasets, frozenset({"statistics", "parties", "authorities"})),
 )

@@ -188,6 +188,34 @@ class ReferenceFigure:
 
 
 @dataclass(frozen=True)
+class DatasetDimension:
+    """A breakdown of a dataset: a dimension kind of `migrex.stats.codelists` and its codelist."""
+
+    id: str
+    codelist: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A statistics dataset the agreement provides for: who releases it, which records it
+    counts (`population`, optionally only citizens of `citizenship`) in which host state,
+    its breakdowns, and the tables (cross-classifications of some breakdowns) released."""
+
+    id: str
+    title: str
+    population: str
+    producer: str
+    host_state: str
+    citizenship: str | None
+    dimensions: tuple[DatasetDimension, ...]
+    tables: tuple[tuple[str, ...], ...]
+
+    @property
+    def dimension_ids(self) -> tuple[str, ...]:
+        return tuple(d.id for d in self.dimensions)
+
+
+@dataclass(frozen=True)
 class Provenance:
     source: str
     configuration: tuple[str, ...]
@@ -220,6 +248,8 @@ class Agreement:
     data_protection: DataProtection = field(hash=False)
     deadlines: Mapping[str, Mapping[Urgency, timedelta]] = field(hash=False)
     disclosure_threshold: int = field(hash=False)
+    rounding_base: int | None = field(hash=False)
+    datasets: Mapping[str, Dataset] = field(hash=False)
     max_envelope_bytes: int = field(hash=False)
     message_lifetime: timedelta = field(hash=False)
     reference_figures: tuple[ReferenceFigure, ...] = field(hash=False)

@@ -139,8 +139,21 @@ class DeadlineSchema(_Section):
     urgent: Duration
 
 
+class DatasetSchema(_Section):
+    title: Text
+    population: str
+    producer: Id
+    host_state: str
+    citizenship: str | None = None
+    # Breakdown id -> codelist id, in publication order.
+    dimensions: dict[str, str] = Field(min_length=1)
+    tables: list[list[str]] = Field(min_length=1)
+
+
 class StatisticsSchema(_Section):
     disclosure_threshold: Positive
+    rounding_base: Annotated[int, Field(ge=2)] | None = None
+    datasets: dict[Id, DatasetSchema] = {}
 
 
 class ExchangeSchema(_Section):
@@ -273,6 +286,22 @@ class AgreementSchema(_Section):
                 }
             ),
             disclosure_threshold=self.statistics.disclosure_threshold,
+            rounding_base=self.statistics.rounding_base,
+            datasets=_frozen(
+                {
+                    key: model.Dataset(
+                        key,
+                        d.title,
+                        d.population,
+                        d.producer,
+                        d.host_state,
+                        d.citizenship,
+                        tuple(model.DatasetDimension(k, v) for k, v in d.dimensions.items()),
+                        tuple(tuple(table) for table in d.tables),
+                    )
+                    for key, d in self.statistics.datasets.items()
+                }
+            ),
             max_envelope_bytes=self.exchange.max_envelope_bytes,
             message_lifetime=self.exchange.message_lifetime,
             reference_figures=tuple(

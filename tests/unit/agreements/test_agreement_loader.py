@@ -166,6 +166,36 @@ BROKEN_COPIES = {
         "authorities[3].names.hy",
     ),
     "bad id": (_set(("categories", "Legal Info"), {}), 'categories."Legal Info"'),
+    "dataset with an unknown dimension": (
+        _set(("statistics", "datasets", "am-workers-in-kz", "dimensions", "shoe_size"), "CL_SEX"),
+        "statistics.datasets.am-workers-in-kz.dimensions.shoe_size",
+    ),
+    "dataset with an unknown codelist": (
+        _set(("statistics", "datasets", "am-workers-in-kz", "dimensions", "sex"), "CL_GENDER"),
+        "statistics.datasets.am-workers-in-kz.dimensions.sex",
+    ),
+    "dataset dimension coded with the wrong codelist": (
+        _set(
+            ("statistics", "datasets", "am-workers-in-kz", "dimensions", "region"), "CL_REGION_AM"
+        ),
+        "statistics.datasets.am-workers-in-kz.dimensions.region",
+    ),
+    "dataset breakdown its records do not carry": (
+        _set(("statistics", "datasets", "violations-in-kz", "dimensions", "sex"), "CL_SEX"),
+        "statistics.datasets.violations-in-kz.dimensions.sex",
+    ),
+    "dataset table naming another dimension": (
+        _set(("statistics", "datasets", "am-workers-in-kz", "tables", 0, 1), "purpose"),
+        "statistics.datasets.am-workers-in-kz.tables[0][1]",
+    ),
+    "dataset of an unknown population": (
+        _set(("statistics", "datasets", "am-workers-in-kz", "population"), "tourists"),
+        "statistics.datasets.am-workers-in-kz.population",
+    ),
+    "dataset produced abroad": (
+        _set(("statistics", "datasets", "am-workers-in-kz", "producer"), "am-mcs"),
+        "statistics.datasets.am-workers-in-kz.producer",
+    ),
 }
 
 
