@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from migrex.casework.service import NodeContext, file_inbox
+from migrex.casework.service import NodeContext, file_inbox, node_context
 from migrex.casework.tables import CaseRow
 from migrex.exchange.relay import Relay
 from migrex.exchange.trust import Trust
@@ -18,17 +18,21 @@ def now() -> datetime:
 
 
 def context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
+    return node_context(node)
 
 
-def deliver(sender: Node, sender_trust: Trust, receiver: Node, receiver_trust: Trust) -> None:
-    """Relays everything due from `sender` to `receiver` in-process, then files it there."""
+def deliver(
+    sender: Node, sender_trust: Trust, receiver: Node, receiver_trust: Trust,
+    filing: NodeContext | None = None,
+) -> None:  # fmt: skip
+    """Relays everything due from `sender` to `receiver` in-process, then files it there
+    (with `filing` as the receiver's context when given)."""
     relay = Relay("test", sender.unit_of_work, sender_trust,
                   DirectTransport(receiver, receiver_trust))  # fmt: skip
     while relay.run_once():
         pass
     with receiver.unit_of_work() as uow:
-        file_inbox(uow, context(receiver), now())
+        file_inbox(uow, filing or context(receiver), now())
 
 
 def case(node: Node, case_id: str) -> CaseRow:

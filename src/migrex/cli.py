@@ -17,6 +17,7 @@ from migrex.demo.cli import demo
 from migrex.errors import MigrexError
 from migrex.exchange.cli import inbox_app, message_app, outbox_app, relay, serve
 from migrex.identity.cli import app as identity_app
+from migrex.ledger.cli import limits, subject_app
 from migrex.officers.cli import app as user_app
 from migrex.registry.cli import app as registry_app
 from migrex.synth.cli import synth
@@ -64,6 +65,8 @@ def _register() -> None:
     app.add_typer(message_app, name="message", help="Send messages to partner authorities.")
     app.add_typer(outbox_app, name="outbox", help="Outgoing messages and their delivery.")
     app.add_typer(inbox_app, name="inbox", help="Received messages.")
+    app.add_typer(subject_app, name="subject", help="What was disclosed about a person.")
+    app.command("limits", help="Volume limits: persons requested per partner and period.")(limits)
     app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)
     app.command("relay", help="Run an outbox relay on its own.")(relay)
     app.add_typer(bench_app, name="bench", help="Benchmarks that print their figures as JSON.")

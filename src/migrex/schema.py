@@ -5,9 +5,18 @@ from __future__ import annotations
 from migrex.casework import tables as casework_tables
 from migrex.db import Base
 from migrex.exchange import tables as exchange_tables
+from migrex.ledger import tables as ledger_tables
 from migrex.officers import tables as officers_tables
 from migrex.registry import tables as registry_tables
+from migrex.stats import tables as stats_tables
 
-FEATURE_TABLES = (registry_tables, exchange_tables, officers_tables, casework_tables)
+FEATURE_TABLES = (
+    registry_tables,
+    exchange_tables,
+    officers_tables,
+    casework_tables,
+    ledger_tables,
+    stats_tables,
+)
 
 metadata = Base.metadata

@@ -81,6 +81,9 @@ def answer_inquiry(
         results.append(full_result(index, fields, allowed=allowed, requested=requested))
     reply = PersonInquiryReply(step=step, results=results)
     _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    _send(uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
+    _send(
+        uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
+        subject_key=node.subject_key,
+    )  # fmt: skip
     uow.commit()
     return reply

@@ -97,6 +97,9 @@ def answer_citizenship(
         results=[_finding(uow, registries, i, who) for i, who in enumerate(request.persons)]
     )
     _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    _send(uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
+    _send(
+        uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
+        subject_key=node.subject_key,
+    )  # fmt: skip
     uow.commit()
     return reply

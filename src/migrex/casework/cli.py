@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +19,7 @@ from migrex.casework.service import (
     NodeContext,
     OpenRequest,
     file_inbox,
+    node_context,
     open_request,
     open_review,
     overdue_cases,
@@ -31,6 +30,7 @@ from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, Screen
 from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
+from migrex.identity.secrets import node_secret
 from migrex.node import Node
 from migrex.registry.sql import SqlRegistries
 
@@ -42,18 +42,12 @@ def _actor() -> str:
 
 
 def _context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
+    return node_context(node)
 
 
 def hit_reference_key(key_dir: Path) -> bytes:
-    """The node's secret for hit references, made on first use and readable by the node only."""
-    path = key_dir / "hit-reference.key"
-    if not path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    """The node's secret for hit references."""
+    return node_secret(key_dir, "hit-reference.key")
 
 
 @app.command("open")

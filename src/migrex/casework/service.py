@@ -46,15 +46,29 @@ from migrex.errors import NotFound, Problem
 from migrex.exchange.outbox import OutgoingMessage, canonical_json, enqueue
 from migrex.exchange.service import NotPermitted, SendMessage, check_send
 from migrex.exchange.tables import InboxMessage
+from migrex.identity.secrets import node_secret
+from migrex.ledger.service import MessageFacts, persons_in_period, record_message
+from migrex.ledger.subjects import subjects_in
+from migrex.node import Node
 from migrex.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class NodeContext:
-    """What casework needs to know of the node: its agreements and hosted authorities."""
+    """What casework needs to know of the node: its agreements, hosted authorities, and the
+    key of the subject hashes its disclosure ledger and audit log record."""
 
     agreements: Mapping[str, Agreement]
     hosted: Sequence[str]
+    subject_key: bytes = field(repr=False)
+
+
+def node_context(node: Node) -> NodeContext:
+    key = node_secret(node.settings.resolved_key_dir, SUBJECT_KEY)
+    return NodeContext(node.agreements, node.settings.authorities, key)
+
+
+SUBJECT_KEY = "subject.key"
 
 
 @dataclass(frozen=True)
@@ -100,10 +114,14 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     agreement = check_send(send, node.agreements, node.hosted)
     body = parse_body(command.type, dict(command.body))
     _guard_onward_transfer(uow, node, command, agreement)
+    disclosed = persons_in_period(
+        uow.session, agreement, direction="sent",
+        partner_state=agreement.authority(command.recipient).state, now=now,
+    )  # fmt: skip
     screening = screen(
         agreement,
         request_of(body, sender=command.sender, recipient=command.recipient),  # type: ignore[arg-type]
-        disclosed_in_period=0,
+        disclosed_in_period=disclosed,
     )
     if not screening.passed:
         raise NotPermitted(
@@ -125,7 +143,8 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     )  # fmt: skip
     uow.session.add(case)
     uow.session.flush()
-    message_id = _send(uow, agreement, case, body, actor=command.actor, now=now)
+    message_id = _send(uow, agreement, case, body, actor=command.actor, now=now,
+                       subject_key=node.subject_key)  # fmt: skip
     move = Move(Event.SEND, INITIAL_STATE[Direction.OUTGOING], state)
     _history(uow, case_id, move, actor=command.actor, now=now)
     _notes(uow, case_id, screening)
@@ -151,10 +170,22 @@ def _guard_onward_transfer(
 
 def _send(
     uow: UnitOfWork, agreement: Agreement, case: CaseRow, body: MessageBody, *, actor: str,
-    now: datetime, in_reply_to: str | None = None,
+    now: datetime, in_reply_to: str | None = None, subject_key: bytes | None = None,
 ) -> str:  # fmt: skip
+    """Queue `body` on the case and record it; data about persons goes into the disclosure
+    ledger, which needs the node's subject key (sending such data without it is a bug)."""
     message_id = new_message_id(now)
     payload = _json(body)
+    opening = _opening_body(uow, case.id) if "results" in payload else None
+    subjects = subjects_in(payload, opening)
+    if subjects:
+        if subject_key is None:
+            raise RuntimeError(f"a {body.type} about persons was sent without the ledger key")
+        facts = MessageFacts(
+            "sent", agreement.id, case.our_authority, case.partner_authority, message_id,
+            body.type, case.id, case.purpose, _legal_basis(payload, opening), actor, now,
+        )  # fmt: skip
+        record_message(uow.session, subject_key, facts, payload, opening)
     enqueue(
         uow.session,
         OutgoingMessage(
@@ -169,6 +200,22 @@ def _send(
                        body=canonical_json(payload), at=now, actor=actor)
     )  # fmt: skip
     return message_id
+
+
+def _opening_body(uow: UnitOfWork, case_id: str) -> dict[str, Any] | None:
+    """The body of the message that opened the case (None while it has none)."""
+    body = uow.session.scalars(
+        select(CaseMessageRow.body)
+        .where(CaseMessageRow.case_id == case_id)
+        .order_by(CaseMessageRow.id)
+        .limit(1)
+    ).first()
+    return None if body is None else json.loads(body)
+
+
+def _legal_basis(payload: Mapping[str, Any], opening: Mapping[str, Any] | None) -> str | None:
+    basis = payload.get("legal_basis") or (opening or {}).get("legal_basis")
+    return basis if isinstance(basis, str) else None
 
 
 @dataclass(frozen=True)
@@ -226,12 +273,24 @@ def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) 
         if CATEGORY_OF_TYPE.get(row.type) is None:
             return "unfiled"
         case = _incoming_case(uow, agreement, row, body, now)
+        disclosed = persons_in_period(
+            uow.session, agreement, direction="received",
+            partner_state=agreement.authority(row.sender).state, now=now,
+        )  # fmt: skip
+        _screen_incoming(uow, agreement, case, row, body, disclosed=disclosed)
     elif case.partner_authority != row.sender or case.our_authority != row.recipient:
         return "unfiled"  # a case id naming someone else's case: never join it
+    payload = json.loads(row.body)
+    opening = _opening_body(uow, case.id) if "results" in payload else None
     uow.session.add(
         CaseMessageRow(case_id=case.id, message_id=row.message_id, direction="received",
                        type=row.type, body=row.body, at=now, actor=actor)
     )  # fmt: skip
+    facts = MessageFacts(
+        "received", agreement.id, case.our_authority, case.partner_authority, row.message_id,
+        row.type, case.id, case.purpose, _legal_basis(payload, opening), actor, now,
+    )  # fmt: skip
+    record_message(uow.session, node.subject_key, facts, payload, opening)
     event = event_of(body, parties=(case.our_authority, case.partner_authority))
     if isinstance(body, Refusal):
         check_refusal(agreement, body)
@@ -261,13 +320,19 @@ def _incoming_case(
     )  # fmt: skip
     uow.session.add(case)
     uow.session.flush()
+    return case
+
+
+def _screen_incoming(
+    uow: UnitOfWork, agreement: Agreement, case: CaseRow, row: InboxMessage, body: MessageBody,
+    *, disclosed: int,
+) -> None:  # fmt: skip
     screening = screen(
         agreement,
         request_of(body, sender=row.sender, recipient=row.recipient),  # type: ignore[arg-type]
-        disclosed_in_period=0,
+        disclosed_in_period=disclosed,
     )
     _notes(uow, case.id, screening)
-    return case
 
 
 def _case(uow: UnitOfWork, case_id: str) -> CaseRow:

@@ -17,7 +17,14 @@ from migrex.casework.clarification import answer_clarification, ask_clarificatio
 from migrex.casework.cli import hit_reference_key
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
 from migrex.casework.messages_person import PersonInquiryReply
-from migrex.casework.service import NodeContext, OpenRequest, open_request, open_review, refuse
+from migrex.casework.service import (
+    NodeContext,
+    OpenRequest,
+    node_context,
+    open_request,
+    open_review,
+    refuse,
+)
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.console import out
 from migrex.errors import NotFound
@@ -31,7 +38,7 @@ BASIS = "Law of the Republic of Armenia on Foreigners, Article 12, part 3"
 
 
 def _context(node: Node) -> NodeContext:
-    return NodeContext(node.agreements, node.settings.authorities)
+    return node_context(node)
 
 
 def _wait(check: Callable[[], bool], timeout: float = 30) -> bool:

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from migrex.casework.filing import start_filing
-from migrex.casework.service import NodeContext
+from migrex.casework.service import node_context
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.web.problems import install_problem_handlers
@@ -27,7 +27,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
             node = runtime.node
             start_filing(
                 node.unit_of_work,
-                NodeContext(node.agreements, node.settings.authorities),
+                node_context(node),
                 stop_filing,
             )
         try:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from migrex.casework.api import CaseworkSetup
 from migrex.casework.api import router as casework_router
-from migrex.casework.service import NodeContext
+from migrex.casework.service import node_context
 from migrex.node import Node
 from migrex.officers.api import router as officers_router
 from migrex.web.problems import install_problem_handlers
@@ -24,7 +24,7 @@ def create_officer_app(node: Node) -> FastAPI:
     )
     app.state.unit_of_work = node.unit_of_work
     app.state.casework = CaseworkSetup(
-        NodeContext(node.agreements, node.settings.authorities), node.settings.resolved_key_dir
+        node_context(node), node.settings.resolved_key_dir
     )
 
     install_problem_handlers(app)

@@ -1,0 +1,94 @@
+"""`migrex subject report` and `migrex limits`: the disclosure ledger as people ask about it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from migrex.casework.service import SUBJECT_KEY
+from migrex.console import out
+from migrex.context import node_from
+from migrex.identity.secrets import node_secret
+from migrex.ledger.service import Entry, limits_report, subject_report
+from migrex.ledger.subjects import document_identifier, national_id_identifier
+
+subject_app = typer.Typer(no_args_is_help=True)
+
+_DIRECTION = {
+    "sent": "sent to",
+    "received": "received from",
+    "read": "read by",
+}
+
+
+def _sentence(entry: Entry) -> str:
+    when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if entry.direction == "read":
+        return f"{when}: {entry.actor} read a {entry.message_type} of case {entry.case_id}"
+    fields = ", ".join(entry.fields) or "no fields"
+    return (
+        f"{when}: {entry.message_type} {_DIRECTION[entry.direction]} {entry.partner_authority} "
+        f"({fields}) for {entry.purpose or 'no stated purpose'}"
+    )
+
+
+@subject_app.command("report")
+def report_command(
+    ctx: typer.Context,
+    document: Annotated[list[str], typer.Option(help="a document number the person holds")] = [],  # noqa: B006
+    national_id: Annotated[list[str], typer.Option(help="a national id of the person")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """What this node sent, received and read about one person, and under which purpose."""
+    if not document and not national_id:
+        raise typer.BadParameter("give --document or --national-id")
+    node = node_from(ctx)
+    identifiers = [document_identifier(d) for d in document] + [
+        national_id_identifier(n) for n in national_id
+    ]
+    key = node_secret(node.settings.resolved_key_dir, SUBJECT_KEY)
+    with node.unit_of_work() as uow:
+        entries = subject_report(uow.session, key, identifiers)
+    if as_json:
+        print(json.dumps([asdict(e) for e in entries], default=str, indent=2))
+        return
+    if not entries:
+        out.print("The ledger holds nothing about this person.")
+        return
+    table = Table("when", "what", "agreement", "case", "legal basis")
+    for entry in entries:
+        table.add_row(
+            entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            _sentence(entry).split(": ", 1)[1],
+            entry.agreement_id,
+            entry.case_id or "",
+            entry.legal_basis or "",
+        )
+    out.print(table)
+
+
+def limits(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Persons requested each way per partner in the current volume period, against the limit."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        uses = limits_report(uow.session, node.agreements, node.settings.state, datetime.now(UTC))
+    if as_json:
+        print(json.dumps([{**asdict(u), "period_days": u.period.days} for u in uses], default=str))
+        return
+    table = Table("agreement", "partner", "requests", "persons", "limit", "period", "used")
+    for use in uses:
+        way = "we sent" if use.direction == "sent" else "we received"
+        colour = "red" if use.share >= 1 else "yellow" if use.share >= 0.8 else "green"
+        table.add_row(
+            use.agreement_id, use.partner_state, way, str(use.persons), str(use.limit),
+            f"{use.period.days} days", f"[{colour}]{use.share:.0%}[/]",
+        )  # fmt: skip
+    out.print(table)

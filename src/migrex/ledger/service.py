@@ -1,0 +1,227 @@
+"""Recording disclosures and answering for them: the data-subject report and volume limits.
+
+Recording happens inside the caller's unit of work, in the same transaction as the message
+or read it records, so the ledger can never miss a disclosure that happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from migrex.agreements import Agreement
+from migrex.audit import subject_hash
+from migrex.ledger.subjects import Subject, subjects_in
+from migrex.ledger.tables import DisclosureRow
+
+# The messages that open a case about persons: their persons count against volume limits.
+OPENING_TYPES = frozenset(
+    {
+        "person-inquiry",
+        "violation-notice",
+        "legal-status-consultation",
+        "assistance-request",
+        "citizenship-verification-request",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the ledger needs of a message, whichever way it went."""
+
+    direction: str  # "sent" or "received"
+    agreement_id: str
+    our_authority: str
+    partner_authority: str
+    message_id: str
+    message_type: str
+    case_id: str | None
+    purpose: str | None
+    legal_basis: str | None
+    actor: str
+    at: datetime
+
+
+def record_message(
+    session: Session,
+    key: bytes,
+    facts: MessageFacts,
+    body: Mapping[str, Any],
+    opening: Mapping[str, Any] | None = None,
+) -> list[Subject]:
+    """One ledger row per identified person the message carries data about."""
+    subjects = subjects_in(body, opening)
+    _add(session, key, subjects, facts.direction, facts, actor=facts.actor)
+    return subjects
+
+
+def record_read(
+    session: Session,
+    key: bytes,
+    facts: MessageFacts,
+    body: Mapping[str, Any],
+    opening: Mapping[str, Any] | None,
+    *,
+    reader: str,
+    at: datetime,
+) -> list[Subject]:
+    """Someone in the node looked at a message carrying personal data: who, when, about whom."""
+    subjects = subjects_in(body, opening)
+    read = MessageFacts(**{**facts.__dict__, "at": at})
+    _add(session, key, subjects, "read", read, actor=reader)
+    return subjects
+
+
+def _add(
+    session: Session, key: bytes, subjects: Sequence[Subject], direction: str,
+    facts: MessageFacts, *, actor: str,
+) -> None:  # fmt: skip
+    rows = [
+        {
+            "at": facts.at,
+            "direction": direction,
+            "subject_hash": subject_hash(key, identifier),
+            "agreement_id": facts.agreement_id,
+            "our_authority": facts.our_authority,
+            "partner_authority": facts.partner_authority,
+            "message_id": facts.message_id,
+            "message_type": facts.message_type,
+            "case_id": facts.case_id,
+            "purpose": facts.purpose,
+            "legal_basis": facts.legal_basis,
+            "fields": ",".join(subject.fields),
+            "actor": actor,
+            "person": place,
+        }
+        for place, subject in enumerate(subjects)
+        for identifier in subject.identifiers
+    ]
+    if rows:
+        session.execute(insert(DisclosureRow), rows)
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    direction: str
+    agreement_id: str
+    our_authority: str
+    partner_authority: str
+    message_id: str | None
+    message_type: str | None
+    case_id: str | None
+    purpose: str | None
+    legal_basis: str | None
+    fields: tuple[str, ...]
+    actor: str
+
+
+def subject_report(session: Session, key: bytes, identifiers: Sequence[str]) -> list[Entry]:
+    """Everything the ledger holds about the person with any of these identifiers, oldest first.
+
+    A message recorded under two of the person's identifiers appears once.
+    """
+    hashes = [subject_hash(key, identifier) for identifier in identifiers]
+    rows = session.scalars(
+        select(DisclosureRow)
+        .where(DisclosureRow.subject_hash.in_(hashes))
+        .order_by(DisclosureRow.at, DisclosureRow.id)
+    ).all()
+    seen: set[tuple[str | None, str, str, datetime]] = set()
+    entries = []
+    for row in rows:
+        once = (row.message_id, row.direction, row.actor, row.at)
+        if once in seen:
+            continue
+        seen.add(once)
+        entries.append(
+            Entry(
+                row.at,
+                row.direction,
+                row.agreement_id,
+                row.our_authority,
+                row.partner_authority,
+                row.message_id,
+                row.message_type,
+                row.case_id,
+                row.purpose,
+                row.legal_basis,
+                tuple(f for f in row.fields.split(",") if f),
+                row.actor,
+            )
+        )
+    return entries
+
+
+def persons_in_period(
+    session: Session, agreement: Agreement, *, direction: str, partner_state: str, now: datetime
+) -> int:
+    """Persons named in requests and notices that went `direction` ("sent" or "received")
+    between this node and `partner_state` within the agreement's volume period up to `now`."""
+    since = now - agreement.data_protection.volume.period
+    partners = [a.id for a in agreement.authorities_of(partner_state)]
+    return _count(session, agreement.id, direction, partners, since)
+
+
+def _count(
+    session: Session, agreement_id: str, direction: str, partners: Sequence[str], since: datetime
+) -> int:
+    # A person named under two identifiers in one message is one person.
+    per_message = (
+        select(DisclosureRow.message_id, DisclosureRow.person)
+        .distinct()
+        .where(
+            DisclosureRow.agreement_id == agreement_id,
+            DisclosureRow.direction == direction,
+            DisclosureRow.partner_authority.in_(partners),
+            DisclosureRow.message_type.in_(OPENING_TYPES),
+            DisclosureRow.at > since,
+        )
+        .subquery()
+    )
+    return session.scalar(select(func.count()).select_from(per_message)) or 0
+
+
+@dataclass(frozen=True)
+class LimitUse:
+    agreement_id: str
+    partner_state: str
+    direction: str
+    persons: int
+    limit: int
+    period: timedelta
+
+    @property
+    def share(self) -> float:
+        return self.persons / self.limit
+
+
+def limits_report(
+    session: Session, agreements: Mapping[str, Agreement], own_state: str, now: datetime
+) -> list[LimitUse]:
+    """For each agreement and partner state: persons requested each way in the current period."""
+    uses = []
+    for agreement in agreements.values():
+        limits = agreement.data_protection.volume
+        for partner in sorted(agreement.partner_states(own_state)):
+            for direction in ("sent", "received"):
+                persons = persons_in_period(
+                    session, agreement, direction=direction, partner_state=partner, now=now
+                )
+                uses.append(
+                    LimitUse(
+                        agreement.id,
+                        partner,
+                        direction,
+                        persons,
+                        limits.max_persons_per_period,
+                        limits.period,
+                    )
+                )
+    return uses
