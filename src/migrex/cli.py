@@ -20,6 +20,7 @@ from migrex.identity.cli import app as identity_app
 from migrex.ledger.cli import limits, subject_app
 from migrex.officers.cli import app as user_app
 from migrex.registry.cli import app as registry_app
+from migrex.stats.cli import app as stats_app
 from migrex.synth.cli import synth
 
 
@@ -66,6 +67,7 @@ def _register() -> None:
     app.add_typer(outbox_app, name="outbox", help="Outgoing messages and their delivery.")
     app.add_typer(inbox_app, name="inbox", help="Received messages.")
     app.add_typer(subject_app, name="subject", help="What was disclosed about a person.")
+    app.add_typer(stats_app, name="stats", help="Statistics releases, in SDMX, compared.")
     app.command("limits", help="Volume limits: persons requested per partner and period.")(limits)
     app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)
     app.command("relay", help="Run an outbox relay on its own.")(relay)

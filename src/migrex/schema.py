@@ -8,6 +8,7 @@ from migrex.exchange import tables as exchange_tables
 from migrex.ledger import tables as ledger_tables
 from migrex.officers import tables as officers_tables
 from migrex.registry import tables as registry_tables
+from migrex.retention import tables as retention_tables
 from migrex.stats import tables as stats_tables
 
 FEATURE_TABLES = (
@@ -16,6 +17,7 @@ FEATURE_TABLES = (
     officers_tables,
     casework_tables,
     ledger_tables,
+    retention_tables,
     stats_tables,
 )
 

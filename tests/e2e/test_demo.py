@@ -25,5 +25,6 @@ def test_the_demo_plays_the_whole_scenario(tmp_path: Path) -> None:
         "partially-answered", "violation-notice", "case at am-police: refused",
         "legal-basis-vague", "holds Armenian citizenship: yes", "case at kz-mia: answered",
         "co-signs", "answered at am-mcs, answered at kz-mia",
+        "compares them", "−18.6 %", "year-over-year.svg",
     ):  # fmt: skip
         assert expected in text, expected

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from migrex.bench import exchange
+from migrex.agreements import load_agreement
+from migrex.bench import exchange, stats
 from migrex.console import err, out
 
 app = typer.Typer(no_args_is_help=True)
@@ -29,6 +30,26 @@ def exchange_command(
         raise typer.BadParameter("backend is sqlite or postgresql")
     figures = exchange.run(
         messages, backend, agreement, rate=rate, progress=lambda s: err.print(f"[dim]{s}[/]")
+    )
+    if as_json:
+        print(json.dumps(figures))
+    else:
+        out.print_json(data=figures)
+
+
+@app.command("stats")
+def stats_command(
+    rows: Annotated[
+        int, typer.Option(help="registry rows to count (half persons, half spells)")
+    ] = 1_000_000,
+    agreement: Annotated[Path, typer.Option(help="agreement file")] = Path(
+        "agreements/kz-am-2024.toml"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
+) -> None:
+    """Count, protect and write a release from N rows; pandas does the same count as baseline."""
+    figures = stats.run(
+        rows, load_agreement(agreement), progress=lambda s: err.print(f"[dim]{s}[/]")
     )
     if as_json:
         print(json.dumps(figures))

@@ -3,11 +3,11 @@ data profile allows (and, where the agreement says so, first a hit/no-hit answer
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import select
 
+from migrex.casework.bodies import body_of
 from migrex.casework.disclosure import (
     full_result,
     hit_reference,
@@ -55,7 +55,7 @@ def answer_inquiry(
     case = _case(uow, case_id)
     agreement = node.agreements[case.agreement_id]
     opening = _opening(uow, case_id)
-    inquiry = parse_body(opening.type, json.loads(opening.body))
+    inquiry = parse_body(opening.type, body_of(uow, node, opening))
     if not isinstance(inquiry, PersonInquiry):
         raise MessageInvalid(f"case {case_id} is not a person inquiry")
     step = reply_step(agreement, inquiry)
@@ -83,7 +83,7 @@ def answer_inquiry(
     _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
     _send(
         uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
-        subject_key=node.subject_key,
+        node=node,
     )  # fmt: skip
     uow.commit()
     return reply

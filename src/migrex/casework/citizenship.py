@@ -9,12 +9,12 @@ answer is "unknown", not "no".
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from sqlalchemy import select
 
 from migrex.casework.answers import _opening
+from migrex.casework.bodies import body_of
 from migrex.casework.disclosure import citizenship_finding
 from migrex.casework.lifecycle import Event, event_of
 from migrex.casework.messages import MessageInvalid, parse_body
@@ -90,7 +90,7 @@ def answer_citizenship(
     case = _case(uow, case_id)
     agreement = node.agreements[case.agreement_id]
     opening = _opening(uow, case_id)
-    request = parse_body(opening.type, json.loads(opening.body))
+    request = parse_body(opening.type, body_of(uow, node, opening))
     if not isinstance(request, CitizenshipVerificationRequest):
         raise MessageInvalid(f"case {case_id} is not a citizenship verification request")
     reply = CitizenshipVerificationReply(
@@ -99,7 +99,7 @@ def answer_citizenship(
     _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
     _send(
         uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
-        subject_key=node.subject_key,
+        node=node,
     )  # fmt: skip
     uow.commit()
     return reply

@@ -8,7 +8,6 @@ request is screened before it leaves, so an answer cannot turn a request into a 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from migrex.casework.answers import _opening
+from migrex.casework.bodies import body_of
 from migrex.casework.lifecycle import CaseState, Direction, Event, IllegalTransition, resume_due
 from migrex.casework.messages import (
     ClarificationAnswer,
@@ -61,7 +61,7 @@ def answer_clarification(
     if not isinstance(body, ClarificationAnswer):  # parse_body returns the type's model
         raise MessageInvalid("the answer is not a clarification answer")
     opening = _opening(uow, case_id)
-    original = parse_body(opening.type, json.loads(opening.body))
+    original = parse_body(opening.type, body_of(uow, node, opening))
     request = request_of(original, sender=case.our_authority,  # type: ignore[arg-type]
                          recipient=case.partner_authority)  # fmt: skip
     screening = screen(agreement, amended(request, body), disclosed_in_period=0)

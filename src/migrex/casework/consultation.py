@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
+from migrex.casework.bodies import body_of
 from migrex.casework.lifecycle import TERMINAL_STATES, CaseState, IllegalTransition, event_of
 from migrex.casework.messages import MessageInvalid, parse_body
 from migrex.casework.messages_person import (
@@ -146,7 +146,7 @@ def cosign_outcome(
     co-signature is missing or does not verify against its published key."""
     case = _consultation(uow, case_id)
     agreement = node.agreements[case.agreement_id]
-    proposed_id, proposed = _latest_proposal(uow, case)
+    proposed_id, proposed = _latest_proposal(uow, node, case)
     theirs = next((s for s in proposed.cosignatures if s.authority == case.partner_authority),
                   None)  # fmt: skip
     if theirs is None:
@@ -179,7 +179,9 @@ def cosign_outcome(
     return message_id
 
 
-def _latest_proposal(uow: UnitOfWork, case: CaseRow) -> tuple[str, ConsultationOutcome]:
+def _latest_proposal(
+    uow: UnitOfWork, node: NodeContext, case: CaseRow
+) -> tuple[str, ConsultationOutcome]:
     row = uow.session.scalars(
         select(CaseMessageRow)
         .where(
@@ -191,7 +193,7 @@ def _latest_proposal(uow: UnitOfWork, case: CaseRow) -> tuple[str, ConsultationO
     ).first()
     if row is None:
         raise MessageInvalid(f"case {case.id} has no outcome proposed by the partner")
-    body = parse_body(row.type, json.loads(row.body))
+    body = parse_body(row.type, body_of(uow, node, row))
     if not isinstance(body, ConsultationOutcome):
         raise MessageInvalid(f"message {row.message_id} is not a consultation outcome")
     return row.message_id, body

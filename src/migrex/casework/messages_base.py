@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -218,11 +218,33 @@ class _Information(WithAttachments):
     purpose: AgreementId | None = None
 
 
+# The media type of an SDMX-CSV 2.0 data message (parameters are not carried here).
+SDMX_CSV = "application/vnd.sdmx.data+csv"
+
+
+class ReleaseHeader(Body):
+    """Which release of which agreement dataset the SDMX-CSV attachment holds."""
+
+    dataset: AgreementId
+    period: int = Field(ge=1900, le=2200)
+    version: int = Field(ge=1)
+    prepared_at: datetime
+    rounding_base: int | None = Field(default=None, ge=2)
+
+
 class StatisticalInformation(_Information):
     type: Literal["statistical-information"] = "statistical-information"
     reference_period: ShortText | None = None
     figures: dict[ShortText, int | float] = Field(default_factory=dict, max_length=10_000)
     change_percent: float | None = None
+    release: ReleaseHeader | None = None
+
+    @model_validator(mode="after")
+    def _one_data_file(self) -> Self:
+        data = [a for a in self.attachments if a.media_type == SDMX_CSV]
+        if self.release is not None and len(data) != 1:
+            raise ValueError("a release carries exactly one SDMX-CSV attachment")
+        return self
 
 
 class LegalInformation(_Information):

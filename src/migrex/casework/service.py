@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import structlog
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from migrex.agreements import Agreement, Urgency
+from migrex.casework.bodies import CASE_BODY, body_of
 from migrex.casework.lifecycle import (
     INITIAL_STATE,
     TERMINAL_STATES,
@@ -38,18 +40,23 @@ from migrex.casework.messages import (
     parse_body,
     refusal_for,
 )
+from migrex.casework.messages_base import StatisticalInformation
 from migrex.casework.onward import Originator, check_onward_transfer, originator_of
 from migrex.casework.screening import Screening, request_of, screen
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
 from migrex.envelope import new_message_id
-from migrex.errors import NotFound, Problem
+from migrex.errors import Conflict, NotFound, Problem
 from migrex.exchange.outbox import OutgoingMessage, canonical_json, enqueue
 from migrex.exchange.service import NotPermitted, SendMessage, check_send
 from migrex.exchange.tables import InboxMessage
 from migrex.identity.secrets import node_secret
 from migrex.ledger.service import MessageFacts, persons_in_period, record_message
-from migrex.ledger.subjects import subjects_in
 from migrex.node import Node
+from migrex.retention.service import RETENTION_KEY, seal_record
+from migrex.stats.messaging import received_release
+from migrex.stats.release import ReleaseInvalid
+from migrex.stats.service import PARTNER
+from migrex.stats.service import store as store_release
 from migrex.uow import UnitOfWork
 
 
@@ -61,14 +68,22 @@ class NodeContext:
     agreements: Mapping[str, Agreement]
     hosted: Sequence[str]
     subject_key: bytes = field(repr=False)
+    retention_key: bytes = field(repr=False)
 
 
 def node_context(node: Node) -> NodeContext:
-    key = node_secret(node.settings.resolved_key_dir, SUBJECT_KEY)
-    return NodeContext(node.agreements, node.settings.authorities, key)
+    keys = node.settings.resolved_key_dir
+    return NodeContext(
+        node.agreements, node.settings.authorities,
+        node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY),
+    )  # fmt: skip
 
+
+log = structlog.get_logger(__name__)
 
 SUBJECT_KEY = "subject.key"
+INBOX_BODY = "inbox-body"
+SIGNED_MESSAGE = "signed-message"
 
 
 @dataclass(frozen=True)
@@ -144,7 +159,7 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     uow.session.add(case)
     uow.session.flush()
     message_id = _send(uow, agreement, case, body, actor=command.actor, now=now,
-                       subject_key=node.subject_key)  # fmt: skip
+                       node=node)  # fmt: skip
     move = Move(Event.SEND, INITIAL_STATE[Direction.OUTGOING], state)
     _history(uow, case_id, move, actor=command.actor, now=now)
     _notes(uow, case_id, screening)
@@ -170,22 +185,21 @@ def _guard_onward_transfer(
 
 def _send(
     uow: UnitOfWork, agreement: Agreement, case: CaseRow, body: MessageBody, *, actor: str,
-    now: datetime, in_reply_to: str | None = None, subject_key: bytes | None = None,
+    now: datetime, in_reply_to: str | None = None, node: NodeContext | None = None,
 ) -> str:  # fmt: skip
     """Queue `body` on the case and record it; data about persons goes into the disclosure
-    ledger, which needs the node's subject key (sending such data without it is a bug)."""
+    ledger, which needs the node's keys (sending such data without them is a bug)."""
     message_id = new_message_id(now)
     payload = _json(body)
-    opening = _opening_body(uow, case.id) if "results" in payload else None
-    subjects = subjects_in(payload, opening)
-    if subjects:
-        if subject_key is None:
-            raise RuntimeError(f"a {body.type} about persons was sent without the ledger key")
+    if "results" in payload or "persons" in payload or "person" in payload:
+        if node is None:
+            raise RuntimeError(f"a {body.type} about persons was sent without the node's keys")
+        opening = _opening_body(uow, node, case.id) if "results" in payload else None
         facts = MessageFacts(
             "sent", agreement.id, case.our_authority, case.partner_authority, message_id,
             body.type, case.id, case.purpose, _legal_basis(payload, opening), actor, now,
         )  # fmt: skip
-        record_message(uow.session, subject_key, facts, payload, opening)
+        record_message(uow.session, node.subject_key, facts, payload, opening)
     enqueue(
         uow.session,
         OutgoingMessage(
@@ -202,15 +216,15 @@ def _send(
     return message_id
 
 
-def _opening_body(uow: UnitOfWork, case_id: str) -> dict[str, Any] | None:
+def _opening_body(uow: UnitOfWork, node: NodeContext, case_id: str) -> dict[str, Any] | None:
     """The body of the message that opened the case (None while it has none)."""
-    body = uow.session.scalars(
-        select(CaseMessageRow.body)
+    row = uow.session.scalars(
+        select(CaseMessageRow)
         .where(CaseMessageRow.case_id == case_id)
         .order_by(CaseMessageRow.id)
         .limit(1)
     ).first()
-    return None if body is None else json.loads(body)
+    return None if row is None else body_of(uow, node, row)
 
 
 def _legal_basis(payload: Mapping[str, Any], opening: Mapping[str, Any] | None) -> str | None:
@@ -267,8 +281,16 @@ def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) 
         body = parse_body(row.type, json.loads(row.body))
     except MessageInvalid:
         return "invalid"
-    case = uow.session.get(CaseRow, row.case_id)
     actor = f"partner:{row.sender}"
+    if isinstance(body, StatisticalInformation) and body.release is not None:
+        try:
+            release = received_release(agreement, row.sender, body)
+            store_release(uow.session, release, origin=PARTNER, actor=actor, now=now,
+                          message_id=row.message_id)  # fmt: skip
+        except (ReleaseInvalid, NotFound, Conflict) as error:
+            log.warning("release refused", message_id=row.message_id, reason=error.detail)
+            return "invalid"
+    case = uow.session.get(CaseRow, row.case_id)
     if case is None:
         if CATEGORY_OF_TYPE.get(row.type) is None:
             return "unfiled"
@@ -281,16 +303,19 @@ def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) 
     elif case.partner_authority != row.sender or case.our_authority != row.recipient:
         return "unfiled"  # a case id naming someone else's case: never join it
     payload = json.loads(row.body)
-    opening = _opening_body(uow, case.id) if "results" in payload else None
-    uow.session.add(
-        CaseMessageRow(case_id=case.id, message_id=row.message_id, direction="received",
-                       type=row.type, body=row.body, at=now, actor=actor)
-    )  # fmt: skip
+    opening = _opening_body(uow, node, case.id) if "results" in payload else None
     facts = MessageFacts(
         "received", agreement.id, case.our_authority, case.partner_authority, row.message_id,
         row.type, case.id, case.purpose, _legal_basis(payload, opening), actor, now,
     )  # fmt: skip
     record_message(uow.session, node.subject_key, facts, payload, opening)
+    stored_body = row.body
+    if agreement.categories[case.category].personal_data:
+        stored_body = _seal_received(uow, node, agreement, row, now)
+    uow.session.add(
+        CaseMessageRow(case_id=case.id, message_id=row.message_id, direction="received",
+                       type=row.type, body=stored_body, at=now, actor=actor)
+    )  # fmt: skip
     event = event_of(body, parties=(case.our_authority, case.partner_authority))
     if isinstance(body, Refusal):
         check_refusal(agreement, body)
@@ -304,6 +329,21 @@ def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) 
         if case.state in TERMINAL_STATES:
             case.closed_at = now
     return "filed"
+
+
+def _seal_received(
+    uow: UnitOfWork, node: NodeContext, agreement: Agreement, row: InboxMessage, now: datetime
+) -> str:
+    """Seal every stored copy of a received message about persons under one data key, which
+    retention destroys when the agreement's period ends; returns the case's sealed copy."""
+    sealed = seal_record(
+        uow.session, node.retention_key, record=row.message_id, agreement=agreement,
+        our_authority=row.recipient,
+        texts={CASE_BODY: row.body, INBOX_BODY: row.body, SIGNED_MESSAGE: row.signed_message},
+        now=now,
+    )  # fmt: skip
+    row.body, row.signed_message = sealed[INBOX_BODY], sealed[SIGNED_MESSAGE]
+    return sealed[CASE_BODY]
 
 
 def _incoming_case(

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from migrex.console import out
 from migrex.demo.casework_step import run_casework
+from migrex.demo.stats_step import run_statistics
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import NodeProcess
 from migrex.exchange.service import SendMessage, send_message
@@ -70,6 +71,7 @@ def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
         _wait(nodes, sent)
         out.print(_table(nodes, sent))
         run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
+        run_statistics(nodes["KZ"], nodes["AM"], workspace.node_dir("AM") / "charts")
     finally:
         for process in processes.values():
             process.stop()

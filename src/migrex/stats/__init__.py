@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from migrex.stats.attack import AttackReport, attack
 from migrex.stats.comparison import Change, Unavailable, compare, round_half_away
+from migrex.stats.linked import (
+    LinkedDesign,
+    LinkedRelease,
+    LinkedTables,
+    attack_linked,
+    protect_linked,
+)
 from migrex.stats.published import ConfStatus, Observation, PublishedTable, round_published
 from migrex.stats.suppression import primary_cells, protect
 from migrex.stats.table import TOTAL, CellKey, Cube, CubeTable, Dimension, TableInvalid
@@ -18,14 +25,19 @@ __all__ = [
     "Cube",
     "CubeTable",
     "Dimension",
+    "LinkedDesign",
+    "LinkedRelease",
+    "LinkedTables",
     "Observation",
     "PublishedTable",
     "TableInvalid",
     "Unavailable",
     "attack",
+    "attack_linked",
     "compare",
     "primary_cells",
     "protect",
+    "protect_linked",
     "round_half_away",
     "round_published",
 ]

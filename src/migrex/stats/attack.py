@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,10 +51,18 @@ class AttackReport:
 def equations(cube: Cube, values: NDArray[np.int64], blank: NDArray[np.bool_]) -> list[Equation]:
     """One equation per line holding a blank cell: members minus margin is zero, with the
     published cells moved to the constant side."""
+    return line_equations(cube.lines.cells, values, blank)
+
+
+def line_equations(
+    lines: Iterable[Sequence[int]], values: NDArray[np.int64], blank: NDArray[np.bool_]
+) -> list[Equation]:
+    """`equations` over any lines of cell numbers (margin last), such as those of several
+    linked tables numbered in one space."""
     found: list[Equation] = []
     is_blank = blank.tolist()
     known = values.tolist()
-    for line in cube.lines.cells:
+    for line in lines:
         coefficients: dict[int, int] = {}
         constant = 0
         for position, cell in enumerate(line):
@@ -79,12 +88,19 @@ def interval_bounds(
     cube: Cube, values: NDArray[np.int64], blank: NDArray[np.bool_]
 ) -> dict[int, tuple[int, float]]:
     """Bounds of every blank cell by propagation along the lines (high may be infinite)."""
-    low: dict[int, float] = {int(cell): 0.0 for cell in np.flatnonzero(blank)}
+    return propagate_bounds(np.flatnonzero(blank).tolist(), equations(cube, values, blank))
+
+
+def propagate_bounds(
+    unknowns: Iterable[int], system: Sequence[Equation]
+) -> dict[int, tuple[int, float]]:
+    """Bounds of every unknown (a count, so at least 0) by propagation along `system`."""
+    low: dict[int, float] = {int(cell): 0.0 for cell in unknowns}
     high: dict[int, float] = dict.fromkeys(low, math.inf)
     terms: list[list[tuple[int, int]]] = []
     constants: list[int] = []
     watching: dict[int, list[int]] = {cell: [] for cell in low}
-    for equation in equations(cube, values, blank):
+    for equation in system:
         for cell in equation.coefficients:
             watching[cell].append(len(terms))
         terms.append(list(equation.coefficients.items()))
@@ -143,15 +159,25 @@ def attack(
     cube, blank = published.cube, published.blank
     solution = solve_blanks(cube, published.values, blank, seed)
     bounds = interval_bounds(cube, published.values, blank)
-    recovered = {cube.key(cell): value for cell, value in sorted(solution.recovered.items())}
-    collapsed = {cube.key(cell): low for cell, (low, high) in bounds.items() if low == high}
+    return report(solution, bounds, cube.key, threshold)
+
+
+def report(
+    solution: Solution,
+    bounds: dict[int, tuple[int, float]],
+    key: Callable[[int], CellKey],
+    threshold: int | None,
+) -> AttackReport:
+    """The findings of the exact and the interval attack, cells named by `key`."""
+    recovered = {key(cell): value for cell, value in sorted(solution.recovered.items())}
+    collapsed = {key(cell): low for cell, (low, high) in bounds.items() if low == high}
     narrow = tuple(
-        cube.key(cell)
+        key(cell)
         for cell, (low, high) in sorted(bounds.items())
         if threshold is not None and high - low < threshold
     )
     shown = {
-        cube.key(cell): (low, None if high == math.inf else int(high))
+        key(cell): (low, None if high == math.inf else int(high))
         for cell, (low, high) in sorted(bounds.items())
     }
     return AttackReport(recovered, collapsed, shown, narrow)

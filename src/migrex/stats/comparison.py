@@ -31,6 +31,21 @@ class Change:
     percent: Decimal | None
     reason: Unavailable | None
 
+    def label(self) -> str:
+        """The change as a report prints it: "−18.6 %" (a true minus sign), or why not."""
+        if self.percent is None:
+            return (
+                {
+                    Unavailable.PREVIOUS_SUPPRESSED: "earlier value suppressed",
+                    Unavailable.CURRENT_SUPPRESSED: "value suppressed",
+                    Unavailable.ZERO_BASE: "no earlier count to compare with",
+                }[self.reason]
+                if self.reason
+                else ""
+            )
+        sign = "−" if self.percent < 0 else "+" if self.percent > 0 else "±"
+        return f"{sign}{abs(self.percent)} %"
+
 
 def round_half_away(value: Fraction, decimals: int) -> Decimal:
     """`value` rounded to `decimals` places, halves away from zero (-18.65 -> -18.7)."""

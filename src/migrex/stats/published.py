@@ -32,6 +32,19 @@ class Observation:
     status: ConfStatus
 
 
+def blanked(
+    values: NDArray[np.int64], primary: NDArray[np.bool_], secondary: NDArray[np.bool_]
+) -> tuple[NDArray[np.int64], tuple[ConfStatus, ...]]:
+    """The values with every blank cell set to 0 (so its count is not kept at all), and each
+    cell's status: primary wins over secondary."""
+    status = np.full(values.size, ConfStatus.FREE.value, dtype="<U1")
+    status[secondary] = ConfStatus.SECONDARY.value
+    status[primary] = ConfStatus.PRIMARY.value
+    shown = np.where(primary | secondary, 0, values).astype(np.int64)
+    shown.setflags(write=False)
+    return shown, tuple(ConfStatus(code) for code in status.tolist())
+
+
 @dataclass(frozen=True, eq=False)
 class PublishedTable:
     """A table as released: the value of a suppressed cell is not held here at all (0 in
@@ -52,12 +65,7 @@ class PublishedTable:
         cls, table: CubeTable, primary: NDArray[np.bool_], secondary: NDArray[np.bool_]
     ) -> PublishedTable:
         """Blank out the primary and secondary cells of `table` (flat boolean masks)."""
-        status = np.full(table.cube.size, ConfStatus.FREE.value, dtype="<U1")
-        status[secondary] = ConfStatus.SECONDARY.value
-        status[primary] = ConfStatus.PRIMARY.value
-        values = np.where(primary | secondary, 0, table.values).astype(np.int64)
-        values.setflags(write=False)
-        return cls(table.cube, values, tuple(ConfStatus(code) for code in status.tolist()))
+        return cls(table.cube, *blanked(table.values, primary, secondary))
 
     @property
     def blank(self) -> NDArray[np.bool_]:

@@ -46,11 +46,25 @@ def primary_cells(
 
 
 def protect(
-    table: CubeTable, threshold: int, *, zeros_safe: bool = True, seed: int = 0
+    table: CubeTable,
+    threshold: int,
+    *,
+    zeros_safe: bool = True,
+    seed: int = 0,
+    forced: NDArray[np.bool_] | None = None,
 ) -> PublishedTable:
-    """The release of `table`: primary cells and their complements blank, with their status."""
+    """The release of `table`: primary cells and their complements blank, with their status.
+
+    `forced` (a flat mask) marks cells that must be blank whatever this table needs: the same
+    cell is blank in another table published with this one (`migrex.stats.linked`). They are
+    protected like any blank, and are secondary unless they are primary here.
+    """
     primary = primary_cells(table, threshold, zeros_safe=zeros_safe)
     blank = primary.copy()
+    if forced is not None:
+        if forced.shape != blank.shape:
+            raise ValueError(f"forced cells have shape {forced.shape}, the cube {blank.shape}")
+        blank |= forced
     rank = _cost_rank(table)
     cost = _box_cost(table)
     first = True

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from casework_steps import context, deliver, now, state
 from factories import person_present, write_csv
 from migrex.casework.answers import answer_inquiry
+from migrex.casework.bodies import body_text
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.lifecycle import CaseState, IllegalTransition
 from migrex.casework.service import OpenRequest, open_request, open_review
@@ -85,11 +86,13 @@ def test_a_doubtful_request_is_answered_after_a_clarification(pair: Pair, tmp_pa
             select(CaseEventRow.event).where(CaseEventRow.case_id == case_id)
             .order_by(CaseEventRow.id)
         ))  # fmt: skip
-        answer = uow.session.scalars(
-            select(CaseMessageRow.body).where(CaseMessageRow.type == "clarification-answer")
+        row = uow.session.scalars(
+            select(CaseMessageRow).where(CaseMessageRow.type == "clarification-answer")
         ).one()
+        answer = body_text(uow, context(pair.kz), row)
     assert events[:3] == ["open-review", "request-clarification", "clarification-answered"]
     assert PRECISE in answer
+    assert PRECISE not in row.body  # stored sealed: received personal-data casework
 
 
 def test_an_answer_that_would_breach_is_not_sent(pair: Pair) -> None:

@@ -12,6 +12,7 @@ from joserfc.jwk import OKPKey
 from sqlalchemy import func, select
 
 from casework_steps import context, deliver, now, state
+from migrex.casework.bodies import CASE_BODY, body_text
 from migrex.casework.consultation import (
     CoSignatureInvalid,
     add_finding,
@@ -27,6 +28,8 @@ from migrex.casework.tables import CaseMessageRow
 from migrex.envelope import key_id
 from migrex.exchange.tables import OutboxMessage
 from migrex.node import Node
+from migrex.retention.sealing import seal_text, unwrap_key
+from migrex.retention.tables import RetentionKeyRow
 from nodes import Pair
 
 PRECISE = "Law of the Republic of Armenia on Foreigners, Article 12, part 3"
@@ -94,12 +97,13 @@ def am_cosigns(pair: Pair, case_id: str) -> str:
 
 def received(node: Node, case_id: str, type_: str) -> list[str]:
     with node.unit_of_work() as uow:
-        return list(uow.session.scalars(
-            select(CaseMessageRow.body).where(
+        rows = uow.session.scalars(
+            select(CaseMessageRow).where(
                 CaseMessageRow.case_id == case_id, CaseMessageRow.direction == "received",
                 CaseMessageRow.type == type_,
             ).order_by(CaseMessageRow.id)
-        ))  # fmt: skip
+        )  # fmt: skip
+        return [body_text(uow, context(node), row) for row in rows]
 
 
 def test_both_sides_add_findings_and_co_sign_the_outcome(pair: Pair) -> None:
@@ -143,9 +147,12 @@ def _tamper(pair: Pair, case_id: str, change: Any) -> None:
             select(CaseMessageRow).where(CaseMessageRow.case_id == case_id,
                                          CaseMessageRow.type == "consultation-outcome")
         ).one()  # fmt: skip
-        body = json.loads(row.body)
+        body = json.loads(body_text(uow, context(pair.am), row))
         change(body)
-        row.body = json.dumps(body)
+        # Sealed again under the record's own key, as a forger holding the node's keys would.
+        wrapped = uow.session.get(RetentionKeyRow, row.message_id).wrapped_key  # type: ignore[union-attr]
+        data_key = unwrap_key(context(pair.am).retention_key, wrapped, row.message_id)  # type: ignore[arg-type]
+        row.body = seal_text(data_key, json.dumps(body), f"{row.message_id}/{CASE_BODY}")
         uow.commit()
 
 

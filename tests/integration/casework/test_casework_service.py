@@ -198,7 +198,7 @@ def test_data_received_from_armenia_cannot_be_passed_to_a_third_state(pair: Pair
         **pair.kz.agreements,
         "kz-kg-example": load_agreement(ROOT / "agreements" / "kz-kg-example.toml"),
     }  # fmt: skip
-    kz = NodeContext(agreements, pair.kz.settings.authorities, b"k" * 32)
+    kz = NodeContext(agreements, pair.kz.settings.authorities, b"k" * 32, b"r" * 32)
     onward = OpenRequest(
         "kz-kg-example", "kz-mlsp", KG_RECEIVER, "person-inquiry",
         inquiry(purpose=KG_PURPOSE, requested_fields=["surname_latin"]), "officer:bolat",

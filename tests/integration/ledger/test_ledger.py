@@ -110,7 +110,7 @@ def _tight(agreement: Agreement, per_period: int) -> Agreement:
 
 def _limited(ctx: NodeContext, per_period: int) -> NodeContext:
     agreements = {k: _tight(a, per_period) for k, a in ctx.agreements.items()}
-    return NodeContext(agreements, ctx.hosted, ctx.subject_key)
+    return NodeContext(agreements, ctx.hosted, ctx.subject_key, ctx.retention_key)
 
 
 def test_the_period_limit_stops_a_send(pair: Pair) -> None:

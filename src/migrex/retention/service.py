@@ -1,0 +1,96 @@
+"""Sealing received personal data on arrival, opening it while it may be kept, and erasing it
+when the agreement's retention period ends.
+
+Erasure destroys the record's data key (crypto-shredding): every stored copy sealed under it
+(the case's copy, the inbox's body and signed message) becomes unreadable at once, wherever it
+is, including in backups taken after the key was wrapped away. What stays is the audit log's
+hash of the envelope: proof that the message was received, without its content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from migrex.agreements import Agreement
+from migrex.errors import MigrexError, NotFound
+from migrex.retention.sealing import new_data_key, open_text, seal_text, unwrap_key, wrap_key
+from migrex.retention.tables import RetentionKeyRow
+
+RETENTION_KEY = "retention.key"
+
+
+class Erased(MigrexError):
+    type_slug = "erased"
+    title = "The data was erased when its retention period ended"
+    status = 410
+    exit_code = 20
+
+
+def seal_record(
+    session: Session, node_key: bytes, *, record: str, agreement: Agreement,
+    our_authority: str, texts: Mapping[str, str], now: datetime,
+) -> dict[str, str]:  # fmt: skip
+    """Seal each text of `record` (a received message id) under a new data key that expires
+    with the agreement's retention period; returns the sealed texts by the same names."""
+    data_key = new_data_key()
+    session.add(
+        RetentionKeyRow(
+            record=record,
+            agreement_id=agreement.id,
+            our_authority=our_authority,
+            wrapped_key=wrap_key(node_key, data_key, record),
+            sealed_at=now,
+            expires_at=now + agreement.data_protection.retention,
+            erased_at=None,
+        )
+    )
+    return {name: seal_text(data_key, text, f"{record}/{name}") for name, text in texts.items()}
+
+
+def open_record(session: Session, node_key: bytes, *, record: str, name: str, sealed: str) -> str:
+    """The text sealed as `name` of `record`; Erased once its key is gone."""
+    row = session.get(RetentionKeyRow, record)
+    if row is None:
+        raise NotFound(f"no data key for {record}")
+    if row.wrapped_key is None:
+        raise Erased(f"{record} was erased on {row.erased_at:%Y-%m-%d} (retention ended)")
+    data_key = unwrap_key(node_key, row.wrapped_key, record)
+    return open_text(data_key, sealed, f"{record}/{name}")
+
+
+@dataclass(frozen=True)
+class Erasure:
+    record: str
+    agreement_id: str
+    our_authority: str
+    sealed_at: datetime
+    expires_at: datetime
+
+
+def due_for_erasure(session: Session, now: datetime, limit: int = 10_000) -> list[RetentionKeyRow]:
+    return list(
+        session.scalars(
+            select(RetentionKeyRow)
+            .where(RetentionKeyRow.erased_at.is_(None), RetentionKeyRow.expires_at <= now)
+            .order_by(RetentionKeyRow.expires_at)
+            .limit(limit)
+        )
+    )
+
+
+def erase(session: Session, rows: list[RetentionKeyRow], now: datetime) -> list[Erasure]:
+    """Destroy the data keys of `rows` (in the caller's transaction, with its log entries)."""
+    erased = []
+    for row in rows:
+        row.wrapped_key = None
+        row.erased_at = now
+        erased.append(
+            Erasure(row.record, row.agreement_id, row.our_authority, row.sealed_at, row.expires_at)
+        )
+    session.flush()
+    return erased

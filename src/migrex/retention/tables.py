@@ -1,0 +1,25 @@
+"""One data key per sealed record; erasing a record is deleting its key (the row stays, with
+when and why the key went, so the erasure can be shown)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from migrex.db import Base
+
+
+class RetentionKeyRow(Base):
+    __tablename__ = "retention_key"
+    __table_args__ = (Index("ix_retention_key_due", "erased_at", "expires_at"),)
+
+    # The message id of the received message whose stored copies are sealed under this key.
+    record: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    our_authority: Mapped[str] = mapped_column(String(64))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sealed_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    erased_at: Mapped[datetime | None] = mapped_column()
