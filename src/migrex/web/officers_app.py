@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from migrex.casework.api import CaseworkSetup
 from migrex.casework.api import router as casework_router
 from migrex.casework.service import node_context
+from migrex.ledger.api import router as ledger_router
 from migrex.node import Node
 from migrex.officers.api import router as officers_router
 from migrex.web.problems import install_problem_handlers
@@ -23,11 +24,10 @@ def create_officer_app(node: Node) -> FastAPI:
         summary="Casework under migration-cooperation agreements, for authorised officers",
     )
     app.state.unit_of_work = node.unit_of_work
-    app.state.casework = CaseworkSetup(
-        node_context(node), node.settings.resolved_key_dir
-    )
+    app.state.casework = CaseworkSetup(node_context(node), node.settings.resolved_key_dir)
 
     install_problem_handlers(app)
     app.include_router(officers_router)
     app.include_router(casework_router)
+    app.include_router(ledger_router)
     return app

@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[Role]] = {
     "overdue": {Role.OFFICER, Role.REVIEWER, Role.SUPERVISOR},
     "show": {Role.OFFICER, Role.REVIEWER, Role.SUPERVISOR, Role.DATA_PROTECTION_OFFICER},
     "withdraw": {Role.OFFICER},
+    "subject-report": {Role.DATA_PROTECTION_OFFICER},
+    "limits": {Role.DATA_PROTECTION_OFFICER},
 }
 
 
@@ -83,6 +85,9 @@ def test_each_role_reaches_exactly_its_casework_routes(
         "show": call(app, "GET", f"/v1/cases/{case_id}", tokens[role]),
         "withdraw": call(app, "POST", f"/v1/cases/{case_id}/withdraw", tokens[role],
                          {"reason": "sent in error"}),
+        "subject-report": call(app, "GET", "/v1/authorities/am-mcs/subject-report"
+                               "?document=AM1234567", tokens[role]),
+        "limits": call(app, "GET", "/v1/authorities/am-mcs/limits", tokens[role]),
     }  # fmt: skip
     for route, response in answers.items():
         if role in ALLOWED[route]:
@@ -90,6 +95,22 @@ def test_each_role_reaches_exactly_its_casework_routes(
         else:
             assert response.status_code == 403, (route, response.text)
             assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_data_protection_officer_sees_what_was_sent_about_a_person(
+    app_and_tokens: tuple[FastAPI, dict[Role, str]],
+) -> None:
+    app, tokens = app_and_tokens
+    case_id = open_case(app, tokens[Role.OFFICER]).json()["case_id"]
+    url = "/v1/authorities/am-mcs/subject-report?document=AM1234567"
+    [entry] = call(app, "GET", url, tokens[Role.DATA_PROTECTION_OFFICER]).json()
+    assert (entry["direction"], entry["case_id"]) == ("sent", case_id)
+    assert entry["partner_authority"] == "kz-mia" and entry["purpose"] == "legal-status-of-stay"
+    assert entry["actor"] == "officer-am" or entry["actor"].endswith("officer-am")
+    limits = call(app, "GET", "/v1/authorities/am-mcs/limits", tokens[Role.DATA_PROTECTION_OFFICER])
+    limits = limits.json()
+    sent = next(u for u in limits if u["direction"] == "sent")
+    assert (sent["partner_state"], sent["persons"], sent["limit"]) == ("KZ", 1, 2000)
 
 
 def test_no_token_is_401_and_bad_input_is_a_problem(
