@@ -1,10 +1,11 @@
-"""`migrex case`: open requests, file what arrives, review, answer, refuse, withdraw."""
+"""`migrex case`: open requests, file what arrives, review, answer, refuse, withdraw, clarify,
+consult, and see which cases are overdue or due soon."""
 
 from __future__ import annotations
 
 import getpass
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,8 @@ from sqlalchemy import select
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
+from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
+from migrex.casework.reminders import ReminderRule, reminder_cases
 from migrex.casework.service import (
     NodeContext,
     OpenRequest,
@@ -30,6 +33,7 @@ from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, Screen
 from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
+from migrex.exchange.trust import load_trust
 from migrex.identity.secrets import node_secret
 from migrex.node import Node
 from migrex.registry.sql import SqlRegistries
@@ -103,6 +107,55 @@ def list_command(
                 f"{row.our_authority} ↔ {row.partner_authority}", row.state,
                 row.due_at.isoformat(timespec="minutes") if row.due_at else "",
             )  # fmt: skip
+    out.print(table)
+
+
+def _left(delta: timedelta) -> str:
+    """A time span as officers read it: days and hours, or hours and minutes."""
+    minutes = int(delta.total_seconds()) // 60
+    days, hours = divmod(minutes // 60, 24)
+    return f"{days}d {hours}h" if days else f"{hours}h {minutes % 60}m"
+
+
+@app.command("overdue")
+def overdue_command(
+    ctx: typer.Context,
+    authority: Annotated[str | None, typer.Option(help="only this hosted authority's")] = None,
+) -> None:
+    """Open cases past their deadline, longest overdue first."""
+    node = node_from(ctx)
+    now = datetime.now(UTC)
+    table = Table("case", "authority", "partner", "category", "state", "due", "overdue by")
+    with node.unit_of_work() as uow:
+        rows = overdue_cases(uow, now)
+        for row in (r for r in rows if authority is None or r.our_authority == authority):
+            due = row.due_at or now  # never None on the overdue list
+            table.add_row(
+                row.id, row.our_authority, row.partner_authority, row.category, row.state,
+                due.isoformat(timespec="minutes"), _left(now - due),
+            )  # fmt: skip
+    out.print(table)
+
+
+@app.command("reminders")
+def reminders_command(
+    ctx: typer.Context,
+    authority: Annotated[str | None, typer.Option(help="only this hosted authority's")] = None,
+    within_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="due within N days (default: three quarters of the time used)"),
+    ] = None,
+) -> None:
+    """Open cases near their deadline but not past it, the soonest due first."""
+    node = node_from(ctx)
+    now = datetime.now(UTC)
+    rule = ReminderRule() if within_days is None else ReminderRule(within=timedelta(within_days))
+    table = Table("case", "authority", "partner", "category", "due", "time left")
+    with node.unit_of_work() as uow:
+        for row in reminder_cases(uow, now, rule, authority=authority):
+            due = row.due_at or now  # never None on the reminder list
+            table.add_row(row.id, row.our_authority, row.partner_authority, row.category,
+                          due.isoformat(timespec="minutes"), _left(due - now))  # fmt: skip
     out.print(table)
 
 
@@ -225,3 +278,62 @@ def verify_citizenship_command(ctx: typer.Context, case_id: str) -> None:
         reply = answer_citizenship(uow, _context(node), SqlRegistries(uow.session), case_id,
                                    actor=_actor(), now=datetime.now(UTC))  # fmt: skip
     out.print_json(reply.model_dump_json(exclude_none=True))
+
+
+def _our_authority(node: Node, case_id: str) -> str:
+    with node.unit_of_work() as uow:
+        case = uow.session.get(CaseRow, case_id)
+        if case is None:
+            raise NotFound(f"no case {case_id}")
+        return case.our_authority
+
+
+@app.command("add-finding")
+def add_finding_command(
+    ctx: typer.Context,
+    case_id: str,
+    finding: Annotated[str, typer.Option(help="what we found")],
+    fields: Annotated[str | None, typer.Option(help="data it shares, a JSON object")] = None,
+) -> None:
+    """Add our finding to an open joint consultation (the case does not move)."""
+    node = node_from(ctx)
+    try:
+        shared = json.loads(fields) if fields else None
+    except ValueError as error:
+        raise typer.BadParameter(f"--fields is not JSON: {error}") from error
+    if shared is not None and not isinstance(shared, dict):
+        raise typer.BadParameter("--fields must be a JSON object")
+    with node.unit_of_work() as uow:
+        message_id = add_finding(uow, _context(node), case_id, finding=finding, fields=shared,
+                                 actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+    out.print(f"finding {message_id} queued")
+
+
+@app.command("propose-outcome")
+def propose_outcome_command(
+    ctx: typer.Context,
+    case_id: str,
+    outcome: Annotated[str, typer.Option(help="the outcome text both sides are to sign")],
+) -> None:
+    """Propose a consultation's outcome to the partner, signed with our authority's key."""
+    node = node_from(ctx)
+    authority, now = _our_authority(node, case_id), datetime.now(UTC)
+    key = load_trust(node.settings, node.agreements).signing_key(authority, now)
+    with node.unit_of_work() as uow:
+        message_id = propose_outcome(uow, _context(node), case_id, outcome=outcome,
+                                     signing_key=key, actor=_actor(), now=now)  # fmt: skip
+    out.print(f"outcome {message_id} proposed")
+
+
+@app.command("cosign-outcome")
+def cosign_outcome_command(ctx: typer.Context, case_id: str) -> None:
+    """Co-sign the partner's proposed outcome once its signature verifies; the case is answered."""
+    node = node_from(ctx)
+    authority, now = _our_authority(node, case_id), datetime.now(UTC)
+    trust = load_trust(node.settings, node.agreements)
+    with node.unit_of_work() as uow:
+        message_id = cosign_outcome(
+            uow, _context(node), case_id, signing_key=trust.signing_key(authority, now),
+            resolve_signing_key=trust.resolve_signing_key, actor=_actor(), now=now,
+        )  # fmt: skip
+    out.print(f"co-signed outcome {message_id} queued")

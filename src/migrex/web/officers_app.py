@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from migrex.casework.api import CaseworkSetup
+from migrex.casework.api import CaseworkSetup, consultation_keys_of
 from migrex.casework.api import router as casework_router
 from migrex.casework.service import node_context
 from migrex.ledger.api import router as ledger_router
@@ -24,7 +24,9 @@ def create_officer_app(node: Node) -> FastAPI:
         summary="Casework under migration-cooperation agreements, for authorised officers",
     )
     app.state.unit_of_work = node.unit_of_work
-    app.state.casework = CaseworkSetup(node_context(node), node.settings.resolved_key_dir)
+    app.state.casework = CaseworkSetup(
+        node_context(node), node.settings.resolved_key_dir, consultation_keys_of(node)
+    )
 
     install_problem_handlers(app)
     app.include_router(officers_router)

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from casework_scenes import consultation_proposed
+from casework_steps import state
+from migrex.casework.lifecycle import CaseState
 from migrex.cli import app
 from migrex.errors import NotFound
 from migrex.exchange.service import NotPermitted
@@ -50,7 +53,26 @@ def test_a_breach_exits_with_its_code(pair: Pair) -> None:
 
 def test_deciding_an_unknown_case_is_not_found(pair: Pair) -> None:
     for command in (["clarify", "nope", "--question", "why?"], ["verify-citizenship", "nope"],
-                    ["refuse", "nope", "--ground", "security", "--explanation", "x"]):  # fmt: skip
+                    ["refuse", "nope", "--ground", "security", "--explanation", "x"],
+                    ["add-finding", "nope", "--finding", "x"], ["cosign-outcome", "nope"],
+                    ["propose-outcome", "nope", "--outcome", "x"]):  # fmt: skip
         result = runner.invoke(app, ["--config", config(pair), "case", *command])
         assert result.exit_code == NotFound.exit_code, (command, result.output)
         assert "no case nope" in result.output
+
+
+def test_a_consultation_from_the_command_line(pair: Pair) -> None:
+    case_id = consultation_proposed(pair)
+    case = ["--config", config(pair), "case"]
+    finding = runner.invoke(app, [*case, "add-finding", case_id, "--finding", "Registered.",
+                                  "--fields", '{"permit_type": "work"}'])  # fmt: skip
+    assert finding.exit_code == 0, finding.output
+    assert "finding" in finding.output and "queued" in finding.output
+    not_json = runner.invoke(app, [*case, "add-finding", case_id, "--finding", "x",
+                                   "--fields", "permit_type=work"])  # fmt: skip
+    assert not_json.exit_code == 2 and "not JSON" in not_json.output
+    proposed = runner.invoke(app, [*case, "propose-outcome", case_id, "--outcome", "Lawful."])
+    assert proposed.exit_code == 0, proposed.output
+    cosigned = runner.invoke(app, [*case, "cosign-outcome", case_id])
+    assert cosigned.exit_code == 0, cosigned.output
+    assert state(pair.am, case_id) == CaseState.ANSWERED
