@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from migrex.agreements.cli import app as agreement_app
+from migrex.audit.cli import app as audit_app
 from migrex.bench.cli import app as bench_app
 from migrex.casework.cli import app as case_app
 from migrex.console import render_error
@@ -20,6 +21,7 @@ from migrex.identity.cli import app as identity_app
 from migrex.ledger.cli import limits, subject_app
 from migrex.officers.cli import app as user_app
 from migrex.registry.cli import app as registry_app
+from migrex.retention.cli import app as retention_app
 from migrex.stats.cli import app as stats_app
 from migrex.synth.cli import synth
 
@@ -68,6 +70,8 @@ def _register() -> None:
     app.add_typer(inbox_app, name="inbox", help="Received messages.")
     app.add_typer(subject_app, name="subject", help="What was disclosed about a person.")
     app.add_typer(stats_app, name="stats", help="Statistics releases, in SDMX, compared.")
+    app.add_typer(audit_app, name="audit", help="The audit log: verify, prove, checkpoints.")
+    app.add_typer(retention_app, name="retention", help="Erase received data when it expires.")
     app.command("limits", help="Volume limits: persons requested per partner and period.")(limits)
     app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)
     app.command("relay", help="Run an outbox relay on its own.")(relay)

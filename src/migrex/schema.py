@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from migrex.audit import tables as audit_tables
 from migrex.casework import tables as casework_tables
 from migrex.db import Base
 from migrex.exchange import tables as exchange_tables
@@ -19,6 +20,7 @@ FEATURE_TABLES = (
     ledger_tables,
     retention_tables,
     stats_tables,
+    audit_tables,
 )
 
 metadata = Base.metadata

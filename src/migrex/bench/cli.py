@@ -10,9 +10,11 @@ import typer
 
 from migrex.agreements import load_agreement
 from migrex.bench import exchange, stats
+from migrex.bench.audit import audit_command
 from migrex.console import err, out
 
 app = typer.Typer(no_args_is_help=True)
+app.command("audit")(audit_command)
 
 
 @app.command("exchange")

@@ -1,0 +1,232 @@
+"""`migrex audit verify|prove|checkpoint|show`: the node's audit log from the command line.
+
+The log signs with the current signing key of the node's first hosted authority, under a key
+name equal to the log's origin (as C2SP logs usually do). Every earlier signing key of that
+authority stays a verifier, so checkpoints signed before a key rotation still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from rich.table import Table
+
+from migrex.audit import log as audit_log
+from migrex.audit.checkpoint import ed25519_private_key, ed25519_public_key, verifier_key
+from migrex.audit.merkle import AuditError, leaf_hash
+from migrex.audit.verification import VerifyReport
+from migrex.console import out, progress_bar
+from migrex.context import node_from
+from migrex.errors import NotFound
+from migrex.identity import FileKeyStore, KeyUse
+from migrex.node import Node
+from migrex.settings import Settings
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def log_origin(settings: Settings) -> str:
+    """The log's origin line: unique per node, stable for the log's whole life."""
+    return f"migrex.{settings.state.lower()}/{settings.node_id}/audit"
+
+
+@dataclass(frozen=True)
+class LogKeys:
+    """The key the log signs with now, and every key it may have signed with."""
+
+    origin: str
+    private_key: Ed25519PrivateKey
+    verifiers: list[tuple[str, Ed25519PublicKey]]
+
+    @property
+    def verifier_key(self) -> str:
+        """The published form of the current key, for anyone checking a proof."""
+        return verifier_key(self.origin, self.private_key.public_key())
+
+
+def log_keys(node: Node) -> LogKeys:
+    authority = node.settings.authorities[0]
+    store = FileKeyStore(node.settings.resolved_key_dir)
+    signing = [key for key in store.all_keys(authority) if key.use is KeyUse.SIGNING]
+    origin = log_origin(node.settings)
+    return LogKeys(
+        origin,
+        ed25519_private_key(store.current_signing(authority).key),
+        [(origin, ed25519_public_key(key.key)) for key in signing],
+    )
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _witness_keys(values: list[str]) -> dict[str, Ed25519PublicKey]:
+    keys = {}
+    for value in values:
+        name, _, material = value.partition("=")
+        try:
+            keys[name] = Ed25519PublicKey.from_public_bytes(base64.b64decode(material))
+        except (binascii.Error, ValueError) as error:
+            raise typer.BadParameter(
+                f"{value!r} is not NAME=BASE64 of a raw Ed25519 key"
+            ) from error
+    return keys
+
+
+def _report_json(report: VerifyReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "size": report.size,
+        "root_hash": _b64(report.root_hash),
+        "checkpoints": report.checkpoints,
+        "cosignatures": report.cosignatures,
+        "problems": [
+            {"kind": str(p.kind), "position": p.position, "message": p.message}
+            for p in report.problems
+        ],
+        "omitted": report.omitted,
+    }
+
+
+@app.command("verify")
+def verify_command(
+    ctx: typer.Context,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(help="a witness's cosigning key as NAME=BASE64 (raw Ed25519), repeatable"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="processes decoding leaf rows (default: one per CPU for large logs)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Rebuild the tree from the leaf rows and check nodes, head, checkpoints, cosignatures.
+
+    Exits with the audit code (10) when anything is wrong.
+    """
+    node = node_from(ctx)
+    keys = log_keys(node)
+    witnesses = _witness_keys(witness_key or [])
+    with node.unit_of_work() as uow, progress_bar() as bar:
+        task = bar.add_task("verifying", total=None)
+        report = audit_log.verify(
+            uow.session,
+            keys.verifiers,
+            witnesses,
+            on_chunk=lambda done, total: bar.update(task, completed=done, total=total),
+            workers=workers,
+        )
+    if as_json:
+        print(json.dumps(_report_json(report)))
+    else:
+        for problem in report.problems:
+            where = "" if problem.position is None else f"[yellow]{problem.position}[/]: "
+            out.print(f"[red]{problem.kind}[/] {where}{problem.message}", highlight=False)
+        if report.omitted:
+            out.print(f"… and {report.omitted} more problems")
+        verdict = "[green]intact[/]" if report.ok else "[bold red]NOT intact[/]"
+        out.print(
+            f"{report.size} leaves, {report.checkpoints} checkpoints, "
+            f"{report.cosignatures} cosignatures: {verdict}"
+        )
+    if not report.ok:
+        raise typer.Exit(AuditError.exit_code)
+
+
+@app.command("prove")
+def prove_command(
+    ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="the message's id")]
+) -> None:
+    """Print, as JSON, the inclusion proof of every entry about a message against a signed
+    checkpoint (signing a new one when the latest does not cover them yet)."""
+    node = node_from(ctx)
+    keys = log_keys(node)
+    with node.unit_of_work() as uow:
+        session = uow.session
+        positions = audit_log.position_of_message(session, message_id)
+        if not positions:
+            raise NotFound(f"the audit log has no entry about message {message_id}")
+        signed = audit_log.latest_checkpoint(session)
+        if signed is None or signed.checkpoint.size <= positions[-1]:
+            signed = audit_log.make_checkpoint(
+                session, keys.origin, keys.origin, keys.private_key, datetime.now(UTC)
+            )
+            uow.commit()
+        size = signed.checkpoint.size
+        entries = []
+        for position in positions:
+            data = audit_log.leaf_data(session, position)
+            proof = audit_log.inclusion_proof_for(session, position, size)
+            entries.append(
+                {
+                    "leaf_index": position,
+                    "leaf_data": data.decode("utf-8"),
+                    "leaf_hash": _b64(leaf_hash(data)),
+                    "inclusion_proof": [_b64(node) for node in proof],
+                }
+            )
+    print(
+        json.dumps(
+            {
+                "message_id": message_id,
+                "tree_size": size,
+                "root_hash": _b64(signed.checkpoint.root_hash),
+                "checkpoint": signed.note,
+                "verifier_key": keys.verifier_key,
+                "entries": entries,
+                "how_to_verify": "RFC 9162 section 2.1.3.2 with leaf_hash = "
+                "SHA-256(0x00 || leaf_data); the root is the checkpoint's third line",
+            },
+            indent=2,
+        )
+    )
+
+
+@app.command("checkpoint")
+def checkpoint_command(ctx: typer.Context) -> None:
+    """Sign the log's current size and root and print the checkpoint note."""
+    node = node_from(ctx)
+    keys = log_keys(node)
+    with node.unit_of_work() as uow:
+        signed = audit_log.make_checkpoint(
+            uow.session, keys.origin, keys.origin, keys.private_key, datetime.now(UTC)
+        )
+        uow.commit()
+    out.print(signed.note, end="", highlight=False, markup=False)
+
+
+@app.command("show")
+def show_command(ctx: typer.Context) -> None:
+    """The log's size and root, its latest checkpoint and the witnesses that cosigned it."""
+    node = node_from(ctx)
+    keys = log_keys(node)
+    with node.unit_of_work() as uow:
+        session = uow.session
+        size, root = audit_log.tree_size(session), audit_log.current_root(session)
+        signed = audit_log.latest_checkpoint(session)
+        cosigned = (
+            [] if signed is None else audit_log.cosignatures_of(session, signed.checkpoint.size)
+        )
+    out.print(f"origin        {keys.origin}", highlight=False)
+    out.print(f"verifier key  {keys.verifier_key}", highlight=False)
+    out.print(f"leaves        {size}", highlight=False)
+    out.print(f"root          {_b64(root)}", highlight=False)
+    if signed is None:
+        out.print("no checkpoint signed yet (migrex audit checkpoint)")
+        return
+    out.print(
+        f"checkpoint    {signed.checkpoint.size} leaves, signed {signed.created_at.isoformat()}",
+        highlight=False,
+    )
+    table = Table("witness", "cosigned at size", "received")
+    for row in cosigned:
+        table.add_row(row.witness, str(row.size), row.received_at.isoformat(timespec="seconds"))
+    out.print(table if cosigned else "no cosignatures yet")

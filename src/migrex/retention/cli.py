@@ -1,0 +1,71 @@
+"""`migrex retention`: what is due for erasure, and the run that erases it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from migrex.console import out
+from migrex.context import node_from
+from migrex.retention.run import run_retention
+from migrex.retention.tables import RetentionKeyRow
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def _moment(at: str | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise typer.BadParameter(
+            "--at is an ISO 8601 time, e.g. 2026-11-25T12:00:00+00:00"
+        ) from None
+    if moment.utcoffset() is None:
+        raise typer.BadParameter("--at needs a time zone, e.g. +00:00")
+    return moment
+
+
+@app.command("run")
+def run_command(
+    ctx: typer.Context,
+    at: Annotated[
+        str | None, typer.Option(help="erase as of this time (default: now), e.g. for a test")
+    ] = None,
+) -> None:
+    """Destroy the keys of received personal data whose retention period has ended."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        erased = run_retention(uow, _moment(at))
+    out.print(f"{len(erased)} records erased (their keys destroyed; the erasures are logged)")
+    for item in erased:
+        kept = f"kept since {item.sealed_at:%Y-%m-%d}, due {item.expires_at:%Y-%m-%d}"
+        out.print(f"  {item.record} ({item.agreement_id}, {item.our_authority}), {kept}")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    erased: Annotated[bool, typer.Option(help="show erased records instead")] = False,
+) -> None:
+    """Sealed records and when each will be erased (or was)."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        statement = select(RetentionKeyRow).order_by(RetentionKeyRow.expires_at)
+        statement = statement.where(
+            RetentionKeyRow.erased_at.is_not(None)
+            if erased
+            else RetentionKeyRow.erased_at.is_(None)
+        )
+        rows = list(uow.session.scalars(statement.limit(1000)))
+    table = Table("record", "agreement", "authority", "sealed", "erased" if erased else "due")
+    for row in rows:
+        when = row.erased_at if erased else row.expires_at
+        table.add_row(row.record, row.agreement_id, row.our_authority,
+                      f"{row.sealed_at:%Y-%m-%d}", f"{when:%Y-%m-%d}")  # fmt: skip
+    out.print(table)
