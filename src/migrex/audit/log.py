@@ -250,3 +250,17 @@ def cosignatures_of(session: Session, size: int) -> list[AuditCosignature]:
             .order_by(AuditCosignature.witness)
         )
     )
+
+
+def inclusion_proofs_for(
+    session: Session, positions: Sequence[int], size: int
+) -> list[list[bytes]]:
+    """The inclusion proofs of several leaves in the tree of `size` leaves, from one query:
+    the leaves of one batch share most of their proof nodes."""
+    wanted = [inclusion_ranges(position, size) for position in positions]
+    store = SqlNodeStore(session, size=size)
+    tiles = {tile for ranges in wanted for start, end in ranges for tile in range_nodes(start, end)}
+    store.load(tiles)
+    if any(store.get(*tile) is None for tile in tiles):
+        raise AuditError("a stored node is missing; run `migrex audit verify`")
+    return [[range_hash(store, start, end) for start, end in ranges] for ranges in wanted]

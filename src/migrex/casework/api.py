@@ -6,10 +6,11 @@ officer's permission for it before anything changes; every action records the of
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from migrex.casework.answers import answer_inquiry
@@ -24,6 +25,7 @@ from migrex.casework.api_deps import (
 from migrex.casework.api_exchange import router as exchange_router
 from migrex.casework.api_steps import router as steps_router
 from migrex.casework.cli import hit_reference_key
+from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
 from migrex.casework.schemas import (
     CaseOut,
@@ -122,6 +124,28 @@ def list_reminders(
 def show_case(case_id: str, officer: CurrentOfficer, unit_of_work: UnitOfWorkFactoryDep) -> CaseOut:
     """One case: its state, parties and deadlines."""
     return CaseOut.of(case_for(unit_of_work, case_id, officer, Action.VIEW_CASE))
+
+
+class MessageOut(BaseModel):
+    message_id: str
+    direction: str
+    type: str
+    at: datetime
+    body: dict[str, Any] | None = Field(description="null once erased at the end of retention")
+
+
+@router.get("/cases/{case_id}/messages", response_model=list[MessageOut], responses=CASE_PROBLEMS)
+def read_messages(
+    case_id: str, setup: CaseworkSetupDep, officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep,
+) -> list[MessageOut]:  # fmt: skip
+    """Every message of the case in full. Each read of personal data is recorded in the
+    disclosure ledger and the audit log under the officer's name."""
+    case_for(unit_of_work, case_id, officer, Action.VIEW_PERSONAL_DATA)
+    with unit_of_work() as uow:
+        views = read_case_messages(uow, setup.node, case_id, reader=officer.actor, now=now())
+    return [MessageOut(message_id=v.message_id, direction=v.direction, type=v.type, at=v.at,
+                       body=v.body) for v in views]  # fmt: skip
 
 
 @router.post("/cases/{case_id}/review", response_model=SentOut, responses=CASE_PROBLEMS)

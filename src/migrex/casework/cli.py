@@ -17,6 +17,7 @@ from migrex.casework.answers import answer_inquiry
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
+from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
 from migrex.casework.service import (
     NodeContext,
@@ -159,9 +160,25 @@ def reminders_command(
     out.print(table)
 
 
+@app.command("read")
+def read_command(ctx: typer.Context, case_id: str) -> None:
+    """Every message of a case in full; each read of personal data is logged and ledgered."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        views = read_case_messages(uow, _context(node), case_id, reader=_actor(),
+                                   now=datetime.now(UTC))  # fmt: skip
+    for view in views:
+        out.print(f"[bold]{view.at:%Y-%m-%d %H:%M} {view.direction} {view.type}[/] "
+                  f"[dim]{view.message_id}[/]")  # fmt: skip
+        if view.erased:
+            out.print("  [dim]erased: its retention period ended[/]")
+        else:
+            out.print_json(data=view.body)
+
+
 @app.command("show")
 def show_command(ctx: typer.Context, case_id: str) -> None:
-    """A case's messages, screening notes and history."""
+    """A case's messages, screening notes and history (no message bodies: see `case read`)."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
         case = uow.session.get(CaseRow, case_id)

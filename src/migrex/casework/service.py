@@ -17,6 +17,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from migrex.agreements import Agreement, Urgency
+from migrex.audit import events
+from migrex.audit.pending import record
 from migrex.casework.bodies import CASE_BODY, body_of
 from migrex.casework.lifecycle import (
     INITIAL_STATE,
@@ -240,10 +242,17 @@ class Move:
 
 
 def _history(uow: UnitOfWork, case_id: str, move: Move, *, actor: str, now: datetime) -> None:
+    """The case's own history row, and the decision's entry in the audit log (appended when
+    the use case commits, in the same transaction)."""
     uow.session.add(
         CaseEventRow(case_id=case_id, at=now, actor=actor, event=move.event,
                      from_state=move.before, to_state=move.after, detail=None)
     )  # fmt: skip
+    case = uow.session.get(CaseRow, case_id)
+    if case is not None:
+        record(uow.session, events.decision(at=now, actor=actor, authority=case.our_authority,
+                                            case_id=case_id, event=str(move.event),
+                                            purpose=case.purpose))  # fmt: skip
 
 
 def _notes(uow: UnitOfWork, case_id: str, screening: Screening) -> None:

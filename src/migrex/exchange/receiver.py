@@ -17,6 +17,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from migrex.audit import events
+from migrex.audit.log import append_leaves, current_root, inclusion_proofs_for
+from migrex.audit.receipt_proof import CLAIM, proof_claims
 from migrex.envelope import EnvelopeRejected, OpenedMessage, open_envelope, sign_receipt
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.outbox import canonical_json
@@ -148,10 +151,10 @@ def _store(
         message_id = item.claims.message_id
         previous = stored.get(message_id)
         if previous is None:
-            row = _inbox_row(trust, item, token, now)
+            row = _inbox_row(item, token, now)
             new_rows.append(row)
-            stored[message_id] = (item.envelope_sha256, row["receipt"])
-            outcomes.append(Outcome("accepted", message_id, row["receipt"]))
+            stored[message_id] = (item.envelope_sha256, "")
+            outcomes.append(Outcome("accepted", message_id))
         elif previous[0] == item.envelope_sha256:
             outcomes.append(Outcome("duplicate", message_id, previous[1]))
         else:
@@ -163,8 +166,45 @@ def _store(
             )
             outcomes.append(_refuse(session, replay, token, now, peer))
     if new_rows:
+        receipts = _log_and_receipt(session, trust, new_rows, now)
         session.execute(insert(InboxMessage), new_rows)
+        # Accepted now, or repeated later in this same batch: both answer with the new receipt.
+        outcomes = [
+            Outcome(o.status, o.message_id, receipts[o.message_id])
+            if not o.receipt and o.message_id in receipts
+            else o
+            for o in outcomes
+        ]
     return outcomes
+
+
+def _log_and_receipt(
+    session: Session, trust: Trust, rows: list[dict[str, Any]], now: datetime
+) -> dict[str, str]:
+    """Log every accepted envelope (one append), then sign each receipt with the proof that
+    its envelope is in the log: the rows get their receipts, the outcomes their tokens."""
+    leaves = [
+        events.message_received(at=now, recipient=row["recipient"], sender=row["sender"],
+                                message_id=row["message_id"],
+                                envelope_sha256=row["envelope_sha256"])
+        for row in rows
+    ]  # fmt: skip
+    positions = append_leaves(session, leaves, now)
+    size, root = positions[-1] + 1, current_root(session)
+    proofs = inclusion_proofs_for(session, positions, size)
+    receipts = {}
+    for row, leaf, index, proof in zip(rows, leaves, positions, proofs, strict=True):
+        row["receipt"] = sign_receipt(
+            envelope_sha256=row["envelope_sha256"],
+            message_id=row["message_id"],
+            receiver=row["recipient"],
+            received_at=now,
+            signing_key=trust.signing_key(row["recipient"], now),
+            extra={CLAIM: proof_claims(leaf.encode(), index=index, size=size, root=root,
+                                       proof=proof)},
+        )  # fmt: skip
+        receipts[row["message_id"]] = row["receipt"]
+    return receipts
 
 
 def _refuse(
@@ -184,15 +224,8 @@ def _refuse(
     return Outcome("rejected", rejection.message_id, problem=problem_of(rejection))
 
 
-def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) -> dict[str, Any]:
+def _inbox_row(message: OpenedMessage, token: str, now: datetime) -> dict[str, Any]:
     claims = message.claims
-    receipt = sign_receipt(
-        envelope_sha256=message.envelope_sha256,
-        message_id=claims.message_id,
-        receiver=claims.recipient,
-        received_at=now,
-        signing_key=trust.signing_key(claims.recipient, now),
-    )
     return {
         "message_id": claims.message_id,
         "agreement_id": claims.agreement,
@@ -209,6 +242,6 @@ def _inbox_row(trust: Trust, message: OpenedMessage, token: str, now: datetime) 
         "envelope": token,
         "signed_message": message.signed_message,
         "envelope_sha256": message.envelope_sha256,
-        "receipt": receipt,
+        "receipt": "",  # signed once the envelope is logged
         "status": "new",
     }

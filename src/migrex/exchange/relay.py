@@ -21,6 +21,11 @@ from typing import Any
 import structlog
 from sqlalchemy import insert, select
 
+from migrex.audit import events
+from migrex.audit.leaves import AuditLeaf
+from migrex.audit.log import append_leaves
+from migrex.audit.merkle import AuditError
+from migrex.audit.receipt_proof import CLAIM, verify_proof_claims
 from migrex.envelope import MessageClaims, ReceiptInvalid, seal, verify_receipt
 from migrex.errors import MigrexError
 from migrex.exchange.delivery import RetryPolicy
@@ -135,6 +140,11 @@ class Relay:
             return f"receipt rejected: {error.detail}"
         if verified.message_id != row.message_id:
             return "receipt is for another message"
+        try:
+            verify_proof_claims(verified.extra.get(CLAIM) or {}, message_id=row.message_id,
+                                envelope_sha256=verified.envelope_sha256)  # fmt: skip
+        except AuditError as error:
+            return f"receipt rejected: {error.detail}"
         return Receipt(
             message_id=row.message_id, envelope_sha256=verified.envelope_sha256,
             receiver=verified.receiver, received_at=verified.received_at,
@@ -156,6 +166,8 @@ class Relay:
             fresh = [r for r in receipts.values() if r.message_id not in known]
             if fresh:
                 uow.session.execute(insert(Receipt), [_columns(r) for r in fresh])
+                append_leaves(uow.session, _logged(fresh, {row.message_id: row for row in sealed}),
+                              now)  # fmt: skip
             mark_delivered(uow.session, list(receipts), now)
             parked = mark_failed(
                 uow.session, failures, now=now, policy=self.policy, rng=self.rng
@@ -192,6 +204,21 @@ class Relay:
             elif not claimed:
                 wake.wait(idle_wait)
                 wake.clear()
+
+
+def _logged(receipts: list[Receipt], rows: dict[str, OutboxMessage]) -> list[AuditLeaf]:
+    """Each delivered message's log entries: sent (with its envelope hash), then receipted."""
+    leaves = []
+    for receipt in receipts:
+        row = rows.get(receipt.message_id)
+        sender = row.sender if row is not None else receipt.receiver
+        common = {"message_id": receipt.message_id, "envelope_sha256": receipt.envelope_sha256}
+        leaves += [
+            events.message_sent(at=receipt.stored_at, sender=sender, **common),
+            events.receipt(at=receipt.stored_at, sender=sender, receiver=receipt.receiver,
+                           **common),
+        ]  # fmt: skip
+    return leaves
 
 
 def _columns(receipt: Receipt) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""Entries a use case records as it goes, appended to the log when its transaction commits.
+
+A use case that moves a case several times, or files hundreds of messages, calls `record`
+for each entry; they are appended in one batch just before the commit, inside the same
+transaction, so the log holds an entry exactly when the change it records was committed, and
+the log's head is locked only for the last moment of the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from migrex.audit.leaves import AuditLeaf
+from migrex.audit.log import append_leaves
+
+_KEY = "migrex.audit.pending"
+
+
+def record(session: Session, leaf: AuditLeaf) -> None:
+    """Queue `leaf` for the log; it is appended when `session` commits (dropped on rollback)."""
+    session.info.setdefault(_KEY, []).append(leaf)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    leaves: list[AuditLeaf] = session.info.pop(_KEY, [])
+    if leaves:
+        append_leaves(session, leaves, datetime.now(UTC))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session, *_: Any) -> None:
+    session.info.pop(_KEY, None)
