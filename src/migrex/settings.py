@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     )
     relay_batch_size: int = Field(200, ge=1, le=1000)
     relay_poll_seconds: float = Field(0.02, gt=0, le=60)
+    witness_interval_seconds: float = Field(
+        300, gt=0, description="how often the log's checkpoint is sent to partners to cosign"
+    )
+    retention_interval_seconds: float = Field(
+        3600, gt=0, description="how often received personal data past retention is erased"
+    )
     relay_max_attempts: int = Field(12, ge=1)
     relay_backoff_cap_seconds: float = Field(
         600, gt=0, description="longest wait between two delivery attempts of one message"

@@ -22,19 +22,20 @@ from migrex.audit import log as audit_log
 from migrex.audit.checkpoint import ed25519_private_key, ed25519_public_key, verifier_key
 from migrex.audit.merkle import AuditError, leaf_hash
 from migrex.audit.verification import VerifyReport
+from migrex.audit.witnessing_exchange import (
+    file_audit_messages,
+    log_origin,
+    send_checkpoints,
+    witnessing_node,
+)
 from migrex.console import out, progress_bar
 from migrex.context import node_from
 from migrex.errors import NotFound
+from migrex.exchange.trust import load_trust
 from migrex.identity import FileKeyStore, KeyUse
 from migrex.node import Node
-from migrex.settings import Settings
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def log_origin(settings: Settings) -> str:
-    """The log's origin line: unique per node, stable for the log's whole life."""
-    return f"migrex.{settings.state.lower()}/{settings.node_id}/audit"
 
 
 @dataclass(frozen=True)
@@ -230,3 +231,18 @@ def show_command(ctx: typer.Context) -> None:
     for row in cosigned:
         table.add_row(row.witness, str(row.size), row.received_at.isoformat(timespec="seconds"))
     out.print(table if cosigned else "no cosignatures yet")
+
+
+@app.command("witness")
+def witness_command(ctx: typer.Context) -> None:
+    """One witnessing round now: answer partners' checkpoints, keep their cosignatures, and
+    send our latest checkpoint to every partner whose answer to the previous one has come."""
+    node = node_from(ctx)
+    witnessing = witnessing_node(node, load_trust(node.settings, node.agreements))
+    now = datetime.now(UTC)
+    with node.unit_of_work() as uow:
+        answered = file_audit_messages(uow, witnessing, now)
+    with node.unit_of_work() as uow:
+        sent_to = send_checkpoints(uow, witnessing, now)
+    to = ", ".join(sent_to) or "nobody (nothing new, or answers still awaited)"
+    out.print(f"{answered} checkpoints and cosignatures handled; checkpoint sent to: {to}")

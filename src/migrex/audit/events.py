@@ -66,4 +66,4 @@ def erasure(*, at: datetime, authority: str, message_id: str) -> AuditLeaf:
 def checkpoint_cosigned(*, at: datetime, authority: str, origin: str, size: int) -> AuditLeaf:
     """We witnessed a partner's log: its origin and the size we cosigned."""
     return AuditLeaf(LeafKind.CHECKPOINT_COSIGNED, at, "witness", authority,
-                     reference=f"{token(origin)}@{size}")  # fmt: skip
+                     reference=f"checkpoint:{token(origin)}:{size}")  # fmt: skip

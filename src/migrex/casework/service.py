@@ -19,6 +19,7 @@ from sqlalchemy import select
 from migrex.agreements import Agreement, Urgency
 from migrex.audit import events
 from migrex.audit.pending import record
+from migrex.audit.witnessing_exchange import AUDIT_TYPES, FOR_AUDIT
 from migrex.casework.bodies import CASE_BODY, body_of
 from migrex.casework.lifecycle import (
     INITIAL_STATE,
@@ -283,6 +284,8 @@ def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 5
 
 
 def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) -> str:
+    if row.type in AUDIT_TYPES:
+        return FOR_AUDIT  # checkpoints and cosignatures: the witness clerk's
     agreement = node.agreements.get(row.agreement_id)
     if agreement is None or row.case_id is None:
         return "unfiled"

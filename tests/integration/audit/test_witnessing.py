@@ -1,0 +1,162 @@
+"""Witnessing through the exchange: each node's checkpoints are checked and cosigned by its
+partner; a node that shows two views of its log is caught and nothing of it is kept."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from casework_steps import context, deliver, now
+from migrex.audit import log as audit_log
+from migrex.audit.checkpoint import Checkpoint, ed25519_private_key, format_checkpoint, sign_note
+from migrex.audit.tables import AuditCosignature, AuditWitnessed
+from migrex.audit.witnessing_exchange import (
+    CHECKPOINT,
+    LogSigner,
+    file_audit_messages,
+    send_checkpoints,
+    witnessing_node,
+)
+from migrex.casework.service import OpenRequest, file_inbox, open_request
+from migrex.envelope import new_message_id
+from migrex.exchange.outbox import OutgoingMessage, enqueue
+from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.exchange.trust import Trust
+from migrex.node import Node
+from nodes import Pair
+
+INQUIRY = {
+    "purpose": "legal-status-of-stay",
+    "legal_basis": "Law of the Republic of Armenia on Foreigners, Article 12, part 3",
+    "persons": [{"citizenship": "ARM", "document_number": "AM1234567"}],
+    "requested_fields": ["surname_latin"],
+}
+
+
+def some_traffic(pair: Pair) -> None:
+    with pair.am.unit_of_work() as uow:
+        request = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", INQUIRY, "a:b")
+        open_request(uow, context(pair.am), request, now())
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+
+
+def witness_round(node: Node, trust: Trust) -> list[str]:
+    witnessing = witnessing_node(node, trust)
+    with node.unit_of_work() as uow:
+        file_inbox(uow, context(node), now())
+    with node.unit_of_work() as uow:
+        file_audit_messages(uow, witnessing, now())
+    with node.unit_of_work() as uow:
+        return send_checkpoints(uow, witnessing, now())
+
+
+def exchange_rounds(pair: Pair, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        witness_round(pair.kz, pair.kz_trust)
+        deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+        witness_round(pair.am, pair.am_trust)
+        deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+
+
+def cosigned(node: Node) -> list[tuple[int, str]]:
+    with node.unit_of_work() as uow:
+        return [(r.size, r.witness) for r in uow.session.scalars(
+            select(AuditCosignature).order_by(AuditCosignature.size))]  # fmt: skip
+
+
+def test_both_logs_are_cosigned_by_the_partner_and_verify(pair: Pair) -> None:
+    some_traffic(pair)
+    exchange_rounds(pair)
+    first = cosigned(pair.kz)
+    # The witnessing traffic is itself logged, so each round has a larger log to show.
+    assert {w for _, w in first} == {"am-police"}  # AM's first authority witnesses for AM
+    assert {w for _, w in cosigned(pair.am)} == {"kz-mia"}
+    some_traffic(pair)
+    exchange_rounds(pair)
+    sizes = [size for size, _ in cosigned(pair.kz)]
+    assert sizes == sorted(set(sizes)) and sizes[-1] > first[-1][0]
+    for node in (pair.kz, pair.am):
+        signer = witnessing_node(node, pair.kz_trust if node is pair.kz else pair.am_trust).signer
+        public = ed25519_private_key(signer.key).public_key()
+        with node.unit_of_work() as uow:
+            report = audit_log.verify(uow.session, [(signer.origin, public)])
+        assert report.ok, report.problems
+        assert report.cosignatures >= 1
+
+
+def _forge(pair: Pair, note: str, size: int, proof: list[str], old_size: int) -> None:
+    """The KZ node sends AM a checkpoint it signed itself, outside the normal round."""
+    signer: LogSigner = witnessing_node(pair.kz, pair.kz_trust).signer
+    body = {"note": note, "kid": signer.kid, "size": size, "old_size": old_size, "proof": proof}
+    agreement = pair.kz.agreements["kz-am-2024"]
+    with pair.kz.unit_of_work() as uow:
+        enqueue(uow.session, OutgoingMessage(
+            message_id=new_message_id(now()), agreement_id=agreement.id, sender="kz-mia",
+            recipient="am-police", type=CHECKPOINT, body=body, issued_at=now(),
+            expires_at=now() + agreement.message_lifetime, case_id=None, in_reply_to=None,
+        ), now())  # fmt: skip
+        uow.commit()
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    witness_round(pair.am, pair.am_trust)
+
+
+def _split_views(pair: Pair) -> list[SecurityEvent]:
+    with pair.am.unit_of_work() as uow:
+        return list(uow.session.scalars(
+            select(SecurityEvent).where(SecurityEvent.reason == "split-view")))  # fmt: skip
+
+
+def test_a_second_root_for_the_same_size_is_a_split_view(pair: Pair) -> None:
+    some_traffic(pair)
+    exchange_rounds(pair)
+    size = cosigned(pair.kz)[-1][0]
+    signer = witnessing_node(pair.kz, pair.kz_trust).signer
+    other_root = hashlib.sha256(b"another history").digest()
+    forged = sign_note(format_checkpoint(Checkpoint(signer.origin, size, other_root)),
+                       signer.origin, ed25519_private_key(signer.key))  # fmt: skip
+    _forge(pair, forged, size, [], 0)
+    [event] = _split_views(pair)
+    assert event.peer == "kz-mia" and str(size) in event.detail
+    with pair.am.unit_of_work() as uow:
+        kept = uow.session.scalars(select(AuditWitnessed)).all()
+        statuses = uow.session.scalars(
+            select(InboxMessage.status).where(InboxMessage.type == CHECKPOINT)).all()  # fmt: skip
+    assert [bytes(w.root_hash) for w in kept if w.size == size] != [other_root]
+    assert "split-view" in statuses
+
+
+def test_a_larger_tree_that_does_not_extend_the_cosigned_one_is_a_split_view(pair: Pair) -> None:
+    some_traffic(pair)
+    exchange_rounds(pair)
+    with pair.am.unit_of_work() as uow:  # the last KZ checkpoint Armenia saw
+        size = max(w.size for w in uow.session.scalars(select(AuditWitnessed)))
+    signer = witnessing_node(pair.kz, pair.kz_trust).signer
+    bigger = size + 5
+    forged = sign_note(
+        format_checkpoint(Checkpoint(signer.origin, bigger, hashlib.sha256(b"fork").digest())),
+        signer.origin, ed25519_private_key(signer.key),
+    )  # fmt: skip
+    with pair.kz.unit_of_work() as uow:
+        honest_proof = audit_log.consistency_proof_between(uow.session, 1, size)
+    proof = [base64.b64encode(node).decode() for node in honest_proof]
+    _forge(pair, forged, bigger, proof, size)
+    assert len(_split_views(pair)) == 1
+    with pair.am.unit_of_work() as uow:
+        assert not uow.session.scalars(
+            select(AuditWitnessed).where(AuditWitnessed.size == bigger)).all()  # fmt: skip
+
+
+def test_a_checkpoint_signed_by_an_unknown_key_is_refused(pair: Pair) -> None:
+    signer = witnessing_node(pair.kz, pair.kz_trust).signer
+    note = sign_note(format_checkpoint(Checkpoint(signer.origin, 3, b"\x01" * 32)),
+                     signer.origin, Ed25519PrivateKey.generate())  # fmt: skip
+    _forge(pair, note, 3, [], 0)
+    with pair.am.unit_of_work() as uow:
+        refused = uow.session.scalars(
+            select(SecurityEvent).where(SecurityEvent.reason == "audit-refused")).all()  # fmt: skip
+        assert not uow.session.scalars(select(AuditWitnessed)).all()
+    assert len(refused) == 1 and json.dumps(refused[0].detail)
