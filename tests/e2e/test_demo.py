@@ -26,5 +26,7 @@ def test_the_demo_plays_the_whole_scenario(tmp_path: Path) -> None:
         "legal-basis-vague", "holds Armenian citizenship: yes", "case at kz-mia: answered",
         "co-signs", "answered at am-mcs, answered at kz-mia",
         "compares them", "−18.6 %", "year-over-year.svg",
+        "sends it to am-police", "sends it to kz-mia", "intact",
+        "verification of the tampered copy: caught",
     ):  # fmt: skip
         assert expected in text, expected

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from migrex.audit.witnessing_exchange import AUDIT_TYPES
 from migrex.bench.twonodes import TwoNodes, two_nodes
 from migrex.exchange.service import SendMessage, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
@@ -82,11 +83,12 @@ def wait_receipted(pair: TwoNodes, state: str, ids: list[str], timeout: float) -
 
 
 def inbox(pair: TwoNodes, state: str) -> list[tuple[str, str, str]]:
+    """The messages the tests sent (the nodes' own checkpoint traffic left out)."""
     with pair.nodes[state].unit_of_work() as uow:
         rows = uow.session.execute(
-            select(InboxMessage.message_id, InboxMessage.case_id, InboxMessage.body).order_by(
-                InboxMessage.id
-            )
+            select(InboxMessage.message_id, InboxMessage.case_id, InboxMessage.body)
+            .where(InboxMessage.type.not_in(AUDIT_TYPES))
+            .order_by(InboxMessage.id)
         )
         return [(m, c or "", b) for m, c, b in rows]
 

@@ -26,11 +26,12 @@ from migrex.audit.witnessing_exchange import (
     file_audit_messages,
     log_origin,
     send_checkpoints,
+    witness_keys,
     witnessing_node,
 )
 from migrex.console import out, progress_bar
 from migrex.context import node_from
-from migrex.errors import NotFound
+from migrex.errors import MigrexError, NotFound
 from migrex.exchange.trust import load_trust
 from migrex.identity import FileKeyStore, KeyUse
 from migrex.node import Node
@@ -81,6 +82,14 @@ def _witness_keys(values: list[str]) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+def _directory_witnesses(node: Node) -> dict[str, Ed25519PublicKey]:
+    try:
+        trust = load_trust(node.settings, node.agreements)
+    except MigrexError:
+        return {}  # no directories configured: cosignatures are checked against given keys
+    return witness_keys(trust, datetime.now(UTC))
+
+
 def _report_json(report: VerifyReport) -> dict[str, Any]:
     return {
         "ok": report.ok,
@@ -115,7 +124,8 @@ def verify_command(
     """
     node = node_from(ctx)
     keys = log_keys(node)
-    witnesses = _witness_keys(witness_key or [])
+    # The partners' keys from the signed directories, unless given by hand.
+    witnesses = {**_directory_witnesses(node), **_witness_keys(witness_key or [])}
     with node.unit_of_work() as uow, progress_bar() as bar:
         task = bar.add_task("verifying", total=None)
         report = audit_log.verify(

@@ -55,14 +55,19 @@ def check_leaves(rows: list[LeafRow]) -> list[CheckedLeaf]:
     """Hash and decode each row; runs in a worker process, so it touches nothing else."""
     checked = []
     for row in rows:
+        # A row rewritten by hand may hold text, or anything SQLite lets a column hold.
+        data = row.data if isinstance(row.data, bytes) else str(row.data).encode("utf-8")
+        if not isinstance(row.data, bytes):
+            checked.append(CheckedLeaf(leaf_hash(data), "the leaf is stored as text", False))
+            continue
         try:
-            leaf = AuditLeaf.decode(row.data)
+            leaf = AuditLeaf.decode(data)
         except LeafInvalid as error:
-            checked.append(CheckedLeaf(leaf_hash(row.data), str(error), False))
+            checked.append(CheckedLeaf(leaf_hash(data), str(error), False))
             continue
         columns = (str(leaf.kind), leaf.message_id, leaf.subject_hash)
         agree = (row.kind, row.message_id, row.subject_hash) == columns
-        checked.append(CheckedLeaf(leaf_hash(row.data), None, agree))
+        checked.append(CheckedLeaf(leaf_hash(data), None, agree))
     return checked
 
 

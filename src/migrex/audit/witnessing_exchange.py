@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from joserfc.jwk import OKPKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -255,10 +256,27 @@ def witnessing_node(node: Node, trust: Trust) -> WitnessingNode:
     authority = node.settings.authorities[0]
     signing = FileKeyStore(node.settings.resolved_key_dir).current_signing(authority)
     signer = LogSigner(authority, log_origin(node.settings), signing.key)
-    return WitnessingNode(node.agreements, node.settings.authorities, node.settings.state,
+    # Only agreements with a signed directory have partner nodes to reach.
+    reachable = {k: a for k, a in node.agreements.items() if k in trust.directories}
+    return WitnessingNode(reachable, node.settings.authorities, node.settings.state,
                           signer, trust.resolve_signing_key, trust.signing_key)  # fmt: skip
 
 
 def log_origin(settings: Settings) -> str:
     """The log's origin line: unique per node, stable for the log's whole life."""
     return f"migrex.{settings.state.lower()}/{settings.node_id}/audit"
+
+
+def witness_keys(trust: Trust, at: datetime) -> dict[str, Ed25519PublicKey]:
+    """Each partner authority's signing key valid at `at`, by authority id: the names its
+    cosignatures are made under, for `verify` to check them."""
+    keys = {}
+    for directory in trust.directories.values():
+        for entry in directory.entries:
+            if entry.authority_id in trust.hosted:
+                continue
+            valid = [k for k in entry.signing_keys if k.valid_at(at)]
+            if valid:
+                newest = max(valid, key=lambda k: k.not_before)
+                keys[entry.authority_id] = ed25519_public_key(newest.key)
+    return keys

@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from migrex.console import out
+from migrex.demo.audit_step import run_audit
 from migrex.demo.casework_step import run_casework
 from migrex.demo.stats_step import run_statistics
 from migrex.demo.workspace import Workspace
@@ -72,6 +73,7 @@ def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
         out.print(_table(nodes, sent))
         run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
         run_statistics(nodes["KZ"], nodes["AM"], workspace.node_dir("AM") / "charts")
+        run_audit(nodes["KZ"], nodes["AM"], workspace.node_dir("KZ"))
     finally:
         for process in processes.values():
             process.stop()
