@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -36,7 +36,15 @@ from migrex.officers.model import (
     allowed_actions,
     require,
 )
-from migrex.officers.service import authenticate_token, list_officers
+from migrex.officers.service import authenticate_token, list_officers, revoke_presented_token
+from migrex.officers.sessions import (
+    COOKIE,
+    CSRF_HEADER,
+    SESSION_TTL,
+    check_csrf,
+    csrf_value,
+    log_in,
+)
 from migrex.uow import UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -80,14 +88,21 @@ UnitOfWorkFactoryDep = Annotated[UnitOfWorkFactory, Depends(unit_of_work_factory
 
 
 def current_officer(
+    request: Request,
     unit_of_work: UnitOfWorkFactoryDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Officer:
-    """The officer whose token is in `Authorization: Bearer`; NotAuthenticated otherwise."""
-    if credentials is None:
-        raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>'")
+    """The officer whose token is in `Authorization: Bearer`, or whose web session cookie
+    (with its CSRF header on changing requests) comes with the request."""
+    if credentials is not None:
+        token = credentials.credentials
+    elif (session := request.cookies.get(COOKIE)) is not None:
+        check_csrf(request.method, session, request.headers.get(CSRF_HEADER))
+        token = session
+    else:
+        raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>' or log in")
     with unit_of_work() as uow:
-        return authenticate_token(uow, credentials.credentials, datetime.now(UTC))
+        return authenticate_token(uow, token, datetime.now(UTC))
 
 
 CurrentOfficer = Annotated[Officer, Depends(current_officer)]
@@ -159,3 +174,41 @@ def officers(
 ) -> list[OfficerOut]:
     with unit_of_work() as uow:
         return [OfficerOut.of(officer) for officer in list_officers(uow)]
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class SessionOut(BaseModel):
+    officer: OfficerOut
+    expires_at: datetime
+    csrf_token: str = Field(description=f"send as {CSRF_HEADER} on every changing request")
+
+
+sessions = APIRouter(prefix="/v1/session", tags=["officers"], responses=PROBLEM_RESPONSES)
+
+
+@sessions.post("", summary="Log in with a password; the session is an HttpOnly cookie")
+def log_in_route(
+    login: LoginIn, response: Response, unit_of_work: UnitOfWorkFactoryDep
+) -> SessionOut:
+    with unit_of_work() as uow:
+        officer, issued = log_in(uow, login.username, login.password, datetime.now(UTC))
+    response.set_cookie(COOKIE, issued.token, max_age=int(SESSION_TTL.total_seconds()),
+                        httponly=True, secure=True, samesite="strict", path="/")  # fmt: skip
+    return SessionOut(officer=OfficerOut.of(officer), expires_at=issued.expires_at,
+                      csrf_token=csrf_value(issued.token))  # fmt: skip
+
+
+@sessions.delete("", status_code=204, summary="Log out: the session token is revoked")
+def log_out_route(
+    request: Request, response: Response, officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep,
+) -> None:  # fmt: skip
+    token = request.cookies.get(COOKIE)
+    if token is not None:
+        with unit_of_work() as uow:
+            revoke_presented_token(uow, token, actor=officer.actor, now=datetime.now(UTC))
+    response.delete_cookie(COOKIE, path="/")

@@ -177,6 +177,16 @@ def revoke_token(
     return _token_info(row, _officer_username(uow, row.officer_id))
 
 
+def revoke_presented_token(uow: UnitOfWork, token: str, *, actor: str, now: datetime) -> None:
+    """Revoke the token the caller holds (a web session at logout); unknown tokens are ignored."""
+    row = uow.session.scalars(
+        select(ApiTokenRow).where(ApiTokenRow.token_hash == _token_hash(token))
+    ).first()
+    if row is not None and row.revoked_at is None:
+        row.revoked_at, row.revoked_by = now, actor
+        uow.commit()
+
+
 def authenticate_token(uow: UnitOfWork, token: str, now: datetime) -> Officer:
     """The active officer holding `token`; NotAuthenticated for anything else."""
     match = _TOKEN.fullmatch(token) if len(token) == _TOKEN_LENGTH else None

@@ -15,6 +15,7 @@ from migrex.casework.service import node_context
 from migrex.ledger.api import router as ledger_router
 from migrex.node import Node
 from migrex.officers.api import router as officers_router
+from migrex.officers.api import sessions as session_router
 from migrex.web.problems import install_problem_handlers
 
 
@@ -30,6 +31,7 @@ def create_officer_app(node: Node) -> FastAPI:
 
     install_problem_handlers(app)
     app.include_router(officers_router)
+    app.include_router(session_router)
     app.include_router(casework_router)
     app.include_router(ledger_router)
     return app
