@@ -7,12 +7,13 @@ case's own history are written together and committed once.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import structlog
+from joserfc.jwk import OKPKey
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from migrex.audit import events
 from migrex.audit.pending import record
 from migrex.audit.witnessing_exchange import AUDIT_TYPES, FOR_AUDIT
 from migrex.casework.bodies import CASE_BODY, body_of
+from migrex.casework.consultation_signing import verify_cosignature
 from migrex.casework.lifecycle import (
     INITIAL_STATE,
     TERMINAL_STATES,
@@ -35,6 +37,7 @@ from migrex.casework.lifecycle import (
 )
 from migrex.casework.messages import (
     CATEGORY_OF_TYPE,
+    ClarificationAnswer,
     MessageBody,
     MessageInvalid,
     Refusal,
@@ -44,14 +47,16 @@ from migrex.casework.messages import (
     refusal_for,
 )
 from migrex.casework.messages_base import StatisticalInformation
+from migrex.casework.messages_person import ConsultationOutcome
 from migrex.casework.onward import Originator, check_onward_transfer, originator_of
-from migrex.casework.screening import Screening, request_of, screen
+from migrex.casework.screening import Screening, amended, request_of, screen
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
 from migrex.envelope import new_message_id
 from migrex.errors import Conflict, NotFound, Problem
 from migrex.exchange.outbox import OutgoingMessage, canonical_json, enqueue
 from migrex.exchange.service import NotPermitted, SendMessage, check_send
 from migrex.exchange.tables import InboxMessage
+from migrex.identity import FileKeyStore, KeyUse
 from migrex.identity.secrets import node_secret
 from migrex.ledger.service import MessageFacts, persons_in_period, record_message
 from migrex.node import Node
@@ -72,13 +77,23 @@ class NodeContext:
     hosted: Sequence[str]
     subject_key: bytes = field(repr=False)
     retention_key: bytes = field(repr=False)
+    # Our authorities' signing keys (private JWKs, every one still valid or not): a received
+    # outcome that claims our co-signature is checked against them before it closes a case.
+    own_signing_keys: Callable[[str], Sequence[OKPKey]] = field(
+        default=lambda _authority: (), repr=False
+    )
 
 
 def node_context(node: Node) -> NodeContext:
     keys = node.settings.resolved_key_dir
+    store = FileKeyStore(keys)
+
+    def signing(authority: str) -> list[OKPKey]:
+        return [k.key for k in store.all_keys(authority) if k.use is KeyUse.SIGNING]
+
     return NodeContext(
         node.agreements, node.settings.authorities,
-        node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY),
+        node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY), signing,
     )  # fmt: skip
 
 
@@ -219,14 +234,18 @@ def _send(
     return message_id
 
 
-def _opening_body(uow: UnitOfWork, node: NodeContext, case_id: str) -> dict[str, Any] | None:
-    """The body of the message that opened the case (None while it has none)."""
-    row = uow.session.scalars(
+def _opening_row(uow: UnitOfWork, case_id: str) -> CaseMessageRow | None:
+    return uow.session.scalars(
         select(CaseMessageRow)
         .where(CaseMessageRow.case_id == case_id)
         .order_by(CaseMessageRow.id)
         .limit(1)
     ).first()
+
+
+def _opening_body(uow: UnitOfWork, node: NodeContext, case_id: str) -> dict[str, Any] | None:
+    """The body of the message that opened the case (None while it has none)."""
+    row = _opening_row(uow, case_id)
     return None if row is None else body_of(uow, node, row)
 
 
@@ -256,14 +275,15 @@ def _history(uow: UnitOfWork, case_id: str, move: Move, *, actor: str, now: date
                                             purpose=case.purpose))  # fmt: skip
 
 
-def _notes(uow: UnitOfWork, case_id: str, screening: Screening) -> None:
+def _notes(uow: UnitOfWork, case_id: str, screening: Screening, prefix: str = "") -> None:
     for breach in screening.breaches:
         uow.session.add(ScreeningNoteRow(case_id=case_id, severity="breach", kind=breach.kind,
-                                         detail=breach.detail,
+                                         detail=prefix + breach.detail,
                                          proposed_ground=breach.proposed_ground.id))  # fmt: skip
     for flag in screening.flags:
         uow.session.add(ScreeningNoteRow(case_id=case_id, severity="flag", kind=flag.kind,
-                                         detail=flag.detail, proposed_ground=None))  # fmt: skip
+                                         detail=prefix + flag.detail,
+                                         proposed_ground=None))  # fmt: skip
 
 
 def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 500) -> int:
@@ -331,6 +351,16 @@ def _file(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: datetime) 
     event = event_of(body, parties=(case.our_authority, case.partner_authority))
     if isinstance(body, Refusal):
         check_refusal(agreement, body)
+    forged = "the outcome claims our co-signature, which does not verify with our keys"
+    if (
+        isinstance(body, ConsultationOutcome)
+        and event is not None
+        and not _our_cosignature_holds(node, case, body)
+    ):
+        _note(uow, case.id, "flag", "cosignature-not-ours", forged)
+        return "cosignature-invalid"
+    if isinstance(body, ClarificationAnswer) and case.direction == Direction.INCOMING:
+        _rescreen(uow, node, case, body, now=now)
     if event is not None and case.state not in TERMINAL_STATES:
         try:
             before = CaseState(case.state)
@@ -356,6 +386,40 @@ def _seal_received(
     )  # fmt: skip
     row.body, row.signed_message = sealed[INBOX_BODY], sealed[SIGNED_MESSAGE]
     return sealed[CASE_BODY]
+
+
+def _our_cosignature_holds(node: NodeContext, case: CaseRow, body: ConsultationOutcome) -> bool:
+    ours = [c for c in body.cosignatures if c.authority == case.our_authority]
+    return bool(ours) and any(
+        verify_cosignature(ours[0], key, agreement_id=case.agreement_id, case_id=case.id,
+                           outcome=body.outcome)
+        for key in node.own_signing_keys(case.our_authority)
+    )  # fmt: skip
+
+
+def _rescreen(
+    uow: UnitOfWork, node: NodeContext, case: CaseRow, answer: ClarificationAnswer, *,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Screen the partner's request again as their clarification amends it: the reviewer sees
+    what the amendment changed (a breach it brings is a proposed refusal, as at receipt)."""
+    agreement = node.agreements[case.agreement_id]
+    opening = _opening_row(uow, case.id)
+    if opening is None:
+        return
+    original = parse_body(opening.type, body_of(uow, node, opening))
+    request = request_of(original, sender=case.partner_authority,  # type: ignore[arg-type]
+                         recipient=case.our_authority)  # fmt: skip
+    disclosed = persons_in_period(uow.session, agreement, direction="received",
+                                  partner_state=agreement.authority(case.partner_authority).state,
+                                  now=now)  # fmt: skip
+    screening = screen(agreement, amended(request, answer), disclosed_in_period=disclosed)
+    _notes(uow, case.id, screening, prefix="after clarification: ")
+
+
+def _note(uow: UnitOfWork, case_id: str, severity: str, kind: str, detail: str) -> None:
+    uow.session.add(ScreeningNoteRow(case_id=case_id, severity=severity, kind=kind,
+                                     detail=detail, proposed_ground=None))  # fmt: skip
 
 
 def _incoming_case(
