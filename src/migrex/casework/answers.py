@@ -16,7 +16,7 @@ from migrex.casework.disclosure import (
     reply_step,
 )
 from migrex.casework.lifecycle import Event, event_of
-from migrex.casework.messages import MessageInvalid, parse_body
+from migrex.casework.messages import ClarificationAnswer, MessageInvalid, parse_body
 from migrex.casework.messages_base import PersonIdentifiers
 from migrex.casework.messages_person import PersonInquiry, PersonInquiryReply
 from migrex.casework.service import NodeContext, _case, _move, _send
@@ -41,6 +41,30 @@ def _find(registries: Registries, who: PersonIdentifiers) -> PersonPresent | Non
     return registries.find_present(citizenship=who.citizenship, document_number=who.document_number)
 
 
+def _as_clarified(
+    uow: UnitOfWork, node: NodeContext, case_id: str, inquiry: PersonInquiry
+) -> PersonInquiry:
+    """The inquiry as the partner's clarification answers amended it, in the order they came:
+    a narrower field list or a new purpose is what is answered, not the first wording."""
+    rows = uow.session.scalars(
+        select(CaseMessageRow)
+        .where(CaseMessageRow.case_id == case_id, CaseMessageRow.direction == "received",
+               CaseMessageRow.type == "clarification-answer")
+        .order_by(CaseMessageRow.id)
+    )  # fmt: skip
+    for row in rows:
+        answer = parse_body(row.type, body_of(uow, node, row))
+        if not isinstance(answer, ClarificationAnswer):
+            continue
+        changes = {
+            name: value
+            for name in ("purpose", "legal_basis", "urgency_reason", "requested_fields")
+            if (value := getattr(answer, name)) is not None
+        }
+        inquiry = PersonInquiry.model_validate({**inquiry.model_dump(), **changes})
+    return inquiry
+
+
 def answer_inquiry(
     uow: UnitOfWork,
     node: NodeContext,
@@ -58,6 +82,7 @@ def answer_inquiry(
     inquiry = parse_body(opening.type, body_of(uow, node, opening))
     if not isinstance(inquiry, PersonInquiry):
         raise MessageInvalid(f"case {case_id} is not a person inquiry")
+    inquiry = _as_clarified(uow, node, case_id, inquiry)
     step = reply_step(agreement, inquiry)
     allowed = agreement.fields_allowed(inquiry.purpose) if inquiry.purpose else frozenset()
     requested = frozenset(inquiry.requested_fields)

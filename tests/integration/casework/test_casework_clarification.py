@@ -120,3 +120,29 @@ def test_only_a_case_in_review_can_be_asked_about(pair: Pair) -> None:
         ask_clarification(uow, context(pair.am), case_id, question="?", actor="officer:anna",
                           now=now())  # fmt: skip
     assert state(pair.am, case_id) == CaseState.SENT  # unchanged
+
+
+def test_the_answer_follows_the_request_as_the_clarification_narrowed_it(
+    pair: Pair, tmp_path: Any
+) -> None:
+    write_csv(tmp_path / "p.csv", Kind.PERSONS_PRESENT,
+              [person_present(1, document_number="AM1234567")])  # fmt: skip
+    with pair.kz.unit_of_work() as uow:
+        import_registries(uow, [(Kind.PERSONS_PRESENT, tmp_path / "p.csv")], state="KZ",
+                          actor="test")  # fmt: skip
+    case_id = vague_inquiry(pair)  # asks for surname_latin and permit_type
+    with pair.kz.unit_of_work() as uow:
+        ask_clarification(uow, context(pair.kz), case_id, question="Do you need the permit?",
+                          actor="officer:bolat", now=now())  # fmt: skip
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    with pair.am.unit_of_work() as uow:
+        answer_clarification(uow, context(pair.am), case_id,
+                             answer={"answers": ["No, only the name."], "legal_basis": PRECISE,
+                                     "requested_fields": ["surname_latin"]},
+                             actor="officer:anna", now=now())  # fmt: skip
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    with pair.kz.unit_of_work() as uow:
+        reply = answer_inquiry(uow, context(pair.kz), SqlRegistries(uow.session), case_id,
+                               hit_key=b"k" * 32, actor="officer:bolat", now=now())  # fmt: skip
+    [result] = reply.results
+    assert set(result.fields) == {"surname_latin"}
