@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from migrex.stats.attack import AttackReport, line_equations, propagate_bounds, report
 from migrex.stats.exact import solve
 from migrex.stats.linked_design import LinkedDesign, LinkedRelease, LinkedTables
-from migrex.stats.suppression import primary_cells, protect
+from migrex.stats.suppression import add_complements, primary_cells, protect
 from migrex.stats.table import TOTAL
 
 __all__ = ["LinkedDesign", "LinkedRelease", "LinkedTables", "attack_linked", "protect_linked"]
@@ -67,7 +67,7 @@ def protect_linked(
             break
         exposed.sort(key=lambda cell: (not primary[cell], int(rank[cell])))
         before = int(blank.sum())
-        _add_complements(design, blank, rank, exposed)
+        add_complements(design.lines, blank, rank, exposed)
         if int(blank.sum()) == before:
             # Cannot happen (a fully blank region pins nothing); fail loudly, never release.
             raise RuntimeError("linked suppression made no progress")
@@ -126,34 +126,6 @@ def _exposed(
         bounds = propagate_bounds(unknowns, system)
         found.update(cell for cell, (low, high) in bounds.items() if low == high)
     return sorted(found)
-
-
-def _add_complements(
-    design: LinkedDesign, blank: NDArray[np.bool_], rank: NDArray[np.int64], exposed: list[int]
-) -> None:
-    """Blank the cheapest published cell in a line (of any table) of each exposed cell,
-    skipping cells whose lines this pass already changed (one new blank often frees several)."""
-    lines = design.lines
-    touched: set[int] = set()
-    for cell in exposed:
-        own = lines.of_cell[cell]
-        if touched.isdisjoint(own):
-            open_cells = [other for line in own for other in lines.cells[line] if not blank[other]]
-            if not open_cells:
-                # Its lines are all blank, yet it is pinned (by a published zero further
-                # away): widen to every line with a blank.
-                open_cells = [
-                    other
-                    for line in lines.cells
-                    if any(blank[member] for member in line)
-                    for other in line
-                    if not blank[other]
-                ]
-            if not open_cells:
-                return  # Everything is blank now; nothing can be pinned any more.
-            added = min(open_cells, key=rank.item)
-            blank[added] = True
-            touched.update(own, lines.of_cell[added])
 
 
 def _cost_rank(design: LinkedDesign, values: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -22,7 +22,7 @@ the attack does not model that, so such a release is refused rather than publish
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
@@ -30,7 +30,7 @@ from itertools import product
 import numpy as np
 from numpy.typing import NDArray
 
-from migrex.stats.published import ConfStatus, Observation, PublishedTable, blanked
+from migrex.stats.published import ConfStatus, Published, PublishedTable, blanked
 from migrex.stats.table import TOTAL, CellKey, Cube, CubeTable, Dimension, Lines, TableInvalid
 
 
@@ -196,7 +196,7 @@ class LinkedTables:
 
 
 @dataclass(frozen=True, eq=False)
-class LinkedRelease:
+class LinkedRelease(Published):
     """Linked tables as released: each published cell once, by design number. A blank cell's
     value is not held at all (0 in `values`, masked by `status`)."""
 
@@ -211,31 +211,11 @@ class LinkedRelease:
         """Blank out the primary and secondary cells (masks over the design's numbers)."""
         return cls(tables.design, *blanked(tables.values, primary, secondary))
 
-    @property
-    def blank(self) -> NDArray[np.bool_]:
-        return np.array([code is not ConfStatus.FREE for code in self.status], dtype=bool)
+    def _cell(self, key: CellKey) -> int:
+        return self.design.cell(key)
 
-    @property
-    def primary_count(self) -> int:
-        return self.status.count(ConfStatus.PRIMARY)
-
-    @property
-    def secondary_count(self) -> int:
-        return self.status.count(ConfStatus.SECONDARY)
-
-    def value(self, key: CellKey) -> int | None:
-        """The published value of the cell with full key `key`, None when it is blank."""
-        cell = self.design.cell(key)
-        return None if self.status[cell] is not ConfStatus.FREE else int(self.values[cell])
-
-    def status_of(self, key: CellKey) -> ConfStatus:
-        return self.status[self.design.cell(key)]
-
-    def observations(self) -> Iterator[Observation]:
-        """Every published cell once, by full key: table by table, each in cube order."""
-        for cell, (value, status) in enumerate(zip(self.values.tolist(), self.status, strict=True)):
-            shown = None if status is not ConfStatus.FREE else value
-            yield Observation(self.design.keys[cell], shown, status)
+    def _key(self, cell: int) -> CellKey:
+        return self.design.keys[cell]
 
     @cached_property
     def tables(self) -> tuple[PublishedTable, ...]:

@@ -45,8 +45,49 @@ def blanked(
     return shown, tuple(ConfStatus(code) for code in status.tolist())
 
 
+class Published:
+    """What every released set of cells answers, whatever its cells are numbered by: a table's
+    cube or a linked design. Subclasses hold `values` and `status` and map keys to cells."""
+
+    values: NDArray[np.int64]
+    status: tuple[ConfStatus, ...]
+
+    def _cell(self, key: CellKey) -> int:
+        raise NotImplementedError
+
+    def _key(self, cell: int) -> CellKey:
+        raise NotImplementedError
+
+    @property
+    def blank(self) -> NDArray[np.bool_]:
+        """Flat mask of the suppressed cells."""
+        return np.array([code is not ConfStatus.FREE for code in self.status], dtype=bool)
+
+    @property
+    def primary_count(self) -> int:
+        return self.status.count(ConfStatus.PRIMARY)
+
+    @property
+    def secondary_count(self) -> int:
+        return self.status.count(ConfStatus.SECONDARY)
+
+    def value(self, key: CellKey) -> int | None:
+        """The published value, or None when the cell is suppressed."""
+        cell = self._cell(key)
+        return None if self.status[cell] is not ConfStatus.FREE else int(self.values[cell])
+
+    def status_of(self, key: CellKey) -> ConfStatus:
+        return self.status[self._cell(key)]
+
+    def observations(self) -> Iterator[Observation]:
+        """Every cell once, in cell order, as SDMX would carry it."""
+        for cell, (value, status) in enumerate(zip(self.values.tolist(), self.status, strict=True)):
+            shown = None if status is not ConfStatus.FREE else value
+            yield Observation(self._key(cell), shown, status)
+
+
 @dataclass(frozen=True, eq=False)
-class PublishedTable:
+class PublishedTable(Published):
     """A table as released: the value of a suppressed cell is not held here at all (0 in
     `values`, masked by `status`), so passing this object on can never leak it.
 
@@ -67,32 +108,11 @@ class PublishedTable:
         """Blank out the primary and secondary cells of `table` (flat boolean masks)."""
         return cls(table.cube, *blanked(table.values, primary, secondary))
 
-    @property
-    def blank(self) -> NDArray[np.bool_]:
-        """Flat mask of the suppressed cells."""
-        return np.array([code is not ConfStatus.FREE for code in self.status], dtype=bool)
+    def _cell(self, key: CellKey) -> int:
+        return self.cube.cell(key)
 
-    @property
-    def primary_count(self) -> int:
-        return self.status.count(ConfStatus.PRIMARY)
-
-    @property
-    def secondary_count(self) -> int:
-        return self.status.count(ConfStatus.SECONDARY)
-
-    def value(self, key: CellKey) -> int | None:
-        """The published value, or None when the cell is suppressed."""
-        cell = self.cube.cell(key)
-        return None if self.status[cell] is not ConfStatus.FREE else int(self.values[cell])
-
-    def status_of(self, key: CellKey) -> ConfStatus:
-        return self.status[self.cube.cell(key)]
-
-    def observations(self) -> Iterator[Observation]:
-        """Every cell of the cube in flat order, as SDMX would carry it."""
-        for cell, (value, status) in enumerate(zip(self.values.tolist(), self.status, strict=True)):
-            shown = None if status is not ConfStatus.FREE else value
-            yield Observation(self.cube.key(cell), shown, status)
+    def _key(self, cell: int) -> CellKey:
+        return self.cube.key(cell)
 
 
 def round_published(published: PublishedTable, base: int) -> PublishedTable:

@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from migrex.stats.attack import interval_bounds, solve_blanks
 from migrex.stats.published import PublishedTable
-from migrex.stats.table import CubeTable
+from migrex.stats.table import CubeTable, Lines
 
 
 def primary_cells(
@@ -79,7 +79,7 @@ def protect(
         # single complements make progress.
         before = int(blank.sum())
         if first or not _add_boxes(table, blank, cost, exposed):
-            _add_complements(table, blank, rank, exposed)
+            add_complements(table.cube.lines, blank, rank, exposed)
         first = False
         if int(blank.sum()) == before:
             # Cannot happen (a fully blank region pins nothing); fail loudly, never release.
@@ -87,12 +87,12 @@ def protect(
     return PublishedTable.release(table, primary, blank & ~primary)
 
 
-def _add_complements(
-    table: CubeTable, blank: NDArray[np.bool_], rank: NDArray[np.int64], exposed: list[int]
+def add_complements(
+    lines: Lines, blank: NDArray[np.bool_], rank: NDArray[np.int64], exposed: list[int]
 ) -> None:
     """Blank the cheapest published cell in a line of each exposed cell, skipping cells whose
-    lines this pass already changed (one new blank often frees several)."""
-    lines = table.cube.lines
+    lines this pass already changed (one new blank often frees several). One table's lines,
+    or every line of linked tables over their shared cell numbers."""
     touched: set[int] = set()
     for cell in exposed:
         own = lines.of_cell[cell]
