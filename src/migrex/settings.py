@@ -45,11 +45,22 @@ class Settings(BaseSettings):
         None, description="folder of signed directories, one <agreement_id>.json per agreement"
     )
     relay_enabled: bool = Field(True, description="run the outbox relay inside the node")
+    # Four relays of 150: while one seals, others wait for the partner or store receipts, so
+    # both nodes' CPUs stay busy; larger batches only make each wait longer.
     relay_threads: int = Field(
-        2, ge=1, le=16, description="relays inside the node; one seals while another waits"
+        4, ge=1, le=16, description="relays inside the node; one seals while others wait"
     )
-    relay_batch_size: int = Field(200, ge=1, le=1000)
-    relay_poll_seconds: float = Field(0.02, gt=0, le=60)
+    relay_batch_size: int = Field(150, ge=1, le=1000)
+    relay_poll_seconds: float = Field(
+        0.02, gt=0, le=60, description="how often an idle relay looks at the outbox (SQLite)"
+    )
+    relay_notified_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="the same where the database wakes relays at each new message (PostgreSQL):"
+        " only retries falling due wait for it",
+    )
     witness_interval_seconds: float = Field(
         300, gt=0, description="how often the log's checkpoint is sent to partners to cosign"
     )

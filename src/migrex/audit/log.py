@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from migrex.audit.checkpoint import (
@@ -30,14 +30,19 @@ from migrex.audit.proofs import consistency_ranges, inclusion_ranges
 from migrex.audit.store import (
     Head,
     SqlNodeStore,
+    appended,
     insert_ignoring_conflict,
+    known_edge,
     lock_head,
     read_head,
+    remember_append,
+    remember_edge,
     write_head,
 )
 from migrex.audit.tables import AuditCheckpoint, AuditCosignature, checkpoints_table, leaves_table
 from migrex.audit.verification import AuditProblem, ProblemKind, VerifyReport, verify
 from migrex.audit.witnessing import witness
+from migrex.db import bulk_insert
 from migrex.errors import NotFound
 
 __all__ = [
@@ -71,10 +76,12 @@ def append_leaves(session: Session, leaves: Sequence[AuditLeaf], now: datetime) 
         return []
     head = lock_head(session)
     store = SqlNodeStore(session, size=head.size)
+    store.remember(known_edge(session, head))
     store.load(range_nodes(0, head.size))  # the right edge, all `append` reads
     encoded = [leaf.encode() for leaf in leaves]
-    session.execute(
-        insert(_leaves),
+    bulk_insert(
+        session,
+        _leaves,
         [
             {
                 "position": head.size + offset,
@@ -89,16 +96,25 @@ def append_leaves(session: Session, leaves: Sequence[AuditLeaf], now: datetime) 
     )
     size = append(store, [leaf_hash(data) for data in encoded])
     # Every node the new root needs was just read or written, so this reads nothing.
-    write_head(session, Head(size, root_at(store, size)))
+    new_head = Head(size, root_at(store, size))
+    write_head(session, new_head)
+    remember_append(session, new_head, store)
+    remember_edge(session, new_head, store)
     return list(range(head.size, size))
 
 
+def _head(session: Session) -> Head:
+    """The head: as this transaction's own append left it, or read."""
+    noted = appended(session)
+    return noted[0] if noted is not None else read_head(session)
+
+
 def tree_size(session: Session) -> int:
-    return read_head(session).size
+    return _head(session).size
 
 
 def current_root(session: Session) -> bytes:
-    return read_head(session).root_hash
+    return _head(session).root_hash
 
 
 def _proof(session: Session, ranges: list[tuple[int, int]], size: int) -> list[bytes]:
@@ -258,7 +274,13 @@ def inclusion_proofs_for(
     """The inclusion proofs of several leaves in the tree of `size` leaves, from one query:
     the leaves of one batch share most of their proof nodes."""
     wanted = [inclusion_ranges(position, size) for position in positions]
-    store = SqlNodeStore(session, size=size)
+    noted = appended(session)
+    # Proofs for leaves this transaction just appended need only nodes its append has seen.
+    store = (
+        noted[1]
+        if noted is not None and noted[0].size == size
+        else SqlNodeStore(session, size=size)
+    )
     tiles = {tile for ranges in wanted for start, end in ranges for tile in range_nodes(start, end)}
     store.load(tiles)
     if any(store.get(*tile) is None for tile in tiles):

@@ -20,7 +20,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    insert,
     or_,
     select,
     update,
@@ -28,8 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from migrex.audit.merkle import EMPTY_ROOT, HASH_SIZE, AuditError
+from migrex.audit.merkle import EMPTY_ROOT, HASH_SIZE, AuditError, range_nodes
 from migrex.audit.tables import head_table, nodes_table
+from migrex.db import bulk_insert
 
 HEAD_ID = 1
 # Proofs and appends need at most about 2 * 64 nodes; larger loads go in several queries.
@@ -126,6 +126,50 @@ def _lookup_by_or(count: int) -> Select[int, int, bytes]:
     return select(_nodes.c.level, _nodes.c.index, _nodes.c.hash).where(or_(*terms))
 
 
+# The right edge of the tree as this process last wrote it, per database, keyed by the size and
+# root it belongs to. A root commits to every leaf and so to every node, so an edge found under
+# the head's (size, root) is that tree's edge even if it was computed in a transaction that
+# rolled back: the next append by this process then reads no nodes at all.
+_EDGES: dict[str, tuple[Head, dict[tuple[int, int], bytes]]] = {}
+_APPENDED = "migrex.audit.appended"
+
+
+def remember_edge(session: Session, head: Head, store: SqlNodeStore) -> None:
+    """Keep the right edge of the tree `head` names, which `store` has read or written."""
+    edge = {key: store.known(key) for key in range_nodes(0, head.size)}
+    if all(node is not None for node in edge.values()):
+        _EDGES[_database(session)] = (head, {key: node for key, node in edge.items() if node})
+
+
+def known_edge(session: Session, head: Head) -> dict[tuple[int, int], bytes]:
+    """The right edge of the tree `head` names, if this process knows it; else empty."""
+    remembered = _EDGES.get(_database(session))
+    return remembered[1] if remembered is not None and remembered[0] == head else {}
+
+
+def _database(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def remember_append(session: Session, head: Head, store: SqlNodeStore) -> None:
+    """Note the head this transaction's append wrote and the nodes it read or wrote, so the
+    root and proofs it hands out next in the same transaction need no query."""
+    session.info[_APPENDED] = (_transaction(session), head, store)
+
+
+def appended(session: Session) -> tuple[Head, SqlNodeStore] | None:
+    """The head and nodes of this transaction's last append; None if it made none."""
+    noted = session.info.get(_APPENDED)
+    if noted is None or noted[0] != _transaction(session):
+        return None
+    return noted[1], noted[2]
+
+
+def _transaction(session: Session) -> tuple[object, object]:
+    # The savepoint too: an append inside one that was rolled back must not be remembered.
+    return session.get_transaction(), session.get_nested_transaction()
+
+
 class SqlNodeStore:
     """A `merkle.NodeStore` over `audit_nodes`, for use within one transaction.
 
@@ -158,6 +202,14 @@ class SqlNodeStore:
                 rows = self._session.execute(_LOOKUP_BY_ARRAYS, arrays)
             self._known.update(((level, index), bytes(node)) for level, index, node in rows)
 
+    def known(self, key: tuple[int, int]) -> bytes | None:
+        """The node at `key` if this store has read or written it; never queries."""
+        return self._known.get(key)
+
+    def remember(self, nodes: dict[tuple[int, int], bytes]) -> None:
+        """Take these nodes as read (the caller knows they are the stored ones)."""
+        self._known.update(nodes)
+
     def get(self, level: int, index: int) -> bytes | None:
         key = (level, index)
         if key not in self._known:
@@ -170,9 +222,10 @@ class SqlNodeStore:
             raise AuditError(f"a node hash is {HASH_SIZE} bytes")
         if not nodes:
             return
-        # One executemany: SQLAlchemy sends it as multi-row INSERTs on PostgreSQL.
-        self._session.execute(
-            insert(_nodes), [{"level": lv, "index": ix, "hash": node} for lv, ix, node in nodes]
+        bulk_insert(
+            self._session,
+            _nodes,
+            [{"level": lv, "index": ix, "hash": node} for lv, ix, node in nodes],
         )
         self._known.update(((level, index), node) for level, index, node in nodes)
         self._size = self.size() + sum(1 for level, _, _ in nodes if level == 0)

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    Integer,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
 
+from migrex.db import in_list
 from migrex.exchange.delivery import UNFINISHED, RetryPolicy, Status
-from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.tables import OutboxMessage, outbox_table
+
+# Relays LISTEN on this channel (PostgreSQL); a transaction that adds to the outbox notifies
+# it, and PostgreSQL delivers the notification when, and only if, the transaction commits.
+OUTBOX_CHANNEL = "migrex_outbox"
+_NOTIFY = text(f"NOTIFY {OUTBOX_CHANNEL}")
+_ANNOUNCED = "migrex.outbox.announced"
+
+_outbox = outbox_table
 
 
 @dataclass(frozen=True)
@@ -55,62 +76,170 @@ def enqueue(session: Session, message: OutgoingMessage, now: datetime) -> Outbox
         next_attempt_at=now,
     )
     session.add(row)
+    announce(session)
     return row
 
 
-def claim(
-    session: Session, *, relay_id: str, now: datetime, limit: int, lease: timedelta
-) -> list[OutboxMessage]:
-    """Claims up to `limit` due messages, at most the oldest unfinished one of each case.
+def announce(session: Session) -> None:
+    """Wakes the listening relays when this transaction commits (PostgreSQL; SQLite relays
+    poll). One notification per transaction, however many messages it adds."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is None or session.info.get(_ANNOUNCED) is not transaction:
+        session.execute(_NOTIFY)
+        session.info[_ANNOUNCED] = session.get_transaction()
 
-    On PostgreSQL, rows locked by another relay are skipped (FOR UPDATE SKIP LOCKED), so
-    several relays share the work. SQLite has no row locks; there one UPDATE statement picks
-    and marks the rows atomically, which is just as safe because SQLite runs one writer at a time.
-    """
-    earlier = aliased(OutboxMessage)
-    claimable = or_(
-        and_(OutboxMessage.status == Status.PENDING, OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == Status.IN_FLIGHT, OutboxMessage.lease_until < now),
-    )
+
+@dataclass(slots=True)
+class Claimed:
+    """A message a relay has claimed: what it needs to seal, send and settle it."""
+
+    id: int
+    message_id: str
+    agreement_id: str
+    sender: str
+    recipient: str
+    type: str
+    case_id: str | None
+    in_reply_to: str | None
+    body: str
+    issued_at: datetime
+    expires_at: datetime
+    created_at: datetime
+    attempts: int
+    envelope: str | None
+    envelope_sha256: str | None
+
+
+_CLAIMED_COLUMNS = [_outbox.c[field.name] for field in fields(Claimed)]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The relay's statements for one dialect, built once: building a SQLAlchemy expression
+    costs more than running it, and an idle relay runs the claim many times a second."""
+
+    look: Select[int]
+    claim_due: Update
+    claim_expired: Update
+    seal: Update
+    delivered: Update
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    outbox = _outbox.c
+    earlier = _outbox.alias("earlier")
+    now = bindparam("now", type_=outbox.next_attempt_at.type)
+    due = and_(outbox.status == Status.PENDING, outbox.next_attempt_at <= now)
+    expired = and_(outbox.status == Status.IN_FLIGHT, outbox.lease_until < now)
     head_of_case = ~exists().where(
-        earlier.ordering_key == OutboxMessage.ordering_key,
-        earlier.id < OutboxMessage.id,
-        earlier.status.in_(UNFINISHED),
+        earlier.c.ordering_key == outbox.ordering_key,
+        earlier.c.id < outbox.id,
+        earlier.c.status.in_(UNFINISHED),
     )
-    due = select(OutboxMessage.id).where(claimable, head_of_case).order_by(OutboxMessage.id)
-    # Look before locking: an idle relay polls often, and on SQLite every UPDATE takes the
-    # database's single write lock, which would delay the writers that have real work.
-    if session.scalar(due.limit(1)) is None:
-        return []
-    token = f"{relay_id}:{uuid.uuid4().hex[:12]}"
-    claimed = {
-        "status": Status.IN_FLIGHT,
-        "attempts": OutboxMessage.attempts + 1,
-        "lease_until": now + lease,
-        "claimed_by": token,
-    }
-    if session.get_bind().dialect.name == "postgresql":
-        ids = list(session.scalars(due.limit(limit).with_for_update(skip_locked=True)))
-        where = OutboxMessage.id.in_(ids)
-    else:
-        where = OutboxMessage.id.in_(due.limit(limit).scalar_subquery())
-    session.execute(update(OutboxMessage).where(where).values(**claimed))
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.claimed_by == token)
-            .order_by(OutboxMessage.id)
-            .execution_options(populate_existing=True)
+
+    def claiming(batch: Select[int]) -> Update:
+        batch = batch.limit(bindparam("limit", type_=Integer))
+        if dialect == "postgresql":
+            # Rows another relay holds are skipped, so several relays share the work.
+            batch = batch.with_for_update(skip_locked=True)
+        return (
+            update(_outbox)
+            .where(outbox.id.in_(batch.scalar_subquery()))
+            .values(
+                status=Status.IN_FLIGHT,
+                attempts=outbox.attempts + 1,
+                lease_until=bindparam("lease_until", type_=outbox.lease_until.type),
+                claimed_by=bindparam("token", type_=outbox.claimed_by.type),
+            )
+            .returning(*_CLAIMED_COLUMNS)
+        )
+
+    # Due messages in the order of the (status, due) index: PostgreSQL then walks the index
+    # and marks the entries of rows that have moved on as dead, so the next claim skips them.
+    # A bitmap scan (what ORDER BY id, or one OR of both conditions, gets) never marks them,
+    # and re-reads every row that ever passed through a status until VACUUM comes.
+    claim_due = claiming(
+        select(outbox.id).where(due, head_of_case).order_by(outbox.next_attempt_at)
+    )
+    claim_expired = claiming(select(outbox.id).where(expired, head_of_case).order_by(outbox.id))
+    seal = (
+        update(_outbox)
+        .where(outbox.id == bindparam("sealed_id"))
+        .values(envelope=bindparam("sealed_envelope"), envelope_sha256=bindparam("sealed_sha256"))
+    )
+    delivered = (
+        update(_outbox)
+        .where(in_list(outbox.message_id, "message_ids", dialect))
+        .values(
+            status=Status.DELIVERED,
+            delivered_at=bindparam("delivered_at", type_=outbox.delivered_at.type),
+            lease_until=None,
+            last_error=None,
         )
     )
+    look = select(outbox.id).where(or_(due, expired), head_of_case).limit(1)
+    return _Statements(look, claim_due, claim_expired, seal, delivered)
+
+
+def claim(
+    session: Session,
+    *,
+    relay_id: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    expired: bool = True,
+) -> list[Claimed]:
+    """Claims up to `limit` due messages, at most the oldest unfinished one of each case.
+
+    Messages whose relay's lease has expired come first; with `expired=False` they are not
+    looked for (a relay does that now and then, not at every round). Each kind is claimed by
+    one UPDATE that picks the rows, marks them and returns them. On PostgreSQL, rows locked
+    by another relay are skipped (FOR UPDATE SKIP LOCKED), so several relays share the work.
+    SQLite has no row locks, and needs none: it runs one writer at a time.
+    """
+    dialect = session.get_bind().dialect.name
+    statements = _statements(dialect)
+    # On SQLite, look before locking: an idle relay polls often, and every UPDATE takes the
+    # database's single write lock, which would delay the writers that have real work. A
+    # PostgreSQL UPDATE that finds nothing locks nothing, so there the look would only cost.
+    if dialect != "postgresql" and session.scalar(statements.look, {"now": now}) is None:
+        return []
+    token = f"{relay_id}:{uuid.uuid4().hex[:12]}"
+    values = {"now": now, "lease_until": now + lease, "token": token}
+    claims = [statements.claim_expired, statements.claim_due] if expired else [statements.claim_due]
+    claimed: list[Claimed] = []
+    for statement in claims:
+        if len(claimed) < limit:
+            rows = session.execute(statement, {**values, "limit": limit - len(claimed)})
+            claimed += [Claimed(*row) for row in rows]
+    return sorted(claimed, key=lambda row: row.id)
+
+
+def store_envelopes(session: Session, sealed: Sequence[Claimed]) -> None:
+    """Keeps the envelopes just sealed, so that every retry sends the same bytes."""
+    if sealed:
+        session.execute(
+            _statements(session.get_bind().dialect.name).seal,
+            [
+                {
+                    "sealed_id": row.id,
+                    "sealed_envelope": row.envelope,
+                    "sealed_sha256": row.envelope_sha256,
+                }
+                for row in sealed
+            ],
+        )
 
 
 def mark_delivered(session: Session, message_ids: Sequence[str], now: datetime) -> None:
     if message_ids:
         session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.message_id.in_(message_ids))
-            .values(status=Status.DELIVERED, delivered_at=now, lease_until=None, last_error=None)
+            _statements(session.get_bind().dialect.name).delivered,
+            {"message_ids": list(message_ids), "delivered_at": now},
         )
 
 
@@ -143,4 +272,5 @@ def retry_parked(session: Session, message_ids: Sequence[str] | None, now: datet
     if message_ids is not None:
         query = query.where(OutboxMessage.message_id.in_(message_ids))
     result = session.execute(query.values(status=Status.PENDING, attempts=0, next_attempt_at=now))
+    announce(session)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -8,22 +8,24 @@ not stored twice. A different envelope reusing a stored message id is refused as
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
 from migrex.audit.log import append_leaves, current_root, inclusion_proofs_for
 from migrex.audit.receipt_proof import CLAIM, proof_claims
+from migrex.db import bulk_insert, in_list
 from migrex.envelope import EnvelopeRejected, OpenedMessage, open_envelope, sign_receipt
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.outbox import canonical_json
-from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.exchange.tables import SecurityEvent, inbox_table
 from migrex.exchange.trust import Trust
 from migrex.uow import UnitOfWork
 
@@ -122,13 +124,10 @@ def _store(
     session = uow.session
     ids = [o.claims.message_id for o in opened if isinstance(o, OpenedMessage)]
     # Only what answers a redelivery is read back, not whole messages.
+    query = _stored_query(session.get_bind().dialect.name)
     stored: dict[str, tuple[str, str]] = {
         message_id: (digest, receipt)
-        for message_id, digest, receipt in session.execute(
-            select(
-                InboxMessage.message_id, InboxMessage.envelope_sha256, InboxMessage.receipt
-            ).where(InboxMessage.message_id.in_(ids))
-        )
+        for message_id, digest, receipt in session.execute(query, {"message_ids": ids})
     }
     new_rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
@@ -167,7 +166,7 @@ def _store(
             outcomes.append(_refuse(session, replay, token, now, peer))
     if new_rows:
         receipts = _log_and_receipt(session, trust, new_rows, now)
-        session.execute(insert(InboxMessage), new_rows)
+        bulk_insert(session, inbox_table, new_rows)
         # Accepted now, or repeated later in this same batch: both answer with the new receipt.
         outcomes = [
             Outcome(o.status, o.message_id, receipts[o.message_id])
@@ -176,6 +175,14 @@ def _store(
             for o in outcomes
         ]
     return outcomes
+
+
+@functools.cache
+def _stored_query(dialect: str) -> Select[str, str, str]:
+    inbox = inbox_table.c
+    return select(inbox.message_id, inbox.envelope_sha256, inbox.receipt).where(
+        in_list(inbox.message_id, "message_ids", dialect)
+    )
 
 
 def _log_and_receipt(

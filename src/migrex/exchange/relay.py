@@ -8,6 +8,7 @@ transaction, so a resend carries the same bytes), post one batch per partner nod
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -19,21 +20,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert, select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from migrex.audit import events
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.log import append_leaves
 from migrex.audit.merkle import AuditError
 from migrex.audit.receipt_proof import CLAIM, verify_proof_claims
+from migrex.db import bulk_insert, in_list
 from migrex.envelope import MessageClaims, ReceiptInvalid, seal, verify_receipt
 from migrex.errors import MigrexError
 from migrex.exchange.delivery import RetryPolicy
 from migrex.exchange.metrics import ExchangeMetrics
-from migrex.exchange.outbox import claim, mark_delivered, mark_failed
-from migrex.exchange.tables import OutboxMessage, Receipt
+from migrex.exchange.outbox import Claimed, claim, mark_delivered, mark_failed, store_envelopes
+from migrex.exchange.tables import receipts_table
 from migrex.exchange.transport import Transport, TransportError
 from migrex.exchange.trust import Trust
+from migrex.exchange.wakeup import Doorbell
 from migrex.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -54,31 +58,41 @@ class Relay:
     metrics: ExchangeMetrics | None = None
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
+    _leases_checked: datetime | None = field(default=None, init=False)
 
     def run_once(self) -> int:
         """One round; returns how many messages it claimed (0 means nothing was due)."""
+        now = self.clock()
+        # Expired leases (a relay died mid-flight) are looked for ten times per lease, not at
+        # every round: a round that only claims due messages reads far fewer rows.
+        expired = (
+            self._leases_checked is None or now - self._leases_checked >= self.policy.lease / 10
+        )
         with self.unit_of_work() as uow:
             claimed = claim(
-                uow.session, relay_id=self.relay_id, now=self.clock(),
-                limit=self.batch_size, lease=self.policy.lease,
+                uow.session, relay_id=self.relay_id, now=now,
+                limit=self.batch_size, lease=self.policy.lease, expired=expired,
             )  # fmt: skip
-            sealed, failures = self._seal(claimed)
+            sealed, failures = self._seal(uow.session, claimed)
             uow.commit()
-        by_endpoint: dict[str, list[OutboxMessage]] = defaultdict(list)
+        if expired:
+            self._leases_checked = now
+        by_endpoint: dict[str, list[Claimed]] = defaultdict(list)
         for row in sealed:
             try:
                 by_endpoint[self.trust.endpoint_of(row.agreement_id, row.recipient)].append(row)
             except MigrexError as error:
                 failures[row.message_id] = error.detail
-        receipts: dict[str, Receipt] = {}
+        receipts: dict[str, dict[str, Any]] = {}
         for endpoint, rows in by_endpoint.items():
             self._post(endpoint, rows, receipts, failures)
         self._settle(receipts, failures, sealed)
         return len(claimed)
 
-    def _seal(self, rows: list[OutboxMessage]) -> tuple[list[OutboxMessage], dict[str, str]]:
+    def _seal(self, session: Session, rows: list[Claimed]) -> tuple[list[Claimed], dict[str, str]]:
+        """The rows ready to send (sealed now, or on an earlier attempt), and the failures."""
         failures: dict[str, str] = {}
-        sealed = []
+        sealed, fresh = [], []
         now = self.clock()
         for row in rows:
             if row.envelope is None:
@@ -88,10 +102,12 @@ class Relay:
                     failures[row.message_id] = f"cannot seal: {error}"
                     continue
                 row.envelope_sha256 = _sha256(row.envelope)
+                fresh.append(row)
             sealed.append(row)
+        store_envelopes(session, fresh)
         return sealed, failures
 
-    def _envelope(self, row: OutboxMessage, now: datetime) -> str:
+    def _envelope(self, row: Claimed, now: datetime) -> str:
         claims = MessageClaims(
             sender=row.sender, recipient=row.recipient, agreement=row.agreement_id,
             message_id=row.message_id, type=row.type, case_id=row.case_id,
@@ -107,8 +123,8 @@ class Relay:
     def _post(
         self,
         endpoint: str,
-        rows: list[OutboxMessage],
-        receipts: dict[str, Receipt],
+        rows: list[Claimed],
+        receipts: dict[str, dict[str, Any]],
         failures: dict[str, str],
     ) -> None:
         try:
@@ -119,13 +135,13 @@ class Relay:
         now = self.clock()
         for row, result in zip(rows, results, strict=True):
             receipt = self._receipt(row, result, now)
-            if isinstance(receipt, Receipt):
+            if isinstance(receipt, dict):
                 receipts[row.message_id] = receipt
             else:
                 failures[row.message_id] = receipt
 
-    def _receipt(self, row: OutboxMessage, result: dict[str, Any], now: datetime) -> Receipt | str:
-        """The verified receipt to store, or why there is none."""
+    def _receipt(self, row: Claimed, result: dict[str, Any], now: datetime) -> dict[str, Any] | str:
+        """The verified receipt's row to store, or why there is none."""
         if result.get("status") not in ("accepted", "duplicate"):
             problem = result.get("problem") or {}
             return f"refused by the receiver: {problem.get('reason')}: {problem.get('detail')}"
@@ -145,27 +161,26 @@ class Relay:
                                 envelope_sha256=verified.envelope_sha256)  # fmt: skip
         except AuditError as error:
             return f"receipt rejected: {error.detail}"
-        return Receipt(
-            message_id=row.message_id, envelope_sha256=verified.envelope_sha256,
-            receiver=verified.receiver, received_at=verified.received_at,
-            token=str(result["receipt"]), stored_at=now,
-        )  # fmt: skip
+        return {
+            "message_id": row.message_id, "envelope_sha256": verified.envelope_sha256,
+            "receiver": verified.receiver, "received_at": verified.received_at,
+            "token": str(result["receipt"]), "stored_at": now,
+        }  # fmt: skip
 
     def _settle(
-        self, receipts: dict[str, Receipt], failures: dict[str, str], sealed: list[OutboxMessage]
+        self,
+        receipts: dict[str, dict[str, Any]],
+        failures: dict[str, str],
+        sealed: list[Claimed],
     ) -> None:
         if not receipts and not failures:
             return
         now = self.clock()
         with self.unit_of_work() as uow:
-            known = set(
-                uow.session.scalars(
-                    select(Receipt.message_id).where(Receipt.message_id.in_(list(receipts)))
-                )
-            )
-            fresh = [r for r in receipts.values() if r.message_id not in known]
+            known = _receipted(uow.session, list(receipts))
+            fresh = [r for r in receipts.values() if r["message_id"] not in known]
             if fresh:
-                uow.session.execute(insert(Receipt), [_columns(r) for r in fresh])
+                bulk_insert(uow.session, receipts_table, fresh)
                 append_leaves(uow.session, _logged(fresh, {row.message_id: row for row in sealed}),
                               now)  # fmt: skip
             mark_delivered(uow.session, list(receipts), now)
@@ -183,13 +198,14 @@ class Relay:
             self.metrics.parked.inc(len(parked))
 
     def run_forever(
-        self, stop: threading.Event, wake: threading.Event, poll: float, *, lead: bool = True
+        self, stop: threading.Event, wake: Doorbell, poll: float, *, lead: bool = True
     ) -> None:
         """Rounds until `stop` is set.
 
         When idle, the lead relay looks again after `poll` seconds; the others sleep ten times
-        longer, so idle relays do not keep the database busy, and are woken (`wake`) as soon
-        as a round finds a full batch, which means there is a backlog to share.
+        longer, so idle relays do not keep the database busy. A round that finds a full batch,
+        which means there is a backlog to share, wakes them all; a new message in the outbox
+        wakes one (PostgreSQL, see `wakeup`).
         """
         idle_wait = poll if lead else poll * 10
         while not stop.is_set():
@@ -200,33 +216,40 @@ class Relay:
                 claimed = 0
                 stop.wait(1.0)
             if claimed >= self.batch_size:
-                wake.set()
+                wake.ring_all()
             elif not claimed:
                 wake.wait(idle_wait)
-                wake.clear()
 
 
-def _logged(receipts: list[Receipt], rows: dict[str, OutboxMessage]) -> list[AuditLeaf]:
+def _receipted(session: Session, message_ids: list[str]) -> set[str]:
+    """Which of these messages already have a stored receipt."""
+    if not message_ids:
+        return set()
+    return set(session.scalars(_receipted_query(session.get_bind().dialect.name),
+                               {"message_ids": message_ids}))  # fmt: skip
+
+
+@functools.cache
+def _receipted_query(dialect: str) -> Select[str]:
+    column = receipts_table.c.message_id
+    return select(column).where(in_list(column, "message_ids", dialect))
+
+
+def _logged(receipts: list[dict[str, Any]], rows: dict[str, Claimed]) -> list[AuditLeaf]:
     """Each delivered message's log entries: sent (with its envelope hash), then receipted."""
     leaves = []
     for receipt in receipts:
-        row = rows.get(receipt.message_id)
-        sender = row.sender if row is not None else receipt.receiver
-        common = {"message_id": receipt.message_id, "envelope_sha256": receipt.envelope_sha256}
+        row = rows.get(receipt["message_id"])
+        sender = row.sender if row is not None else receipt["receiver"]
+        common = {
+            "message_id": receipt["message_id"], "envelope_sha256": receipt["envelope_sha256"]
+        }  # fmt: skip
         leaves += [
-            events.message_sent(at=receipt.stored_at, sender=sender, **common),
-            events.receipt(at=receipt.stored_at, sender=sender, receiver=receipt.receiver,
+            events.message_sent(at=receipt["stored_at"], sender=sender, **common),
+            events.receipt(at=receipt["stored_at"], sender=sender, receiver=receipt["receiver"],
                            **common),
         ]  # fmt: skip
     return leaves
-
-
-def _columns(receipt: Receipt) -> dict[str, Any]:
-    return {
-        "message_id": receipt.message_id, "envelope_sha256": receipt.envelope_sha256,
-        "receiver": receipt.receiver, "received_at": receipt.received_at,
-        "token": receipt.token, "stored_at": receipt.stored_at,
-    }  # fmt: skip
 
 
 def _sha256(envelope: str) -> str:

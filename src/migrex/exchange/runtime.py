@@ -18,6 +18,7 @@ from migrex.exchange.tables import OutboxMessage
 from migrex.exchange.tls_log import SecurityLogWriter, note_handshake_failures
 from migrex.exchange.transport import HttpsTransport
 from migrex.exchange.trust import Trust, load_trust
+from migrex.exchange.wakeup import Doorbell, can_listen, start_listening
 from migrex.node import Node
 
 DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
@@ -29,9 +30,10 @@ class ExchangeRuntime:
     node: Node
     trust: Trust
     metrics: ExchangeMetrics = field(default_factory=ExchangeMetrics)
-    wake: threading.Event = field(default_factory=threading.Event)
+    wake: Doorbell = field(default_factory=Doorbell)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    _listener: threading.Thread | None = None
 
     @classmethod
     def start_up(cls, node: Node) -> ExchangeRuntime:
@@ -87,13 +89,34 @@ class ExchangeRuntime:
             metrics=self.metrics,
         )
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set when the node shuts down; the relays and the listener then end."""
+        return self._stop
+
+    def relay_poll_seconds(self) -> float:
+        """How often an idle relay looks at the outbox: seldom where the database wakes the
+        relays (`listen_for_messages`), often where it cannot."""
+        settings = self.node.settings
+        if can_listen(self.node.engine):
+            return settings.relay_notified_poll_seconds
+        return settings.relay_poll_seconds
+
+    def listen_for_messages(self) -> None:
+        """Where the database can (PostgreSQL), ring `wake` at each message added to the
+        outbox, by whichever process."""
+        if self._listener is None and can_listen(self.node.engine):
+            self._listener = start_listening(self.node.engine, self.wake, self._stop)
+
     def start_relays(self) -> None:
         settings = self.node.settings
+        self.listen_for_messages()
+        poll = self.relay_poll_seconds()
         for n in range(settings.relay_threads):
             relay = self.new_relay(f"{settings.node_id}-relay-{n}")
             thread = threading.Thread(
                 target=relay.run_forever,
-                args=(self._stop, self.wake, settings.relay_poll_seconds),
+                args=(self._stop, self.wake, poll),
                 kwargs={"lead": n == 0},
                 name=f"migrex-relay-{n}",
                 daemon=True,
@@ -103,6 +126,6 @@ class ExchangeRuntime:
 
     def stop(self) -> None:
         self._stop.set()
-        self.wake.set()
+        self.wake.ring_all()
         for thread in self._threads:
             thread.join(timeout=10)

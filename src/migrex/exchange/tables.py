@@ -103,3 +103,10 @@ class SecurityEvent(Base):
     peer: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)
     envelope_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+# Core tables for the relay's and the receiver's bulk statements, which skip the ORM's
+# per-object work.
+outbox_table = Base.metadata.tables[OutboxMessage.__tablename__]
+receipts_table = Base.metadata.tables[Receipt.__tablename__]
+inbox_table = Base.metadata.tables[InboxMessage.__tablename__]

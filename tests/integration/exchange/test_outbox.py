@@ -17,6 +17,7 @@ from migrex.exchange.outbox import (
     mark_delivered,
     mark_failed,
     retry_parked,
+    store_envelopes,
 )
 from migrex.exchange.tables import OutboxMessage
 
@@ -141,3 +142,26 @@ def test_concurrent_relays_never_claim_the_same_message(engine: Engine) -> None:
         == 400 - sum(1 for status in statuses(engine).values() if status == Status.PENDING)
     )
     assert len(everything) > 0
+
+
+def test_expired_leases_are_looked_for_only_when_asked(engine: Engine) -> None:
+    fill(engine, [message(1), message(2)])
+    assert claim_ids(engine, relay="dead", limit=1) == [message(1).message_id]
+    later = NOW + LEASE + timedelta(seconds=1)
+    with make_session_factory(engine).begin() as session:
+        rows = claim(session, relay_id="r", now=later, limit=10, lease=LEASE, expired=False)
+        assert [row.message_id for row in rows] == [message(2).message_id]
+    assert claim_ids(engine, relay="r", at=later) == [message(1).message_id]
+
+
+def test_sealed_envelopes_are_kept_for_every_retry(engine: Engine) -> None:
+    fill(engine, [message(1)])
+    with make_session_factory(engine).begin() as session:
+        [row] = claim(session, relay_id="r", now=NOW, limit=10, lease=LEASE)
+        assert row.envelope is None
+        row.envelope, row.envelope_sha256 = "sealed", "0" * 64
+        store_envelopes(session, [row])
+    later = NOW + LEASE + timedelta(seconds=1)
+    with make_session_factory(engine).begin() as session:
+        [again] = claim(session, relay_id="r", now=later, limit=10, lease=LEASE)
+    assert (again.envelope, again.envelope_sha256, again.attempts) == ("sealed", "0" * 64, 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -184,3 +185,24 @@ def test_the_agreement_decides_who_may_send(pair: Pair) -> None:
             uow, SendMessage("kz-am-2024", "am-mcs", "kz-mia", "notice"),
             agreements=pair.kz.agreements, hosted=pair.kz.settings.authorities, now=now(),
         )  # fmt: skip
+
+
+def test_the_same_envelope_received_twice_at_once_is_stored_once(pair: Pair) -> None:
+    if pair.am.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+    token = envelope(pair)
+    barrier = threading.Barrier(2)
+    outcomes: list[dict[str, Any]] = []
+
+    def deliver() -> None:
+        barrier.wait()
+        outcomes.extend(receive(pair, [token]))
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o["status"] for o in outcomes) == ["accepted", "duplicate"]
+    assert outcomes[0]["receipt"] == outcomes[1]["receipt"]
+    assert counts(pair) == (1, 0)

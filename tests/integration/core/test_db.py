@@ -1,0 +1,41 @@
+"""The bulk helpers of migrex.db behave as plain INSERTs and IN lists on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, exc, select
+
+from migrex.db import bulk_insert, in_list, make_session_factory
+from migrex.exchange.tables import receipts_table
+
+NOW = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
+
+
+def receipt(message_id: str, stored_at: datetime = NOW) -> dict[str, object]:
+    return {
+        "message_id": message_id, "envelope_sha256": "0" * 64, "receiver": "am-mcs",
+        "received_at": NOW, "token": "token", "stored_at": stored_at,
+    }  # fmt: skip
+
+
+def test_bulk_insert_and_in_list(engine: Engine) -> None:
+    with make_session_factory(engine).begin() as session:
+        bulk_insert(session, receipts_table, [receipt("m1"), receipt("m2"), receipt("m3")])
+    column = receipts_table.c.message_id
+    query = select(column).where(in_list(column, "ids", engine.dialect.name))
+    with make_session_factory(engine)() as session:
+        assert set(session.scalars(query, {"ids": ["m1", "m3", "m4"]})) == {"m1", "m3"}
+        assert list(session.scalars(query, {"ids": []})) == []
+        assert session.scalar(select(receipts_table.c.stored_at).where(column == "m2")) == NOW
+
+
+def test_bulk_insert_raises_what_an_insert_would(engine: Engine) -> None:
+    with make_session_factory(engine).begin() as session:
+        bulk_insert(session, receipts_table, [receipt("m1")])
+    with pytest.raises(exc.IntegrityError), make_session_factory(engine).begin() as session:
+        bulk_insert(session, receipts_table, [receipt("m1")])
+    naive = datetime(2025, 10, 1, 12, 0)
+    with pytest.raises(exc.StatementError), make_session_factory(engine).begin() as session:
+        bulk_insert(session, receipts_table, [receipt("m2", naive)])
