@@ -177,7 +177,8 @@ def officers(
 
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=100)
+    # No control characters: PostgreSQL refuses a NUL in text, and no username has one.
+    username: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=1000)
 
 

@@ -221,7 +221,8 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str, now: da
     error after one Argon2 verification each, so neither the answer nor its timing tells
     which usernames exist.
     """
-    row = _officer_row(uow, username.strip().lower())
+    # A NUL cannot be in a username (PostgreSQL would refuse the lookup): no such officer.
+    row = None if "\x00" in username else _officer_row(uow, username.strip().lower())
     stored = row.password_hash if row is not None and row.password_hash else None
     matches = verify_password(stored or dummy_hash(), password)
     if row is None or stored is None or not matches or not row.active:

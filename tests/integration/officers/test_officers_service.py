@@ -238,6 +238,7 @@ def test_unknown_users_token_only_and_disabled_accounts_and_wrong_passwords_look
         ("nobody", PASSWORD),
         ("service", PASSWORD),
         ("gone", PASSWORD),
+        ("ar\x00am", PASSWORD),  # PostgreSQL cannot even look a NUL up
     ]:
         with uow() as work, pytest.raises(NotAuthenticated) as refused:
             authenticate_password(work, username, password, NOW)

@@ -107,3 +107,10 @@ def test_a_wrong_login_is_one_401_and_sets_no_cookie(app: FastAPI, login: dict[s
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert "set-cookie" not in response.headers
+
+
+def test_a_username_with_a_nul_byte_is_a_client_error(app: FastAPI) -> None:
+    async def steps(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post("/v1/session", json={"username": "\x00", "password": "x"})
+
+    assert run(app, steps).status_code == 422
