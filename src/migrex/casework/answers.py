@@ -19,7 +19,7 @@ from migrex.casework.lifecycle import Event, event_of
 from migrex.casework.messages import ClarificationAnswer, MessageInvalid, parse_body
 from migrex.casework.messages_base import PersonIdentifiers
 from migrex.casework.messages_person import PersonInquiry, PersonInquiryReply
-from migrex.casework.service import NodeContext, _case, _move, _send
+from migrex.casework.service import NodeContext, _case, _move, _opening_row, _send
 from migrex.casework.tables import CaseMessageRow
 from migrex.registry.model import PersonPresent
 from migrex.registry.ports import Registries
@@ -27,9 +27,7 @@ from migrex.uow import UnitOfWork
 
 
 def _opening(uow: UnitOfWork, case_id: str) -> CaseMessageRow:
-    row = uow.session.scalars(
-        select(CaseMessageRow).where(CaseMessageRow.case_id == case_id).order_by(CaseMessageRow.id)
-    ).first()
+    row = _opening_row(uow, case_id)
     if row is None:
         raise MessageInvalid(f"case {case_id} has no message")
     return row
