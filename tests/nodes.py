@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from migrex import migrate
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import free_port
-from migrex.exchange.receiver import ReceiverPolicy, receive_batch
+from migrex.exchange.receiver import receive_batch
+from migrex.exchange.runtime import receiver_policy
 from migrex.exchange.transport import TransportError
 from migrex.exchange.trust import Trust, load_trust
 from migrex.node import Node
@@ -60,7 +61,7 @@ class DirectTransport:
     def post_batch(self, endpoint: str, envelopes: Sequence[str]) -> list[dict[str, Any]]:
         if self.failing:
             raise TransportError("connection refused")
-        policy = ReceiverPolicy({"kz-am-2024"}, 1_000_000, {"kz-am-2024": timedelta(days=7)})
+        policy = receiver_policy(self.receiver, frozenset(self.trust.directories))
         with self.receiver.unit_of_work() as uow:
             outcomes = receive_batch(
                 uow, self.trust, envelopes, policy=policy, now=datetime.now(UTC), peer=None

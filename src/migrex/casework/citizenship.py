@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from migrex.casework.answers import _opening
 from migrex.casework.bodies import body_of
+from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import citizenship_finding
 from migrex.casework.lifecycle import Event, event_of
 from migrex.casework.messages import MessageInvalid, parse_body
@@ -24,7 +24,7 @@ from migrex.casework.messages_person import (
     CitizenshipVerificationReply,
     CitizenshipVerificationRequest,
 )
-from migrex.casework.service import NodeContext, _case, _move, _send
+from migrex.casework.steps import load_case, move, opening_of, send
 from migrex.registry.model import Citizen
 from migrex.registry.ports import Registries
 from migrex.registry.sql import _record
@@ -87,19 +87,15 @@ def answer_citizenship(
     now: datetime,
 ) -> CitizenshipVerificationReply:
     """Builds, records and sends the reply; the case becomes answered."""
-    case = _case(uow, case_id)
-    agreement = node.agreements[case.agreement_id]
-    opening = _opening(uow, case_id)
+    case = load_case(uow, case_id)
+    opening = opening_of(uow, case_id)
     request = parse_body(opening.type, body_of(uow, node, opening))
     if not isinstance(request, CitizenshipVerificationRequest):
         raise MessageInvalid(f"case {case_id} is not a citizenship verification request")
     reply = CitizenshipVerificationReply(
         results=[_finding(uow, registries, i, who) for i, who in enumerate(request.persons)]
     )
-    _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    _send(
-        uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
-        node=node,
-    )  # fmt: skip
+    move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
+    send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
     uow.commit()
     return reply

@@ -17,8 +17,8 @@ from enum import StrEnum
 from typing import assert_never
 
 from migrex.agreements import Agreement, Purpose, RefusalGround, Urgency
+from migrex.casework.kinds import CATEGORY_OF_TYPE
 from migrex.casework.messages import (
-    CATEGORY_OF_TYPE,
     ClarificationAnswer,
     GroundCited,
     InformationBody,

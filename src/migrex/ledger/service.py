@@ -61,6 +61,40 @@ def record_message(
     return subjects
 
 
+def record_subjects(
+    session: Session, key: bytes, facts: MessageFacts, subjects: Sequence[Subject]
+) -> None:
+    """One ledger row per identifier of each person, as the message's kind said it carries."""
+    _add(session, key, [s for s in subjects if s.identifiers], facts.direction, facts,
+         actor=facts.actor)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Fields about a person this node received from a partner authority under an agreement."""
+
+    agreement_id: str
+    partner_authority: str
+    fields: frozenset[str]
+
+
+def received_about(session: Session, key: bytes, identifiers: Sequence[str]) -> list[Provenance]:
+    """Every partner that sent this node data about the person with any of these identifiers,
+    with the fields it sent (names only: the ledger never holds values)."""
+    if not identifiers:
+        return []
+    hashes = [subject_hash(key, identifier) for identifier in identifiers]
+    rows = session.execute(
+        select(DisclosureRow.agreement_id, DisclosureRow.partner_authority, DisclosureRow.fields)
+        .where(DisclosureRow.subject_hash.in_(hashes), DisclosureRow.direction == "received")
+        .distinct()
+    )
+    found: dict[tuple[str, str], set[str]] = {}
+    for agreement_id, partner, fields in rows:
+        found.setdefault((agreement_id, partner), set()).update(f for f in fields.split(",") if f)
+    return [Provenance(a, p, frozenset(f)) for (a, p), f in sorted(found.items())]
+
+
 def record_read(
     session: Session,
     key: bytes,

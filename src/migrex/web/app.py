@@ -17,7 +17,7 @@ from migrex.audit.witnessing_exchange import (
     send_checkpoints,
     witnessing_node,
 )
-from migrex.casework.filing import start_filing
+from migrex.casework.jobs import start_filing
 from migrex.casework.service import node_context
 from migrex.exchange.api import router as exchange_router
 from migrex.exchange.runtime import ExchangeRuntime
