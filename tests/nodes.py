@@ -148,6 +148,7 @@ class World:
         sealed_under: str | None = None,
         type_: str = "legal-information",
         body: Mapping[str, Any] | None = None,
+        case_id: str | None = None,
     ) -> str:
         """An envelope `sender` (hosted by `state`) signs with its own key, sealed to
         `recipient`'s key from the directory of `sealed_under` (default: `agreement`), naming
@@ -155,7 +156,7 @@ class World:
         trust, at = self.trusts[state], datetime.now(UTC)
         claims = MessageClaims(
             sender=sender, recipient=recipient, agreement=agreement,
-            message_id=new_message_id(at), type=type_, case_id=None, in_reply_to=None,
+            message_id=new_message_id(at), type=type_, case_id=case_id, in_reply_to=None,
             issued_at=at, expires_at=at + timedelta(days=1),
         )  # fmt: skip
         return seal(
