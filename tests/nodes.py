@@ -61,28 +61,32 @@ def make_pair(tmp_path: Path, database_url: str) -> Iterator[Pair]:
 
 
 class DirectTransport:
-    """Hands a relay's batch to the receiving node in-process; can be told to fail."""
+    """Hands a relay's batch to the receiving node in-process, whatever the endpoint, with the
+    policy of the receiver's own door (unless given one); can be told to fail."""
 
     def __init__(self, receiver: Node, trust: Trust, policy: ReceiverPolicy | None = None) -> None:
         self.receiver = receiver
         self.trust = trust
         self.failing = False
-        self.policy = policy
+        self.policy = policy or receiver_policy(receiver, trust)
 
     def post_batch(self, endpoint: str, envelopes: Sequence[str]) -> list[dict[str, Any]]:
         if self.failing:
             raise TransportError("connection refused")
-        policy = self.policy or ReceiverPolicy(
-            {"kz-am-2024"}, 1_000_000, {"kz-am-2024": timedelta(days=7)}
-        )
         with self.receiver.unit_of_work() as uow:
             outcomes = receive_batch(
-                uow, self.trust, envelopes, policy=policy, now=datetime.now(UTC), peer=None
+                uow, self.trust, envelopes, policy=self.policy, now=datetime.now(UTC), peer=None
             )
         return [o.as_json() for o in outcomes]
 
     def close(self) -> None:
         pass
+
+
+def receiver_policy(node: Node, trust: Trust) -> ReceiverPolicy:
+    """The policy the node's own server applies at its door (every agreement it has a
+    directory for, each agreement's size and lifetime limits)."""
+    return ExchangeRuntime(node, trust).receiver_policy
 
 
 # The world: which agreement files each state's node serves, and which agreements get a
@@ -96,12 +100,6 @@ WORLD_DIRECTORIES: Mapping[str, tuple[str, ...]] = {
     "kz-am-2024": ("KZ", "AM"),
     "kz-kg-example": ("KZ", "KG"),
 }
-
-
-def receiver_policy(node: Node, trust: Trust) -> ReceiverPolicy:
-    """The policy the node's own server applies at its door (every agreement it has a
-    directory for, each agreement's size and lifetime limits)."""
-    return ExchangeRuntime(node, trust).receiver_policy
 
 
 @dataclass
@@ -178,15 +176,14 @@ class World:
 
 
 class Switchboard:
-    """Routes a relay's batch to the node behind its endpoint, in-process."""
+    """Routes a relay's batch to the node behind its endpoint, in-process, as the network
+    would; remembers which states it reached."""
 
     def __init__(self, world: World) -> None:
         self.lines = {
-            world.endpoint(state): (state, DirectTransport(
-                node, world.trusts[state], receiver_policy(node, world.trusts[state])
-            ))
+            world.endpoint(state): (state, DirectTransport(node, world.trusts[state]))
             for state, node in world.nodes.items()
-        }  # fmt: skip
+        }
         self.reached: set[str] = set()
 
     def post_batch(self, endpoint: str, envelopes: Sequence[str]) -> list[dict[str, Any]]:
