@@ -101,3 +101,26 @@ def test_am_cannot_post_under_the_kz_kg_agreement(three_nodes: World) -> None:
     outcome = _post_as(three_nodes, "AM", "KZ", envelope)
     assert outcome["status"] == "rejected", outcome
     assert _inbox(three_nodes, "KZ") == []
+
+
+def test_am_and_kg_share_no_agreement_and_refuse_each_others_certificates(
+    three_nodes: World,
+) -> None:
+    """Each node trusts the CAs of the states it has an agreement with, and no others."""
+    envelope = three_nodes.envelope("KG", "kg-mvd", "kz-mia", "kz-kg-example")
+
+    def post(client: str, server: str) -> httpx.Response:
+        pki = three_nodes.workspace.node_dir(client) / "pki"
+        # The client trusts the server's CA here, so only the server's check is tried.
+        server_ca = three_nodes.workspace.node_dir(server) / "pki" / "ca.pem"
+        context = client_ssl_context(pki / "node.pem", pki / "node-key.pem", [server_ca])
+        with httpx.Client(verify=context, timeout=10) as http:
+            url = three_nodes.endpoint(server) + "/v1/envelopes"
+            return http.post(url, json={"envelopes": [envelope]})
+
+    for client, server in (("KG", "AM"), ("AM", "KG")):
+        with pytest.raises(httpx.HTTPError):
+            post(client, server)
+    assert _inbox(three_nodes, "AM") == [] and _inbox(three_nodes, "KG") == []
+    # The control: the same client code, to a node that trusts KG, gets through.
+    assert post("KG", "KZ").json()["results"][0]["status"] == "accepted"
