@@ -312,6 +312,8 @@ def file_problem_report_received(uow: UnitOfWork, row: InboxMessage, body: Messa
     case_id = uow.session.scalar(
         select(CaseMessageRow.case_id).where(CaseMessageRow.message_id == refused)
     )
+    if case_id is None and row.case_id and uow.session.get(CaseRow, row.case_id) is not None:
+        case_id = row.case_id
     if case_id is not None:
         why = getattr(body, "problem", "")
         note(uow, case_id, "flag", "partner-could-not-file",
