@@ -25,6 +25,7 @@ from migrex.casework.messages_person import (
     CitizenshipVerificationRequest,
 )
 from migrex.casework.steps import load_case, move, opening_of, send
+from migrex.casework.tables import CaseRow
 from migrex.registry.model import Citizen
 from migrex.registry.ports import Registries
 from migrex.registry.sql import _record
@@ -77,6 +78,28 @@ def _finding(
     return citizenship_finding(index, matches)
 
 
+def build_citizenship_reply(
+    uow: UnitOfWork, node: NodeContext, registries: Registries, case: CaseRow
+) -> CitizenshipVerificationReply:
+    """The reply the own-citizens register gives to the case's request."""
+    opening = opening_of(uow, case.id)
+    request = parse_body(opening.type, body_of(uow, node, opening))
+    if not isinstance(request, CitizenshipVerificationRequest):
+        raise MessageInvalid(f"case {case.id} is not a citizenship verification request")
+    return CitizenshipVerificationReply(
+        results=[_finding(uow, registries, i, who) for i, who in enumerate(request.persons)]
+    )
+
+
+def send_citizenship_reply(
+    uow: UnitOfWork, node: NodeContext, case: CaseRow, reply: CitizenshipVerificationReply, *,
+    actor: str, now: datetime,
+) -> str:  # fmt: skip
+    opening = opening_of(uow, case.id)
+    move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
+    return send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
+
+
 def answer_citizenship(
     uow: UnitOfWork,
     node: NodeContext,
@@ -88,14 +111,7 @@ def answer_citizenship(
 ) -> CitizenshipVerificationReply:
     """Builds, records and sends the reply; the case becomes answered."""
     case = load_case(uow, case_id)
-    opening = opening_of(uow, case_id)
-    request = parse_body(opening.type, body_of(uow, node, opening))
-    if not isinstance(request, CitizenshipVerificationRequest):
-        raise MessageInvalid(f"case {case_id} is not a citizenship verification request")
-    reply = CitizenshipVerificationReply(
-        results=[_finding(uow, registries, i, who) for i, who in enumerate(request.persons)]
-    )
-    move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
+    reply = build_citizenship_reply(uow, node, registries, case)
+    send_citizenship_reply(uow, node, case, reply, actor=actor, now=now)
     uow.commit()
     return reply

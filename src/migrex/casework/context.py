@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from joserfc.jwk import OKPKey
 
@@ -14,6 +15,7 @@ from migrex.node import Node
 from migrex.retention.service import RETENTION_KEY
 
 SUBJECT_KEY = "subject.key"
+HIT_REFERENCE_KEY = "hit-reference.key"
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,8 @@ def node_context(node: Node) -> NodeContext:
         node.agreements, node.settings.authorities,
         node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY), signing,
     )  # fmt: skip
+
+
+def hit_reference_key(key_dir: Path) -> bytes:
+    """The node's secret for hit references (see `casework.disclosure.hit_reference`)."""
+    return node_secret(key_dir, HIT_REFERENCE_KEY)

@@ -134,7 +134,7 @@ def file_message(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: dat
     if agreement is None:
         raise Unfileable("unknown-agreement")
     kind = gate.kind_for(row.type)
-    payload = json.loads(_inbox_text(uow, node, row))
+    payload = json.loads(inbox_text(uow, node, row))
     body = parse_body(row.type, payload)
     if row.type == MESSAGE_PROBLEM:
         return file_problem_report_received(uow, row, body)
@@ -252,7 +252,7 @@ def _our_cosignature_holds(node: NodeContext, case: CaseRow, body: ConsultationO
 # ---------------------------------------------------------------- sealed copies
 
 
-def _inbox_text(uow: UnitOfWork, node: NodeContext, row: InboxMessage) -> str:
+def inbox_text(uow: UnitOfWork, node: NodeContext, row: InboxMessage) -> str:
     if not is_sealed(row.body):
         return row.body
     return open_record(uow.session, node.retention_key, record=row.message_id, name=INBOX_BODY,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
-from migrex.casework.cli import hit_reference_key
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
+from migrex.casework.context import hit_reference_key
 from migrex.casework.messages_person import PersonInquiryReply
 from migrex.casework.service import (
     NodeContext,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from migrex.casework.api import CaseworkSetup, consultation_keys_of
-from migrex.casework.api import router as casework_router
+from migrex.casework.routes import CaseworkSetup, consultation_keys_of
+from migrex.casework.routes import router as casework_router
 from migrex.casework.service import node_context
 from migrex.ledger.api import router as ledger_router
 from migrex.node import Node
