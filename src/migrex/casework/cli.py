@@ -35,7 +35,7 @@ from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.exchange.trust import load_trust
-from migrex.identity.secrets import node_secret
+from migrex.identity import node_secret
 from migrex.node import Node
 from migrex.registry.sql import SqlRegistries
 

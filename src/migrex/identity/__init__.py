@@ -16,6 +16,7 @@ from migrex.identity.keys import (
     public_key,
 )
 from migrex.identity.keystore import FileKeyStore, KeyStore
+from migrex.identity.node_secrets import node_secret
 from migrex.identity.pki import (
     CertifiedKey,
     certificate_node_id,
@@ -46,6 +47,7 @@ __all__ = [
     "current_key",
     "issue_node_certificate",
     "key_set",
+    "node_secret",
     "peer_certificate",
     "public_key",
     "read_certificates_pem",

@@ -13,7 +13,7 @@ from rich.table import Table
 from migrex.casework.service import SUBJECT_KEY
 from migrex.console import out
 from migrex.context import node_from
-from migrex.identity.secrets import node_secret
+from migrex.identity import node_secret
 from migrex.ledger.service import Entry, limits_report, subject_report
 from migrex.ledger.subjects import document_identifier, national_id_identifier
 
