@@ -15,9 +15,9 @@ from migrex.casework.cli import app as case_app
 from migrex.console import render_error
 from migrex.db_cli import app as db_app
 from migrex.demo.cli import demo
+from migrex.directory.cli import app as identity_app
 from migrex.errors import MigrexError
 from migrex.exchange.cli import inbox_app, message_app, outbox_app, relay, serve
-from migrex.identity.cli import app as identity_app
 from migrex.ledger.cli import limits, subject_app
 from migrex.officers.cli import app as user_app
 from migrex.registry.cli import app as registry_app

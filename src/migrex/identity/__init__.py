@@ -1,6 +1,7 @@
-"""Identity and trust: authority and party keys, the key store, the demo PKI and the TLS
-contexts of the exchange. Other features use only what is exported here; the demo bootstrap
-lives in `migrex.identity.demo`."""
+"""Identity and trust: authority and party keys, the key store, X.509 certificates, node
+secrets and the TLS contexts of the exchange. Other features use only what is exported here.
+The demo PKI bootstrap and `migrex pki` build on this and on the directories, so they live a
+layer up, in `migrex.directory`."""
 
 from __future__ import annotations
 
