@@ -1,0 +1,13 @@
+"""The exchange's background job: the outbox relays of a running node."""
+
+from __future__ import annotations
+
+import threading
+
+from migrex.exchange.runtime import ExchangeRuntime
+
+
+def start_relays(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """The node's relay threads; they stop with the runtime (`runtime.stop()`), not `stop`."""
+    del stop
+    runtime.start_relays()
