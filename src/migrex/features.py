@@ -1,9 +1,9 @@
 """The node's features and what each adds to the CLI, the two web apps and `migrex serve`.
 
-This is the one list the root command (`migrex.cli`), the partners' door (`web.app`), the
-officers' API (`web.officers_app`) and the background jobs are assembled from. Adding a
-feature, a command group, a router or a job touches the feature's own package and one entry
-here.
+This is the one list the root command (`migrex.cli`), the schema (`migrex.schema`), the
+partners' door (`web.app`), the officers' API (`web.officers_app`) and the background jobs
+are assembled from. Adding a feature, a command group, tables, a router or a job touches the
+feature's own package and one entry here.
 
 Entries name what they add as `"module:attribute"` strings, imported only when used: a
 feature's package `__init__` re-exports its model and use cases, and importing them all would
@@ -34,15 +34,17 @@ class Command:
 class Feature:
     """What one feature package adds to the node.
 
-    `partner_routers` go on the mutual-TLS door partners reach, `officer_routers` on the
-    officers' API; each names a FastAPI `APIRouter`. `jobs` name functions
-    `start(runtime: ExchangeRuntime, stop: threading.Event) -> None` that `migrex serve`
-    calls once, in list order, when the node runs its relay; each starts its own threads and
-    ends them when `stop` is set.
+    `tables` name the modules of the feature's SQLAlchemy tables, which the schema and its
+    migrations take in (`migrex.schema`). `partner_routers` go on the mutual-TLS door
+    partners reach, `officer_routers` on the officers' API; each names a FastAPI
+    `APIRouter`. `jobs` name functions `start(runtime: ExchangeRuntime, stop:
+    threading.Event) -> None` that `migrex serve` calls once, in list order, when the node
+    runs its relay; each starts its own threads and ends them when `stop` is set.
     """
 
     name: str
     commands: tuple[Command, ...] = ()
+    tables: tuple[str, ...] = ()
     partner_routers: tuple[str, ...] = ()
     officer_routers: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
@@ -66,6 +68,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "registry",
+        tables=("migrex.registry.tables",),
         commands=(
             Command(
                 "registry", "Import and inspect the node's registries.", "migrex.registry.cli:app"
@@ -88,6 +91,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "officers",
+        tables=("migrex.officers.tables",),
         commands=(
             Command("user", "Officers, their roles and API tokens.", "migrex.officers.cli:app"),
         ),
@@ -95,6 +99,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "exchange",
+        tables=("migrex.exchange.tables",),
         commands=(
             Command(
                 "message",
@@ -113,6 +118,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     # until they do, `migrex.web.jobs` starts them as `serve` always has.
     Feature(
         "casework",
+        tables=("migrex.casework.tables",),
         commands=(
             Command(
                 "case", "Requests and their cases under the agreements.", "migrex.casework.cli:app"
@@ -123,6 +129,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "ledger",
+        tables=("migrex.ledger.tables",),
         commands=(
             Command(
                 "subject", "What was disclosed about a person.", "migrex.ledger.cli:subject_app"
@@ -138,12 +145,14 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "stats",
+        tables=("migrex.stats.tables",),
         commands=(
             Command("stats", "Statistics releases, in SDMX, compared.", "migrex.stats.cli:app"),
         ),
     ),
     Feature(
         "audit",
+        tables=("migrex.audit.tables",),
         commands=(
             Command("audit", "The audit log: verify, prove, checkpoints.", "migrex.audit.cli:app"),
         ),
@@ -151,6 +160,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "retention",
+        tables=("migrex.retention.tables",),
         commands=(
             Command(
                 "retention", "Erase received data when it expires.", "migrex.retention.cli:app"
@@ -208,6 +218,12 @@ FEATURES: Final[tuple[Feature, ...]] = (
 def commands() -> Iterator[Command]:
     for feature in FEATURES:
         yield from feature.commands
+
+
+def table_modules() -> Iterator[Any]:
+    for feature in FEATURES:
+        for module in feature.tables:
+            yield importlib.import_module(module)
 
 
 def partner_routers() -> Iterator[Any]:
