@@ -34,7 +34,8 @@ class Command:
 class Feature:
     """What one feature package adds to the node.
 
-    `tables` name the modules of the feature's SQLAlchemy tables, which the schema and its
+    `benchmarks` are single commands mounted under `migrex bench`, each printing its figures
+    as JSON. `tables` name the modules of the feature's SQLAlchemy tables, which the schema and its
     migrations take in (`migrex.schema`). `partner_routers` go on the mutual-TLS door
     partners reach, `officer_routers` on the officers' API; each names a FastAPI
     `APIRouter`. `jobs` name functions `start(runtime: ExchangeRuntime, stop:
@@ -44,6 +45,7 @@ class Feature:
 
     name: str
     commands: tuple[Command, ...] = ()
+    benchmarks: tuple[Command, ...] = ()
     tables: tuple[str, ...] = ()
     partner_routers: tuple[str, ...] = ()
     officer_routers: tuple[str, ...] = ()
@@ -218,6 +220,11 @@ FEATURES: Final[tuple[Feature, ...]] = (
 def commands() -> Iterator[Command]:
     for feature in FEATURES:
         yield from feature.commands
+
+
+def benchmarks() -> Iterator[Command]:
+    for feature in FEATURES:
+        yield from feature.benchmarks
 
 
 def table_modules() -> Iterator[Any]:

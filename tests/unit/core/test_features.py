@@ -20,6 +20,14 @@ from migrex.cli import app, feature_command
 def test_command_names_are_unique() -> None:
     names = [command.name for command in features.commands()]
     assert len(names) == len(set(names))
+    benchmarks = [command.name for command in features.benchmarks()]
+    assert len(benchmarks) == len(set(benchmarks))
+
+
+def test_every_benchmark_entry_names_a_function() -> None:
+    for command in features.benchmarks():
+        assert not command.group, command
+        assert isinstance(features.resolve(command.target), types.FunctionType), command
 
 
 def test_every_command_entry_names_a_typer_app_or_a_function() -> None:
