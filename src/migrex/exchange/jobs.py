@@ -7,7 +7,6 @@ import threading
 from migrex.exchange.runtime import ExchangeRuntime
 
 
-def start_relays(runtime: ExchangeRuntime, stop: threading.Event) -> None:
-    """The node's relay threads; they stop with the runtime (`runtime.stop()`), not `stop`."""
-    del stop
+def start_relays(runtime: ExchangeRuntime, _stop: threading.Event) -> None:
+    """The node's relay threads; they end with the runtime (`runtime.stop()`)."""
     runtime.start_relays()
