@@ -70,12 +70,12 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "registry",
-        tables=("migrex.registry.tables",),
         commands=(
             Command(
                 "registry", "Import and inspect the node's registries.", "migrex.registry.cli:app"
             ),
         ),
+        tables=("migrex.registry.tables",),
     ),
     Feature(
         "migrations",
@@ -93,15 +93,14 @@ FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature(
         "officers",
-        tables=("migrex.officers.tables",),
         commands=(
             Command("user", "Officers, their roles and API tokens.", "migrex.officers.cli:app"),
         ),
+        tables=("migrex.officers.tables",),
         officer_routers=("migrex.officers.api:router", "migrex.officers.api:sessions"),
     ),
     Feature(
         "exchange",
-        tables=("migrex.exchange.tables",),
         commands=(
             Command(
                 "message",
@@ -113,6 +112,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
             ),
             Command("inbox", "Received messages.", "migrex.exchange.cli:inbox_app"),
         ),
+        tables=("migrex.exchange.tables",),
         partner_routers=("migrex.exchange.api:router",),
         jobs=("migrex.exchange.jobs:start_relays",),
     ),
@@ -120,18 +120,17 @@ FEATURES: Final[tuple[Feature, ...]] = (
     # until they do, `migrex.web.jobs` starts them as `serve` always has.
     Feature(
         "casework",
-        tables=("migrex.casework.tables",),
         commands=(
             Command(
                 "case", "Requests and their cases under the agreements.", "migrex.casework.cli:app"
             ),
         ),
+        tables=("migrex.casework.tables",),
         officer_routers=("migrex.casework.api:router",),
         jobs=("migrex.web.jobs:file_received_messages",),
     ),
     Feature(
         "ledger",
-        tables=("migrex.ledger.tables",),
         commands=(
             Command(
                 "subject", "What was disclosed about a person.", "migrex.ledger.cli:subject_app"
@@ -143,31 +142,32 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 group=False,
             ),
         ),
+        tables=("migrex.ledger.tables",),
         officer_routers=("migrex.ledger.api:router",),
     ),
     Feature(
         "stats",
-        tables=("migrex.stats.tables",),
         commands=(
             Command("stats", "Statistics releases, in SDMX, compared.", "migrex.stats.cli:app"),
         ),
+        tables=("migrex.stats.tables",),
     ),
     Feature(
         "audit",
-        tables=("migrex.audit.tables",),
         commands=(
             Command("audit", "The audit log: verify, prove, checkpoints.", "migrex.audit.cli:app"),
         ),
+        tables=("migrex.audit.tables",),
         jobs=("migrex.web.jobs:witness",),
     ),
     Feature(
         "retention",
-        tables=("migrex.retention.tables",),
         commands=(
             Command(
                 "retention", "Erase received data when it expires.", "migrex.retention.cli:app"
             ),
         ),
+        tables=("migrex.retention.tables",),
         jobs=("migrex.web.jobs:erase_expired",),
     ),
     Feature(
