@@ -42,7 +42,6 @@ class CoSignatureInvalid(MigrexError):
     type_slug = "cosignature-invalid"
     title = "The partner's co-signature of the consultation outcome does not verify"
     status = 422
-    exit_code = 17
 
 
 def _consultation(uow: UnitOfWork, case_id: str) -> CaseRow:

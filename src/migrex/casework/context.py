@@ -10,12 +10,15 @@ from joserfc.jwk import OKPKey
 
 from migrex.agreements import Agreement
 from migrex.identity import FileKeyStore, KeyUse
-from migrex.identity.secrets import node_secret
+from migrex.identity.node_secrets import node_secret
+from migrex.ledger.service import SUBJECT_KEY
 from migrex.node import Node
 from migrex.retention.service import RETENTION_KEY
 
-SUBJECT_KEY = "subject.key"
 HIT_REFERENCE_KEY = "hit-reference.key"
+
+
+__all__ = ["HIT_REFERENCE_KEY", "SUBJECT_KEY", "NodeContext", "hit_reference_key", "node_context"]
 
 
 @dataclass(frozen=True)

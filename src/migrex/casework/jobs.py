@@ -7,8 +7,9 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from migrex.casework.context import NodeContext
+from migrex.casework.context import NodeContext, node_context
 from migrex.casework.filing import file_inbox
+from migrex.exchange.runtime import ExchangeRuntime
 from migrex.jobs import start_periodic
 from migrex.uow import UnitOfWork
 
@@ -22,3 +23,8 @@ def start_filing(
             return file_inbox(uow, node, datetime.now(UTC))
 
     return start_periodic("filing", run, stop, interval)
+
+
+def file_received_messages(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """Casework's job in the feature list: the filing clerk, whatever runs the relay."""
+    start_filing(runtime.node.unit_of_work, node_context(runtime.node), stop)

@@ -135,7 +135,6 @@ class IllegalTransition(MigrexError):
     type_slug = "illegal-transition"
     title = "The case cannot make this move in its current state"
     status = 409
-    exit_code = 15
 
 
 def allowed_events(direction: Direction, state: CaseState) -> frozenset[Event]:

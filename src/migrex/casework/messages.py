@@ -42,7 +42,6 @@ class MessageInvalid(MigrexError):
     type_slug = "message-invalid"
     title = "The message body is invalid"
     status = 422
-    exit_code = 14
 
 
 class ClarificationRequest(Body):

@@ -1,7 +1,8 @@
 """The main scenario, step by step, printed as it happens.
 
-For now: synthetic registries for both states, imported into a KZ node and an AM node, the
-agreements validated, and the worker figures of the report recomputed from the data.
+Synthetic registries for both states, imported into a KZ node and an AM node, the agreements
+validated and the worker figures of the report recomputed from the data; then both nodes run
+as separate processes for the exchange, casework, statistics and audit steps.
 """
 
 from __future__ import annotations

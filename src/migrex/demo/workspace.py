@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migrex.identity.demo import DemoNodeSpec, DemoTrust, bootstrap_demo
+from migrex.directory.demo import DemoNodeSpec, DemoTrust, bootstrap_demo
 
 DEFAULT_PORTS = {"KZ": 8443, "AM": 8444}
 AUTHORITIES = {"KZ": ("kz-mia", "kz-mlsp"), "AM": ("am-police", "am-mcs")}

@@ -103,6 +103,10 @@ class EnvelopeRejected(MigrexError):
         self.envelope_sha256 = envelope_sha256
         self.message_id = message_id
 
+    @classmethod
+    def problem_types(cls) -> tuple[tuple[str, int, str], ...]:
+        return tuple((f"envelope-{reason}", *_REJECTIONS[reason]) for reason in sorted(_REJECTIONS))
+
 
 def is_authority_id(value: object) -> TypeGuard[str]:
     """Whether `value` has the shape of an authority, agreement or message-type id."""

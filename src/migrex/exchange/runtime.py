@@ -20,7 +20,7 @@ from migrex.exchange.tls_log import SecurityLogWriter, note_handshake_failures
 from migrex.exchange.transport import HttpsTransport
 from migrex.exchange.trust import Trust, load_trust
 from migrex.exchange.wakeup import Doorbell, can_listen, start_listening
-from migrex.identity.secrets import node_secret
+from migrex.identity.node_secrets import node_secret
 from migrex.node import Node
 from migrex.retention.service import RETENTION_KEY
 

@@ -19,6 +19,9 @@ from migrex.audit import subject_hash
 from migrex.ledger.subjects import Subject, subjects_in
 from migrex.ledger.tables import DisclosureRow
 
+# The node secret the subject hashes are keyed with (in the node's key folder).
+SUBJECT_KEY = "subject.key"
+
 # The messages that open a case about persons: their persons count against volume limits.
 OPENING_TYPES = frozenset(
     {

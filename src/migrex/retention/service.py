@@ -34,7 +34,6 @@ class Erased(MigrexError):
     type_slug = "erased"
     title = "The data was erased when its retention period ended"
     status = 410
-    exit_code = 20
 
 
 def seal_record(
