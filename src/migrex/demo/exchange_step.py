@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from rich.table import Table
 from sqlalchemy import select
 
+from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.console import out
 from migrex.demo.audit_step import run_audit
 from migrex.demo.casework_step import run_casework
@@ -16,7 +17,7 @@ from migrex.demo.outcome import Delivery, DemoOutcome
 from migrex.demo.stats_step import run_statistics
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import NodeProcess
-from migrex.exchange.service import SendMessage, send_message
+from migrex.exchange.service import SendMessage
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
 from migrex.node import Node
 from migrex.settings import load_settings
@@ -88,12 +89,13 @@ def run_exchange(workspace: Workspace, workers: dict[int, int], outcome: DemoOut
 
 
 def _send(node: Node, command: SendMessage) -> tuple[str, str, SendMessage]:
+    """Information leaves as officers send it: screened, opening its case, through the gate."""
     with node.unit_of_work() as uow:
-        message_id = send_message(
-            uow, command, agreements=node.agreements, hosted=node.settings.authorities,
-            now=datetime.now(UTC),
-        )  # fmt: skip
-    return node.settings.state, message_id, command
+        opened = open_request(uow, node_context(node), OpenRequest(
+            command.agreement_id, command.sender, command.recipient, command.type,
+            command.body, "demo:officer",
+        ), datetime.now(UTC))  # fmt: skip
+    return node.settings.state, opened.message_id, command
 
 
 def _receipt(node: Node, message_id: str) -> Receipt | None:
