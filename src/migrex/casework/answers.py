@@ -13,7 +13,6 @@ from migrex.casework.disclosure import (
     person_fields,
     reply_step,
 )
-from migrex.casework.lifecycle import Event, event_of
 from migrex.casework.matching import Match, match_present
 from migrex.casework.messages import MessageInvalid
 from migrex.casework.messages_base import PersonIdentifiers
@@ -21,10 +20,8 @@ from migrex.casework.messages_person import InquiryResult, PersonInquiry, Person
 from migrex.casework.steps import (
     clarifications,
     load_case,
-    move,
     opening_message,
-    opening_of,
-    send,
+    send_answer,
 )
 from migrex.casework.tables import CaseRow
 from migrex.errors import MigrexError, Problem
@@ -101,16 +98,6 @@ def build_reply(
     return PersonInquiryReply(step=step, results=results)
 
 
-def send_reply(
-    uow: UnitOfWork, node: NodeContext, case: CaseRow, reply: PersonInquiryReply, *,
-    actor: str, now: datetime,
-) -> str:  # fmt: skip
-    """Moves the case as the reply answers it and sends the reply through the gate."""
-    opening = opening_of(uow, case.id)
-    move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    return send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
-
-
 def answer_inquiry(
     uow: UnitOfWork,
     node: NodeContext,
@@ -124,6 +111,6 @@ def answer_inquiry(
     """Builds, records and sends the reply; the case becomes answered or partially answered."""
     case = load_case(uow, case_id)
     reply = build_reply(uow, node, registries, case, hit_key=hit_key)
-    send_reply(uow, node, case, reply, actor=actor, now=now)
+    send_answer(uow, node, case, reply, actor=actor, now=now)
     uow.commit()
     return reply

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from migrex.casework.bodies import body_of
 from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import citizenship_finding
-from migrex.casework.lifecycle import Event, event_of
 from migrex.casework.messages import MessageInvalid, parse_body
 from migrex.casework.messages_base import PersonIdentifiers
 from migrex.casework.messages_person import (
@@ -24,7 +23,7 @@ from migrex.casework.messages_person import (
     CitizenshipVerificationReply,
     CitizenshipVerificationRequest,
 )
-from migrex.casework.steps import load_case, move, opening_of, send
+from migrex.casework.steps import load_case, opening_of, send_answer
 from migrex.casework.tables import CaseRow
 from migrex.registry.model import Citizen
 from migrex.registry.ports import Registries
@@ -91,15 +90,6 @@ def build_citizenship_reply(
     )
 
 
-def send_citizenship_reply(
-    uow: UnitOfWork, node: NodeContext, case: CaseRow, reply: CitizenshipVerificationReply, *,
-    actor: str, now: datetime,
-) -> str:  # fmt: skip
-    opening = opening_of(uow, case.id)
-    move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    return send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
-
-
 def answer_citizenship(
     uow: UnitOfWork,
     node: NodeContext,
@@ -112,6 +102,6 @@ def answer_citizenship(
     """Builds, records and sends the reply; the case becomes answered."""
     case = load_case(uow, case_id)
     reply = build_citizenship_reply(uow, node, registries, case)
-    send_citizenship_reply(uow, node, case, reply, actor=actor, now=now)
+    send_answer(uow, node, case, reply, actor=actor, now=now)
     uow.commit()
     return reply

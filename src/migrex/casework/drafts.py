@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from migrex.audit import events
 from migrex.audit.pending import record
-from migrex.casework.answers import build_reply, send_reply
-from migrex.casework.citizenship import build_citizenship_reply, send_citizenship_reply
+from migrex.casework.answers import build_reply
+from migrex.casework.citizenship import build_citizenship_reply
 from migrex.casework.context import NodeContext
 from migrex.casework.gate import subjects
 from migrex.casework.kinds import KINDS
@@ -33,7 +33,7 @@ from migrex.casework.messages_person import (
     InquiryResult,
     PersonInquiryReply,
 )
-from migrex.casework.steps import load_case, move, opening_message, send
+from migrex.casework.steps import load_case, move, opening_message, send, send_answer
 from migrex.casework.tables import CaseRow, DraftRow
 from migrex.errors import Conflict, MigrexError, NotFound, Problem
 from migrex.exchange.outbox import canonical_json
@@ -302,10 +302,8 @@ def _send_draft(
     now: datetime,
 ) -> None:  # fmt: skip
     body = _body(row)
-    if isinstance(body, PersonInquiryReply):
-        message_id = send_reply(uow, node, case, body, actor=actor, now=now)
-    elif isinstance(body, CitizenshipVerificationReply):
-        message_id = send_citizenship_reply(uow, node, case, body, actor=actor, now=now)
+    if isinstance(body, PersonInquiryReply | CitizenshipVerificationReply):
+        message_id = send_answer(uow, node, case, body, actor=actor, now=now)
     elif isinstance(body, Refusal):
         move(uow, case, Event.REFUSE, actor, now)
         message_id = send(uow, node, case, body, actor=actor, now=now)

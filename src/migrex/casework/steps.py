@@ -17,7 +17,14 @@ from migrex.audit.pending import record
 from migrex.casework import gate
 from migrex.casework.bodies import body_of
 from migrex.casework.context import NodeContext
-from migrex.casework.lifecycle import TERMINAL_STATES, CaseState, Direction, Event, transition
+from migrex.casework.lifecycle import (
+    TERMINAL_STATES,
+    CaseState,
+    Direction,
+    Event,
+    event_of,
+    transition,
+)
 from migrex.casework.messages import ClarificationAnswer, MessageBody, MessageInvalid, parse_body
 from migrex.casework.screening import Screening
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
@@ -127,3 +134,13 @@ def send(
     """Sends `body` on the case through the outgoing gate; returns its message id."""
     view = case_view(uow, node, case)
     return gate.send(uow, node, case, body, view, actor=actor, now=now, in_reply_to=in_reply_to)
+
+
+def send_answer(
+    uow: UnitOfWork, node: NodeContext, case: CaseRow, reply: MessageBody, *, actor: str,
+    now: datetime,
+) -> str:  # fmt: skip
+    """Moves the case as `reply` answers it and sends the reply, in reply to the request."""
+    opening = opening_of(uow, case.id)
+    move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
+    return send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)

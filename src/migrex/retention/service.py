@@ -74,26 +74,24 @@ def sealed_copies(
     }
 
 
-def seal_again(session: Session, node_key: bytes, *, record: str, name: str, text: str) -> str:
-    """`text` sealed as `name` under the data key `record` already has (Erased once gone)."""
+def _data_key(session: Session, node_key: bytes, record: str) -> bytes:
+    """The data key of `record`; NotFound without one, Erased once it is gone."""
     row = session.get(RetentionKeyRow, record)
     if row is None:
         raise NotFound(f"no data key for {record}")
     if row.wrapped_key is None:
         raise Erased(f"{record} was erased on {row.erased_at:%Y-%m-%d} (retention ended)")
-    data_key = unwrap_key(node_key, row.wrapped_key, record)
-    return seal_text(data_key, text, f"{record}/{name}")
+    return unwrap_key(node_key, row.wrapped_key, record)
+
+
+def seal_again(session: Session, node_key: bytes, *, record: str, name: str, text: str) -> str:
+    """`text` sealed as `name` under the data key `record` already has (Erased once gone)."""
+    return seal_text(_data_key(session, node_key, record), text, f"{record}/{name}")
 
 
 def open_record(session: Session, node_key: bytes, *, record: str, name: str, sealed: str) -> str:
     """The text sealed as `name` of `record`; Erased once its key is gone."""
-    row = session.get(RetentionKeyRow, record)
-    if row is None:
-        raise NotFound(f"no data key for {record}")
-    if row.wrapped_key is None:
-        raise Erased(f"{record} was erased on {row.erased_at:%Y-%m-%d} (retention ended)")
-    data_key = unwrap_key(node_key, row.wrapped_key, record)
-    return open_text(data_key, sealed, f"{record}/{name}")
+    return open_text(_data_key(session, node_key, record), sealed, f"{record}/{name}")
 
 
 @dataclass(frozen=True)
