@@ -37,9 +37,6 @@ OPEN_CYCLES: Mapping[tuple[str, str], str] = {
     # issue 15 (item 1): witnessing leaves `audit` (audit/witnessing_exchange.py and
     # audit/cli.py import the exchange's runtime, trust and tables).
     ("audit", "exchange"): "issue 15",
-    # issue 15 (item 1): stats/cli.py and stats/messaging.py send releases through casework
-    # while casework/service.py files received releases through stats.
-    ("stats", "casework"): "issue 15",
 }
 
 
