@@ -49,12 +49,12 @@ from migrex.casework.lifecycle import (
 )
 from migrex.casework.messages import (
     ClarificationAnswer,
+    ConsultationOutcome,
     MessageBody,
     Refusal,
     check_refusal,
     parse_body,
 )
-from migrex.casework.messages_person import ConsultationOutcome
 from migrex.casework.steps import case_view, move, note
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.exchange.outbox import canonical_json

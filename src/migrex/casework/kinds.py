@@ -20,30 +20,26 @@ from enum import StrEnum
 from typing import Any
 
 from migrex.casework.messages import (
-    ClarificationAnswer,
-    ClarificationRequest,
-    MessageProblem,
-    Refusal,
-    Withdrawal,
-)
-from migrex.casework.messages_base import (
-    Body,
-    LegalInformation,
-    MethodologicalInformation,
-    PersonIdentifiers,
-    StatisticalInformation,
-)
-from migrex.casework.messages_person import (
     AssistanceReply,
     AssistanceRequest,
+    Body,
     CitizenshipVerificationReply,
     CitizenshipVerificationRequest,
+    ClarificationAnswer,
+    ClarificationRequest,
     ConsultationFinding,
     ConsultationOutcome,
+    LegalInformation,
     LegalStatusConsultation,
+    MessageProblem,
+    MethodologicalInformation,
+    PersonIdentifiers,
     PersonInquiry,
     PersonInquiryReply,
+    Refusal,
+    StatisticalInformation,
     ViolationNotice,
+    Withdrawal,
 )
 
 

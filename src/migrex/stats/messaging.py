@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
-from migrex.casework.messages_base import SDMX_CSV, Attachment, StatisticalInformation
+from migrex.casework.messages import SDMX_CSV, Attachment, StatisticalInformation
 from migrex.stats.release import Release, ReleaseInvalid
 from migrex.stats.sdmx_data import release_to_sdmx_csv
 from migrex.stats.sdmx_read import release_from_sdmx_csv

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from casework_steps import context, deliver, now
-from migrex.casework.messages_base import SDMX_CSV, Attachment
+from migrex.casework.messages import SDMX_CSV, Attachment
 from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.tables import CaseRow
 from migrex.cli import app
