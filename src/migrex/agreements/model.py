@@ -189,7 +189,8 @@ class ReferenceFigure:
 
 @dataclass(frozen=True)
 class DatasetDimension:
-    """A breakdown of a dataset: a dimension kind of `migrex.stats.codelists` and its codelist."""
+    """A breakdown of a dataset: a dimension kind of `migrex.agreements.codelists` and its
+    codelist."""
 
     id: str
     codelist: str

@@ -23,11 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from migrex.agreements import Agreement
+from migrex.agreements.codelists import ISCO08_MAJOR_GROUPS, interior_codes
 from migrex.stats import aggregate, sources
-from migrex.stats.codelists import ISCO08_MAJOR_GROUPS, interior_codes
+from migrex.stats.cube import TOTAL, CellKey, CubeTable
 from migrex.stats.sdmx import release_to_sdmx_csv, release_to_sdmx_ml
 from migrex.stats.service import dataset_of, release_of
-from migrex.stats.table import TOTAL, CellKey, CubeTable
 
 DATASET = "am-workers-in-kz"
 PERIOD = 2024

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from migrex.stats.attack import AttackReport, attack
 from migrex.stats.comparison import Change, Unavailable, compare, round_half_away
+from migrex.stats.cube import TOTAL, CellKey, Cube, CubeTable, Dimension, TableInvalid
 from migrex.stats.linked import (
     LinkedDesign,
     LinkedRelease,
@@ -14,7 +15,6 @@ from migrex.stats.linked import (
 )
 from migrex.stats.published import ConfStatus, Observation, PublishedTable, round_published
 from migrex.stats.suppression import primary_cells, protect
-from migrex.stats.table import TOTAL, CellKey, Cube, CubeTable, Dimension, TableInvalid
 
 __all__ = [
     "TOTAL",

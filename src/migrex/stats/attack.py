@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from migrex.stats.cube import CellKey, Cube, TableInvalid
 from migrex.stats.exact import Equation, Solution, solve
 from migrex.stats.published import PublishedTable
-from migrex.stats.table import CellKey, Cube, TableInvalid
 
 # Propagation on cycles of lines can tighten a bound by one unit per visit; a cap on visits per
 # line keeps the attack fast, and stopping early only leaves bounds wider (still sound).

@@ -28,11 +28,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from migrex.agreements.codelists import DIMENSIONS, codelists
 from migrex.errors import MigrexError
-from migrex.stats.codelists import DIMENSIONS, codelists
+from migrex.stats.cube import TOTAL
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import Release
-from migrex.stats.table import TOTAL
 
 _PNG_METADATA: dict[str, str | None] = {"Software": None}
 _DPI = 150

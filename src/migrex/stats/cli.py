@@ -20,6 +20,7 @@ from migrex.errors import NotFound
 from migrex.node import Node
 from migrex.stats import sources
 from migrex.stats.charts import breakdown_chart, year_over_year_chart
+from migrex.stats.cube import TOTAL
 from migrex.stats.messaging import release_body
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import Release
@@ -35,7 +36,6 @@ from migrex.stats.service import (
     store,
     year_over_year,
 )
-from migrex.stats.table import TOTAL
 
 app = typer.Typer(no_args_is_help=True)
 

@@ -27,10 +27,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from migrex.stats.attack import AttackReport, line_equations, propagate_bounds, report
+from migrex.stats.cube import TOTAL
 from migrex.stats.exact import solve
 from migrex.stats.linked_design import LinkedDesign, LinkedRelease, LinkedTables
 from migrex.stats.suppression import add_complements, primary_cells, protect
-from migrex.stats.table import TOTAL
 
 __all__ = ["LinkedDesign", "LinkedRelease", "LinkedTables", "attack_linked", "protect_linked"]
 

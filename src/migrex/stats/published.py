@@ -9,7 +9,7 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from migrex.stats.table import CellKey, Cube, CubeTable
+from migrex.stats.cube import CellKey, Cube, CubeTable
 
 
 class ConfStatus(StrEnum):

@@ -22,12 +22,11 @@ from migrex.agreements.model import Dataset
 from migrex.errors import Conflict, NotFound
 from migrex.stats.aggregate import Counts, count, dimensions_of
 from migrex.stats.comparison import Change, compare
+from migrex.stats.cube import CellKey
 from migrex.stats.linked import protect_linked
 from migrex.stats.linked_design import LinkedTables
 from migrex.stats.published import ConfStatus, Observation
-from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid
-from migrex.stats.sdmx_read import ReleaseTemplate
-from migrex.stats.table import CellKey
+from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid, ReleaseTemplate
 from migrex.stats.tables import ObservationRow, ReleaseRow
 
 OWN = "own"

@@ -31,8 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from migrex.stats.attack import interval_bounds, solve_blanks
+from migrex.stats.cube import CubeTable, Lines
 from migrex.stats.published import PublishedTable
-from migrex.stats.table import CubeTable, Lines
 
 
 def primary_cells(

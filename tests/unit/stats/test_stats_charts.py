@@ -10,13 +10,13 @@ from xml.etree import ElementTree
 
 import pytest
 
+from migrex.agreements.codelists import codelists
 from migrex.stats.charts import (
     ChartInvalid,
     breakdown_chart,
     breakdown_rows,
     year_over_year_chart,
 )
-from migrex.stats.codelists import codelists
 from migrex.stats.published import ConfStatus, Observation
 from migrex.stats.release import Release, ReleaseDimension
 

@@ -23,7 +23,7 @@ from pysdmx.io import read_sdmx
 from pysdmx.io.pd import PandasDataset
 from pysdmx.io.xml.doc_validation import validate_doc
 
-from migrex.stats.codelists import codelists
+from migrex.agreements.codelists import codelists
 from migrex.stats.published import ConfStatus, Observation
 from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid
 from migrex.stats.sdmx import (

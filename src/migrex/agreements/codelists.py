@@ -21,8 +21,10 @@ from types import MappingProxyType
 import pycountry
 
 from migrex.registry.columns import PERMIT_TYPES, PURPOSES_OF_STAY, VIOLATION_TYPES
-from migrex.stats.table import TOTAL
 
+# The SDMX cross-domain code for "total" (CL_SEX, CL_AGE and the rest use it); statistics
+# tables use it for their margins.
+TOTAL = "_T"
 NOT_APPLICABLE = "_Z"
 AGENCY = "MIGREX"
 
