@@ -109,9 +109,10 @@ def _build() -> dict[str, Codelist]:
             "SDMX",
             "Confidentiality status",
             (
+                # Only what a release carries outside the producer's store: one code for
+                # every blank, so a reader cannot tell a small count from its complement.
                 Code("F", "Free"),
-                Code("A", "Primary confidentiality due to small counts"),
-                Code("D", "Secondary confidentiality set by the sender, not for publication"),
+                Code("C", "Confidential statistical information"),
             ),
         ),
         Codelist(

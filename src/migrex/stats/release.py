@@ -7,6 +7,7 @@ observation has no value at all, only its CONF_STATUS; nothing about it can leak
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -118,6 +119,15 @@ class Release(ReleaseTemplate):
 
     def __iter__(self) -> Iterator[Observation]:
         return iter(self.observations)
+
+    def published(self) -> Release:
+        """The release as it leaves the node: every blank with the one confidential code."""
+        shown = tuple(Observation(o.key, o.value, o.status.published) for o in self.observations)
+        return dataclasses.replace(self, observations=shown)
+
+    @property
+    def blank_count(self) -> int:
+        return sum(o.status is not ConfStatus.FREE for o in self.observations)
 
     @property
     def primary_count(self) -> int:

@@ -144,10 +144,13 @@ class _Reading:
         if text is None:
             return None
         try:
-            return ConfStatus(text)
+            status = ConfStatus(text)
         except ValueError:
             self._wrong(where, CONF_STATUS, f"{text!r} is not a code of CL_CONF_STATUS")
             return None
+        # A sender that still tells primary from secondary blanks is read as confidential:
+        # a received release keeps only the code that may leave a node.
+        return status.published
 
     def _value(
         self, where: str, fields: Mapping[str, str], status: ConfStatus | None
