@@ -2,8 +2,9 @@
 
 Every observation is written, the suppressed ones too: without a value (an absent OBS_VALUE in
 SDMX-ML, an empty field in SDMX-CSV) and with CONF_STATUS "C", so a receiver can tell
-"confidential" from "not sent" but not a small count from the cell blanked to protect it. Output depends only on the release (the message header
-carries its producer and preparation time), so the same release always gives the same bytes.
+"confidential" from "not sent" but not a small count from the cell blanked to protect it.
+Output depends only on the release (the message header carries its producer and preparation
+time), so the same release always gives the same bytes.
 """
 
 from __future__ import annotations
