@@ -30,6 +30,7 @@ from migrex.stats.service import (
     OWN,
     changes_between,
     dataset_of,
+    earlier_versions,
     load,
     prepare,
     releases,
@@ -97,7 +98,8 @@ def release_command(
             if parquet is not None
             else sources.from_database(uow.session, population)
         )
-        release = prepare(connection, chosen, dataset, period, now=now)
+        earlier = earlier_versions(uow.session, chosen, dataset, period)
+        release = prepare(connection, chosen, dataset, period, now=now, earlier=earlier)
         stored = store(uow.session, release, origin=OWN, actor=_actor(), now=now, reason=reason)
         uow.commit()
     released = stored.release
