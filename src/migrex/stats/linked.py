@@ -114,12 +114,14 @@ def protect(
     zeros_safe: bool = True,
     seed: int = 0,
     forced: NDArray[np.bool_] | None = None,
+    time_limit: float = TIME_LIMIT,
 ) -> PublishedTable:
     """The release of one table, protected as one table of a design of its own."""
     tables = LinkedTables.from_tables(table.dimensions, [table])
     released = protect_linked(
-        tables, threshold, protection=protection, zeros_safe=zeros_safe, seed=seed, forced=forced
-    )
+        tables, threshold, protection=protection, zeros_safe=zeros_safe, seed=seed,
+        forced=forced, time_limit=time_limit,
+    )  # fmt: skip
     (published,) = released.tables
     return published
 

@@ -206,22 +206,31 @@ class _Checker:
         lower = np.where(blank, self.low, 0.0)
         upper = np.where(blank, self.high, 0.0)
         needed = self.problem.required(blank)
+        # Each LP solution is a whole move of the table that publishes the same values; it
+        # reaches every side it moves far enough, not only the side it was solved for.
+        moves: list[tuple[NDArray[np.float64], bool]] = []
         cuts = []
         for cell in np.flatnonzero(blank).tolist():
             for sign, wanted in ((-1.0, int(needed.up[cell])), (1.0, int(needed.down[cell]))):
                 earlier = self.reached.get((cell, sign))
                 if wanted <= 0 or (earlier is not None and not (earlier[0] & ~blank).any()):
                     continue
+                reused = next((w for f, w in moves if -sign * f[cell] >= wanted - _TOLERANCE), None)
+                if reused is not None:
+                    self.reached[(cell, sign)] = (blank.copy(), reused)
+                    continue
                 result = self._solve(cell, sign, wanted, lower, upper)
                 if result is None:
                     return None
-                if result.status == 0 and -float(result.fun) < wanted - _TOLERANCE:
+                if -float(result.fun) < wanted - _TOLERANCE:
                     cut = _cut(blank, cell, wanted, result, low=self.low, high=self.high)
                     if cut is None:
                         return None
                     cuts.append(cut)
                 else:
-                    whole = bool(np.all(np.abs(result.x - np.round(result.x)) < _TOLERANCE))
+                    move = np.asarray(result.x, dtype=np.float64)
+                    whole = bool(np.all(np.abs(move - np.round(move)) < _TOLERANCE))
+                    moves.append((move, whole))
                     self.reached[(cell, sign)] = (blank.copy(), whole)
         return cuts
 

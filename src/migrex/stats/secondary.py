@@ -23,7 +23,7 @@ from migrex.stats.pattern import Problem, Side, optimal_pattern
 from migrex.stats.suppression import add_complements
 
 # What the optimiser may take for one release before the heuristic is used instead.
-TIME_LIMIT = 60.0
+TIME_LIMIT = 20.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,14 @@ def complete(
     requirement; how many were added. `certified` sides are known reached at a whole-number
     table already (blanks are only added, so they stay reached) and are not attacked again."""
     before = int(blank.sum())
-    while short := narrowed(problem, blank, certified):
+    # A cell whose range was wide enough stays so as blanks are added (the attacker's region
+    # only grows): each round attacks only new blanks and those that fell short.
+    settled = {side for side in certified if blank[side[0]]}
+    while short := narrowed(problem, blank, frozenset(settled)):
         count = int(blank.sum())
+        for cell in np.flatnonzero(blank).tolist():
+            if cell not in short:
+                settled.update({(cell, -1.0), (cell, 1.0)})
         add_complements(problem.lines, blank, rank, short)
         if int(blank.sum()) == count:
             # Cannot happen (every cell blank protects every cell); fail, never release.

@@ -24,6 +24,7 @@ from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.stats import sources
 from migrex.stats.messaging import release_body
+from migrex.stats.published import ConfStatus
 from migrex.stats.release import ReleaseInvalid
 from migrex.stats.service import OWN, PARTNER, load, prepare, releases, store, year_over_year
 from migrex.stats.tables import ReleaseRow
@@ -158,7 +159,9 @@ def test_the_release_travels_to_the_partner_and_is_compared_there(kz: Pair) -> N
     assert {(r.period, r.origin, r.producer) for r in stored} == {
         (2024, PARTNER, "kz-mlsp"), (2025, PARTNER, "kz-mlsp"),
     }  # fmt: skip
-    assert theirs.observations == ours.observations
+    # The partner holds what we sent: every blank with the one confidential code.
+    assert theirs.observations == ours.published().observations
+    assert {o.status for o in theirs.observations} == {ConfStatus.FREE, ConfStatus.CONFIDENTIAL}
     assert compared.points == [(2024, 2623), (2025, 2134)]
     assert compared.changes[0][2].label() == "−18.6 %"
 
