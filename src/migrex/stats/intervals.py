@@ -24,8 +24,9 @@ Protection (the agreement's `statistics.protection_interval`, P) asks, for a bla
 true count a, that the feasible range reach a + P above, and a - min(P, a) below: "where the
 values allow" means that a count is never negative, so a cell of 3 persons is protected below
 when 0 is feasible. Where an earlier version already narrowed a cell (it published the cell,
-or a range for it), no new pattern can widen that again; the requirement is then what the
-earlier knowledge leaves, and `shortfalls` reports the cell only if even that is not met.
+or a range for it, or cells that fix it), no new pattern can widen that again; the requirement
+is then what the earlier knowledge leaves with every cell blank
+(`migrex.stats.pattern.Problem.required`), and a cell falls short only if even that is not met.
 """
 
 from __future__ import annotations

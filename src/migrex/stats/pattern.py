@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,7 +39,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from scipy.sparse import csr_array
 
 from migrex.stats.cube import Lines
-from migrex.stats.intervals import Knowledge, Requirement, requirement
+from migrex.stats.intervals import Knowledge, Requirement, feasible_intervals, requirement
 
 _TOLERANCE = 1e-6
 _MAX_ROUNDS = 200
@@ -72,7 +73,29 @@ class Problem:
         return cost
 
     def required(self, blank: NDArray[np.bool_]) -> Requirement:
-        return requirement(self.values, blank, self.knowledge, self.protection)
+        """The protection each blank needs, within what any pattern can give: where earlier
+        versions made cells known, even blanking everything may not move a cell that far."""
+        needed = requirement(self.values, blank, self.knowledge, self.protection)
+        down, up = self.reachable
+        return Requirement(np.minimum(needed.down, down), np.minimum(needed.up, up))
+
+    @cached_property
+    def reachable(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """How far each cell can move down and up with every cell blank (the protection at
+        most), given what the attacker knows; without earlier versions, the full interval."""
+        knowledge, values = self.knowledge, self.values
+        full = np.full(self.size, self.protection, dtype=np.int64)
+        if not (knowledge.low > 0).any() and np.isinf(knowledge.high).all():
+            return full, full
+        everything = np.ones(self.size, dtype=bool)
+        cap = int(values.max(initial=0)) + self.protection + 1
+        found = feasible_intervals(self.lines.cells, values, everything, knowledge, cap=cap)
+        least = np.array([found[cell][0] for cell in range(self.size)])
+        most = np.array([min(found[cell][1], cap) for cell in range(self.size)])
+        return (
+            np.minimum(values - least, full).astype(np.int64),
+            np.minimum(most - values, full).astype(np.int64),
+        )
 
 
 @dataclass(frozen=True)

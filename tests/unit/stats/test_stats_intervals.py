@@ -155,7 +155,14 @@ def test_a_revision_keeps_earlier_blanks_blank_and_counts_what_they_published() 
     assert not (first.blank & ~second.blank).any()
     # The attacker holds both versions: no blank of version 2 is narrowed below what version
     # 1 left open (a cell version 1 published is public already, and nothing can hide it).
-    assert _short(tables, second.blank, knowledge) == []
+    problem = Problem(tables.design.lines, values, second.blank, knowledge, 5)
+    found = feasible_intervals(tables.design.lines.cells, values, second.blank, knowledge)
+    assert shortfalls(found, values, problem.required(second.blank)) == []
+    # Cells version 1 left free are protected in full: its published cells are known, and
+    # the waiver covers only what those (and its old codes) pin.
+    free_before = first.blank & ~knowledge.known() & (knowledge.low == 0)
+    _, up = problem.reachable
+    assert (up[free_before & np.isinf(knowledge.high)] > 0).all()
 
 
 def test_an_old_primary_code_still_true_of_the_count_bounds_the_cell() -> None:
