@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from migrex.stats.intervals import feasible_intervals, shortfalls
 from migrex.stats.pattern import Problem, Side, optimal_pattern
-from migrex.stats.suppression import add_complements
+from migrex.stats.suppression import add_complements, close_lines
 
 # What the optimiser may take for one release before the heuristic is used instead.
 TIME_LIMIT = 20.0
@@ -82,6 +82,8 @@ def complete(
             if cell not in short:
                 settled.update({(cell, -1.0), (cell, 1.0)})
         add_complements(problem.lines, blank, rank, short)
+        # A complement alone in one of its other lines would be its margin minus the rest.
+        close_lines(problem.lines, blank, rank)
         if int(blank.sum()) == count:
             # Cannot happen (every cell blank protects every cell); fail, never release.
             raise RuntimeError("secondary suppression made no progress")

@@ -147,8 +147,12 @@ def _cost_rank(table: CubeTable) -> NDArray[np.int64]:
 
 
 def _close_lines(table: CubeTable, blank: NDArray[np.bool_], rank: NDArray[np.int64]) -> None:
-    """The line rule, in place: until no line holds exactly one blank cell."""
-    lines = table.cube.lines
+    close_lines(table.cube.lines, blank, rank)
+
+
+def close_lines(lines: Lines, blank: NDArray[np.bool_], rank: NDArray[np.int64]) -> None:
+    """The line rule, in place: until no line holds exactly one blank cell (the cheapest by
+    `rank` is added). One table's lines, or every line of linked tables."""
     blanks_in = [sum(1 for cell in line if blank[cell]) for line in lines.cells]
     queue = [number for number, count in enumerate(blanks_in) if count == 1]
     while queue:
