@@ -19,7 +19,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from migrex.stats.intervals import feasible_intervals, shortfalls
-from migrex.stats.pattern import Problem, Side, optimal_pattern
+from migrex.stats.lp_attack import Side
+from migrex.stats.pattern import Problem, optimal_pattern
 from migrex.stats.suppression import add_complements, close_lines
 
 # What the optimiser may take for one release before the heuristic is used instead.
