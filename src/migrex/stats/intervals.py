@@ -15,6 +15,11 @@ versions of it (G12). What that tells them about the blank cells:
   went out so.)
 * what earlier versions published of the same cells, as a range per cell (`Knowledge`).
 
+Zeros: a zero cell is published by default (`zeros_safe`), but the optimiser may blank one as
+a secondary, and a primary is never 0 then; an attacker who cannot tell the two apart still
+cannot rule 0 in or out for any blank, which is why "at least 0" is all the code tells. A blank
+zero needs its range to reach P above it; below it there is nothing to hide.
+
 So the attack solves, for each blank cell, two integer programs — the cell's minimum and its
 maximum over every whole-number table that fits all of the above — with HiGHS through SciPy.
 Whole numbers matter: in linked tables the constraint matrix is not totally unimodular, and an
