@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 import pycountry
 
-from migrex.registry.columns import PERMIT_TYPES, PURPOSES_OF_STAY, VIOLATION_TYPES
+from migrex.agreements.vocabularies import PERMIT_TYPES, PURPOSES_OF_STAY, VIOLATION_TYPES
 
 # The SDMX cross-domain code for "total" (CL_SEX, CL_AGE and the rest use it); statistics
 # tables use it for their margins.

@@ -31,9 +31,6 @@ KERNEL = frozenset({"agreements"})
 # test fails on any other cycle, and on an entry here that no longer exists, so the list can
 # only shrink. Each names its importer, what it imports, and the issue that removes it.
 OPEN_CYCLES: Mapping[tuple[str, str], str] = {
-    # issue 15 (item 1): the statistics codelists an agreement file refers to move under
-    # `agreements` (agreements/crossrefs.py imports stats/codelists.py).
-    ("agreements", "stats"): "issue 15",
     # issue 15 (item 1): witnessing leaves `audit` (audit/witnessing_exchange.py and
     # audit/cli.py import the exchange's runtime, trust and tables).
     ("audit", "exchange"): "issue 15",
