@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from casework_scenes import incoming_in_review
+from casework_steps import now
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
@@ -27,12 +29,10 @@ from guarantee_matrix import (
     row,
     run_cell,
 )
-from casework_scenes import incoming_in_review
-from casework_steps import now
 from guarantee_paths import Guarantee, routes
+from migrex.audit.tables import AuditLeafRow
 from migrex.envelope import MessageClaims, new_message_id, seal
 from migrex.exchange.tables import SecurityEvent
-from migrex.audit.tables import AuditLeafRow
 from migrex.ledger.tables import DisclosureRow
 
 # ---------------------------------------------------------------- how each route is called
@@ -121,7 +121,7 @@ def no_planted_person_in_errors(
     error, nor write it to the application log."""
     method, template = _split(path)
     body = _planted(BODIES.get(path))
-    with _captured() as records:
+    with _Captured() as records:
         response = scene.call(method, scene.url(template) + f"?document={PLANTED_DOCUMENT}"
                               f"&q={PLANTED}", scene.tokens["all"], body)  # fmt: skip
     for text in (response.text, *records):
@@ -137,7 +137,7 @@ def _planted(body: Any) -> Any:
     return {"surname": PLANTED, "document_number": PLANTED_DOCUMENT}
 
 
-class _captured:
+class _Captured:
     """Every log record any logger emits meanwhile, formatted with its arguments."""
 
     def __enter__(self) -> list[str]:
@@ -167,7 +167,7 @@ def showing_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
     or an audit leaf, when it shows it."""
     method, template = _split(path)
     url = template.format(case_id=incoming_in_review(scene.pair))  # a case of its own
-    if template.endswith("/draft") and method == "GET" or template.endswith("/narrow"):
+    if (template.endswith("/draft") and method == "GET") or template.endswith("/narrow"):
         drafted = scene.call("POST", url.removesuffix("/narrow"), scene.tokens["all"])
         assert drafted.status_code == 200, drafted.text
     reads, leaves = _reads(scene)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from migrex import features
 from migrex.casework.kinds import KINDS
+from migrex.cli import app
 
 
 class Guarantee(StrEnum):
@@ -65,14 +66,12 @@ def _no_hidden_routes(routes: list[Any]) -> None:
 
 def commands() -> dict[str, Any]:
     """Every runnable `migrex` command by its full name ("migrex case open"), groups opened."""
-    from migrex.cli import app
-
     root = typer.main.get_command(app)
     found: dict[str, Any] = {}
 
     # Typer carries its own copy of Click: groups are told apart by what they do.
     def walk(command: Any, name: str, parent: typer.Context | None) -> None:
-        ctx = typer.Context(command, info_name=name.split()[-1], parent=parent)
+        ctx = typer.Context(command, info_name=name.rsplit(maxsplit=1)[-1], parent=parent)
         if hasattr(command, "list_commands"):
             for sub in command.list_commands(ctx):
                 child = command.get_command(ctx, sub)
