@@ -21,12 +21,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from casework_scenes import INQUIRY, incoming_in_review, officers_app, token
 from casework_steps import context, now
 from guarantee_paths import Guarantee
 from migrex import migrate
 from migrex.casework.service import OpenRequest, open_request
+from migrex.cli import app as cli_app
 from migrex.db import make_engine
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.node import Node
@@ -65,7 +67,15 @@ class Fails:
     check: Check
 
 
-Cell = NotApplicable | Check | Fails
+@dataclass(frozen=True)
+class Pending:
+    """A guarantee that applies here and is not yet checked by the matrix: shown as a skip
+    with its reason (who owns the check, or which test holds it today), never hidden."""
+
+    reason: str
+
+
+Cell = NotApplicable | Check | Fails | Pending
 Row = Mapping[Guarantee, Cell]
 
 
@@ -98,6 +108,8 @@ def run_cell(scene: Scene, rows: Mapping[str, Row], path: str, guarantee: Guaran
         # Passes, with its reason in the table: a cell is never left out silently.
         assert len(cell.reason.split()) >= 3, f"{path} {guarantee.id}: say why it does not apply"
         return
+    if isinstance(cell, Pending):
+        pytest.skip(f"not yet checked by the matrix: {cell.reason}")
     (cell.check if isinstance(cell, Fails) else cell)(scene, path)
 
 
@@ -117,6 +129,11 @@ class Scene:
     outgoing_case: str  # am-mcs's own person inquiry to kz-mia
     outgoing_message: str
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def cli(self, *argv: str, token: str | None = None, stdin: str | None = None) -> Any:
+        """`migrex --config <Armenia's node> ARGV` as the holder of `token` runs it."""
+        env = {"COLUMNS": "200", "MIGREX_TOKEN": token or ""}
+        return CliRunner(env=env).invoke(cli_app, ["--config", self.config, *argv], input=stdin)
 
     @property
     def node(self) -> Node:

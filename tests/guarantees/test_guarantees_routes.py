@@ -166,7 +166,10 @@ def showing_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
     """G4 (`ledger`) or G5: a route that shows a person's data writes a ledger "read" row,
     or an audit leaf, when it shows it."""
     method, template = _split(path)
-    url = template.format(case_id=incoming_in_review(scene.pair))  # a case of its own
+    case_id = incoming_in_review(scene.pair)  # a case of its own
+    url = template.format(case_id=case_id, authority="am-mcs") + (
+        "?document=AM1234567" if template.endswith("subject-report") else ""
+    )
     if (template.endswith("/draft") and method == "GET") or template.endswith("/narrow"):
         drafted = scene.call("POST", url.removesuffix("/narrow"), scene.tokens["all"])
         assert drafted.status_code == 200, drafted.text
