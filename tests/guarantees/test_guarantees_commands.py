@@ -210,9 +210,8 @@ ADMIN: Row = {
     Guarantee.G5: _("reads only: changes nothing to audit"),
     Guarantee.G10: _("a usage error is Click's (exit 2) before any work; the command reads only"),
 }  # fmt: skip
-OFFLINE: Row = {
-    **{g: _("runs offline on generated or given files: no node data, no officer") for g in Guarantee},
-}  # fmt: skip
+OFFLINE: Row = {g: _("runs offline on generated or given files: no node data, no officer")
+                 for g in Guarantee}  # fmt: skip
 NOT_AUDITED = "changes the node's data but leaves no audit leaf (no leaf kind for administration)"
 
 
@@ -235,9 +234,9 @@ ROWS: dict[str, Row] = {
     ),
     "migrex subject report": row(
         OFFICER,
-        G5=Pending(
-            "a subject report leaves no audit leaf (the API route's G5 is a strict "
-            "xfail); the CLI shares the use case"
+        G5=Fails(
+            "a subject report shows what was disclosed about a person and leaves no audit leaf",
+            Check(subject_report_is_audited),
         ),
     ),
     "migrex case file": row(
