@@ -128,6 +128,7 @@ class Scene:
     case_in_review: str  # an incoming person inquiry at am-mcs, in review
     outgoing_case: str  # am-mcs's own person inquiry to kz-mia
     outgoing_message: str
+    root: Path  # a folder of the scene's own, for what a check sets up beside it
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cli(self, *argv: str, token: str | None = None, stdin: str | None = None) -> Any:
@@ -187,9 +188,15 @@ def build_scene(root: Path) -> Iterator[Scene]:
             command = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", INQUIRY,
                                   "officer:test")  # fmt: skip
             opened = open_request(uow, context(am), command, now())
-        yield Scene(
+        scene = Scene(
             pair, officers_app(am),
             create_app(ExchangeRuntime(am, pair.am_trust), run_relay=False),
             str(am.settings.data_dir.parent / "node.toml"), tokens, in_review,
-            opened.case_id, opened.message_id,
+            opened.case_id, opened.message_id, root,
         )  # fmt: skip
+        try:
+            yield scene
+        finally:
+            # What a check set up beside the pair (the three-state world) ends with it.
+            for manager in scene.extra.get("managers", []):
+                manager.__exit__(None, None, None)
