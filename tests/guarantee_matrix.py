@@ -131,10 +131,14 @@ class Scene:
     root: Path  # a folder of the scene's own, for what a check sets up beside it
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def cli(self, *argv: str, token: str | None = None, stdin: str | None = None) -> Any:
-        """`migrex --config <Armenia's node> ARGV` as the holder of `token` runs it."""
+    def cli(
+        self, *argv: str, token: str | None = None, stdin: str | None = None,
+        node: Node | None = None,
+    ) -> Any:  # fmt: skip
+        """`migrex --config <Armenia's node, or `node`'s> ARGV` as the holder of `token`."""
         env = {"COLUMNS": "200", "MIGREX_TOKEN": token or ""}
-        return CliRunner(env=env).invoke(cli_app, ["--config", self.config, *argv], input=stdin)
+        config = self.config if node is None else str(node.settings.data_dir.parent / "node.toml")
+        return CliRunner(env=env).invoke(cli_app, ["--config", config, *argv], input=stdin)
 
     @property
     def node(self) -> Node:
