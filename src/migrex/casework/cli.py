@@ -11,7 +11,6 @@ actor. `file` is the node clerk's job the running node does by itself.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,10 +18,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from migrex.casework import drafts
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
-from migrex.casework.context import hit_reference_key
+from migrex.casework.decision_cli import acting_on_case
+from migrex.casework.decision_cli import app as decisions
 from migrex.casework.queries import case_history, case_messages, case_notes, cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
@@ -39,15 +38,13 @@ from migrex.casework.service import (
 from migrex.casework.tables import CaseRow
 from migrex.console import out
 from migrex.context import node_from
-from migrex.errors import NotFound
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
-from migrex.officers.cli_identity import Token, acting, authorities_for, fresh_sign_in, signed_in
-from migrex.officers.model import Action, Officer, require
-from migrex.registry.sql import SqlRegistries
-from migrex.uow import UnitOfWork
+from migrex.officers.cli_identity import Token, acting, authorities_for, signed_in
+from migrex.officers.model import Action, require
 
 app = typer.Typer(no_args_is_help=True)
+app.add_typer(decisions)  # draft, preview, narrow, submit, approve, discard, answer, refuse
 message_app = typer.Typer(no_args_is_help=True)
 
 
@@ -57,19 +54,6 @@ def _context(node: Node) -> NodeContext:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _authorised(
-    uow: UnitOfWork, token: str | None, case_id: str, action: Action
-) -> tuple[Officer, CaseRow]:
-    """The officer and the case, once the officer may take `action` for the case's authority.
-    The token is checked before the case is looked up, so no one learns which cases exist."""
-    officer = signed_in(uow, token)
-    case = uow.session.get(CaseRow, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
-    require(officer, action, case.our_authority)
-    return officer, case
 
 
 def _json_object(value: str, option: str) -> dict[str, Any]:
@@ -174,6 +158,10 @@ def list_command(
             for ours in authorities_for(officer, action, node.settings.authorities, authority)
             for row in (overdue_cases(uow, now, ours) if overdue else cases_of(uow, ours))
         ]
+        if overdue:
+            rows.sort(key=lambda r: r.due_at or now)
+        else:
+            rows.sort(key=lambda r: r.opened_at, reverse=True)
         out.print(_case_table(rows, now, OVERDUE if overdue else None))
 
 
@@ -220,7 +208,7 @@ def read_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
     """Every message of a case in full; each read of personal data is logged and ledgered."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.VIEW_PERSONAL_DATA)
+        officer, _ = acting_on_case(uow, token, case_id, Action.VIEW_PERSONAL_DATA)
         views = read_case_messages(uow, _context(node), case_id, reader=officer.actor,
                                    now=_now())  # fmt: skip
     for view in views:
@@ -237,7 +225,7 @@ def show_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
     """A case's messages, screening notes and history (no message bodies: see `case read`)."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        _, case = _authorised(uow, token, case_id, Action.VIEW_CASE)
+        _, case = acting_on_case(uow, token, case_id, Action.VIEW_CASE)
         out.print(f"[bold]{case.id}[/] {case.direction} {case.category} — {case.state}")
         for note in case_notes(uow, case_id):
             ground = f" → {note.proposed_ground}" if note.proposed_ground else ""
@@ -255,180 +243,9 @@ def review_command(ctx: typer.Context, case_id: str, token: Token = None) -> Non
     """Take an incoming request into review."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.REVIEW_INCOMING)
+        officer, _ = acting_on_case(uow, token, case_id, Action.REVIEW_INCOMING)
         open_review(uow, case_id, officer.actor, _now())
     out.print(f"case {case_id} in review")
-
-
-# ---------------------------------------------------------------- deciding, in steps
-
-
-def _show(preview: drafts.Preview, *, as_json: bool = False) -> None:
-    if as_json:
-        typer.echo(json.dumps(asdict(preview), default=str, indent=2))
-        return
-    who = "awaits a second officer's approval" if preview.status == "awaiting-approval" else ""
-    out.print(f"[bold]{preview.decision}[/] draft {preview.draft_id} of case {preview.case_id}: "
-              f"{preview.type}, {preview.status} {who}".rstrip())  # fmt: skip
-    for person in preview.persons:
-        out.print(f"  person {person.person} ({person.outcome})")
-        for name, value in person.leaving.items():
-            out.print(f"    leaves   {name}: {value}")
-        for name, why in person.withheld.items():
-            out.print(f"    withheld {name}: {why}")
-    if preview.message_id:
-        out.print(f"message {preview.message_id} queued")
-
-
-AsJson = Annotated[bool, typer.Option("--json", help="print the preview as JSON")]
-
-
-@app.command("draft")
-def draft_command(
-    ctx: typer.Context,
-    case_id: str,
-    grounds: Annotated[
-        list[str] | None, typer.Option("--ground", help="draft a refusal on this ground instead")
-    ] = None,
-    explanation: Annotated[str | None, typer.Option(help="why, for a refusal")] = None,
-    as_json: AsJson = False,
-    token: Token = None,
-) -> None:
-    """Draft the answer the registries give (or, with --ground, a refusal) and show exactly
-    what would leave and what is withheld and why. Nothing is sent."""
-    if grounds and not explanation:
-        raise typer.BadParameter("a refusal needs --explanation")
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        if grounds:
-            preview = drafts.draft_refusal(uow, _context(node), case_id, grounds=grounds,
-                                           explanation=explanation or "", actor=officer.actor,
-                                           now=_now())  # fmt: skip
-        else:
-            preview = drafts.draft_answer(
-                uow, _context(node), SqlRegistries(uow.session), case_id,
-                hit_key=hit_reference_key(node.settings.resolved_key_dir), actor=officer.actor,
-                now=_now(),
-            )  # fmt: skip
-    _show(preview, as_json=as_json)
-
-
-@app.command("preview")
-def preview_command(
-    ctx: typer.Context, case_id: str, as_json: AsJson = False, token: Token = None
-) -> None:
-    """The case's open draft as it would leave (the read is ledgered)."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        preview = drafts.preview(uow, _context(node), case_id, reader=officer.actor, now=_now())
-    _show(preview, as_json=as_json)
-
-
-@app.command("narrow")
-def narrow_command(
-    ctx: typer.Context,
-    case_id: str,
-    fields: Annotated[list[str], typer.Option("--field", help="a field to withhold (repeatable)")],
-    persons: Annotated[
-        list[int] | None, typer.Option("--person", help="only from this person (repeatable)")
-    ] = None,
-    as_json: AsJson = False,
-    token: Token = None,
-) -> None:
-    """Withhold more fields from the drafted answer (never add)."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        preview = drafts.narrow(uow, _context(node), case_id, fields=fields,
-                                persons=persons or None, actor=officer.actor,
-                                now=_now())  # fmt: skip
-    _show(preview, as_json=as_json)
-
-
-@app.command("submit")
-def submit_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
-    """Send the draft, or hand it to a second officer where the agreement requires one."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        preview = drafts.submit(uow, _context(node), case_id, actor=officer.actor, now=_now())
-    _show(preview)
-
-
-@app.command("approve")
-def approve_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
-    """Approve, as a second officer who signs in again with their password, a draft awaiting
-    approval; it leaves at once."""
-    node = node_from(ctx)
-    password = typer.prompt("your password, to approve", hide_input=True, err=True)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        fresh_sign_in(uow, officer, password)
-        preview = drafts.approve(uow, _context(node), case_id, approver=officer.actor,
-                                 now=_now())  # fmt: skip
-    _show(preview)
-
-
-@app.command("discard")
-def discard_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
-    """Discard the case's open draft."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        drafts.discard(uow, case_id, actor=officer.actor, now=_now())
-    out.print(f"the draft of case {case_id} is discarded")
-
-
-def _in_one_step(ctx: typer.Context, case_id: str, token: str | None, *, citizenship: bool) -> None:
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        drafts.draft_answer(uow, _context(node), SqlRegistries(uow.session), case_id,
-                            hit_key=hit_reference_key(node.settings.resolved_key_dir),
-                            actor=officer.actor, now=_now(), citizenship=citizenship)  # fmt: skip
-        preview = drafts.submit(uow, _context(node), case_id, actor=officer.actor, now=_now())
-    if preview.status == "awaiting-approval":
-        _show(preview)
-    else:
-        out.print_json(data=preview.body)
-
-
-@app.command("answer")
-def answer_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
-    """Answer a person inquiry from the registries, with only the profile's fields (drafted
-    and submitted in one step; where the agreement requires a second officer, it waits)."""
-    _in_one_step(ctx, case_id, token, citizenship=False)
-
-
-@app.command("verify-citizenship")
-def verify_citizenship_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
-    """Answer a citizenship verification request from the own-citizens register (drafted and
-    submitted in one step, as `answer`)."""
-    _in_one_step(ctx, case_id, token, citizenship=True)
-
-
-@app.command("refuse")
-def refuse_command(
-    ctx: typer.Context,
-    case_id: str,
-    grounds: Annotated[list[str], typer.Option("--ground", help="refusal ground id")],
-    explanation: Annotated[str, typer.Option(help="why, for the requesting party")],
-    token: Token = None,
-) -> None:
-    """Refuse a request on one or more of the agreement's grounds (drafted and submitted in
-    one step; where the agreement requires a second officer, it waits)."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
-        drafts.draft_refusal(uow, _context(node), case_id, grounds=grounds,
-                             explanation=explanation, actor=officer.actor, now=_now())  # fmt: skip
-        preview = drafts.submit(uow, _context(node), case_id, actor=officer.actor, now=_now())
-    if preview.message_id:
-        out.print(f"refusal {preview.message_id} queued")
-    else:
-        _show(preview)
 
 
 # ---------------------------------------------------------------- steps inside a case
@@ -442,7 +259,7 @@ def withdraw_command(
     """Withdraw one of our requests; the partner is told."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.WITHDRAW_REQUEST)
+        officer, _ = acting_on_case(uow, token, case_id, Action.WITHDRAW_REQUEST)
         message_id = withdraw(uow, _context(node), case_id, reason=reason, actor=officer.actor,
                               now=_now())  # fmt: skip
     out.print(f"withdrawal {message_id} queued")
@@ -458,7 +275,7 @@ def clarify_command(
     """Ask the requesting party to clarify a request in review."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.DECIDE)
+        officer, _ = acting_on_case(uow, token, case_id, Action.DECIDE)
         message_id = ask_clarification(uow, _context(node), case_id, question=question,
                                        actor=officer.actor, now=_now())  # fmt: skip
     out.print(f"clarification request {message_id} queued")
@@ -478,7 +295,7 @@ def answer_clarification_command(
     if legal_basis:
         answer["legal_basis"] = legal_basis
     with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.ANSWER_CLARIFICATION)
+        officer, _ = acting_on_case(uow, token, case_id, Action.ANSWER_CLARIFICATION)
         message_id = answer_clarification(uow, _context(node), case_id, answer=answer,
                                           actor=officer.actor, now=_now())  # fmt: skip
     out.print(f"clarification answer {message_id} queued")
@@ -496,7 +313,7 @@ def add_finding_command(
     node = node_from(ctx)
     shared = _json_object(fields, "--fields") if fields else None
     with node.unit_of_work() as uow:
-        officer, _ = _authorised(uow, token, case_id, Action.CONSULT)
+        officer, _ = acting_on_case(uow, token, case_id, Action.CONSULT)
         message_id = add_finding(uow, _context(node), case_id, finding=finding, fields=shared,
                                  actor=officer.actor, now=_now())  # fmt: skip
     out.print(f"finding {message_id} queued")
@@ -512,7 +329,7 @@ def propose_outcome_command(
     """Propose a consultation's outcome to the partner, signed with our authority's key."""
     node, now = node_from(ctx), _now()
     with node.unit_of_work() as uow:
-        officer, case = _authorised(uow, token, case_id, Action.CONSULT)
+        officer, case = acting_on_case(uow, token, case_id, Action.CONSULT)
         key = load_trust(node.settings, node.agreements).signing_key(case.our_authority, now)
         message_id = propose_outcome(uow, _context(node), case_id, outcome=outcome,
                                      signing_key=key, actor=officer.actor, now=now)  # fmt: skip
@@ -524,7 +341,7 @@ def cosign_outcome_command(ctx: typer.Context, case_id: str, token: Token = None
     """Co-sign the partner's proposed outcome once its signature verifies; the case is answered."""
     node, now = node_from(ctx), _now()
     with node.unit_of_work() as uow:
-        officer, case = _authorised(uow, token, case_id, Action.DECIDE)
+        officer, case = acting_on_case(uow, token, case_id, Action.DECIDE)
         trust = load_trust(node.settings, node.agreements)
         message_id = cosign_outcome(
             uow, _context(node), case_id, signing_key=trust.signing_key(case.our_authority, now),
