@@ -48,6 +48,7 @@ from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import InboxMessage, OutboxMessage
+from migrex.ledger.service import persons_in_period
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
 from nodes import World, world_nodes
@@ -389,6 +390,33 @@ def stored_sealed(scene: Scene, kind: str) -> None:
         assert PLANTED not in text and PLANTED_DOCUMENT not in text, text[:200]
 
 
+def _volume(scene: Scene, direction: str) -> int:
+    with scene.node.unit_of_work() as uow:
+        agreement = scene.node.agreements["kz-am-2024"]
+        return persons_in_period(uow.session, agreement, direction=direction,
+                                 partner_state="KZ", now=now())  # fmt: skip
+
+
+def counts_against_the_limit(scene: Scene, kind: str) -> None:
+    """G6: a request or notice about persons counts against the agreement's volume limit,
+    sent and received."""
+    sent = _volume(scene, "sent")
+    with scene.node.unit_of_work() as uow:
+        open_request(
+            uow,
+            context(scene.node),
+            OpenRequest(
+                "kz-am-2024", "am-mcs", "kz-mia", kind, SAMPLES[kind].body, "officer:matrix"
+            ),
+            now(),
+        )
+    assert _volume(scene, "sent") > sent, f"sending a {kind} did not count"
+    received = _volume(scene, "received")
+    message_id = _arrives(scene, kind, SAMPLES[kind].body)
+    assert _inbox(scene, message_id).status.startswith("filed")
+    assert _volume(scene, "received") > received, f"receiving a {kind} did not count"
+
+
 def _world(scene: Scene) -> World:
     if "world" not in scene.extra:
         manager = world_nodes(scene.root / "world")
@@ -454,6 +482,7 @@ PERSONAL: Row = {
     Guarantee.G10: Check(malformed_is_quarantined),
     **BY_KIND,
 }
+VOLUME = Check(counts_against_the_limit)
 NO_PERSON: Row = {
     **PERSONAL,
     Guarantee.G2: _("carries no person's fields: nothing to minimise"),
@@ -472,22 +501,17 @@ ROWS: dict[str, Row] = {
     ),
     "legal-information": row(INFORMATION),
     "methodological-information": row(INFORMATION),
-    "person-inquiry": row(
-        PERSONAL,
-        G6=_(
-            "volume: checked by screening, tests/integration/ledger/test_ledger.py (period limit)"
-        ),
-    ),
+    "person-inquiry": row(PERSONAL, G6=VOLUME),
     "person-inquiry-reply": row(PERSONAL),
-    "violation-notice": row(PERSONAL, G6=_("volume: counted from its ledger rows like a request")),
-    "legal-status-consultation": row(PERSONAL, G6=_("volume: counted from its ledger rows")),
+    "violation-notice": row(PERSONAL, G6=VOLUME),
+    "legal-status-consultation": row(PERSONAL, G6=VOLUME),
     "consultation-finding": row(PERSONAL),
     "consultation-outcome": row(
         PERSONAL, G2=_("carries no field values: the outcome text and signatures only")
     ),
-    "assistance-request": row(PERSONAL, G6=_("volume: counted from its ledger rows")),
+    "assistance-request": row(PERSONAL, G6=VOLUME),
     "assistance-reply": row(PERSONAL),
-    "citizenship-verification-request": row(PERSONAL, G6=_("volume: counted from its ledger rows")),
+    "citizenship-verification-request": row(PERSONAL, G6=VOLUME),
     "citizenship-verification-reply": row(
         PERSONAL, G2=_("carries one finding per person (citizenship_status), no other field")
     ),
