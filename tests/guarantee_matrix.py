@@ -36,7 +36,7 @@ from migrex.officers.model import Role
 from migrex.officers.service import add_officer, issue_token
 from migrex.schema import metadata
 from migrex.web.app import create_app
-from nodes import Pair, make_pair
+from nodes import Pair, World, make_pair, world_nodes
 
 # A person no registry holds, planted in inputs: it must never come back in an error or a log.
 PLANTED = "ZZPLANTEDSURNAME"
@@ -130,6 +130,16 @@ class Scene:
     outgoing_message: str
     root: Path  # a folder of the scene's own, for what a check sets up beside it
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def world(self) -> World:
+        """KZ, AM and KG in-process (`nodes.world_nodes`), made at the first call and closed
+        with the scene."""
+        if "world" not in self.extra:
+            manager = world_nodes(self.root / "world")
+            self.extra.setdefault("managers", []).append(manager)
+            self.extra["world"] = manager.__enter__()
+        world: World = self.extra["world"]
+        return world
 
     def cli(
         self, *argv: str, token: str | None = None, stdin: str | None = None,

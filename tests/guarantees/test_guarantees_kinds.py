@@ -51,7 +51,7 @@ from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.ledger.service import persons_in_period
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
-from nodes import World, world_nodes
+from nodes import World
 
 PERSON = {"surname_latin": PLANTED, "given_name_latin": "ARAM", "birth_date": "1985-03-14",
           "citizenship": "ARM", "document_number": PLANTED_DOCUMENT}  # fmt: skip
@@ -418,12 +418,10 @@ def counts_against_the_limit(scene: Scene, kind: str) -> None:
 
 
 def _world(scene: Scene) -> World:
-    if "world" not in scene.extra:
-        manager = world_nodes(scene.root / "world")
-        scene.extra.setdefault("managers", []).append(manager)
-        scene.extra["world"] = manager.__enter__()
-        _person_from_armenia(scene.extra["world"])
-    world: World = scene.extra["world"]
+    world = scene.world()
+    if not scene.extra.get("person from Armenia"):
+        _person_from_armenia(world)
+        scene.extra["person from Armenia"] = True
     return world
 
 

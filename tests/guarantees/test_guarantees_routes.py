@@ -318,6 +318,19 @@ def impostor_is_refused(scene: Scene, path: str) -> None:
     assert _changed(before, scene.counts(), logged=True) == {}
 
 
+def only_parties_of_the_named_agreement(scene: Scene, path: str) -> None:
+    """G1 at the door: an envelope from a party of another agreement, naming this one, is
+    rejected and stores nothing; the same envelope naming its own agreement is accepted."""
+    world = scene.world()
+    before = scene.counts(world.kz)
+    forged = world.envelope("KG", "kg-mvd", "kz-mia", "kz-am-2024", sealed_under="kz-kg-example")
+    [outcome] = world.receive("KZ", [forged])
+    assert outcome["status"] == "rejected", outcome
+    assert _changed(before, scene.counts(world.kz), logged=True) == {}
+    [own] = world.receive("KZ", [world.envelope("KG", "kg-mvd", "kz-mia", "kz-kg-example")])
+    assert own["status"] == "accepted", own
+
+
 def _envelope(scene: Scene, claimed_sender: str = "kz-mia") -> str:
     trust, at = scene.pair.kz_trust, now()
     claims = MessageClaims(
@@ -333,10 +346,7 @@ def _envelope(scene: Scene, claimed_sender: str = "kz-mia") -> str:
 DOOR_ROWS: dict[str, Row] = {
     "POST /v1/envelopes": row(
         DOOR,
-        G1=_(
-            "each envelope is a message of some kind: its agreement and parties are checked "
-            "at filing, per message kind in the kinds matrix (G1)"
-        ),
+        G1=Check(only_parties_of_the_named_agreement),
         G8=Check(malformed_batch_changes_nothing),
         G10=Check(malformed_batch_changes_nothing),
         G11=Check(impostor_is_refused),
