@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select, update
 from structlog.testing import capture_logs
 
+from casework_steps import context, now
 from guarantee_matrix import (
     PLANTED,
     PLANTED_DOCUMENT,
@@ -26,8 +29,10 @@ from guarantee_matrix import (
 )
 from guarantee_paths import Guarantee, jobs
 from migrex import features
+from migrex.casework.reading import read_case_messages
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.node import Node
+from migrex.retention.tables import RetentionKeyRow
 
 FAILING_ROUNDS = 3
 
@@ -80,6 +85,37 @@ def logs_no_error_text(scene: Scene, target: str) -> None:
         assert not event.get("exc_info"), f"{target} logs the traceback: {event}"
 
 
+def erases_what_expired(scene: Scene, target: str) -> None:
+    """G7: once the retention job has run past a record's end, the received case's messages
+    no longer open, whoever reads them."""
+    case_id = scene.case_in_review  # received from Kazakhstan, sealed at the door
+    with scene.node.unit_of_work() as uow:
+        uow.session.execute(update(RetentionKeyRow).values(expires_at=now() - timedelta(days=1)))
+        uow.commit()
+    settings = scene.node.settings.model_copy(update={"retention_interval_seconds": 0.05})
+    node = Node(settings)
+    runtime, stop = ExchangeRuntime(node, scene.pair.am_trust), threading.Event()
+    features.resolve(target)(runtime, stop)
+    deadline = time.monotonic() + 20
+    while _live_keys(scene) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runtime.stop()
+    node.close()
+    assert _live_keys(scene) == 0, "the retention job left keys of expired records"
+    with scene.node.unit_of_work() as uow:
+        views = read_case_messages(uow, context(scene.node), case_id, reader="officer:matrix",
+                                   now=now())  # fmt: skip
+    received = [v for v in views if v.direction == "received"]
+    assert received and all(v.erased and v.body is None for v in received), received
+
+
+def _live_keys(scene: Scene) -> int:
+    with scene.node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(RetentionKeyRow)
+                                  .where(RetentionKeyRow.erased_at.is_(None))) or 0  # fmt: skip
+
+
 _ = NotApplicable
 JOB: Row = {
     **{g: _("a job moves what the use cases made: the guarantee is checked on those paths")
@@ -102,13 +138,7 @@ ROWS: dict[str, Row] = {
     ),
     "migrex.casework.jobs:file_received_messages": row(JOB),
     "migrex.web.jobs:witness": row(JOB),
-    "migrex.web.jobs:erase_expired": row(
-        JOB,
-        G7=_(
-            "erasure itself: `migrex retention run` (commands matrix, G5) and "
-            "tests/integration/retention/test_erasure_everywhere.py run the same round"
-        ),
-    ),
+    "migrex.web.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
 }
 
 
