@@ -108,11 +108,6 @@ FEATURES: Final[tuple[Feature, ...]] = (
         "exchange",
         commands=(
             Command(
-                "message",
-                "Send messages to partner authorities.",
-                "migrex.exchange.cli:message_app",
-            ),
-            Command(
                 "outbox", "Outgoing messages and their delivery.", "migrex.exchange.cli:outbox_app"
             ),
             Command("inbox", "Received messages.", "migrex.exchange.cli:inbox_app"),
@@ -128,6 +123,12 @@ FEATURES: Final[tuple[Feature, ...]] = (
         commands=(
             Command(
                 "case", "Requests and their cases under the agreements.", "migrex.casework.cli:app"
+            ),
+            # The generic send opens a case like any request, so it is casework's.
+            Command(
+                "message",
+                "Send a request, notice or information to a partner authority.",
+                "migrex.casework.cli:message_app",
             ),
         ),
         tables=("migrex.casework.tables",),

@@ -1,23 +1,28 @@
-"""`migrex case`: open requests, file what arrives, review, answer, refuse, withdraw, clarify,
-consult, and see which cases are overdue or due soon."""
+"""`migrex case`: open requests, file what arrives, review, decide in steps (draft, preview,
+narrow, submit, approve), answer, refuse, withdraw, clarify, consult, and see which cases are
+overdue or due soon; `migrex message send`, the generic send, which opens a case the same way.
+
+Every command but `file` acts as a named officer (`officers.cli_identity`): the token is
+authenticated and the action checked against the permission table inside the unit of work the
+use case runs in, exactly as the officers' API checks it, and the officer is the use case's
+actor. `file` is the node clerk's job the running node does by itself.
+"""
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from migrex.casework.answers import answer_inquiry
-from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
-from migrex.casework.context import hit_reference_key
+from migrex.casework.decision_cli import acting_on_case
+from migrex.casework.decision_cli import app as decisions
+from migrex.casework.queries import case_history, case_messages, case_notes, cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
 from migrex.casework.service import (
@@ -28,50 +33,81 @@ from migrex.casework.service import (
     open_request,
     open_review,
     overdue_cases,
-    refuse,
     withdraw,
 )
-from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.casework.tables import CaseRow
 from migrex.console import out
 from migrex.context import node_from
-from migrex.errors import NotFound
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
-from migrex.registry.sql import SqlRegistries
+from migrex.officers.cli_identity import Token, acting, authorities_for, signed_in
+from migrex.officers.model import Action, require
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+app.add_typer(decisions)  # draft, preview, narrow, submit, approve, discard, answer, refuse
+message_app = typer.Typer(no_args_is_help=True)
 
 
 def _context(node: Node) -> NodeContext:
     return node_context(node)
 
 
-@app.command("open")
-def open_command(
-    ctx: typer.Context,
-    agreement: Annotated[str, typer.Option(help="agreement id")],
-    sender: Annotated[str, typer.Option("--from", help="requesting authority (hosted here)")],
-    recipient: Annotated[str, typer.Option("--to", help="requested authority")],
-    type_: Annotated[str, typer.Option("--type", help="message type, e.g. person-inquiry")],
-    body: Annotated[str, typer.Option(help="the request as a JSON object, or @FILE holding it")],
-) -> None:
-    """Screen a request against the agreement, open its case and send it."""
-    node = node_from(ctx)
-    text = Path(body[1:]).read_text(encoding="utf-8") if body.startswith("@") else body
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json_object(value: str, option: str) -> dict[str, Any]:
+    """A JSON object given inline or as @FILE; a usage error otherwise."""
+    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
     try:
         parsed = json.loads(text)
     except ValueError as error:
-        raise typer.BadParameter(f"--body is not JSON: {error}") from error
-    command = OpenRequest(agreement, sender, recipient, type_, parsed, _actor())
+        raise typer.BadParameter(f"{option} is not JSON: {error}") from error
+    if not isinstance(parsed, dict):
+        raise typer.BadParameter(f"{option} must be a JSON object")
+    return parsed
+
+
+def _open(
+    ctx: typer.Context, token: str | None, agreement: str, sender: str, recipient: str,
+    type_: str, body: str,
+) -> None:  # fmt: skip
+    node = node_from(ctx)
+    parsed = _json_object(body, "--body")
     with node.unit_of_work() as uow:
-        opened = open_request(uow, _context(node), command, datetime.now(UTC))
+        officer = acting(uow, token, Action.CREATE_REQUEST, sender)
+        require(officer, Action.SEND_REQUEST, sender)
+        command = OpenRequest(agreement, sender, recipient, type_, parsed, officer.actor)
+        opened = open_request(uow, _context(node), command, _now())
     out.print(f"case {opened.case_id} opened; message {opened.message_id} queued")
     for flag in opened.flags:
         out.print(f"  [yellow]flag[/] {flag}")
+
+
+Agreement = Annotated[str, typer.Option(help="agreement id")]
+Sender = Annotated[str, typer.Option("--from", help="requesting authority (hosted here)")]
+Recipient = Annotated[str, typer.Option("--to", help="requested authority")]
+Kind = Annotated[str, typer.Option("--type", help="message type, e.g. person-inquiry")]
+BodyOption = Annotated[str, typer.Option(help="the message as a JSON object, or @FILE holding it")]
+
+
+@app.command("open")
+def open_command(
+    ctx: typer.Context, agreement: Agreement, sender: Sender, recipient: Recipient,
+    type_: Kind, body: BodyOption, token: Token = None,
+) -> None:  # fmt: skip
+    """Screen a request against the agreement, open its case and send it."""
+    _open(ctx, token, agreement, sender, recipient, type_, body)
+
+
+@message_app.command("send")
+def send_command(
+    ctx: typer.Context, agreement: Agreement, sender: Sender, recipient: Recipient,
+    type_: Kind, body: BodyOption, token: Token = None,
+) -> None:  # fmt: skip
+    """Send a request, notice or information to a partner authority: it opens a case and is
+    screened exactly as `case open` (a message that continues a case is sent by its step)."""
+    _open(ctx, token, agreement, sender, recipient, type_, body)
 
 
 @app.command("file")
@@ -79,31 +115,54 @@ def file_command(ctx: typer.Context) -> None:
     """File received messages into cases (the running node does this by itself)."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        count = file_inbox(uow, _context(node), datetime.now(UTC))
+        count = file_inbox(uow, _context(node), _now())
     out.print(f"{count} message(s) filed")
+
+
+Authority = Annotated[str | None, typer.Option(help="only this hosted authority's")]
+
+
+def _case_table(rows: list[CaseRow], now: datetime, span: str | None = None) -> Table:
+    """Cases as officers read them; `span` adds "overdue by" or "time left" to the deadline."""
+    table = Table("case", "direction", "category", "ours ↔ partner", "state", "due",
+                  *([span] if span else []))  # fmt: skip
+    for row in rows:
+        due = row.due_at
+        left = "" if due is None else _left(now - due if span == OVERDUE else due - now)
+        table.add_row(
+            row.id, row.direction, row.category,
+            f"{row.our_authority} ↔ {row.partner_authority}", row.state,
+            due.isoformat(timespec="minutes") if due else "", *([left] if span else []),
+        )  # fmt: skip
+    return table
+
+
+OVERDUE, TIME_LEFT = "overdue by", "time left"
 
 
 @app.command("list")
 def list_command(
     ctx: typer.Context,
     overdue: Annotated[bool, typer.Option(help="only open cases past their deadline")] = False,
+    authority: Authority = None,
+    token: Token = None,
 ) -> None:
-    """Cases, newest first (or the overdue ones, longest overdue first)."""
-    node = node_from(ctx)
-    table = Table("case", "direction", "category", "ours ↔ partner", "state", "due")
+    """Cases of the authorities the officer works for, newest first (or the overdue ones,
+    longest overdue first)."""
+    node, now = node_from(ctx), _now()
+    action = Action.VIEW_OVERDUE if overdue else Action.VIEW_CASE
     with node.unit_of_work() as uow:
-        rows = (
-            overdue_cases(uow, datetime.now(UTC))
-            if overdue
-            else list(uow.session.scalars(select(CaseRow).order_by(CaseRow.opened_at.desc())))
-        )
-        for row in rows:
-            table.add_row(
-                row.id, row.direction, row.category,
-                f"{row.our_authority} ↔ {row.partner_authority}", row.state,
-                row.due_at.isoformat(timespec="minutes") if row.due_at else "",
-            )  # fmt: skip
-    out.print(table)
+        officer = signed_in(uow, token)
+        rows = [
+            row
+            for ours in authorities_for(officer, action, node.settings.authorities, authority)
+            for row in (overdue_cases(uow, now, ours) if overdue else cases_of(uow, ours))
+        ]
+        if overdue:
+            rows.sort(key=lambda r: r.due_at or now)
+        else:
+            rows.sort(key=lambda r: r.opened_at, reverse=True)
+        out.print(_case_table(rows, now, OVERDUE if overdue else None))
 
 
 def _left(delta: timedelta) -> str:
@@ -114,54 +173,44 @@ def _left(delta: timedelta) -> str:
 
 
 @app.command("overdue")
-def overdue_command(
-    ctx: typer.Context,
-    authority: Annotated[str | None, typer.Option(help="only this hosted authority's")] = None,
-) -> None:
+def overdue_command(ctx: typer.Context, authority: Authority = None, token: Token = None) -> None:
     """Open cases past their deadline, longest overdue first."""
-    node = node_from(ctx)
-    now = datetime.now(UTC)
-    table = Table("case", "authority", "partner", "category", "state", "due", "overdue by")
+    node, now = node_from(ctx), _now()
     with node.unit_of_work() as uow:
-        rows = overdue_cases(uow, now)
-        for row in (r for r in rows if authority is None or r.our_authority == authority):
-            due = row.due_at or now  # never None on the overdue list
-            table.add_row(
-                row.id, row.our_authority, row.partner_authority, row.category, row.state,
-                due.isoformat(timespec="minutes"), _left(now - due),
-            )  # fmt: skip
-    out.print(table)
+        officer = signed_in(uow, token)
+        ours = authorities_for(officer, Action.VIEW_OVERDUE, node.settings.authorities, authority)
+        rows = [row for a in ours for row in overdue_cases(uow, now, a)]
+        out.print(_case_table(sorted(rows, key=lambda r: r.due_at or now), now, OVERDUE))
 
 
 @app.command("reminders")
 def reminders_command(
     ctx: typer.Context,
-    authority: Annotated[str | None, typer.Option(help="only this hosted authority's")] = None,
+    authority: Authority = None,
     within_days: Annotated[
         int | None,
         typer.Option(min=1, help="due within N days (default: three quarters of the time used)"),
     ] = None,
+    token: Token = None,
 ) -> None:
     """Open cases near their deadline but not past it, the soonest due first."""
-    node = node_from(ctx)
-    now = datetime.now(UTC)
+    node, now = node_from(ctx), _now()
     rule = ReminderRule() if within_days is None else ReminderRule(within=timedelta(within_days))
-    table = Table("case", "authority", "partner", "category", "due", "time left")
     with node.unit_of_work() as uow:
-        for row in reminder_cases(uow, now, rule, authority=authority):
-            due = row.due_at or now  # never None on the reminder list
-            table.add_row(row.id, row.our_authority, row.partner_authority, row.category,
-                          due.isoformat(timespec="minutes"), _left(due - now))  # fmt: skip
-    out.print(table)
+        officer = signed_in(uow, token)
+        ours = authorities_for(officer, Action.VIEW_OVERDUE, node.settings.authorities, authority)
+        rows = [row for a in ours for row in reminder_cases(uow, now, rule, authority=a)]
+        out.print(_case_table(sorted(rows, key=lambda r: r.due_at or now), now, TIME_LEFT))
 
 
 @app.command("read")
-def read_command(ctx: typer.Context, case_id: str) -> None:
+def read_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
     """Every message of a case in full; each read of personal data is logged and ledgered."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        views = read_case_messages(uow, _context(node), case_id, reader=_actor(),
-                                   now=datetime.now(UTC))  # fmt: skip
+        officer, _ = acting_on_case(uow, token, case_id, Action.VIEW_PERSONAL_DATA)
+        views = read_case_messages(uow, _context(node), case_id, reader=officer.actor,
+                                   now=_now())  # fmt: skip
     for view in views:
         out.print(f"[bold]{view.at:%Y-%m-%d %H:%M} {view.direction} {view.type}[/] "
                   f"[dim]{view.message_id}[/]")  # fmt: skip
@@ -172,81 +221,47 @@ def read_command(ctx: typer.Context, case_id: str) -> None:
 
 
 @app.command("show")
-def show_command(ctx: typer.Context, case_id: str) -> None:
+def show_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
     """A case's messages, screening notes and history (no message bodies: see `case read`)."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        case = uow.session.get(CaseRow, case_id)
-        if case is None:
-            raise NotFound(f"no case {case_id}")
+        _, case = acting_on_case(uow, token, case_id, Action.VIEW_CASE)
         out.print(f"[bold]{case.id}[/] {case.direction} {case.category} — {case.state}")
-        for note in uow.session.scalars(
-            select(ScreeningNoteRow).where(ScreeningNoteRow.case_id == case_id)
-        ):
+        for note in case_notes(uow, case_id):
             ground = f" → {note.proposed_ground}" if note.proposed_ground else ""
             out.print(f"  [yellow]{note.severity}[/] {note.kind}: {note.detail}{ground}")
-        for message in uow.session.scalars(
-            select(CaseMessageRow)
-            .where(CaseMessageRow.case_id == case_id)
-            .order_by(CaseMessageRow.id)
-        ):
+        for message in case_messages(uow, case_id):
             out.print(f"  {message.at:%Y-%m-%d %H:%M} {message.direction} {message.type}")
-        for event in uow.session.scalars(
-            select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)
-        ):
+        for event in case_history(uow, case_id):
             out.print(
                 f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.from_state} → {event.to_state}"
             )
 
 
 @app.command("review")
-def review_command(ctx: typer.Context, case_id: str) -> None:
+def review_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
     """Take an incoming request into review."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        open_review(uow, case_id, _actor(), datetime.now(UTC))
+        officer, _ = acting_on_case(uow, token, case_id, Action.REVIEW_INCOMING)
+        open_review(uow, case_id, officer.actor, _now())
     out.print(f"case {case_id} in review")
 
 
-@app.command("answer")
-def answer_command(ctx: typer.Context, case_id: str) -> None:
-    """Answer a person inquiry from the registries, with only the profile's fields."""
-    node = node_from(ctx)
-    key = hit_reference_key(node.settings.resolved_key_dir)
-    with node.unit_of_work() as uow:
-        reply = answer_inquiry(
-            uow, _context(node), SqlRegistries(uow.session), case_id,
-            hit_key=key, actor=_actor(), now=datetime.now(UTC),
-        )  # fmt: skip
-    out.print_json(reply.model_dump_json(exclude_none=True))
-
-
-@app.command("refuse")
-def refuse_command(
-    ctx: typer.Context,
-    case_id: str,
-    grounds: Annotated[list[str], typer.Option("--ground", help="refusal ground id")],
-    explanation: Annotated[str, typer.Option(help="why, for the requesting party")],
-) -> None:
-    """Refuse a request on one or more of the agreement's grounds."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        message_id = refuse(
-            uow, _context(node), case_id, grounds=grounds, explanation=explanation,
-            actor=_actor(), now=datetime.now(UTC),
-        )  # fmt: skip
-    out.print(f"refusal {message_id} queued")
+# ---------------------------------------------------------------- steps inside a case
 
 
 @app.command("withdraw")
 def withdraw_command(
-    ctx: typer.Context, case_id: str, reason: Annotated[str, typer.Option(help="why")]
-) -> None:
+    ctx: typer.Context, case_id: str, reason: Annotated[str, typer.Option(help="why")],
+    token: Token = None,
+) -> None:  # fmt: skip
     """Withdraw one of our requests; the partner is told."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        message_id = withdraw(uow, _context(node), case_id, reason=reason, actor=_actor(),
-                              now=datetime.now(UTC))  # fmt: skip
+        officer, _ = acting_on_case(uow, token, case_id, Action.WITHDRAW_REQUEST)
+        message_id = withdraw(uow, _context(node), case_id, reason=reason, actor=officer.actor,
+                              now=_now())  # fmt: skip
     out.print(f"withdrawal {message_id} queued")
 
 
@@ -255,12 +270,14 @@ def clarify_command(
     ctx: typer.Context,
     case_id: str,
     question: Annotated[str, typer.Option(help="what the requesting party must clarify")],
+    token: Token = None,
 ) -> None:
     """Ask the requesting party to clarify a request in review."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
+        officer, _ = acting_on_case(uow, token, case_id, Action.DECIDE)
         message_id = ask_clarification(uow, _context(node), case_id, question=question,
-                                       actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+                                       actor=officer.actor, now=_now())  # fmt: skip
     out.print(f"clarification request {message_id} queued")
 
 
@@ -270,6 +287,7 @@ def answer_clarification_command(
     case_id: str,
     answers: Annotated[list[str], typer.Option("--answer", help="an answer (repeatable)")],
     legal_basis: Annotated[str | None, typer.Option(help="a fuller legal basis")] = None,
+    token: Token = None,
 ) -> None:
     """Answer the partner's questions about one of our requests (it is screened again)."""
     node = node_from(ctx)
@@ -277,27 +295,10 @@ def answer_clarification_command(
     if legal_basis:
         answer["legal_basis"] = legal_basis
     with node.unit_of_work() as uow:
+        officer, _ = acting_on_case(uow, token, case_id, Action.ANSWER_CLARIFICATION)
         message_id = answer_clarification(uow, _context(node), case_id, answer=answer,
-                                          actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+                                          actor=officer.actor, now=_now())  # fmt: skip
     out.print(f"clarification answer {message_id} queued")
-
-
-@app.command("verify-citizenship")
-def verify_citizenship_command(ctx: typer.Context, case_id: str) -> None:
-    """Answer a citizenship verification request from the own-citizens register."""
-    node = node_from(ctx)
-    with node.unit_of_work() as uow:
-        reply = answer_citizenship(uow, _context(node), SqlRegistries(uow.session), case_id,
-                                   actor=_actor(), now=datetime.now(UTC))  # fmt: skip
-    out.print_json(reply.model_dump_json(exclude_none=True))
-
-
-def _our_authority(node: Node, case_id: str) -> str:
-    with node.unit_of_work() as uow:
-        case = uow.session.get(CaseRow, case_id)
-        if case is None:
-            raise NotFound(f"no case {case_id}")
-        return case.our_authority
 
 
 @app.command("add-finding")
@@ -306,18 +307,15 @@ def add_finding_command(
     case_id: str,
     finding: Annotated[str, typer.Option(help="what we found")],
     fields: Annotated[str | None, typer.Option(help="data it shares, a JSON object")] = None,
+    token: Token = None,
 ) -> None:
     """Add our finding to an open joint consultation (the case does not move)."""
     node = node_from(ctx)
-    try:
-        shared = json.loads(fields) if fields else None
-    except ValueError as error:
-        raise typer.BadParameter(f"--fields is not JSON: {error}") from error
-    if shared is not None and not isinstance(shared, dict):
-        raise typer.BadParameter("--fields must be a JSON object")
+    shared = _json_object(fields, "--fields") if fields else None
     with node.unit_of_work() as uow:
+        officer, _ = acting_on_case(uow, token, case_id, Action.CONSULT)
         message_id = add_finding(uow, _context(node), case_id, finding=finding, fields=shared,
-                                 actor=_actor(), now=datetime.now(UTC))  # fmt: skip
+                                 actor=officer.actor, now=_now())  # fmt: skip
     out.print(f"finding {message_id} queued")
 
 
@@ -326,26 +324,27 @@ def propose_outcome_command(
     ctx: typer.Context,
     case_id: str,
     outcome: Annotated[str, typer.Option(help="the outcome text both sides are to sign")],
+    token: Token = None,
 ) -> None:
     """Propose a consultation's outcome to the partner, signed with our authority's key."""
-    node = node_from(ctx)
-    authority, now = _our_authority(node, case_id), datetime.now(UTC)
-    key = load_trust(node.settings, node.agreements).signing_key(authority, now)
+    node, now = node_from(ctx), _now()
     with node.unit_of_work() as uow:
+        officer, case = acting_on_case(uow, token, case_id, Action.CONSULT)
+        key = load_trust(node.settings, node.agreements).signing_key(case.our_authority, now)
         message_id = propose_outcome(uow, _context(node), case_id, outcome=outcome,
-                                     signing_key=key, actor=_actor(), now=now)  # fmt: skip
+                                     signing_key=key, actor=officer.actor, now=now)  # fmt: skip
     out.print(f"outcome {message_id} proposed")
 
 
 @app.command("cosign-outcome")
-def cosign_outcome_command(ctx: typer.Context, case_id: str) -> None:
+def cosign_outcome_command(ctx: typer.Context, case_id: str, token: Token = None) -> None:
     """Co-sign the partner's proposed outcome once its signature verifies; the case is answered."""
-    node = node_from(ctx)
-    authority, now = _our_authority(node, case_id), datetime.now(UTC)
-    trust = load_trust(node.settings, node.agreements)
+    node, now = node_from(ctx), _now()
     with node.unit_of_work() as uow:
+        officer, case = acting_on_case(uow, token, case_id, Action.DECIDE)
+        trust = load_trust(node.settings, node.agreements)
         message_id = cosign_outcome(
-            uow, _context(node), case_id, signing_key=trust.signing_key(authority, now),
-            resolve_signing_key=trust.resolve_signing_key, actor=_actor(), now=now,
+            uow, _context(node), case_id, signing_key=trust.signing_key(case.our_authority, now),
+            resolve_signing_key=trust.resolve_signing_key, actor=officer.actor, now=now,
         )  # fmt: skip
     out.print(f"co-signed outcome {message_id} queued")

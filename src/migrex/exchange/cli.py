@@ -1,4 +1,8 @@
-"""`migrex message`, `migrex outbox`, `migrex inbox`."""
+"""`migrex outbox` and `migrex inbox`: the node's delivery, for whoever runs the node.
+
+They list envelopes (who, what type, which case, delivery state), never bodies, so they stay
+administrative; sending is `migrex message send` (casework), which acts as an officer.
+"""
 
 from __future__ import annotations
 
@@ -13,47 +17,22 @@ from sqlalchemy import select
 from migrex.console import out
 from migrex.context import node_from
 from migrex.exchange.delivery import Status
-from migrex.exchange.service import SendMessage, retry, send_message
+from migrex.exchange.service import retry
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
 
-message_app = typer.Typer(no_args_is_help=True)
 outbox_app = typer.Typer(no_args_is_help=True)
 inbox_app = typer.Typer(no_args_is_help=True)
 
 
-@message_app.command("send")
-def send(
-    ctx: typer.Context,
-    agreement: Annotated[str, typer.Option(help="agreement id")],
-    sender: Annotated[str, typer.Option("--from", help="sending authority (hosted here)")],
-    recipient: Annotated[str, typer.Option("--to", help="receiving authority")],
-    type_: Annotated[str, typer.Option("--type", help="message type")] = "notice",
-    body: Annotated[str, typer.Option(help="message body, a JSON object")] = "{}",
-    case: Annotated[str | None, typer.Option(help="case the message belongs to")] = None,
-    category: Annotated[str | None, typer.Option(help="information category to check")] = None,
-) -> None:
-    """Put a message in the outbox; the node's relay delivers it."""
-    node = node_from(ctx)
-    try:
-        parsed = json.loads(body)
-    except ValueError as error:
-        raise typer.BadParameter(f"--body is not JSON: {error}") from error
-    if not isinstance(parsed, dict):
-        raise typer.BadParameter("--body must be a JSON object")
-    command = SendMessage(agreement, sender, recipient, type_, parsed, case, None, category)
-    with node.unit_of_work() as uow:
-        message_id = send_message(
-            uow, command, agreements=node.agreements, hosted=node.settings.authorities,
-            now=datetime.now(UTC),
-        )  # fmt: skip
-    out.print(message_id)
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON, one object per message")]
 
 
 @outbox_app.command("list")
 def outbox_list(
     ctx: typer.Context,
     parked: Annotated[bool, typer.Option(help="only parked messages")] = False,
-    limit: Annotated[int, typer.Option(help="most recent N")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="most recent N")] = 50,
+    as_json: AsJson = False,
 ) -> None:
     """Outgoing messages with their delivery state and receipt."""
     node = node_from(ctx)
@@ -62,18 +41,25 @@ def outbox_list(
     )
     if parked:
         query = query.where(OutboxMessage.status == Status.PARKED)
+    with node.unit_of_work() as uow:
+        rows = list(uow.session.execute(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+    if as_json:
+        typer.echo(json.dumps([
+            {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
+             "type": row.type, "case_id": row.case_id, "status": row.status,
+             "attempts": row.attempts, "receipted_at": receipted, "last_error": row.last_error}
+            for row, receipted in rows
+        ], default=str))  # fmt: skip
+        return
     table = Table(
         "message", "from → to", "type", "case", "status", "tries", "receipted", "last error"
     )
-    with node.unit_of_work() as uow:
-        for row, receipted in uow.session.execute(
-            query.order_by(OutboxMessage.id.desc()).limit(limit)
-        ):
-            table.add_row(
-                row.message_id, f"{row.sender} → {row.recipient}", row.type, row.case_id or "",
-                row.status, str(row.attempts), receipted.isoformat() if receipted else "",
-                (row.last_error or "")[:60],
-            )  # fmt: skip
+    for row, receipted in rows:
+        table.add_row(
+            row.message_id, f"{row.sender} → {row.recipient}", row.type, row.case_id or "",
+            row.status, str(row.attempts), receipted.isoformat() if receipted else "",
+            (row.last_error or "")[:60],
+        )  # fmt: skip
     out.print(table)
 
 
@@ -96,18 +82,28 @@ def outbox_retry(
 
 @inbox_app.command("list")
 def inbox_list(
-    ctx: typer.Context, limit: Annotated[int, typer.Option(help="most recent N")] = 50
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="most recent N")] = 50,
+    as_json: AsJson = False,
 ) -> None:
-    """Received messages: who sent what to whom, when."""
+    """Received messages: who sent what to whom, when, and how each was filed."""
     node = node_from(ctx)
-    table = Table("message", "from → to", "agreement", "type", "case", "received", "status")
     with node.unit_of_work() as uow:
-        rows = uow.session.scalars(
+        rows = list(uow.session.scalars(
             select(InboxMessage).order_by(InboxMessage.id.desc()).limit(limit)
-        )
-        for row in rows:
-            table.add_row(
-                row.message_id, f"{row.sender} → {row.recipient}", row.agreement_id, row.type,
-                row.case_id or "", row.received_at.isoformat(timespec="seconds"), row.status,
-            )  # fmt: skip
+        ))  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps([
+            {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
+             "agreement_id": row.agreement_id, "type": row.type, "case_id": row.case_id,
+             "received_at": row.received_at, "status": row.status, "problem": row.problem}
+            for row in rows
+        ], default=str))  # fmt: skip
+        return
+    table = Table("message", "from → to", "agreement", "type", "case", "received", "status")
+    for row in rows:
+        table.add_row(
+            row.message_id, f"{row.sender} → {row.recipient}", row.agreement_id, row.type,
+            row.case_id or "", row.received_at.isoformat(timespec="seconds"), row.status,
+        )  # fmt: skip
     out.print(table)

@@ -1,4 +1,7 @@
-"""`migrex subject report` and `migrex limits`: the disclosure ledger as people ask about it."""
+"""`migrex subject report` and `migrex limits`: the disclosure ledger as people ask about it.
+
+Both act as a named officer for one hosted authority, with the permissions the officers' API
+checks for the same reports (SUBJECT_REPORT, VIEW_DISCLOSURES)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ from migrex.context import node_from
 from migrex.identity import node_secret
 from migrex.ledger.service import SUBJECT_KEY, Entry, limits_report, subject_report
 from migrex.ledger.subjects import document_identifier, national_id_identifier
+from migrex.officers.cli_identity import Token, acting
+from migrex.officers.model import Action
 
 subject_app = typer.Typer(no_args_is_help=True)
 
@@ -41,18 +46,24 @@ def report_command(
     ctx: typer.Context,
     document: Annotated[list[str], typer.Option(help="a document number the person holds")] = [],  # noqa: B006
     national_id: Annotated[list[str], typer.Option(help="a national id of the person")] = [],  # noqa: B006
+    authority: Annotated[str, typer.Option(help="the hosted authority whose disclosures")] = "",
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    token: Token = None,
 ) -> None:
     """What this node sent, received and read about one person, and under which purpose."""
     if not document and not national_id:
         raise typer.BadParameter("give --document or --national-id")
+    if not authority:
+        raise typer.BadParameter("give --authority, the hosted authority the report is for")
     node = node_from(ctx)
     identifiers = [document_identifier(d) for d in document] + [
         national_id_identifier(n) for n in national_id
     ]
     key = node_secret(node.settings.resolved_key_dir, SUBJECT_KEY)
     with node.unit_of_work() as uow:
-        entries = subject_report(uow.session, key, identifiers)
+        acting(uow, token, Action.SUBJECT_REPORT, authority)
+        entries = [e for e in subject_report(uow.session, key, identifiers)
+                   if e.our_authority == authority]  # fmt: skip
     if as_json:
         print(json.dumps([asdict(e) for e in entries], default=str, indent=2))
         return
@@ -73,12 +84,16 @@ def report_command(
 
 def limits(
     ctx: typer.Context,
+    authority: Annotated[str, typer.Option(help="the hosted authority whose agreements")],
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    token: Token = None,
 ) -> None:
     """Persons requested each way per partner in the current volume period, against the limit."""
     node = node_from(ctx)
+    agreements = {k: a for k, a in node.agreements.items() if authority in a.authorities}
     with node.unit_of_work() as uow:
-        uses = limits_report(uow.session, node.agreements, node.settings.state, datetime.now(UTC))
+        acting(uow, token, Action.VIEW_DISCLOSURES, authority)
+        uses = limits_report(uow.session, agreements, node.settings.state, datetime.now(UTC))
     if as_json:
         print(json.dumps([{**asdict(u), "period_days": u.period.days} for u in uses], default=str))
         return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import timedelta
 from typing import Annotated
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from migrex.console import err, out
 from migrex.context import node_from
+from migrex.officers.cli_identity import administrator
 from migrex.officers.model import Grant, Role
 from migrex.officers.service import (
     add_officer,
@@ -22,11 +22,6 @@ from migrex.officers.service import (
 )
 
 app = typer.Typer(no_args_is_help=True)
-
-
-def _cli_actor() -> str:
-    # Whoever can run the CLI on the node's host operates the node; name them as the OS knows them.
-    return f"cli:{getpass.getuser()}"
 
 
 def parse_grant(value: str) -> Grant:
@@ -64,7 +59,7 @@ def add(
             display_name=name,
             roles=[(grant.role, grant.authority) for grant in roles],
             password=password,
-            actor=_cli_actor(),
+            actor=administrator(),
             hosted_authorities=node.settings.authorities,
         )
     grants = ", ".join(str(grant) for grant in sorted(officer.grants))
@@ -82,7 +77,7 @@ def token(
     node = node_from(ctx)
     with node.unit_of_work() as uow:
         issued = issue_token(
-            uow, username=username, name=name, ttl=timedelta(days=days), actor=_cli_actor()
+            uow, username=username, name=name, ttl=timedelta(days=days), actor=administrator()
         )
     expires = f"{issued.expires_at:%Y-%m-%d %H:%M} UTC"
     err.print(f"token {issued.token_id} for {username}, expires {expires}; store it now:")
@@ -98,7 +93,7 @@ def revoke(
     """Revoke an API token at once."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        info = revoke_token(uow, token_id=token_id, actor=_cli_actor())
+        info = revoke_token(uow, token_id=token_id, actor=administrator())
     out.print(f"token {info.id} ({info.name}) of {info.username} is revoked")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.table import Table
 from migrex.console import out, progress_bar
 from migrex.context import node_from
 from migrex.errors import ImportRejected
+from migrex.officers.cli_identity import administrator
 from migrex.registry.columns import Kind
 from migrex.registry.files import FORMATS
 from migrex.registry.service import import_registries
@@ -59,7 +59,7 @@ def import_command(
     """Import registry files atomically: one bad row rejects them all, and nothing is stored."""
     node = node_from(ctx)
     files = registry_files(paths, kind)
-    actor = f"cli:{getpass.getuser()}"
+    actor = administrator()
     with progress_bar() as bar, node.unit_of_work() as uow:
         task = bar.add_task("checking", total=None)
 

@@ -75,6 +75,10 @@ def test_the_api_lists_reminders_with_the_time_left(pair: Pair, clocks: dict[str
 
 def test_the_cli_lists_reminders_and_overdue_cases(pair: Pair, clocks: dict[str, str]) -> None:
     config = ["--config", str(pair.am.settings.data_dir.parent / "node.toml"), "case"]
+    officer = token(
+        pair.am, "supervisor", [(Role.SUPERVISOR, "am-mcs"), (Role.SUPERVISOR, "am-police")]
+    )
+    runner = CliRunner(env={"COLUMNS": "300", "MIGREX_TOKEN": officer})
     reminders = runner.invoke(cli, [*config, "reminders", "--authority", "am-mcs"])
     assert reminders.exit_code == 0, reminders.output
     assert clocks["near"] in reminders.output

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from casework_scenes import token
 from casework_steps import context, deliver, now
 from factories import employment, person_present, write_csv
 from migrex.agreements import Agreement
@@ -23,6 +24,7 @@ from migrex.exchange.service import NotPermitted
 from migrex.ledger.service import limits_report, subject_report
 from migrex.ledger.subjects import document_identifier
 from migrex.ledger.tables import DisclosureRow
+from migrex.officers.model import NotAuthenticated, NotAuthorised, Role
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
@@ -91,12 +93,25 @@ def test_request_and_answer_are_in_both_ledgers(pair: Pair, tmp_path: Path) -> N
     assert stored and all(DOCUMENT not in h for h in stored)
 
     config = str(pair.kz.settings.data_dir.parent / "node.toml")
-    shown = runner.invoke(app, ["--config", config, "subject", "report", "--document", DOCUMENT,
-                                "--json"])  # fmt: skip
+    dpo = token(pair.kz, "dina", [(Role.DATA_PROTECTION_OFFICER, "kz-mia")])
+    report = ["--config", config, "subject", "report", "--authority", "kz-mia"]
+    shown = runner.invoke(app, [*report, "--document", DOCUMENT, "--json", "--token", dpo])
     assert shown.exit_code == 0, shown.output
     assert [e["direction"] for e in json.loads(shown.output)] == ["received", "sent"]
-    nobody = runner.invoke(app, ["--config", config, "subject", "report", "--document", "X1"])
+    nobody = runner.invoke(app, [*report, "--document", "X1"], env={"MIGREX_TOKEN": dpo})
     assert nobody.exit_code == 0 and "nothing" in nobody.output
+    # Only an officer whose role allows subject reports for the authority gets one.
+    anonymous = runner.invoke(app, [*report, "--document", DOCUMENT, "--json"])
+    assert anonymous.exit_code == NotAuthenticated.exit_code
+    assert DOCUMENT not in anonymous.output and "received" not in anonymous.output
+    reviewer = token(pair.kz, "bolat", [(Role.REVIEWER, "kz-mia")])
+    refused = runner.invoke(app, [*report, "--document", DOCUMENT, "--token", reviewer])
+    assert refused.exit_code == NotAuthorised.exit_code and "may not" in refused.output
+    limits = runner.invoke(app, ["--config", config, "limits", "--authority", "kz-mia", "--json",
+                                 "--token", dpo])  # fmt: skip
+    assert limits.exit_code == 0, limits.output
+    assert {(u["partner_state"], u["direction"]) for u in json.loads(limits.output)} == {
+        ("AM", "sent"), ("AM", "received")}  # fmt: skip
 
 
 def _tight(agreement: Agreement, per_period: int) -> Agreement:

@@ -1,0 +1,151 @@
+"""The guarantee matrix on every background job (`features.jobs`): each `start(runtime, stop)`
+is started against Armenia's node whose database fails its first rounds, as a database or a
+bad message can; the job must go on with later rounds (G9, G10) and log no exception text,
+which may quote personal data (G8)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+from structlog.testing import capture_logs
+
+from casework_steps import context, now
+from guarantee_matrix import (
+    PLANTED,
+    PLANTED_DOCUMENT,
+    Check,
+    Fails,
+    NotApplicable,
+    Row,
+    Scene,
+    cells,
+    row,
+    run_cell,
+)
+from guarantee_paths import Guarantee, jobs
+from migrex import features
+from migrex.casework.reading import read_case_messages
+from migrex.exchange.runtime import ExchangeRuntime
+from migrex.node import Node
+from migrex.retention.tables import RetentionKeyRow
+
+FAILING_ROUNDS = 3
+
+
+def _run_with_failing_rounds(scene: Scene, target: str) -> tuple[int, list[dict[str, Any]]]:
+    """Starts the job with every interval short; its first rounds fail with an error whose
+    text names the planted person. Returns how many rounds it tried, and what it logged."""
+    settings = scene.node.settings.model_copy(update={
+        "witness_interval_seconds": 0.05, "retention_interval_seconds": 0.05,
+        "relay_poll_seconds": 0.05, "relay_threads": 1,
+    })  # fmt: skip
+    node = Node(settings)
+    real = node.unit_of_work
+    rounds = [0]
+
+    def flaky() -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            rounds[0] += 1
+            if rounds[0] <= FAILING_ROUNDS:
+                raise RuntimeError(f"cannot file the message about {PLANTED} {PLANTED_DOCUMENT}")
+        return real()
+
+    node.unit_of_work = flaky  # type: ignore[method-assign]
+    runtime = ExchangeRuntime(node, scene.pair.am_trust)
+    stop = threading.Event()
+    with capture_logs() as logs:
+        features.resolve(target)(runtime, stop)
+        deadline = time.monotonic() + 20
+        while rounds[0] <= FAILING_ROUNDS + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        runtime.stop()
+    node.close()
+    return rounds[0], logs
+
+
+def keeps_going(scene: Scene, target: str) -> None:
+    """G9/G10: a job whose rounds fail goes on with the next round: nothing stops for good."""
+    tried, _ = _run_with_failing_rounds(scene, target)
+    assert tried > FAILING_ROUNDS + 1, f"{target} stopped after {tried} rounds"
+
+
+def logs_no_error_text(scene: Scene, target: str) -> None:
+    """G8: the failing rounds are logged without the error's text or a traceback."""
+    _, logs = _run_with_failing_rounds(scene, target)
+    failures = [e for e in logs if e.get("log_level") in {"error", "exception", "critical"}]
+    assert failures, f"{target}: the failing rounds were not logged at all"
+    for event in failures:
+        assert PLANTED not in repr(event) and PLANTED_DOCUMENT not in repr(event), event
+        assert not event.get("exc_info"), f"{target} logs the traceback: {event}"
+
+
+def erases_what_expired(scene: Scene, target: str) -> None:
+    """G7: once the retention job has run past a record's end, the received case's messages
+    no longer open, whoever reads them."""
+    case_id = scene.case_in_review  # received from Kazakhstan, sealed at the door
+    with scene.node.unit_of_work() as uow:
+        uow.session.execute(update(RetentionKeyRow).values(expires_at=now() - timedelta(days=1)))
+        uow.commit()
+    settings = scene.node.settings.model_copy(update={"retention_interval_seconds": 0.05})
+    node = Node(settings)
+    runtime, stop = ExchangeRuntime(node, scene.pair.am_trust), threading.Event()
+    features.resolve(target)(runtime, stop)
+    deadline = time.monotonic() + 20
+    while _live_keys(scene) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runtime.stop()
+    node.close()
+    assert _live_keys(scene) == 0, "the retention job left keys of expired records"
+    with scene.node.unit_of_work() as uow:
+        views = read_case_messages(uow, context(scene.node), case_id, reader="officer:matrix",
+                                   now=now())  # fmt: skip
+    received = [v for v in views if v.direction == "received"]
+    assert received and all(v.erased and v.body is None for v in received), received
+
+
+def _live_keys(scene: Scene) -> int:
+    with scene.node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(RetentionKeyRow)
+                                  .where(RetentionKeyRow.erased_at.is_(None))) or 0  # fmt: skip
+
+
+_ = NotApplicable
+JOB: Row = {
+    **{g: _("a job moves what the use cases made: the guarantee is checked on those paths")
+       for g in Guarantee},
+    Guarantee.G8: Check(logs_no_error_text),
+    Guarantee.G9: Check(keeps_going),
+    Guarantee.G10: Check(keeps_going),
+    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention'), "
+                     "started by `migrex serve`, an administration command"),
+    Guarantee.G12: _("moves no statistics release of its own"),
+}  # fmt: skip
+ROWS: dict[str, Row] = {
+    "migrex.exchange.jobs:start_relays": row(
+        JOB,
+        G8=Fails(
+            "the relay logs a failing round with log.exception: the traceback and the "
+            "error's own text (which may quote a message) reach the application log",
+            Check(logs_no_error_text),
+        ),
+    ),
+    "migrex.casework.jobs:file_received_messages": row(JOB),
+    "migrex.web.jobs:witness": row(JOB),
+    "migrex.web.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
+}
+
+
+def test_every_job_has_a_row() -> None:
+    assert jobs() == list(ROWS)
+
+
+@pytest.mark.parametrize(("path", "guarantee"), cells(ROWS))
+def test_background_job(scene: Scene, path: str, guarantee: Guarantee) -> None:
+    run_cell(scene, ROWS, path, guarantee)
