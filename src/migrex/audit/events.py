@@ -67,3 +67,13 @@ def checkpoint_cosigned(*, at: datetime, authority: str, origin: str, size: int)
     """We witnessed a partner's log: its origin and the size we cosigned."""
     return AuditLeaf(LeafKind.CHECKPOINT_COSIGNED, at, "witness", authority,
                      reference=f"checkpoint:{token(origin)}:{size}")  # fmt: skip
+
+
+def personal_data_shown(
+    *, at: datetime, actor: str, authority: str, subject_hash: str, reference: str,
+    purpose: str | None = None,
+) -> AuditLeaf:  # fmt: skip
+    """Someone was shown personal data that is not a stored message: a drafted answer, a
+    data-subject report. `reference` says what (`draft:12`, `subject-report`)."""
+    return AuditLeaf(LeafKind.PERSONAL_DATA_READ, at, token(actor), authority, purpose=purpose,
+                     subject_hash=subject_hash, reference=token(reference))  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from migrex.audit import events
+from migrex.audit import events, subject_hash
 from migrex.audit.pending import record
 from migrex.casework.answers import build_reply
 from migrex.casework.citizenship import build_citizenship_reply
@@ -152,7 +152,15 @@ def _ledger_read(
         "read", case.agreement_id, case.our_authority, case.partner_authority,
         f"draft:{row.id}", body.type, case.id, case.purpose, None, reader, now,
     )  # fmt: skip
-    record_subjects(uow.session, node.subject_key, facts, subjects(carried))
+    shown = subjects(carried)
+    record_subjects(uow.session, node.subject_key, facts, shown)
+    for subject in shown:
+        if subject.identifiers:
+            record(uow.session, events.personal_data_shown(
+                at=now, actor=reader, authority=case.our_authority, purpose=case.purpose,
+                subject_hash=subject_hash(node.subject_key, subject.identifiers[0]),
+                reference=f"draft:{row.id}",
+            ))  # fmt: skip
 
 
 def _preview(uow: UnitOfWork, node: NodeContext, case: CaseRow, row: DraftRow) -> Preview:

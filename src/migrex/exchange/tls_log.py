@@ -70,5 +70,5 @@ class SecurityLogWriter:
                         )
                     )  # fmt: skip
                     uow.commit()
-            except Exception:  # the log must not die with one failed write
-                log.exception("security event not written", reason=reason)
+            except Exception as error:  # the log must not die with one failed write
+                log.error("security event not written", reason=reason, error=type(error).__name__)

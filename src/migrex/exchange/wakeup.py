@@ -66,8 +66,8 @@ def start_listening(engine: Engine, wake: Doorbell, stop: threading.Event) -> th
         while not stop.is_set():
             try:
                 _listen(engine, wake, stop)
-            except Exception:  # the listener must outlive a database restart
-                log.exception("outbox listener lost its connection")
+            except Exception as error:  # the listener must outlive a database restart
+                log.error("outbox listener lost its connection", error=type(error).__name__)
                 stop.wait(RECONNECT_SECONDS)
 
     thread = threading.Thread(target=run, name="migrex-outbox-listener", daemon=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from migrex.ledger.service import Entry, limits_report, subject_report
+from migrex.ledger.service import Entry, limits_report, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
 from migrex.officers.api import PROBLEM_RESPONSES, UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer
@@ -52,7 +52,7 @@ class LimitOut(BaseModel):
 def subject_report_route(
     authority: str,
     request: Request,
-    _officer: Annotated[Officer, requires(Action.SUBJECT_REPORT)],
+    officer: Annotated[Officer, requires(Action.SUBJECT_REPORT)],
     unit_of_work: UnitOfWorkFactoryDep,
     document: Annotated[list[str], Query(max_length=40)] = [],  # noqa: B006
     national_id: Annotated[list[str], Query(max_length=40)] = [],  # noqa: B006
@@ -65,8 +65,10 @@ def subject_report_route(
         return []
     key = request.app.state.casework.node.subject_key
     with unit_of_work() as uow:
-        entries = subject_report(uow.session, key, identifiers)
-    return [EntryOut.of(e) for e in entries if e.our_authority == authority]
+        entries = report_on_subject(uow.session, key, identifiers, authority=authority,
+                                    reader=officer.actor, at=datetime.now(UTC))  # fmt: skip
+        uow.commit()
+    return [EntryOut.of(e) for e in entries]
 
 
 @router.get("/authorities/{authority}/limits", response_model=list[LimitOut])

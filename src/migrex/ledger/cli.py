@@ -16,7 +16,7 @@ from rich.table import Table
 from migrex.console import out
 from migrex.context import node_from
 from migrex.identity import node_secret
-from migrex.ledger.service import SUBJECT_KEY, Entry, limits_report, subject_report
+from migrex.ledger.service import SUBJECT_KEY, Entry, limits_report, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
 from migrex.officers.cli_identity import Token, acting
 from migrex.officers.model import Action
@@ -61,9 +61,10 @@ def report_command(
     ]
     key = node_secret(node.settings.resolved_key_dir, SUBJECT_KEY)
     with node.unit_of_work() as uow:
-        acting(uow, token, Action.SUBJECT_REPORT, authority)
-        entries = [e for e in subject_report(uow.session, key, identifiers)
-                   if e.our_authority == authority]  # fmt: skip
+        officer = acting(uow, token, Action.SUBJECT_REPORT, authority)
+        entries = report_on_subject(uow.session, key, identifiers, authority=authority,
+                                    reader=officer.actor, at=datetime.now(UTC))  # fmt: skip
+        uow.commit()
     if as_json:
         print(json.dumps([asdict(e) for e in entries], default=str, indent=2))
         return

@@ -15,7 +15,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
-from migrex.audit import subject_hash
+from migrex.audit import events, subject_hash
+from migrex.audit.pending import record
 from migrex.ledger.subjects import Subject, subjects_in
 from migrex.ledger.tables import DisclosureRow
 
@@ -193,6 +194,21 @@ def subject_report(session: Session, key: bytes, identifiers: Sequence[str]) -> 
                 row.actor,
             )
         )
+    return entries
+
+
+def report_on_subject(
+    session: Session, key: bytes, identifiers: Sequence[str], *, authority: str, reader: str,
+    at: datetime,
+) -> list[Entry]:  # fmt: skip
+    """The subject report for one authority, recorded as a read about the person: one audit
+    entry per identifier asked about, with the person only as its keyed hash (G5)."""
+    entries = [e for e in subject_report(session, key, identifiers) if e.our_authority == authority]
+    for identifier in identifiers:
+        record(session, events.personal_data_shown(
+            at=at, actor=reader, authority=authority, subject_hash=subject_hash(key, identifier),
+            reference="subject-report",
+        ))  # fmt: skip
     return entries
 
 
