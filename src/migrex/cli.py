@@ -9,6 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from migrex.agreements.cli import app as agreement_app
+from migrex.audit.cli import VERIFY_SOURCES
 from migrex.audit.cli import app as audit_app
 from migrex.bench.cli import app as bench_app
 from migrex.casework.cli import app as case_app
@@ -24,6 +25,8 @@ from migrex.registry.cli import app as registry_app
 from migrex.retention.cli import app as retention_app
 from migrex.stats.cli import app as stats_app
 from migrex.synth.cli import synth
+from migrex.witness import PartnerSources
+from migrex.witness import app as witness_app
 
 
 class _RootGroup(TyperGroup):
@@ -53,7 +56,8 @@ def root(
         typer.Option("--config", "-c", envvar="MIGREX_CONFIG", help="the node's TOML file"),
     ] = None,
 ) -> None:
-    ctx.obj = {"config": config}
+    # `audit verify` reaches the partners through the witnessing feature, which it cannot import.
+    ctx.obj = {"config": config, VERIFY_SOURCES: PartnerSources()}
 
 
 def _register() -> None:
@@ -71,6 +75,7 @@ def _register() -> None:
     app.add_typer(subject_app, name="subject", help="What was disclosed about a person.")
     app.add_typer(stats_app, name="stats", help="Statistics releases, in SDMX, compared.")
     app.add_typer(audit_app, name="audit", help="The audit log: verify, prove, checkpoints.")
+    app.add_typer(witness_app, name="witness", help="Partners witnessing each other's logs.")
     app.add_typer(retention_app, name="retention", help="Erase received data when it expires.")
     app.command("limits", help="Volume limits: persons requested per partner and period.")(limits)
     app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)

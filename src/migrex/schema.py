@@ -11,6 +11,7 @@ from migrex.officers import tables as officers_tables
 from migrex.registry import tables as registry_tables
 from migrex.retention import tables as retention_tables
 from migrex.stats import tables as stats_tables
+from migrex.witness import tables as witness_tables
 
 FEATURE_TABLES = (
     registry_tables,
@@ -21,6 +22,7 @@ FEATURE_TABLES = (
     retention_tables,
     stats_tables,
     audit_tables,
+    witness_tables,
 )
 
 metadata = Base.metadata

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from migrex.audit.witnessing_exchange import AUDIT_TYPES
+from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.bench.twonodes import TwoNodes, two_nodes
 from migrex.exchange.service import SendMessage, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent

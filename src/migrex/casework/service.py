@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from migrex.agreements import Agreement, Urgency
 from migrex.audit import events
+from migrex.audit.message_kinds import AUDIT_TYPES, FOR_AUDIT
 from migrex.audit.pending import record
-from migrex.audit.witnessing_exchange import AUDIT_TYPES, FOR_AUDIT
 from migrex.casework.bodies import CASE_BODY, body_of
 from migrex.casework.consultation_signing import verify_cosignature
 from migrex.casework.lifecycle import (

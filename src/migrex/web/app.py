@@ -12,11 +12,6 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from migrex.audit.witnessing_exchange import (
-    file_audit_messages,
-    send_checkpoints,
-    witnessing_node,
-)
 from migrex.casework.filing import start_filing
 from migrex.casework.service import node_context
 from migrex.exchange.api import router as exchange_router
@@ -26,29 +21,20 @@ from migrex.jobs import start_periodic
 from migrex.node import Node
 from migrex.retention.run import run_retention
 from migrex.web.problems import install_problem_handlers
+from migrex.witness import router as witness_router
+from migrex.witness import start_witnessing
 
 
 def start_proof_clerks(node: Node, trust: Trust, stop: threading.Event) -> None:
     """Witnessing (answer partners' checkpoints, keep their cosignatures, send ours) and the
     retention run, each on its own interval."""
-    witnessing = witnessing_node(node, trust)
     settings = node.settings
-
-    def answer() -> int:
-        with node.unit_of_work() as uow:
-            return file_audit_messages(uow, witnessing, datetime.now(UTC))
-
-    def checkpoints() -> int:
-        with node.unit_of_work() as uow:
-            return len(send_checkpoints(uow, witnessing, datetime.now(UTC)))
+    start_witnessing(node, trust, stop)
 
     def retention() -> int:
         with node.unit_of_work() as uow:
             return len(run_retention(uow, datetime.now(UTC)))
 
-    start_periodic("witness-clerk", answer, stop, 0.5)
-    start_periodic("checkpoints", checkpoints, stop, settings.witness_interval_seconds,
-                   drain=False)  # fmt: skip
     start_periodic("retention", retention, stop, settings.retention_interval_seconds)
 
 
@@ -75,6 +61,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
 
     install_problem_handlers(app)
     app.include_router(exchange_router)
+    app.include_router(witness_router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, object]:

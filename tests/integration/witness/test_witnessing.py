@@ -13,20 +13,17 @@ from sqlalchemy import select
 from casework_steps import context, deliver, now
 from migrex.audit import log as audit_log
 from migrex.audit.checkpoint import Checkpoint, ed25519_private_key, format_checkpoint, sign_note
+from migrex.audit.message_kinds import CHECKPOINT
 from migrex.audit.tables import AuditCosignature, AuditWitnessed
-from migrex.audit.witnessing_exchange import (
-    CHECKPOINT,
-    LogSigner,
-    file_audit_messages,
-    send_checkpoints,
-    witnessing_node,
-)
 from migrex.casework.service import OpenRequest, file_inbox, open_request
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.exchange.trust import Trust
 from migrex.node import Node
+from migrex.witness.node import LogSigner, witnessing_node
+from migrex.witness.rounds import file_audit_messages
+from migrex.witness.sending import send_checkpoints
 from nodes import Pair
 
 INQUIRY = {

@@ -1,0 +1,186 @@
+"""Our log's side of witnessing: sign the head, send it to each partner's witness, keep the
+cosignature that comes back.
+
+A checkpoint goes to a witness only once the previous one was answered, so its consistency
+proof always starts where the witness's view ends. With it go the consistency proofs the
+witness asked for in its last answer: from the sizes our receipts stated to it, so it can
+check that this checkpoint extends every head it saw.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from joserfc.jwk import OKPKey
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from migrex.audit.checkpoint import NoteRejected, ed25519_private_key, ed25519_public_key
+from migrex.audit.leaves import LeafKind
+from migrex.audit.log import (
+    SignedCheckpoint,
+    consistency_proof_between,
+    latest_checkpoint,
+    make_checkpoint,
+    store_cosignature,
+    tree_size,
+)
+from migrex.audit.message_kinds import AUDIT_TYPES, CHECKPOINT, COSIGNATURE
+from migrex.audit.tables import AuditCosignature, leaves_table
+from migrex.envelope import new_message_id
+from migrex.exchange.outbox import OutgoingMessage, enqueue
+from migrex.exchange.service import SendMessage, check_send
+from migrex.exchange.tables import InboxMessage, OutboxMessage
+from migrex.uow import UnitOfWork
+from migrex.witness.node import LogSigner, WitnessingNode, witnesses_of
+
+# Proofs sent with one checkpoint; a witness asks for at most as many.
+_MAX_HEAD_PROOFS = 64
+
+
+def b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _last_sent_size(session: Session, signer: LogSigner, witness_authority: str) -> int | None:
+    """The size of the last checkpoint sent to this witness (None: never sent one)."""
+    body = session.scalars(
+        select(OutboxMessage.body)
+        .where(
+            OutboxMessage.type == CHECKPOINT,
+            OutboxMessage.sender == signer.authority,
+            OutboxMessage.recipient == witness_authority,
+        )
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    return None if body is None else int(json.loads(body)["size"])
+
+
+def _cosigned_size(session: Session, witness_authority: str) -> int:
+    size = session.scalar(
+        select(func.max(AuditCosignature.size)).where(AuditCosignature.witness == witness_authority)
+    )
+    return int(size or 0)
+
+
+def _wanted_sizes(session: Session, witness_authority: str) -> list[int]:
+    """The sizes whose consistency proofs the witness asked for in its last answer."""
+    body = session.scalars(
+        select(InboxMessage.body)
+        .where(InboxMessage.type == COSIGNATURE, InboxMessage.sender == witness_authority)
+        .order_by(InboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    wanted = [] if body is None else json.loads(body).get("want", [])
+    sizes = {int(size) for size in wanted if isinstance(size, int)}
+    return sorted(sizes)[:_MAX_HEAD_PROOFS]
+
+
+def _only_witnessing_since(session: Session, size: int) -> bool:
+    """Whether every leaf from position `size` on records witnessing itself: a cosignature we
+    gave, or a checkpoint or cosignature message sent, receipted or received."""
+    leaf = leaves_table.c
+    audit_sent = exists().where(
+        OutboxMessage.message_id == leaf.message_id, OutboxMessage.type.in_(AUDIT_TYPES)
+    )
+    audit_received = exists().where(
+        InboxMessage.message_id == leaf.message_id, InboxMessage.type.in_(AUDIT_TYPES)
+    )
+    other = session.scalar(
+        select(leaf.position)
+        .where(
+            leaf.position >= size,
+            leaf.kind != str(LeafKind.CHECKPOINT_COSIGNED),
+            ~audit_sent,
+            ~audit_received,
+        )
+        .limit(1)
+    )
+    return other is None
+
+
+def _head_to_sign(session: Session, node: WitnessingNode, now: datetime) -> SignedCheckpoint | None:
+    """The checkpoint to show the witnesses now: the stored one when the log has not grown,
+    a new one when it has; None when there is nothing to show yet or the log should rest."""
+    size = tree_size(session)
+    if size == 0:
+        return None
+    signed = latest_checkpoint(session)
+    if signed is not None and signed.checkpoint.size == size:
+        return signed
+    resting = signed is not None and now - signed.created_at < timedelta(seconds=node.idle_interval)
+    if resting and signed is not None and _only_witnessing_since(session, signed.checkpoint.size):
+        return signed
+    private = ed25519_private_key(node.signer.key)
+    return make_checkpoint(session, node.signer.origin, node.signer.origin, private, now)
+
+
+def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> list[str]:
+    """Sign the log's head when it grew and send it to every partner whose answer to the
+    previous one has come; returns the witnesses it was sent to."""
+    session, signer = uow.session, node.signer
+    signed = _head_to_sign(session, node, now)
+    if signed is None:
+        return []
+    size = signed.checkpoint.size
+    sent_to = []
+    for agreement_id, witness_authority in witnesses_of(node.agreements, node.own_state):
+        last_sent = _last_sent_size(session, signer, witness_authority)
+        cosigned = _cosigned_size(session, witness_authority)
+        if last_sent is not None and (last_sent != cosigned or last_sent >= size):
+            continue  # awaiting the answer, or nothing new to show
+        proof = consistency_proof_between(session, cosigned, size) if cosigned else []
+        heads = [
+            {"size": wanted, "proof": [b64(h) for h in consistency_proof_between(session,
+                                                                                 wanted, size)]}
+            for wanted in _wanted_sizes(session, witness_authority)
+            if 0 < wanted <= size
+        ]  # fmt: skip
+        body = {"note": signed.note, "kid": signer.kid, "size": size, "old_size": cosigned,
+                "proof": [b64(node) for node in proof], "heads": heads}  # fmt: skip
+        command = SendMessage(agreement_id, signer.authority, witness_authority, CHECKPOINT, body)
+        enqueue_audit_message(uow, node, command, now)
+        sent_to.append(witness_authority)
+    uow.commit()
+    return sent_to
+
+
+def enqueue_audit_message(
+    uow: UnitOfWork, node: WitnessingNode, command: SendMessage, now: datetime,
+    *, in_reply_to: str | None = None,
+) -> None:  # fmt: skip
+    """Put a checkpoint or a cosignature in the outbox, checked against its agreement."""
+    agreement = check_send(command, node.agreements, node.hosted)
+    enqueue(
+        uow.session,
+        OutgoingMessage(
+            message_id=new_message_id(now), agreement_id=agreement.id, sender=command.sender,
+            recipient=command.recipient, type=command.type, body=dict(command.body),
+            issued_at=now, expires_at=now + agreement.message_lifetime, case_id=None,
+            in_reply_to=in_reply_to,
+        ),
+        now,
+    )  # fmt: skip
+
+
+def keep_cosignature(
+    session: Session, node: WitnessingNode, sender: str, body: Mapping[str, Any], now: datetime
+) -> str:
+    """Store a witness's cosignature of our checkpoint, checked with its directory key."""
+    public = ed25519_public_key(node_key(node, sender, body["kid"], now))
+    store_cosignature(session, int(body["size"]), sender, str(body["note"]), now,
+                      witness_key=public)  # fmt: skip
+    return "cosignature-kept"
+
+
+def node_key(node: WitnessingNode, authority: str, kid: str, now: datetime) -> OKPKey:
+    """The partner authority's public signing key `kid` from the directory."""
+    key = node.resolve(authority, kid, now)
+    if key is None:
+        raise NoteRejected(f"{authority} has no signing key {kid!r} in the directory")
+    return key
