@@ -6,10 +6,11 @@ Two kinds of evidence, both signed by the partner:
   consistency proof, or the partner shows two histories (a `SplitView`);
 - the tree heads its receipts stated (`audit_partner_heads`): each receipt for one of our
   messages carries the size and root of the partner's log just after it logged our envelope.
-  A checkpoint must extend every head it is not smaller than (the partner sends consistency
-  proofs for the heads we name in our answer to its previous checkpoint), and a head seen well
-  before the checkpoint was signed must not be larger than it: a log that shrank was rolled
-  back. Either is refused as a split view, so no rewritten tail ever gets our cosignature.
+  A checkpoint must extend every head it is not smaller than, and a head seen well before the
+  checkpoint was signed must not be larger than it: a log that shrank was rolled back. Either
+  is refused as a split view, so no rewritten tail ever gets our cosignature. The partner
+  cannot know which of its receipts reached us, so we name the heads we need consistency
+  proofs for (`ProofsWanted`) and cosign only the checkpoint that comes with them.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from migrex.audit.checkpoint import (
     parse_checkpoint,
     parse_verifier_key,
 )
+from migrex.audit.merkle import AuditError
 from migrex.audit.proofs import SplitView, verify_consistency, witness_checkpoint
 from migrex.audit.store import insert_ignoring_conflict
 from migrex.audit.tables import AuditPartnerHead, AuditWitnessed, partner_heads_table
@@ -40,6 +42,18 @@ from migrex.audit.tables import AuditPartnerHead, AuditWitnessed, partner_heads_
 ROLLBACK_GRACE: Final = timedelta(seconds=60)
 # Proofs asked for in one answer; the rest are asked for with the next checkpoint.
 MAX_WANTED: Final = 64
+
+
+class ProofsWanted(AuditError):
+    """The checkpoint may well be honest, but it comes without the consistency proofs from
+    the heads at `sizes`: ask for them and cosign the next one that brings them."""
+
+    type_slug = "audit-proofs-wanted"
+    title = "Consistency proofs from heads the partner's receipts stated are needed"
+
+    def __init__(self, origin: str, sizes: list[int]) -> None:
+        super().__init__(f"{origin}: consistency proofs wanted from {len(sizes)} head(s)")
+        self.sizes = sizes
 
 
 @dataclass(frozen=True)
@@ -88,7 +102,8 @@ def witness(
     stated to this checkpoint; `presented_at` when the partner sent it (its message's time,
     default `now`). The checkpoint is kept for the next comparison. Raises `SplitView`,
     storing nothing, when it contradicts one we cosigned or a head a receipt stated;
-    `NoteRejected` for a bad signature or an older checkpoint than the last one cosigned.
+    `ProofsWanted` when a head it must extend came without its proof; `NoteRejected` for a
+    bad signature or an older checkpoint than the last one cosigned.
     """
     name, public_key = parse_verifier_key(origin_verifier_key)
     log_keys = {name: public_key}
@@ -116,7 +131,9 @@ def witness(
         (our_key_name, our_private_key),
         at=now,
     )
-    reconciled = _check_heads(session, checkpoint, head_proofs or {}, presented_at or now)
+    reconciled, missing = _check_heads(session, checkpoint, head_proofs or {}, presented_at or now)
+    if missing:
+        raise ProofsWanted(checkpoint.origin, missing[:MAX_WANTED])
     session.add(
         AuditWitnessed(
             origin=checkpoint.origin,
@@ -152,13 +169,15 @@ def _check_heads(
     checkpoint: Checkpoint,
     proofs: Mapping[int, Sequence[bytes]],
     presented_at: datetime,
-) -> list[int]:
-    """The sizes of the heads `checkpoint` is shown to extend; `SplitView` when it shrank
-    below one or does not extend one. Heads without a proof yet wait for the next one."""
-    reconciled = []
+) -> tuple[list[int], list[int]]:
+    """The sizes of the heads `checkpoint` is shown to extend, and of those it must extend
+    but came without a proof for; `SplitView` when it shrank below one or does not extend
+    one. Heads larger than the checkpoint, seen just before it was signed, wait."""
+    reconciled: list[int] = []
+    missing: list[int] = []
     for head in _unreconciled(session, checkpoint.origin):
         root = bytes(head.root_hash)
-        where = f"{checkpoint.origin}'s receipt for {head.message_id} stated {head.size} leaves"
+        where = f"its receipt for {head.message_id} stated {head.size} leaves"
         if head.size > checkpoint.size:
             if head.signed_at < presented_at - ROLLBACK_GRACE:
                 raise SplitView(
@@ -166,7 +185,9 @@ def _check_heads(
                     f"{checkpoint.size}: the log was rolled back"
                 )
             continue
-        if head.size == checkpoint.size or head.size in proofs:
+        if head.size != checkpoint.size and head.size not in proofs:
+            missing += [] if head.size in missing else [head.size]
+        else:
             proof = proofs.get(head.size, ())
             if not verify_consistency(head.size, checkpoint.size, root, checkpoint.root_hash,
                                       proof):  # fmt: skip
@@ -174,11 +195,4 @@ def _check_heads(
                     f"{where} with another history than its checkpoint at {checkpoint.size}"
                 )
             reconciled.append(head.size)
-    return reconciled
-
-
-def heads_to_prove(session: Session, origin: str, size: int) -> list[int]:
-    """The sizes, up to `size`, of heads of `origin` that no cosigned checkpoint was shown to
-    extend yet: the consistency proofs to ask the partner for with its next checkpoint."""
-    sizes = sorted({h.size for h in _unreconciled(session, origin) if h.size <= size})
-    return sizes[:MAX_WANTED]
+    return reconciled, missing

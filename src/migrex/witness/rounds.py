@@ -4,8 +4,9 @@ aside for it.
 A partner's checkpoint is verified with the sender's signing key from the signed directory,
 checked for consistency with what we cosigned before and with the heads its receipts stated
 (a split view or a rollback is refused, stored nowhere and reported in the security log),
-cosigned under the receiving authority's key, and answered; the answer names the heads we
-still need consistency proofs for. A partner's cosignature of our checkpoint is kept.
+cosigned under the receiving authority's key, and answered. A checkpoint that comes without
+the consistency proofs from the heads we hold is answered with the sizes we need instead of
+a cosignature. A partner's cosignature of our checkpoint is kept.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from migrex.audit.checkpoint import (
 from migrex.audit.log import note_text
 from migrex.audit.merkle import AuditError
 from migrex.audit.message_kinds import CHECKPOINT, COSIGNATURE, FOR_AUDIT
-from migrex.audit.partner_logs import heads_to_prove, witness
+from migrex.audit.partner_logs import ProofsWanted, witness
 from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
 from migrex.exchange.service import SendMessage
@@ -93,14 +94,24 @@ def _witness(
         _security(uow.session, "split-view", f"{origin}: {error.detail}", row, now)
         log.error("split view", origin=origin, sender=row.sender, detail=error.detail)
         return "split-view"
+    except ProofsWanted as wanted:
+        reply: dict[str, Any] = {"note": None, "kid": str(ours.kid), "size": int(body["size"]),
+                                 "want": wanted.sizes}  # fmt: skip
+        _answer(uow, node, row, reply, now)
+        return "proofs-wanted"
     size = int(body["size"])
     record(uow.session, events.checkpoint_cosigned(at=now, authority=row.recipient,
                                                    origin=origin, size=size))  # fmt: skip
-    reply = {"note": cosigned, "kid": str(ours.kid), "size": size,
-             "want": heads_to_prove(uow.session, origin, size)}  # fmt: skip
+    _answer(uow, node, row, {"note": cosigned, "kid": str(ours.kid), "size": size}, now)
+    return "witnessed"
+
+
+def _answer(
+    uow: UnitOfWork, node: WitnessingNode, row: InboxMessage, reply: Mapping[str, Any],
+    now: datetime,
+) -> None:  # fmt: skip
     command = SendMessage(row.agreement_id, row.recipient, row.sender, COSIGNATURE, reply)
     enqueue_audit_message(uow, node, command, now, in_reply_to=row.message_id)
-    return "witnessed"
 
 
 def _security(session: Session, reason: str, detail: str, row: InboxMessage, now: datetime) -> None:

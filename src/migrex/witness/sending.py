@@ -2,9 +2,9 @@
 cosignature that comes back.
 
 A checkpoint goes to a witness only once the previous one was answered, so its consistency
-proof always starts where the witness's view ends. With it go the consistency proofs the
-witness asked for in its last answer: from the sizes our receipts stated to it, so it can
-check that this checkpoint extends every head it saw.
+proof always starts where the witness's view ends. A witness may answer without cosigning,
+naming the heads of our log it holds from our receipts that the checkpoint must be shown to
+extend: the next checkpoint, sent at once, carries a consistency proof from each.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,10 +47,34 @@ def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def _last_sent_size(session: Session, signer: LogSigner, witness_authority: str) -> int | None:
-    """The size of the last checkpoint sent to this witness (None: never sent one)."""
-    body = session.scalars(
-        select(OutboxMessage.body)
+@dataclass(frozen=True)
+class _LastExchange:
+    """The last checkpoint sent to one witness and its answer, if it came."""
+
+    size: int
+    answer: Mapping[str, Any] | None
+
+    @property
+    def awaited(self) -> bool:
+        return self.answer is None
+
+    @property
+    def cosigned(self) -> bool:
+        return self.answer is not None and self.answer.get("note") is not None
+
+    @property
+    def wanted(self) -> list[int]:
+        """The sizes the witness asked consistency proofs from instead of cosigning."""
+        sizes = [] if self.answer is None else self.answer.get("want") or []
+        return sorted({size for size in sizes if isinstance(size, int)})[:_MAX_HEAD_PROOFS]
+
+
+def _last_exchange(
+    session: Session, signer: LogSigner, witness_authority: str
+) -> _LastExchange | None:
+    """The last checkpoint sent to this witness and its answer (None: never sent one)."""
+    sent = session.execute(
+        select(OutboxMessage.message_id, OutboxMessage.body)
         .where(
             OutboxMessage.type == CHECKPOINT,
             OutboxMessage.sender == signer.authority,
@@ -58,7 +83,17 @@ def _last_sent_size(session: Session, signer: LogSigner, witness_authority: str)
         .order_by(OutboxMessage.id.desc())
         .limit(1)
     ).first()
-    return None if body is None else int(json.loads(body)["size"])
+    if sent is None:
+        return None
+    answer = session.scalars(
+        select(InboxMessage.body).where(
+            InboxMessage.type == COSIGNATURE,
+            InboxMessage.sender == witness_authority,
+            InboxMessage.in_reply_to == sent.message_id,
+        )
+    ).first()
+    size = int(json.loads(sent.body)["size"])
+    return _LastExchange(size, None if answer is None else json.loads(answer))
 
 
 def _cosigned_size(session: Session, witness_authority: str) -> int:
@@ -66,19 +101,6 @@ def _cosigned_size(session: Session, witness_authority: str) -> int:
         select(func.max(AuditCosignature.size)).where(AuditCosignature.witness == witness_authority)
     )
     return int(size or 0)
-
-
-def _wanted_sizes(session: Session, witness_authority: str) -> list[int]:
-    """The sizes whose consistency proofs the witness asked for in its last answer."""
-    body = session.scalars(
-        select(InboxMessage.body)
-        .where(InboxMessage.type == COSIGNATURE, InboxMessage.sender == witness_authority)
-        .order_by(InboxMessage.id.desc())
-        .limit(1)
-    ).first()
-    wanted = [] if body is None else json.loads(body).get("want", [])
-    sizes = {int(size) for size in wanted if isinstance(size, int)}
-    return sorted(sizes)[:_MAX_HEAD_PROOFS]
 
 
 def _only_witnessing_since(session: Session, size: int) -> bool:
@@ -130,17 +152,18 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
     size = signed.checkpoint.size
     sent_to = []
     for agreement_id, witness_authority in witnesses_of(node.agreements, node.own_state):
-        last_sent = _last_sent_size(session, signer, witness_authority)
+        last = _last_exchange(session, signer, witness_authority)
         cosigned = _cosigned_size(session, witness_authority)
-        if last_sent is not None and (last_sent != cosigned or last_sent >= size):
-            continue  # awaiting the answer, or nothing new to show
+        if last is not None and (last.awaited or (last.cosigned and cosigned < last.size)):
+            continue  # awaiting the answer, or the cosignature is not kept yet
+        if last is not None and last.cosigned and last.size >= size:
+            continue  # nothing new to show
         proof = consistency_proof_between(session, cosigned, size) if cosigned else []
+        wanted = [] if last is None else [w for w in last.wanted if 0 < w <= size]
         heads = [
-            {"size": wanted, "proof": [b64(h) for h in consistency_proof_between(session,
-                                                                                 wanted, size)]}
-            for wanted in _wanted_sizes(session, witness_authority)
-            if 0 < wanted <= size
-        ]  # fmt: skip
+            {"size": w, "proof": [b64(h) for h in consistency_proof_between(session, w, size)]}
+            for w in wanted
+        ]
         body = {"note": signed.note, "kid": signer.kid, "size": size, "old_size": cosigned,
                 "proof": [b64(node) for node in proof], "heads": heads}  # fmt: skip
         command = SendMessage(agreement_id, signer.authority, witness_authority, CHECKPOINT, body)
@@ -171,7 +194,10 @@ def enqueue_audit_message(
 def keep_cosignature(
     session: Session, node: WitnessingNode, sender: str, body: Mapping[str, Any], now: datetime
 ) -> str:
-    """Store a witness's cosignature of our checkpoint, checked with its directory key."""
+    """Store a witness's cosignature of our checkpoint, checked with its directory key; an
+    answer asking for proofs instead is left for the next checkpoint to read."""
+    if body.get("note") is None:
+        return "proofs-wanted"
     public = ed25519_public_key(node_key(node, sender, body["kid"], now))
     store_cosignature(session, int(body["size"]), sender, str(body["note"]), now,
                       witness_key=public)  # fmt: skip
