@@ -2,8 +2,9 @@
 
 We hold two kinds, both signed by the partner itself: the checkpoints of its log we cosigned
 as its witness, and the receipts it gave us for our messages, each stating its log's size and
-root just after it logged our envelope. We hand them back as they are: the partner checks
-them with its own keys, so it needs to trust nothing we say.
+root just after it logged our envelope. We hand back the latest checkpoint and the heads no
+cosigned checkpoint was proven to extend yet, as they are: the partner checks them with its
+own keys, so it needs to trust nothing we say.
 
 The request is a small JWS signed with one of the partner's authority keys from the signed
 directory, naming its log; only the node whose log it is gets the answer. It travels on the
@@ -18,7 +19,7 @@ from typing import Any, Final
 
 from joserfc import jws
 from joserfc.jwk import OKPKey
-from sqlalchemy import select, union
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from migrex.audit.origins import log_origin
@@ -91,32 +92,36 @@ def _origins_of(trust: Trust, authority: str) -> set[str]:
 def answer_heads_request(
     session: Session, trust: Trust, token: str, now: datetime
 ) -> dict[str, Any]:
-    """The cosigned checkpoints and receipts stating heads of the asker's log, for the
-    smallest `PAGE_SIZES` sizes beyond the asked one; `more` when there are further sizes."""
+    """What we hold of the asker's log: the latest checkpoint of it we cosigned (on the first
+    page), and the receipts stating heads not yet proven to lie under a cosigned checkpoint,
+    for the smallest `PAGE_SIZES` sizes beyond the asked one; `more` when there are more.
+
+    Earlier cosigned checkpoints, and heads proven consistent with one, are implied by the
+    latest: we cosigned each checkpoint only once it was shown to extend all of those.
+    """
     origin, after = _verified_request(token, trust, now)
     witnessed, held = AuditWitnessed, AuditPartnerHead
-    sizes_query = union(
-        select(witnessed.size).where(witnessed.origin == origin, witnessed.size > after),
-        select(held.size).where(held.origin == origin, held.size > after),
-    ).subquery()
+    latest = session.scalars(
+        select(witnessed.note)
+        .where(witnessed.origin == origin)
+        .order_by(witnessed.size.desc())
+        .limit(1)
+    ).first()
+    open_heads = (held.origin == origin, held.reconciled_at.is_(None), held.size > after)
     sizes = list(
-        session.scalars(select(sizes_query.c.size).order_by(sizes_query.c.size)
-                        .limit(PAGE_SIZES + 1))
+        session.scalars(
+            select(held.size).where(*open_heads).distinct().order_by(held.size)
+            .limit(PAGE_SIZES + 1)
+        )
     )  # fmt: skip
     more, sizes = len(sizes) > PAGE_SIZES, sizes[:PAGE_SIZES]
-    if not sizes:
-        return {"origin": origin, "checkpoints": [], "receipts": [], "more": False}
-    last = sizes[-1]
-    notes = session.scalars(
-        select(witnessed.note)
-        .where(witnessed.origin == origin, witnessed.size > after, witnessed.size <= last)
-        .order_by(witnessed.size)
-    )
+    last = sizes[-1] if sizes else after
     receipts = session.scalars(
         select(Receipt.token)
         .join(held, held.message_id == Receipt.message_id)
-        .where(held.origin == origin, held.size > after, held.size <= last)
+        .where(*open_heads, held.size <= last)
         .order_by(held.size)
     )
-    return {"origin": origin, "checkpoints": list(notes), "receipts": list(receipts),
+    checkpoints = [latest] if latest is not None and after == 0 else []
+    return {"origin": origin, "checkpoints": checkpoints, "receipts": list(receipts),
             "more": more, "last_size": last}  # fmt: skip

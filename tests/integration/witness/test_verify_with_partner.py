@@ -30,6 +30,7 @@ from migrex.audit.checkpoint import Checkpoint, format_checkpoint, sign_note
 from migrex.audit.findings import ProblemKind
 from migrex.audit.log_keys import log_keys
 from migrex.audit.tables import AuditPartnerHead
+from migrex.witness import partner_heads
 from migrex.witness.node import witnessing_node
 from migrex.witness.partner_heads import HeadsRequestRefused, sign_heads_request
 from migrex.witness.with_partner import verify_with_partners
@@ -146,3 +147,11 @@ def test_heads_a_partner_makes_up_are_ignored(witnessed: Pair) -> None:
         )  # fmt: skip
     assert held.unverifiable == 2
     assert report.ok, report.problems
+
+
+def test_the_heads_come_page_by_page(witnessed: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, whole = verify_with_partner(witnessed)
+    monkeypatch.setattr(partner_heads, "PAGE_SIZES", 1)
+    report, paged = verify_with_partner(witnessed)
+    assert report.ok and len(paged.heads) == len(whole.heads) >= 3
+    assert sorted(h.size for h in paged.heads) == sorted(h.size for h in whole.heads)
