@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from migrex.audit.checkpoint import NoteRejected, open_note
+
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,12 @@ class CosignerKey:
     not_before: datetime | None = None
     not_after: datetime | None = None
 
-    def valid_at(self, at: datetime) -> bool:
-        return (self.not_before is None or self.not_before <= at) and (
-            self.not_after is None or at < self.not_after
+    def valid_in_second(self, second: datetime) -> bool:
+        """Whether the key was valid at some moment of the whole `second`: a cosignature
+        states its time in whole seconds, so one made just after a key's start (a witness
+        cosigns with its new key at once) states a time just before it."""
+        return (self.not_before is None or self.not_before < second + _SECOND) and (
+            self.not_after is None or second < self.not_after
         )
 
 
@@ -65,7 +70,7 @@ def cosignature_problem(note: str, witness: str, keys: Iterable[CosignerKey]) ->
             reasons.append(error.detail)
             continue
         at = opened.cosigned_at[witness]
-        if key.valid_at(at):
+        if key.valid_in_second(at):
             return None
         reasons.append(f"its key was not valid at the cosignature's time {at.isoformat()}")
     if not reasons:

@@ -74,6 +74,7 @@ def test_a_cosignature_dated_outside_its_keys_validity_fails(pair: Pair) -> None
 
 
 def start_of(key: CosignerKey) -> datetime:
-    """An end for `key` that comes before any cosignature made with it: its start."""
+    """An end for `key` that comes before any cosignature made with it, even one stating the
+    second the key began in."""
     assert key.not_before is not None
-    return key.not_before
+    return key.not_before - timedelta(seconds=1)

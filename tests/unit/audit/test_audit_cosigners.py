@@ -45,6 +45,13 @@ def test_a_key_used_outside_its_validity_does_not_count() -> None:
     assert problem is not None and "not valid at the cosignature's time" in problem
 
 
+def test_a_cosignature_in_the_second_its_key_began_counts() -> None:
+    # Cosignatures state whole seconds: this one says AT, though made 0.7 s after it.
+    began = [CosignerKey(NEW.public_key(), AT + timedelta(milliseconds=500))]
+    made = cosigned(NEW, AT + timedelta(milliseconds=700))
+    assert cosignature_problem(made, WITNESS_NAME, began) is None
+
+
 def test_a_forged_cosignature_is_named_as_such() -> None:
     forged = cosigned(OLD).replace(WITNESS_NAME + " ", WITNESS_NAME + " A", 1)
     problem = cosignature_problem(forged, WITNESS_NAME, history())
