@@ -10,7 +10,8 @@ Two kinds of evidence, both signed by the partner:
   checkpoint was signed must not be larger than it: a log that shrank was rolled back. Either
   is refused as a split view, so no rewritten tail ever gets our cosignature. The partner
   cannot know which of its receipts reached us, so we name the heads we need consistency
-  proofs for (`ProofsWanted`) and cosign only the checkpoint that comes with them.
+  proofs for (`ProofsWanted`); it sends the same checkpoint again with them, and we cosign
+  it once every head it must extend is proven.
 """
 
 from __future__ import annotations
@@ -131,8 +132,16 @@ def witness(
         (our_key_name, our_private_key),
         at=now,
     )
-    reconciled, missing = _check_heads(session, checkpoint, head_proofs or {}, presented_at or now)
+    proven, missing = _check_heads(session, checkpoint, head_proofs or {}, presented_at or now)
+    heads = AuditPartnerHead
+    if proven:  # kept even when we cannot cosign yet: the next try need not prove them again
+        session.execute(
+            update(heads)
+            .where(heads.origin == checkpoint.origin, heads.size.in_(proven))
+            .values(proven_size=checkpoint.size, proven_root=checkpoint.root_hash)
+        )
     if missing:
+        session.flush()
         raise ProofsWanted(checkpoint.origin, missing[:MAX_WANTED])
     session.add(
         AuditWitnessed(
@@ -143,13 +152,15 @@ def witness(
             seen_at=now,
         )
     )
-    if reconciled:
-        heads = AuditPartnerHead
-        session.execute(
-            update(heads)
-            .where(heads.origin == checkpoint.origin, heads.size.in_(reconciled))
-            .values(reconciled_at=now)
+    session.execute(
+        update(heads)
+        .where(
+            heads.origin == checkpoint.origin,
+            heads.reconciled_at.is_(None),
+            heads.size <= checkpoint.size,
         )
+        .values(reconciled_at=now)
+    )
     session.flush()
     return cosigned
 
@@ -170,9 +181,10 @@ def _check_heads(
     proofs: Mapping[int, Sequence[bytes]],
     presented_at: datetime,
 ) -> tuple[list[int], list[int]]:
-    """The sizes of the heads `checkpoint` is shown to extend, and of those it must extend
-    but came without a proof for; `SplitView` when it shrank below one or does not extend
-    one. Heads larger than the checkpoint, seen just before it was signed, wait."""
+    """The sizes of the heads `checkpoint` is shown to extend now, and of those it must
+    extend but came without a proof for (heads proven under this same checkpoint before
+    count as shown); `SplitView` when it shrank below one or does not extend one. Heads
+    larger than the checkpoint, seen just before it was signed, wait."""
     reconciled: list[int] = []
     missing: list[int] = []
     for head in _unreconciled(session, checkpoint.origin):
@@ -184,6 +196,11 @@ def _check_heads(
                     f"{where} at {head.signed_at.isoformat()}; its checkpoint signed later has "
                     f"{checkpoint.size}: the log was rolled back"
                 )
+            continue
+        shown_before = (head.proven_size, head.proven_root) == (
+            checkpoint.size, checkpoint.root_hash,
+        )  # fmt: skip
+        if shown_before:
             continue
         if head.size != checkpoint.size and head.size not in proofs:
             missing += [] if head.size in missing else [head.size]

@@ -125,7 +125,12 @@ class AuditPartnerHead(Base):
     signed_at: Mapped[datetime] = mapped_column()
     """The time the partner's receipt states (the partner's clock)."""
     seen_at: Mapped[datetime] = mapped_column()
+    proven_size: Mapped[int | None] = mapped_column(BigInteger)
+    proven_root: Mapped[bytes | None] = mapped_column(LargeBinary(HASH_SIZE))
+    """The checkpoint (size and root) this head was proven to lie under, cosigned or not
+    yet: proofs the partner sent for it count again when it shows that checkpoint again."""
     reconciled_at: Mapped[datetime | None] = mapped_column()
+    """When a checkpoint we cosigned was proven to extend this head."""
 
 
 def _table(model: type[Base]) -> Table:

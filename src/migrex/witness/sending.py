@@ -24,6 +24,7 @@ from migrex.audit.checkpoint import NoteRejected, ed25519_private_key, ed25519_p
 from migrex.audit.leaves import LeafKind
 from migrex.audit.log import (
     SignedCheckpoint,
+    checkpoint_at,
     consistency_proof_between,
     latest_checkpoint,
     make_checkpoint,
@@ -144,33 +145,47 @@ def _head_to_sign(session: Session, node: WitnessingNode, now: datetime) -> Sign
 
 def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> list[str]:
     """Sign the log's head when it grew and send it to every partner whose answer to the
-    previous one has come; returns the witnesses it was sent to."""
+    previous one has come (the same checkpoint again, with the proofs asked for, to one that
+    asked for proofs); returns the witnesses it was sent to."""
     session, signer = uow.session, node.signer
     signed = _head_to_sign(session, node, now)
     if signed is None:
         return []
-    size = signed.checkpoint.size
     sent_to = []
     for agreement_id, witness_authority in witnesses_of(node.agreements, node.own_state):
         last = _last_exchange(session, signer, witness_authority)
         cosigned = _cosigned_size(session, witness_authority)
         if last is not None and (last.awaited or (last.cosigned and cosigned < last.size)):
             continue  # awaiting the answer, or the cosignature is not kept yet
-        if last is not None and last.cosigned and last.size >= size:
+        shown = signed
+        if last is not None and last.cosigned and last.size >= signed.checkpoint.size:
             continue  # nothing new to show
-        proof = consistency_proof_between(session, cosigned, size) if cosigned else []
-        wanted = [] if last is None else [w for w in last.wanted if 0 < w <= size]
-        heads = [
-            {"size": w, "proof": [b64(h) for h in consistency_proof_between(session, w, size)]}
-            for w in wanted
-        ]
-        body = {"note": signed.note, "kid": signer.kid, "size": size, "old_size": cosigned,
-                "proof": [b64(node) for node in proof], "heads": heads}  # fmt: skip
+        if last is not None and not last.cosigned:
+            # Later heads may lie under a newer checkpoint, unproven: show the same one.
+            shown = checkpoint_at(session, last.size) or signed
+        body = _checkpoint_body(session, shown, signer, cosigned, last.wanted if last else [])
         command = SendMessage(agreement_id, signer.authority, witness_authority, CHECKPOINT, body)
         enqueue_audit_message(uow, node, command, now)
         sent_to.append(witness_authority)
     uow.commit()
     return sent_to
+
+
+def _checkpoint_body(
+    session: Session, shown: SignedCheckpoint, signer: LogSigner, cosigned: int,
+    wanted: list[int],
+) -> dict[str, Any]:  # fmt: skip
+    """The checkpoint message: the note, the proof from the last one the witness cosigned,
+    and one from each head it asked about."""
+    size = shown.checkpoint.size
+    proof = consistency_proof_between(session, cosigned, size) if cosigned else []
+    heads = [
+        {"size": w, "proof": [b64(h) for h in consistency_proof_between(session, w, size)]}
+        for w in wanted
+        if 0 < w <= size
+    ]
+    return {"note": shown.note, "kid": signer.kid, "size": size, "old_size": cosigned,
+            "proof": [b64(node) for node in proof], "heads": heads}  # fmt: skip
 
 
 def enqueue_audit_message(

@@ -76,6 +76,19 @@ def test_an_honest_log_proves_every_head_and_is_cosigned(witnessed: Pair) -> Non
     assert waiting == []  # every head up to the last cosigned checkpoint was proven
 
 
+def test_under_steady_traffic_each_checkpoint_is_proven_and_cosigned(witnessed: Pair) -> None:
+    # New heads reach the witness between every checkpoint and its second showing.
+    cosigned = []
+    for _ in range(4):
+        some_traffic(witnessed)
+        kz_round_to_am(witnessed)
+        some_traffic(witnessed)
+        kz_round_to_am(witnessed)
+        cosigned.append(kz_witnessed_sizes(witnessed)[-1])
+    assert split_views(witnessed) == []
+    assert cosigned == sorted(set(cosigned))  # a larger checkpoint cosigned every time
+
+
 def test_a_checkpoint_smaller_than_an_earlier_receipt_head_is_a_rollback(witnessed: Pair) -> None:
     checkpointed = last_checkpoint_size(witnessed.kz)
     head = largest_kz_head(witnessed)

@@ -1,8 +1,8 @@
 """partner heads and kept directories
 
-Revision ID: c5e514b3a052
+Revision ID: 6b9ed686d2ea
 Revises: 3bcb7ded66b1
-Create Date: 2026-12-06 02:46:47.397612
+Create Date: 2026-12-06 03:09:37.966043
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "c5e514b3a052"
+revision = "6b9ed686d2ea"
 down_revision = "3bcb7ded66b1"
 branch_labels = None
 depends_on = None
@@ -26,6 +26,8 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=36), nullable=False),
         sa.Column("signed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("proven_size", sa.BigInteger(), nullable=True),
+        sa.Column("proven_root", sa.LargeBinary(length=32), nullable=True),
         sa.Column("reconciled_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("origin", "size", "root_hash", name=op.f("pk_audit_partner_heads")),
     )
