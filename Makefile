@@ -24,6 +24,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/unit/core/test_layers.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

@@ -12,9 +12,9 @@ import httpx
 from fastapi import FastAPI
 
 from casework_steps import context, deliver, now
-from migrex.casework.api import consultation_keys_of
 from migrex.casework.clarification import ask_clarification
 from migrex.casework.consultation import propose_outcome
+from migrex.casework.routes import consultation_keys_of
 from migrex.casework.service import OpenRequest, open_request, open_review
 from migrex.node import Node
 from migrex.officers.model import Role

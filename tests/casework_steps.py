@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from migrex.casework.service import NodeContext, file_inbox, node_context
 from migrex.casework.tables import CaseRow
+from migrex.envelope import new_message_id
+from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.relay import Relay
 from migrex.exchange.trust import Trust
 from migrex.node import Node
-from nodes import DirectTransport
+from nodes import DirectTransport, Pair
 
 
 def now() -> datetime:
@@ -44,3 +47,22 @@ def case(node: Node, case_id: str) -> CaseRow:
 
 def state(node: Node, case_id: str) -> str:
     return case(node, case_id).state
+
+
+def partner_sends(
+    pair: Pair, case_id: str | None, type_: str, body: dict[str, Any], *,
+    sender: str = "am-mcs", recipient: str = "kz-mia",
+) -> str:  # fmt: skip
+    """Armenia's node sends a message its own checks would have stopped (a faulty or
+    compromised partner), straight into its outbox, and it is delivered to Kazakhstan."""
+    agreement = pair.am.agreements["kz-am-2024"]
+    message_id = new_message_id(now())
+    with pair.am.unit_of_work() as uow:
+        enqueue(uow.session, OutgoingMessage(
+            message_id=message_id, agreement_id=agreement.id, sender=sender,
+            recipient=recipient, type=type_, body=body, issued_at=now(),
+            expires_at=now() + agreement.message_lifetime, case_id=case_id, in_reply_to=None,
+        ), now())  # fmt: skip
+        uow.commit()
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    return message_id

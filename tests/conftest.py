@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from migrex import migrate
 from migrex.db import make_engine
 from migrex.schema import metadata
-from nodes import Pair, make_pair
+from nodes import Pair, World, make_pair, world_nodes
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MIGREX_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -92,3 +92,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 def pair(tmp_path: Path, database_url: str) -> Iterator[Pair]:
     """A KZ and an AM node's trust and databases (AM on the parametrised database)."""
     yield from make_pair(tmp_path, database_url)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    """KZ, AM and KG nodes in-process (KZ serves kz-am-2024 and kz-kg-example), on SQLite;
+    `world.relay(state)` delivers what `state` has queued."""
+    with world_nodes(tmp_path / "world") as nodes:
+        yield nodes
+
+
+@pytest.fixture
+def three_nodes(tmp_path: Path) -> Iterator[World]:
+    """The same three nodes, each running as `migrex serve` with mutual TLS on loopback."""
+    with world_nodes(tmp_path / "world", start=True) as nodes:
+        yield nodes

@@ -1,4 +1,8 @@
-"""The `migrex` command: a root app that each feature adds its own sub-app to."""
+"""The `migrex` command: a root app that mounts each feature's commands from `migrex.features`.
+
+A feature's commands are imported only when they run or show their own help, so `migrex
+--help` and a command of one feature do not pay for importing every other feature.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,57 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from migrex.agreements.cli import app as agreement_app
-from migrex.audit.cli import VERIFY_SOURCES
-from migrex.audit.cli import app as audit_app
-from migrex.bench.cli import app as bench_app
-from migrex.casework.cli import app as case_app
+from migrex import features
 from migrex.console import render_error
-from migrex.db_cli import app as db_app
-from migrex.demo.cli import demo
 from migrex.errors import MigrexError
-from migrex.exchange.cli import inbox_app, message_app, outbox_app, relay, serve
-from migrex.identity.cli import app as identity_app
-from migrex.ledger.cli import limits, subject_app
-from migrex.officers.cli import app as user_app
-from migrex.registry.cli import app as registry_app
-from migrex.retention.cli import app as retention_app
-from migrex.stats.cli import app as stats_app
-from migrex.synth.cli import synth
-from migrex.witness import PartnerSources
-from migrex.witness import app as witness_app
+
+
+def feature_command(command: features.Command) -> TyperGroup | TyperCommand:
+    """The command of a feature's entry, named and described as the entry says."""
+    target = features.resolve(command.target)
+    if command.group:
+        group = typer.main.get_group(target)
+        group.name, group.help = command.name, command.help
+        return group
+    single = typer.Typer(add_completion=False)
+    single.command(command.name, help=command.help)(target)
+    built = typer.main.get_command(single)
+    if not isinstance(built, TyperCommand):
+        raise TypeError(f"{command.target} is not one command")
+    return built
 
 
 class _RootGroup(TyperGroup):
-    """Turns every MigrexError into a readable message and its exit code."""
+    """Mounts the features' commands lazily and turns every MigrexError into a readable
+    message and its exit code."""
+
+    _listing = False
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.entries = {command.name: command for command in features.commands()}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.commands, *(name for name in self.entries if name not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands or cmd_name not in self.entries:
+            return super().get_command(ctx, cmd_name)
+        entry = self.entries[cmd_name]
+        if self._listing:
+            # The root help needs only the name and the one line the feature list gives.
+            return TyperCommand(entry.name, help=entry.help)
+        self.commands[cmd_name] = feature_command(entry)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -56,36 +86,7 @@ def root(
         typer.Option("--config", "-c", envvar="MIGREX_CONFIG", help="the node's TOML file"),
     ] = None,
 ) -> None:
-    # `audit verify` reaches the partners through the witnessing feature, which it cannot import.
-    ctx.obj = {"config": config, VERIFY_SOURCES: PartnerSources()}
-
-
-def _register() -> None:
-    # Each feature brings its own sub-app; this is the one place they are mounted.
-
-    app.add_typer(agreement_app, name="agreement", help="Validate and show agreement files.")
-    app.add_typer(registry_app, name="registry", help="Import and inspect the node's registries.")
-    app.add_typer(db_app, name="db", help="Database schema migrations.")
-    app.add_typer(identity_app, name="pki", help="Keys, demo PKI and signed agreement directories.")
-    app.add_typer(case_app, name="case", help="Requests and their cases under the agreements.")
-    app.add_typer(user_app, name="user", help="Officers, their roles and API tokens.")
-    app.add_typer(message_app, name="message", help="Send messages to partner authorities.")
-    app.add_typer(outbox_app, name="outbox", help="Outgoing messages and their delivery.")
-    app.add_typer(inbox_app, name="inbox", help="Received messages.")
-    app.add_typer(subject_app, name="subject", help="What was disclosed about a person.")
-    app.add_typer(stats_app, name="stats", help="Statistics releases, in SDMX, compared.")
-    app.add_typer(audit_app, name="audit", help="The audit log: verify, prove, checkpoints.")
-    app.add_typer(witness_app, name="witness", help="Partners witnessing each other's logs.")
-    app.add_typer(retention_app, name="retention", help="Erase received data when it expires.")
-    app.command("limits", help="Volume limits: persons requested per partner and period.")(limits)
-    app.command("serve", help="Run the node (HTTPS with mutual TLS, relay).")(serve)
-    app.command("relay", help="Run an outbox relay on its own.")(relay)
-    app.add_typer(bench_app, name="bench", help="Benchmarks that print their figures as JSON.")
-    app.command("synth", help="Generate synthetic registries for both states.")(synth)
-    app.command("demo", help="Run the main scenario in a fresh workspace.")(demo)
-
-
-_register()
+    ctx.obj = {"config": config}
 
 
 def main() -> None:

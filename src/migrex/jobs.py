@@ -26,8 +26,10 @@ def start_periodic(
         while not stop.is_set():
             try:
                 done = work()
-            except Exception:
-                log.exception("background round failed", job=name)
+            except Exception as error:
+                # The class only: a traceback's locals and many errors' own text (a
+                # validation error quotes its input) may hold personal data (G8).
+                log.error("background round failed", job=name, error=type(error).__name__)
                 done = 0
             if not (drain and done):
                 stop.wait(interval)

@@ -1,32 +1,189 @@
-"""`make demo`'s scenario, end to end, at the smallest synthetic scale."""
+"""`make demo`'s scenario, end to end, at the smallest synthetic scale.
+
+The demo writes what it showed to `outcome.json`; the checks read that, and a few whole lines
+of the transcript, never a word that could sit inside a failure ("intact" in "NOT intact") or a
+title printed whether or not anything arrived. The checks themselves are tested on broken
+outcomes below, so they cannot quietly stop checking.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migrex.demo.outcome import Delivery, DemoOutcome, LogVerdict
 
 ROOT = Path(__file__).parents[2]
 
+# The report's figures (Armenian citizens working in Kazakhstan), which the synthetic
+# registries are built to reproduce and the demo recomputes twice: from KZ's registries, and
+# from the statistics releases Armenia's node receives.
+WORKERS = {"2024": 2623, "2025": 2134}
+CHANGE = "−18.6 %"
+DELIVERIES = [
+    ("statistical-information", "kz-mlsp", "am-mcs"),
+    ("legal-information", "am-mcs", "kz-mia"),
+    ("methodological-information", "kz-mia", "am-police"),
+]
+CASES = {
+    "inquiry at am-mcs": "partially-answered",
+    "violation notice filed at am-police": "violation-notice",
+    "refused inquiry at am-police": "refused",
+    "clarified inquiry at am-mcs": "partially-answered",
+    "citizenship verification at kz-mia": "answered",
+    "citizenship held": "yes",
+    "consultation at am-mcs": "answered",
+    "consultation at kz-mia": "answered",
+}
+LINES = [
+    r"computed 2024 → 2025: 2,623 → 2,134 \(−18\.6 %\)",
+    r"the report's figures: reproduced",
+    r"\s*flag for the reviewer legal-basis-vague: .*",
+    r"\s*verification of the tampered copy: caught",
+]
+NEVER = r"NOT intact|NOT caught|NOT reproduced|Traceback"
+
+
+def check_outcome(outcome: dict[str, Any]) -> None:
+    assert outcome["workers"] == WORKERS, "computed from KZ's registries"
+    assert outcome["workers_change"] == CHANGE
+    assert outcome["released"] == WORKERS, "as received from KZ's releases at AM"
+    assert outcome["released_change"] == CHANGE
+    assert [(d["type"], d["sender"], d["recipient"]) for d in outcome["deliveries"]] == DELIVERIES
+    for delivery in outcome["deliveries"]:
+        assert delivery["status"] == "delivered", delivery
+        assert delivery["stored_by_recipient"] is True, delivery
+        assert delivery["receipt_signed_by"] == delivery["recipient"], delivery
+    assert outcome["cases"] == CASES
+    assert [log["state"] for log in outcome["logs"]] == ["KZ", "AM"]
+    for log in outcome["logs"]:
+        assert log["intact"] is True, log
+        assert log["entries"] > 0 and log["checkpoints"] >= 1, log
+        assert log["cosignatures"] >= 1, f"{log['state']}'s log was not witnessed"
+    assert outcome["tampered_copy_caught"] is True
+
+
+def check_transcript(text: str) -> None:
+    for line in LINES:
+        assert re.search(f"^{line}$", text, re.MULTILINE), line
+    assert not re.search(NEVER, text), re.search(NEVER, text)
+
 
 def test_the_demo_plays_the_whole_scenario(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
     result = subprocess.run(
-        [sys.executable, "-m", "migrex", "demo", "--workspace", str(tmp_path / "ws"),
+        [sys.executable, "-m", "migrex", "demo", "--workspace", str(workspace),
          "--persons", "10000", "--agreements", str(ROOT / "agreements")],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
         env={**os.environ, "COLUMNS": "200"}, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    text = result.stdout
-    for expected in (
-        "2,623", "2,134", "-18.6 %",  # the report's figures, recomputed from the registries
-        "delivered and receipted",
-        "partially-answered", "violation-notice", "case at am-police: refused",
-        "legal-basis-vague", "holds Armenian citizenship: yes", "case at kz-mia: answered",
-        "co-signs", "answered at am-mcs, answered at kz-mia",
-        "compares them", "−18.6 %", "year-over-year.svg",
-        "sends it to am-police", "sends it to kz-mia", "intact",
-        "verification of the tampered copy: caught",
-    ):  # fmt: skip
-        assert expected in text, expected
+    check_outcome(json.loads((workspace / "outcome.json").read_text(encoding="utf-8")))
+    check_transcript(result.stdout)
+    charts = workspace / "am" / "charts"
+    for name in ("am-workers-in-kz-year-over-year.svg", "am-workers-in-kz-2025-region.svg"):
+        assert (charts / name).stat().st_size > 0, name
+
+
+# What a good run gives (as written by the demo at --persons 10000), and ways it can go wrong.
+GOOD: dict[str, Any] = {
+    "workers": WORKERS, "workers_change": CHANGE, "reported": WORKERS,
+    "deliveries": [
+        {"type": t, "sender": s, "recipient": r, "status": "delivered",
+         "stored_by_recipient": True, "receipt_signed_by": r}
+        for t, s, r in DELIVERIES
+    ],
+    "cases": CASES, "released": WORKERS, "released_change": CHANGE,
+    "logs": [
+        {"state": "KZ", "intact": True, "entries": 55, "checkpoints": 1, "cosignatures": 1},
+        {"state": "AM", "intact": True, "entries": 49, "checkpoints": 1, "cosignatures": 1},
+    ],
+    "tampered_copy_caught": True,
+}  # fmt: skip
+GOOD_TRANSCRIPT = """\
+computed 2024 → 2025: 2,623 → 2,134 (−18.6 %)
+the report's figures: reproduced
+    flag for the reviewer legal-basis-vague: the legal basis 'the agreement' names nothing
+│ KZ   │ 55          │ 1           │ 1            │ intact       │
+│ AM   │ 49          │ 1           │ 1            │ intact       │
+  verification of the tampered copy: caught
+"""
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(outcome: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = outcome
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return change
+
+
+BROKEN = {
+    "a log does not verify": _set("logs.1.intact", False),
+    "a log was never witnessed": _set("logs.0.cosignatures", 0),
+    "the tampered copy passes": _set("tampered_copy_caught", False),
+    "a message is never receipted": _set("deliveries.2.receipt_signed_by", None),
+    "a message stays in the outbox": _set("deliveries.0.status", "pending"),
+    "a message is receipted but not stored": _set("deliveries.1.stored_by_recipient", False),
+    "no messages at all": _set("deliveries", []),
+    "computed figures differ from the report": _set("workers", {"2024": 2600, "2025": 2134}),
+    "computed change differs": _set("workers_change", "−18.7 %"),
+    "a release arrives suppressed": _set("released", {"2024": 2623, "2025": None}),
+    "a case ends elsewhere": _set("cases.refused inquiry at am-police", "in-review"),
+}
+
+
+@pytest.mark.parametrize("break_it", BROKEN.values(), ids=BROKEN.keys())
+def test_the_outcome_check_fails_on_a_broken_outcome(break_it: Any) -> None:
+    check_outcome(copy.deepcopy(GOOD))
+    broken = copy.deepcopy(GOOD)
+    break_it(broken)
+    with pytest.raises(AssertionError):
+        check_outcome(broken)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        GOOD_TRANSCRIPT.replace("│ intact       │\n  verif", "│ NOT intact   │\n  verif"),
+        GOOD_TRANSCRIPT.replace("copy: caught", "copy: NOT caught"),
+        GOOD_TRANSCRIPT.replace("figures: reproduced", "figures: NOT reproduced"),
+        GOOD_TRANSCRIPT.replace("2,623 → 2,134", "2,600 → 2,134"),
+        GOOD_TRANSCRIPT.replace("flag for the reviewer legal-basis-vague", "no flag"),
+    ],
+)
+def test_the_transcript_check_fails_on_a_broken_transcript(broken: str) -> None:
+    check_transcript(GOOD_TRANSCRIPT)
+    with pytest.raises(AssertionError):
+        check_transcript(broken)
+
+
+def test_the_demo_reports_what_went_wrong() -> None:
+    outcome = DemoOutcome(
+        workers={2024: 2600, 2025: 2134}, reported={2024: 2623, 2025: 2134},
+        deliveries=[Delivery("legal-information", "am-mcs", "kz-mia", "pending", False, None)],
+        logs=[LogVerdict("KZ", False, 1, 1, 1), LogVerdict("AM", True, 1, 1, 1)],
+        tampered_copy_caught=False,
+    )  # fmt: skip
+    assert outcome.failures() == [
+        "legal-information am-mcs → kz-mia: pending, not stored, receipt signed by nobody",
+        "KZ's log does not verify",
+        "the tampered copy of KZ's log verifies",
+        "computed worker figures {2024: 2600, 2025: 2134} are not the report's",
+    ]
+    assert DemoOutcome(workers={2024: 1}, reported={2024: 1}).failures() == []

@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 
 from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.bench.twonodes import TwoNodes, two_nodes
+from migrex.casework.filing import inbox_text
+from migrex.casework.service import node_context
 from migrex.exchange.service import SendMessage, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
 from migrex.identity.pki import (
@@ -83,14 +85,18 @@ def wait_receipted(pair: TwoNodes, state: str, ids: list[str], timeout: float) -
 
 
 def inbox(pair: TwoNodes, state: str) -> list[tuple[str, str, str]]:
-    """The messages the tests sent (the nodes' own checkpoint traffic left out)."""
-    with pair.nodes[state].unit_of_work() as uow:
-        rows = uow.session.execute(
-            select(InboxMessage.message_id, InboxMessage.case_id, InboxMessage.body)
-            .where(InboxMessage.type.not_in(AUDIT_TYPES))
+    """The messages the tests sent, bodies opened with the node's own key (the nodes' own
+    traffic left out: checkpoints, and the problem reports a bare notice, which no agreement
+    defines, earns when the receiver cannot file it)."""
+    node = pair.nodes[state]
+    with node.unit_of_work() as uow:
+        rows = uow.session.scalars(
+            select(InboxMessage)
+            .where(InboxMessage.type.not_in({*AUDIT_TYPES, "message-problem"}))
             .order_by(InboxMessage.id)
         )
-        return [(m, c or "", b) for m, c, b in rows]
+        return [(r.message_id, r.case_id or "", inbox_text(uow, node_context(node), r))
+                for r in rows]  # fmt: skip
 
 
 def test_messages_travel_both_ways_with_receipts(nodes: TwoNodes) -> None:

@@ -172,6 +172,8 @@ class DataProtection:
     retention: timedelta
     volume: VolumeLimits
     responsible: tuple[ResponsibleBody, ...]
+    # Decisions ("disclosure", "refusal") a second officer must approve before they leave.
+    second_officer: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -132,6 +132,9 @@ class DataProtectionSchema(_Section):
     retention: Duration
     volume: VolumeSchema
     responsible: list[ResponsibleSchema] = Field(min_length=1)
+    # Which decisions a second officer, not the one who drafted them, must approve before
+    # they leave: "disclosure" (an answer carrying personal data) and "refusal".
+    second_officer: list[Literal["disclosure", "refusal"]] = Field(default_factory=list)
 
 
 class DeadlineSchema(_Section):
@@ -276,6 +279,7 @@ class AgreementSchema(_Section):
                     model.ResponsibleBody(r.state, r.name, frozenset(r.authorities))
                     for r in dp.responsible
                 ),
+                second_officer=frozenset(dp.second_officer),
             ),
             deadlines=_frozen(
                 {

@@ -1,8 +1,9 @@
 """`migrex audit verify|prove|checkpoint|show`: the node's audit log from the command line.
 
 What `verify` needs from outside this node's database, the partners' cosigning keys and the
-heads of our log the partners hold, comes through `VerifySources`, which the application
-supplies (the witnessing feature implements it): this package talks to no partner itself.
+heads of our log the partners hold, comes through `VerifySources`, which the feature list
+names (`migrex.features.VERIFY_SOURCES`: witnessing implements it): this package talks to no
+partner itself.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
 
+from migrex import features
 from migrex.audit import log as audit_log
 from migrex.audit.cosigners import CosignerKeys, always_valid, merged
 from migrex.audit.heads_held import HeldHead
@@ -25,13 +27,13 @@ from migrex.audit.merkle import AuditError, leaf_hash
 from migrex.audit.verification import VerifyReport
 from migrex.console import out, progress_bar
 from migrex.context import node_from
-from migrex.errors import ConfigurationError, NotFound
+from migrex.errors import NotFound
 from migrex.node import Node
 
 __all__ = ["VERIFY_SOURCES", "LogKeys", "VerifySources", "app", "log_keys"]
 
 VERIFY_SOURCES = "audit.verify_sources"
-"""Key of the `VerifySources` in the root command's context object."""
+"""Key under which a caller may put its own `VerifySources` in the context object."""
 
 
 class VerifySources(Protocol):
@@ -67,9 +69,13 @@ def _witness_keys(values: list[str]) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def _sources(ctx: typer.Context) -> VerifySources | None:
+def _sources(ctx: typer.Context) -> VerifySources:
+    """The sources the caller put in the context (tests do), else the feature list's."""
     root = ctx.find_root().obj
-    return root.get(VERIFY_SOURCES) if isinstance(root, dict) else None
+    given = root.get(VERIFY_SOURCES) if isinstance(root, dict) else None
+    if given is not None:
+        return cast(VerifySources, given)
+    return cast(VerifySources, features.resolve(features.VERIFY_SOURCES)())
 
 
 def _report_json(report: VerifyReport) -> dict[str, Any]:
@@ -117,14 +123,9 @@ def verify_command(
     node = node_from(ctx)
     keys = log_keys(node)
     sources = _sources(ctx)
-    if with_partner and sources is None:
-        raise ConfigurationError("this command cannot reach partner nodes")
     # The partners' keys from the signed directories, and any given by hand.
-    witnesses = merged(
-        sources.cosigner_keys(node) if sources else {},
-        always_valid(_witness_keys(witness_key or [])),
-    )
-    held = sources.held_heads(node) if with_partner and sources else []
+    witnesses = merged(sources.cosigner_keys(node), always_valid(_witness_keys(witness_key or [])))
+    held = sources.held_heads(node) if with_partner else []
     with node.unit_of_work() as uow, progress_bar() as bar:
         task = bar.add_task("verifying", total=None)
         report = audit_log.verify(

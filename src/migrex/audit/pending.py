@@ -25,6 +25,19 @@ def record(session: Session, leaf: AuditLeaf) -> None:
     session.info.setdefault(_KEY, []).append(leaf)
 
 
+def pending_mark(session: Session) -> int:
+    """How many entries are queued now: pass it to `discard_since` to drop what a step that
+    was rolled back to a savepoint queued after it."""
+    return len(session.info.get(_KEY, []))
+
+
+def discard_since(session: Session, mark: int) -> None:
+    """Drops the entries queued after `mark` (their changes were rolled back to a savepoint)."""
+    pending = session.info.get(_KEY)
+    if pending is not None:
+        del pending[mark:]
+
+
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     leaves: list[AuditLeaf] = session.info.pop(_KEY, [])

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from migrex import features
 from migrex.agreements import load_agreement
 from migrex.bench import exchange, stats
 from migrex.bench.audit import audit_command
@@ -15,6 +16,9 @@ from migrex.console import err, out
 
 app = typer.Typer(no_args_is_help=True)
 app.command("audit")(audit_command)
+# Benchmarks that live in their feature's package, named in the feature list.
+for _benchmark in features.benchmarks():
+    app.command(_benchmark.name, help=_benchmark.help)(features.resolve(_benchmark.target))
 
 
 @app.command("exchange")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from migrex.bench.twonodes import AGREEMENT, TwoNodes, postgres_databases, two_nodes
+from migrex.audit.leaves import LeafKind
+from migrex.audit.tables import AuditLeafRow
+from migrex.bench.twonodes import AGREEMENT, postgres_databases, two_nodes
 from migrex.db import in_list
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
@@ -79,15 +82,31 @@ def latencies_ms(node: Node, ids: list[str]) -> list[float]:
         return [(stored - created).total_seconds() * 1000 for created, stored in rows]
 
 
-def losses(pair: TwoNodes, ids: list[str]) -> tuple[int, int]:
-    """(lost, duplicated): messages missing from the receiver's inbox, or stored twice there."""
-    with pair.nodes["AM"].unit_of_work() as uow:
-        stored = list(
+def losses(receiver: Node, ids: list[str]) -> tuple[int, int]:
+    """(lost, duplicated) among `ids` at the receiving node.
+
+    Lost: no inbox row, or never logged as received. Duplicated: logged as received more than
+    once, i.e. processed again. Counted from the audit log rather than the inbox, whose unique
+    message id could never show a message twice.
+    """
+    with receiver.unit_of_work() as uow:
+        stored = set(
             uow.session.scalars(
                 select(InboxMessage.message_id).where(InboxMessage.message_id.in_(ids))
             )
         )
-    return len(set(ids) - set(stored)), len(stored) - len(set(stored))
+        processed = Counter(
+            uow.session.scalars(
+                select(AuditLeafRow.message_id).where(
+                    AuditLeafRow.kind == LeafKind.MESSAGE_RECEIVED,
+                    AuditLeafRow.message_id.in_(ids),
+                )
+            )
+        )
+    lost = sum(
+        1 for message_id in set(ids) if message_id not in stored or not processed[message_id]
+    )
+    return lost, sum(count - 1 for count in processed.values() if count > 1)
 
 
 def run(
@@ -126,7 +145,7 @@ def run(
         wait_delivered(kz_node, paced, timeout=120)
         lat = sorted(latencies_ms(kz_node, paced))
 
-        lost, duplicates = losses(pair, bulk + paced)
+        lost, duplicates = losses(pair.nodes["AM"], bulk + paced)
         return {
             "messages": messages,
             "seconds": round(seconds, 3),

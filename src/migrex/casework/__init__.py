@@ -14,6 +14,7 @@ from migrex.casework.disclosure import (
     reply_step,
     verify_hit_reference,
 )
+from migrex.casework.kinds import CATEGORY_OF_TYPE, KINDS, REQUEST_TYPES, MessageKind, Role
 from migrex.casework.lifecycle import (
     CLOCK_RUNNING,
     INITIAL_STATE,
@@ -35,9 +36,7 @@ from migrex.casework.lifecycle import (
 )
 from migrex.casework.messages import (
     BODY_MODELS,
-    CATEGORY_OF_TYPE,
     MESSAGE_TYPES,
-    REQUEST_TYPES,
     ClarificationAnswer,
     ClarificationRequest,
     GroundCited,
@@ -105,6 +104,7 @@ __all__ = [
     "CATEGORY_OF_TYPE",
     "CLOCK_RUNNING",
     "INITIAL_STATE",
+    "KINDS",
     "MAX_ATTACHMENT_BYTES",
     "MAX_PERSONS_PER_MESSAGE",
     "MESSAGE_TYPES",
@@ -139,6 +139,7 @@ __all__ = [
     "LegalStatusConsultation",
     "MessageBody",
     "MessageInvalid",
+    "MessageKind",
     "MethodologicalInformation",
     "OnwardTransferRefused",
     "OpeningBody",
@@ -149,6 +150,7 @@ __all__ = [
     "PersonalOpeningBody",
     "Refusal",
     "Request",
+    "Role",
     "Screening",
     "StatisticalInformation",
     "Thresholds",

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
-from migrex.casework.bodies import body_of
+from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import (
     full_result,
     hit_reference,
@@ -15,45 +13,42 @@ from migrex.casework.disclosure import (
     person_fields,
     reply_step,
 )
-from migrex.casework.lifecycle import Event, event_of
-from migrex.casework.messages import ClarificationAnswer, MessageInvalid, parse_body
+from migrex.casework.matching import Match, match_present
+from migrex.casework.messages import MessageInvalid
 from migrex.casework.messages_base import PersonIdentifiers
-from migrex.casework.messages_person import PersonInquiry, PersonInquiryReply
-from migrex.casework.service import NodeContext, _case, _move, _opening_row, _send
-from migrex.casework.tables import CaseMessageRow
-from migrex.registry.model import PersonPresent
+from migrex.casework.messages_person import InquiryResult, PersonInquiry, PersonInquiryReply
+from migrex.casework.steps import (
+    clarifications,
+    load_case,
+    opening_message,
+    send_answer,
+)
+from migrex.casework.tables import CaseRow
+from migrex.errors import MigrexError, Problem
 from migrex.registry.ports import Registries
 from migrex.uow import UnitOfWork
 
 
-def _opening(uow: UnitOfWork, case_id: str) -> CaseMessageRow:
-    row = _opening_row(uow, case_id)
-    if row is None:
-        raise MessageInvalid(f"case {case_id} has no message")
-    return row
+class PersonNotDetermined(MigrexError):
+    type_slug = "person-not-determined"
+    title = "The register cannot tell who a person of the inquiry is"
+    status = 409
 
 
-def _find(registries: Registries, who: PersonIdentifiers) -> PersonPresent | None:
-    if who.citizenship is None or who.document_number is None:
-        return None  # names alone are not enough to disclose anything about anyone
-    return registries.find_present(citizenship=who.citizenship, document_number=who.document_number)
+def find(registries: Registries, who: PersonIdentifiers) -> Match:
+    """The person present the identifiers name, by the rule in `casework.matching`."""
+    candidates = registries.present_holding(document_number=who.document_number,
+                                            national_id=who.national_id)  # fmt: skip
+    return match_present(who, candidates)
 
 
-def _as_clarified(
-    uow: UnitOfWork, node: NodeContext, case_id: str, inquiry: PersonInquiry
-) -> PersonInquiry:
+def inquiry_of(uow: UnitOfWork, node: NodeContext, case: CaseRow) -> PersonInquiry:
     """The inquiry as the partner's clarification answers amended it, in the order they came:
     a narrower field list or a new purpose is what is answered, not the first wording."""
-    rows = uow.session.scalars(
-        select(CaseMessageRow)
-        .where(CaseMessageRow.case_id == case_id, CaseMessageRow.direction == "received",
-               CaseMessageRow.type == "clarification-answer")
-        .order_by(CaseMessageRow.id)
-    )  # fmt: skip
-    for row in rows:
-        answer = parse_body(row.type, body_of(uow, node, row))
-        if not isinstance(answer, ClarificationAnswer):
-            continue
+    inquiry = opening_message(uow, node, case.id)
+    if not isinstance(inquiry, PersonInquiry):
+        raise MessageInvalid(f"case {case.id} is not a person inquiry")
+    for answer in clarifications(uow, node, case):
         changes = {
             name: value
             for name in ("purpose", "legal_basis", "urgency_reason", "requested_fields")
@@ -63,30 +58,28 @@ def _as_clarified(
     return inquiry
 
 
-def answer_inquiry(
-    uow: UnitOfWork,
-    node: NodeContext,
-    registries: Registries,
-    case_id: str,
-    *,
+def build_reply(
+    uow: UnitOfWork, node: NodeContext, registries: Registries, case: CaseRow, *,
     hit_key: bytes,
-    actor: str,
-    now: datetime,
-) -> PersonInquiryReply:
-    """Builds, records and sends the reply; the case becomes answered or partially answered."""
-    case = _case(uow, case_id)
+) -> PersonInquiryReply:  # fmt: skip
+    """The reply the registries give, minimised to the profile and the request; raises
+    PersonNotDetermined when a person cannot be told (ask the partner for more instead)."""
     agreement = node.agreements[case.agreement_id]
-    opening = _opening(uow, case_id)
-    inquiry = parse_body(opening.type, body_of(uow, node, opening))
-    if not isinstance(inquiry, PersonInquiry):
-        raise MessageInvalid(f"case {case_id} is not a person inquiry")
-    inquiry = _as_clarified(uow, node, case_id, inquiry)
+    inquiry = inquiry_of(uow, node, case)
     step = reply_step(agreement, inquiry)
     allowed = agreement.fields_allowed(inquiry.purpose) if inquiry.purpose else frozenset()
     requested = frozenset(inquiry.requested_fields)
-    results = []
-    for index, who in enumerate(inquiry.persons):
-        found = _find(registries, who)
+    matches = [find(registries, who) for who in inquiry.persons]
+    undetermined = [i for i, m in enumerate(matches) if not m.determined]
+    if undetermined:
+        raise PersonNotDetermined(
+            f"{len(undetermined)} person(s) of the inquiry cannot be told apart in the register; "
+            "ask the partner for a document number or national id",
+            [Problem(f"persons.{i}", matches[i].outcome) for i in undetermined],
+        )
+    results: list[InquiryResult] = []
+    for index, match in enumerate(matches):
+        found = match.person
         if step == "hit-check":
             reference = None if found is None else hit_reference(
                 hit_key, agreement_id=agreement.id, requester=case.partner_authority,
@@ -102,11 +95,22 @@ def answer_inquiry(
             ),
         )  # fmt: skip
         results.append(full_result(index, fields, allowed=allowed, requested=requested))
-    reply = PersonInquiryReply(step=step, results=results)
-    _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    _send(
-        uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
-        node=node,
-    )  # fmt: skip
+    return PersonInquiryReply(step=step, results=results)
+
+
+def answer_inquiry(
+    uow: UnitOfWork,
+    node: NodeContext,
+    registries: Registries,
+    case_id: str,
+    *,
+    hit_key: bytes,
+    actor: str,
+    now: datetime,
+) -> PersonInquiryReply:
+    """Builds, records and sends the reply; the case becomes answered or partially answered."""
+    case = load_case(uow, case_id)
+    reply = build_reply(uow, node, registries, case, hit_key=hit_key)
+    send_answer(uow, node, case, reply, actor=actor, now=now)
     uow.commit()
     return reply

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from migrex.casework.tables import CaseMessageRow
 from migrex.retention.sealing import is_sealed
-from migrex.retention.service import open_record
+from migrex.retention.service import CASE_BODY, open_record
 from migrex.uow import UnitOfWork
 
 if TYPE_CHECKING:
-    from migrex.casework.service import NodeContext
+    from migrex.casework.context import NodeContext
 
-CASE_BODY = "case-body"
+__all__ = ["CASE_BODY", "body_of", "body_text"]
 
 
 def body_text(uow: UnitOfWork, node: NodeContext, row: CaseMessageRow) -> str:

@@ -13,10 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from migrex.casework.answers import _opening
 from migrex.casework.bodies import body_of
+from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import citizenship_finding
-from migrex.casework.lifecycle import Event, event_of
 from migrex.casework.messages import MessageInvalid, parse_body
 from migrex.casework.messages_base import PersonIdentifiers
 from migrex.casework.messages_person import (
@@ -24,7 +23,8 @@ from migrex.casework.messages_person import (
     CitizenshipVerificationReply,
     CitizenshipVerificationRequest,
 )
-from migrex.casework.service import NodeContext, _case, _move, _send
+from migrex.casework.steps import load_case, opening_of, send_answer
+from migrex.casework.tables import CaseRow
 from migrex.registry.model import Citizen
 from migrex.registry.ports import Registries
 from migrex.registry.sql import _record
@@ -77,6 +77,19 @@ def _finding(
     return citizenship_finding(index, matches)
 
 
+def build_citizenship_reply(
+    uow: UnitOfWork, node: NodeContext, registries: Registries, case: CaseRow
+) -> CitizenshipVerificationReply:
+    """The reply the own-citizens register gives to the case's request."""
+    opening = opening_of(uow, case.id)
+    request = parse_body(opening.type, body_of(uow, node, opening))
+    if not isinstance(request, CitizenshipVerificationRequest):
+        raise MessageInvalid(f"case {case.id} is not a citizenship verification request")
+    return CitizenshipVerificationReply(
+        results=[_finding(uow, registries, i, who) for i, who in enumerate(request.persons)]
+    )
+
+
 def answer_citizenship(
     uow: UnitOfWork,
     node: NodeContext,
@@ -87,19 +100,8 @@ def answer_citizenship(
     now: datetime,
 ) -> CitizenshipVerificationReply:
     """Builds, records and sends the reply; the case becomes answered."""
-    case = _case(uow, case_id)
-    agreement = node.agreements[case.agreement_id]
-    opening = _opening(uow, case_id)
-    request = parse_body(opening.type, body_of(uow, node, opening))
-    if not isinstance(request, CitizenshipVerificationRequest):
-        raise MessageInvalid(f"case {case_id} is not a citizenship verification request")
-    reply = CitizenshipVerificationReply(
-        results=[_finding(uow, registries, i, who) for i, who in enumerate(request.persons)]
-    )
-    _move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    _send(
-        uow, agreement, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
-        node=node,
-    )  # fmt: skip
+    case = load_case(uow, case_id)
+    reply = build_citizenship_reply(uow, node, registries, case)
+    send_answer(uow, node, case, reply, actor=actor, now=now)
     uow.commit()
     return reply

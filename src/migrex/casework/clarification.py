@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from migrex.casework.answers import _opening
 from migrex.casework.bodies import body_of
+from migrex.casework.context import NodeContext
 from migrex.casework.lifecycle import CaseState, Direction, Event, IllegalTransition, resume_due
 from migrex.casework.messages import (
     ClarificationAnswer,
@@ -24,7 +24,7 @@ from migrex.casework.messages import (
     parse_body,
 )
 from migrex.casework.screening import amended, request_of, screen
-from migrex.casework.service import NodeContext, _case, _move, _send
+from migrex.casework.steps import load_case, move, opening_of, send
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow
 from migrex.errors import Problem
 from migrex.exchange.service import NotPermitted
@@ -37,12 +37,12 @@ def ask_clarification(
 ) -> str:  # fmt: skip
     """Asks the requesting party about an incoming request in review; returns the message id."""
     case = _own(uow, case_id, Direction.INCOMING, "asks about a partner's request")
-    agreement = node.agreements[case.agreement_id]
-    opening = _opening(uow, case_id)
+    opening = opening_of(uow, case_id)
     # The move first: a case not in review raises IllegalTransition before anything is queued.
-    _move(uow, case, Event.REQUEST_CLARIFICATION, actor, now)
+    move(uow, case, Event.REQUEST_CLARIFICATION, actor, now)
     request = ClarificationRequest(questions=[question])
-    message_id = _send(uow, agreement, case, request, actor=actor, now=now,
+    message_id = send(
+uow, node, case, request, actor=actor, now=now,
                        in_reply_to=opening.message_id)  # fmt: skip
     uow.commit()
     return message_id
@@ -60,7 +60,7 @@ def answer_clarification(
     body = parse_body("clarification-answer", dict(answer))
     if not isinstance(body, ClarificationAnswer):  # parse_body returns the type's model
         raise MessageInvalid("the answer is not a clarification answer")
-    opening = _opening(uow, case_id)
+    opening = opening_of(uow, case_id)
     original = parse_body(opening.type, body_of(uow, node, opening))
     request = request_of(original, sender=case.our_authority,  # type: ignore[arg-type]
                          recipient=case.partner_authority)  # fmt: skip
@@ -74,11 +74,12 @@ def answer_clarification(
             ],
         )
     paused_at = _paused_at(uow, case_id)
-    _move(uow, case, Event.CLARIFICATION_ANSWERED, actor, now)
+    move(uow, case, Event.CLARIFICATION_ANSWERED, actor, now)
     # The period stood still while the partner waited for us; give the time back.
     if case.due_at is not None and paused_at is not None:
         case.due_at = resume_due(_aware(case.due_at, now), _aware(paused_at, now), now)
-    message_id = _send(uow, agreement, case, body, actor=actor, now=now,
+    message_id = send(
+uow, node, case, body, actor=actor, now=now,
                        in_reply_to=_question_id(uow, case))  # fmt: skip
     uow.commit()
     return message_id
@@ -87,7 +88,7 @@ def answer_clarification(
 def _own(uow: UnitOfWork, case_id: str, direction: Direction, what: str) -> CaseRow:
     # The transition table lets either side's case take both events (the partner's message
     # moves our case too), so who may act is checked here, before anything changes.
-    case = _case(uow, case_id)
+    case = load_case(uow, case_id)
     if case.direction != direction:
         raise IllegalTransition(
             f"case {case_id} is {case.direction}; this node only {what}",

@@ -17,6 +17,7 @@ from migrex.casework.answers import answer_inquiry
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
+from migrex.casework.context import hit_reference_key
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
 from migrex.casework.service import (
@@ -35,7 +36,6 @@ from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.exchange.trust import load_trust
-from migrex.identity.secrets import node_secret
 from migrex.node import Node
 from migrex.registry.sql import SqlRegistries
 
@@ -48,11 +48,6 @@ def _actor() -> str:
 
 def _context(node: Node) -> NodeContext:
     return node_context(node)
-
-
-def hit_reference_key(key_dir: Path) -> bytes:
-    """The node's secret for hit references."""
-    return node_secret(key_dir, "hit-reference.key")
 
 
 @app.command("open")

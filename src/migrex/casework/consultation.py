@@ -20,13 +20,14 @@ from sqlalchemy import select
 
 from migrex.casework.bodies import body_of
 from migrex.casework.consultation_signing import cosign, verify_cosignature
+from migrex.casework.context import NodeContext
 from migrex.casework.lifecycle import TERMINAL_STATES, CaseState, IllegalTransition, event_of
 from migrex.casework.messages import MessageInvalid, parse_body
 from migrex.casework.messages_person import (
     ConsultationFinding,
     ConsultationOutcome,
 )
-from migrex.casework.service import NodeContext, _case, _move, _send
+from migrex.casework.steps import load_case, move, send
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.errors import MigrexError, Problem
 from migrex.uow import UnitOfWork
@@ -41,11 +42,10 @@ class CoSignatureInvalid(MigrexError):
     type_slug = "cosignature-invalid"
     title = "The partner's co-signature of the consultation outcome does not verify"
     status = 422
-    exit_code = 17
 
 
 def _consultation(uow: UnitOfWork, case_id: str) -> CaseRow:
-    case = _case(uow, case_id)
+    case = load_case(uow, case_id)
     if case.category != CATEGORY:
         raise IllegalTransition(f"case {case_id} is not a legal-status consultation",
                                 [Problem("category", f"must be {CATEGORY}")])  # fmt: skip
@@ -62,11 +62,10 @@ def add_finding(
     """Adds our finding to an open consultation (either side); the case state does not change.
     Returns the message id; raises MessageInvalid for a malformed finding."""
     case = _consultation(uow, case_id)
-    agreement = node.agreements[case.agreement_id]
     body = parse_body("consultation-finding", {"finding": finding, "fields": fields or {}})
     if not isinstance(body, ConsultationFinding):  # parse_body returns the type's model
         raise MessageInvalid("the finding is not a consultation finding")
-    message_id = _send(uow, agreement, case, body, actor=actor, now=now)
+    message_id = send(uow, node, case, body, actor=actor, now=now)
     uow.commit()
     return message_id
 
@@ -84,7 +83,7 @@ def propose_outcome(
     body = parse_body("consultation-outcome", proposal)
     if not isinstance(body, ConsultationOutcome):
         raise MessageInvalid("the outcome is not a consultation outcome")
-    message_id = _send(uow, agreement, case, body, actor=actor, now=now)
+    message_id = send(uow, node, case, body, actor=actor, now=now)
     uow.commit()
     return message_id
 
@@ -124,8 +123,9 @@ def cosign_outcome(
     event = event_of(signed, parties=(case.our_authority, case.partner_authority))
     if event is None:  # cannot happen with both signatures; kept so a change here is caught
         raise CoSignatureInvalid("the outcome is not signed by both parties")
-    _move(uow, case, event, actor, now)
-    message_id = _send(uow, agreement, case, signed, actor=actor, now=now,
+    move(uow, case, event, actor, now)
+    message_id = send(
+uow, node, case, signed, actor=actor, now=now,
                        in_reply_to=proposed_id)  # fmt: skip
     uow.commit()
     return message_id

@@ -45,6 +45,8 @@ class CaseState(StrEnum):
     REFUSED = "refused"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+    # A notice or information message: nothing is owed in return, so it is filed, not answered.
+    FILED = "filed"
 
 
 class Direction(StrEnum):
@@ -63,6 +65,7 @@ class Event(StrEnum):
     REFUSE = "refuse"
     WITHDRAW = "withdraw"
     EXPIRE = "expire"
+    FILE = "file"
 
 
 S, E = CaseState, Event
@@ -85,9 +88,10 @@ TRANSITIONS: Mapping[tuple[Direction, CaseState], Mapping[Event, CaseState]] = {
     # Outgoing: the officer drafts and sends; the receipt marks it delivered; the partner's
     # messages (clarification request, reply, refusal) move it on.
     (Direction.OUTGOING, S.DRAFT): {E.SEND: S.SENT, E.WITHDRAW: S.WITHDRAWN},
+    # A notice we sent is filed once the partner's receipt proves its delivery.
     # The relay records the receipt while the inbox dispatcher may already be handling the
     # partner's reply, so a reply is accepted in `sent` too: it proves delivery.
-    (Direction.OUTGOING, S.SENT): {E.DELIVERED: S.DELIVERED, **_BEING_WORKED_ON},
+    (Direction.OUTGOING, S.SENT): {E.DELIVERED: S.DELIVERED, E.FILE: S.FILED, **_BEING_WORKED_ON},
     (Direction.OUTGOING, S.DELIVERED): dict(_BEING_WORKED_ON),
     # Answering the partner's question hands the request back to the partner's reviewer. The
     # partner may also give up waiting and refuse.
@@ -99,7 +103,9 @@ TRANSITIONS: Mapping[tuple[Direction, CaseState], Mapping[Event, CaseState]] = {
     },
     # Incoming: a stored request starts `delivered`; a reviewer must take it up before
     # deciding, so every decision names the reviewer who opened it.
+    # A received notice is filed at once; a request waits for a reviewer.
     (Direction.INCOMING, S.DELIVERED): {
+        E.FILE: S.FILED,
         E.OPEN_REVIEW: S.IN_REVIEW,
         E.WITHDRAW: S.WITHDRAWN,
         E.EXPIRE: S.EXPIRED,
@@ -118,7 +124,7 @@ INITIAL_STATE: Mapping[Direction, CaseState] = {
     Direction.INCOMING: S.DELIVERED,
 }
 TERMINAL_STATES: frozenset[CaseState] = frozenset(
-    {S.ANSWERED, S.PARTIALLY_ANSWERED, S.REFUSED, S.WITHDRAWN, S.EXPIRED}
+    {S.ANSWERED, S.PARTIALLY_ANSWERED, S.REFUSED, S.WITHDRAWN, S.EXPIRED, S.FILED}
 )
 # While the partner answers a clarification request the period stands still (`resume_due`);
 # a draft has no period yet.
@@ -129,7 +135,6 @@ class IllegalTransition(MigrexError):
     type_slug = "illegal-transition"
     title = "The case cannot make this move in its current state"
     status = 409
-    exit_code = 15
 
 
 def allowed_events(direction: Direction, state: CaseState) -> frozenset[Event]:

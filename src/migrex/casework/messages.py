@@ -42,7 +42,6 @@ class MessageInvalid(MigrexError):
     type_slug = "message-invalid"
     title = "The message body is invalid"
     status = 422
-    exit_code = 14
 
 
 class ClarificationRequest(Body):
@@ -87,6 +86,15 @@ class Withdrawal(Body):
     reason: Text
 
 
+class MessageProblem(Body):
+    """Tells the sender that one of its messages, received and receipted, could not be filed:
+    which one, and why as a code with the places at fault. Carries no content of it."""
+
+    type: Literal["message-problem"] = "message-problem"
+    message_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
+    problem: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
 MessageBody = Annotated[
     StatisticalInformation
     | LegalInformation
@@ -104,7 +112,8 @@ MessageBody = Annotated[
     | ClarificationRequest
     | ClarificationAnswer
     | Refusal
-    | Withdrawal,
+    | Withdrawal
+    | MessageProblem,
     Field(discriminator="type"),
 ]
 MESSAGE_BODY: TypeAdapter[MessageBody] = TypeAdapter(MessageBody)
@@ -141,42 +150,10 @@ BODY_MODELS: Mapping[str, type[Body]] = {
         ClarificationAnswer,
         Refusal,
         Withdrawal,
+        MessageProblem,
     )
 }
 MESSAGE_TYPES: frozenset[str] = frozenset(BODY_MODELS)
-
-# The agreement category each type falls under. Clarifications, refusals and withdrawals have
-# none of their own: they belong to the category of the case they are part of.
-CATEGORY_OF_TYPE: Mapping[str, str | None] = {
-    "statistical-information": "statistical",
-    "legal-information": "legal",
-    "methodological-information": "methodological",
-    "person-inquiry": "persons-present",
-    "person-inquiry-reply": "persons-present",
-    "violation-notice": "violations",
-    "legal-status-consultation": "legal-status-consultation",
-    "consultation-finding": "legal-status-consultation",
-    "consultation-outcome": "legal-status-consultation",
-    "assistance-request": "assistance",
-    "assistance-reply": "assistance",
-    "citizenship-verification-request": "citizenship-verification",
-    "citizenship-verification-reply": "citizenship-verification",
-    "clarification-request": None,
-    "clarification-answer": None,
-    "refusal": None,
-    "withdrawal": None,
-}
-
-# Opening messages that wait for an answer (and so run the request lifecycle and its clock);
-# information and notices are filed on receipt.
-REQUEST_TYPES: frozenset[str] = frozenset(
-    {
-        "person-inquiry",
-        "legal-status-consultation",
-        "assistance-request",
-        "citizenship-verification-request",
-    }
-)
 
 
 def _where(location: tuple[int | str, ...]) -> str:

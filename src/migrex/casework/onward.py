@@ -36,7 +36,6 @@ class OnwardTransferRefused(MigrexError):
     type_slug = "onward-transfer-refused"
     title = "Personal data received from a partner cannot go to another state"
     status = 403
-    exit_code = 16
 
 
 def originator_of(agreement: Agreement, sender: str) -> Originator:

@@ -18,7 +18,8 @@ from migrex.audit import subject_hash
 from migrex.audit.events import personal_data_read
 from migrex.audit.pending import record
 from migrex.casework.bodies import body_text
-from migrex.casework.service import NodeContext, _case
+from migrex.casework.context import NodeContext
+from migrex.casework.steps import load_case
 from migrex.casework.tables import CaseMessageRow
 from migrex.ledger.service import MessageFacts, record_read
 from migrex.retention.service import Erased
@@ -40,7 +41,7 @@ def read_case_messages(
     uow: UnitOfWork, node: NodeContext, case_id: str, *, reader: str, now: datetime
 ) -> list[MessageView]:
     """Every message of the case with its body; the reads of personal data are recorded."""
-    case = _case(uow, case_id)
+    case = load_case(uow, case_id)
     rows = list(uow.session.scalars(
         select(CaseMessageRow).where(CaseMessageRow.case_id == case_id).order_by(CaseMessageRow.id)
     ))  # fmt: skip

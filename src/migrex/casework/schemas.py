@@ -120,3 +120,39 @@ class OutboxEntryOut(BaseModel):
     @classmethod
     def of(cls, row: OutboxMessage) -> OutboxEntryOut:
         return cls.model_validate(row, from_attributes=True)
+
+
+class NarrowIn(BaseModel):
+    """Person fields to withhold from the drafted answer, of the given persons or of all."""
+
+    fields: list[str] = Field(min_length=1, max_length=64)
+    persons: list[int] | None = Field(default=None, max_length=1000)
+
+
+class ApproveIn(BaseModel):
+    """The approving officer signs in again: a decision under four eyes needs a fresh proof."""
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class PersonPreviewOut(BaseModel):
+    person: int
+    named_as: dict[str, Any]
+    leaving: dict[str, Any]
+    withheld: dict[str, str]
+    outcome: str
+
+
+class PreviewOut(BaseModel):
+    """A drafted decision exactly as it would leave, and whether a second officer must approve."""
+
+    case_id: str
+    draft_id: int
+    decision: str
+    type: str
+    status: str
+    needs_second_officer: bool
+    drafted_by: str
+    persons: list[PersonPreviewOut]
+    body: dict[str, Any]
+    message_id: str | None = None

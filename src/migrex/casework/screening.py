@@ -17,8 +17,8 @@ from enum import StrEnum
 from typing import assert_never
 
 from migrex.agreements import Agreement, Purpose, RefusalGround, Urgency
+from migrex.casework.kinds import CATEGORY_OF_TYPE
 from migrex.casework.messages import (
-    CATEGORY_OF_TYPE,
     ClarificationAnswer,
     GroundCited,
     InformationBody,
@@ -49,6 +49,7 @@ class FlagKind(StrEnum):
     URGENT_WITHOUT_REASON = "urgent-without-reason"
     CITIZENSHIP_FIELDS_MISSING = "citizenship-fields-missing"
     NEAR_VOLUME_LIMIT = "near-volume-limit"
+    IDENTIFIERS_INSUFFICIENT = "identifiers-insufficient"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class Request:
     urgency_reason: str | None = None
     fields: frozenset[str] = frozenset()
     persons: int = 0
+    # Persons of an inquiry named without a document number or national id: the register
+    # cannot be searched for them (see casework.matching), so the reviewer must ask.
+    unidentified: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,13 @@ def request_of(body: OpeningBody, *, sender: str, recipient: str) -> Request:
     if isinstance(body, InformationBody):
         return Request(category, sender, recipient, purpose=body.purpose)
     fields, persons = _asked(body)
+    unidentified = tuple(
+        index for index, who in enumerate(body.persons)
+        if who.document_number is None and who.national_id is None
+    ) if isinstance(body, PersonInquiry) else ()  # fmt: skip
     return Request(
         category, sender, recipient, body.purpose, body.legal_basis, body.urgency,
-        body.urgency_reason, fields, persons,
+        body.urgency_reason, fields, persons, unidentified,
     )  # fmt: skip
 
 
@@ -209,6 +217,11 @@ def screen(
     if request.urgency is Urgency.URGENT and not request.urgency_reason:
         findings.append(Flag(FlagKind.URGENT_WITHOUT_REASON, "urgent, but no reason is given"))
     findings += _volume(agreement, request, disclosed_in_period, thresholds)
+    if request.unidentified:
+        places = ", ".join(str(i) for i in request.unidentified)
+        findings.append(Flag(FlagKind.IDENTIFIERS_INSUFFICIENT,
+                             f"person(s) {places} named without a document number or national "
+                             "id cannot be looked up; ask for one"))  # fmt: skip
     return Screening(
         tuple(
             Breach(f[0], f[1], agreement.proposed_ground(f[0]))

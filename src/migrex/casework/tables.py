@@ -70,3 +70,25 @@ class ScreeningNoteRow(Base):
     kind: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text)
     proposed_ground: Mapped[str | None] = mapped_column(String(64))
+
+
+class DraftRow(Base):
+    """A decision prepared on an incoming case before it leaves: the answer or refusal exactly
+    as it will be sent, so the reviewer sees, narrows and (where the agreement wants a second
+    officer) has it approved. `body` is the message's canonical JSON."""
+
+    __tablename__ = "casework_draft"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("casework_case.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # disclosure | refusal
+    type: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    # draft → awaiting-approval → sent, or discarded (a newer draft, or by an officer).
+    status: Mapped[str] = mapped_column(String(24))
+    drafted_by: Mapped[str] = mapped_column(String(120))
+    drafted_at: Mapped[datetime]
+    submitted_by: Mapped[str | None] = mapped_column(String(120))
+    approved_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(36))

@@ -17,6 +17,7 @@ from migrex.audit.tables import AuditCosignature
 from migrex.audit.verification import VerifyReport
 from migrex.console import out
 from migrex.db import make_engine, make_session_factory
+from migrex.demo.outcome import LogVerdict
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
 from migrex.witness.jobs import checkpoint_round
@@ -73,19 +74,25 @@ def _tampered_copy(kz: Node, folder: Path) -> tuple[Path, int]:
     return copy, position
 
 
-def run_audit(kz: Node, am: Node, folder: Path) -> None:
+def run_audit(kz: Node, am: Node, folder: Path) -> tuple[list[LogVerdict], bool | None]:
+    """Witnesses and verifies both logs, then tampers with a copy of KZ's; returns each log's
+    verdict and whether the tampering was caught (None on PostgreSQL: the copy is of a SQLite
+    file)."""
     out.rule("[bold]8. Proof: logs witnessed by the partner, verified, tampering caught")
     nodes = {"KZ": kz, "AM": am}
     _witness(nodes)
     table = Table("node", "log entries", "checkpoints", "cosignatures", "verification")
+    verdicts = []
     for state, node in nodes.items():
         report = _verify(node, node)
+        verdicts.append(LogVerdict(state, report.ok, report.size, report.checkpoints,
+                                   report.cosignatures))  # fmt: skip
         verdict = "[green]intact[/]" if report.ok else "[red]NOT intact[/]"
         table.add_row(state, f"{report.size:,}", str(report.checkpoints),
                       str(report.cosignatures), verdict)  # fmt: skip
     out.print(table)
     if kz.engine.dialect.name != "sqlite":
-        return  # the tamper demonstration copies a SQLite file
+        return verdicts, None  # the tamper demonstration copies a SQLite file
     copy, position = _tampered_copy(kz, folder)
     out.print(f"  a copy of KZ's database with log entry {position} edited: [cyan]{copy}[/]")
     report = _verify(kz, copy)
@@ -94,3 +101,4 @@ def run_audit(kz: Node, am: Node, folder: Path) -> None:
                   highlight=False)  # fmt: skip
     verdict = "caught" if not report.ok else "[red]NOT caught[/]"
     out.print(f"  verification of the tampered copy: [bold]{verdict}[/]")
+    return verdicts, not report.ok

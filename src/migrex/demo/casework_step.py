@@ -14,8 +14,8 @@ from sqlalchemy import select
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
-from migrex.casework.cli import hit_reference_key
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
+from migrex.casework.context import hit_reference_key
 from migrex.casework.messages_person import PersonInquiryReply
 from migrex.casework.service import (
     NodeContext,
@@ -98,7 +98,7 @@ def _armenian_worker(kz: Node) -> PersonPresentRow:
         return row
 
 
-def inquiry_answered(kz: Node, am: Node) -> None:
+def inquiry_answered(kz: Node, am: Node) -> str | None:
     out.print("[bold]An inquiry from Armenia's Migration and Citizenship Service[/]")
     worker = _armenian_worker(kz)
     body = {
@@ -119,9 +119,10 @@ def inquiry_answered(kz: Node, am: Node) -> None:
         out.print(f"    withheld {withheld.field}: {withheld.reason}")
     _wait(lambda: _state(am, case_id) in ("answered", "partially-answered"))
     out.print(f"  case at am-mcs: [green]{_state(am, case_id)}[/]")
+    return _state(am, case_id)
 
 
-def violation_notice(kz: Node, am: Node) -> None:
+def violation_notice(kz: Node, am: Node) -> str | None:
     out.print("[bold]A violation notice from Kazakhstan's Ministry of Internal Affairs[/]")
     with kz.unit_of_work() as uow:
         violation = uow.session.scalars(
@@ -148,9 +149,10 @@ def violation_notice(kz: Node, am: Node) -> None:
             select(CaseMessageRow).where(CaseMessageRow.case_id == case_id)
         ).first()
     out.print(f"  filed at am-police: {filed.type if filed else 'not yet'}")
+    return filed.type if filed else None
 
 
-def refused_on_security(kz: Node, am: Node) -> None:
+def refused_on_security(kz: Node, am: Node) -> str | None:
     out.print("[bold]A request refused on a security ground[/]")
     body = {
         "purpose": "suppress-illegal-migration-channels",
@@ -170,9 +172,10 @@ def refused_on_security(kz: Node, am: Node) -> None:
     out.print(f"  kz-mia refuses: {ground.description} ({ground.article})")
     _wait(lambda: _state(am, case_id) == "refused")
     out.print(f"  case at am-police: [red]{_state(am, case_id)}[/]")
+    return _state(am, case_id)
 
 
-def clarified_then_answered(kz: Node, am: Node) -> None:
+def clarified_then_answered(kz: Node, am: Node) -> str | None:
     out.print("[bold]A request with doubts, answered after a clarification[/]")
     worker = _armenian_worker(kz)
     body = {
@@ -200,9 +203,10 @@ def clarified_then_answered(kz: Node, am: Node) -> None:
     out.print(f"  kz-mia answers: {reply.results[0].fields}")
     _wait(lambda: _state(am, case_id) in ("answered", "partially-answered"))
     out.print(f"  case at am-mcs: [green]{_state(am, case_id)}[/]")
+    return _state(am, case_id)
 
 
-def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> None:
+def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> tuple[str, str | None]:
     out.print("[bold]A citizenship verification (dual citizenship)[/]")
     pairs = pq.read_table(synth_dir / "ground_truth" / "dual_citizens.parquet").to_pylist()
     candidate = pairs[0]
@@ -227,9 +231,10 @@ def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> None:
     out.print(f"  am-mcs answers: holds Armenian citizenship: [bold]{finding.holds}[/]")
     _wait(lambda: _state(kz, case_id) == "answered")
     out.print(f"  case at kz-mia: [green]{_state(kz, case_id)}[/]")
+    return str(finding.holds), _state(kz, case_id)
 
 
-def consultation_cosigned(kz: Node, am: Node) -> None:
+def consultation_cosigned(kz: Node, am: Node) -> tuple[str | None, str | None]:
     out.print("[bold]A joint legal-status consultation closed with a co-signed outcome[/]")
     worker = _armenian_worker(kz)
     body = {
@@ -270,6 +275,7 @@ def consultation_cosigned(kz: Node, am: Node) -> None:
     _wait(lambda: _state(kz, case_id) == "answered")
     out.print(f"  case: [green]{_state(am, case_id)}[/] at am-mcs, "
               f"[green]{_state(kz, case_id)}[/] at kz-mia")  # fmt: skip
+    return _state(am, case_id), _state(kz, case_id)
 
 
 def _received(node: Node, case_id: str, message_type: str) -> bool:
@@ -282,11 +288,15 @@ def _received(node: Node, case_id: str, message_type: str) -> bool:
         ).first() is not None  # fmt: skip
 
 
-def run_casework(kz: Node, am: Node, synth_dir: Path) -> None:
+def run_casework(kz: Node, am: Node, synth_dir: Path) -> dict[str, str | None]:
+    """Plays each scene; returns where each ended (case states, what was filed or found)."""
     out.rule("[bold]6. Casework under the agreement")
-    inquiry_answered(kz, am)
-    violation_notice(kz, am)
-    refused_on_security(kz, am)
-    clarified_then_answered(kz, am)
-    citizenship_verified(kz, am, synth_dir)
-    consultation_cosigned(kz, am)
+    ended: dict[str, str | None] = {}
+    ended["inquiry at am-mcs"] = inquiry_answered(kz, am)
+    ended["violation notice filed at am-police"] = violation_notice(kz, am)
+    ended["refused inquiry at am-police"] = refused_on_security(kz, am)
+    ended["clarified inquiry at am-mcs"] = clarified_then_answered(kz, am)
+    holds, ended["citizenship verification at kz-mia"] = citizenship_verified(kz, am, synth_dir)
+    ended["citizenship held"] = holds
+    ended["consultation at am-mcs"], ended["consultation at kz-mia"] = consultation_cosigned(kz, am)
+    return ended

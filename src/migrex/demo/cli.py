@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from migrex.console import out
 from migrex.demo import scenario
 from migrex.demo.workspace import Workspace
 
@@ -21,5 +22,11 @@ def demo(
     persons: Annotated[int, typer.Option(help="foreigners present in Kazakhstan")] = 20_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic population")] = 2024,
 ) -> None:
-    """Generate both states' registries, import them into a KZ and an AM node, summarise."""
-    scenario.run(Workspace(workspace), agreements, persons, seed)
+    """Generate both states' registries, import them into a KZ and an AM node, play the
+    scenario; exits 1 if a message, a log check or the report's figures went wrong."""
+    outcome = scenario.run(Workspace(workspace), agreements, persons, seed)
+    failures = outcome.failures()
+    for failure in failures:
+        out.print(f"[red]demo failed:[/] {failure}", highlight=False)
+    if failures:
+        raise typer.Exit(1)

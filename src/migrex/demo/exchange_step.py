@@ -5,18 +5,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from rich.table import Table
 from sqlalchemy import select
 
+from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.console import out
 from migrex.demo.audit_step import run_audit
 from migrex.demo.casework_step import run_casework
+from migrex.demo.outcome import Delivery, DemoOutcome
 from migrex.demo.stats_step import run_statistics
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import NodeProcess
-from migrex.exchange.service import SendMessage, send_message
+from migrex.exchange.service import SendMessage
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
 from migrex.node import Node
 from migrex.settings import load_settings
@@ -51,7 +52,7 @@ def demo_messages(workers: dict[int, int]) -> list[DemoMessage]:
     ]  # fmt: skip
 
 
-def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
+def run_exchange(workspace: Workspace, workers: dict[int, int], outcome: DemoOutcome) -> None:
     out.rule("[bold]5. Two nodes exchange sealed messages over mutual TLS")
     nodes = {state: Node(load_settings(workspace.node_config(state))) for state in ("KZ", "AM")}
     processes = {
@@ -70,10 +71,16 @@ def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
             out.print(f"  {state} outbox ← {command.type} {command.sender} → {command.recipient}"
                       f"  [dim]{message_id}[/]")  # fmt: skip
         _wait(nodes, sent)
-        out.print(_table(nodes, sent))
-        run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
-        run_statistics(nodes["KZ"], nodes["AM"], workspace.node_dir("AM") / "charts")
-        run_audit(nodes["KZ"], nodes["AM"], workspace.node_dir("KZ"))
+        outcome.deliveries = [_delivery(nodes, state, message_id, command)
+                              for state, message_id, command in sent]  # fmt: skip
+        out.print(_table(nodes, sent, outcome.deliveries))
+        outcome.cases = run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
+        outcome.released, outcome.released_change = run_statistics(
+            nodes["KZ"], nodes["AM"], workspace.node_dir("AM") / "charts"
+        )
+        outcome.logs, outcome.tampered_copy_caught = run_audit(
+            nodes["KZ"], nodes["AM"], workspace.node_dir("KZ")
+        )
     finally:
         for process in processes.values():
             process.stop()
@@ -82,12 +89,13 @@ def run_exchange(workspace: Workspace, workers: dict[int, int]) -> None:
 
 
 def _send(node: Node, command: SendMessage) -> tuple[str, str, SendMessage]:
+    """Information leaves as officers send it: screened, opening its case, through the gate."""
     with node.unit_of_work() as uow:
-        message_id = send_message(
-            uow, command, agreements=node.agreements, hosted=node.settings.authorities,
-            now=datetime.now(UTC),
-        )  # fmt: skip
-    return node.settings.state, message_id, command
+        opened = open_request(uow, node_context(node), OpenRequest(
+            command.agreement_id, command.sender, command.recipient, command.type,
+            command.body, "demo:officer",
+        ), datetime.now(UTC))  # fmt: skip
+    return node.settings.state, opened.message_id, command
 
 
 def _receipt(node: Node, message_id: str) -> Receipt | None:
@@ -106,25 +114,39 @@ def _wait(nodes: dict[str, Node], sent: Sent, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def _table(nodes: dict[str, Node], sent: Sent) -> Table:
+def _delivery(
+    nodes: dict[str, Node], state: str, message_id: str, command: SendMessage
+) -> Delivery:
+    """Where one sent message stands: the sender's outbox, its receipt, the partner's inbox."""
+    partner = "AM" if state == "KZ" else "KZ"
+    receipt = _receipt(nodes[state], message_id)
+    with nodes[state].unit_of_work() as uow:
+        status = uow.session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.message_id == message_id)
+        ).one()
+    with nodes[partner].unit_of_work() as uow:
+        stored = uow.session.scalars(
+            select(InboxMessage.id).where(InboxMessage.message_id == message_id)
+        ).first()
+    return Delivery(command.type, command.sender, command.recipient, status,
+                    stored is not None, receipt.receiver if receipt else None)  # fmt: skip
+
+
+def _table(nodes: dict[str, Node], sent: Sent, deliveries: list[Delivery]) -> Table:
     columns = ("type", "from → to", "status", "receipt signed by", "received", "envelope SHA-256")
     table = Table(*columns, title="delivered and receipted")
-    for state, message_id, command in sent:
-        partner = "AM" if state == "KZ" else "KZ"
+    for (state, message_id, _), delivery in zip(sent, deliveries, strict=True):
         receipt = _receipt(nodes[state], message_id)
         with nodes[state].unit_of_work() as uow:
-            row: Any = uow.session.scalars(
-                select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+            digest = uow.session.scalars(
+                select(OutboxMessage.envelope_sha256).where(OutboxMessage.message_id == message_id)
             ).one()
-        with nodes[partner].unit_of_work() as uow:
-            stored = uow.session.scalars(
-                select(InboxMessage).where(InboxMessage.message_id == message_id)
-            ).first()
+        ok = delivery.stored_by_recipient and delivery.receipt_signed_by == delivery.recipient
         table.add_row(
-            command.type, f"{command.sender} → {command.recipient}",
-            f"[green]{row.status}[/]" if stored else f"[red]{row.status}[/]",
-            receipt.receiver if receipt else "—",
+            delivery.type, f"{delivery.sender} → {delivery.recipient}",
+            f"[green]{delivery.status}[/]" if ok else f"[red]{delivery.status}[/]",
+            delivery.receipt_signed_by or "—",
             receipt.received_at.strftime("%H:%M:%S") if receipt else "—",
-            (row.envelope_sha256 or "")[:12] + "…",
+            (digest or "")[:12] + "…",
         )  # fmt: skip
     return table

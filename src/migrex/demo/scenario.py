@@ -1,7 +1,8 @@
 """The main scenario, step by step, printed as it happens.
 
-For now: synthetic registries for both states, imported into a KZ node and an AM node, the
-agreements validated, and the worker figures of the report recomputed from the data.
+Synthetic registries for both states, imported into a KZ node and an AM node, the agreements
+validated and the worker figures of the report recomputed from the data; then both nodes run
+as separate processes for the exchange, casework, statistics and audit steps.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from migrex import migrate
 from migrex.agreements import Agreement, load_agreement
 from migrex.console import out, progress_bar
 from migrex.demo.exchange_step import run_exchange
+from migrex.demo.outcome import DemoOutcome
 from migrex.demo.workspace import AUTHORITIES, Workspace
 from migrex.exchange.processes import free_port
 from migrex.node import Node
@@ -22,6 +24,7 @@ from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
 from migrex.settings import load_settings
+from migrex.stats.comparison import compare
 from migrex.synth import generate, write_population
 
 
@@ -32,7 +35,10 @@ class NodeFigures:
     workers: dict[int, int]  # partner citizens working in the node's state, by year
 
 
-def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> list[NodeFigures]:
+def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> DemoOutcome:
+    """Plays the scenario; returns what it showed, also written to `outcome.json` in the
+    workspace."""
+    outcome = DemoOutcome()
     agreements = _validate_agreements(agreements_dir)
     by_state = {
         state: [path for path, agreement in agreements.items() if state in _states(agreement)]
@@ -49,9 +55,12 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
         bar.update(task, total=1, completed=1, description=f"{len(written)} files written")
     out.print(f"registries and ground truth in [cyan]{workspace.synth_dir}[/]")
     figures = [_import_node(workspace, state) for state in AUTHORITIES]
-    _summary(figures, next(a for a in agreements.values() if _states(a) == {"KZ", "AM"}))
-    run_exchange(workspace, next(f for f in figures if f.state == "KZ").workers)
-    return figures
+    kz_am = next(a for a in agreements.values() if _states(a) == {"KZ", "AM"})
+    _summary(figures, kz_am, outcome)
+    run_exchange(workspace, next(f for f in figures if f.state == "KZ").workers, outcome)
+    record = outcome.write(workspace.root / "outcome.json")
+    out.print(f"what the demo showed, as data: [cyan]{record}[/]")
+    return outcome
 
 
 def _states(agreement: Agreement) -> set[str]:
@@ -115,27 +124,37 @@ def _import_node(workspace: Workspace, state: str) -> NodeFigures:
         node.close()
 
 
-def _summary(figures: list[NodeFigures], agreement: Agreement) -> None:
+def _summary(figures: list[NodeFigures], agreement: Agreement, outcome: DemoOutcome) -> None:
     out.rule("[bold]4. Summary")
     table = Table("registry", *(f"node {f.state}" for f in figures), title="records imported")
     for kind in Kind:
         table.add_row(kind.value, *(f"{f.counts[kind]:,}" for f in figures))
     out.print(table)
     kz = next(f for f in figures if f.state == "KZ")
-    before, after = kz.workers[2024], kz.workers[2025]
-    change = (after - before) / before * 100 if before else 0.0
-    workers = Table(
-        "year",
-        "Armenian citizens working in Kazakhstan",
-        "reported",
-        title="from the KZ registries",
-    )
     reported = {
         figure.year: figure.value
         for figure in agreement.reference_figures
         if figure.citizenship == "AM" and figure.host_state == "KZ"
     }
+    outcome.workers = {year: kz.workers[year] for year in (2024, 2025)}
+    outcome.workers_change = compare(kz.workers[2024], kz.workers[2025]).label()
+    outcome.reported = reported
+    workers = Table(
+        "year",
+        "Armenian citizens working in Kazakhstan (computed)",
+        "reported in the debate",
+        title="from the KZ registries",
+    )
     for year in (2024, 2025):
         workers.add_row(str(year), f"{kz.workers[year]:,}", f"{reported.get(year, 0):,}")
     out.print(workers)
-    out.print(f"change 2024 → 2025: [bold]{change:+.1f} %[/]")
+    # The computed figures, on their own line: what the report's figures are checked against.
+    out.print(
+        f"computed 2024 → 2025: {kz.workers[2024]:,} → {kz.workers[2025]:,} "
+        f"({outcome.workers_change})",
+        highlight=False,
+    )
+    same = all(kz.workers[year] == reported.get(year) for year in (2024, 2025))
+    out.print(
+        "the report's figures: " + ("[green]reproduced[/]" if same else "[red]NOT reproduced[/]")
+    )

@@ -57,7 +57,9 @@ def _received(am: Node) -> int:
         return len(releases(uow.session, AGREEMENT, DATASET))
 
 
-def run_statistics(kz: Node, am: Node, charts: Path) -> None:
+def run_statistics(kz: Node, am: Node, charts: Path) -> tuple[dict[int, int | None], str]:
+    """Releases, sends, compares; returns the totals Armenia received by year and the change
+    it computed between the last two."""
     out.rule("[bold]7. Statistics: released in Kazakhstan, compared in Armenia")
     for period in PERIODS:
         _send(kz, _release(kz, period))
@@ -84,3 +86,4 @@ def run_statistics(kz: Node, am: Node, charts: Path) -> None:
                          stem=f"{DATASET}-{PERIODS[-1]}-region"),
     ]  # fmt: skip
     out.print("charts: " + ", ".join(f"[cyan]{path}[/]" for path in files))
+    return dict(comparison.points), label

@@ -1,5 +1,5 @@
 """The demo workspace: two node folders (KZ and AM) with their configuration, trust material
-(a demo PKI, keys, signed directories) and synthetic data."""
+(a demo PKI, keys, signed directories) and synthetic data; tests may add a third state (KG)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migrex.identity.demo import DemoNodeSpec, DemoTrust, bootstrap_demo
+from migrex.directory.demo import DemoNodeSpec, DemoTrust, bootstrap_demo
 
 DEFAULT_PORTS = {"KZ": 8443, "AM": 8444}
 AUTHORITIES = {"KZ": ("kz-mia", "kz-mlsp"), "AM": ("am-police", "am-mcs")}
+# Kyrgyzstan's authorities in the hypothetical kz-kg-example agreement: not part of the demo's
+# scenario, but a workspace can hold a KG node so that cross-agreement paths are tried for real.
+THIRD_STATE_AUTHORITIES = {"KG": ("kg-mvd", "kg-migration")}
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,9 @@ class Workspace:
         """
         if self.root.exists():
             shutil.rmtree(self.root)
+        hosted = {**AUTHORITIES, **THIRD_STATE_AUTHORITIES}
         specs = [
-            DemoNodeSpec(state, f"{state.lower()}-node", AUTHORITIES[state], ports[state])
+            DemoNodeSpec(state, f"{state.lower()}-node", hosted[state], ports[state])
             for state in agreements_by_state
         ]
         trust = bootstrap_demo(self.root, specs, directories, datetime.now(UTC))

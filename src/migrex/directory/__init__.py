@@ -1,5 +1,7 @@
 """The per-agreement directory: authorities, node endpoints, keys and TLS trust anchors,
-signed by every party. Other features use only what is exported here."""
+signed by every party. Other features use only what is exported here; the demo bootstrap
+(`migrex.directory.demo`) and the `migrex pki` commands (`migrex.directory.cli`) are imported
+by module."""
 
 from __future__ import annotations
 

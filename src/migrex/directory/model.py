@@ -25,7 +25,6 @@ class DirectoryInvalid(MigrexError):
     type_slug = "directory-invalid"
     title = "The agreement directory was rejected"
     status = 422
-    exit_code = 7
 
 
 @dataclass(frozen=True)

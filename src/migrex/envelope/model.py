@@ -49,6 +49,7 @@ Reason = Literal[
     "bad-signature",
     "wrong-recipient",
     "unknown-agreement",
+    "not-a-party",
     "expired",
     "not-yet-valid",
     "replayed",
@@ -65,6 +66,7 @@ _REJECTIONS: dict[str, tuple[int, str]] = {
     "bad-signature": (401, "The envelope's signature is not valid"),
     "wrong-recipient": (422, "The envelope is addressed to an authority this node does not host"),
     "unknown-agreement": (422, "The envelope names an agreement this node is not party to"),
+    "not-a-party": (422, "The sender or recipient is not a party to the agreement named"),
     "expired": (422, "The envelope has expired"),
     "not-yet-valid": (422, "The envelope is issued in the future"),
     "replayed": (409, "The message was already received"),
@@ -100,6 +102,10 @@ class EnvelopeRejected(MigrexError):
         self.type_slug = f"envelope-{reason}"
         self.envelope_sha256 = envelope_sha256
         self.message_id = message_id
+
+    @classmethod
+    def problem_types(cls) -> tuple[tuple[str, int, str], ...]:
+        return tuple((f"envelope-{reason}", *_REJECTIONS[reason]) for reason in sorted(_REJECTIONS))
 
 
 def is_authority_id(value: object) -> TypeGuard[str]:

@@ -64,6 +64,12 @@ class ReceiptInvalid(MigrexError):
         self.reason: ReceiptReason = reason
         self.type_slug = f"receipt-{reason}"
 
+    @classmethod
+    def problem_types(cls) -> tuple[tuple[str, int, str], ...]:
+        return tuple(
+            (f"receipt-{reason}", cls.status, cls.title) for reason in sorted(RECEIPT_REASONS)
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Receipt:

@@ -27,6 +27,8 @@ from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.outbox import canonical_json
 from migrex.exchange.tables import SecurityEvent, inbox_table
 from migrex.exchange.trust import Trust
+from migrex.retention.service import INBOX_BODY, SIGNED_MESSAGE, sealed_copies
+from migrex.retention.tables import retention_table
 from migrex.uow import UnitOfWork
 
 
@@ -42,12 +44,29 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class DoorSealing:
+    """How what arrives is sealed before it is stored: each message under its own data key,
+    wrapped by the node's retention key and destroyed when the agreement's retention ends, so
+    no plaintext of a received body ever reaches a table, its journal or a backup."""
+
+    node_key: bytes = field(repr=False)
+    retention: Mapping[str, timedelta]
+    # Messages the node's own machinery reads at once and that carry no person (checkpoints
+    # and cosignatures between witnesses) stay in clear.
+    clear_types: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class ReceiverPolicy:
     agreements: Collection[str]
     max_envelope_bytes: int
     # Longest lifetime (expiry minus issue) a message may claim, per agreement: the inbox
     # must remember a message id for that long to recognise a replay.
     max_lifetime: Mapping[str, timedelta] = field(default_factory=dict)
+    # The authorities of each agreement: a sender or recipient outside the agreement its
+    # message names is refused, even when its key is in another agreement's directory.
+    parties: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    sealing: DoorSealing | None = None
 
 
 def problem_of(error: EnvelopeRejected) -> dict[str, Any]:
@@ -147,6 +166,17 @@ def _store(
             )
             outcomes.append(_refuse(session, too_long, token, now, peer))
             continue
+        parties = policy.parties.get(item.claims.agreement)
+        if parties is not None and not {item.claims.sender, item.claims.recipient} <= parties:
+            outsider = EnvelopeRejected(
+                "not-a-party",
+                f"{item.claims.agreement} is between {', '.join(sorted(parties))}; the message "
+                f"is from {item.claims.sender} to {item.claims.recipient}",
+                envelope_sha256=item.envelope_sha256,
+                message_id=item.claims.message_id,
+            )
+            outcomes.append(_refuse(session, outsider, token, now, peer))
+            continue
         message_id = item.claims.message_id
         previous = stored.get(message_id)
         if previous is None:
@@ -166,6 +196,8 @@ def _store(
             outcomes.append(_refuse(session, replay, token, now, peer))
     if new_rows:
         receipts = _log_and_receipt(session, trust, new_rows, now)
+        if policy.sealing is not None:
+            bulk_insert(session, retention_table, seal_rows(new_rows, policy.sealing, now))
         bulk_insert(session, inbox_table, new_rows)
         # Accepted now, or repeated later in this same batch: both answer with the new receipt.
         outcomes = [
@@ -246,9 +278,30 @@ def _inbox_row(message: OpenedMessage, token: str, now: datetime) -> dict[str, A
         "expires_at": claims.expires_at,
         "received_at": now,
         "sender_kid": message.sender_kid,
-        "envelope": token,
         "signed_message": message.signed_message,
         "envelope_sha256": message.envelope_sha256,
         "receipt": "",  # signed once the envelope is logged
         "status": "new",
     }
+
+
+def seal_rows(
+    rows: list[dict[str, Any]], sealing: DoorSealing, now: datetime
+) -> list[dict[str, Any]]:
+    """Seals the body and signed message of each row in place (but for `clear_types`);
+    returns the retention keys to store with them, in the same transaction."""
+    keys = []
+    for row in rows:
+        if row["type"] in sealing.clear_types:
+            continue
+        retention = sealing.retention.get(row["agreement_id"])
+        if retention is None:
+            retention = max(sealing.retention.values(), default=timedelta(days=365))
+        key_row, sealed = sealed_copies(
+            sealing.node_key, record=row["message_id"], agreement_id=row["agreement_id"],
+            our_authority=row["recipient"], expires_at=now + retention, now=now,
+            texts={INBOX_BODY: row["body"], SIGNED_MESSAGE: row["signed_message"]},
+        )  # fmt: skip
+        row["body"], row["signed_message"] = sealed[INBOX_BODY], sealed[SIGNED_MESSAGE]
+        keys.append(key_row)
+    return keys

@@ -10,19 +10,40 @@ from functools import cached_property
 
 from sqlalchemy import func, select
 
+from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.exchange.delivery import RetryPolicy
 from migrex.exchange.metrics import ExchangeMetrics
-from migrex.exchange.receiver import ReceiverPolicy
+from migrex.exchange.receiver import DoorSealing, ReceiverPolicy
 from migrex.exchange.relay import Relay
 from migrex.exchange.tables import OutboxMessage
 from migrex.exchange.tls_log import SecurityLogWriter, note_handshake_failures
 from migrex.exchange.transport import HttpsTransport
 from migrex.exchange.trust import Trust, load_trust
 from migrex.exchange.wakeup import Doorbell, can_listen, start_listening
+from migrex.identity.node_secrets import node_secret
 from migrex.node import Node
+from migrex.retention.service import RETENTION_KEY
 
 DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
 MAX_BATCH = 1000
+
+
+def receiver_policy(node: Node, agreements: frozenset[str]) -> ReceiverPolicy:
+    """What the node's door accepts, and how it seals what it accepts: every node process
+    and every test receives through this one policy."""
+    known = node.agreements.values()
+    limits = [a.max_envelope_bytes for a in known]
+    return ReceiverPolicy(
+        agreements=agreements,
+        max_envelope_bytes=max(limits, default=DEFAULT_MAX_ENVELOPE_BYTES),
+        max_lifetime={a.id: a.message_lifetime for a in known},
+        parties={a.id: frozenset(a.authorities) for a in known},
+        sealing=DoorSealing(
+            node_secret(node.settings.resolved_key_dir, RETENTION_KEY),
+            retention={a.id: a.data_protection.retention for a in known},
+            clear_types=AUDIT_TYPES,
+        ),
+    )
 
 
 @dataclass
@@ -43,12 +64,7 @@ class ExchangeRuntime:
 
     @cached_property
     def receiver_policy(self) -> ReceiverPolicy:
-        limits = [a.max_envelope_bytes for a in self.node.agreements.values()]
-        return ReceiverPolicy(
-            agreements=frozenset(self.trust.directories),
-            max_envelope_bytes=max(limits, default=DEFAULT_MAX_ENVELOPE_BYTES),
-            max_lifetime={a.id: a.message_lifetime for a in self.node.agreements.values()},
-        )
+        return receiver_policy(self.node, frozenset(self.trust.directories))
 
     @property
     def max_request_bytes(self) -> int:

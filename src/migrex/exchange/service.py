@@ -18,7 +18,6 @@ class NotPermitted(MigrexError):
     type_slug = "not-permitted"
     title = "The agreement does not permit this message"
     status = 422
-    exit_code = 9
 
 
 @dataclass(frozen=True)

@@ -82,13 +82,17 @@ class InboxMessage(Base):
     expires_at: Mapped[datetime] = mapped_column()
     received_at: Mapped[datetime] = mapped_column()
     sender_kid: Mapped[str] = mapped_column(String(64))
-    envelope: Mapped[str] = mapped_column(Text)  # kept as received
-    # The sender's own JWS from inside the envelope: proves origin to a third party without
-    # handing over our decryption key.
+    # The envelope itself is not kept: it opens with our own key for as long as we hold it,
+    # which would outlive erasure. Its hash (here and in the audit log) proves what came.
+    # The sender's own JWS from inside the envelope proves origin to a third party without
+    # handing over our decryption key; it and the body are sealed at the door.
     signed_message: Mapped[str] = mapped_column(Text)
     envelope_sha256: Mapped[str] = mapped_column(String(64))
     receipt: Mapped[str] = mapped_column(Text)  # the receipt we signed, returned on redelivery
-    status: Mapped[str] = mapped_column(String(16), default="new")
+    # new → filed (or another filing outcome), or quarantined with `problem` saying why.
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    # Why filing refused the message: a stable code and the places at fault, never content.
+    problem: Mapped[str | None] = mapped_column(Text)
 
 
 class SecurityEvent(Base):

@@ -1,6 +1,7 @@
-"""Identity and trust: authority and party keys, the key store, the demo PKI and the TLS
-contexts of the exchange. Other features use only what is exported here; the demo bootstrap
-lives in `migrex.identity.demo`."""
+"""Identity and trust: authority and party keys, the key store, X.509 certificates, node
+secrets and the TLS contexts of the exchange. Other features use only what is exported here.
+The demo PKI bootstrap and `migrex pki` build on this and on the directories, so they live a
+layer up, in `migrex.directory`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from migrex.identity.keys import (
     public_key,
 )
 from migrex.identity.keystore import FileKeyStore, KeyStore
+from migrex.identity.node_secrets import node_secret
 from migrex.identity.pki import (
     CertifiedKey,
     certificate_node_id,
@@ -46,6 +48,7 @@ __all__ = [
     "current_key",
     "issue_node_certificate",
     "key_set",
+    "node_secret",
     "peer_certificate",
     "public_key",
     "read_certificates_pem",

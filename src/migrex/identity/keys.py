@@ -44,7 +44,6 @@ class KeyStoreError(MigrexError):
     type_slug = "key-store"
     title = "The key store cannot provide the key"
     status = 500
-    exit_code = 8
 
 
 @dataclass(frozen=True)

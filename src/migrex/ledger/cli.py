@@ -10,11 +10,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from migrex.casework.service import SUBJECT_KEY
 from migrex.console import out
 from migrex.context import node_from
-from migrex.identity.secrets import node_secret
-from migrex.ledger.service import Entry, limits_report, subject_report
+from migrex.identity import node_secret
+from migrex.ledger.service import SUBJECT_KEY, Entry, limits_report, subject_report
 from migrex.ledger.subjects import document_identifier, national_id_identifier
 
 subject_app = typer.Typer(no_args_is_help=True)

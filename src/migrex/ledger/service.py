@@ -19,6 +19,9 @@ from migrex.audit import subject_hash
 from migrex.ledger.subjects import Subject, subjects_in
 from migrex.ledger.tables import DisclosureRow
 
+# The node secret the subject hashes are keyed with (in the node's key folder).
+SUBJECT_KEY = "subject.key"
+
 # The messages that open a case about persons: their persons count against volume limits.
 OPENING_TYPES = frozenset(
     {
@@ -59,6 +62,40 @@ def record_message(
     subjects = subjects_in(body, opening)
     _add(session, key, subjects, facts.direction, facts, actor=facts.actor)
     return subjects
+
+
+def record_subjects(
+    session: Session, key: bytes, facts: MessageFacts, subjects: Sequence[Subject]
+) -> None:
+    """One ledger row per identifier of each person, as the message's kind said it carries."""
+    _add(session, key, [s for s in subjects if s.identifiers], facts.direction, facts,
+         actor=facts.actor)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Fields about a person this node received from a partner authority under an agreement."""
+
+    agreement_id: str
+    partner_authority: str
+    fields: frozenset[str]
+
+
+def received_about(session: Session, key: bytes, identifiers: Sequence[str]) -> list[Provenance]:
+    """Every partner that sent this node data about the person with any of these identifiers,
+    with the fields it sent (names only: the ledger never holds values)."""
+    if not identifiers:
+        return []
+    hashes = [subject_hash(key, identifier) for identifier in identifiers]
+    rows = session.execute(
+        select(DisclosureRow.agreement_id, DisclosureRow.partner_authority, DisclosureRow.fields)
+        .where(DisclosureRow.subject_hash.in_(hashes), DisclosureRow.direction == "received")
+        .distinct()
+    )
+    found: dict[tuple[str, str], set[str]] = {}
+    for agreement_id, partner, fields in rows:
+        found.setdefault((agreement_id, partner), set()).update(f for f in fields.split(",") if f)
+    return [Provenance(a, p, frozenset(f)) for (a, p), f in sorted(found.items())]
 
 
 def record_read(

@@ -19,7 +19,6 @@ class NotAuthenticated(MigrexError):
     type_slug = "not-authenticated"
     title = "Authentication is required"
     status = 401
-    exit_code = 11
     # RFC 9110 §11.6.1: a 401 names the scheme the client should use.
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="migrex"'}
 
@@ -28,7 +27,6 @@ class NotAuthorised(MigrexError):
     type_slug = "not-authorised"
     title = "The officer's roles do not allow this action"
     status = 403
-    exit_code = 12
 
 
 class Role(StrEnum):

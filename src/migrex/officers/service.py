@@ -33,7 +33,6 @@ class OfficerRejected(MigrexError):
     type_slug = "officer-rejected"
     title = "The officer command was refused; nothing was stored"
     status = 422
-    exit_code = 13
 
 
 # mgx_<prefix>_<secret>: a recognisable scheme (secret scanners can match it), 8 hex

@@ -22,6 +22,13 @@ class Registries(Protocol):
         """The person present holding this document, or None when there is none."""
         ...
 
+    def present_holding(
+        self, *, document_number: str | None = None, national_id: str | None = None
+    ) -> list[PersonPresent]:
+        """Every person present holding this document number (of any issuing state) or this
+        national id; an inquiry that does not name the citizenship is matched through it."""
+        ...
+
     def employment_of(self, person_record_id: str) -> list[EmploymentSpell]:
         """The person's employment spells, earliest first."""
         ...

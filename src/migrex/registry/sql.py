@@ -44,6 +44,18 @@ class SqlRegistries:
         ).first()
         return _record(PersonPresent, row) if row else None
 
+    def present_holding(
+        self, *, document_number: str | None = None, national_id: str | None = None
+    ) -> list[PersonPresent]:
+        if document_number is None and national_id is None:
+            return []
+        query = select(PersonPresentRow).order_by(PersonPresentRow.id)
+        if document_number is not None:
+            query = query.where(PersonPresentRow.document_number == document_number)
+        if national_id is not None:
+            query = query.where(PersonPresentRow.national_id == national_id)
+        return [_record(PersonPresent, row) for row in self._session.scalars(query)]
+
     def employment_of(self, person_record_id: str) -> list[EmploymentSpell]:
         rows = self._session.scalars(
             select(EmploymentRow)

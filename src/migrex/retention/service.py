@@ -22,13 +22,18 @@ from migrex.retention.sealing import new_data_key, open_text, seal_text, unwrap_
 from migrex.retention.tables import RetentionKeyRow
 
 RETENTION_KEY = "retention.key"
+# The names a received message's sealed copies go by (bound into each seal, so a copy moved
+# to another place does not open there): the inbox's body and signed message, sealed at the
+# door, and the case's copy, sealed when filed.
+INBOX_BODY = "inbox-body"
+SIGNED_MESSAGE = "signed-message"
+CASE_BODY = "case-body"
 
 
 class Erased(MigrexError):
     type_slug = "erased"
     title = "The data was erased when its retention period ended"
     status = 410
-    exit_code = 20
 
 
 def seal_record(
@@ -52,15 +57,41 @@ def seal_record(
     return {name: seal_text(data_key, text, f"{record}/{name}") for name, text in texts.items()}
 
 
-def open_record(session: Session, node_key: bytes, *, record: str, name: str, sealed: str) -> str:
-    """The text sealed as `name` of `record`; Erased once its key is gone."""
+def sealed_copies(
+    node_key: bytes, *, record: str, agreement_id: str, our_authority: str,
+    expires_at: datetime, now: datetime, texts: Mapping[str, str],
+) -> tuple[dict[str, object], dict[str, str]]:  # fmt: skip
+    """A new data key for `record` (as a retention row to insert) and each text sealed under
+    it by name. Pure apart from the random key."""
+    data_key = new_data_key()
+    row: dict[str, object] = {
+        "record": record, "agreement_id": agreement_id, "our_authority": our_authority,
+        "wrapped_key": wrap_key(node_key, data_key, record), "sealed_at": now,
+        "expires_at": expires_at, "erased_at": None,
+    }  # fmt: skip
+    return row, {
+        name: seal_text(data_key, text, f"{record}/{name}") for name, text in texts.items()
+    }
+
+
+def _data_key(session: Session, node_key: bytes, record: str) -> bytes:
+    """The data key of `record`; NotFound without one, Erased once it is gone."""
     row = session.get(RetentionKeyRow, record)
     if row is None:
         raise NotFound(f"no data key for {record}")
     if row.wrapped_key is None:
         raise Erased(f"{record} was erased on {row.erased_at:%Y-%m-%d} (retention ended)")
-    data_key = unwrap_key(node_key, row.wrapped_key, record)
-    return open_text(data_key, sealed, f"{record}/{name}")
+    return unwrap_key(node_key, row.wrapped_key, record)
+
+
+def seal_again(session: Session, node_key: bytes, *, record: str, name: str, text: str) -> str:
+    """`text` sealed as `name` under the data key `record` already has (Erased once gone)."""
+    return seal_text(_data_key(session, node_key, record), text, f"{record}/{name}")
+
+
+def open_record(session: Session, node_key: bytes, *, record: str, name: str, sealed: str) -> str:
+    """The text sealed as `name` of `record`; Erased once its key is gone."""
+    return open_text(_data_key(session, node_key, record), sealed, f"{record}/{name}")
 
 
 @dataclass(frozen=True)

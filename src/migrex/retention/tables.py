@@ -23,3 +23,7 @@ class RetentionKeyRow(Base):
     sealed_at: Mapped[datetime] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
     erased_at: Mapped[datetime | None] = mapped_column()
+
+
+# The Core table, for the receiver's bulk insert of the keys it seals a batch under.
+retention_table = Base.metadata.tables[RetentionKeyRow.__tablename__]

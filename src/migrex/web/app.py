@@ -1,51 +1,33 @@
-"""create_app(): the node's FastAPI application."""
+"""create_app(): the node's FastAPI application: the partners' mutual-TLS door, the operator
+routes, and every feature's background jobs."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from migrex.casework.filing import start_filing
-from migrex.casework.service import node_context
-from migrex.exchange.api import router as exchange_router
+from migrex import features
 from migrex.exchange.runtime import ExchangeRuntime
-from migrex.exchange.trust import Trust
-from migrex.jobs import start_periodic
-from migrex.node import Node
-from migrex.retention.run import run_retention
 from migrex.web.problems import install_problem_handlers
-from migrex.witness import router as witness_router
-from migrex.witness import start_witnessing
-
-
-def start_proof_clerks(node: Node, trust: Trust, stop: threading.Event) -> None:
-    """Witnessing (answer partners' checkpoints, keep their cosignatures, send ours) and the
-    retention run, each on its own interval."""
-    settings = node.settings
-    start_witnessing(node, trust, stop)
-
-    def retention() -> int:
-        with node.unit_of_work() as uow:
-            return len(run_retention(uow, datetime.now(UTC)))
-
-    start_periodic("retention", retention, stop, settings.retention_interval_seconds)
 
 
 def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
+    # Imported here, before `serve` freezes what start-up built (`settle_process`).
+    jobs = list(features.jobs())
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop_clerks = threading.Event()
         if run_relay and runtime.node.settings.relay_enabled:
-            runtime.start_relays()
-            start_filing(runtime.node.unit_of_work, node_context(runtime.node), stop_clerks)
-            start_proof_clerks(runtime.node, runtime.trust, stop_clerks)
+            # Each feature's background jobs: the relays, filing, witnessing, retention.
+            for start in jobs:
+                start(runtime, stop_clerks)
         try:
             yield
         finally:
@@ -60,8 +42,8 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
     app.state.exchange = runtime
 
     install_problem_handlers(app)
-    app.include_router(exchange_router)
-    app.include_router(witness_router)
+    for router in features.partner_routers():
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, object]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.trust import Trust
 from migrex.jobs import start_periodic
 from migrex.node import Node
@@ -28,7 +29,10 @@ def checkpoint_round(node: Node, trust: Trust, witnessing: WitnessingNode, now: 
         return len(send_checkpoints(uow, witnessing, now))
 
 
-def start_witnessing(node: Node, trust: Trust, stop: threading.Event) -> None:
+def start_witnessing(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """Answer partners' checkpoints and keep their cosignatures of ours; send our checkpoint
+    every `witness_interval_seconds`."""
+    node, trust = runtime.node, runtime.trust
     witnessing = witnessing_node(node, trust)
 
     def answer() -> int:

@@ -98,7 +98,7 @@ def test_a_consultation_finding_and_co_signed_outcome_through_the_api(pair: Pair
                "fields": {"permit_type": "work"}}  # fmt: skip
     added = call(app, "POST", f"/v1/cases/{case_id}/findings", officer, finding)
     assert added.status_code == 200, added.text
-    assert added.json()["state"] == CaseState.SENT  # a finding does not move the case
+    assert added.json()["state"] == CaseState.DELIVERED  # a finding does not move the case
     bad = call(app, "POST", f"/v1/cases/{case_id}/findings", officer,
                {"finding": "x", "fields": {"shoe_size": 44}})  # fmt: skip
     assert (bad.status_code, problem_type(bad)) == (422, "message-invalid")

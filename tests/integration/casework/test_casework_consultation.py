@@ -113,13 +113,13 @@ def test_both_sides_add_findings_and_co_sign_the_outcome(pair: Pair) -> None:
     assert len(received(pair.kz, case_id, "consultation-finding")) == 1
     assert len(received(pair.am, case_id, "consultation-finding")) == 1
     assert state(pair.kz, case_id) == CaseState.IN_REVIEW
-    assert state(pair.am, case_id) == CaseState.SENT  # no receipt in this harness
+    assert state(pair.am, case_id) == CaseState.DELIVERED  # receipted, then noted by filing
 
     propose(pair, case_id)
     deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
     # Signed by Kazakhstan alone: the proposal does not close anything yet.
     assert state(pair.kz, case_id) == CaseState.IN_REVIEW
-    assert state(pair.am, case_id) == CaseState.SENT  # no receipt in this harness
+    assert state(pair.am, case_id) == CaseState.DELIVERED  # receipted, then noted by filing
 
     am_cosigns(pair, case_id)
     assert state(pair.am, case_id) == CaseState.ANSWERED
@@ -160,7 +160,7 @@ def _refused(pair: Pair, case_id: str) -> None:
     before = outbox_count(pair.am)
     with pytest.raises(CoSignatureInvalid):
         am_cosigns(pair, case_id)
-    assert state(pair.am, case_id) == CaseState.SENT  # no receipt in this harness
+    assert state(pair.am, case_id) == CaseState.DELIVERED  # receipted, then noted by filing
     assert outbox_count(pair.am) == before
 
 

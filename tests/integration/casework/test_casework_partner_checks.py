@@ -4,39 +4,19 @@ closes the consultation only when that signature is really ours."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 from test_casework_clarification import vague_inquiry
 from test_casework_consultation import OUTCOME, consultation, findings, propose
 
-from casework_steps import context, deliver, now, state
+from casework_steps import context, deliver, now, partner_sends, state
 from migrex.casework.clarification import ask_clarification
 from migrex.casework.consultation_signing import cosign
 from migrex.casework.lifecycle import CaseState
 from migrex.casework.tables import ScreeningNoteRow
-from migrex.envelope import new_message_id
-from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.tables import InboxMessage
 from nodes import Pair
-
-
-def partner_sends(pair: Pair, case_id: str, type_: str, body: dict[str, Any]) -> str:
-    """Armenia's node sends a message its own checks would have stopped (a faulty or
-    compromised partner), straight into its outbox, and it is delivered to Kazakhstan."""
-    agreement = pair.am.agreements["kz-am-2024"]
-    message_id = new_message_id(now())
-    with pair.am.unit_of_work() as uow:
-        enqueue(uow.session, OutgoingMessage(
-            message_id=message_id, agreement_id=agreement.id, sender="am-mcs",
-            recipient="kz-mia", type=type_, body=body, issued_at=now(),
-            expires_at=now() + agreement.message_lifetime, case_id=case_id, in_reply_to=None,
-        ), now())  # fmt: skip
-        uow.commit()
-    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
-    return message_id
 
 
 def test_an_amending_clarification_is_screened_again_on_receipt(pair: Pair) -> None:

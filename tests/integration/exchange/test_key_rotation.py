@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from migrex.demo.workspace import AUTHORITIES
+from migrex.directory.demo import DemoNodeSpec, reissue_demo_directory
 from migrex.envelope import MessageClaims, new_message_id, seal
 from migrex.exchange.receiver import ReceiverPolicy, receive_batch
-from migrex.identity.demo import DemoNodeSpec, reissue_demo_directory
 from migrex.identity.keystore import FileKeyStore
 from nodes import Pair
 

@@ -198,6 +198,6 @@ def test_a_malformed_release_is_refused_and_nothing_stored(kz: Pair, csv: bytes)
         status = uow.session.scalar(
             select(InboxMessage.status).where(InboxMessage.message_id == message_id)
         )
-        assert status == "invalid"
+        assert status == "quarantined"
         assert uow.session.scalar(select(func.count()).select_from(ReleaseRow)) == 0
         assert uow.session.scalar(select(func.count()).select_from(CaseRow)) == 0

@@ -27,8 +27,8 @@ from migrex.audit.tables import (
 from migrex.audit.verification import VerifyReport
 from migrex.casework.service import OpenRequest, file_inbox, open_request
 from migrex.demo.workspace import AUTHORITIES
+from migrex.directory.demo import DemoNodeSpec, reissue_demo_directory
 from migrex.exchange.trust import Trust
-from migrex.identity.demo import DemoNodeSpec, reissue_demo_directory
 from migrex.identity.keystore import FileKeyStore
 from migrex.node import Node
 from migrex.witness.jobs import checkpoint_round

@@ -113,6 +113,10 @@ VALID: dict[str, dict[str, Any]] = {
         "results": [{"person": 0, "holds": "yes", "status": "active"}]
     },
     "clarification-request": {"questions": ["Which case is this for?"]},
+    "message-problem": {
+        "message_id": "01935c4e-7a10-7000-8000-000000000000",
+        "problem": "message-invalid at grounds.0.ground",
+    },
     "clarification-answer": {"answers": ["Case 2025-117."], "legal_basis": "Article 2, 2025-117"},
     "refusal": {
         "grounds": [{"ground": "security", "article": "Article 7"}],

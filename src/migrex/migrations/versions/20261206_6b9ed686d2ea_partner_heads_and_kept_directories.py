@@ -1,7 +1,7 @@
 """partner heads and kept directories
 
 Revision ID: 6b9ed686d2ea
-Revises: 3bcb7ded66b1
+Revises: 7c2d9e4f1a30
 Create Date: 2026-12-06 03:09:37.966043
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "6b9ed686d2ea"
-down_revision = "3bcb7ded66b1"
+down_revision = "7c2d9e4f1a30"
 branch_labels = None
 depends_on = None
 

@@ -14,15 +14,15 @@ import typer
 from typer.testing import CliRunner
 
 from migrex.directory import DirectoryInvalid, load_directory, load_trusted_party_keys
-from migrex.errors import ConfigurationError
-from migrex.identity import FileKeyStore, read_certificates_pem
-from migrex.identity.cli import app
-from migrex.identity.demo import (
+from migrex.directory.cli import app
+from migrex.directory.demo import (
     DEFAULT_DEMO_AGREEMENTS,
     DEFAULT_DEMO_NODES,
     DemoTrust,
     bootstrap_demo,
 )
+from migrex.errors import ConfigurationError
+from migrex.identity import FileKeyStore, read_certificates_pem
 from migrex.identity.tls import client_ssl_context, server_ssl_context
 
 NOW = datetime.now(UTC)

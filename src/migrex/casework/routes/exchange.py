@@ -1,7 +1,7 @@
 """The officers' view of an authority's messages: what arrived and how it was filed, what is
 leaving and how delivery goes, and releasing a parked message. Bodies are never listed.
 
-Mounted by `casework.api.router`, under its `/v1`.
+Mounted by `casework.routes.router`, under its `/v1`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from migrex.casework.api_deps import now, problem
+from migrex.casework.routes.dependencies import now, problem
 from migrex.casework.schemas import InboxEntryOut, OutboxEntryOut
 from migrex.errors import Conflict, NotFound
 from migrex.exchange.delivery import Status

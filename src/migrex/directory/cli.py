@@ -14,7 +14,7 @@ from rich.text import Text
 
 from migrex.console import out
 from migrex.directory import Directory, PublishedKey, load_directory, load_trusted_party_keys
-from migrex.identity.demo import DEFAULT_DEMO_AGREEMENTS, DEFAULT_DEMO_NODES, bootstrap_demo
+from migrex.directory.demo import DEFAULT_DEMO_AGREEMENTS, DEFAULT_DEMO_NODES, bootstrap_demo
 from migrex.identity.keystore import FileKeyStore
 from migrex.identity.pki import certificates_from_pem
 

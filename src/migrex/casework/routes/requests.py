@@ -1,8 +1,6 @@
-"""The officers' casework API: thin routes over the casework use cases.
-
-Every route names its authority (in the path, or through the case it acts on) and checks the
-officer's permission for it before anything changes; every action records the officer.
-"""
+"""The officers' routes for requests and cases: open one, list and read them, take one into
+review, withdraw or expire it. Each route parses, runs one use case or query in one unit of
+work (the permission is checked inside it), and renders."""
 
 from __future__ import annotations
 
@@ -11,26 +9,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from migrex.casework.answers import answer_inquiry
-from migrex.casework.api_deps import (
-    CASE_PROBLEMS,
-    CaseworkSetup,
-    CaseworkSetupDep,
-    case_for,
-    consultation_keys_of,
-    now,
-)
-from migrex.casework.api_exchange import router as exchange_router
-from migrex.casework.api_steps import router as steps_router
-from migrex.casework.cli import hit_reference_key
+from migrex.casework.queries import cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
+from migrex.casework.routes.dependencies import (
+    CASE_PROBLEMS,
+    CaseworkSetupDep,
+    authorised,
+    now,
+    sent,
+)
 from migrex.casework.schemas import (
     CaseOut,
     OpenedOut,
-    RefusalIn,
     ReminderOut,
     RequestIn,
     SentOut,
@@ -38,26 +30,16 @@ from migrex.casework.schemas import (
 )
 from migrex.casework.service import (
     OpenRequest,
+    expire,
     open_request,
     open_review,
     overdue_cases,
-    refuse,
     withdraw,
 )
-from migrex.casework.tables import CaseRow
-from migrex.officers.api import (
-    PROBLEM_RESPONSES,
-    CurrentOfficer,
-    UnitOfWorkFactoryDep,
-    requires,
-)
+from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer, require
-from migrex.registry.sql import SqlRegistries
 
-# What the app factory imports from here.
-__all__ = ["CaseworkSetup", "consultation_keys_of", "router"]
-
-router = APIRouter(prefix="/v1", tags=["casework"], responses=PROBLEM_RESPONSES)
+router = APIRouter()
 
 
 @router.post("/authorities/{authority}/requests", response_model=OpenedOut, status_code=201)
@@ -68,7 +50,8 @@ def open_request_route(
     unit_of_work: UnitOfWorkFactoryDep,
     setup: CaseworkSetupDep,
 ) -> OpenedOut:
-    """Screen a request against the agreement, open its case and queue it for sending."""
+    """Screen a request, notice or information against the agreement, open its case and queue
+    it for sending."""
     require(officer, Action.SEND_REQUEST, authority)
     command = OpenRequest(payload.agreement_id, authority, payload.recipient, payload.type,
                           payload.body, officer.actor)  # fmt: skip
@@ -85,11 +68,7 @@ def list_cases(
 ) -> list[CaseOut]:
     """The authority's cases, newest first."""
     with unit_of_work() as uow:
-        rows = uow.session.scalars(
-            select(CaseRow).where(CaseRow.our_authority == authority)
-            .order_by(CaseRow.opened_at.desc()).limit(500)
-        )  # fmt: skip
-        return [CaseOut.of(row) for row in rows]
+        return [CaseOut.of(row) for row in cases_of(uow, authority)]
 
 
 @router.get("/authorities/{authority}/overdue", response_model=list[CaseOut])
@@ -100,7 +79,7 @@ def list_overdue(
 ) -> list[CaseOut]:
     """The authority's open cases past their deadline, longest overdue first."""
     with unit_of_work() as uow:
-        return [CaseOut.of(c) for c in overdue_cases(uow, now()) if c.our_authority == authority]
+        return [CaseOut.of(c) for c in overdue_cases(uow, now(), authority)]
 
 
 @router.get("/authorities/{authority}/reminders", response_model=list[ReminderOut])
@@ -123,7 +102,8 @@ def list_reminders(
 @router.get("/cases/{case_id}", response_model=CaseOut, responses=CASE_PROBLEMS)
 def show_case(case_id: str, officer: CurrentOfficer, unit_of_work: UnitOfWorkFactoryDep) -> CaseOut:
     """One case: its state, parties and deadlines."""
-    return CaseOut.of(case_for(unit_of_work, case_id, officer, Action.VIEW_CASE))
+    with unit_of_work() as uow:
+        return CaseOut.of(authorised(uow, case_id, officer, Action.VIEW_CASE))
 
 
 class MessageOut(BaseModel):
@@ -141,8 +121,8 @@ def read_messages(
 ) -> list[MessageOut]:  # fmt: skip
     """Every message of the case in full. Each read of personal data is recorded in the
     disclosure ledger and the audit log under the officer's name."""
-    case_for(unit_of_work, case_id, officer, Action.VIEW_PERSONAL_DATA)
     with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.VIEW_PERSONAL_DATA)
         views = read_case_messages(uow, setup.node, case_id, reader=officer.actor, now=now())
     return [MessageOut(message_id=v.message_id, direction=v.direction, type=v.type, at=v.at,
                        body=v.body) for v in views]  # fmt: skip
@@ -151,40 +131,10 @@ def read_messages(
 @router.post("/cases/{case_id}/review", response_model=SentOut, responses=CASE_PROBLEMS)
 def review(case_id: str, officer: CurrentOfficer, unit_of_work: UnitOfWorkFactoryDep) -> SentOut:
     """Take an incoming request into review."""
-    case_for(unit_of_work, case_id, officer, Action.REVIEW_INCOMING)
     with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.REVIEW_INCOMING)
         open_review(uow, case_id, officer.actor, now())
     return SentOut(state="in-review")
-
-
-@router.post("/cases/{case_id}/answer", response_model=dict[str, Any], responses=CASE_PROBLEMS)
-def answer(
-    case_id: str, officer: CurrentOfficer, unit_of_work: UnitOfWorkFactoryDep,
-    setup: CaseworkSetupDep,
-) -> dict[str, Any]:  # fmt: skip
-    """Answer a person inquiry from the registries, disclosing only the profile's fields."""
-    case_for(unit_of_work, case_id, officer, Action.DECIDE)
-    with unit_of_work() as uow:
-        reply = answer_inquiry(
-            uow, setup.node, SqlRegistries(uow.session), case_id,
-            hit_key=hit_reference_key(setup.key_dir), actor=officer.actor, now=now(),
-        )  # fmt: skip
-    return reply.model_dump(mode="json", exclude_none=True)
-
-
-@router.post("/cases/{case_id}/refuse", response_model=SentOut, responses=CASE_PROBLEMS)
-def refuse_route(
-    case_id: str, payload: RefusalIn, officer: CurrentOfficer,
-    unit_of_work: UnitOfWorkFactoryDep, setup: CaseworkSetupDep,
-) -> SentOut:  # fmt: skip
-    """Refuse on one or more of the agreement's grounds; the refusal is a signed message."""
-    case_for(unit_of_work, case_id, officer, Action.DECIDE)
-    with unit_of_work() as uow:
-        message_id = refuse(
-            uow, setup.node, case_id, grounds=payload.grounds,
-            explanation=payload.explanation, actor=officer.actor, now=now(),
-        )  # fmt: skip
-    return SentOut(message_id=message_id, state="refused")
 
 
 @router.post("/cases/{case_id}/withdraw", response_model=SentOut, responses=CASE_PROBLEMS)
@@ -193,14 +143,19 @@ def withdraw_route(
     unit_of_work: UnitOfWorkFactoryDep, setup: CaseworkSetupDep,
 ) -> SentOut:  # fmt: skip
     """Withdraw one of our requests; the partner is told."""
-    case_for(unit_of_work, case_id, officer, Action.WITHDRAW_REQUEST)
     with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.WITHDRAW_REQUEST)
         message_id = withdraw(uow, setup.node, case_id, reason=payload.reason,
                               actor=officer.actor, now=now())  # fmt: skip
     return SentOut(message_id=message_id, state="withdrawn")
 
 
-# The exchange's view of the authority's messages and the remaining case steps have their own
-# modules; mounting them here keeps the app wiring one casework router.
-router.include_router(exchange_router)
-router.include_router(steps_router)
+@router.post("/cases/{case_id}/expire", response_model=SentOut, responses=CASE_PROBLEMS)
+def expire_route(
+    case_id: str, officer: CurrentOfficer, unit_of_work: UnitOfWorkFactoryDep
+) -> SentOut:
+    """Close an open case for lapse (a supervisor's decision); final."""
+    with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.ASSIGN_CASE)
+        expire(uow, case_id, actor=officer.actor, now=now())
+        return sent(uow, case_id, None)

@@ -19,7 +19,7 @@ from migrex.casework.tables import CaseRow
 from migrex.errors import ConfigurationError, NotFound
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
-from migrex.officers.api import PROBLEM_RESPONSES, UnitOfWorkFactory
+from migrex.officers.api import PROBLEM_RESPONSES
 from migrex.officers.model import Action, Officer, require
 from migrex.uow import UnitOfWork
 
@@ -79,19 +79,17 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def case_for(
-    unit_of_work: UnitOfWorkFactory, case_id: str, officer: Officer, action: Action
-) -> CaseRow:
-    """The case, once the officer may take `action` for its authority; NotFound if unknown."""
-    with unit_of_work() as uow:
-        case = uow.session.get(CaseRow, case_id)
+def authorised(uow: UnitOfWork, case_id: str, officer: Officer, action: Action) -> CaseRow:
+    """The case, once the officer may take `action` for its authority; NotFound if unknown.
+    Checked in the use case's own unit of work, so the check and the change see one case."""
+    case = uow.session.get(CaseRow, case_id)
     if case is None:
         raise NotFound(f"no case {case_id}")
     require(officer, action, case.our_authority)
     return case
 
 
-def sent(uow: UnitOfWork, case_id: str, message_id: str) -> SentOut:
+def sent(uow: UnitOfWork, case_id: str, message_id: str | None) -> SentOut:
     """The message a use case just queued, with the state it left the case in."""
     case = uow.session.get(CaseRow, case_id)
     return SentOut(message_id=message_id, state=case.state if case is not None else "unknown")

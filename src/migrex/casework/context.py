@@ -1,0 +1,55 @@
+"""What casework needs to know of the node it runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from joserfc.jwk import OKPKey
+
+from migrex.agreements import Agreement
+from migrex.identity import FileKeyStore, KeyUse
+from migrex.identity.node_secrets import node_secret
+from migrex.ledger.service import SUBJECT_KEY
+from migrex.node import Node
+from migrex.retention.service import RETENTION_KEY
+
+HIT_REFERENCE_KEY = "hit-reference.key"
+
+
+__all__ = ["HIT_REFERENCE_KEY", "SUBJECT_KEY", "NodeContext", "hit_reference_key", "node_context"]
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    """The node's agreements, hosted authorities, and the key of the subject hashes its
+    disclosure ledger and audit log record."""
+
+    agreements: Mapping[str, Agreement]
+    hosted: Sequence[str]
+    subject_key: bytes = field(repr=False)
+    retention_key: bytes = field(repr=False)
+    # Our authorities' signing keys (private JWKs, every one still valid or not): a received
+    # outcome that claims our co-signature is checked against them before it closes a case.
+    own_signing_keys: Callable[[str], Sequence[OKPKey]] = field(
+        default=lambda _authority: (), repr=False
+    )
+
+
+def node_context(node: Node) -> NodeContext:
+    keys = node.settings.resolved_key_dir
+    store = FileKeyStore(keys)
+
+    def signing(authority: str) -> list[OKPKey]:
+        return [k.key for k in store.all_keys(authority) if k.use is KeyUse.SIGNING]
+
+    return NodeContext(
+        node.agreements, node.settings.authorities,
+        node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY), signing,
+    )  # fmt: skip
+
+
+def hit_reference_key(key_dir: Path) -> bytes:
+    """The node's secret for hit references (see `casework.disclosure.hit_reference`)."""
+    return node_secret(key_dir, HIT_REFERENCE_KEY)

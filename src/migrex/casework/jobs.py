@@ -1,0 +1,30 @@
+"""Casework's background job: the filing clerk, which turns received messages into case work
+and notes the partner's receipts of ours."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from migrex.casework.context import NodeContext, node_context
+from migrex.casework.filing import file_inbox
+from migrex.exchange.runtime import ExchangeRuntime
+from migrex.jobs import start_periodic
+from migrex.uow import UnitOfWork
+
+
+def start_filing(
+    unit_of_work: Callable[[], UnitOfWork], node: NodeContext, stop: threading.Event,
+    interval: float = 0.5,
+) -> threading.Thread:  # fmt: skip
+    def run() -> int:
+        with unit_of_work() as uow:
+            return file_inbox(uow, node, datetime.now(UTC))
+
+    return start_periodic("filing", run, stop, interval)
+
+
+def file_received_messages(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """Casework's job in the feature list: the filing clerk, whatever runs the relay."""
+    start_filing(runtime.node.unit_of_work, node_context(runtime.node), stop)

@@ -1,0 +1,265 @@
+"""The node's features and what each adds to the CLI, the two web apps and `migrex serve`.
+
+This is the one list the root command (`migrex.cli`), the schema (`migrex.schema`), the
+partners' door (`web.app`), the officers' API (`web.officers_app`) and the background jobs
+are assembled from. Adding a feature, a command group, tables, a router or a job touches the
+feature's own package and one entry here.
+
+Entries name what they add as `"module:attribute"` strings, imported only when used: a
+feature's package `__init__` re-exports its model and use cases, and importing them all would
+cost `migrex --help` over two seconds (pandas, numpy, DuckDB, FastAPI). The command names and
+one-line help live here for the same reason: the root help lists them without importing any
+feature.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command the feature adds under `migrex`: a Typer sub-app (`group`) or one function."""
+
+    name: str
+    help: str
+    target: str
+    group: bool = True
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What one feature package adds to the node.
+
+    `benchmarks` are single commands mounted under `migrex bench`, each printing its figures
+    as JSON. `tables` name the modules of the feature's SQLAlchemy tables, which the schema and its
+    migrations take in (`migrex.schema`). `partner_routers` go on the mutual-TLS door
+    partners reach, `officer_routers` on the officers' API; each names a FastAPI
+    `APIRouter`. `jobs` name functions `start(runtime: ExchangeRuntime, stop:
+    threading.Event) -> None` that `migrex serve` calls once, in list order, when the node
+    runs its relay; each starts its own threads and ends them when `stop` is set.
+    """
+
+    name: str
+    commands: tuple[Command, ...] = ()
+    benchmarks: tuple[Command, ...] = ()
+    tables: tuple[str, ...] = ()
+    partner_routers: tuple[str, ...] = ()
+    officer_routers: tuple[str, ...] = ()
+    jobs: tuple[str, ...] = ()
+
+
+def resolve(target: str) -> Any:
+    """The object a `"module:attribute"` target names, importing its module."""
+    module, _, attribute = target.partition(":")
+    if not attribute:
+        raise ValueError(f"{target!r} is not of the form 'module:attribute'")
+    return getattr(importlib.import_module(module), attribute)
+
+
+# The order is the order of `migrex --help` and the order jobs start in.
+FEATURES: Final[tuple[Feature, ...]] = (
+    Feature(
+        "agreements",
+        commands=(
+            Command("agreement", "Validate and show agreement files.", "migrex.agreements.cli:app"),
+        ),
+    ),
+    Feature(
+        "registry",
+        commands=(
+            Command(
+                "registry", "Import and inspect the node's registries.", "migrex.registry.cli:app"
+            ),
+        ),
+        tables=("migrex.registry.tables",),
+    ),
+    Feature(
+        "migrations",
+        commands=(Command("db", "Database schema migrations.", "migrex.db_cli:app"),),
+    ),
+    Feature(
+        "directory",
+        commands=(
+            Command(
+                "pki",
+                "Keys, demo PKI and signed agreement directories.",
+                "migrex.directory.cli:app",
+            ),
+        ),
+    ),
+    Feature(
+        "officers",
+        commands=(
+            Command("user", "Officers, their roles and API tokens.", "migrex.officers.cli:app"),
+        ),
+        tables=("migrex.officers.tables",),
+        officer_routers=("migrex.officers.api:router", "migrex.officers.api:sessions"),
+    ),
+    Feature(
+        "exchange",
+        commands=(
+            Command(
+                "message",
+                "Send messages to partner authorities.",
+                "migrex.exchange.cli:message_app",
+            ),
+            Command(
+                "outbox", "Outgoing messages and their delivery.", "migrex.exchange.cli:outbox_app"
+            ),
+            Command("inbox", "Received messages.", "migrex.exchange.cli:inbox_app"),
+        ),
+        tables=("migrex.exchange.tables",),
+        partner_routers=("migrex.exchange.api:router",),
+        jobs=("migrex.exchange.jobs:start_relays",),
+    ),
+    # Retention does not yet expose its job from its own package; until it does,
+    # `migrex.web.jobs` starts it as `serve` always has.
+    Feature(
+        "casework",
+        commands=(
+            Command(
+                "case", "Requests and their cases under the agreements.", "migrex.casework.cli:app"
+            ),
+        ),
+        tables=("migrex.casework.tables",),
+        officer_routers=("migrex.casework.routes:router",),
+        jobs=("migrex.casework.jobs:file_received_messages",),
+    ),
+    Feature(
+        "ledger",
+        commands=(
+            Command(
+                "subject", "What was disclosed about a person.", "migrex.ledger.cli:subject_app"
+            ),
+            Command(
+                "limits",
+                "Volume limits: persons requested per partner and period.",
+                "migrex.ledger.cli:limits",
+                group=False,
+            ),
+        ),
+        tables=("migrex.ledger.tables",),
+        officer_routers=("migrex.ledger.api:router",),
+    ),
+    Feature(
+        "stats",
+        commands=(
+            Command("stats", "Statistics releases, in SDMX, compared.", "migrex.stats.cli:app"),
+        ),
+        tables=("migrex.stats.tables",),
+    ),
+    Feature(
+        "audit",
+        commands=(
+            Command("audit", "The audit log: verify, prove, checkpoints.", "migrex.audit.cli:app"),
+        ),
+        tables=("migrex.audit.tables",),
+    ),
+    Feature(
+        "witness",
+        commands=(
+            Command("witness", "Partners witnessing each other's logs.", "migrex.witness.cli:app"),
+        ),
+        tables=("migrex.witness.tables",),
+        partner_routers=("migrex.witness.api:router",),
+        jobs=("migrex.witness.jobs:start_witnessing",),
+    ),
+    Feature(
+        "retention",
+        commands=(
+            Command(
+                "retention", "Erase received data when it expires.", "migrex.retention.cli:app"
+            ),
+        ),
+        tables=("migrex.retention.tables",),
+        jobs=("migrex.web.jobs:erase_expired",),
+    ),
+    Feature(
+        "web",
+        commands=(
+            Command(
+                "serve",
+                "Run the node (HTTPS with mutual TLS, relay).",
+                "migrex.web.cli:serve",
+                group=False,
+            ),
+            Command(
+                "relay", "Run an outbox relay on its own.", "migrex.web.cli:relay", group=False
+            ),
+        ),
+    ),
+    Feature(
+        "bench",
+        commands=(
+            Command(
+                "bench", "Benchmarks that print their figures as JSON.", "migrex.bench.cli:app"
+            ),
+        ),
+    ),
+    Feature(
+        "synth",
+        commands=(
+            Command(
+                "synth",
+                "Generate synthetic registries for both states.",
+                "migrex.synth.cli:synth",
+                group=False,
+            ),
+        ),
+    ),
+    Feature(
+        "demo",
+        commands=(
+            Command(
+                "demo",
+                "Run the main scenario in a fresh workspace.",
+                "migrex.demo.cli:demo",
+                group=False,
+            ),
+        ),
+    ),
+)
+
+
+def commands() -> Iterator[Command]:
+    for feature in FEATURES:
+        yield from feature.commands
+
+
+def benchmarks() -> Iterator[Command]:
+    for feature in FEATURES:
+        yield from feature.benchmarks
+
+
+def table_modules() -> Iterator[Any]:
+    for feature in FEATURES:
+        for module in feature.tables:
+            yield importlib.import_module(module)
+
+
+def partner_routers() -> Iterator[Any]:
+    for feature in FEATURES:
+        for target in feature.partner_routers:
+            yield resolve(target)
+
+
+def officer_routers() -> Iterator[Any]:
+    for feature in FEATURES:
+        for target in feature.officer_routers:
+            yield resolve(target)
+
+
+def jobs() -> Iterator[Any]:
+    for feature in FEATURES:
+        for target in feature.jobs:
+            yield resolve(target)
+
+
+VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"
+"""What `migrex audit verify` checks the log against beyond the database (the partners'
+cosigning keys, the heads of our log they hold): supplied by witnessing, which stands above
+the audit log and so cannot be imported by it."""

@@ -1,0 +1,75 @@
+"""The feature list: every entry names something of the right kind, and the root help stays
+light because nothing is imported before it is used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from collections.abc import Callable
+
+import pytest
+import typer
+from fastapi import APIRouter
+from typer.testing import CliRunner
+
+from migrex import features
+from migrex.cli import app, feature_command
+
+
+def test_command_names_are_unique() -> None:
+    names = [command.name for command in features.commands()]
+    assert len(names) == len(set(names))
+    benchmarks = [command.name for command in features.benchmarks()]
+    assert len(benchmarks) == len(set(benchmarks))
+
+
+def test_every_benchmark_entry_names_a_function() -> None:
+    for command in features.benchmarks():
+        assert not command.group, command
+        assert isinstance(features.resolve(command.target), types.FunctionType), command
+
+
+def test_every_command_entry_names_a_typer_app_or_a_function() -> None:
+    for command in features.commands():
+        target = features.resolve(command.target)
+        expected = typer.Typer if command.group else types.FunctionType
+        assert isinstance(target, expected), command
+        built = feature_command(command)
+        assert (built.name, built.help) == (command.name, command.help)
+
+
+def test_every_router_entry_names_a_router_and_every_job_a_function() -> None:
+    assert all(isinstance(r, APIRouter) for r in features.partner_routers())
+    assert all(isinstance(r, APIRouter) for r in features.officer_routers())
+    jobs: list[Callable[..., None]] = list(features.jobs())
+    assert jobs and all(isinstance(job, types.FunctionType) for job in jobs)
+    assert all(isinstance(m, types.ModuleType) for m in features.table_modules())
+
+
+def test_a_target_names_module_and_attribute() -> None:
+    assert features.resolve("migrex.features:FEATURES") is features.FEATURES
+    with pytest.raises(ValueError, match="module:attribute"):
+        features.resolve("migrex.features")
+
+
+def test_the_root_help_lists_every_command() -> None:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in features.commands():
+        assert command.name in result.output and command.help in result.output
+
+
+def test_the_root_help_imports_no_feature() -> None:
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from migrex.cli import app\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "heavy = ('pandas', 'numpy', 'duckdb', 'fastapi', 'sqlalchemy', 'migrex.agreements')\n"
+        "print(' '.join(sorted(name for name in heavy if name in sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []
