@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from migrex.audit.merkle import HASH_SIZE
@@ -116,6 +116,9 @@ class AuditPartnerHead(Base):
     """
 
     __tablename__ = "audit_partner_heads"
+    # Every witnessing round reads the heads not yet under a cosigned checkpoint; the others
+    # accumulate for good, so that read must not scan them.
+    __table_args__ = (Index("ix_audit_partner_heads_open", "origin", "reconciled_at", "size"),)
 
     origin: Mapped[str] = mapped_column(String(_LINE), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

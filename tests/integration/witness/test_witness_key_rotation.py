@@ -39,7 +39,8 @@ def test_cosignatures_made_before_a_rotation_still_verify(pair: Pair) -> None:
     # What `verify` did before: only the witness's newest key. The old cosignatures fail.
     with pair.kz.unit_of_work() as uow:
         every = cosigner_keys(uow.session, pair.kz_trust)["am-police"]
-        newest = max(every, key=lambda key: key.not_before or start)
+        # The new key runs for its whole lifetime; the old one ends an overlap after `start`.
+        newest = max(every, key=lambda key: key.not_after or start)
         newest_only = {"am-police": [newest]}
         old = audit_log.verify(uow.session, log_keys(pair.kz).verifiers, newest_only)
     assert {p.kind for p in old.problems} == {ProblemKind.COSIGNATURE}
