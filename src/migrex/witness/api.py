@@ -22,10 +22,11 @@ class HeadsRequest(BaseModel):
 @router.post(HEADS_PATH, summary="Heads of the asking node's log that this node holds")
 async def heads_of_your_log(body: HeadsRequest, request: Request) -> dict[str, Any]:
     runtime: ExchangeRuntime = request.app.state.exchange
+    peer = request.client.host if request.client else None
 
     def answer() -> dict[str, Any]:
         with runtime.node.unit_of_work() as uow:
-            return answer_heads_request(uow.session, runtime.trust, body.request,
-                                        datetime.now(UTC))  # fmt: skip
+            return answer_heads_request(uow, runtime.trust, body.request, datetime.now(UTC),
+                                        peer=peer)  # fmt: skip
 
     return await run_in_threadpool(answer)

@@ -20,15 +20,15 @@ from typing import Any, Final
 from joserfc import jws
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from migrex.audit.origins import log_origin
 from migrex.audit.tables import AuditPartnerHead, AuditWitnessed
 from migrex.envelope.model import canonical_json, strict_json_object
 from migrex.envelope.seal import JWS_REGISTRY, sign_compact
 from migrex.errors import MigrexError
-from migrex.exchange.tables import Receipt
+from migrex.exchange.tables import Receipt, SecurityEvent
 from migrex.exchange.trust import Trust
+from migrex.uow import UnitOfWork
 
 HEADS_PATH: Final = "/v1/audit/heads"
 REQUEST_TYP: Final = "migrex-audit-heads+jws"
@@ -90,16 +90,25 @@ def _origins_of(trust: Trust, authority: str) -> set[str]:
 
 
 def answer_heads_request(
-    session: Session, trust: Trust, token: str, now: datetime
+    uow: UnitOfWork, trust: Trust, token: str, now: datetime, *, peer: str | None = None
 ) -> dict[str, Any]:
     """What we hold of the asker's log: the latest checkpoint of it we cosigned (on the first
     page), and the receipts stating heads not yet proven to lie under a cosigned checkpoint,
     for the smallest `PAGE_SIZES` sizes beyond the asked one; `more` when there are more.
 
     Earlier cosigned checkpoints, and heads proven consistent with one, are implied by the
-    latest: we cosigned each checkpoint only once it was shown to extend all of those.
+    latest: we cosigned each checkpoint only once it was shown to extend all of those. A
+    refused request is noted in the security log (what it was, never its content) and raises
+    `HeadsRequestRefused`.
     """
-    origin, after = _verified_request(token, trust, now)
+    session = uow.session
+    try:
+        origin, after = _verified_request(token, trust, now)
+    except HeadsRequestRefused as refused:
+        session.add(SecurityEvent(at=now, reason="heads-refused", detail=refused.detail,
+                                  peer=peer, size=len(token), envelope_sha256=None))  # fmt: skip
+        uow.commit()
+        raise
     witnessed, held = AuditWitnessed, AuditPartnerHead
     latest = session.scalars(
         select(witnessed.note)

@@ -30,6 +30,7 @@ from migrex.audit.checkpoint import Checkpoint, format_checkpoint, sign_note
 from migrex.audit.findings import ProblemKind
 from migrex.audit.log_keys import log_keys
 from migrex.audit.tables import AuditPartnerHead
+from migrex.exchange.tables import SecurityEvent
 from migrex.witness import partner_heads
 from migrex.witness.node import witnessing_node
 from migrex.witness.partner_heads import HeadsRequestRefused, sign_heads_request
@@ -123,6 +124,9 @@ def test_heads_are_given_only_to_the_node_whose_log_they_are(witnessed: Pair) ->
     for request in refused:
         with pytest.raises(HeadsRequestRefused):
             client.ask("", request)
+    with witnessed.am.unit_of_work() as uow:  # each noted in Armenia's security log
+        reasons = uow.session.scalars(select(SecurityEvent.reason)).all()
+    assert reasons.count("heads-refused") == len(refused)
 
 
 class ForgingClient(DirectHeadsClient):

@@ -87,7 +87,7 @@ class DirectHeadsClient:
 
     def ask(self, endpoint: str, request: str) -> Mapping[str, Any]:
         with self.partner.unit_of_work() as uow:
-            return answer_heads_request(uow.session, self.trust, request, now())
+            return answer_heads_request(uow, self.trust, request, now())
 
 
 def verify_alone(node: Node, trust: Trust) -> VerifyReport:
