@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -41,6 +41,8 @@ from migrex.witness.node import WitnessingNode
 from migrex.witness.sending import enqueue_audit_message, keep_cosignature, node_key
 
 log = structlog.get_logger(__name__)
+
+_OLDEST_CHECKPOINT = timedelta(days=1)
 
 
 def file_audit_messages(
@@ -75,6 +77,18 @@ def _proofs(body: Mapping[str, Any]) -> dict[int, list[bytes]]:
     }
 
 
+def _signed_at(body: Mapping[str, Any], issued_at: datetime) -> datetime:
+    """When the log says it signed the checkpoint: heads its receipts stated before then must
+    lie under it. Never after the message was issued, and never more than a day before it: a
+    log cannot hide a rollback behind an ever older time (it signs a new checkpoint rather
+    than show one that old again, `sending.RESHOW_WITHIN`)."""
+    claimed = body.get("signed_at")
+    if not isinstance(claimed, int):
+        return issued_at
+    signed = datetime.fromtimestamp(claimed, UTC)
+    return max(min(signed, issued_at), issued_at - _OLDEST_CHECKPOINT)
+
+
 def _witness(
     uow: UnitOfWork, node: WitnessingNode, row: InboxMessage, body: Mapping[str, Any],
     now: datetime,
@@ -89,7 +103,7 @@ def _witness(
                            origin_verifier_key=verifier_key(origin, public),
                            our_key_name=row.recipient, our_private_key=ed25519_private_key(ours),
                            now=now, head_proofs=_proofs(body),
-                           presented_at=row.issued_at)  # fmt: skip
+                           presented_at=_signed_at(body, row.issued_at))  # fmt: skip
     except SplitView as error:
         _security(uow.session, "split-view", f"{origin}: {error.detail}", row, now)
         log.error("split view", origin=origin, sender=row.sender, detail=error.detail)

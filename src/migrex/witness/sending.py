@@ -42,6 +42,9 @@ from migrex.witness.node import LogSigner, WitnessingNode, witnesses_of
 
 # Proofs sent with one checkpoint; a witness asks for at most as many.
 _MAX_HEAD_PROOFS = 64
+# A checkpoint is shown again with the proofs asked for only while it is this recent; after
+# that a new one is signed (the witness holds a checkpoint to the heads seen before its time).
+RESHOW_WITHIN = timedelta(hours=1)
 
 
 def b64(raw: bytes) -> str:
@@ -161,8 +164,11 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
         if last is not None and last.cosigned and last.size >= signed.checkpoint.size:
             continue  # nothing new to show
         if last is not None and not last.cosigned:
-            # Later heads may lie under a newer checkpoint, unproven: show the same one.
-            shown = checkpoint_at(session, last.size) or signed
+            # Later heads may lie under a newer checkpoint, unproven: show the same one, unless
+            # it is so old that the witness would no longer take its time (`rounds`).
+            again = checkpoint_at(session, last.size)
+            if again is not None and now - again.created_at < RESHOW_WITHIN:
+                shown = again
         body = _checkpoint_body(session, shown, signer, cosigned, last.wanted if last else [])
         command = SendMessage(agreement_id, signer.authority, witness_authority, CHECKPOINT, body)
         enqueue_audit_message(uow, node, command, now)
@@ -185,7 +191,8 @@ def _checkpoint_body(
         if 0 < w <= size
     ]
     return {"note": shown.note, "kid": signer.kid, "size": size, "old_size": cosigned,
-            "proof": [b64(node) for node in proof], "heads": heads}  # fmt: skip
+            "proof": [b64(node) for node in proof], "heads": heads,
+            "signed_at": int(shown.created_at.timestamp())}  # fmt: skip
 
 
 def enqueue_audit_message(

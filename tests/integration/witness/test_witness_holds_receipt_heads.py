@@ -20,7 +20,7 @@ from witness_steps import (
 
 from casework_steps import deliver, now
 from migrex.audit.log_keys import log_keys
-from migrex.audit.tables import AuditPartnerHead, AuditWitnessed
+from migrex.audit.tables import AuditCheckpoint, AuditPartnerHead, AuditWitnessed
 from migrex.exchange.tables import SecurityEvent
 from nodes import Pair
 
@@ -87,6 +87,31 @@ def test_under_steady_traffic_each_checkpoint_is_proven_and_cosigned(witnessed: 
         cosigned.append(kz_witnessed_sizes(witnessed)[-1])
     assert split_views(witnessed) == []
     assert cosigned == sorted(set(cosigned))  # a larger checkpoint cosigned every time
+
+
+def test_a_checkpoint_shown_again_later_is_judged_by_when_it_was_signed(
+    witnessed: Pair,
+) -> None:
+    kz_round_to_am(witnessed)  # a new checkpoint; Armenia asks for proofs from its heads
+    with witnessed.kz.unit_of_work() as uow:
+        shown = uow.session.scalars(
+            select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)
+        ).one()
+        size = shown.size
+        shown.created_at = now() - timedelta(minutes=10)  # signed a while ago
+        uow.commit()
+    assert kz_witnessed_sizes(witnessed)[-1] < size
+    some_traffic(witnessed)  # heads beyond it, from receipts given after it was signed
+    with witnessed.am.unit_of_work() as uow:
+        uow.session.execute(
+            update(AuditPartnerHead)
+            .where(AuditPartnerHead.size > size)
+            .values(signed_at=now() - timedelta(minutes=5))
+        )
+        uow.commit()
+    kz_round_to_am(witnessed)  # the same checkpoint again, with the proofs
+    assert split_views(witnessed) == []
+    assert kz_witnessed_sizes(witnessed)[-1] == size
 
 
 def test_a_checkpoint_smaller_than_an_earlier_receipt_head_is_a_rollback(witnessed: Pair) -> None:
