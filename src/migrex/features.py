@@ -41,6 +41,10 @@ class Feature:
     `APIRouter`. `jobs` name functions `start(runtime: ExchangeRuntime, stop:
     threading.Event) -> None` that `migrex serve` calls once, in list order, when the node
     runs its relay; each starts its own threads and ends them when `stop` is set.
+    `filing_hooks` pair a message type with a function casework's filing gate calls, inside
+    the message's savepoint, when a message of that type is filed: a feature above casework
+    (statistics storing a partner's release) takes part in filing without casework importing
+    it. A hook raises a `MigrexError` to have the message quarantined.
     """
 
     name: str
@@ -50,6 +54,7 @@ class Feature:
     partner_routers: tuple[str, ...] = ()
     officer_routers: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
+    filing_hooks: tuple[tuple[str, str], ...] = ()
 
 
 def resolve(target: str) -> Any:
@@ -151,6 +156,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
             Command("stats", "Statistics releases, in SDMX, compared.", "migrex.stats.cli:app"),
         ),
         tables=("migrex.stats.tables",),
+        filing_hooks=(("statistical-information", "migrex.stats.messaging:file_release"),),
     ),
     Feature(
         "audit",
@@ -257,6 +263,11 @@ def jobs() -> Iterator[Any]:
     for feature in FEATURES:
         for target in feature.jobs:
             yield resolve(target)
+
+
+def filing_hooks() -> dict[str, Any]:
+    """Message type → the hook called when a message of that type is filed."""
+    return {kind: resolve(target) for f in FEATURES for kind, target in f.filing_hooks}
 
 
 VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"

@@ -11,7 +11,9 @@ from migrex.cli import app
 
 ROOT = Path(__file__).parents[2]
 KEYS = {"rows", "seconds", "pandas_seconds", "ratio_vs_pandas", "cells", "suppressed_primary",
-        "suppressed_secondary"}  # fmt: skip
+        "suppressed_secondary", "blank_cells", "blank_persons", "optimiser_seconds",
+        "interval_attack_seconds", "heuristic_blank_cells",
+        "heuristic_blanks_narrowed"}  # fmt: skip
 
 
 def test_the_benchmark_prints_its_figures() -> None:
@@ -26,3 +28,5 @@ def test_the_benchmark_prints_its_figures() -> None:
     # At one Armenian in a thousand, 200,000 rows leave small cells to protect.
     assert figures["suppressed_primary"] > 0
     assert figures["seconds"] > 0 and figures["pandas_seconds"] > 0
+    assert figures["blank_cells"] == figures["suppressed_primary"] + figures["suppressed_secondary"]
+    assert figures["protection_method"] == "optimiser"

@@ -254,6 +254,10 @@ def _protection(a: Agreement) -> list[RenderableType]:
         _value(a, "statistics.disclosure_threshold", a.disclosure_threshold),
     )
     other.add_row(
+        "statistics protection interval (persons each blank may be, either side)",
+        _value(a, "statistics.protection_interval", a.protection_interval),
+    )
+    other.add_row(
         "largest envelope, bytes", _value(a, "exchange.max_envelope_bytes", a.max_envelope_bytes)
     )
     other.add_row("message lifetime", _value(a, "exchange.message_lifetime", a.message_lifetime))

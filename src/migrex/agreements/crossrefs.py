@@ -12,11 +12,11 @@ from datetime import timedelta
 
 import pycountry
 
+from migrex.agreements.codelists import DIMENSIONS, POPULATIONS, codelists
 from migrex.agreements.model import KNOWN_CATEGORIES, PERSON_FIELDS, SCREENING_BREACHES
 from migrex.agreements.paths import document_paths, join_path, path_matches, split_path
 from migrex.agreements.schemas import AgreementSchema, DatasetSchema
 from migrex.errors import Problem, ProblemCollector
-from migrex.stats.codelists import DIMENSIONS, POPULATIONS, codelists
 
 
 def check(schema: AgreementSchema, available: Collection[str] | None = None) -> list[Problem]:

@@ -191,7 +191,8 @@ class ReferenceFigure:
 
 @dataclass(frozen=True)
 class DatasetDimension:
-    """A breakdown of a dataset: a dimension kind of `migrex.stats.codelists` and its codelist."""
+    """A breakdown of a dataset: a dimension kind of `migrex.agreements.codelists` and its
+    codelist."""
 
     id: str
     codelist: str
@@ -250,6 +251,9 @@ class Agreement:
     data_protection: DataProtection = field(hash=False)
     deadlines: Mapping[str, Mapping[Urgency, timedelta]] = field(hash=False)
     disclosure_threshold: int = field(hash=False)
+    # Each blank's feasible range reaches at least this far above its count, and as far below
+    # as the count allows (a count is never negative): see `migrex.stats.intervals`.
+    protection_interval: int = field(hash=False)
     rounding_base: int | None = field(hash=False)
     datasets: Mapping[str, Dataset] = field(hash=False)
     max_envelope_bytes: int = field(hash=False)

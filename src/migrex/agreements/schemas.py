@@ -155,6 +155,9 @@ class DatasetSchema(_Section):
 
 class StatisticsSchema(_Section):
     disclosure_threshold: Positive
+    # How far every blank's feasible range must reach on each side of its true count, for an
+    # attacker who knows everything published (default: the disclosure threshold).
+    protection_interval: Positive | None = None
     rounding_base: Annotated[int, Field(ge=2)] | None = None
     datasets: dict[Id, DatasetSchema] = {}
 
@@ -290,6 +293,9 @@ class AgreementSchema(_Section):
                 }
             ),
             disclosure_threshold=self.statistics.disclosure_threshold,
+            protection_interval=(
+                self.statistics.protection_interval or self.statistics.disclosure_threshold
+            ),
             rounding_base=self.statistics.rounding_base,
             datasets=_frozen(
                 {

@@ -14,9 +14,13 @@ from migrex.casework.disclosure import (
     reply_step,
 )
 from migrex.casework.matching import Match, match_present
-from migrex.casework.messages import MessageInvalid
-from migrex.casework.messages_base import PersonIdentifiers
-from migrex.casework.messages_person import InquiryResult, PersonInquiry, PersonInquiryReply
+from migrex.casework.messages import (
+    InquiryResult,
+    MessageInvalid,
+    PersonIdentifiers,
+    PersonInquiry,
+    PersonInquiryReply,
+)
 from migrex.casework.steps import (
     clarifications,
     load_case,

@@ -16,12 +16,13 @@ from sqlalchemy import select
 from migrex.casework.bodies import body_of
 from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import citizenship_finding
-from migrex.casework.messages import MessageInvalid, parse_body
-from migrex.casework.messages_base import PersonIdentifiers
-from migrex.casework.messages_person import (
+from migrex.casework.messages import (
     CitizenshipFinding,
     CitizenshipVerificationReply,
     CitizenshipVerificationRequest,
+    MessageInvalid,
+    PersonIdentifiers,
+    parse_body,
 )
 from migrex.casework.steps import load_case, opening_of, send_answer
 from migrex.casework.tables import CaseRow

@@ -22,10 +22,11 @@ from migrex.casework.bodies import body_of
 from migrex.casework.consultation_signing import cosign, verify_cosignature
 from migrex.casework.context import NodeContext
 from migrex.casework.lifecycle import TERMINAL_STATES, CaseState, IllegalTransition, event_of
-from migrex.casework.messages import MessageInvalid, parse_body
-from migrex.casework.messages_person import (
+from migrex.casework.messages import (
     ConsultationFinding,
     ConsultationOutcome,
+    MessageInvalid,
+    parse_body,
 )
 from migrex.casework.steps import load_case, move, send
 from migrex.casework.tables import CaseMessageRow, CaseRow

@@ -11,7 +11,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from joserfc.jwk import OKPKey
 
-from migrex.casework.messages_person import CoSignature, outcome_signing_input
+from migrex.casework.messages import CoSignature, outcome_signing_input
 from migrex.envelope import key_id
 
 __all__ = ["cosign", "verify_cosignature"]

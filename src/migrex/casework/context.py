@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from joserfc.jwk import OKPKey
+from sqlalchemy.orm import Session
 
+from migrex import features
 from migrex.agreements import Agreement
 from migrex.identity import FileKeyStore, KeyUse
 from migrex.identity.node_secrets import node_secret
@@ -35,6 +39,18 @@ class NodeContext:
     own_signing_keys: Callable[[str], Sequence[OKPKey]] = field(
         default=lambda _authority: (), repr=False
     )
+    # Message type → what a feature above casework does when such a message is filed
+    # (`migrex.features.Feature.filing_hooks`).
+    filing_hooks: Mapping[str, FilingHook] = field(default_factory=dict, repr=False)
+
+
+class FilingHook(Protocol):
+    """Called inside the message's savepoint; raises a MigrexError to quarantine it."""
+
+    def __call__(
+        self, session: Session, agreement: Agreement, sender: str, body: Any, *,
+        message_id: str, now: datetime,
+    ) -> None: ...  # fmt: skip
 
 
 def node_context(node: Node) -> NodeContext:
@@ -47,6 +63,7 @@ def node_context(node: Node) -> NodeContext:
     return NodeContext(
         node.agreements, node.settings.authorities,
         node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY), signing,
+        features.filing_hooks(),
     )  # fmt: skip
 
 

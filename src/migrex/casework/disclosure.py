@@ -16,8 +16,15 @@ from typing import Any
 from pydantic import JsonValue
 
 from migrex.agreements import Agreement
-from migrex.casework.messages_base import NOT_HELD, OUTSIDE_PROFILE, Step, Withheld
-from migrex.casework.messages_person import CitizenshipFinding, InquiryResult, PersonInquiry
+from migrex.casework.messages import (
+    NOT_HELD,
+    OUTSIDE_PROFILE,
+    CitizenshipFinding,
+    InquiryResult,
+    PersonInquiry,
+    Step,
+    Withheld,
+)
 from migrex.registry.model import Citizen, EmploymentSpell, PersonPresent, Violation
 
 

@@ -26,12 +26,16 @@ from migrex.casework.context import NodeContext
 from migrex.casework.gate import subjects
 from migrex.casework.kinds import KINDS
 from migrex.casework.lifecycle import CaseState, Direction, Event, IllegalTransition
-from migrex.casework.messages import MessageBody, MessageInvalid, Refusal, parse_body, refusal_for
-from migrex.casework.messages_base import Withheld
-from migrex.casework.messages_person import (
+from migrex.casework.messages import (
     CitizenshipVerificationReply,
     InquiryResult,
+    MessageBody,
+    MessageInvalid,
     PersonInquiryReply,
+    Refusal,
+    Withheld,
+    parse_body,
+    refusal_for,
 )
 from migrex.casework.steps import load_case, move, opening_message, send, send_answer
 from migrex.casework.tables import CaseRow, DraftRow

@@ -49,13 +49,12 @@ from migrex.casework.lifecycle import (
 )
 from migrex.casework.messages import (
     ClarificationAnswer,
+    ConsultationOutcome,
     MessageBody,
     Refusal,
     check_refusal,
     parse_body,
 )
-from migrex.casework.messages_base import StatisticalInformation
-from migrex.casework.messages_person import ConsultationOutcome
 from migrex.casework.steps import case_view, move, note
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.exchange.outbox import canonical_json
@@ -71,9 +70,6 @@ from migrex.retention.service import (
     sealed_copies,
 )
 from migrex.retention.tables import RetentionKeyRow
-from migrex.stats.messaging import received_release
-from migrex.stats.service import PARTNER
-from migrex.stats.service import store as store_release
 from migrex.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -155,10 +151,9 @@ def file_message(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: dat
         view = case_view(uow, node, case)
     if isinstance(body, Refusal):
         check_refusal(agreement, body)
-    if isinstance(body, StatisticalInformation) and body.release is not None:
-        release = received_release(agreement, row.sender, body)
-        store_release(uow.session, release, origin=PARTNER, actor=f"partner:{row.sender}",
-                      now=now, message_id=row.message_id)  # fmt: skip
+    hook = node.filing_hooks.get(row.type)
+    if hook is not None:
+        hook(uow.session, agreement, row.sender, body, message_id=row.message_id, now=now)
     arrival = Arrival(row, kind, case, view, payload, body)
     arrival = _minimised(uow, agreement.fields_allowed(case.purpose) if case.purpose
                          else frozenset(), arrival)  # fmt: skip

@@ -19,17 +19,15 @@ from typing import Protocol, TypeVar
 
 from migrex.agreements import Agreement, Urgency
 from migrex.casework.messages import (
-    ClarificationAnswer,
-    ClarificationRequest,
-    MessageBody,
-    Refusal,
-    Withdrawal,
-)
-from migrex.casework.messages_person import (
     AssistanceReply,
     CitizenshipVerificationReply,
+    ClarificationAnswer,
+    ClarificationRequest,
     ConsultationOutcome,
+    MessageBody,
     PersonInquiryReply,
+    Refusal,
+    Withdrawal,
 )
 from migrex.errors import MigrexError, Problem
 

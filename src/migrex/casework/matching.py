@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from migrex.casework.messages_base import PersonIdentifiers
+from migrex.casework.messages import PersonIdentifiers
 from migrex.registry.model import PersonPresent
 
 _COMPARED = (

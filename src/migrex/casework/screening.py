@@ -19,18 +19,16 @@ from typing import assert_never
 from migrex.agreements import Agreement, Purpose, RefusalGround, Urgency
 from migrex.casework.kinds import CATEGORY_OF_TYPE
 from migrex.casework.messages import (
+    AssistanceRequest,
+    CitizenshipVerificationRequest,
     ClarificationAnswer,
     GroundCited,
     InformationBody,
+    LegalStatusConsultation,
     OpeningBody,
     PersonalOpeningBody,
-    Refusal,
-)
-from migrex.casework.messages_person import (
-    AssistanceRequest,
-    CitizenshipVerificationRequest,
-    LegalStatusConsultation,
     PersonInquiry,
+    Refusal,
     ViolationNotice,
 )
 

@@ -16,7 +16,7 @@ from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
 from migrex.casework.context import hit_reference_key
-from migrex.casework.messages_person import PersonInquiryReply
+from migrex.casework.messages import PersonInquiryReply
 from migrex.casework.service import (
     NodeContext,
     OpenRequest,

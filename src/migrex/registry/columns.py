@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from migrex.agreements.vocabularies import PERMIT_TYPES, PURPOSES_OF_STAY, VIOLATION_TYPES
+
 
 class Kind(StrEnum):
     """The registries a node holds about its own territory."""
@@ -51,10 +53,6 @@ class Column:
     codes: frozenset[str] = frozenset()
 
 
-PURPOSES_OF_STAY = frozenset({"work", "study", "family", "private", "business", "tourism"})
-PERMIT_TYPES = frozenset(
-    {"work_permit", "eaeu_worker", "temporary_residence", "permanent_residence", "student"}
-)
 ENTRY_POINTS = frozenset(
     {"ALA-AIRPORT", "NQZ-AIRPORT", "SHYMKENT-AIRPORT", "KORDAI-ROAD", "ZHIBEK-ZHOLY-ROAD",
      "KAIRAK-ROAD", "SYRYM-ROAD", "AKTAU-PORT", "EVN-AIRPORT", "LRS-AIRPORT", "BAGRATASHEN-ROAD",
@@ -62,10 +60,6 @@ ENTRY_POINTS = frozenset(
 )  # fmt: skip
 CITIZENSHIP_BASES = frozenset({"birth", "naturalisation", "restoration", "registration"})
 CITIZEN_STATUSES = frozenset({"active", "renounced", "deceased", "lost"})
-VIOLATION_TYPES = frozenset(
-    {"overstay", "no_registration", "illegal_employment", "forged_document", "illegal_entry",
-     "false_invitation", "smuggling_facilitation", "purpose_mismatch"}
-)  # fmt: skip
 DECISIONS = frozenset({"warning", "fine", "expulsion", "entry_ban", "pending", "dismissed"})
 
 COLUMNS: dict[Kind, tuple[Column, ...]] = {

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from migrex.stats.attack import AttackReport, attack
 from migrex.stats.comparison import Change, Unavailable, compare, round_half_away
+from migrex.stats.cube import TOTAL, CellKey, Cube, CubeTable, Dimension, TableInvalid
+from migrex.stats.intervals import Knowledge
 from migrex.stats.linked import (
     LinkedDesign,
     LinkedRelease,
     LinkedTables,
     attack_linked,
+    protect,
     protect_linked,
 )
 from migrex.stats.published import ConfStatus, Observation, PublishedTable, round_published
-from migrex.stats.suppression import primary_cells, protect
-from migrex.stats.table import TOTAL, CellKey, Cube, CubeTable, Dimension, TableInvalid
+from migrex.stats.suppression import primary_cells
 
 __all__ = [
     "TOTAL",
@@ -25,6 +27,7 @@ __all__ = [
     "Cube",
     "CubeTable",
     "Dimension",
+    "Knowledge",
     "LinkedDesign",
     "LinkedRelease",
     "LinkedTables",

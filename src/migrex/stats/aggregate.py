@@ -24,10 +24,10 @@ import numpy as np
 import pycountry
 from numpy.typing import NDArray
 
+from migrex.agreements.codelists import AGE_BANDS, NOT_APPLICABLE, interior_codes
 from migrex.agreements.model import Dataset
-from migrex.stats.codelists import AGE_BANDS, NOT_APPLICABLE, interior_codes
+from migrex.stats.cube import TOTAL, CellKey, CubeTable, Dimension
 from migrex.stats.release import ReleaseInvalid
-from migrex.stats.table import TOTAL, CellKey, CubeTable, Dimension
 
 # Per population: the SQL of its units for a year (`$first`/`$last` are the year's bounds) and
 # the expression of each breakdown it carries.

@@ -4,12 +4,13 @@ It uses only what is published — the cube's codes, the values that are not bla
 that every margin is the sum of its line — and tries two things on every blank cell:
 
 * exact recovery by linear algebra over all lines at once (`migrex.stats.exact`);
-* interval bounds by propagation: every cell is at least 0, and in every line a blank cell lies
-  between what the line's published cells leave for it and the bounds of its other blank cells.
-  A cell whose interval shrinks to one value is disclosed, even when linear algebra alone
-  cannot pin it (that happens only when some blank cell is 0).
+* the interval attack of `migrex.stats.intervals`: each blank's least and greatest whole value
+  over every table that publishes the same (integer programs, with what the flags and earlier
+  versions tell as `Knowledge`). A cell whose interval shrinks to one value is disclosed, even
+  when linear algebra alone cannot pin it.
 
-The suppression runs the same attack until it fails, and the tests run it against releases.
+Bounds by propagation along the lines (`propagate_bounds`) stay as the heuristic's quick check
+for blank zeros; they are sound but can be wider than the integer attack's.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from migrex.stats.cube import CellKey, Cube, TableInvalid
 from migrex.stats.exact import Equation, Solution, solve
+from migrex.stats.intervals import Knowledge, feasible_intervals
 from migrex.stats.published import PublishedTable
-from migrex.stats.table import CellKey, Cube, TableInvalid
 
 # Propagation on cycles of lines can tighten a bound by one unit per visit; a cap on visits per
 # line keeps the attack fast, and stopping early only leaves bounds wider (still sound).
@@ -151,14 +153,19 @@ def propagate_bounds(
 
 
 def attack(
-    published: PublishedTable, *, threshold: int | None = None, seed: int = 0
+    published: PublishedTable,
+    *,
+    threshold: int | None = None,
+    seed: int = 0,
+    knowledge: Knowledge | None = None,
 ) -> AttackReport:
-    """Try to recover every blank cell of `published` from its published cells and margins."""
+    """Try to recover every blank cell of `published` from its published cells and margins
+    (and `knowledge`: what flags and earlier versions tell)."""
     if published.rounding_base is not None:
         raise ValueError("attack the unrounded release: rounding only adds protection")
     cube, blank = published.cube, published.blank
     solution = solve_blanks(cube, published.values, blank, seed)
-    bounds = interval_bounds(cube, published.values, blank)
+    bounds = feasible_intervals(cube.lines.cells, published.values, blank, knowledge)
     return report(solution, bounds, cube.key, threshold)
 
 

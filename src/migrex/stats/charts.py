@@ -28,11 +28,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from migrex.agreements.codelists import DIMENSIONS, codelists
 from migrex.errors import MigrexError
-from migrex.stats.codelists import DIMENSIONS, codelists
+from migrex.stats.cube import TOTAL
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import Release
-from migrex.stats.table import TOTAL
 
 _PNG_METADATA: dict[str, str | None] = {"Software": None}
 _DPI = 150
@@ -257,7 +257,7 @@ def _breakdown_cell(
         axes.text(
             top * 0.01,
             position,
-            f"suppressed ({cell.status.value})",
+            f"suppressed ({cell.status.published.value})",
             va="center",
             fontsize=7,
             bbox=_LABEL_BOX,
@@ -275,10 +275,7 @@ def _breakdown_cell(
 
 def _legend_note(release: Release, dimension_id: str, by: str | None) -> str:
     statuses = {code.id: code.name for code in codelists()["CL_CONF_STATUS"].codes}
-    legend = "; ".join(
-        f"{status.value} = {statuses[status.value].lower()}"
-        for status in (ConfStatus.PRIMARY, ConfStatus.SECONDARY)
-    )
+    legend = f"{ConfStatus.CONFIDENTIAL.value} = {statuses[ConfStatus.CONFIDENTIAL.value].lower()}"
     totals = [d for d in release.dimension_ids if d not in (dimension_id, by)]
     at_totals = f" Other breakdowns at their totals: {', '.join(totals)}." if totals else ""
     note = f"Hatched: suppressed, CONF_STATUS {legend}.{at_totals}"

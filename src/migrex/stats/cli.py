@@ -20,6 +20,7 @@ from migrex.errors import NotFound
 from migrex.node import Node
 from migrex.stats import sources
 from migrex.stats.charts import breakdown_chart, year_over_year_chart
+from migrex.stats.cube import TOTAL
 from migrex.stats.messaging import release_body
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import Release
@@ -29,13 +30,13 @@ from migrex.stats.service import (
     OWN,
     changes_between,
     dataset_of,
+    earlier_versions,
     load,
     prepare,
     releases,
     store,
     year_over_year,
 )
-from migrex.stats.table import TOTAL
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -97,7 +98,8 @@ def release_command(
             if parquet is not None
             else sources.from_database(uow.session, population)
         )
-        release = prepare(connection, chosen, dataset, period, now=now)
+        earlier = earlier_versions(uow.session, chosen, dataset, period)
+        release = prepare(connection, chosen, dataset, period, now=now, earlier=earlier)
         stored = store(uow.session, release, origin=OWN, actor=_actor(), now=now, reason=reason)
         uow.commit()
     released = stored.release

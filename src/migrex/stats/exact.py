@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import gcd
 
-from migrex.stats.table import TableInvalid
+from migrex.stats.cube import TableInvalid
 
 Row = dict[int, int]
 Rational = int | Fraction

@@ -30,8 +30,8 @@ from itertools import product
 import numpy as np
 from numpy.typing import NDArray
 
+from migrex.stats.cube import TOTAL, CellKey, Cube, CubeTable, Dimension, Lines, TableInvalid
 from migrex.stats.published import ConfStatus, Published, PublishedTable, blanked
-from migrex.stats.table import TOTAL, CellKey, Cube, CubeTable, Dimension, Lines, TableInvalid
 
 
 @dataclass(frozen=True, eq=False)

@@ -8,14 +8,17 @@ or a producer the agreement does not define: anything that does not fit is refus
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from migrex.agreements import Agreement
-from migrex.casework.messages_base import SDMX_CSV, Attachment, StatisticalInformation
+from migrex.casework.messages import SDMX_CSV, Attachment, StatisticalInformation
 from migrex.stats.release import Release, ReleaseInvalid
 from migrex.stats.sdmx_data import release_to_sdmx_csv
 from migrex.stats.sdmx_read import release_from_sdmx_csv
-from migrex.stats.service import dataset_of, template_of
+from migrex.stats.service import PARTNER, dataset_of, store, template_of
 
 PURPOSE = "migration-statistics"
 
@@ -63,3 +66,15 @@ def received_release(agreement: Agreement, sender: str, body: StatisticalInforma
     if release.period != header.period:
         raise ReleaseInvalid(f"the message says {header.period}, the SDMX data {release.period}")
     return release
+
+
+def file_release(
+    session: Session, agreement: Agreement, sender: str, body: Any, *, message_id: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """Casework's filing hook for statistical information: a release it carries is checked
+    and stored as the partner's (ReleaseInvalid, NotFound or Conflict quarantine it)."""
+    if isinstance(body, StatisticalInformation) and body.release is not None:
+        release = received_release(agreement, sender, body)
+        store(session, release, origin=PARTNER, actor=f"partner:{sender}", now=now,
+              message_id=message_id)  # fmt: skip

@@ -9,20 +9,34 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from migrex.stats.table import CellKey, Cube, CubeTable
+from migrex.stats.cube import CellKey, Cube, CubeTable
 
 
 class ConfStatus(StrEnum):
-    """Codes of the SDMX cross-domain codelist CL_CONF_STATUS (version 1.2 and later).
+    """Codes of the SDMX cross-domain codelist CL_CONF_STATUS.
 
-    Primary suppression here is by small counts, for which the codelist has its own code "A";
-    "C" (confidential statistical information) is the generic code older versions (1.0) used
-    for every primary suppression. "D" is secondary confidentiality set by the sender, "F" free.
+    Outside the producer's own store every blank is "C" (confidential statistical information),
+    whatever the reason. Telling primary ("A", small counts) from secondary ("D", blanked to
+    protect another cell) blanks tells a reader that an "A" cell holds 1 to threshold-1
+    persons, which with published zeros and margins narrows it and its complements to a few
+    units. With one code a reader knows only that a blank is a primary (1 to threshold-1) or a
+    secondary (0 or at least the threshold): together, any count at all. The producer keeps
+    "A" and "D" in its own store, where they explain its pattern to its own statisticians.
     """
 
     FREE = "F"
+    CONFIDENTIAL = "C"
     PRIMARY = "A"
     SECONDARY = "D"
+
+    @property
+    def published(self) -> ConfStatus:
+        """The code that leaves the node: free stays free, every blank is confidential."""
+        return ConfStatus.FREE if self is ConfStatus.FREE else ConfStatus.CONFIDENTIAL
+
+
+# The codes a release carries outside the producer's store.
+PUBLISHED_CODES = (ConfStatus.FREE, ConfStatus.CONFIDENTIAL)
 
 
 @dataclass(frozen=True)

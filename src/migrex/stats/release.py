@@ -7,14 +7,15 @@ observation has no value at all, only its CONF_STATUS; nothing about it can leak
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from migrex.agreements.codelists import codelists
 from migrex.errors import MigrexError
-from migrex.stats.codelists import codelists
+from migrex.stats.cube import TOTAL, CellKey
 from migrex.stats.published import ConfStatus, Observation
-from migrex.stats.table import TOTAL, CellKey
 
 
 class ReleaseInvalid(MigrexError):
@@ -31,9 +32,12 @@ class ReleaseDimension:
 
 
 @dataclass(frozen=True)
-class Release:
-    """`unit` is an SDMX CL_UNIT_MEASURE code (PS persons, NR number of events);
-    `rounding_base` is set when published values were rounded to its multiples."""
+class ReleaseTemplate:
+    """Everything a release says besides its period and observations: what a producer fills
+    in from its agreement, and what a receiver expects from its own copy of the agreement and
+    the exchange a payload came in. `unit` is an SDMX CL_UNIT_MEASURE code (PS persons, NR
+    number of events); `rounding_base` is set when published values were rounded to its
+    multiples."""
 
     agreement_id: str
     dataset_id: str
@@ -43,11 +47,26 @@ class Release:
     citizenship: str | None
     unit: str
     dimensions: tuple[ReleaseDimension, ...]
-    period: int
     version: int
     prepared_at: datetime
-    observations: tuple[Observation, ...]
     rounding_base: int | None = None
+
+    @classmethod
+    def of(cls, release: ReleaseTemplate) -> ReleaseTemplate:
+        """The template of a release (or a copy of a template)."""
+        return cls(**{f.name: getattr(release, f.name) for f in fields(ReleaseTemplate)})
+
+    def release(self, period: int, observations: tuple[Observation, ...]) -> Release:
+        header = {f.name: getattr(self, f.name) for f in fields(ReleaseTemplate)}
+        return Release(**header, period=period, observations=observations)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Release(ReleaseTemplate):
+    """A template filled in: one period's observations."""
+
+    period: int
+    observations: tuple[Observation, ...]
     _index: Mapping[CellKey, Observation] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +119,15 @@ class Release:
 
     def __iter__(self) -> Iterator[Observation]:
         return iter(self.observations)
+
+    def published(self) -> Release:
+        """The release as it leaves the node: every blank with the one confidential code."""
+        shown = tuple(Observation(o.key, o.value, o.status.published) for o in self.observations)
+        return dataclasses.replace(self, observations=shown)
+
+    @property
+    def blank_count(self) -> int:
+        return sum(o.status is not ConfStatus.FREE for o in self.observations)
 
     @property
     def primary_count(self) -> int:

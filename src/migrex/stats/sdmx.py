@@ -8,8 +8,9 @@ implementation would.
 
 from __future__ import annotations
 
+from migrex.stats.release import ReleaseTemplate
 from migrex.stats.sdmx_data import release_to_sdmx_csv, release_to_sdmx_ml
-from migrex.stats.sdmx_read import ReleaseTemplate, release_from_sdmx_csv, release_from_sdmx_ml
+from migrex.stats.sdmx_read import release_from_sdmx_csv, release_from_sdmx_ml
 from migrex.stats.sdmx_structure import (
     Structures,
     build_structures,

@@ -1,9 +1,10 @@
 """A release as SDMX data: SDMX-ML 3.0 structure-specific and SDMX-CSV 2.0.
 
 Every observation is written, the suppressed ones too: without a value (an absent OBS_VALUE in
-SDMX-ML, an empty field in SDMX-CSV) and with the CONF_STATUS that says why, so a receiver can
-tell "confidential" from "not sent". Output depends only on the release (the message header
-carries its producer and preparation time), so the same release always gives the same bytes.
+SDMX-ML, an empty field in SDMX-CSV) and with CONF_STATUS "C", so a receiver can tell
+"confidential" from "not sent" but not a small count from the cell blanked to protect it.
+Output depends only on the release (the message header carries its producer and preparation
+time), so the same release always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def release_dataset(release: Release, structures: Structures | None = None) -> P
     columns[TIME_PERIOD] = [str(release.period)] * count
     # Nullable integers: a list with None would become floats and lose counts above 2**53.
     columns[OBS_VALUE] = pd.array([o.value for o in release.observations], dtype="Int64")
-    columns[CONF_STATUS] = [o.status.value for o in release.observations]
+    # One confidential code for every blank: primary and secondary stay in our own store.
+    columns[CONF_STATUS] = [o.status.published.value for o in release.observations]
     columns[UNIT_MEASURE] = [release.unit] * count
     return PandasDataset(structure=structures.schema(), data=pd.DataFrame(columns))
 

@@ -20,17 +20,17 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from xml.parsers.expat import ExpatError
 
 from pysdmx.errors import PysdmxError
 from pysdmx.io.xml.sdmx30.reader.structure_specific import read as read_structure_specific
 from pysdmx.model.dataset import ActionType
 
+from migrex.agreements.codelists import codelists
 from migrex.errors import Problem
-from migrex.stats.codelists import codelists
+from migrex.stats.cube import CellKey
 from migrex.stats.published import ConfStatus, Observation
-from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid
+from migrex.stats.release import Release, ReleaseInvalid, ReleaseTemplate
 from migrex.stats.sdmx_structure import (
     CONF_STATUS,
     OBS_VALUE,
@@ -39,7 +39,6 @@ from migrex.stats.sdmx_structure import (
     Structures,
     build_structures,
 )
-from migrex.stats.table import CellKey
 
 MAX_PROBLEMS = 20
 CSV_LEADING = ("STRUCTURE", "STRUCTURE_ID")
@@ -48,57 +47,6 @@ CSV_ACTION = "ACTION"
 _COUNT = re.compile(r"0|[1-9][0-9]{0,17}")
 _YEAR = re.compile(r"[0-9]{4}")
 _CSV_ACTIONS = frozenset({"I", "A", "R"})  # D would delete observations, not release them
-
-
-@dataclass(frozen=True)
-class ReleaseTemplate:
-    """Everything a release carries besides its period and observations: what the receiver
-    expects, from its agreement and the exchange the payload came in."""
-
-    agreement_id: str
-    dataset_id: str
-    title: str
-    producer: str
-    host_state: str
-    citizenship: str | None
-    unit: str
-    dimensions: tuple[ReleaseDimension, ...]
-    version: int
-    prepared_at: datetime
-    rounding_base: int | None = None
-
-    @classmethod
-    def of(cls, release: Release) -> ReleaseTemplate:
-        return cls(
-            agreement_id=release.agreement_id,
-            dataset_id=release.dataset_id,
-            title=release.title,
-            producer=release.producer,
-            host_state=release.host_state,
-            citizenship=release.citizenship,
-            unit=release.unit,
-            dimensions=release.dimensions,
-            version=release.version,
-            prepared_at=release.prepared_at,
-            rounding_base=release.rounding_base,
-        )
-
-    def release(self, period: int, observations: tuple[Observation, ...]) -> Release:
-        return Release(
-            agreement_id=self.agreement_id,
-            dataset_id=self.dataset_id,
-            title=self.title,
-            producer=self.producer,
-            host_state=self.host_state,
-            citizenship=self.citizenship,
-            unit=self.unit,
-            dimensions=self.dimensions,
-            period=period,
-            version=self.version,
-            prepared_at=self.prepared_at,
-            observations=observations,
-            rounding_base=self.rounding_base,
-        )
 
 
 class _TooManyProblems(Exception):
@@ -196,10 +144,13 @@ class _Reading:
         if text is None:
             return None
         try:
-            return ConfStatus(text)
+            status = ConfStatus(text)
         except ValueError:
             self._wrong(where, CONF_STATUS, f"{text!r} is not a code of CL_CONF_STATUS")
             return None
+        # A sender that still tells primary from secondary blanks is read as confidential:
+        # a received release keeps only the code that may leave a node.
+        return status.published
 
     def _value(
         self, where: str, fields: Mapping[str, str], status: ConfStatus | None

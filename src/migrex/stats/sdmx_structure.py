@@ -41,7 +41,7 @@ from pysdmx.model import (
 )
 from pysdmx.model.message import Header
 
-from migrex.stats import codelists as lists
+from migrex.agreements import codelists as lists
 from migrex.stats.release import ReleaseDimension, ReleaseInvalid
 
 AGENCY = lists.AGENCY

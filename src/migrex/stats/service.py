@@ -22,13 +22,13 @@ from migrex.agreements.model import Dataset
 from migrex.errors import Conflict, NotFound
 from migrex.stats.aggregate import Counts, count, dimensions_of
 from migrex.stats.comparison import Change, compare
+from migrex.stats.cube import CellKey
 from migrex.stats.linked import protect_linked
 from migrex.stats.linked_design import LinkedTables
 from migrex.stats.published import ConfStatus, Observation
-from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid
-from migrex.stats.sdmx_read import ReleaseTemplate
-from migrex.stats.table import CellKey
+from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid, ReleaseTemplate
 from migrex.stats.tables import ObservationRow, ReleaseRow
+from migrex.stats.vintages import from_versions
 
 OWN = "own"
 PARTNER = "partner"
@@ -78,23 +78,55 @@ def prepare(
     *,
     now: datetime,
     version: int = 1,
+    earlier: Sequence[Release] = (),
 ) -> Release:
-    """Count, protect and (when the agreement says so) round one period of a dataset."""
+    """Count, protect and (when the agreement says so) round one period of a dataset;
+    `earlier` are the versions of it already released (see `earlier_versions`)."""
     counts = count(connection, dataset_of(agreement, dataset_id), period)
-    return release_of(agreement, counts, now=now, version=version)
+    return release_of(agreement, counts, now=now, version=version, earlier=earlier)
 
 
-def release_of(agreement: Agreement, counts: Counts, *, now: datetime, version: int = 1) -> Release:
-    """The release of counted tables: linked disclosure control, then optional rounding."""
+def release_of(
+    agreement: Agreement, counts: Counts, *, now: datetime, version: int = 1,
+    earlier: Sequence[Release] = (),
+) -> Release:  # fmt: skip
+    """The release of counted tables: linked disclosure control against an attacker who also
+    holds the `earlier` versions, then optional rounding."""
     dataset = counts.dataset
     tables = LinkedTables.from_tables(tuple(dimensions_of(dataset).values()), counts.tables)
-    protected = protect_linked(tables, agreement.disclosure_threshold)
+    threshold = agreement.disclosure_threshold
+    knowledge, withheld = from_versions(
+        tables.design.keys, tables.values, [r.observations for r in earlier], threshold
+    )
+    protected = protect_linked(
+        tables, threshold, protection=agreement.protection_interval, forced=withheld,
+        knowledge=knowledge,
+    )  # fmt: skip
     observations = list(protected.observations())
     if agreement.rounding_base is not None:
         observations = [_rounded(o, agreement.rounding_base) for o in observations]
     template = template_of(agreement, dataset, version=version, prepared_at=now,
                            rounding_base=agreement.rounding_base)  # fmt: skip
     return template.release(counts.period, tuple(observations))
+
+
+def earlier_versions(
+    session: Session, agreement: Agreement, dataset_id: str, period: int
+) -> list[Release]:
+    """Every version of our own release of `dataset_id` for `period`, oldest first."""
+    dataset = dataset_of(agreement, dataset_id)
+    numbers = session.scalars(
+        select(ReleaseRow.version)
+        .where(
+            ReleaseRow.agreement_id == agreement.id,
+            ReleaseRow.dataset_id == dataset_id,
+            ReleaseRow.producer == dataset.producer,
+            ReleaseRow.origin == OWN,
+            ReleaseRow.period == period,
+        )
+        .order_by(ReleaseRow.version)
+    ).all()
+    return [load(session, agreement, dataset_id, period, version=n) for n in numbers]
 
 
 def _rounded(observation: Observation, base: int) -> Observation:

@@ -1,4 +1,5 @@
-"""Disclosure control of a count table: primary and secondary (complementary) suppression.
+"""Disclosure control of a count table: primary suppression, and the heuristic secondary
+suppression that is the optimiser's fallback (`migrex.stats.secondary`).
 
 Primary: every cell, interior or margin, counting fewer persons than the agreement's threshold.
 Zero cells are published by default: a zero describes nobody, so there is no one to single out,
@@ -6,7 +7,8 @@ and blanking zeros would also show as blanks the structural zeros users rely on.
 tell that *everybody* in a margin falls elsewhere; agreements that count that as disclosure set
 `zeros_safe=False`.)
 
-Secondary: blanks added until the attack in `migrex.stats.attack` recovers no blank cell:
+Heuristic secondary: blanks added until the attack in `migrex.stats.attack` recovers no blank
+cell exactly (the interval attack then completes the pattern, in `migrex.stats.secondary`):
 1. the line rule — a line with exactly one blank cell gives it away by subtraction, so another
    cell of that line is blanked: the cheapest by (zero last, grand total last, smallest count,
    interior before margins);
@@ -31,8 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from migrex.stats.attack import interval_bounds, solve_blanks
-from migrex.stats.published import PublishedTable
-from migrex.stats.table import CubeTable, Lines
+from migrex.stats.cube import CubeTable, Lines
 
 
 def primary_cells(
@@ -45,15 +46,16 @@ def primary_cells(
     return small & (table.values > 0) if zeros_safe else small
 
 
-def protect(
+def heuristic_blanks(
     table: CubeTable,
     threshold: int,
     *,
     zeros_safe: bool = True,
     seed: int = 0,
     forced: NDArray[np.bool_] | None = None,
-) -> PublishedTable:
-    """The release of `table`: primary cells and their complements blank, with their status.
+) -> NDArray[np.bool_]:
+    """The heuristic pattern of `table` (the optimiser's fallback): primary cells and their
+    complements, no blank recoverable exactly; intervals are `migrex.stats.secondary`'s job.
 
     `forced` (a flat mask) marks cells that must be blank whatever this table needs: the same
     cell is blank in another table published with this one (`migrex.stats.linked`). They are
@@ -84,7 +86,7 @@ def protect(
         if int(blank.sum()) == before:
             # Cannot happen (a fully blank region pins nothing); fail loudly, never release.
             raise RuntimeError("secondary suppression made no progress")
-    return PublishedTable.release(table, primary, blank & ~primary)
+    return blank
 
 
 def add_complements(
@@ -145,8 +147,12 @@ def _cost_rank(table: CubeTable) -> NDArray[np.int64]:
 
 
 def _close_lines(table: CubeTable, blank: NDArray[np.bool_], rank: NDArray[np.int64]) -> None:
-    """The line rule, in place: until no line holds exactly one blank cell."""
-    lines = table.cube.lines
+    close_lines(table.cube.lines, blank, rank)
+
+
+def close_lines(lines: Lines, blank: NDArray[np.bool_], rank: NDArray[np.int64]) -> None:
+    """The line rule, in place: until no line holds exactly one blank cell (the cheapest by
+    `rank` is added). One table's lines, or every line of linked tables."""
     blanks_in = [sum(1 for cell in line if blank[cell]) for line in lines.cells]
     queue = [number for number, count in enumerate(blanks_in) if count == 1]
     while queue:

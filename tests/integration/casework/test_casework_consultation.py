@@ -22,7 +22,7 @@ from migrex.casework.consultation import (
     verify_cosignature,
 )
 from migrex.casework.lifecycle import CaseState, IllegalTransition
-from migrex.casework.messages_person import ConsultationOutcome
+from migrex.casework.messages import ConsultationOutcome
 from migrex.casework.service import OpenRequest, open_request, open_review
 from migrex.casework.tables import CaseMessageRow
 from migrex.envelope import key_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from casework_steps import context, deliver, now
-from migrex.casework.messages_base import SDMX_CSV, Attachment
+from migrex.casework.messages import SDMX_CSV, Attachment
 from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.tables import CaseRow
 from migrex.cli import app
@@ -23,6 +24,7 @@ from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.stats import sources
 from migrex.stats.messaging import release_body
+from migrex.stats.published import ConfStatus
 from migrex.stats.release import ReleaseInvalid
 from migrex.stats.service import OWN, PARTNER, load, prepare, releases, store, year_over_year
 from migrex.stats.tables import ReleaseRow
@@ -91,7 +93,10 @@ def test_release_compare_and_chart_from_the_cli(kz: Pair, tmp_path: Path) -> Non
     assert all((o["value"] is None) == (o["conf_status"] != "F") for o in shown["observations"])
     out = tmp_path / "workers.xml"
     cli(kz.kz, "stats", "export", "--dataset", WORKERS, "--period", "2024", "--out", str(out))
-    assert "2623" in out.read_text(encoding="utf-8")
+    exported = out.read_text(encoding="utf-8")
+    assert "2623" in exported
+    # Our own store tells primary from secondary; what we export does not.
+    assert set(re.findall(r'CONF_STATUS="([^"]*)"', exported)) == {"F", "C"}
 
 
 def test_a_revision_keeps_the_earlier_version(kz: Pair) -> None:
@@ -154,7 +159,9 @@ def test_the_release_travels_to_the_partner_and_is_compared_there(kz: Pair) -> N
     assert {(r.period, r.origin, r.producer) for r in stored} == {
         (2024, PARTNER, "kz-mlsp"), (2025, PARTNER, "kz-mlsp"),
     }  # fmt: skip
-    assert theirs.observations == ours.observations
+    # The partner holds what we sent: every blank with the one confidential code.
+    assert theirs.observations == ours.published().observations
+    assert {o.status for o in theirs.observations} == {ConfStatus.FREE, ConfStatus.CONFIDENTIAL}
     assert compared.points == [(2024, 2623), (2025, 2134)]
     assert compared.changes[0][2].label() == "−18.6 %"
 

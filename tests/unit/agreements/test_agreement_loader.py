@@ -157,6 +157,14 @@ BROKEN_COPIES = {
         _set(("statistics", "disclosure_threshold"), "5"),
         "statistics.disclosure_threshold",
     ),
+    "protection interval of zero": (
+        _set(("statistics", "protection_interval"), 0),
+        "statistics.protection_interval",
+    ),
+    "protection interval as a string": (
+        _set(("statistics", "protection_interval"), "5"),
+        "statistics.protection_interval",
+    ),
     "bad language code": (
         _set(("authorities", 0, "names", "zz"), "Zzz"),
         "authorities[0].names.zz",
@@ -207,6 +215,18 @@ def test_a_broken_copy_names_the_broken_key(case: str) -> None:
     assert where in wheres(error), error.value.problems
     assert error.value.exit_code == 4
     assert "broken.toml" in error.value.detail
+
+
+def test_the_protection_interval_defaults_to_the_threshold() -> None:
+    def without_interval(document: dict[str, Any]) -> None:
+        del document["statistics"]["protection_interval"]
+        document["provenance"]["configuration"].remove("statistics.protection_interval")
+
+    document = broken(without_interval)
+    document["statistics"]["disclosure_threshold"] = 7
+    assert parse_agreement(document, source="default.toml").protection_interval == 7
+    document["statistics"]["protection_interval"] = 3
+    assert parse_agreement(document, source="set.toml").protection_interval == 3
 
 
 def test_every_problem_is_reported_at_once() -> None:

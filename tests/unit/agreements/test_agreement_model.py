@@ -55,6 +55,7 @@ def test_the_report_s_facts_are_in_the_file() -> None:
         "data_protection.volume.max_persons_per_request",
         "data_protection.volume.max_persons_per_period",
         "statistics.disclosure_threshold",
+        "statistics.protection_interval",
         "refusal_grounds.security.article",
         "refusal_grounds.out-of-scope",
         "refusal_grounds.out-of-scope.description",

@@ -30,14 +30,7 @@ KERNEL = frozenset({"agreements"})
 # Imports that still close a cycle, each to be removed by the change that breaks it. The
 # test fails on any other cycle, and on an entry here that no longer exists, so the list can
 # only shrink. Each names its importer, what it imports, and the issue that removes it.
-OPEN_CYCLES: Mapping[tuple[str, str], str] = {
-    # issue 15 (item 1): the statistics codelists an agreement file refers to move under
-    # `agreements` (agreements/crossrefs.py imports stats/codelists.py).
-    ("agreements", "stats"): "issue 15",
-    # issue 15 (item 1): stats/cli.py and stats/messaging.py send releases through casework
-    # while casework/service.py files received releases through stats.
-    ("stats", "casework"): "issue 15",
-}
+OPEN_CYCLES: Mapping[tuple[str, str], str] = {}
 
 
 def module_name(path: Path, source: Path) -> str:

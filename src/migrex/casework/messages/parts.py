@@ -1,5 +1,5 @@
-"""The parts every message body is built from (ids, texts, attachments, person identifiers),
-and the information messages, which are made of nothing else.
+"""The parts every message body is built from: ids, texts, attachments, person identifiers,
+withheld fields, and what every request states about itself.
 
 Bodies are the `"body"` of a signed envelope. They are strict (`extra="forbid"`) so a partner's
 node cannot slip a field past screening that no rule knows about, and frozen so a screened body
@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal, Self
 
 from pydantic import (
@@ -208,49 +208,3 @@ class RequestBase(Body):
     def _blank_is_absent(cls, value: str | None) -> str | None:
         # Whitespace is stripped first; an empty statement states nothing.
         return value or None
-
-
-class _Information(WithAttachments):
-    """Information one party sends the other unasked; it carries no personal data."""
-
-    subject: ShortText
-    summary: Text | None = None
-    purpose: AgreementId | None = None
-
-
-# The media type of an SDMX-CSV 2.0 data message (parameters are not carried here).
-SDMX_CSV = "application/vnd.sdmx.data+csv"
-
-
-class ReleaseHeader(Body):
-    """Which release of which agreement dataset the SDMX-CSV attachment holds."""
-
-    dataset: AgreementId
-    period: int = Field(ge=1900, le=2200)
-    version: int = Field(ge=1)
-    prepared_at: datetime
-    rounding_base: int | None = Field(default=None, ge=2)
-
-
-class StatisticalInformation(_Information):
-    type: Literal["statistical-information"] = "statistical-information"
-    reference_period: ShortText | None = None
-    figures: dict[ShortText, int | float] = Field(default_factory=dict, max_length=10_000)
-    change_percent: float | None = None
-    release: ReleaseHeader | None = None
-
-    @model_validator(mode="after")
-    def _one_data_file(self) -> Self:
-        data = [a for a in self.attachments if a.media_type == SDMX_CSV]
-        if self.release is not None and len(data) != 1:
-            raise ValueError("a release carries exactly one SDMX-CSV attachment")
-        return self
-
-
-class LegalInformation(_Information):
-    type: Literal["legal-information"] = "legal-information"
-    references: list[ShortText] = Field(default_factory=list, max_length=MAX_LIST)
-
-
-class MethodologicalInformation(_Information):
-    type: Literal["methodological-information"] = "methodological-information"

@@ -20,9 +20,11 @@ from types import MappingProxyType
 
 import pycountry
 
-from migrex.registry.columns import PERMIT_TYPES, PURPOSES_OF_STAY, VIOLATION_TYPES
-from migrex.stats.table import TOTAL
+from migrex.agreements.vocabularies import PERMIT_TYPES, PURPOSES_OF_STAY, VIOLATION_TYPES
 
+# The SDMX cross-domain code for "total" (CL_SEX, CL_AGE and the rest use it); statistics
+# tables use it for their margins.
+TOTAL = "_T"
 NOT_APPLICABLE = "_Z"
 AGENCY = "MIGREX"
 
@@ -107,9 +109,10 @@ def _build() -> dict[str, Codelist]:
             "SDMX",
             "Confidentiality status",
             (
+                # Only what a release carries outside the producer's store: one code for
+                # every blank, so a reader cannot tell a small count from its complement.
                 Code("F", "Free"),
-                Code("A", "Primary confidentiality due to small counts"),
-                Code("D", "Secondary confidentiality set by the sender, not for publication"),
+                Code("C", "Confidential statistical information"),
             ),
         ),
         Codelist(

@@ -13,7 +13,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
-from migrex.casework.messages_base import (
+from migrex.casework.messages.parts import (
     MAX_LIST,
     MAX_PERSONS_PER_MESSAGE,
     AgreementId,

@@ -16,10 +16,10 @@ from functools import cached_property, lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from migrex.agreements.codelists import TOTAL
 from migrex.errors import MigrexError
 
-# The SDMX cross-domain code for "total" (codelists such as CL_SEX and CL_AGE use it).
-TOTAL = "_T"
+__all__ = ["TOTAL", "CellKey", "Cube", "CubeTable", "Dimension", "Lines", "TableInvalid"]
 
 CellKey = tuple[str, ...]
 

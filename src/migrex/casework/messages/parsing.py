@@ -1,4 +1,4 @@
-"""Every message body the agreements name, one Pydantic model per `type`, and their parser.
+"""The union of every message body, one Pydantic model per `type`, and its parser.
 
 `parse_body(type, data)` is the only way a body from outside (a partner's envelope, the API)
 becomes a model; it reports every field problem at once as `MessageInvalid`.
@@ -7,23 +7,18 @@ becomes a model; it reports every field problem at once as `MessageInvalid`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError
 
 from migrex.agreements import Agreement
-from migrex.casework.messages_base import (
-    MAX_LIST,
-    AgreementId,
-    Body,
+from migrex.casework.messages.information import (
     LegalInformation,
     MethodologicalInformation,
-    RequestedFields,
-    ShortText,
     StatisticalInformation,
-    Text,
 )
-from migrex.casework.messages_person import (
+from migrex.casework.messages.parts import Body
+from migrex.casework.messages.persons import (
     AssistanceReply,
     AssistanceRequest,
     CitizenshipVerificationReply,
@@ -35,6 +30,14 @@ from migrex.casework.messages_person import (
     PersonInquiryReply,
     ViolationNotice,
 )
+from migrex.casework.messages.steps import (
+    ClarificationAnswer,
+    ClarificationRequest,
+    GroundCited,
+    MessageProblem,
+    Refusal,
+    Withdrawal,
+)
 from migrex.errors import MigrexError, Problem
 
 
@@ -42,57 +45,6 @@ class MessageInvalid(MigrexError):
     type_slug = "message-invalid"
     title = "The message body is invalid"
     status = 422
-
-
-class ClarificationRequest(Body):
-    type: Literal["clarification-request"] = "clarification-request"
-    questions: list[Text] = Field(min_length=1, max_length=MAX_LIST)
-
-
-class ClarificationAnswer(Body):
-    """Answers the questions; the other fields, when given, amend the request being clarified
-    (a narrower field list, a fuller legal basis) and it is screened again."""
-
-    type: Literal["clarification-answer"] = "clarification-answer"
-    answers: list[Text] = Field(min_length=1, max_length=MAX_LIST)
-    purpose: AgreementId | None = None
-    legal_basis: Annotated[str, StringConstraints(min_length=1, max_length=2_000)] | None = None
-    urgency_reason: Annotated[str, StringConstraints(min_length=1, max_length=2_000)] | None = None
-    requested_fields: RequestedFields | None = None
-
-
-class GroundCited(Body):
-    """A refusal ground by its id in the agreement, with the article the agreement gives it."""
-
-    ground: AgreementId
-    article: ShortText
-
-
-class Refusal(Body):
-    type: Literal["refusal"] = "refusal"
-    grounds: list[GroundCited] = Field(min_length=1, max_length=MAX_LIST)
-    explanation: Text
-
-    @model_validator(mode="after")
-    def _distinct(self) -> Self:
-        ids = [g.ground for g in self.grounds]
-        if len(set(ids)) != len(ids):
-            raise ValueError("a ground is cited twice")
-        return self
-
-
-class Withdrawal(Body):
-    type: Literal["withdrawal"] = "withdrawal"
-    reason: Text
-
-
-class MessageProblem(Body):
-    """Tells the sender that one of its messages, received and receipted, could not be filed:
-    which one, and why as a code with the places at fault. Carries no content of it."""
-
-    type: Literal["message-problem"] = "message-problem"
-    message_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f-]{36}$")]
-    problem: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
 MessageBody = Annotated[
