@@ -116,8 +116,8 @@ FEATURES: Final[tuple[Feature, ...]] = (
         partner_routers=("migrex.exchange.api:router",),
         jobs=("migrex.exchange.jobs:start_relays",),
     ),
-    # Audit and retention do not yet expose their jobs from their own packages;
-    # until they do, `migrex.web.jobs` starts them as `serve` always has.
+    # Retention does not yet expose its job from its own package; until it does,
+    # `migrex.web.jobs` starts it as `serve` always has.
     Feature(
         "casework",
         commands=(
@@ -165,7 +165,15 @@ FEATURES: Final[tuple[Feature, ...]] = (
             Command("audit", "The audit log: verify, prove, checkpoints.", "migrex.audit.cli:app"),
         ),
         tables=("migrex.audit.tables",),
-        jobs=("migrex.web.jobs:witness",),
+    ),
+    Feature(
+        "witness",
+        commands=(
+            Command("witness", "Partners witnessing each other's logs.", "migrex.witness.cli:app"),
+        ),
+        tables=("migrex.witness.tables",),
+        partner_routers=("migrex.witness.api:router",),
+        jobs=("migrex.witness.jobs:start_witnessing",),
     ),
     Feature(
         "retention",
@@ -261,3 +269,9 @@ def jobs() -> Iterator[Any]:
 def filing_hooks() -> dict[str, Any]:
     """Message type → the hook called when a message of that type is filed."""
     return {kind: resolve(target) for f in FEATURES for kind, target in f.filing_hooks}
+
+
+VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"
+"""What `migrex audit verify` checks the log against beyond the database (the partners'
+cosigning keys, the heads of our log they hold): supplied by witnessing, which stands above
+the audit log and so cannot be imported by it."""

@@ -61,8 +61,14 @@ class Settings(BaseSettings):
         description="the same where the database wakes relays at each new message (PostgreSQL):"
         " only retries falling due wait for it",
     )
+    # Leaves after the last cosigned checkpoint are anchored only by receipts; a few seconds
+    # keeps that tail short. A log that only grew by the witnessing's own messages waits the
+    # idle interval instead, so two quiet nodes do not cosign each other for ever.
     witness_interval_seconds: float = Field(
-        300, gt=0, description="how often the log's checkpoint is sent to partners to cosign"
+        5, gt=0, description="how often the log's checkpoint is sent to partners to cosign"
+    )
+    witness_idle_interval_seconds: float = Field(
+        300, gt=0, description="the same when nothing but witnessing itself was logged since"
     )
     retention_interval_seconds: float = Field(
         3600, gt=0, description="how often received personal data past retention is erased"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from migrex.audit.witnessing_exchange import AUDIT_TYPES
+from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.bench.twonodes import TwoNodes, two_nodes
 from migrex.casework.filing import inbox_text
 from migrex.casework.service import node_context

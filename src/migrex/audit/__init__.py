@@ -1,8 +1,11 @@
 """The audit log: an RFC 9162 Merkle tree over every disclosure, with signed checkpoints.
 
-This package is the pure core (no database, no network): tree hashing over a node store,
+What is exported here is pure (no database, no network): tree hashing over a node store,
 inclusion and consistency proofs and their verification, checkpoints as C2SP signed notes with
-witness cosignatures, split-view detection, and the canonical leaf record.
+witness cosignatures, split-view detection, and the canonical leaf record. The log in the
+database is `audit.log` (append, prove, checkpoint, verify); what the node holds of its
+partners' logs is `audit.partner_logs`. Carrying checkpoints to partners through the exchange
+is the `migrex.witness` feature, above this one.
 """
 
 from __future__ import annotations

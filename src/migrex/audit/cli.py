@@ -1,8 +1,9 @@
 """`migrex audit verify|prove|checkpoint|show`: the node's audit log from the command line.
 
-The log signs with the current signing key of the node's first hosted authority, under a key
-name equal to the log's origin (as C2SP logs usually do). Every earlier signing key of that
-authority stays a verifier, so checkpoints signed before a key rotation still verify.
+What `verify` needs from outside this node's database, the partners' cosigning keys and the
+heads of our log the partners hold, comes through `VerifySources`, which the feature list
+names (`migrex.features.VERIFY_SOURCES`: witnessing implements it): this package talks to no
+partner itself.
 """
 
 from __future__ import annotations
@@ -10,59 +11,45 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, cast
 
 import typer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
 
+from migrex import features
 from migrex.audit import log as audit_log
-from migrex.audit.checkpoint import ed25519_private_key, ed25519_public_key, verifier_key
+from migrex.audit.cosigners import CosignerKeys, always_valid, merged
+from migrex.audit.heads_held import HeldHead
+from migrex.audit.log_keys import LogKeys, log_keys
 from migrex.audit.merkle import AuditError, leaf_hash
 from migrex.audit.verification import VerifyReport
-from migrex.audit.witnessing_exchange import (
-    file_audit_messages,
-    log_origin,
-    send_checkpoints,
-    witness_keys,
-    witnessing_node,
-)
 from migrex.console import out, progress_bar
 from migrex.context import node_from
-from migrex.errors import MigrexError, NotFound
-from migrex.exchange.trust import load_trust
-from migrex.identity import FileKeyStore, KeyUse
+from migrex.errors import NotFound
 from migrex.node import Node
 
+__all__ = ["VERIFY_SOURCES", "LogKeys", "VerifySources", "app", "log_keys"]
+
+VERIFY_SOURCES = "audit.verify_sources"
+"""Key under which a caller may put its own `VerifySources` in the context object."""
+
+
+class VerifySources(Protocol):
+    """Where `verify` finds what it checks the log against beyond the log itself."""
+
+    def cosigner_keys(self, node: Node) -> CosignerKeys:
+        """Every key each witness ever cosigned with, by witness name (empty: none known)."""
+        ...
+
+    def held_heads(self, node: Node) -> list[HeldHead]:
+        """The heads of our log the partners hold, each signed by us; raises when a partner
+        cannot be asked."""
+        ...
+
+
 app = typer.Typer(no_args_is_help=True)
-
-
-@dataclass(frozen=True)
-class LogKeys:
-    """The key the log signs with now, and every key it may have signed with."""
-
-    origin: str
-    private_key: Ed25519PrivateKey
-    verifiers: list[tuple[str, Ed25519PublicKey]]
-
-    @property
-    def verifier_key(self) -> str:
-        """The published form of the current key, for anyone checking a proof."""
-        return verifier_key(self.origin, self.private_key.public_key())
-
-
-def log_keys(node: Node) -> LogKeys:
-    authority = node.settings.authorities[0]
-    store = FileKeyStore(node.settings.resolved_key_dir)
-    signing = [key for key in store.all_keys(authority) if key.use is KeyUse.SIGNING]
-    origin = log_origin(node.settings)
-    return LogKeys(
-        origin,
-        ed25519_private_key(store.current_signing(authority).key),
-        [(origin, ed25519_public_key(key.key)) for key in signing],
-    )
 
 
 def _b64(value: bytes) -> str:
@@ -82,12 +69,13 @@ def _witness_keys(values: list[str]) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
-def _directory_witnesses(node: Node) -> dict[str, Ed25519PublicKey]:
-    try:
-        trust = load_trust(node.settings, node.agreements)
-    except MigrexError:
-        return {}  # no directories configured: cosignatures are checked against given keys
-    return witness_keys(trust, datetime.now(UTC))
+def _sources(ctx: typer.Context) -> VerifySources:
+    """The sources the caller put in the context (tests do), else the feature list's."""
+    root = ctx.find_root().obj
+    given = root.get(VERIFY_SOURCES) if isinstance(root, dict) else None
+    if given is not None:
+        return cast(VerifySources, given)
+    return cast(VerifySources, features.resolve(features.VERIFY_SOURCES)())
 
 
 def _report_json(report: VerifyReport) -> dict[str, Any]:
@@ -97,6 +85,7 @@ def _report_json(report: VerifyReport) -> dict[str, Any]:
         "root_hash": _b64(report.root_hash),
         "checkpoints": report.checkpoints,
         "cosignatures": report.cosignatures,
+        "partner_heads": report.partner_heads,
         "problems": [
             {"kind": str(p.kind), "position": p.position, "message": p.message}
             for p in report.problems
@@ -117,21 +106,33 @@ def verify_command(
         typer.Option(help="processes decoding leaf rows (default: one per CPU for large logs)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+    with_partner: Annotated[
+        bool,
+        typer.Option(
+            "--with-partner",
+            help="also ask each partner node for the heads of this log it holds (the "
+            "checkpoints it cosigned, our receipts' heads) and report a rollback or fork",
+        ),
+    ] = False,
 ) -> None:
-    """Rebuild the tree from the leaf rows and check nodes, head, checkpoints, cosignatures.
+    """Rebuild the tree from the leaf rows and check nodes, head, checkpoints, cosignatures,
+    and with --with-partner what the partners saw of the log.
 
     Exits with the audit code (10) when anything is wrong.
     """
     node = node_from(ctx)
     keys = log_keys(node)
-    # The partners' keys from the signed directories, unless given by hand.
-    witnesses = {**_directory_witnesses(node), **_witness_keys(witness_key or [])}
+    sources = _sources(ctx)
+    # The partners' keys from the signed directories, and any given by hand.
+    witnesses = merged(sources.cosigner_keys(node), always_valid(_witness_keys(witness_key or [])))
+    held = sources.held_heads(node) if with_partner else []
     with node.unit_of_work() as uow, progress_bar() as bar:
         task = bar.add_task("verifying", total=None)
         report = audit_log.verify(
             uow.session,
             keys.verifiers,
             witnesses,
+            held_heads=held,
             on_chunk=lambda done, total: bar.update(task, completed=done, total=total),
             workers=workers,
         )
@@ -144,9 +145,10 @@ def verify_command(
         if report.omitted:
             out.print(f"… and {report.omitted} more problems")
         verdict = "[green]intact[/]" if report.ok else "[bold red]NOT intact[/]"
+        seen = f", {report.partner_heads} heads held by partners" if with_partner else ""
         out.print(
             f"{report.size} leaves, {report.checkpoints} checkpoints, "
-            f"{report.cosignatures} cosignatures: {verdict}"
+            f"{report.cosignatures} cosignatures{seen}: {verdict}"
         )
     if not report.ok:
         raise typer.Exit(AuditError.exit_code)
@@ -241,18 +243,3 @@ def show_command(ctx: typer.Context) -> None:
     for row in cosigned:
         table.add_row(row.witness, str(row.size), row.received_at.isoformat(timespec="seconds"))
     out.print(table if cosigned else "no cosignatures yet")
-
-
-@app.command("witness")
-def witness_command(ctx: typer.Context) -> None:
-    """One witnessing round now: answer partners' checkpoints, keep their cosignatures, and
-    send our latest checkpoint to every partner whose answer to the previous one has come."""
-    node = node_from(ctx)
-    witnessing = witnessing_node(node, load_trust(node.settings, node.agreements))
-    now = datetime.now(UTC)
-    with node.unit_of_work() as uow:
-        answered = file_audit_messages(uow, witnessing, now)
-    with node.unit_of_work() as uow:
-        sent_to = send_checkpoints(uow, witnessing, now)
-    to = ", ".join(sent_to) or "nobody (nothing new, or answers still awaited)"
-    out.print(f"{answered} checkpoints and cosignatures handled; checkpoint sent to: {to}")

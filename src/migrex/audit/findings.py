@@ -24,6 +24,11 @@ class ProblemKind(StrEnum):
     HEAD = "head"
     CHECKPOINT = "checkpoint"
     COSIGNATURE = "cosignature"
+    ROLLBACK = "rollback"
+    """A partner holds a head of this log, signed by it, larger than the log now is."""
+    FORK = "fork"
+    """A partner holds a head of this log, signed by it, whose root the log no longer has at
+    that size: the leaves before it were rewritten, or the log showed two histories."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class VerifyReport:
     """The root rebuilt from the leaf rows."""
     checkpoints: int = 0
     cosignatures: int = 0
+    partner_heads: int = 0
+    """Heads of this log a partner holds that were compared (`verify --with-partner`)."""
     problems: list[AuditProblem] = field(default_factory=list)
     omitted: int = 0
     """Problems found beyond the first MAX_PROBLEMS, counted but not listed: a log renumbered

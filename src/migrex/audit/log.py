@@ -26,6 +26,7 @@ from migrex.audit.checkpoint import (
 )
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.merkle import AuditError, append, leaf_hash, range_hash, range_nodes, root_at
+from migrex.audit.partner_logs import witness
 from migrex.audit.proofs import consistency_ranges, inclusion_ranges
 from migrex.audit.store import (
     Head,
@@ -41,7 +42,6 @@ from migrex.audit.store import (
 )
 from migrex.audit.tables import AuditCheckpoint, AuditCosignature, checkpoints_table, leaves_table
 from migrex.audit.verification import AuditProblem, ProblemKind, VerifyReport, verify
-from migrex.audit.witnessing import witness
 from migrex.db import bulk_insert
 from migrex.errors import NotFound
 

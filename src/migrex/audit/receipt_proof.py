@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from migrex.audit.leaves import AuditLeaf, LeafInvalid, LeafKind
 from migrex.audit.merkle import AuditError, leaf_hash
@@ -34,9 +34,20 @@ def proof_claims(
     }  # fmt: skip
 
 
-def verify_proof_claims(claims: Mapping[str, Any], *, message_id: str, envelope_sha256: str) -> int:
-    """The index of the receiver's log entry for our envelope; AuditError unless the claim
-    is well formed, names this message and envelope, and proves inclusion in its root."""
+class LoggedAt(NamedTuple):
+    """Where the receiver logged our envelope: its entry's position, and the size and root
+    of the receiver's log just after (a head of that log, signed by the receiver)."""
+
+    position: int
+    size: int
+    root_hash: bytes
+
+
+def verify_proof_claims(
+    claims: Mapping[str, Any], *, message_id: str, envelope_sha256: str
+) -> LoggedAt:
+    """Where the receiver logged our envelope; AuditError unless the claim is well formed,
+    names this message and envelope, and proves inclusion in its root."""
     try:
         leaf_bytes = base64.b64decode(claims["leaf"], validate=True)
         index, size = int(claims["index"]), int(claims["size"])
@@ -51,4 +62,4 @@ def verify_proof_claims(claims: Mapping[str, Any], *, message_id: str, envelope_
         raise AuditError("the receipt's log entry is not the receipt of this envelope")
     if not verify_inclusion(leaf_hash(leaf_bytes), index, size, proof, root):
         raise AuditError("the receipt's inclusion proof does not lead to its root")
-    return index
+    return LoggedAt(index, size, root)

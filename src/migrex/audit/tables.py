@@ -1,4 +1,5 @@
-"""The audit log's tables: leaf rows, the tree's node hashes, its head, and checkpoints.
+"""The audit log's tables: leaf rows, the tree's node hashes, its head, and checkpoints;
+and what this node holds of its partners' logs (checkpoints it witnessed, heads it saw).
 
 The leaf rows are the record; `audit_nodes` and `audit_head` are derived from them and kept
 only so that appends and proofs read O(log n) rows instead of the whole log. `verify`
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from migrex.audit.merkle import HASH_SIZE
@@ -104,6 +105,37 @@ class AuditWitnessed(Base):
     seen_at: Mapped[datetime] = mapped_column()
 
 
+class AuditPartnerHead(Base):
+    """A partner log's tree head as that partner's signed receipt for one of our messages
+    stated it: the size and root of its log just after it logged our envelope.
+
+    The partner signed it, so it is evidence of what its log held: as its witness we check
+    every checkpoint it asks us to cosign against these heads (`reconciled_at` is set once
+    one was shown to extend a head), and we return them to the partner when it verifies its
+    own log against what we saw. Two roots for one size are both kept: that is a fork.
+    """
+
+    __tablename__ = "audit_partner_heads"
+    # Every witnessing round reads the heads not yet under a cosigned checkpoint; the others
+    # accumulate for good, so that read must not scan them.
+    __table_args__ = (Index("ix_audit_partner_heads_open", "origin", "reconciled_at", "size"),)
+
+    origin: Mapped[str] = mapped_column(String(_LINE), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(HASH_SIZE), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36))
+    """Our message whose receipt stated this head; the receipt itself is the evidence."""
+    signed_at: Mapped[datetime] = mapped_column()
+    """The time the partner's receipt states (the partner's clock)."""
+    seen_at: Mapped[datetime] = mapped_column()
+    proven_size: Mapped[int | None] = mapped_column(BigInteger)
+    proven_root: Mapped[bytes | None] = mapped_column(LargeBinary(HASH_SIZE))
+    """The checkpoint (size and root) this head was proven to lie under, cosigned or not
+    yet: proofs the partner sent for it count again when it shows that checkpoint again."""
+    reconciled_at: Mapped[datetime | None] = mapped_column()
+    """When a checkpoint we cosigned was proven to extend this head."""
+
+
 def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
@@ -115,6 +147,7 @@ head_table = _table(AuditHead)
 checkpoints_table = _table(AuditCheckpoint)
 cosignatures_table = _table(AuditCosignature)
 witnessed_table = _table(AuditWitnessed)
+partner_heads_table = _table(AuditPartnerHead)
 
 AUDIT_TABLES = (
     leaves_table,
@@ -123,5 +156,6 @@ AUDIT_TABLES = (
     checkpoints_table,
     cosignatures_table,
     witnessed_table,
+    partner_heads_table,
 )
 """The audit log's tables, for creating them outside Alembic (benchmarks, tests)."""

@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import BigInteger
 
 from migrex.audit.checkpoint import NoteRejected, open_note, parse_checkpoint
+from migrex.audit.cosigners import CosignerKeys, cosignature_problem
 from migrex.audit.findings import MAX_PROBLEMS, AuditProblem, ProblemKind, VerifyReport
+from migrex.audit.heads_held import HeldHead, compare_held_heads
 from migrex.audit.rebuild import Rebuild, leaf_checker
 from migrex.audit.store import Head, read_head
 from migrex.audit.tables import (
@@ -46,8 +48,9 @@ _cosignatures = cosignatures_table
 def verify(
     session: Session,
     log_keys: Sequence[tuple[str, Ed25519PublicKey]],
-    witness_keys: Mapping[str, Ed25519PublicKey] | None = None,
+    witness_keys: CosignerKeys | None = None,
     *,
+    held_heads: Sequence[HeldHead] = (),
     on_chunk: Callable[[int, int], None] | None = None,
     workers: int | None = 0,
 ) -> VerifyReport:
@@ -55,7 +58,9 @@ def verify(
 
     `log_keys` are (key name, public key) pairs of the keys this log ever signed with (a
     checkpoint verifies if one of them signed it); `witness_keys` the witnesses' cosigning
-    keys by name, whose cosignatures are checked when given. `on_chunk` is told (leaves
+    keys by name, every key each ever published, whose cosignatures are checked when given;
+    `held_heads` heads of this log a partner holds, each of which the log must still agree
+    with (no rollback, no fork). `on_chunk` is told (leaves
     checked, leaves to check) as the work goes on, for a progress bar. `workers` processes
     decode the leaf rows: 0 (the default) none, None one per CPU when the log is large.
     They are spawned, so the program's main module must be safe to import (its work
@@ -64,7 +69,7 @@ def verify(
     report = VerifyReport()
     first = read_head(session)
     report.size = first.size
-    sizes = _signed_sizes(session)
+    sizes = _signed_sizes(session) | {head.size for head in held_heads}
     rebuilt = Rebuild(session, report, {size for size in sizes if size <= first.size})
     with leaf_checker(first.size, workers) as checker:
         rebuilt.run(first.size, checker, on_chunk or (lambda _done, _total: None))
@@ -75,6 +80,9 @@ def verify(
     _check_beyond(session, report, first, last)
     _check_checkpoints(session, report, rebuilt.roots, log_keys, last.size)
     _check_cosignatures(session, report, log_keys, witness_keys or {})
+    compare_held_heads(
+        report, held_heads, rebuilt.roots, checked_size=first.size, log_size=last.size
+    )
     return report
 
 
@@ -171,10 +179,10 @@ def _check_cosignatures(
     session: Session,
     report: VerifyReport,
     log_keys: Sequence[tuple[str, Ed25519PublicKey]],
-    witness_keys: Mapping[str, Ed25519PublicKey],
+    witness_keys: CosignerKeys,
 ) -> None:
     """Each cosigned note must carry our stored checkpoint at its size, our signature, and
-    the witness's cosignature (checked when the witness's key is given)."""
+    the witness's cosignature (checked when the witness's keys are given)."""
     cosigned, ours = _cosignatures.c, _checkpoints.c
     query = (
         select(cosigned.size, cosigned.witness, cosigned.note, ours.note)
@@ -185,12 +193,10 @@ def _check_cosignatures(
         query.execution_options(yield_per=_PAGE)
     ):
         report.cosignatures += 1
-        key = witness_keys.get(witness)
-        try:
-            if key is not None:
-                open_note(note, {}, {witness: key})
-        except NoteRejected as error:
-            report.add(ProblemKind.COSIGNATURE, size, f"{witness}: {error}")
+        keys = witness_keys.get(witness)
+        problem = None if keys is None else cosignature_problem(note, witness, keys)
+        if problem is not None:
+            report.add(ProblemKind.COSIGNATURE, size, f"{witness}: {problem}")
             continue
         text = _opened_text(note, log_keys)
         if text is None or checkpoint_note is None or not checkpoint_note.startswith(text + "\n"):

@@ -25,8 +25,8 @@ import structlog
 from sqlalchemy import exists, select
 
 from migrex.audit import events
+from migrex.audit.message_kinds import AUDIT_TYPES, FOR_AUDIT
 from migrex.audit.pending import discard_since, pending_mark, record
-from migrex.audit.witnessing_exchange import AUDIT_TYPES, FOR_AUDIT
 from migrex.casework import gate
 from migrex.casework.consultation_signing import verify_cosignature
 from migrex.casework.context import NodeContext

@@ -12,15 +12,17 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from migrex.audit import log as audit_log
-from migrex.audit.cli import log_keys
+from migrex.audit.log_keys import log_keys
 from migrex.audit.tables import AuditCosignature
 from migrex.audit.verification import VerifyReport
-from migrex.audit.witnessing_exchange import send_checkpoints, witness_keys, witnessing_node
 from migrex.console import out
 from migrex.db import make_engine, make_session_factory
 from migrex.demo.outcome import LogVerdict
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
+from migrex.witness.jobs import checkpoint_round
+from migrex.witness.keys import cosigner_keys
+from migrex.witness.node import witnessing_node
 
 
 def _cosignatures(node: Node) -> int:
@@ -30,7 +32,9 @@ def _cosignatures(node: Node) -> int:
 
 def _verify(node: Node, database: Node | Path) -> VerifyReport:
     keys = log_keys(node)
-    witnesses = witness_keys(load_trust(node.settings, node.agreements), datetime.now(UTC))
+    trust = load_trust(node.settings, node.agreements)
+    with node.unit_of_work() as uow:  # the partners' keys, as our directories listed them
+        witnesses = cosigner_keys(uow.session, trust)
     if isinstance(database, Path):
         engine = make_engine(f"sqlite:///{database}")
         try:
@@ -44,10 +48,9 @@ def _verify(node: Node, database: Node | Path) -> VerifyReport:
 
 def _witness(nodes: dict[str, Node]) -> None:
     for state, node in nodes.items():
-        witnessing = witnessing_node(node, load_trust(node.settings, node.agreements))
-        with node.unit_of_work() as uow:
-            sent = send_checkpoints(uow, witnessing, datetime.now(UTC))
-        out.print(f"  {state} signs its log's checkpoint and sends it to {', '.join(sent)}")
+        trust = load_trust(node.settings, node.agreements)
+        sent = checkpoint_round(node, trust, witnessing_node(node, trust), datetime.now(UTC))
+        out.print(f"  {state} signs its log's checkpoint and sends it to {sent} witness(es)")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not all(_cosignatures(n) for n in nodes.values()):
         time.sleep(0.2)

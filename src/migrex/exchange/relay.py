@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from migrex.audit import events
 from migrex.audit.leaves import AuditLeaf
-from migrex.audit.log import append_leaves
 from migrex.audit.merkle import AuditError
-from migrex.audit.receipt_proof import CLAIM, verify_proof_claims
+from migrex.audit.origins import log_origin
+from migrex.audit.partner_logs import PartnerHead, record_heads
+from migrex.audit.pending import record
+from migrex.audit.receipt_proof import CLAIM, LoggedAt, verify_proof_claims
 from migrex.db import bulk_insert, in_list
 from migrex.envelope import MessageClaims, ReceiptInvalid, seal, verify_receipt
 from migrex.errors import MigrexError
@@ -84,9 +86,10 @@ class Relay:
             except MigrexError as error:
                 failures[row.message_id] = error.detail
         receipts: dict[str, dict[str, Any]] = {}
+        heads: dict[str, PartnerHead] = {}
         for endpoint, rows in by_endpoint.items():
-            self._post(endpoint, rows, receipts, failures)
-        self._settle(receipts, failures, sealed)
+            self._post(endpoint, rows, receipts, heads, failures)
+        self._settle(receipts, heads, failures, sealed)
         return len(claimed)
 
     def _seal(self, session: Session, rows: list[Claimed]) -> tuple[list[Claimed], dict[str, str]]:
@@ -125,6 +128,7 @@ class Relay:
         endpoint: str,
         rows: list[Claimed],
         receipts: dict[str, dict[str, Any]],
+        heads: dict[str, PartnerHead],
         failures: dict[str, str],
     ) -> None:
         try:
@@ -135,13 +139,18 @@ class Relay:
         now = self.clock()
         for row, result in zip(rows, results, strict=True):
             receipt = self._receipt(row, result, now)
-            if isinstance(receipt, dict):
-                receipts[row.message_id] = receipt
-            else:
+            if isinstance(receipt, str):
                 failures[row.message_id] = receipt
+                continue
+            receipts[row.message_id], head = receipt
+            if head is not None:
+                heads[row.message_id] = head
 
-    def _receipt(self, row: Claimed, result: dict[str, Any], now: datetime) -> dict[str, Any] | str:
-        """The verified receipt's row to store, or why there is none."""
+    def _receipt(
+        self, row: Claimed, result: dict[str, Any], now: datetime
+    ) -> tuple[dict[str, Any], PartnerHead | None] | str:
+        """The verified receipt's row to store and the receiver's log head it states, or why
+        there is none."""
         if result.get("status") not in ("accepted", "duplicate"):
             problem = result.get("problem") or {}
             return f"refused by the receiver: {problem.get('reason')}: {problem.get('detail')}"
@@ -157,19 +166,33 @@ class Relay:
         if verified.message_id != row.message_id:
             return "receipt is for another message"
         try:
-            verify_proof_claims(verified.extra.get(CLAIM) or {}, message_id=row.message_id,
-                                envelope_sha256=verified.envelope_sha256)  # fmt: skip
+            logged = verify_proof_claims(verified.extra.get(CLAIM) or {},
+                                         message_id=row.message_id,
+                                         envelope_sha256=verified.envelope_sha256)  # fmt: skip
         except AuditError as error:
             return f"receipt rejected: {error.detail}"
         return {
             "message_id": row.message_id, "envelope_sha256": verified.envelope_sha256,
             "receiver": verified.receiver, "received_at": verified.received_at,
             "token": str(result["receipt"]), "stored_at": now,
-        }  # fmt: skip
+        }, self._head(row, verified.receiver, verified.received_at, logged)  # fmt: skip
+
+    def _head(
+        self, row: Claimed, receiver: str, signed_at: datetime, logged: LoggedAt
+    ) -> PartnerHead | None:
+        """The receiver's log head the receipt states, filed under that log's origin, for the
+        witness to hold the receiver's checkpoints to (None: its node is not listed)."""
+        try:
+            entry = self.trust.directories[row.agreement_id].entry(receiver)
+        except (KeyError, MigrexError):
+            return None
+        origin = log_origin(entry.state, entry.node_id)
+        return PartnerHead(origin, logged.size, logged.root_hash, row.message_id, signed_at)
 
     def _settle(
         self,
         receipts: dict[str, dict[str, Any]],
+        heads: dict[str, PartnerHead],
         failures: dict[str, str],
         sealed: list[Claimed],
     ) -> None:
@@ -181,8 +204,11 @@ class Relay:
             fresh = [r for r in receipts.values() if r["message_id"] not in known]
             if fresh:
                 bulk_insert(uow.session, receipts_table, fresh)
-                append_leaves(uow.session, _logged(fresh, {row.message_id: row for row in sealed}),
-                              now)  # fmt: skip
+                for leaf in _logged(fresh, {row.message_id: row for row in sealed}):
+                    record(uow.session, leaf)
+                # A batch's receipts state one head of the receiver's log: keep it once.
+                distinct = {(h.origin, h.size, h.root_hash): h for h in heads.values()}
+                record_heads(uow.session, distinct.values(), now)
             mark_delivered(uow.session, list(receipts), now)
             parked = mark_failed(
                 uow.session, failures, now=now, policy=self.policy, rng=self.rng

@@ -10,7 +10,7 @@ from functools import cached_property
 
 from sqlalchemy import func, select
 
-from migrex.audit.witnessing_exchange import AUDIT_TYPES
+from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.exchange.delivery import RetryPolicy
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.receiver import DoorSealing, ReceiverPolicy

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -22,10 +23,14 @@ from migrex.audit import (
     verify_inclusion,
 )
 from migrex.audit import log as audit_log
-from migrex.audit.cli import app
+from migrex.audit.cli import VERIFY_SOURCES, app
+from migrex.audit.cosigners import CosignerKey
+from migrex.audit.heads_held import HeldHead
+from migrex.audit.merkle import root_at
+from migrex.audit.store import SqlNodeStore
 from migrex.audit.tables import AUDIT_TABLES, leaves_table
 from migrex.db import make_session_factory
-from migrex.errors import NotFound
+from migrex.errors import ConfigurationError, NotFound
 from migrex.identity import FileKeyStore
 
 runner = CliRunner()
@@ -106,3 +111,45 @@ def test_verify_passes_then_names_the_edited_position(config: Path, engine: Engi
         ("leaf-altered", 6),
         ("checkpoint", 10),
     }
+
+
+class HeldBy:
+    """`VerifySources` holding the given heads of our log and knowing no witness keys."""
+
+    def __init__(self, *heads: HeldHead) -> None:
+        self.heads = list(heads)
+
+    def cosigner_keys(self, node: object) -> dict[str, list[CosignerKey]]:
+        return {}
+
+    def held_heads(self, node: object) -> list[HeldHead]:
+        return self.heads
+
+
+def verify_json(config: Path, sources: HeldBy) -> tuple[int, dict[str, Any]]:
+    result = runner.invoke(
+        app, ["verify", "--with-partner", "--json"],
+        obj={"config": config, VERIFY_SOURCES: sources},
+    )  # fmt: skip
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_verify_with_partner_reports_rollback_and_fork(config: Path, engine: Engine) -> None:
+    with make_session_factory(engine)() as session:
+        root_at_6 = root_at(SqlNodeStore(session), 6)
+    code, report = verify_json(config, HeldBy(HeldHead(6, root_at_6, "a cosigned checkpoint")))
+    assert code == 0 and report["ok"] and report["partner_heads"] == 1
+    code, report = verify_json(
+        config,
+        HeldBy(HeldHead(12, root_at_6, "a receipt"), HeldHead(6, b"\x01" * 32, "a checkpoint")),
+    )
+    assert code == AuditError.exit_code and not report["ok"]
+    assert {(p["kind"], p["position"]) for p in report["problems"]} == {
+        ("rollback", 12),
+        ("fork", 6),
+    }
+
+
+def test_verify_with_partner_needs_a_way_to_the_partners(config: Path) -> None:
+    with pytest.raises(ConfigurationError):
+        audit(config, "verify", "--with-partner")

@@ -40,6 +40,7 @@ from migrex.audit import (
     verify_inclusion,
 )
 from migrex.audit import log as audit_log
+from migrex.audit.cosigners import always_valid
 from migrex.audit.store import SqlNodeStore
 
 # Registers the audit tables on the shared metadata; the fixture creates them until the
@@ -228,7 +229,7 @@ def test_a_witness_cosignature_is_kept_and_verified(sessions: Sessions) -> None:
         session.commit()
         [row] = audit_log.cosignatures_of(session, 4)
         assert (row.witness, row.note) == (WITNESS, cosigned)
-        assert audit_log.verify(session, LOG_KEYS, WITNESS_KEYS).ok
+        assert audit_log.verify(session, LOG_KEYS, always_valid(WITNESS_KEYS)).ok
 
 
 def test_a_cosignature_of_anything_but_our_checkpoint_is_refused(sessions: Sessions) -> None:
@@ -480,7 +481,7 @@ TAMPERING: dict[str, tuple[Tamper, set[tuple[ProblemKind, int | None]]]] = {
 
 def test_an_untouched_log_verifies(signed_log: Engine, sessions: Sessions) -> None:
     with sessions() as session:
-        report = audit_log.verify(session, LOG_KEYS, WITNESS_KEYS)
+        report = audit_log.verify(session, LOG_KEYS, always_valid(WITNESS_KEYS))
     assert report.ok, report.problems
     assert (report.size, report.checkpoints, report.cosignatures) == (SIZE, 5, 1)
 
@@ -493,7 +494,7 @@ def test_tampering_is_found_where_it_happened(
     with signed_log.begin() as connection:
         tamper(connection)
     with sessions() as session:
-        report = audit_log.verify(session, LOG_KEYS, WITNESS_KEYS)
+        report = audit_log.verify(session, LOG_KEYS, always_valid(WITNESS_KEYS))
     assert not report.ok
     assert {(problem.kind, problem.position) for problem in report.problems} == expected
     assert all(problem.message for problem in report.problems)

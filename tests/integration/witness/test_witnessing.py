@@ -9,63 +9,18 @@ import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from witness_steps import cosigned, exchange_rounds, some_traffic, witness_round
 
-from casework_steps import context, deliver, now
+from casework_steps import deliver, now
 from migrex.audit import log as audit_log
 from migrex.audit.checkpoint import Checkpoint, ed25519_private_key, format_checkpoint, sign_note
-from migrex.audit.tables import AuditCosignature, AuditWitnessed
-from migrex.audit.witnessing_exchange import (
-    CHECKPOINT,
-    LogSigner,
-    file_audit_messages,
-    send_checkpoints,
-    witnessing_node,
-)
-from migrex.casework.service import OpenRequest, file_inbox, open_request
+from migrex.audit.message_kinds import CHECKPOINT
+from migrex.audit.tables import AuditWitnessed
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.tables import InboxMessage, SecurityEvent
-from migrex.exchange.trust import Trust
-from migrex.node import Node
+from migrex.witness.node import LogSigner, witnessing_node
 from nodes import Pair
-
-INQUIRY = {
-    "purpose": "legal-status-of-stay",
-    "legal_basis": "Law of the Republic of Armenia on Foreigners, Article 12, part 3",
-    "persons": [{"citizenship": "ARM", "document_number": "AM1234567"}],
-    "requested_fields": ["surname_latin"],
-}
-
-
-def some_traffic(pair: Pair) -> None:
-    with pair.am.unit_of_work() as uow:
-        request = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", INQUIRY, "a:b")
-        open_request(uow, context(pair.am), request, now())
-    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
-
-
-def witness_round(node: Node, trust: Trust) -> list[str]:
-    witnessing = witnessing_node(node, trust)
-    with node.unit_of_work() as uow:
-        file_inbox(uow, context(node), now())
-    with node.unit_of_work() as uow:
-        file_audit_messages(uow, witnessing, now())
-    with node.unit_of_work() as uow:
-        return send_checkpoints(uow, witnessing, now())
-
-
-def exchange_rounds(pair: Pair, rounds: int = 3) -> None:
-    for _ in range(rounds):
-        witness_round(pair.kz, pair.kz_trust)
-        deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
-        witness_round(pair.am, pair.am_trust)
-        deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
-
-
-def cosigned(node: Node) -> list[tuple[int, str]]:
-    with node.unit_of_work() as uow:
-        return [(r.size, r.witness) for r in uow.session.scalars(
-            select(AuditCosignature).order_by(AuditCosignature.size))]  # fmt: skip
 
 
 def test_both_logs_are_cosigned_by_the_partner_and_verify(pair: Pair) -> None:

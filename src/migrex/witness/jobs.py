@@ -1,0 +1,47 @@
+"""The witnessing clerks a running node starts: one answers partners' checkpoints and keeps
+their cosignatures, the other sends our checkpoint every `witness_interval_seconds`."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from migrex.exchange.runtime import ExchangeRuntime
+from migrex.exchange.trust import Trust
+from migrex.jobs import start_periodic
+from migrex.node import Node
+from migrex.witness.keys import keep_directories
+from migrex.witness.node import WitnessingNode, witnessing_node
+from migrex.witness.rounds import file_audit_messages
+from migrex.witness.sending import send_checkpoints
+
+# Answers go out quickly: the partner's next checkpoint waits for ours.
+ANSWER_INTERVAL = 0.5
+
+
+def checkpoint_round(node: Node, trust: Trust, witnessing: WitnessingNode, now: datetime) -> int:
+    """Keep the current signed directories (for the partners' keys after they rotate), then
+    send our checkpoint to every witness ready for it; returns how many it went to."""
+    with node.unit_of_work() as uow:
+        keep_directories(uow.session, trust, now)
+        uow.commit()
+    with node.unit_of_work() as uow:
+        return len(send_checkpoints(uow, witnessing, now))
+
+
+def start_witnessing(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """Answer partners' checkpoints and keep their cosignatures of ours; send our checkpoint
+    every `witness_interval_seconds`."""
+    node, trust = runtime.node, runtime.trust
+    witnessing = witnessing_node(node, trust)
+
+    def answer() -> int:
+        with node.unit_of_work() as uow:
+            return file_audit_messages(uow, witnessing, datetime.now(UTC))
+
+    def checkpoints() -> int:
+        return checkpoint_round(node, trust, witnessing, datetime.now(UTC))
+
+    start_periodic("witness-clerk", answer, stop, ANSWER_INTERVAL)
+    start_periodic("checkpoints", checkpoints, stop, node.settings.witness_interval_seconds,
+                   drain=False)  # fmt: skip

@@ -1,0 +1,133 @@
+"""The witness clerk's round: file every checkpoint and cosignature the casework clerk set
+aside for it.
+
+A partner's checkpoint is verified with the sender's signing key from the signed directory,
+checked for consistency with what we cosigned before and with the heads its receipts stated
+(a split view or a rollback is refused, stored nowhere and reported in the security log),
+cosigned under the receiving authority's key, and answered. A checkpoint that comes without
+the consistency proofs from the heads we hold is answered with the sizes we need instead of
+a cosignature. A partner's cosignature of our checkpoint is kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from migrex.audit import events
+from migrex.audit.checkpoint import (
+    ed25519_private_key,
+    ed25519_public_key,
+    parse_checkpoint,
+    verifier_key,
+)
+from migrex.audit.log import note_text
+from migrex.audit.merkle import AuditError
+from migrex.audit.message_kinds import CHECKPOINT, COSIGNATURE, FOR_AUDIT
+from migrex.audit.partner_logs import ProofsWanted, witness
+from migrex.audit.pending import record
+from migrex.audit.proofs import SplitView
+from migrex.exchange.service import SendMessage
+from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.uow import UnitOfWork
+from migrex.witness.node import WitnessingNode
+from migrex.witness.sending import enqueue_audit_message, keep_cosignature, node_key
+
+log = structlog.get_logger(__name__)
+
+_OLDEST_CHECKPOINT = timedelta(days=1)
+
+
+def file_audit_messages(
+    uow: UnitOfWork, node: WitnessingNode, now: datetime, *, limit: int = 100
+) -> int:
+    """Witness received checkpoints and keep received cosignatures; returns how many."""
+    rows = list(uow.session.scalars(
+        select(InboxMessage).where(InboxMessage.status == FOR_AUDIT).order_by(InboxMessage.id)
+        .limit(limit)
+    ))  # fmt: skip
+    for row in rows:
+        try:
+            body = json.loads(row.body)
+            if row.type == CHECKPOINT:
+                row.status = _witness(uow, node, row, body, now)
+            else:
+                row.status = keep_cosignature(uow.session, node, row.sender, body, now)
+        except (AuditError, KeyError, TypeError, ValueError) as error:
+            detail = getattr(error, "detail", str(error))
+            _security(uow.session, "audit-refused", f"{row.type} {row.message_id}: {detail}",
+                      row, now)  # fmt: skip
+            row.status = "refused"
+    uow.commit()
+    return len(rows)
+
+
+def _proofs(body: Mapping[str, Any]) -> dict[int, list[bytes]]:
+    """The consistency proofs from heads' sizes the sender added (we asked for them)."""
+    return {
+        int(head["size"]): [base64.b64decode(h, validate=True) for h in head["proof"]]
+        for head in body.get("heads", [])
+    }
+
+
+def _signed_at(body: Mapping[str, Any], issued_at: datetime) -> datetime:
+    """When the log says it signed the checkpoint: heads its receipts stated before then must
+    lie under it. Never after the message was issued, and never more than a day before it: a
+    log cannot hide a rollback behind an ever older time (it signs a new checkpoint rather
+    than show one that old again, `sending.RESHOW_WITHIN`)."""
+    claimed = body.get("signed_at")
+    if not isinstance(claimed, int):
+        return issued_at
+    signed = datetime.fromtimestamp(claimed, UTC)
+    return max(min(signed, issued_at), issued_at - _OLDEST_CHECKPOINT)
+
+
+def _witness(
+    uow: UnitOfWork, node: WitnessingNode, row: InboxMessage, body: Mapping[str, Any],
+    now: datetime,
+) -> str:  # fmt: skip
+    note = str(body["note"])
+    origin = parse_checkpoint(note_text(note)).origin
+    public = ed25519_public_key(node_key(node, row.sender, body["kid"], now))
+    ours = node.own(row.recipient, now)
+    proof = [base64.b64decode(node, validate=True) for node in body["proof"]]
+    try:
+        cosigned = witness(uow.session, note, proof,
+                           origin_verifier_key=verifier_key(origin, public),
+                           our_key_name=row.recipient, our_private_key=ed25519_private_key(ours),
+                           now=now, head_proofs=_proofs(body),
+                           presented_at=_signed_at(body, row.issued_at))  # fmt: skip
+    except SplitView as error:
+        _security(uow.session, "split-view", f"{origin}: {error.detail}", row, now)
+        log.error("split view", origin=origin, sender=row.sender, detail=error.detail)
+        return "split-view"
+    except ProofsWanted as wanted:
+        reply: dict[str, Any] = {"note": None, "kid": str(ours.kid), "size": int(body["size"]),
+                                 "want": wanted.sizes}  # fmt: skip
+        _answer(uow, node, row, reply, now)
+        return "proofs-wanted"
+    size = int(body["size"])
+    record(uow.session, events.checkpoint_cosigned(at=now, authority=row.recipient,
+                                                   origin=origin, size=size))  # fmt: skip
+    _answer(uow, node, row, {"note": cosigned, "kid": str(ours.kid), "size": size}, now)
+    return "witnessed"
+
+
+def _answer(
+    uow: UnitOfWork, node: WitnessingNode, row: InboxMessage, reply: Mapping[str, Any],
+    now: datetime,
+) -> None:  # fmt: skip
+    command = SendMessage(row.agreement_id, row.recipient, row.sender, COSIGNATURE, reply)
+    enqueue_audit_message(uow, node, command, now, in_reply_to=row.message_id)
+
+
+def _security(session: Session, reason: str, detail: str, row: InboxMessage, now: datetime) -> None:
+    session.add(SecurityEvent(at=now, reason=reason, detail=detail, peer=row.sender,
+                              size=len(row.body), envelope_sha256=row.envelope_sha256))  # fmt: skip
