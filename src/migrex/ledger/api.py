@@ -54,6 +54,7 @@ def subject_report_route(
     request: Request,
     officer: Annotated[Officer, requires(Action.SUBJECT_REPORT)],
     unit_of_work: UnitOfWorkFactoryDep,
+    *,
     document: Annotated[list[str], Query(max_length=40)] = [],  # noqa: B006
     national_id: Annotated[list[str], Query(max_length=40)] = [],  # noqa: B006
 ) -> list[EntryOut]:
