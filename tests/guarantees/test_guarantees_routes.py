@@ -21,7 +21,6 @@ from guarantee_matrix import (
     PLANTED,
     PLANTED_DOCUMENT,
     Check,
-    Fails,
     NotApplicable,
     Row,
     Scene,
@@ -234,21 +233,13 @@ ROWS: dict[str, Row] = {
     "GET /v1/authorities/{authority}/reminders": row(OFFICER, G8=PLANTED_CHECK),
     "GET /v1/authorities/{authority}/subject-report": row(
         OFFICER,
-        G5=Fails(
-            "a subject report shows what was disclosed about a person (which messages, "
-            "to whom, under which purpose) and leaves no audit leaf",
-            AUDITED,
-        ),
+        G5=AUDITED,
     ),
     "GET /v1/cases/{case_id}": row(OFFICER, G8=PLANTED_CHECK),
     "GET /v1/cases/{case_id}/draft": row(
         OFFICER,
         G4=LEDGERED,
-        G5=Fails(
-            "showing a drafted answer (the persons' fields as they would leave) writes "
-            "a ledger read row but no audit leaf (drafts.preview records none)",
-            AUDITED,
-        ),
+        G5=AUDITED,
     ),
     "GET /v1/cases/{case_id}/messages": row(OFFICER, G8=PLANTED_CHECK, G4=LEDGERED, G5=AUDITED),
     "GET /v1/officers": row(OFFICER, G8=PLANTED_CHECK, G4=_("lists officers, not data subjects")),
@@ -307,6 +298,23 @@ def malformed_batch_changes_nothing(scene: Scene, path: str) -> None:
     assert accepted.json()["results"][0]["status"] == "accepted", accepted.text
 
 
+def unsigned_heads_request_is_refused(scene: Scene, path: str) -> None:
+    """G10/G11 on the witnessing route: a request that is not the asking node's signed JWS,
+    or not JSON at all, is refused with a problem; nothing changes but the security log, which
+    never quotes what was sent."""
+    before = scene.counts()
+    for raw in (b"{not json", json.dumps({"request": PLANTED}).encode(),
+                json.dumps({"request": "e30.e30.c2ln"}).encode()):  # fmt: skip
+        response = scene.call("POST", "/v1/audit/heads", None, raw=raw, app=scene.door)
+        assert 400 <= response.status_code < 500, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert PLANTED not in response.text
+    assert _changed(before, scene.counts(), logged=True) == {}
+    with scene.node.unit_of_work() as uow:
+        details = uow.session.scalars(select(SecurityEvent.detail)).all()
+    assert not [d for d in details if PLANTED in (d or "")]
+
+
 def impostor_is_refused(scene: Scene, path: str) -> None:
     """G11 at the door: an envelope claiming a sender whose key did not sign it is rejected
     and nothing is stored."""
@@ -350,6 +358,12 @@ DOOR_ROWS: dict[str, Row] = {
         G8=Check(malformed_batch_changes_nothing),
         G10=Check(malformed_batch_changes_nothing),
         G11=Check(impostor_is_refused),
+    ),
+    "POST /v1/audit/heads": row(
+        DOOR,
+        G8=Check(unsigned_heads_request_is_refused),
+        G10=Check(unsigned_heads_request_is_refused),
+        G11=Check(unsigned_heads_request_is_refused),
     ),
     "GET /health": row(DOOR),
     "GET /metrics": row(DOOR),

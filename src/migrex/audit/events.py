@@ -77,3 +77,14 @@ def personal_data_shown(
     data-subject report. `reference` says what (`draft:12`, `subject-report`)."""
     return AuditLeaf(LeafKind.PERSONAL_DATA_READ, at, token(actor), authority, purpose=purpose,
                      subject_hash=subject_hash, reference=token(reference))  # fmt: skip
+
+
+# Administration acts for the node as a whole, not for one of its authorities.
+NODE = "node"
+
+
+def administration(*, at: datetime, actor: str, action: str, target: str) -> AuditLeaf:
+    """An administrator's change to the node: `action` ("officer-added", "token-issued",
+    "registry-imported", ...) on `target` (an officer's account name, a token id, a register)."""
+    return AuditLeaf(LeafKind.ADMINISTRATION, at, token(actor), NODE,
+                     reference=token(f"{action}:{target}"))  # fmt: skip

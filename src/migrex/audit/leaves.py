@@ -44,6 +44,8 @@ class LeafKind(StrEnum):
     PERSONAL_DATA_READ = "personal-data-read"
     ERASURE = "erasure"
     CHECKPOINT_COSIGNED = "checkpoint-cosigned"
+    # An administrator changed the node: officers and tokens, registries, parked messages.
+    ADMINISTRATION = "administration"
 
 
 class LeafInvalid(AuditError):

@@ -19,6 +19,7 @@ from migrex.context import node_from
 from migrex.exchange.delivery import Status
 from migrex.exchange.service import retry
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
+from migrex.officers.cli_identity import administrator
 
 outbox_app = typer.Typer(no_args_is_help=True)
 inbox_app = typer.Typer(no_args_is_help=True)
@@ -76,7 +77,8 @@ def outbox_retry(
         raise typer.BadParameter("name message ids or pass --all")
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        count = retry(uow, None if all_parked else message_ids, datetime.now(UTC))
+        count = retry(uow, None if all_parked else message_ids, datetime.now(UTC),
+                      actor=administrator())  # fmt: skip
     out.print(f"{count} message(s) back in the outbox")
 
 

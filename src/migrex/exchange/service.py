@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from migrex.agreements import Agreement
+from migrex.audit import events
+from migrex.audit.pending import record
 from migrex.envelope import new_message_id
 from migrex.errors import MigrexError, NotFound
 from migrex.exchange.outbox import OutgoingMessage, enqueue, retry_parked
@@ -86,8 +88,13 @@ def send_message(
     return message_id
 
 
-def retry(uow: UnitOfWork, message_ids: Sequence[str] | None, now: datetime) -> int:
-    """Puts parked messages back in line; returns how many."""
+def retry(
+    uow: UnitOfWork, message_ids: Sequence[str] | None, now: datetime, *, actor: str = "operator"
+) -> int:
+    """Puts parked messages back in line; returns how many. The attempt is audited."""
     count = retry_parked(uow.session, message_ids, now)
+    target = "all-parked" if message_ids is None else ",".join(message_ids)[:150]
+    record(uow.session, events.administration(at=now, actor=actor, action=f"retried-{count}",
+                                              target=target))  # fmt: skip
     uow.commit()
     return count

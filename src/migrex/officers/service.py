@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from migrex.audit import events
+from migrex.audit.pending import record
 from migrex.errors import MigrexError, NotFound, ProblemCollector
 from migrex.officers.model import Grant, NotAuthenticated, Officer, Role
 from migrex.officers.passwords import (
@@ -115,6 +117,7 @@ def add_officer(
         roles=[OfficerRoleRow(role=g.role.value, authority_id=g.authority) for g in grants],
     )
     uow.session.add(row)
+    _administered(uow, actor, "officer-added", username, now)
     try:
         uow.commit()
     except IntegrityError:
@@ -158,6 +161,8 @@ def issue_token(
         expires_at=now + ttl,
     )
     uow.session.add(token_row)
+    uow.session.flush()
+    _administered(uow, actor, "token-issued", f"{row.username}/{token_row.id}", now)
     uow.commit()
     return IssuedToken(token, token_row.id, token_row.expires_at)
 
@@ -172,8 +177,18 @@ def revoke_token(
     if row.revoked_at is None:
         row.revoked_at = now or datetime.now(UTC)
         row.revoked_by = actor
+        _administered(uow, actor, "token-revoked", str(token_id), row.revoked_at)
         uow.commit()
     return _token_info(row, _officer_username(uow, row.officer_id))
+
+
+def _administered(
+    uow: UnitOfWork, actor: str, action: str, target: str, now: datetime | None
+) -> None:
+    """The change's audit entry, appended when the use case commits (G5)."""
+    entry = events.administration(at=now or datetime.now(UTC), actor=actor, action=action,
+                                  target=target)  # fmt: skip
+    record(uow.session, entry)
 
 
 def revoke_presented_token(uow: UnitOfWork, token: str, *, actor: str, now: datetime) -> None:

@@ -13,6 +13,8 @@ import pyarrow.compute as pc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from migrex.audit import events
+from migrex.audit.pending import record
 from migrex.errors import ImportRejected, Problem
 from migrex.registry.bulk import bulk_insert
 from migrex.registry.checks import CellProblem, TableCheck
@@ -90,6 +92,10 @@ def import_registries(
         _store(session, kind, f, actor, progress)
         for (kind, _), f in zip(ordered, read, strict=True)
     ]
+    for (kind, _), f in zip(ordered, read, strict=True):
+        record(session, events.administration(at=datetime.now(UTC), actor=actor,
+                                              action="registry-imported",
+                                              target=f"{kind}:{f.table.num_rows}"))  # fmt: skip
     uow.commit()
     return imported
 

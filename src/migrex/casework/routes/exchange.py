@@ -79,6 +79,6 @@ def retry_route(
         raise NotFound(f"no outgoing message {message_id}")
     require(officer, Action.RETRY_DELIVERY, message.sender)
     with unit_of_work() as uow:
-        if retry(uow, [message_id], now()) == 0:
+        if retry(uow, [message_id], now(), actor=officer.actor) == 0:
             raise Conflict(f"message {message_id} is not parked; it is {message.status}")
     return RetriedOut(message_id=message_id, status=Status.PENDING)
