@@ -32,7 +32,9 @@ class Sent:
 
 
 def send(node: Node, count: int, tag: str, per_transaction: int = 100) -> list[str]:
-    """Puts `count` messages in the node's outbox, each in its own case."""
+    """Puts `count` messages in the node's outbox, each opening its own case: legal
+    information, a kind the agreement defines, so the partner files each one (a case opened
+    and filed, its audit entries) as it would an officer's."""
     ids: list[str] = []
     while len(ids) < count:
         now = datetime.now(UTC)
@@ -43,8 +45,9 @@ def send(node: Node, count: int, tag: str, per_transaction: int = 100) -> list[s
                     uow.session,
                     OutgoingMessage(
                         message_id=message_id, agreement_id=AGREEMENT, sender="kz-mia",
-                        recipient="am-mcs", type="notice", body={"bench": tag, "n": len(ids)},
-                        issued_at=now, expires_at=now + timedelta(days=1), case_id=None,
+                        recipient="am-mcs", type="legal-information",
+                        body={"subject": f"bench {tag} {len(ids)}"}, issued_at=now,
+                        expires_at=now + timedelta(days=1), case_id=message_id,
                     ),
                     now,
                 )  # fmt: skip

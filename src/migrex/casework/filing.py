@@ -77,9 +77,13 @@ log = structlog.get_logger(__name__)
 QUARANTINED = "quarantined"
 
 
-def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 500) -> int:
+def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 100) -> int:
     """Files the received messages waiting (and notes deliveries of ours); returns how many
-    messages it took up, filed or quarantined."""
+    messages it took up, filed or quarantined.
+
+    A round is one transaction; on SQLite it holds the one write lock the receiver also needs,
+    so rounds stay small (the clerk drains a backlog round after round): 100 messages kept
+    the receipt latency at 100 msg/s near a fifth of what 500 gave."""
     note_deliveries(uow, now)
     rows = list(uow.session.scalars(
         select(InboxMessage).where(InboxMessage.status == "new").order_by(InboxMessage.id)
