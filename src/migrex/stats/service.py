@@ -198,7 +198,8 @@ def store(
     session: Session, release: Release, *, origin: str, actor: str, now: datetime,
     reason: str | None = None, message_id: str | None = None,
 ) -> Stored:  # fmt: skip
-    """Store `release` as the next version (own) or as the version it names (partner).
+    """Store `release` as the next version (own) or as the version it names (partner); an
+    own version's audit entry ("released" or "revised") is queued for the commit.
 
     An own release identical to the latest version is refused: there is nothing to revise.
     A partner version already stored with the same content is accepted once (a repeated
@@ -239,7 +240,13 @@ def store(
             for key, (value, status) in observations.items()
         ],
     )
-    return Stored(dataclasses.replace(release, version=version), changes)
+    stored = dataclasses.replace(release, version=version)
+    if origin == OWN:
+        # Every own version stored, by whatever path, is its producer's audited decision; a
+        # partner's is audited as the message that brought it is filed.
+        event = "revised" if changes is not None else "released"
+        record_release_decision(session, stored, event=event, actor=actor, now=now)
+    return Stored(stored, changes)
 
 
 def release_reference(release: Release) -> str:
@@ -283,8 +290,6 @@ def publish(uow: UnitOfWork, officer: Officer, command: Publish, now: datetime) 
                       now=now, earlier=earlier)  # fmt: skip
     stored = store(uow.session, release, origin=OWN, actor=officer.actor, now=now,
                    reason=command.reason)  # fmt: skip
-    event = "revised" if stored.changes is not None else "released"
-    record_release_decision(uow.session, stored.release, event=event, actor=officer.actor, now=now)
     uow.commit()
     return stored
 
