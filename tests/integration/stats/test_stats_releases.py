@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from casework_scenes import token
 from casework_steps import context, deliver, now
+from migrex.audit.tables import AuditLeafRow
 from migrex.casework.messages import SDMX_CSV, Attachment
 from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.tables import CaseRow
@@ -22,19 +23,21 @@ from migrex.cli import app
 from migrex.errors import Conflict
 from migrex.exchange.tables import InboxMessage
 from migrex.node import Node
-from migrex.officers.model import NotAuthenticated, NotAuthorised, Role
+from migrex.officers.model import Grant, NotAuthenticated, NotAuthorised, Officer, Role
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.stats import sources
-from migrex.stats.messaging import release_body
+from migrex.stats.messaging import SendRelease, release_body, send_release
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import ReleaseInvalid
 from migrex.stats.service import (
     OWN,
     PARTNER,
+    Publish,
     count_releases,
     load,
     prepare,
+    publish,
     releases,
     store,
     year_over_year,
@@ -250,3 +253,25 @@ def test_a_malformed_release_is_refused_and_nothing_stored(kz: Pair, csv: bytes)
         assert status == "quarantined"
         assert uow.session.scalar(select(func.count()).select_from(ReleaseRow)) == 0
         assert uow.session.scalar(select(func.count()).select_from(CaseRow)) == 0
+
+
+def test_the_use_cases_check_the_officer_themselves(kz: Pair) -> None:
+    """Whatever calls them, publishing and sending refuse an officer without the release
+    right for the producer, and store, queue and audit nothing."""
+    agreement = kz.kz.agreements[AGREEMENT]
+    reader = Officer(1, "reader", "Reader", frozenset({Grant(Role.OFFICER, "kz-mlsp")}))
+    before = _leaves(kz.kz)
+    with kz.kz.unit_of_work() as uow, pytest.raises(NotAuthorised):
+        command = Publish(agreement, WORKERS, 2024, sources.from_database(uow.session, "workers"))
+        publish(uow, reader, command, now())
+    with kz.kz.unit_of_work() as uow, pytest.raises(NotAuthorised):
+        send_release(uow, context(kz.kz), reader, SendRelease(agreement, WORKERS, 2024, "am-mcs"),
+                     now())  # fmt: skip
+    with kz.kz.unit_of_work() as uow:
+        assert count_releases(uow.session) == 0
+    assert _leaves(kz.kz) == before
+
+
+def _leaves(node: Node) -> int:
+    with node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditLeafRow)) or 0
