@@ -12,13 +12,17 @@ from cryptography.hazmat.primitives import hashes
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from migrex.audit import events
 from migrex.audit.pending import record
+from migrex.audit.tables import AuditLeafRow
 from migrex.console import out
 from migrex.context import node_from
 from migrex.directory import Directory, PublishedKey, load_directory, load_trusted_party_keys
 from migrex.directory.demo import DEFAULT_DEMO_AGREEMENTS, DEFAULT_DEMO_NODES, bootstrap_demo
+from migrex.errors import ConfigurationError
 from migrex.identity.keystore import FileKeyStore
 from migrex.identity.pki import certificates_from_pem
 from migrex.officers.cli_identity import administrator
@@ -84,6 +88,16 @@ def rotate(
     configured = (ctx.find_root().obj or {}).get("config") is not None
     node = node_from(ctx) if configured else None
     with node.unit_of_work() if node is not None else nullcontext() as uow:
+        if uow is not None:
+            # Files are not transactional: reach the log first, so that a node whose database
+            # is down refuses the rotation rather than rotating keys it cannot record.
+            try:
+                uow.session.execute(select(AuditLeafRow.position).limit(1))
+            except SQLAlchemyError as error:
+                raise ConfigurationError(
+                    "the node's audit log cannot be reached (is the database up, and at "
+                    "`migrex db upgrade`?): no key was rotated"
+                ) from error
         pair = FileKeyStore(key_dir).rotate(
             authority,
             now,
