@@ -8,9 +8,15 @@ data (G5)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import shutil
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, update
 
@@ -22,7 +28,6 @@ from guarantee_matrix import (
     PLANTED_DOCUMENT,
     Check,
     NotApplicable,
-    Pending,
     Row,
     Scene,
     cells,
@@ -30,12 +35,26 @@ from guarantee_matrix import (
     run_cell,
 )
 from guarantee_paths import Guarantee, commands
+from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
+from migrex.casework.messages import SDMX_CSV, Attachment
+from migrex.errors import NotFound
 from migrex.exchange.delivery import Status
+from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import OutboxMessage
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import NotAuthenticated, NotAuthorised
 from migrex.registry.columns import Kind
+from migrex.stats import sources
+from migrex.stats.aggregate import count, dimensions_of
+from migrex.stats.cube import TOTAL, CellKey
+from migrex.stats.intervals import feasible_intervals, shortfalls
+from migrex.stats.linked_design import LinkedTables
+from migrex.stats.pattern import Problem
+from migrex.stats.published import ConfStatus, Observation
+from migrex.stats.service import dataset_of, load
+from migrex.stats.vintages import from_versions
+from migrex.synth import generate, write_population
 
 # The arguments each officer command runs with ({case}: an incoming case in review).
 INQUIRY = json.dumps({"purpose": "legal-status-of-stay", "persons": [{"document_number": "X1"}],
@@ -195,6 +214,297 @@ def administration_is_audited(scene: Scene, path: str) -> None:
     assert after["audit_leaves"] > before["audit_leaves"], f"{path} left no audit leaf"
 
 
+# ---------------------------------------------------------------- statistics
+
+# Armenia's node releases the workers dataset am-mcs produces, counted from registry files
+# made by the synthetic population (`--parquet`), so the scene's database registers stay as
+# the other checks expect them. Each seed is another population: released over an earlier
+# one, it is a revision.
+STATS_AGREEMENT, STATS_DATASET, STATS_PERIOD = "kz-am-2024", "kz-workers-in-am", 2024
+DATASET = ["--dataset", STATS_DATASET, "--period", str(STATS_PERIOD)]
+STATS_ARGS: dict[str, list[str]] = {
+    "migrex stats release": [*DATASET, "--parquet", "{synth}"],
+    "migrex stats send": [*DATASET, "--to", "kz-mlsp"],
+    "migrex stats export": [*DATASET, "--format", "sdmx-csv", "--out", "{out}/export.csv"],
+    "migrex stats list": [],
+    "migrex stats show": DATASET,
+    "migrex stats compare": [*DATASET[:2], "--versions", "1,1", *DATASET[2:]],
+    "migrex stats chart": [*DATASET, "--dimension", "region", "--by", "sex", "--out", "{out}"],
+}
+
+
+def _synth(scene: Scene, seed: int) -> Path:
+    """Armenia's registry files of the synthetic population `seed` (made once per scene)."""
+    folder = scene.root / f"synth-{seed}"
+    if not folder.exists():
+        write_population(generate(10_000, seed), folder, "parquet")
+    return folder / "AM"
+
+
+def _release(scene: Scene, period: int, seed: int) -> object:
+    """`migrex stats release` of the workers dataset for `period` from population `seed`,
+    by the officer holding every role."""
+    argv = ["stats", "release", "--dataset", STATS_DATASET, "--period", str(period),
+            "--parquet", str(_synth(scene, seed))]  # fmt: skip
+    result = scene.cli(*argv, token=scene.tokens["all"])
+    if result.exit_code == 0:
+        scene.extra.setdefault("stats_seed", {})[period] = seed
+    return result
+
+
+def _released(scene: Scene, period: int = STATS_PERIOD) -> None:
+    """A release of `period` is stored (released through the command once if not)."""
+    if period not in scene.extra.get("stats_seed", {}):
+        result = _release(scene, period, seed=2024)
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+
+
+def _stats_argv(scene: Scene, path: str, args: list[str] | None = None) -> list[str]:
+    _released(scene)
+    out = scene.root / "stats-out"
+    out.mkdir(exist_ok=True)
+    filled = (a.replace("{synth}", str(_synth(scene, 2024))).replace("{out}", str(out))
+              for a in (STATS_ARGS[path] if args is None else args))  # fmt: skip
+    return [*path.split()[1:], *filled]
+
+
+def statistics_act_as_an_officer(scene: Scene, path: str) -> None:
+    """G11: a statistics command without a token is refused (NotAuthenticated), with an
+    auditor's token (no statistics rights) refused (NotAuthorised); neither changes a row or
+    writes a file; with a token allowed to, it runs."""
+    argv = _stats_argv(scene, path)
+    shutil.rmtree(scene.root / "stats-out")
+    (scene.root / "stats-out").mkdir()
+    before = scene.counts()
+    nobody = scene.cli(*argv)
+    _clean_error(nobody, NotAuthenticated.exit_code)
+    assert "--token" in nobody.output
+    auditor = scene.cli(*argv, token=scene.tokens["auditor"])
+    _clean_error(auditor, NotAuthorised.exit_code)
+    assert _changed(before, scene.counts()) == {}
+    assert list((scene.root / "stats-out").iterdir()) == []
+    allowed = (
+        "supervisor" if path.rsplit(maxsplit=1)[-1] in {"release", "send", "export"} else "reviewer"
+    )
+    if path.endswith("release"):
+        argv = _stats_argv(scene, path, ["--dataset", STATS_DATASET, "--period", "2025",
+                                          "--parquet", "{synth}"])  # fmt: skip
+    result = scene.cli(*argv, token=scene.tokens[allowed])
+    assert result.exit_code == 0, result.output
+
+
+def statistics_bad_input(scene: Scene, path: str) -> None:
+    """G10: a dataset the agreement does not define is a short NotFound, nothing changed."""
+    args = ["--dataset", "no-such-dataset"] if path.endswith("list") else [
+        "--dataset", "no-such-dataset", *STATS_ARGS[path][2:]]  # fmt: skip
+    argv = _stats_argv(scene, path, args)
+    before = scene.counts()
+    result = scene.cli(*argv, token=scene.tokens["all"])
+    if path.endswith("list"):  # a filter that matches nothing: an empty list
+        assert result.exit_code == 0 and STATS_DATASET not in result.output, result.output
+    else:
+        _clean_error(result, NotFound.exit_code)
+        assert len(result.output.strip().splitlines()) <= 6, result.output
+    assert _changed(before, scene.counts()) == {}
+
+
+def _decisions(scene: Scene) -> list[AuditLeaf]:
+    with scene.node.unit_of_work() as uow:
+        data = uow.session.scalars(
+            select(AuditLeafRow.data).order_by(AuditLeafRow.position)
+        ).all()  # fmt: skip
+    return [leaf for leaf in map(AuditLeaf.decode, data) if leaf.kind is LeafKind.DECISION]
+
+
+def release_is_audited(scene: Scene, path: str) -> None:
+    """G5: a release and a revision stored by the command are each a decision leaf naming the
+    officer, the producing authority and the version, written with the release."""
+    before = len(_decisions(scene))
+    for seed in (2030, 2031):  # the first release of 2026, then a revision of it
+        result = _release(scene, 2026, seed)
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    new = _decisions(scene)[before:]
+    assert [(leaf.actor, leaf.authority, leaf.reference) for leaf in new] == [
+        ("officer:every-role", "am-mcs", f"case:release-{STATS_DATASET}-2026-v1:released"),
+        ("officer:every-role", "am-mcs", f"case:release-{STATS_DATASET}-2026-v2:revised"),
+    ]
+
+
+def send_is_audited(scene: Scene, path: str) -> None:
+    """G5: a release sent is a decision leaf naming the version and the recipient, and the
+    message it queued has the gate's leaf, in the same transaction as the outbox row."""
+    argv = _stats_argv(scene, path)
+    before = len(_decisions(scene))
+    result = scene.cli(*argv, token=scene.tokens["supervisor"])
+    assert result.exit_code == 0, result.output
+    message_id = result.output.split("(message ")[1].split(")")[0]
+    new = _decisions(scene)[before:]
+    release = f"case:release-{STATS_DATASET}-{STATS_PERIOD}-v"
+    assert any(
+        (leaf.reference or "").startswith(release)
+        and leaf.reference.endswith(":sent-to:kz-mlsp")  # type: ignore[union-attr]
+        and leaf.actor == "officer:supervisor-only"
+        for leaf in new
+    ), new
+    assert any(leaf.message_id == message_id for leaf in new), new
+
+
+def send_passes_the_agreement(scene: Scene, path: str) -> None:
+    """G1: a release goes only where the agreement lets statistical information go: to an
+    authority of the node's own state it is refused, nothing queued; to the partner it is
+    queued as statistical-information."""
+    argv = _stats_argv(scene, path)
+    before = scene.counts()
+    inside = scene.cli(*argv[:-1], "am-police", token=scene.tokens["supervisor"])
+    _clean_error(inside, NotPermitted.exit_code)
+    assert _changed(before, scene.counts()) == {}
+    result = scene.cli(*argv, token=scene.tokens["supervisor"])
+    assert result.exit_code == 0, result.output
+    message_id = result.output.split("(message ")[1].split(")")[0]
+    with scene.node.unit_of_work() as uow:
+        queued = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        ).one()  # fmt: skip
+    assert (queued.type, queued.sender, queued.recipient, queued.agreement_id) == (
+        "statistical-information",
+        "am-mcs",
+        "kz-mlsp",
+        STATS_AGREEMENT,
+    )
+
+
+def _truth(scene: Scene, period: int) -> LinkedTables:
+    """The true counts of the release of `period` now stored, from the registry files it
+    was counted from, numbered as the release's linked tables."""
+    dataset = dataset_of(scene.node.agreements[STATS_AGREEMENT], STATS_DATASET)
+    folder = _synth(scene, scene.extra["stats_seed"][period])
+    counts = count(sources.from_parquet(folder, dataset.population), dataset, period)
+    return LinkedTables.from_tables(tuple(dimensions_of(dataset).values()), counts.tables)
+
+
+def _sdmx_csv(scene: Scene, text: str) -> dict[CellKey, tuple[int | None, str]]:
+    """Each observation of an SDMX-CSV payload as a receiver reads it: value and code."""
+    dimensions = dimensions_of(dataset_of(scene.node.agreements[STATS_AGREEMENT], STATS_DATASET))
+    found = {}
+    for line in csv.DictReader(io.StringIO(text)):
+        key = tuple(line[d.upper()] for d in dimensions)
+        value = line["OBS_VALUE"]
+        found[key] = (int(value) if value else None, line["CONF_STATUS"])
+    return found
+
+
+def assert_protected(
+    scene: Scene, published: dict[CellKey, tuple[int | None, str]],
+    earlier: Sequence[Sequence[Observation]] = (), period: int = STATS_PERIOD,
+) -> None:  # fmt: skip
+    """G12 on what a receiver holds: every blank carries "C" and nothing else tells blanks
+    apart; the published counts are true; and the interval attack (every table's lines,
+    whole numbers, the flags, every earlier version) narrows no blank below the agreement's
+    protection interval."""
+    agreement = scene.node.agreements[STATS_AGREEMENT]
+    tables = _truth(scene, period)
+    design, values = tables.design, tables.values
+    assert set(published) == set(design.keys)
+    blank = np.array([published[key][0] is None for key in design.keys])
+    codes = [published[key][1] for key in design.keys]
+    assert {c for c, b in zip(codes, blank, strict=True) if b} == {ConfStatus.CONFIDENTIAL.value}
+    assert {c for c, b in zip(codes, blank, strict=True) if not b} == {ConfStatus.FREE.value}
+    shown = np.array([published[key][0] or 0 for key in design.keys], dtype=np.int64)
+    assert (shown[~blank] == values[~blank]).all(), "a published count is not the true count"
+    knowledge, _ = from_versions(design.keys, values, earlier, agreement.disclosure_threshold)
+    found = feasible_intervals(design.lines.cells, shown, blank, knowledge)
+    needed = Problem(design.lines, values, blank, knowledge,
+                     agreement.protection_interval).required(blank)  # fmt: skip
+    short = shortfalls(found, values, needed)
+    assert short == [], [(design.keys[c], int(values[c]), found[c]) for c in short]
+
+
+def _published(scene: Scene, period: int, version: int | None = None) -> list[Observation]:
+    with scene.node.unit_of_work() as uow:
+        release = load(uow.session, scene.node.agreements[STATS_AGREEMENT], STATS_DATASET,
+                       period, version=version)  # fmt: skip
+    return list(release.published().observations)
+
+
+def release_is_protected(scene: Scene, path: str) -> None:
+    """G12: released through the command, then revised from other counts: what the latest
+    version publishes, attacked with the earlier version in hand, keeps every blank's
+    interval."""
+    period = 2027
+    for seed in (2040, 2041):
+        result = _release(scene, period, seed)
+        assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    latest = {o.key: (o.value, str(o.status)) for o in _published(scene, period)}
+    assert_protected(scene, latest, [_published(scene, period, 1)], period)
+
+
+def export_is_protected(scene: Scene, path: str) -> None:
+    """G12: the SDMX-CSV file the command writes, read as a receiver reads it."""
+    argv = _stats_argv(scene, path)
+    result = scene.cli(*argv, token=scene.tokens["supervisor"])
+    assert result.exit_code == 0, result.output
+    exported = (scene.root / "stats-out" / "export.csv").read_text(encoding="utf-8")
+    assert_protected(scene, _sdmx_csv(scene, exported))
+
+
+def sent_is_protected(scene: Scene, path: str) -> None:
+    """G12: the statistical-information message the command queues carries its figures as an
+    SDMX-CSV attachment in which every blank is "C", and which the attack does not narrow."""
+    result = scene.cli(*_stats_argv(scene, path), token=scene.tokens["supervisor"])
+    assert result.exit_code == 0, result.output
+    message_id = result.output.split("(message ")[1].split(")")[0]
+    with scene.node.unit_of_work() as uow:
+        body = json.loads(uow.session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.message_id == message_id)
+        ).one())  # fmt: skip
+    [attachment] = [Attachment.model_validate(a) for a in body["attachments"]
+                    if a["media_type"] == SDMX_CSV]  # fmt: skip
+    assert_protected(scene, _sdmx_csv(scene, attachment.data().decode("utf-8")))
+
+
+def chart_shows_no_blank(scene: Scene, path: str) -> None:
+    """G12: the chart draws each blank of the breakdown as a suppressed band with the one
+    code, never as a bar, and each published cell as its bar."""
+    result = scene.cli(*_stats_argv(scene, path), token=scene.tokens["reviewer"])
+    assert result.exit_code == 0, result.output
+    svg = next((scene.root / "stats-out").glob(f"{STATS_DATASET}-*-region.svg")).read_text()
+    drawn = 0
+    for observation in _published(scene, STATS_PERIOD):
+        region, sex, *rest = observation.key
+        if TOTAL in (region, sex) or any(code != TOTAL for code in rest):
+            continue
+        gid = f"{region}-{sex}"
+        blank = observation.value is None
+        assert (f'id="suppressed-{gid}"' in svg) == blank, gid
+        assert (f'id="bar-{gid}"' in svg) == (not blank), gid
+        drawn += 1
+    assert drawn > 0
+    assert "suppressed (A)" not in svg and "suppressed (D)" not in svg
+
+
+def rotation_is_audited(scene: Scene, path: str) -> None:
+    """G5: rotating a key with the node's configuration leaves one administration leaf per
+    new key, naming the authority and the key id (a copy of the key folder, so the scene's
+    node keeps its keys)."""
+    keys = scene.root / "keys-rotated"
+    shutil.rmtree(keys, ignore_errors=True)
+    shutil.copytree(scene.node.settings.resolved_key_dir, keys)
+    before = scene.counts()["audit_leaves"]
+    result = scene.cli("pki", "rotate", "--key-dir", str(keys), "--authority", "am-mcs")
+    assert result.exit_code == 0, result.output
+    kids = [line.split(" key ")[1].split()[0] for line in result.output.splitlines()
+            if " key " in line]  # fmt: skip
+    assert len(kids) == 2, result.output
+    with scene.node.unit_of_work() as uow:
+        data = uow.session.scalars(
+            select(AuditLeafRow.data).order_by(AuditLeafRow.position).offset(before)
+        ).all()  # fmt: skip
+    leaves = [AuditLeaf.decode(d) for d in data]
+    assert [(leaf.kind, leaf.reference) for leaf in leaves] == [
+        (LeafKind.ADMINISTRATION, f"key-rotated:am-mcs:{kid}") for kid in kids
+    ]
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -226,6 +536,18 @@ ADMIN: Row = {
 }  # fmt: skip
 OFFLINE: Row = {g: _("runs offline on generated or given files: no node data, no officer")
                  for g in Guarantee}  # fmt: skip
+STATS: Row = {
+    **{g: _("a statistics release holds counts, never a person's data")
+       for g in (Guarantee.G2, Guarantee.G3, Guarantee.G4, Guarantee.G6, Guarantee.G7)},
+    Guarantee.G1: _("sends nothing: only `stats send` puts a release in a message"),
+    Guarantee.G5: _("reads releases only: changes nothing to audit"),
+    Guarantee.G8: _("takes dataset ids, years and authorities: nothing that names a person"),
+    Guarantee.G9: _("sends nothing: delivery is the relay job's (jobs matrix, G9)"),
+    Guarantee.G10: Check(statistics_bad_input),
+    Guarantee.G11: Check(statistics_act_as_an_officer),
+    Guarantee.G12: _("shows the node's own store to its officers; what leaves is checked on "
+                     "export and send (G12)"),
+}  # fmt: skip
 NOT_AUDITED = "changes the node's data but leaves no audit leaf (no leaf kind for administration)"
 
 
@@ -265,8 +587,14 @@ ROWS: dict[str, Row] = {
     "migrex registry summary": _admin(),
     "migrex db upgrade": _admin(G5=_("the schema itself: the audit log may not exist yet")),
     "migrex db check": _admin(),
-    "migrex pki demo": _admin(G5=Pending("writes demo keys and directories; no audit leaf")),
-    "migrex pki rotate": _admin(G5=Pending("rotates a key; no audit leaf")),
+    "migrex pki demo": _admin(
+        G5=_(
+            "bootstraps the demo's keys, certificates and directories "
+            "as files before any node database, and so any audit "
+            "log, exists"
+        )
+    ),
+    "migrex pki rotate": _admin(G5=Check(rotation_is_audited)),
     "migrex pki show-directory": _admin(),
     "migrex agreement validate": row(OFFLINE),
     "migrex agreement show": row(OFFLINE),
@@ -282,25 +610,29 @@ ROWS: dict[str, Row] = {
     "migrex audit show": _admin(),
     "migrex audit checkpoint": _admin(G5=_("a checkpoint is itself the log's signed head")),
     "migrex witness round": _admin(G5=_("cosigning is logged as a checkpoint-cosigned leaf")),
-    "migrex stats release": _admin(
-        G12=Pending(
-            "the interval attack on a release (issue 10, item 10) is the statistics "
-            "work's; its test is to be named here"
-        ),
-        G5=Pending("the statistics work owns the release's audit"),
+    # Statistics: a named officer; aggregates of our own registers, never a person.
+    **{name: row(STATS) for name in STATS_ARGS},
+    "migrex stats release": row(
+        STATS,
+        G5=Check(release_is_audited),
+        G12=Check(release_is_protected),
     ),
-    "migrex stats send": _admin(
-        G12=Pending("a release leaves only once protected (issue 10, item 10)"),
-        G1=Pending(
-            "sending a release as statistical-information: the kind's G1 cell checks "
-            "the gate; the stats path is the statistics work's"
-        ),
+    "migrex stats send": row(
+        STATS,
+        G1=Check(send_passes_the_agreement),
+        G5=Check(send_is_audited),
+        G9=_("only queues; delivery is the relay job's (jobs matrix, G9)"),
+        G12=Check(sent_is_protected),
     ),
-    "migrex stats export": _admin(G12=Pending("an export is a release leaving (item 10)")),
-    "migrex stats list": _admin(),
-    "migrex stats show": _admin(),
-    "migrex stats compare": _admin(),
-    "migrex stats chart": _admin(G12=Pending("a chart shows a release's cells (item 10)")),
+    "migrex stats export": row(
+        STATS,
+        G5=_(
+            "writes a file of a version already released (its release is audited, G5 on "
+            "stats release) and changes nothing in the node"
+        ),
+        G12=Check(export_is_protected),
+    ),
+    "migrex stats chart": row(STATS, G12=Check(chart_shows_no_blank)),
     "migrex bench audit": row(OFFLINE),
     "migrex bench exchange": row(OFFLINE),
     "migrex bench stats": row(OFFLINE),

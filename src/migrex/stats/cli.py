@@ -1,8 +1,19 @@
-"""`migrex stats`: release, list, show, export, compare, chart and send statistics releases."""
+"""`migrex stats`: release, list, show, export, compare, chart and send statistics releases.
+
+Every command acts as a named officer (`officers.cli_identity`), with the permission table the
+officers' API uses, checked inside the unit of work that reads or writes:
+
+* `release`, `send` and `export` decide what leaves the node: they need
+  `Action.RELEASE_STATISTICS` for the dataset's producer (an authority hosted here, so a
+  partner's release is neither re-released nor exported from this node);
+* `list`, `show`, `compare` and `chart` read releases, which are aggregates the agreement's
+  parties share: they need `Action.VIEW_STATISTICS` for at least one authority of the
+  agreement hosted here, and then show every release of that agreement, ours and our
+  partners'.
+"""
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,30 +24,31 @@ import typer
 from rich.table import Table
 
 from migrex.agreements import Agreement
-from migrex.casework.service import OpenRequest, node_context, open_request
+from migrex.casework.service import node_context
 from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.node import Node
+from migrex.officers.cli_identity import Token, acting, authorities_for, signed_in
+from migrex.officers.model import Action, Officer
 from migrex.stats import sources
 from migrex.stats.charts import breakdown_chart, year_over_year_chart
 from migrex.stats.cube import TOTAL
-from migrex.stats.messaging import release_body
+from migrex.stats.messaging import SendRelease, send_release
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import Release
 from migrex.stats.sdmx_data import release_to_sdmx_csv, release_to_sdmx_ml
 from migrex.stats.sdmx_structure import structures_to_sdmx_ml
 from migrex.stats.service import (
-    OWN,
+    Publish,
     changes_between,
     dataset_of,
-    earlier_versions,
     load,
-    prepare,
+    publish,
     releases,
-    store,
     year_over_year,
 )
+from migrex.uow import UnitOfWork
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -57,8 +69,13 @@ class Format(StrEnum):
     STRUCTURE = "structure"
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+def _reader(uow: UnitOfWork, token: str | None, node: Node, agreement: Agreement) -> Officer:
+    """The officer holding `token`, once allowed to view statistics for an authority of
+    `agreement` hosted here; NotAuthenticated or NotAuthorised otherwise."""
+    officer = signed_in(uow, token)
+    parties = [a for a in node.settings.authorities if a in agreement.authorities]
+    authorities_for(officer, Action.VIEW_STATISTICS, parties, None)
+    return officer
 
 
 def _agreement(node: Node, agreement_id: str | None) -> Agreement:
@@ -86,22 +103,22 @@ def release_command(
         Path | None, typer.Option(help="count registry files in this folder, not the database")
     ] = None,
     reason: Annotated[str | None, typer.Option(help="why a new version is released")] = None,
+    token: Token = None,
 ) -> None:
     """Count a dataset for a year, protect it and store it as its next version."""
     node = node_from(ctx)
     chosen = _agreement(node, agreement)
+    producer = dataset_of(chosen, dataset).producer
     population = dataset_of(chosen, dataset).population
-    now = datetime.now(UTC)
     with node.unit_of_work() as uow:
+        officer = acting(uow, token, Action.RELEASE_STATISTICS, producer)
         connection = (
             sources.from_parquet(parquet, population)
             if parquet is not None
             else sources.from_database(uow.session, population)
         )
-        earlier = earlier_versions(uow.session, chosen, dataset, period)
-        release = prepare(connection, chosen, dataset, period, now=now, earlier=earlier)
-        stored = store(uow.session, release, origin=OWN, actor=_actor(), now=now, reason=reason)
-        uow.commit()
+        command = Publish(chosen, dataset, period, connection, reason)
+        stored = publish(uow, officer, command, datetime.now(UTC))
     released = stored.release
     total = released.value(released.grand_total_key)
     out.print(
@@ -120,11 +137,13 @@ def list_command(
     ctx: typer.Context,
     agreement: AgreementOption = None,
     dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
+    token: Token = None,
 ) -> None:
     """Every stored release version, ours and our partners'."""
     node = node_from(ctx)
     chosen = _agreement(node, agreement)
     with node.unit_of_work() as uow:
+        _reader(uow, token, node, chosen)
         found = releases(uow.session, chosen.id, dataset)
     table = Table("dataset", "period", "version", "producer", "origin", "total", "changed",
                   "stored")  # fmt: skip
@@ -138,11 +157,13 @@ def list_command(
 
 
 def _loaded(
-    node: Node, agreement: str | None, dataset: str, period: int, version: int | None,
-    producer: str | None,
+    node: Node, token: str | None, agreement: str | None, dataset: str, period: int,
+    version: int | None, producer: str | None,
 ) -> Release:  # fmt: skip
+    """A stored release, for an officer allowed to view the agreement's statistics."""
     chosen = _agreement(node, agreement)
     with node.unit_of_work() as uow:
+        _reader(uow, token, node, chosen)
         return load(uow.session, chosen, dataset, period, producer=producer, version=version)
 
 
@@ -158,10 +179,11 @@ def show_command(
         str | None, typer.Option(help="show one breakdown, e.g. region (default: the totals)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="every observation as JSON")] = False,
+    token: Token = None,
 ) -> None:
     """A release's figures: the totals, or one breakdown with the others at their totals."""
     node = node_from(ctx)
-    release = _loaded(node, agreement, dataset, period, version, producer)
+    release = _loaded(node, token, agreement, dataset, period, version, producer)
     if as_json:
         rows = [
             {"key": dict(zip(release.dimension_ids, o.key, strict=True)), "value": o.value,
@@ -196,11 +218,16 @@ def export_command(
     format_: Annotated[Format, typer.Option("--format", help="what to write")] = Format.SDMX_ML,
     agreement: AgreementOption = None,
     version: VersionOption = None,
-    producer: ProducerOption = None,
+    token: Token = None,
 ) -> None:
-    """Write a release as SDMX-ML 3.0 or SDMX-CSV 2.0, or its structures as SDMX-ML 3.0."""
+    """Write one of our releases as SDMX-ML 3.0 or SDMX-CSV 2.0 (every blank "C"), or its
+    structures as SDMX-ML 3.0: what may leave the node, so its producer's release right."""
     node = node_from(ctx)
-    release = _loaded(node, agreement, dataset, period, version, producer)
+    chosen = _agreement(node, agreement)
+    producer = dataset_of(chosen, dataset).producer
+    with node.unit_of_work() as uow:
+        acting(uow, token, Action.RELEASE_STATISTICS, producer)
+        release = load(uow.session, chosen, dataset, period, producer=producer, version=version)
     writers = {
         Format.SDMX_ML: release_to_sdmx_ml,
         Format.SDMX_CSV: release_to_sdmx_csv,
@@ -229,6 +256,7 @@ def compare_command(
     agreement: AgreementOption = None,
     producer: ProducerOption = None,
     chart: Annotated[Path | None, typer.Option(help="also draw the chart in this folder")] = None,
+    token: Token = None,
 ) -> None:
     """Year over year (the total), or what a revision changed between two versions."""
     node = node_from(ctx)
@@ -238,6 +266,7 @@ def compare_command(
             raise typer.BadParameter("--versions needs --period")
         first, second = (int(v) for v in versions.split(","))
         with node.unit_of_work() as uow:
+            _reader(uow, token, node, chosen)
             a = load(uow.session, chosen, dataset, period, producer=producer, version=first)
             b = load(uow.session, chosen, dataset, period, producer=producer, version=second)
         changed = changes_between(
@@ -249,6 +278,7 @@ def compare_command(
             out.print(f"  {change['key']}: {change['before']} → {change['after']}")
         return
     with node.unit_of_work() as uow:
+        _reader(uow, token, node, chosen)
         comparison = year_over_year(uow.session, chosen, dataset, _periods(periods),
                                     producer=producer)  # fmt: skip
     for (year, value), step in zip(comparison.points, [None, *comparison.changes], strict=True):
@@ -276,10 +306,11 @@ def chart_command(
     agreement: AgreementOption = None,
     version: VersionOption = None,
     producer: ProducerOption = None,
+    token: Token = None,
 ) -> None:
     """Draw one breakdown of a release as PNG and SVG."""
     node = node_from(ctx)
-    release = _loaded(node, agreement, dataset, period, version, producer)
+    release = _loaded(node, token, agreement, dataset, period, version, producer)
     png, svg = breakdown_chart(release, dimension, by=by, directory=output,
                                stem=f"{dataset}-{period}-{dimension}")  # fmt: skip
     out.print(f"chart: {png} and {svg}")
@@ -293,15 +324,16 @@ def send_command(
     recipient: Annotated[str, typer.Option("--to", help="partner authority")],
     agreement: AgreementOption = None,
     version: VersionOption = None,
+    token: Token = None,
 ) -> None:
     """Send one of our releases to a partner authority as statistical information."""
     node = node_from(ctx)
     chosen = _agreement(node, agreement)
-    release = _loaded(node, chosen.id, dataset, period, version, None)
-    command = OpenRequest(chosen.id, release.producer, recipient, "statistical-information",
-                          release_body(release), _actor())  # fmt: skip
+    producer = dataset_of(chosen, dataset).producer
     with node.unit_of_work() as uow:
-        opened = open_request(uow, node_context(node), command, datetime.now(UTC))
+        officer = acting(uow, token, Action.RELEASE_STATISTICS, producer)
+        command = SendRelease(chosen, dataset, period, recipient, version)
+        release, opened = send_release(uow, node_context(node), officer, command, datetime.now(UTC))
     out.print(
         f"{dataset} {period} version {release.version} sent to {recipient} "
         f"(message {opened.message_id})"

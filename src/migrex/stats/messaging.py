@@ -8,6 +8,7 @@ or a producer the agreement does not define: anything that does not fit is refus
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,10 +16,20 @@ from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.casework.messages import SDMX_CSV, Attachment, StatisticalInformation
+from migrex.casework.service import NodeContext, Opened, OpenRequest, open_request
+from migrex.officers.model import Action, Officer, require
 from migrex.stats.release import Release, ReleaseInvalid
 from migrex.stats.sdmx_data import release_to_sdmx_csv
 from migrex.stats.sdmx_read import release_from_sdmx_csv
-from migrex.stats.service import PARTNER, dataset_of, store, template_of
+from migrex.stats.service import (
+    PARTNER,
+    dataset_of,
+    load,
+    record_release_decision,
+    store,
+    template_of,
+)
+from migrex.uow import UnitOfWork
 
 PURPOSE = "migration-statistics"
 
@@ -44,6 +55,36 @@ def release_body(release: Release, *, summary: str | None = None) -> dict[str, A
         attachments=[Attachment.of(name, SDMX_CSV, data)],
     )
     return body.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class SendRelease:
+    """Send version `version` (None: the latest) of our release of a dataset and period."""
+
+    agreement: Agreement
+    dataset_id: str
+    period: int
+    recipient: str
+    version: int | None = None
+
+
+def send_release(
+    uow: UnitOfWork, node: NodeContext, officer: Officer, command: SendRelease, now: datetime
+) -> tuple[Release, Opened]:
+    """Send one of our releases to a partner authority as statistical information, in one
+    commit: the officer must be allowed to release statistics for the dataset's producer; the
+    send is audited as the release's decision ("sent-to:<recipient>") beside the gate's own
+    entry for the message."""
+    agreement = command.agreement
+    producer = dataset_of(agreement, command.dataset_id).producer
+    require(officer, Action.RELEASE_STATISTICS, producer)
+    release = load(uow.session, agreement, command.dataset_id, command.period, producer=producer,
+                   version=command.version)  # fmt: skip
+    record_release_decision(uow.session, release, event=f"sent-to:{command.recipient}",
+                            actor=officer.actor, now=now)  # fmt: skip
+    opening = OpenRequest(agreement.id, producer, command.recipient, "statistical-information",
+                          release_body(release), officer.actor)  # fmt: skip
+    return release, open_request(uow, node, opening, now)
 
 
 def received_release(agreement: Agreement, sender: str, body: StatisticalInformation) -> Release:

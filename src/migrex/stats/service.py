@@ -1,7 +1,10 @@
 """Use cases of statistics: prepare and publish a release, store a partner's, read, compare.
 
 Publishing is one unit of work: the release and its observations are stored together, as the
-next version of the dataset and period, with what changed since the previous version.
+next version of the dataset and period, with what changed since the previous version, and the
+decision is an audit entry written in the same transaction (G5). An officer publishes: the
+permission (`Action.RELEASE_STATISTICS` for the dataset's producer) is checked inside that unit
+of work, and the officer is recorded as the releaser.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.agreements.model import Dataset
+from migrex.audit import events
+from migrex.audit.pending import record
 from migrex.errors import Conflict, NotFound
+from migrex.officers.model import Action, Officer, require
 from migrex.stats.aggregate import Counts, count, dimensions_of
 from migrex.stats.comparison import Change, compare
 from migrex.stats.cube import CellKey
@@ -29,6 +35,7 @@ from migrex.stats.published import ConfStatus, Observation
 from migrex.stats.release import Release, ReleaseDimension, ReleaseInvalid, ReleaseTemplate
 from migrex.stats.tables import ObservationRow, ReleaseRow
 from migrex.stats.vintages import from_versions
+from migrex.uow import UnitOfWork
 
 OWN = "own"
 PARTNER = "partner"
@@ -191,7 +198,8 @@ def store(
     session: Session, release: Release, *, origin: str, actor: str, now: datetime,
     reason: str | None = None, message_id: str | None = None,
 ) -> Stored:  # fmt: skip
-    """Store `release` as the next version (own) or as the version it names (partner).
+    """Store `release` as the next version (own) or as the version it names (partner); an
+    own version's audit entry ("released" or "revised") is queued for the commit.
 
     An own release identical to the latest version is refused: there is nothing to revise.
     A partner version already stored with the same content is accepted once (a repeated
@@ -232,7 +240,58 @@ def store(
             for key, (value, status) in observations.items()
         ],
     )
-    return Stored(dataclasses.replace(release, version=version), changes)
+    stored = dataclasses.replace(release, version=version)
+    if origin == OWN:
+        # Every own version stored, by whatever path, is its producer's audited decision; a
+        # partner's is audited as the message that brought it is filed.
+        event = "revised" if changes is not None else "released"
+        record_release_decision(session, stored, event=event, actor=actor, now=now)
+    return Stored(stored, changes)
+
+
+def release_reference(release: Release) -> str:
+    """How the audit log names one version of a release (a release has no case)."""
+    return f"release-{release.dataset_id}-{release.period}-v{release.version}"
+
+
+def record_release_decision(
+    session: Session, release: Release, *, event: str, actor: str, now: datetime,
+    message_id: str | None = None,
+) -> None:  # fmt: skip
+    """The audit entry of a decision on one version of our release ("released", "revised",
+    "sent"), appended when the use case commits. A decision, not administration: it is taken
+    for the producing authority, which the entry names, by an officer allowed to release."""
+    entry = events.decision(at=now, actor=actor, authority=release.producer,
+                            case_id=release_reference(release), event=event,
+                            purpose="migration-statistics", message_id=message_id)  # fmt: skip
+    record(session, entry)
+
+
+@dataclass(frozen=True)
+class Publish:
+    """Release one period of a dataset: `connection` reaches the registries to count."""
+
+    agreement: Agreement
+    dataset_id: str
+    period: int
+    connection: duckdb.DuckDBPyConnection
+    reason: str | None = None
+
+
+def publish(uow: UnitOfWork, officer: Officer, command: Publish, now: datetime) -> Stored:
+    """Count, protect and store the next version of our release, audited, in one commit.
+
+    NotAuthorised unless the officer may release statistics for the dataset's producer;
+    ReleaseInvalid for a period without records; Conflict when nothing changed."""
+    dataset = dataset_of(command.agreement, command.dataset_id)
+    require(officer, Action.RELEASE_STATISTICS, dataset.producer)
+    earlier = earlier_versions(uow.session, command.agreement, dataset.id, command.period)
+    release = prepare(command.connection, command.agreement, dataset.id, command.period,
+                      now=now, earlier=earlier)  # fmt: skip
+    stored = store(uow.session, release, origin=OWN, actor=officer.actor, now=now,
+                   reason=command.reason)  # fmt: skip
+    uow.commit()
+    return stored
 
 
 def load(

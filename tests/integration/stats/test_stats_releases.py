@@ -1,5 +1,6 @@
 """Statistics releases on real nodes: counted from the registries in the node's database,
-protected, stored as versions, compared, and sent to the partner as SDMX."""
+protected, stored as versions, compared, and sent to the partner as SDMX; the commands act as
+a named officer allowed to release or view statistics."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from casework_scenes import token
 from casework_steps import context, deliver, now
+from migrex.audit.tables import AuditLeafRow
 from migrex.casework.messages import SDMX_CSV, Attachment
 from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.tables import CaseRow
@@ -20,13 +23,25 @@ from migrex.cli import app
 from migrex.errors import Conflict
 from migrex.exchange.tables import InboxMessage
 from migrex.node import Node
+from migrex.officers.model import Grant, NotAuthenticated, NotAuthorised, Officer, Role
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.stats import sources
-from migrex.stats.messaging import release_body
+from migrex.stats.messaging import SendRelease, release_body, send_release
 from migrex.stats.published import ConfStatus
 from migrex.stats.release import ReleaseInvalid
-from migrex.stats.service import OWN, PARTNER, load, prepare, releases, store, year_over_year
+from migrex.stats.service import (
+    OWN,
+    PARTNER,
+    Publish,
+    count_releases,
+    load,
+    prepare,
+    publish,
+    releases,
+    store,
+    year_over_year,
+)
 from migrex.stats.tables import ReleaseRow
 from migrex.synth import generate, write_population
 from nodes import Pair
@@ -50,16 +65,28 @@ def _import(node: Node, folder: Path) -> None:
                           state=node.settings.state, actor="test")  # fmt: skip
 
 
-def cli(node: Node, *args: str) -> str:
+def invoke(node: Node, *args: str, as_: str = "supervisor") -> object:
+    """`migrex stats ...` at `node` with the token of its officer `as_` (made by `kz`)."""
     config = str(node.settings.data_dir.parent / "node.toml")
-    result = runner.invoke(app, ["--config", config, *args])
-    assert result.exit_code == 0, result.output
-    return result.output
+    officer = node.settings.data_dir / f"{as_}.token"
+    env = {"MIGREX_TOKEN": officer.read_text() if officer.exists() else ""}
+    return runner.invoke(app, ["--config", config, *args], env=env)
+
+
+def cli(node: Node, *args: str) -> str:
+    result = invoke(node, *args)
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    return result.output  # type: ignore[attr-defined,no-any-return]
 
 
 @pytest.fixture
 def kz(pair: Pair, synth_dir: Path) -> Pair:
     _import(pair.kz, synth_dir / "KZ")
+    # A supervisor of kz-mlsp releases its figures; an officer of kz-mia may only read them.
+    for name, role, authority in (("supervisor", Role.SUPERVISOR, "kz-mlsp"),
+                                  ("reader", Role.OFFICER, "kz-mia")):  # fmt: skip
+        issued = token(pair.kz, name, [(role, authority)])
+        (pair.kz.settings.data_dir / f"{name}.token").write_text(issued)
     return pair
 
 
@@ -134,12 +161,30 @@ def test_a_revision_keeps_the_earlier_version(kz: Pair) -> None:
     assert [(r.version, r.changed) for r in listed] == [(2, 1), (1, None)]
 
 
+def test_only_an_officer_allowed_to_release_releases_and_is_recorded(kz: Pair) -> None:
+    release = ["stats", "release", "--dataset", WORKERS, "--period", "2024"]
+    nobody = invoke(kz.kz, *release, as_="nobody")
+    assert nobody.exit_code == NotAuthenticated.exit_code, nobody.output  # type: ignore[attr-defined]
+    reader = invoke(kz.kz, *release, as_="reader")
+    assert reader.exit_code == NotAuthorised.exit_code, reader.output  # type: ignore[attr-defined]
+    with kz.kz.unit_of_work() as uow:
+        assert count_releases(uow.session) == 0
+    cli(kz.kz, *release)
+    # The reader of another authority of the agreement may read, not send or export.
+    shown = invoke(kz.kz, "stats", "show", "--dataset", WORKERS, "--period", "2024", as_="reader")
+    assert shown.exit_code == 0, shown.output  # type: ignore[attr-defined]
+    sent = invoke(kz.kz, "stats", "send", "--dataset", WORKERS, "--period", "2024", "--to",
+                  "am-mcs", as_="reader")  # fmt: skip
+    assert sent.exit_code == NotAuthorised.exit_code, sent.output  # type: ignore[attr-defined]
+    with kz.kz.unit_of_work() as uow:
+        stored_by = uow.session.scalars(select(ReleaseRow.stored_by)).all()
+    assert stored_by == ["officer:supervisor"]
+
+
 def test_a_period_without_records_is_refused_and_nothing_stored(kz: Pair) -> None:
-    config = str(kz.kz.settings.data_dir.parent / "node.toml")
-    result = runner.invoke(app, ["--config", config, "stats", "release", "--dataset", WORKERS,
-                                 "--period", "2019"])  # fmt: skip
-    assert result.exit_code == ReleaseInvalid.exit_code
-    assert "no records" in result.output
+    result = invoke(kz.kz, "stats", "release", "--dataset", WORKERS, "--period", "2019")
+    assert result.exit_code == ReleaseInvalid.exit_code  # type: ignore[attr-defined]
+    assert "no records" in result.output  # type: ignore[attr-defined]
     with kz.kz.unit_of_work() as uow:
         assert uow.session.scalar(select(func.count()).select_from(ReleaseRow)) == 0
 
@@ -208,3 +253,25 @@ def test_a_malformed_release_is_refused_and_nothing_stored(kz: Pair, csv: bytes)
         assert status == "quarantined"
         assert uow.session.scalar(select(func.count()).select_from(ReleaseRow)) == 0
         assert uow.session.scalar(select(func.count()).select_from(CaseRow)) == 0
+
+
+def test_the_use_cases_check_the_officer_themselves(kz: Pair) -> None:
+    """Whatever calls them, publishing and sending refuse an officer without the release
+    right for the producer, and store, queue and audit nothing."""
+    agreement = kz.kz.agreements[AGREEMENT]
+    reader = Officer(1, "reader", "Reader", frozenset({Grant(Role.OFFICER, "kz-mlsp")}))
+    before = _leaves(kz.kz)
+    with kz.kz.unit_of_work() as uow, pytest.raises(NotAuthorised):
+        command = Publish(agreement, WORKERS, 2024, sources.from_database(uow.session, "workers"))
+        publish(uow, reader, command, now())
+    with kz.kz.unit_of_work() as uow, pytest.raises(NotAuthorised):
+        send_release(uow, context(kz.kz), reader, SendRelease(agreement, WORKERS, 2024, "am-mcs"),
+                     now())  # fmt: skip
+    with kz.kz.unit_of_work() as uow:
+        assert count_releases(uow.session) == 0
+    assert _leaves(kz.kz) == before
+
+
+def _leaves(node: Node) -> int:
+    with node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditLeafRow)) or 0
