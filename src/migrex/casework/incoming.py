@@ -64,9 +64,10 @@ def open_incoming(
     )  # fmt: skip
     uow.session.add(case)
     uow.session.flush()
+    # Only persons count against the volume limits: information needs no count.
     disclosed = persons_in_period(uow.session, agreement, direction="received",
                                   partner_state=agreement.authority(row.sender).state,
-                                  now=now)  # fmt: skip
+                                  now=now) if kind.personal else 0  # fmt: skip
     screening = screen(agreement,
                        request_of(body, sender=row.sender, recipient=row.recipient),  # type: ignore[arg-type]
                        disclosed_in_period=disclosed)  # fmt: skip
