@@ -321,7 +321,10 @@ class Agreement:
         try:
             return self.refusal_grounds[ground_id]
         except KeyError:
-            raise NotFound(f"agreement {self.id} has no refusal ground {ground_id!r}") from None
+            known = ", ".join(self.refusal_grounds)
+            raise NotFound(
+                f"agreement {self.id} has no refusal ground {ground_id!r}; its grounds: {known}"
+            ) from None
 
     def proposed_ground(self, breach: str) -> RefusalGround:
         """The refusal ground a screening breach proposes (see SCREENING_BREACHES)."""

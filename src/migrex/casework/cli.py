@@ -58,7 +58,11 @@ def _now() -> datetime:
 
 def _json_object(value: str, option: str) -> dict[str, Any]:
     """A JSON object given inline or as @FILE; a usage error otherwise."""
-    text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    try:
+        text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise typer.BadParameter(f"{option}: cannot read {value[1:]}: {reason}") from None
     try:
         parsed = json.loads(text)
     except ValueError as error:

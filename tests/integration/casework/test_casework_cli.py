@@ -67,6 +67,19 @@ def test_open_from_a_file_then_list(pair: Pair, tmp_path: Path, officer: str) ->
     assert case.opened_by == "officer:anna"
 
 
+def test_a_body_file_that_cannot_be_read_is_a_usage_error(
+    pair: Pair, tmp_path: Path, officer: str
+) -> None:
+    args = ["--config", config(pair), "case", "open", "--agreement", "kz-am-2024",
+            "--from", "am-mcs", "--to", "kz-mia", "--type", "person-inquiry",
+            "--body", f"@{tmp_path / 'missing.json'}", "--token", officer]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "cannot read" in result.output and "Traceback" not in result.output
+    with pair.am.unit_of_work() as uow:
+        assert uow.session.scalars(select(CaseRow)).all() == []
+
+
 def test_a_breach_exits_with_its_code(pair: Pair, officer: str) -> None:
     bad = {**INQUIRY, "requested_fields": ["sex"], "purpose": "assistance"}
     args = ["--config", config(pair), "case", "open", "--agreement", "kz-am-2024",

@@ -319,8 +319,10 @@ def test_a_refusal_cites_the_agreement_s_grounds_and_articles() -> None:
         ("out-of-scope", "Article 1"),
     ]
     check_refusal(KZ_AM, refusal)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as unknown:
         refusal_for(KZ_AM, ["boredom"], "No.")
+    # The error says which grounds the agreement has, so the officer can pick one.
+    assert all(ground in unknown.value.detail for ground in KZ_AM.refusal_grounds)
 
 
 def test_a_refusal_citing_wrongly_is_refused() -> None:
