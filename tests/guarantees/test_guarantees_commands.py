@@ -201,13 +201,18 @@ def administration_is_audited(scene: Scene, path: str) -> None:
         "migrex user add": ["user", "add", "clerk", "--name", "Clerk", "--role", "officer@am-mcs"],
         "migrex user token": ["user", "token", "every-role", "--name", "matrix"],
         "migrex user revoke": ["user", "revoke", "1"],
+        "migrex user disable": ["user", "disable", "leaver"],
+        "migrex user set-password": ["user", "set-password", "leaver"],
         "migrex retention run": ["retention", "run", "--at",
                                  (datetime.now(UTC) + timedelta(days=4000)).isoformat()],
     }[path]  # fmt: skip
     # The registry factories write Kazakhstan's registers: that import runs at KZ's node.
     node = scene.pair.kz if path == "migrex registry import" else scene.node
+    if "leaver" in argv:  # an officer of its own, so the scene's officers keep working
+        scene.cli("user", "add", "leaver", "--name", "Leaver", "--role", "officer@am-mcs")
     before = scene.counts(node)
-    result = scene.cli(*argv, node=node)
+    stdin = "a long enough passphrase 42\n" if path.endswith("set-password") else None
+    result = scene.cli(*argv, node=node, stdin=stdin)
     assert result.exit_code == 0, result.output
     after = scene.counts(node)
     assert after != before or path.endswith("retry"), f"{path} changed nothing to audit"
@@ -581,6 +586,8 @@ ROWS: dict[str, Row] = {
     "migrex user add": _admin(G5=Check(administration_is_audited)),
     "migrex user token": _admin(G5=Check(administration_is_audited)),
     "migrex user revoke": _admin(G5=Check(administration_is_audited)),
+    "migrex user disable": _admin(G5=Check(administration_is_audited)),
+    "migrex user set-password": _admin(G5=Check(administration_is_audited)),
     "migrex user list": _admin(),
     "migrex user tokens": _admin(),
     "migrex registry import": _admin(G5=Check(administration_is_audited)),

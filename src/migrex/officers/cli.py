@@ -15,10 +15,12 @@ from migrex.officers.cli_identity import administrator
 from migrex.officers.model import Grant, Role
 from migrex.officers.service import (
     add_officer,
+    disable_officer,
     issue_token,
     list_officers,
     list_tokens,
     revoke_token,
+    set_password,
 )
 
 app = typer.Typer(no_args_is_help=True)
@@ -95,6 +97,31 @@ def revoke(
     with node.unit_of_work() as uow:
         info = revoke_token(uow, token_id=token_id, actor=administrator())
     out.print(f"token {info.id} ({info.name}) of {info.username} is revoked")
+
+
+@app.command()
+def disable(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="the officer to disable")],
+) -> None:
+    """Disable an officer: their tokens and sessions stop working at once."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        officer = disable_officer(uow, username=username, actor=administrator())
+    out.print(f"officer [bold]{officer.username}[/] is disabled")
+
+
+@app.command("set-password")
+def set_password_command(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Argument(help="the officer whose password is (re)set")],
+) -> None:
+    """Set or reset an officer's password, read from the first line of standard input."""
+    node = node_from(ctx)
+    password = sys.stdin.readline().rstrip("\r\n")
+    with node.unit_of_work() as uow:
+        officer = set_password(uow, username=username, password=password, actor=administrator())
+    out.print(f"the password of [bold]{officer.username}[/] is set")
 
 
 @app.command("list")

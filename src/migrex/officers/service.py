@@ -182,6 +182,38 @@ def revoke_token(
     return _token_info(row, _officer_username(uow, row.officer_id))
 
 
+def disable_officer(
+    uow: UnitOfWork, *, username: str, actor: str, now: datetime | None = None
+) -> Officer:
+    """Disables an officer at once: every token and session of theirs stops working (they are
+    checked against the account on each use); their history stays."""
+    row = _officer_row(uow, username.strip().lower())
+    if row is None:
+        raise NotFound(f"no officer named {username}")
+    if row.active:
+        row.active = False
+        _administered(uow, actor, "officer-disabled", row.username, now)
+        uow.commit()
+    return _officer(row)
+
+
+def set_password(
+    uow: UnitOfWork, *, username: str, password: str, actor: str, now: datetime | None = None
+) -> Officer:
+    """Sets (or resets) an officer's password, under the same strength rules as at creation."""
+    row = _officer_row(uow, username.strip().lower())
+    if row is None:
+        raise NotFound(f"no officer named {username}")
+    problems = ProblemCollector()
+    check_strength(password, row.username, problems)
+    if problems:
+        raise OfficerRejected(f"the password of {row.username} was not set", problems.problems)
+    row.password_hash = hash_password(password)
+    _administered(uow, actor, "password-set", row.username, now)
+    uow.commit()
+    return _officer(row)
+
+
 def _administered(
     uow: UnitOfWork, actor: str, action: str, target: str, now: datetime | None
 ) -> None:

@@ -19,10 +19,12 @@ from migrex.officers.service import (
     add_officer,
     authenticate_password,
     authenticate_token,
+    disable_officer,
     issue_token,
     list_officers,
     list_tokens,
     revoke_token,
+    set_password,
 )
 from migrex.officers.tables import ApiTokenRow, OfficerRoleRow, OfficerRow
 from migrex.uow import UnitOfWork
@@ -75,10 +77,7 @@ def count(uow: Uow, table: type[Base]) -> int:
 
 def disable(uow: Uow, username: str) -> None:
     with uow() as work:
-        work.session.execute(
-            update(OfficerRow).where(OfficerRow.username == username).values(active=False)
-        )
-        work.commit()
+        disable_officer(work, username=username, actor="cli:root", now=NOW)
 
 
 def test_an_added_officer_is_listed_with_roles_and_a_hashed_password(uow: Uow) -> None:
@@ -205,6 +204,19 @@ def test_a_disabled_officer_cannot_use_or_get_tokens(uow: Uow) -> None:
         authenticate(uow, token)
     with pytest.raises(OfficerRejected, match="no token was issued"):
         token_for(uow)
+
+
+def test_a_reset_password_replaces_the_old_one_and_keeps_the_rules(uow: Uow) -> None:
+    add(uow, "aram")
+    with uow() as work, pytest.raises(OfficerRejected, match="was not set"):
+        set_password(work, username="aram", password="short", actor="cli:root", now=NOW)
+    new = "Almaty-3-September-2025"
+    with uow() as work:
+        set_password(work, username="aram", password=new, actor="cli:root", now=NOW)
+    with uow() as work, pytest.raises(NotAuthenticated):
+        authenticate_password(work, "aram", PASSWORD, NOW)
+    with uow() as work:
+        assert authenticate_password(work, "aram", new, NOW).username == "aram"
 
 
 @pytest.mark.parametrize(("username", "days"), [("aram", 0), ("aram", 367), ("nobody", 30)])
