@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from migrex import features
 from migrex.casework.routes import CaseworkSetup, consultation_keys_of
+from migrex.casework.routes.bodies import publish_message_bodies
 from migrex.casework.service import node_context
 from migrex.node import Node
 from migrex.web.problems import install_problem_handlers
@@ -30,4 +31,5 @@ def create_officer_app(node: Node) -> FastAPI:
     install_problem_handlers(app)
     for router in features.officer_routers():
         app.include_router(router)
+    publish_message_bodies(app)
     return app
