@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
-from migrex.audit.log import append_leaves, current_root, inclusion_proofs_for
+from migrex.audit.log import current_root, inclusion_proofs_for
+from migrex.audit.pending import append_recorded, record
 from migrex.audit.receipt_proof import CLAIM, proof_claims
 from migrex.db import bulk_insert, in_list
 from migrex.envelope import EnvelopeRejected, OpenedMessage, open_envelope, sign_receipt
@@ -228,7 +229,9 @@ def _log_and_receipt(
                                 envelope_sha256=row["envelope_sha256"])
         for row in rows
     ]  # fmt: skip
-    positions = append_leaves(session, leaves, now)
+    for leaf in leaves:
+        record(session, leaf)
+    positions = append_recorded(session, now)[-len(leaves) :]
     size, root = positions[-1] + 1, current_root(session)
     proofs = inclusion_proofs_for(session, positions, size)
     receipts = {}
