@@ -100,7 +100,7 @@ def _record(
     ).first()
     heads = AuditPartnerHead
     lost_heads = (heads.origin == origin, heads.reconciled_at.is_(None),
-                  heads.size > declared.restored_size, heads.signed_at < declared.restored_at)  # fmt: skip
+                  heads.size > declared.restored_size, heads.signed_at <= declared.restored_at)  # fmt: skip
     set_aside = session.scalar(select(func.count()).select_from(heads).where(*lost_heads)) or 0
     session.execute(update(heads).where(*lost_heads).values(reconciled_at=now))
     session.execute(delete(AuditWitnessed).where(AuditWitnessed.origin == origin,

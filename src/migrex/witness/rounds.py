@@ -32,10 +32,10 @@ from migrex.audit.checkpoint import (
 from migrex.audit.log import note_text
 from migrex.audit.merkle import AuditError
 from migrex.audit.message_kinds import CHECKPOINT, COSIGNATURE, FOR_AUDIT
-from migrex.audit.partner_logs import ProofsWanted, witness
+from migrex.audit.partner_logs import MAX_WANTED, ProofsWanted, witness
 from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
-from migrex.audit.tables import AuditWitnessed
+from migrex.audit.tables import AuditPartnerHead, AuditWitnessed
 from migrex.exchange.service import SendMessage
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.uow import UnitOfWork
@@ -111,7 +111,7 @@ def _witness(
             accept_recovery(uow.session, node, token=str(body["recovery"]), sender=row.sender,
                             recipient=row.recipient, checkpoint=checkpoint,
                             proofs=head_proofs, now=now)  # fmt: skip
-            proof = _proof_from_our_latest(uow.session, origin, body, proof, head_proofs)
+        proof = _proof_from_our_latest(uow.session, origin, body, proof, head_proofs)
         cosigned = witness(uow.session, note, proof,
                            origin_verifier_key=verifier_key(origin, public),
                            our_key_name=row.recipient, our_private_key=ed25519_private_key(ours),
@@ -143,13 +143,26 @@ def _proof_from_our_latest(
     session: Session, origin: str, body: Mapping[str, Any], proof: list[bytes],
     head_proofs: Mapping[int, list[bytes]],
 ) -> list[bytes]:  # fmt: skip
-    """The proof from the latest checkpoint of `origin` we cosigned. After a restore the
-    sender may not know which that is (its answer was lost with the branch): it sends proofs
-    from every size we may hold, and the one from ours is taken."""
+    """The proof from the latest checkpoint of `origin` we cosigned. After a restore, of
+    either node, the two may remember different last cosignatures (the answers of the lost
+    branch are gone): a restored log sends proofs from every size we may hold, and a log we
+    witness is asked for the proof from ours (`ProofsWanted`) rather than refused for a proof
+    from another size."""
     latest = session.scalar(select(func.max(AuditWitnessed.size)).where(
         AuditWitnessed.origin == origin))  # fmt: skip
     if latest is None or latest == int(body.get("old_size") or 0):
         return proof
+    size = int(body["size"])
+    if int(latest) not in head_proofs and int(latest) < size:
+        # Asked together with the heads its receipts stated, or the two requests would take
+        # turns for ever (an answer names only what the last checkpoint lacked).
+        heads = AuditPartnerHead
+        open_sizes = session.scalars(
+            select(heads.size).distinct().where(heads.origin == origin,
+                                                heads.reconciled_at.is_(None), heads.size < size)
+        )  # fmt: skip
+        wanted = sorted({int(latest), *(int(s) for s in open_sizes if s not in head_proofs)})
+        raise ProofsWanted(origin, wanted[:MAX_WANTED])
     return head_proofs.get(int(latest), proof)
 
 
