@@ -14,12 +14,11 @@ from casework_steps import context, deliver, now
 from migrex.backup.encryption import write_key_pair
 from migrex.backup.service import create_backup, restore_backup
 from migrex.bench.twonodes import postgres_databases
+from migrex.casework.service import OpenRequest, open_request
 from migrex.exchange.trust import Trust, load_trust
 from migrex.node import Node
-from migrex.casework.service import OpenRequest, open_request
 from migrex.settings import Settings, load_settings
 from nodes import Pair
-
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "MIGREX_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

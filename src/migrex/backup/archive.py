@@ -107,7 +107,7 @@ def _extract(tar: tarfile.TarFile, folder: Path) -> Manifest:
         if content is None:  # pragma: no cover - isfile() was checked
             raise BackupRefused(f"the archive member {name!r} cannot be read")
         with target.open("wb") as out:
-            os.chmod(target, 0o600)
+            target.chmod(0o600)
             while block := content.read(1 << 20):
                 out.write(block)
         if file_digest(target) != digest:

@@ -54,8 +54,11 @@ def keygen(
 ) -> None:
     """Make an operator key pair: back up to the public key, keep the private one offline."""
     public_path, _ = write_key_pair(out_path)
-    out.print(f"operator key written: private {out_path} (keep it offline), public "
-              f"{public_path} (give it to `migrex backup --recipient`)", highlight=False)  # fmt: skip
+    out.print(
+        f"operator key written: private {out_path} (keep it offline), public {public_path} "
+        "(give it to `migrex backup --recipient`)",
+        highlight=False,
+    )
 
 
 def restore(

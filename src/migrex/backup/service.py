@@ -159,9 +159,9 @@ def _place_keys(staged: Path, key_dir: Path, now: datetime) -> Path | None:
     key_dir.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(staged, key_dir)
     for folder, dirs, files in os.walk(key_dir):
-        os.chmod(folder, 0o700)
+        Path(folder).chmod(0o700)
         for name in files:
-            os.chmod(Path(folder) / name, 0o600)
+            (Path(folder) / name).chmod(0o600)
         del dirs  # walked by os.walk itself
     return aside
 

@@ -12,8 +12,8 @@ from migrex.jobs import start_periodic
 from migrex.node import Node
 from migrex.witness.keys import keep_directories
 from migrex.witness.node import WitnessingNode, witnessing_node
-from migrex.witness.rounds import file_audit_messages
 from migrex.witness.recovery import declare_for, held_by_witnesses, pending_witnesses
+from migrex.witness.rounds import file_audit_messages
 from migrex.witness.sending import send_checkpoints
 from migrex.witness.with_partner import HeadsClient
 

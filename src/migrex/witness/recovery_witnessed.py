@@ -84,11 +84,12 @@ def accept_recovery(
     base = _base(session, checkpoint.origin, declared.restored_size)
     if base is not None:
         _proven(base.size, bytes(base.root_hash), checkpoint, proofs)
-    return _record(session, declared, digest, token, base, recipient, now)
+    return _record(session, declared, digest=digest, token=token, base=base,
+                   recipient=recipient, now=now)  # fmt: skip
 
 
 def _record(
-    session: Session, declared: Declaration, digest: str, token: str,
+    session: Session, declared: Declaration, *, digest: str, token: str,
     base: AuditWitnessed | None, recipient: str, now: datetime,
 ) -> PartnerRecovery:  # fmt: skip
     origin, base_size = declared.origin, 0 if base is None else base.size
@@ -99,8 +100,12 @@ def _record(
         .limit(1)
     ).first()
     heads = AuditPartnerHead
-    lost_heads = (heads.origin == origin, heads.reconciled_at.is_(None),
-                  heads.size > declared.restored_size, heads.signed_at <= declared.restored_at)  # fmt: skip
+    # Heads beyond the restored one that its receipts stated before the restore: the lost
+    # branch's (a receipt's time has whole seconds, so one in the restore's second counts).
+    lost_heads = (
+        heads.origin == origin, heads.reconciled_at.is_(None),
+        heads.size > declared.restored_size, heads.signed_at <= declared.restored_at,
+    )  # fmt: skip
     set_aside = session.scalar(select(func.count()).select_from(heads).where(*lost_heads)) or 0
     session.execute(update(heads).where(*lost_heads).values(reconciled_at=now))
     session.execute(delete(AuditWitnessed).where(AuditWitnessed.origin == origin,
@@ -119,12 +124,16 @@ def _record(
         f"{origin} declared a recovery: restored at {declared.restored_size} leaves; we "
         f"had witnessed {lost}; {set_aside} receipt head(s) of the lost branch set aside"
     )
-    session.add(SecurityEvent(at=now, reason="recovery-declared", detail=detail,
-                              peer=declared.authority, size=len(token), envelope_sha256=None))  # fmt: skip
+    session.add(SecurityEvent(
+        at=now, reason="recovery-declared", detail=detail, peer=declared.authority,
+        size=len(token), envelope_sha256=None,
+    ))  # fmt: skip
     record(session, events.recovery_witnessed(at=now, authority=recipient, origin=origin,
                                               restored_size=declared.restored_size,
                                               abandoned_size=recovery.abandoned_size))  # fmt: skip
-    log.warning("partner declared a recovery of its log", origin=origin,
-                restored_size=declared.restored_size, abandoned_size=recovery.abandoned_size)  # fmt: skip
+    log.warning(
+        "partner declared a recovery of its log", origin=origin,
+        restored_size=declared.restored_size, abandoned_size=recovery.abandoned_size,
+    )  # fmt: skip
     session.flush()
     return recovery

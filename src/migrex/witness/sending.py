@@ -181,8 +181,8 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
                 shown = again
         wanted = last.wanted if last else []
         if declared is not None:
-            wanted = _recovery_sizes(session, signer, witness_authority, declared, cosigned,
-                                     wanted)  # fmt: skip
+            wanted = _recovery_sizes(session, signer, witness_authority, declared=declared,
+                                     cosigned=cosigned, wanted=wanted)  # fmt: skip
         body = _checkpoint_body(session, shown, signer, cosigned, wanted)
         if declared is not None:
             body["recovery"] = declared.declaration
@@ -194,7 +194,7 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
 
 
 def _recovery_sizes(
-    session: Session, signer: LogSigner, witness_authority: str,
+    session: Session, signer: LogSigner, witness_authority: str, *,
     declared: RecoveryDeclaration, cosigned: int, wanted: list[int],
 ) -> list[int]:  # fmt: skip
     """The sizes a checkpoint carrying a recovery proves itself from: the restored head, and

@@ -56,11 +56,14 @@ def our_witnesses(session: Session, node: WitnessingNode) -> list[OurWitness]:
 
 
 def witnessed_logs(session: Session) -> list[WitnessedLog]:
+    witnessed = AuditWitnessed
     latest = session.execute(
-        select(AuditWitnessed.origin, func.max(AuditWitnessed.size), func.max(AuditWitnessed.seen_at))
-        .group_by(AuditWitnessed.origin)
+        select(witnessed.origin, func.max(witnessed.size), func.max(witnessed.seen_at))
+        .group_by(witnessed.origin)
     ).all()  # fmt: skip
-    origins = {origin: (int(size), seen) for origin, size, seen in latest}
+    origins: dict[str, tuple[int, datetime | None]] = {
+        origin: (int(size), seen) for origin, size, seen in latest
+    }
     recoveries: dict[str, list[PartnerRecovery]] = {}
     for row in session.scalars(select(PartnerRecovery).order_by(PartnerRecovery.recorded_at)):
         recoveries.setdefault(row.origin, []).append(row)

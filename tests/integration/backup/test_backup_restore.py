@@ -7,6 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
 from backup_steps import (
     config_of,
     fresh_database,
@@ -17,11 +20,9 @@ from backup_steps import (
     take_backup,
     traffic,
 )
-from sqlalchemy import func, select
-from typer.testing import CliRunner
-
 from casework_steps import now
-from migrex.audit.store import read_head
+from migrex.audit.merkle import root_at
+from migrex.audit.store import SqlNodeStore, read_head
 from migrex.audit.tables import AuditRecovery
 from migrex.backup.encryption import BackupRefused
 from migrex.backup.service import RestoreTargetInUse
@@ -77,10 +78,6 @@ def test_a_restore_gives_back_the_database_and_every_key(pair: Pair, tmp_path: P
 
 
 def _root_at(node: Node, size: int) -> bytes:
-    from migrex.audit.log import consistency_proof_between  # noqa: F401 - keeps imports local
-    from migrex.audit.merkle import root_at
-    from migrex.audit.store import SqlNodeStore
-
     with node.unit_of_work() as uow:
         return root_at(SqlNodeStore(uow.session), size)
 

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, func, select
+from witness_steps import DirectHeadsClient, cosigned, verify_alone
+
 from backup_steps import (
     fresh_database,
     fresh_settings,
@@ -18,9 +21,6 @@ from backup_steps import (
     take_backup,
     traffic,
 )
-from sqlalchemy import delete, func, select
-from witness_steps import DirectHeadsClient, cosigned, verify_alone
-
 from casework_steps import context, deliver, now
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.log_keys import log_keys
@@ -33,6 +33,8 @@ from migrex.witness.rounds import file_audit_messages
 from migrex.witness.tables import PartnerRecovery
 from migrex.witness.with_partner import verify_with_partners
 from nodes import Pair
+
+RECOVERY = str(LeafKind.RECOVERY)
 
 
 def _round(pair: Pair, state: str) -> None:
@@ -63,7 +65,9 @@ def _witnessed_by_kz(pair: Pair) -> int:
 
 def _events(node: object, reason: str) -> list[SecurityEvent]:
     with node.unit_of_work() as uow:  # type: ignore[attr-defined]
-        return list(uow.session.scalars(select(SecurityEvent).where(SecurityEvent.reason == reason)))
+        return list(
+            uow.session.scalars(select(SecurityEvent).where(SecurityEvent.reason == reason))
+        )
 
 
 @dataclass
@@ -105,7 +109,7 @@ def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None
     with pair.kz.unit_of_work() as uow:
         [recovery] = uow.session.scalars(select(PartnerRecovery)).all()
         kz_leaves = [AuditLeaf.decode(bytes(d)) for d in uow.session.scalars(
-            select(AuditLeafRow.data).where(AuditLeafRow.kind == str(LeafKind.RECOVERY)))]  # fmt: skip
+            select(AuditLeafRow.data).where(AuditLeafRow.kind == RECOVERY))]  # fmt: skip
     assert recovery.origin == am_origin
     assert recovery.restored_size == restored.backup_size
     assert recovery.abandoned_size == restored.lost_size
@@ -116,7 +120,7 @@ def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None
     # Our log holds the recovery entry, stating the restored head and what the witness held.
     with pair.am.unit_of_work() as uow:
         [ours] = [AuditLeaf.decode(bytes(d)) for d in uow.session.scalars(
-            select(AuditLeafRow.data).where(AuditLeafRow.kind == str(LeafKind.RECOVERY)))]  # fmt: skip
+            select(AuditLeafRow.data).where(AuditLeafRow.kind == RECOVERY))]  # fmt: skip
     assert ours.reference is not None
     assert f"restored:{restored.backup_size}:" in ours.reference
     held = int(ours.reference.rsplit(":", 1)[1])
@@ -153,8 +157,9 @@ def test_without_the_declaration_the_partner_refuses_the_restored_log(
     _rounds(pair)
     with pair.kz.unit_of_work() as uow:
         statuses = set(uow.session.scalars(
-            select(InboxMessage.status).where(InboxMessage.sender == "am-police",
-                                              InboxMessage.type == "audit-checkpoint")))  # fmt: skip
+            select(InboxMessage.status).where(
+                InboxMessage.sender == "am-police", InboxMessage.type == "audit-checkpoint"
+            )))  # fmt: skip
     refused = _events(pair.kz, "split-view") + _events(pair.kz, "audit-refused")
     assert refused and statuses & {"split-view", "refused"}, statuses
     assert _witnessed_by_kz(pair) == restored.lost_size  # the new branch is never cosigned

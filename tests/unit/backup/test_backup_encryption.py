@@ -44,7 +44,13 @@ def test_what_is_sealed_opens_whole(size: int) -> None:
 def test_one_changed_byte_anywhere_is_refused() -> None:
     key = X25519PrivateKey.generate()
     sealed = _seal(os.urandom(2 * CHUNK + 10), key)
-    for position in (20, HEADER_SIZE - 1, HEADER_SIZE + 5, HEADER_SIZE + CHUNK + 40, len(sealed) - 1):
+    for position in (
+        20,
+        HEADER_SIZE - 1,
+        HEADER_SIZE + 5,
+        HEADER_SIZE + CHUNK + 40,
+        len(sealed) - 1,
+    ):
         tampered = bytearray(sealed)
         tampered[position] ^= 0x01
         with pytest.raises(BackupRefused):
