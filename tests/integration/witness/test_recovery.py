@@ -4,12 +4,14 @@ on both ways. Without the declaration the witness refuses the restored log as a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
 from witness_steps import DirectHeadsClient, cosigned, verify_alone
 
 from backup_steps import (
@@ -26,6 +28,7 @@ from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.log_keys import log_keys
 from migrex.audit.tables import AuditLeafRow, AuditRecovery, AuditWitnessed
 from migrex.casework.service import file_inbox
+from migrex.cli import app
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.witness.jobs import checkpoint_round
 from migrex.witness.node import witnessing_node
@@ -144,6 +147,21 @@ def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None
                                          witnessing_node(pair.am, pair.am_trust),
                                          log_keys(pair.am), client, now=now())  # fmt: skip
     assert report.ok, report.problems
+    # The operator sees the declared recovery on both nodes.
+    for node in (pair.am, pair.kz):
+        config = node.settings.data_dir.parent / "node.toml"
+        overrides = ["--config", str(config)]
+        env = {"MIGREX_DATABASE_URL": node.settings.resolved_database_url,
+               "MIGREX_KEY_DIR": str(node.settings.resolved_key_dir)}  # fmt: skip
+        shown = CliRunner().invoke(app, [*overrides, "witness", "status"], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert "recovery declared" in " ".join(shown.output.split())
+    verified = CliRunner().invoke(app, ["--config", str(pair.am.settings.data_dir.parent /
+                                                         "node.toml"), "audit", "verify",
+                                        "--json"], env={
+        "MIGREX_DATABASE_URL": pair.am.settings.resolved_database_url,
+        "MIGREX_KEY_DIR": str(pair.am.settings.resolved_key_dir)})  # fmt: skip
+    assert [r["actor"] for r in json.loads(verified.stdout)["recoveries"]] == ["administrator"]
 
 
 def test_without_the_declaration_the_partner_refuses_the_restored_log(
