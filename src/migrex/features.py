@@ -186,6 +186,22 @@ FEATURES: Final[tuple[Feature, ...]] = (
         jobs=("migrex.web.jobs:erase_expired",),
     ),
     Feature(
+        "backup",
+        commands=(
+            Command(
+                "backup",
+                "Back up the node, encrypted to an operator key; make that key.",
+                "migrex.backup.cli:app",
+            ),
+            Command(
+                "restore",
+                "Restore a backup into an empty database and key folder.",
+                "migrex.backup.cli:restore",
+                group=False,
+            ),
+        ),
+    ),
+    Feature(
         "web",
         commands=(
             Command(

@@ -219,6 +219,19 @@ def administration_is_audited(scene: Scene, path: str) -> None:
     assert after["audit_leaves"] > before["audit_leaves"], f"{path} left no audit leaf"
 
 
+def backup_is_audited(scene: Scene, path: str) -> None:
+    """G5: taking a backup, which copies every personal datum the node holds, is an
+    administration leaf."""
+    key = scene.root / "operator.key"
+    if not key.exists():
+        assert scene.cli("backup", "keygen", "--out", str(key)).exit_code == 0
+    before = scene.counts()
+    target = scene.root / f"node-{before['audit_leaves']}.backup"
+    result = scene.cli("backup", "--to", str(target), "--recipient", f"{key}.pub")
+    assert result.exit_code == 0, result.output
+    assert scene.counts()["audit_leaves"] == before["audit_leaves"] + 1, f"{path} left no leaf"
+
+
 # ---------------------------------------------------------------- statistics
 
 # Armenia's node releases the workers dataset am-mcs produces, counted from registry files
@@ -617,6 +630,27 @@ ROWS: dict[str, Row] = {
     "migrex audit show": _admin(),
     "migrex audit checkpoint": _admin(G5=_("a checkpoint is itself the log's signed head")),
     "migrex witness round": _admin(G5=_("cosigning is logged as a checkpoint-cosigned leaf")),
+    "migrex witness status": _admin(G4=_("sizes, times and authority ids of logs, never a body")),
+    "migrex witness declare-recovery": _admin(
+        G5=_("the declaration is a recovery leaf (tests/integration/witness/test_recovery.py)")
+    ),
+    "migrex backup": _admin(
+        G4=_("copies the node whole, encrypted to the operator's key; prints counts and hashes"),
+        G5=Check(backup_is_audited),
+        G7=_(
+            "a backup holds what was readable when it was taken, encrypted to an operator key "
+            "the node does not hold; after a restore the retention job erases again what is "
+            "past retention"
+        ),
+    ),
+    "migrex backup keygen": row(OFFLINE),
+    "migrex restore": _admin(
+        G5=_("a restored-from-backup administration leaf, and the recovery declared to witnesses"),
+        G10=_(
+            "a tampered, cut or foreign backup is refused before anything is written "
+            "(tests/integration/backup/test_backup_restore.py)"
+        ),
+    ),
     # Statistics: a named officer; aggregates of our own registers, never a person.
     **{name: row(STATS) for name in STATS_ARGS},
     "migrex stats release": row(
