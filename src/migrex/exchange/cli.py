@@ -99,8 +99,9 @@ def _print_held_up(held: list[HeldUp], as_json: bool) -> None:
         head = h.head
         out.print(f"[bold]{head.message_id}[/] {head.sender} → {head.recipient} {head.type}"
                   f"{f' case {head.case_id}' if head.case_id else ''}", soft_wrap=True)  # fmt: skip
-        out.print(f"  {_status(head)} after {head.attempts} tr{'y' if head.attempts == 1 else 'ies'}"
-                  f": {head.last_error or ''}", soft_wrap=True)  # fmt: skip
+        tries = f"{head.attempts} tr{'y' if head.attempts == 1 else 'ies'}"
+        out.print(f"  {_status(head)} after {tries}: {head.last_error or ''}",
+                  soft_wrap=True)  # fmt: skip
         out.print(f"  {len(h.waiting)} waiting behind it{': ' if h.waiting else ''}"
                   f"{' '.join(h.waiting)}", soft_wrap=True)  # fmt: skip
     if not held:
@@ -163,8 +164,7 @@ def outbox_reissue(
                 .order_by(OutboxMessage.id)
             ))  # fmt: skip
         done = reissue(
-            uow, message_ids or [], now=now, actor=administrator(),
-            lifetimes={a.id: a.message_lifetime for a in node.agreements.values()},
+            uow, message_ids or [], agreements=node.agreements, now=now, actor=administrator(),
         ) if message_ids else []  # fmt: skip
     for each in done:
         behind = f"; {len(each.redated)} waiting behind it re-dated" if each.redated else ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -145,7 +145,7 @@ def reissue(
     uow: UnitOfWork,
     message_ids: Sequence[str],
     *,
-    lifetimes: Mapping[str, timedelta],
+    agreements: Mapping[str, Agreement],
     now: datetime,
     actor: str,
 ) -> list[Reissued]:
@@ -156,19 +156,17 @@ def reissue(
     with the receipt it signed then and files nothing twice (`exchange.receiver`).
 
     Messages of the case waiting behind it whose own times would be refused get new times
-    too, so the case drains. Checks every id before changing anything; one audit entry per
-    message changed. `lifetimes` maps agreement ids to their message lifetime.
+    too, so the case drains. A new envelope is a new sending, so the agreement must still
+    allow it (G1): the node's agreements must hold the message's, in force today, with both
+    authorities. Checks every id before changing anything; one audit entry per message
+    changed.
     """
     rows = _settleable(uow.session, message_ids)
     for row in rows:
-        if row.agreement_id not in lifetimes:
-            raise ReissueRefused(
-                f"message {row.message_id} is under {row.agreement_id}, which this node no longer "
-                "takes part in: discard it instead"
-            )
+        _check_still_allowed(row, agreements, now)
     done = []
     for row in rows:
-        lifetime = lifetimes[row.agreement_id]
+        lifetime = agreements[row.agreement_id].message_lifetime
         unseal(row, now, now + lifetime, now)
         _administered(uow, actor, "outbox-reissued", row.message_id, now)
         redated = []
@@ -254,6 +252,27 @@ def _settleable(session: Session, message_ids: Sequence[str]) -> list[OutboxMess
                 "can be re-issued or discarded"
             )
     return [rows[m] for m in wanted]
+
+
+def _check_still_allowed(
+    row: OutboxMessage, agreements: Mapping[str, Agreement], now: datetime
+) -> None:
+    agreement = agreements.get(row.agreement_id)
+    if agreement is None:
+        raise ReissueRefused(
+            f"message {row.message_id} is under {row.agreement_id}, which this node no longer "
+            "takes part in: discard it instead"
+        )
+    if not agreement.is_in_force(now.date()):
+        raise ReissueRefused(
+            f"{agreement.id} is not in force on {now.date().isoformat()}: message "
+            f"{row.message_id} cannot be sent again; discard it instead"
+        )
+    try:
+        agreement.authority(row.sender)
+        agreement.authority(row.recipient)
+    except MigrexError as error:
+        raise ReissueRefused(f"message {row.message_id}: {error.detail}") from None
 
 
 def _administered(uow: UnitOfWork, actor: str, action: str, target: str, now: datetime) -> None:

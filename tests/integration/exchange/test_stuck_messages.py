@@ -11,6 +11,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -116,10 +117,6 @@ def inbox_order(node: Node, case: str) -> list[str]:
         ))  # fmt: skip
 
 
-def lifetimes(node: Node) -> dict[str, timedelta]:
-    return {a.id: a.message_lifetime for a in node.agreements.values()}
-
-
 def administration_leaves(node: Node) -> list[str]:
     """The node's administration entries, oldest first, as their logged bytes."""
     with node.unit_of_work() as uow:
@@ -131,91 +128,109 @@ def administration_leaves(node: Node) -> list[str]:
         ]  # fmt: skip
 
 
-def test_an_outage_longer_than_the_lifetime_refuses_the_head_once_and_the_operator_clears_it(
-    pair: Pair,
-) -> None:
-    """Armenia's node (on the parametrised database) sends while Kazakhstan is down for
-    eight days; the messages' lifetime is seven."""
-    clock = Clock()
-    t0 = clock.now
-    kz = Partner(pair.kz, pair.kz_trust, clock)
-    am_relay = relay(pair.am, pair.am_trust, kz, clock)
-    # Case A: a real case of casework (its request), and two messages continuing it that are
-    # queued near the end of the outage. Case B: three notices; the last one queued late.
-    with pair.am.unit_of_work() as uow:
-        opened = open_request(uow, context(pair.am), OpenRequest(
-            AGREEMENT, "am-mcs", "kz-mia", "person-inquiry", INQUIRY, "officer:test"), t0)  # fmt: skip
-    case_a, a1 = opened.case_id, opened.message_id
-    b1, b2 = send(pair.am, "case-b", 1, t0), send(pair.am, "case-b", 2, t0)
-    b3 = send(pair.am, "case-b", 3, t0 + timedelta(days=8) - timedelta(hours=2))
-    a2 = send(pair.am, case_a, 2, t0 + timedelta(days=8) - timedelta(hours=2))
-    a3 = send(pair.am, case_a, 3, t0 + timedelta(days=8) - timedelta(hours=1))
+@dataclass
+class Outage:
+    """Armenia's node (on the parametrised database) sent while Kazakhstan was down for
+    eight days; the messages' lifetime is seven. Case A is a real case of casework (its
+    request `a[0]`) with two messages continuing it queued near the end of the outage; case
+    B holds three notices, the last one queued late."""
 
+    clock: Clock
+    kz: Partner
+    relay: Relay
+    case_a: str
+    a: tuple[str, str, str]
+    b: tuple[str, str, str]
+
+
+def outage(pair: Pair) -> Outage:
+    clock = Clock()
+    t0, t1 = clock.now, clock.now + timedelta(days=8)
+    kz = Partner(pair.kz, pair.kz_trust, clock)
+    with pair.am.unit_of_work() as uow:
+        request = OpenRequest(AGREEMENT, "am-mcs", "kz-mia", "person-inquiry", INQUIRY, "test")
+        opened = open_request(uow, context(pair.am), request, t0)
+    case_a = opened.case_id
+    b = (send(pair.am, "case-b", 1, t0), send(pair.am, "case-b", 2, t0),
+         send(pair.am, "case-b", 3, t1 - timedelta(hours=2)))  # fmt: skip
+    a = (opened.message_id, send(pair.am, case_a, 2, t1 - timedelta(hours=2)),
+         send(pair.am, case_a, 3, t1 - timedelta(hours=1)))  # fmt: skip
+    happened = Outage(clock, kz, relay(pair.am, pair.am_trust, kz, clock), case_a, a, b)
     kz.failing = True  # the partner is down: retries, then parked
     for minutes in range(3):
         clock.now = t0 + timedelta(minutes=minutes)
-        am_relay.run_once()
-    assert {m: r.status for m, r in outbox(pair.am).items() if m in (a1, b1)} == {
-        a1: Status.PARKED, b1: Status.PARKED,
-    }  # fmt: skip
-
-    clock.now = t1 = t0 + timedelta(days=8)  # back, after the lifetime
+        happened.relay.run_once()
+    assert {outbox(pair.am)[m].status for m in (a[0], b[0])} == {Status.PARKED}
+    clock.now = t1  # back, after the lifetime; the operator retries what was parked
     kz.failing = False
     with pair.am.unit_of_work() as uow:
         assert retry(uow, None, t1, actor="cli:operator") == 2
-    drain(am_relay)
+    drain(happened.relay)
+    return happened
+
+
+def test_a_head_refused_as_expired_is_not_retried_and_shows_what_waits_behind_it(
+    pair: Pair,
+) -> None:
+    o = outage(pair)
+    t1 = o.clock.now
     rows = outbox(pair.am)
-    for head in (a1, b1):
+    for head in (o.a[0], o.b[0]):
         assert (rows[head].status, rows[head].refusal, rows[head].attempts) == (
             Status.REFUSED, "expired", 1,
         )  # fmt: skip
     # Refused for good: not retried, however long the relay runs.
     for later in (timedelta(minutes=5), timedelta(hours=2), timedelta(days=1)):
-        clock.now = t1 + later
-        assert am_relay.run_once() == 0
-    assert (kz.posted[a1], kz.posted[b1], kz.posted[a2], kz.posted[b2]) == (1, 1, 0, 0)
-    assert outbox(pair.am)[a1].attempts == 1
-    clock.now = t1
-
+        o.clock.now = t1 + later
+        assert o.relay.run_once() == 0
+    assert [o.kz.posted[m] for m in (*o.a, *o.b)] == [1, 0, 0, 1, 0, 0]
+    assert outbox(pair.am)[o.a[0]].attempts == 1
     # The operator sees each head and what waits behind it, in order.
     with pair.am.unit_of_work() as uow:
         held = {h.head.message_id: h.waiting for h in held_up(uow, 50)}
-    assert held == {a1: (a2, a3), b1: (b2, b3)}
+    assert held == {o.a[0]: o.a[1:], o.b[0]: o.b[1:]}
 
-    # Re-issue B's head: it and b2 (whose own times have passed) are sealed anew; b3 keeps
-    # its times, still good. The whole case arrives in order, each message once.
+
+def test_a_reissued_head_delivers_its_whole_case_in_order_exactly_once(pair: Pair) -> None:
+    o = outage(pair)
+    b1, b2, b3 = o.b
+    # b1 and b2 (whose own times have passed) are sealed anew; b3 keeps its times.
     with pair.am.unit_of_work() as uow:
-        [done] = reissue(uow, [b1], lifetimes=lifetimes(pair.am), now=t1, actor="cli:operator")
+        [done] = reissue(uow, [b1], agreements=pair.am.agreements, now=o.clock.now,
+                         actor="cli:operator")  # fmt: skip
     assert done.redated == (b2,)
-    drain(am_relay)
+    drain(o.relay)
     rows = outbox(pair.am)
-    assert [rows[m].status for m in (b1, b2, b3)] == [Status.DELIVERED] * 3
-    assert rows[b1].expires_at == t1 + LIFETIME and rows[b3].issued_at < t1
+    assert [rows[m].status for m in o.b] == [Status.DELIVERED] * 3
+    assert rows[b1].expires_at == o.clock.now + LIFETIME and rows[b3].issued_at < o.clock.now
     assert inbox_order(pair.kz, "case-b") == [b1, b2, b3]
-    assert [kz.accepted[m] for m in (b1, b2, b3)] == [1, 1, 1]
+    assert [o.kz.accepted[m] for m in o.b] == [1, 1, 1]  # application-level deliveries
+    assert outbox(pair.am)[o.a[0]].status == Status.REFUSED  # the other case still waits
 
-    # Discard A's head, with a reason: audited (without its text) and told to the case; the
-    # rest of case A then goes.
+
+def test_a_discarded_head_is_audited_told_to_its_case_and_lets_the_case_go(pair: Pair) -> None:
+    o = outage(pair)
+    a1, a2, a3 = o.a
     before = len(administration_leaves(pair.am))
     reason = "the partner asked for a new request under the 2025 protocol"
     with pair.am.unit_of_work() as uow:
-        discard(uow, a1, reason, now=t1, actor="cli:operator")
-    drain(am_relay)
+        discard(uow, a1, reason, now=o.clock.now, actor="cli:operator")
+    drain(o.relay)
     rows = outbox(pair.am)
-    assert [rows[m].status for m in (a1, a2, a3)] == [
+    assert [rows[m].status for m in o.a] == [
         Status.DISCARDED, Status.DELIVERED, Status.DELIVERED,
     ]  # fmt: skip
-    assert inbox_order(pair.kz, case_a) == [a2, a3] and kz.accepted[a1] == 0
+    assert inbox_order(pair.kz, o.case_a) == [a2, a3] and o.kz.accepted[a1] == 0
     leaves = administration_leaves(pair.am)
     assert len(leaves) == before + 1
     assert f"outbox-discarded:{a1}:reason-sha256:" in leaves[-1] and "protocol" not in leaves[-1]
     with pair.am.unit_of_work() as uow:
         notes = list(uow.session.scalars(
-            select(ScreeningNoteRow).where(ScreeningNoteRow.case_id == case_a)
+            select(ScreeningNoteRow).where(ScreeningNoteRow.case_id == o.case_a)
         ))  # fmt: skip
     [note] = [n for n in notes if n.kind == "message-discarded"]
     assert a1 in note.detail and "expired" in note.detail and reason in note.detail
-    assert max(kz.accepted.values()) == 1  # nothing was delivered twice
+    assert max(o.kz.accepted.values()) == 1  # nothing was delivered twice
 
 
 def test_a_reissue_of_a_message_that_did_arrive_files_nothing_twice(pair: Pair) -> None:
@@ -228,7 +243,7 @@ def test_a_reissue_of_a_message_that_did_arrive_files_nothing_twice(pair: Pair) 
     first = send(pair.kz, "case-k", 1, clock.now, sender="kz-mia", recipient="am-mcs")
     second = send(pair.kz, "case-k", 2, clock.now, sender="kz-mia", recipient="am-mcs")
     am.lose_answers = True
-    for minutes in range(3):
+    for _ in range(3):
         clock.now += timedelta(minutes=1)
         kz_relay.run_once()
     original = outbox(pair.kz)[first]
@@ -236,7 +251,7 @@ def test_a_reissue_of_a_message_that_did_arrive_files_nothing_twice(pair: Pair) 
 
     am.lose_answers = False
     with pair.kz.unit_of_work() as uow:
-        reissue(uow, [first], lifetimes=lifetimes(pair.kz), now=clock.now, actor="cli:operator")
+        reissue(uow, [first], agreements=pair.kz.agreements, now=clock.now, actor="cli:operator")
     drain(kz_relay)
     rows = outbox(pair.kz)
     assert rows[first].status == rows[second].status == Status.DELIVERED
@@ -276,7 +291,7 @@ def test_only_messages_no_relay_holds_can_be_reissued_or_discarded(pair: Pair) -
     with pair.am.unit_of_work() as uow, pytest.raises(NotAwaitingOperator):
         discard(uow, sent, "too late", now=clock.now, actor="cli:operator")
     with pair.am.unit_of_work() as uow, pytest.raises(NotAwaitingOperator):
-        reissue(uow, [sent], lifetimes=lifetimes(pair.am), now=clock.now, actor="cli:operator")
+        reissue(uow, [sent], agreements=pair.am.agreements, now=clock.now, actor="cli:operator")
     assert outbox(pair.am)[sent].status == Status.DELIVERED
     assert len(administration_leaves(pair.am)) == leaves
 
