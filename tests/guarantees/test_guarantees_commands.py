@@ -568,7 +568,8 @@ def outbox_action_is_audited(scene: Scene, path: str) -> None:
 
 def discard_reason_stays_out_of_the_log(scene: Scene, path: str) -> None:
     """G8: the operator's reason may name a person; the audit log keeps only its hash (the
-    text goes to the case, which is erased with it), and the command does not echo it."""
+    text goes to the case, which is erased with it), and neither the command nor the outbox
+    listing shows it."""
     message_id = _stuck(scene, scene.outgoing_case)
     result = scene.cli(*_outbox_argv(path, message_id, f"asked by {PLANTED} {PLANTED_DOCUMENT}"))
     assert result.exit_code == 0, result.output
@@ -576,6 +577,8 @@ def discard_reason_stays_out_of_the_log(scene: Scene, path: str) -> None:
     with scene.node.unit_of_work() as uow:
         logged = b"".join(uow.session.scalars(select(AuditLeafRow.data)))
     assert PLANTED.encode() not in logged and PLANTED_DOCUMENT.encode() not in logged
+    listed = scene.cli("outbox", "list", "--json", "--limit", "100000").output
+    assert message_id in listed and PLANTED not in listed
 
 
 def operator_clears_a_blocked_case(scene: Scene, path: str) -> None:

@@ -223,7 +223,10 @@ def discard(
         raise MigrexError(f"the reason is longer than {MAX_REASON} characters")
     [row] = _settleable(uow.session, [message_id])
     refusal = row.refusal
-    discard_row(row, f"discarded by {actor}: {reason}")
+    # A reason may name a person: on a case's message it is kept on the case (erased with
+    # it), not in the outbox row `outbox list` shows.
+    where = f"; the reason is noted on case {row.case_id}" if row.case_id else f": {reason}"
+    discard_row(row, f"discarded by {actor}{where}")
     digest = hashlib.sha256(reason.encode()).hexdigest()[:32]
     _administered(uow, actor, "outbox-discarded", f"{row.message_id}:reason-sha256:{digest}", now)
     discarded = Discarded(row.message_id, row.agreement_id, row.recipient, row.type,
