@@ -282,6 +282,31 @@ def test_stored_bytes_sent_again_after_their_lifetime_get_their_receipt(pair: Pa
     assert am.accepted[sent] == 1 and am.posted[sent] == 2
 
 
+def test_messages_sealed_by_a_clock_that_ran_ahead_are_reissued_once_it_is_fixed(
+    pair: Pair,
+) -> None:
+    """Armenia's clock runs three hours ahead: what it queues and seals is issued in the
+    future for Kazakhstan, refused `not-yet-valid` and set aside at once. Once the clock is
+    fixed, a re-issue dates the head and what waits behind it anew, and the case goes."""
+    true = Clock()
+    ahead = Clock()
+    ahead.now = true.now + timedelta(hours=3)
+    kz = Partner(pair.kz, pair.kz_trust, true)
+    first, second = (send(pair.am, "case-t", n, ahead.now) for n in (1, 2))
+    drain(relay(pair.am, pair.am_trust, kz, ahead))
+    row = outbox(pair.am)[first]
+    assert (row.status, row.refusal, row.attempts) == (Status.REFUSED, "not-yet-valid", 1)
+    fixed = relay(pair.am, pair.am_trust, kz, true)
+    assert fixed.run_once() == 0  # not retried with the same bytes
+    with pair.am.unit_of_work() as uow:
+        [done] = reissue(uow, [first], agreements=pair.am.agreements, now=true.now,
+                         actor="cli:operator")  # fmt: skip
+    assert done.redated == (second,)
+    drain(fixed)
+    assert inbox_order(pair.kz, "case-t") == [first, second]
+    assert [kz.accepted[m] for m in (first, second)] == [1, 1]
+
+
 def test_only_messages_no_relay_holds_can_be_reissued_or_discarded(pair: Pair) -> None:
     clock = Clock()
     kz = Partner(pair.kz, pair.kz_trust, clock)
