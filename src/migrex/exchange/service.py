@@ -47,7 +47,8 @@ class NotAwaitingOperator(Conflict):
 
 
 class ReissueRefused(MigrexError):
-    """A message cannot be sealed anew: the node no longer takes part in its agreement."""
+    """A message cannot be sealed anew: its agreement is no longer the node's, not in force,
+    or no longer names its sender or recipient."""
 
     type_slug = "reissue-refused"
     title = "The message cannot be re-issued"
