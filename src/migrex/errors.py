@@ -40,6 +40,8 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "PersonNotDetermined": 21,
     "SecondOfficerRequired": 22,
     "Unfileable": 23,
+    "NotAwaitingOperator": 24,
+    "ReissueRefused": 25,
     "BackupRefused": 37,
     "RestoreTargetInUse": 38,
 }

@@ -45,6 +45,9 @@ class Feature:
     the message's savepoint, when a message of that type is filed: a feature above casework
     (statistics storing a partner's release) takes part in filing without casework importing
     it. A hook raises a `MigrexError` to have the message quarantined.
+    `discard_hooks` name functions `hook(uow, discarded: exchange.service.Discarded)`
+    the exchange calls, in the operator's transaction, when an outgoing message is discarded
+    (`migrex outbox discard`): casework, above the exchange, notes it on the message's case.
     """
 
     name: str
@@ -55,6 +58,7 @@ class Feature:
     officer_routers: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
     filing_hooks: tuple[tuple[str, str], ...] = ()
+    discard_hooks: tuple[str, ...] = ()
 
 
 def resolve(target: str) -> Any:
@@ -134,6 +138,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
         tables=("migrex.casework.tables",),
         officer_routers=("migrex.casework.routes:router",),
         jobs=("migrex.casework.jobs:file_received_messages",),
+        discard_hooks=("migrex.casework.filing:note_discarded",),
     ),
     Feature(
         "ledger",
@@ -285,6 +290,11 @@ def jobs() -> Iterator[Any]:
 def filing_hooks() -> dict[str, Any]:
     """Message type → the hook called when a message of that type is filed."""
     return {kind: resolve(target) for f in FEATURES for kind, target in f.filing_hooks}
+
+
+def discard_hooks() -> list[Any]:
+    """What is called when an operator discards an outgoing message, in feature order."""
+    return [resolve(target) for f in FEATURES for target in f.discard_hooks]
 
 
 VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"

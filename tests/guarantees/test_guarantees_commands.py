@@ -38,9 +38,11 @@ from guarantee_paths import Guarantee, commands
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.messages import SDMX_CSV, Attachment
+from migrex.envelope import new_message_id
 from migrex.errors import NotFound
 from migrex.exchange.delivery import Status
-from migrex.exchange.service import NotPermitted
+from migrex.exchange.outbox import OutgoingMessage, claim, enqueue
+from migrex.exchange.service import NotAwaitingOperator, NotPermitted, ReissueRefused
 from migrex.exchange.tables import OutboxMessage
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import NotAuthenticated, NotAuthorised
@@ -523,6 +525,126 @@ def rotation_is_audited(scene: Scene, path: str) -> None:
     ]
 
 
+# ---------------------------------------------------------------- messages stuck in the outbox
+
+
+def _stuck(scene: Scene, case_id: str, *, agreement: str = "kz-am-2024") -> str:
+    """A message of Armenia's to kz-mia the partner refused for good (expired), at the head
+    of `case_id` or behind what is already queued there."""
+    at = datetime.now(UTC)
+    message_id = new_message_id(at)
+    with scene.node.unit_of_work() as uow:
+        row = enqueue(uow.session, OutgoingMessage(
+            message_id=message_id, agreement_id=agreement, sender="am-mcs", recipient="kz-mia",
+            type="notice", body={"n": 1}, issued_at=at - timedelta(days=8),
+            expires_at=at - timedelta(days=1), case_id=case_id,
+        ), at)  # fmt: skip
+        row.status, row.refusal, row.attempts = Status.REFUSED, "expired", 1
+        uow.commit()
+    return message_id
+
+
+def _outbox_argv(path: str, message_id: str, reason: str = "sent by mistake") -> list[str]:
+    return ["outbox", "reissue", message_id] if path.endswith("reissue") else [
+        "outbox", "discard", message_id, "--reason", reason]  # fmt: skip
+
+
+def _outbox_status(scene: Scene, message_id: str) -> str:
+    with scene.node.unit_of_work() as uow:
+        return uow.session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.message_id == message_id)
+        ).one()
+
+
+def _claimable(scene: Scene) -> list[str]:
+    """What a relay would claim now (in a transaction rolled back: nothing moves)."""
+    with scene.node.unit_of_work() as uow:
+        return [c.message_id for c in claim(uow.session, relay_id="matrix",
+                                            now=datetime.now(UTC), limit=1000,
+                                            lease=timedelta(seconds=1))]  # fmt: skip
+
+
+def outbox_action_is_audited(scene: Scene, path: str) -> None:
+    """G5: re-issuing or discarding a message is an administration leaf, in the same commit
+    as the change; a discard also notes it on the message's case."""
+    message_id = _stuck(scene, scene.outgoing_case)
+    before = scene.counts()
+    result = scene.cli(*_outbox_argv(path, message_id))
+    assert result.exit_code == 0, result.output
+    after = scene.counts()
+    assert after["audit_leaves"] > before["audit_leaves"], f"{path} left no audit leaf"
+    expected = Status.PENDING if path.endswith("reissue") else Status.DISCARDED
+    assert _outbox_status(scene, message_id) == expected
+    if path.endswith("discard"):
+        assert after["casework_screening_note"] == before["casework_screening_note"] + 1
+
+
+def discard_reason_stays_out_of_the_log(scene: Scene, path: str) -> None:
+    """G8: the operator's reason may name a person; the audit log keeps only its hash (the
+    text goes to the case, which is erased with it), and neither the command nor the outbox
+    listing shows it."""
+    message_id = _stuck(scene, scene.outgoing_case)
+    result = scene.cli(*_outbox_argv(path, message_id, f"asked by {PLANTED} {PLANTED_DOCUMENT}"))
+    assert result.exit_code == 0, result.output
+    assert PLANTED not in result.output
+    with scene.node.unit_of_work() as uow:
+        logged = b"".join(uow.session.scalars(select(AuditLeafRow.data)))
+    assert PLANTED.encode() not in logged and PLANTED_DOCUMENT.encode() not in logged
+    listed = scene.cli("outbox", "list", "--json", "--limit", "100000").output
+    assert message_id in listed and PLANTED not in listed
+
+
+def operator_clears_a_blocked_case(scene: Scene, path: str) -> None:
+    """G9: a refused head blocks its case, and is not claimed again; after the command the
+    case moves: the head, sealed anew, is claimable (re-issue), or the next message is
+    (discard)."""
+    case = f"matrix-{path.rsplit(' ', 1)[-1]}"
+    head = _stuck(scene, case)
+    later = _stuck(scene, case)
+    with scene.node.unit_of_work() as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.message_id == later)
+                            .values(status=Status.PENDING, refusal=None, attempts=0,
+                                    expires_at=datetime.now(UTC) + timedelta(days=1)))  # fmt: skip
+        uow.commit()
+    assert not {head, later} & set(_claimable(scene))
+    assert scene.cli(*_outbox_argv(path, head)).exit_code == 0
+    moving = head if path.endswith("reissue") else later
+    assert moving in _claimable(scene)
+
+
+def reissue_stays_within_the_agreement(scene: Scene, path: str) -> None:
+    """G1: a new envelope is a new sending: under an agreement the node no longer has, the
+    re-issue is refused (its own exit code) and nothing changes."""
+    message_id = _stuck(scene, "matrix-g1", agreement="kz-am-1999")
+    before = scene.counts()
+    result = scene.cli(*_outbox_argv(path, message_id))
+    _clean_error(result, ReissueRefused.exit_code)
+    assert "kz-am-1999" in result.output
+    assert _changed(before, scene.counts()) == {}
+    assert _outbox_status(scene, message_id) == Status.REFUSED
+
+
+def outbox_bad_input(scene: Scene, path: str) -> None:
+    """G10: an unknown id, a delivered message, a blank reason: each a one-line error with
+    its own exit code, and nothing changes."""
+    before = scene.counts()
+    unknown = scene.cli(*_outbox_argv(path, new_message_id()))
+    _clean_error(unknown, NotFound.exit_code)
+    delivered = _stuck(scene, "matrix-g10")
+    with scene.node.unit_of_work() as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.message_id == delivered)
+                            .values(status=Status.DELIVERED))  # fmt: skip
+        uow.commit()
+    middle = scene.counts()
+    _clean_error(scene.cli(*_outbox_argv(path, delivered)), NotAwaitingOperator.exit_code)
+    if path.endswith("discard"):
+        _clean_error(scene.cli(*_outbox_argv(path, delivered, " ")), 2)
+    assert _changed(before, middle) == {
+        "exchange_outbox": (before["exchange_outbox"], before["exchange_outbox"] + 1)
+    }
+    assert _changed(middle, scene.counts()) == {}
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -573,6 +695,23 @@ def _admin(**cells: object) -> dict[Guarantee, object]:
     return row(ADMIN, **cells)  # type: ignore[arg-type]
 
 
+# Re-issue and discard act on one queued message, which passed the outgoing gate, was
+# ledgered and counted when its case queued it.
+OUTBOX_ACTION: Row = {
+    **ADMIN,
+    Guarantee.G2: _("re-seals the body as it was queued, after the gate checked it: no field"),
+    Guarantee.G3: _("the same recipient as queued, which the gate checked (G3)"),
+    Guarantee.G4: _("the disclosure was ledgered when the message was queued; the receiver "
+                    "files a re-issued message once (G9)"),
+    Guarantee.G5: Check(outbox_action_is_audited),
+    Guarantee.G6: _("the volume was counted when the message was queued; it is the same one"),
+    Guarantee.G7: _("keeps no new copy: the outbox row the message already had"),
+    Guarantee.G9: Check(operator_clears_a_blocked_case),
+    Guarantee.G10: Check(outbox_bad_input),
+    Guarantee.G12: _("moves one message; makes, changes and shows no statistics release"),
+}  # fmt: skip
+
+
 ROWS: dict[str, Row] = {
     # Casework and disclosures: a named officer, the API's permission table.
     **{name: row(OFFICER) for name in ARGS},
@@ -620,6 +759,16 @@ ROWS: dict[str, Row] = {
     "migrex agreement show": row(OFFLINE),
     "migrex outbox list": _admin(G4=_("lists envelopes (parties, type, state), never bodies")),
     "migrex outbox retry": _admin(G5=Check(administration_is_audited)),
+    "migrex outbox reissue": row(
+        OUTBOX_ACTION,
+        G1=Check(reissue_stays_within_the_agreement),
+        G8=_("takes message ids: nothing that names a person"),
+    ),
+    "migrex outbox discard": row(
+        OUTBOX_ACTION,
+        G1=_("sends nothing: the message leaves the queue"),
+        G8=Check(discard_reason_stays_out_of_the_log),
+    ),
     "migrex inbox list": _admin(G4=_("lists envelopes (parties, type, state), never bodies")),
     "migrex retention run": _admin(G5=Check(administration_is_audited)),
     "migrex retention list": _admin(),

@@ -1,7 +1,7 @@
 """audit log recoveries: restores of our log, declared to witnesses; partners' recoveries witnessed
 
 Revision ID: d43bf6b8d8c1
-Revises: 6b9ed686d2ea
+Revises: b59bcd39bf15
 Create Date: 2026-12-06 05:00:29.149400
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d43bf6b8d8c1"
-down_revision = "6b9ed686d2ea"
+down_revision = "b59bcd39bf15"
 branch_labels = None
 depends_on = None
 
