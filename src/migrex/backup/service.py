@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from migrex import migrate
 from migrex.audit import events
-from migrex.audit.log import append_leaves
+from migrex.audit.pending import append_recorded, record
 from migrex.audit.store import read_head
 from migrex.audit.tables import AuditRecovery
 from migrex.backup import database
@@ -109,7 +109,7 @@ def create_backup(
     with node.unit_of_work() as uow:
         entry = events.administration(at=now, actor=actor, action="backup-taken",
                                       target=f"audit-size-{snapshot.audit_size}")  # fmt: skip
-        append_leaves(uow.session, [entry], now)
+        record(uow.session, entry)
         uow.commit()
     return manifest, size
 
@@ -204,6 +204,9 @@ def _mark_restored(session: Session, manifest: Manifest, actor: str, now: dateti
                               restored_at=now, backup_created_at=manifest.created_at))  # fmt: skip
     entry = events.administration(at=now, actor=actor, action="restored-from-backup",
                                   target=f"audit-size-{manifest.audit_size}")  # fmt: skip
-    append_leaves(session, [entry], now)
+    # This session rides on the restore's own transaction and is never committed itself,
+    # so the entry is appended at once rather than at a commit.
+    record(session, entry)
+    append_recorded(session, now)
     session.flush()
     session.close()

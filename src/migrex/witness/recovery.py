@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
-from migrex.audit.log import append_leaves, tree_size
 from migrex.audit.log_keys import log_keys
 from migrex.audit.merkle import AuditError
+from migrex.audit.pending import append_recorded, record
 from migrex.audit.store import read_head
 from migrex.audit.tables import AuditCosignature, AuditRecovery
 from migrex.envelope.model import canonical_json, strict_json_object
@@ -149,12 +149,13 @@ def declare(
     for _, witness in witnesses_of(node.agreements, node.own_state):
         for recovery in undeclared(session, witness):
             held_size = held.get(witness)
-            position = tree_size(session)
             entry = events.recovery(at=now, authority=signer.authority,
                                     restored_size=recovery.restored_size,
                                     restored_root=bytes(recovery.restored_root).hex(),
                                     witness=witness, witnessed_size=held_size)  # fmt: skip
-            append_leaves(session, [entry], now)
+            # The declaration names the entry's place in the log, so it is appended now.
+            record(session, entry)
+            position = append_recorded(session, now)[-1]
             declaration = Declaration(signer.origin, signer.authority, witness,
                                       recovery.restored_size, bytes(recovery.restored_root),
                                       recovery.restored_at, position, held_size)  # fmt: skip
