@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from migrex.agreements import Agreement
 from migrex.casework import gate
 from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import (
@@ -79,11 +80,22 @@ def build_reply(
     uow: UnitOfWork, node: NodeContext, registries: Registries, case: CaseRow, *,
     hit_key: bytes, inquiry: PersonInquiry | None = None,
 ) -> PersonInquiryReply:  # fmt: skip
+    """The reply the registries give to the case's inquiry (see `reply_from`). `inquiry` is
+    the case's amended inquiry when the caller has it (else it is read)."""
+    inquiry = inquiry if inquiry is not None else inquiry_of(uow, node, case)
+    return reply_from(node.agreements[case.agreement_id], registries, inquiry,
+                      requester=case.partner_authority, hit_key=hit_key)  # fmt: skip
+
+
+def reply_from(
+    agreement: Agreement, registries: Registries, inquiry: PersonInquiry, *,
+    requester: str, hit_key: bytes,
+) -> PersonInquiryReply:  # fmt: skip
     """The reply the registries give, minimised to the profile and the request; raises
     PersonNotDetermined when a person cannot be told (ask the partner for more instead).
-    `inquiry` is the case's amended inquiry when the caller has it (else it is read)."""
-    agreement = node.agreements[case.agreement_id]
-    inquiry = inquiry if inquiry is not None else inquiry_of(uow, node, case)
+
+    Reads nothing but the registries, through their port, so its rules are tested on
+    registers held in memory (`registry.memory`)."""
     step = reply_step(agreement, inquiry)
     allowed = agreement.fields_allowed(inquiry.purpose) if inquiry.purpose else frozenset()
     requested = frozenset(inquiry.requested_fields)
@@ -100,7 +112,7 @@ def build_reply(
         found = match.person
         if step == "hit-check":
             reference = None if found is None else hit_reference(
-                hit_key, agreement_id=agreement.id, requester=case.partner_authority,
+                hit_key, agreement_id=agreement.id, requester=requester,
                 record_id=found.record_id,
             )  # fmt: skip
             results.append(hit_result(index, reference))
