@@ -3,7 +3,7 @@ snapshot replace and upsert, each atomic, each with its diff, each keeping what 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +152,8 @@ def _batches_and_leaves(engine: Engine) -> tuple[int, int]:
 def test_a_snapshot_that_orphans_stored_employment_is_refused(
     engine: Engine, tmp_path: Path
 ) -> None:
-    run(engine, files(tmp_path / "a", {Kind.PERSONS_PRESENT: persons(1, 2),
-                                       Kind.EMPLOYMENT: [employment(1, 2)]}), Mode.APPEND)  # fmt: skip
+    january = {Kind.PERSONS_PRESENT: persons(1, 2), Kind.EMPLOYMENT: [employment(1, 2)]}
+    run(engine, files(tmp_path / "a", january), Mode.APPEND)
     before = stored_rows(engine)
     with pytest.raises(ImportRejected) as caught:
         run(engine, files(tmp_path / "b", {Kind.PERSONS_PRESENT: persons(1)}), Mode.SNAPSHOT)
@@ -161,8 +161,8 @@ def test_a_snapshot_that_orphans_stored_employment_is_refused(
         caught.value.problems[0].reason)  # fmt: skip
     assert stored_rows(engine) == before
     # With the employment register replaced in the same import, the person may go.
-    run(engine, files(tmp_path / "c", {Kind.PERSONS_PRESENT: persons(1),
-                                       Kind.EMPLOYMENT: [employment(1, 1)]}), Mode.SNAPSHOT)  # fmt: skip
+    both = {Kind.PERSONS_PRESENT: persons(1), Kind.EMPLOYMENT: [employment(1, 1)]}
+    run(engine, files(tmp_path / "c", both), Mode.SNAPSHOT)
     now = registers(engine)
     assert {r[0] for r in now[Kind.PERSONS_PRESENT]} == {"KZ-PP-0000001"}
     assert {(r[0], r[1]) for r in now[Kind.EMPLOYMENT]} == {("KZ-EM-0000001", "KZ-PP-0000001")}
@@ -171,12 +171,12 @@ def test_a_snapshot_that_orphans_stored_employment_is_refused(
 def test_upsert_adds_and_updates_and_keeps_what_the_file_does_not_mention(
     engine: Engine, tmp_path: Path
 ) -> None:
-    run(engine, files(tmp_path / "a", {Kind.PERSONS_PRESENT: persons(1, 2, 3),
-                                       Kind.VIOLATIONS: [violation(1)]}), Mode.APPEND)  # fmt: skip
+    january = {Kind.PERSONS_PRESENT: persons(1, 2, 3), Kind.VIOLATIONS: [violation(1)]}
+    run(engine, files(tmp_path / "a", january), Mode.APPEND)
     update = [person_present(2, departure_date="2025-06-01"), person_present(4)]
     fixed = violation(1, decision="fine", decision_date="2025-04-01")
-    results = run(engine, files(tmp_path / "b", {Kind.PERSONS_PRESENT: update,
-                                                 Kind.VIOLATIONS: [fixed]}), Mode.UPSERT)  # fmt: skip
+    february = {Kind.PERSONS_PRESENT: update, Kind.VIOLATIONS: [fixed]}
+    results = run(engine, files(tmp_path / "b", february), Mode.UPSERT)
     assert [(r.report()["added"], r.report()["changed"], r.report()["removed"])
             for r in results] == [(1, 1, 0), (0, 1, 0)]  # fmt: skip
     now = registers(engine)
@@ -202,15 +202,15 @@ def test_refreshes_are_audited_as_administration(engine: Engine, tmp_path: Path)
 def test_registers_as_of_a_moment_show_the_version_then_valid(
     engine: Engine, tmp_path: Path
 ) -> None:
-    run(engine, files(tmp_path / "a", {Kind.PERSONS_PRESENT: persons(1, 2),
-                                       Kind.EMPLOYMENT: [employment(1, 1)]}), Mode.APPEND)  # fmt: skip
+    january = {Kind.PERSONS_PRESENT: persons(1, 2), Kind.EMPLOYMENT: [employment(1, 1)]}
+    run(engine, files(tmp_path / "a", january), Mode.APPEND)
     with engine.connect() as connection:
-        january = connection.scalar(select(func.max(ImportBatch.imported_at)))
-    assert january is not None
-    run(engine, files(tmp_path / "b", {Kind.PERSONS_PRESENT: persons(1, registration_region="KZ-71"),
-                                       Kind.EMPLOYMENT: []}), Mode.SNAPSHOT)  # fmt: skip
+        imported = connection.scalar(select(func.max(ImportBatch.imported_at)))
+    assert imported is not None
+    moved = {Kind.PERSONS_PRESENT: persons(1, registration_region="KZ-71"), Kind.EMPLOYMENT: []}
+    run(engine, files(tmp_path / "b", moved), Mode.SNAPSHOT)
     with UnitOfWork(make_session_factory(engine)) as uow:
-        then, now_ = RegistersAsOf(uow.session, january), RegistersAsOf(uow.session, _later())
+        then, now_ = RegistersAsOf(uow.session, imported), RegistersAsOf(uow.session, _later())
         [was] = then.present_holding(document_number=person_present(1)["document_number"])
         [is_] = now_.present_holding(document_number=person_present(1)["document_number"])
         assert (was.registration_region, is_.registration_region) == ("KZ-75", "KZ-71")
@@ -220,7 +220,5 @@ def test_registers_as_of_a_moment_show_the_version_then_valid(
         assert then.workers_in_year("ARM", 2024) == 1 and now_.workers_in_year("ARM", 2024) == 0
 
 
-def _later() -> Any:
-    from datetime import UTC, datetime, timedelta
-
+def _later() -> datetime:
     return datetime.now(UTC) + timedelta(seconds=1)
