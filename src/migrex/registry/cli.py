@@ -104,11 +104,12 @@ def import_command(
 
 def _print_changes(imported: list[ImportedFile], mode: Mode) -> None:
     """Counts only: record keys (never cell values) are in the --json report."""
-    table = Table("registry", "file", "added", "changed", "removed", "unchanged", "batch",
-                  title=f"imported ({mode})")  # fmt: skip
+    names = ", ".join(item.path.name for item in imported)
+    table = Table("registry", "added", "changed", "removed", "unchanged", "batch",
+                  title=f"imported ({mode}): {names}")  # fmt: skip
     for item in imported:
         counts = item.diff.counts() if item.diff else {}
-        table.add_row(item.kind, item.path.name,
+        table.add_row(item.kind,
                       *(f"{counts.get(n, 0):,}" for n in ("added", "changed", "removed",
                                                           "unchanged")),
                       str(item.batch_id))  # fmt: skip

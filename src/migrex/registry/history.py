@@ -66,7 +66,7 @@ def keep_versions(
     rows = stored.take(pa.array([row for row, _ in ended], pa.int64())).to_pylist()
     batches = {int(row["batch_id"]) for row in rows}
     query = select(ImportBatch.id, ImportBatch.imported_at).where(ImportBatch.id.in_(batches))
-    since = {batch_id: at for batch_id, at in session.execute(query)}
+    since = dict(session.execute(query).all())
     key = key_column(kind)
     values = [
         {

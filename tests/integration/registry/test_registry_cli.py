@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,24 @@ def test_db_check_passes_on_a_fresh_database() -> None:
     result = runner.invoke(app, ["db", "check"])
     assert result.exit_code == 0, result.output
     assert "migrations match the models" in result.output
+
+
+def test_a_monthly_snapshot_prints_its_diff_as_json(node_config: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "KZ"
+    folder.mkdir()
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT,
+              [person_present(1), person_present(2)])  # fmt: skip
+    base = ["--config", str(node_config), "registry", "import", str(folder)]
+    assert runner.invoke(app, base).exit_code == 0
+    again = runner.invoke(app, [*base, "--mode", "snapshot", "--json"])
+    assert again.exit_code == 0, again.output
+    [report] = json.loads(again.stdout)
+    assert (report["added"], report["changed"], report["removed"]) == (0, 0, 0)
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT,
+              [person_present(2, registration_address="Astana, 1"), person_present(3)])  # fmt: skip
+    changed = runner.invoke(app, [*base, "--mode", "snapshot"])
+    assert changed.exit_code == 0, changed.output
+    assert "snapshot" in changed.output and "Astana" not in changed.output
+    last = runner.invoke(app, [*base, "--mode", "snapshot", "--json"])
+    [report] = json.loads(last.stdout)
+    assert report["unchanged"] == 2 and report["changed_keys"] == {}
