@@ -241,7 +241,7 @@ def registry_refresh_is_audited(scene: Scene, path: str) -> None:
                         [person_present(2)])  # fmt: skip
     before = scene.counts(scene.pair.kz)
     result = scene.cli("registry", "import", str(monthly), "--mode", "snapshot",
-                       node=scene.pair.kz)  # fmt: skip
+                       "--max-removed", "100", node=scene.pair.kz)  # fmt: skip
     assert result.exit_code == 0, result.output
     after = scene.counts(scene.pair.kz)
     assert after["audit_leaves"] > before["audit_leaves"], "a snapshot refresh left no audit leaf"

@@ -16,7 +16,7 @@ from migrex.errors import ImportRejected
 from migrex.officers.cli_identity import administrator
 from migrex.registry.columns import Kind
 from migrex.registry.files import FORMATS
-from migrex.registry.refresh import Mode
+from migrex.registry.refresh import MAX_REMOVED_PERCENT, Mode
 from migrex.registry.service import ImportedFile, import_registries
 from migrex.registry.sql import SqlRegistries
 
@@ -67,6 +67,14 @@ def import_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="print what changed as JSON (counts, record keys)")
     ] = False,
+    max_removed: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=100,
+            help="refuse a snapshot that removes more than this percent of a register",
+        ),
+    ] = MAX_REMOVED_PERCENT,
 ) -> None:
     """Import registry files atomically: one bad row rejects them all, and nothing is stored.
 
@@ -84,7 +92,13 @@ def import_command(
 
         try:
             imported = import_registries(
-                uow, files, state=node.settings.state, actor=actor, progress=progress, mode=mode
+                uow,
+                files,
+                state=node.settings.state,
+                actor=actor,
+                progress=progress,
+                mode=mode,
+                max_removed=max_removed,
             )
         except ImportRejected as rejected:
             if report:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrex.errors import ImportRejected
 from migrex.registry.columns import Kind, column_names
 
 Rows = npt.NDArray[np.int64]
@@ -34,6 +35,16 @@ class Mode(StrEnum):
 # registers are keyed by the ministry's record number, which names a record, not a person.
 PERSONAL_KEYS = frozenset({Kind.CITIZENS})
 KEYS_WITHHELD = "withheld: the record key of this register is a personal identifier"
+
+
+# A snapshot removing more than this share of a register is more likely a truncated export
+# than a month's departures: it is refused unless the operator allows more.
+MAX_REMOVED_PERCENT = 50.0
+
+
+class SnapshotRemovesTooMuch(ImportRejected):
+    type_slug = "snapshot-removes-too-much"
+    title = "The snapshot would remove more of the register than allowed; nothing was stored"
 
 
 def key_column(kind: Kind) -> str:
@@ -106,6 +117,19 @@ def compare(kind: Kind, stored: pa.Table, incoming: pa.Table, mode: Mode) -> Rec
         removed=removed,
         unchanged=int((~any_differs).sum()),
         columns_changed={name: mask[any_differs] for name, mask in differs.items()},
+    )
+
+
+def removes_too_much(diff: RecordDiff, stored_records: int, max_percent: float) -> str | None:
+    """Why the snapshot is refused for removing too large a share of the stored register, or
+    None when it removes no more than `max_percent` of it."""
+    if not stored_records or len(diff.removed) * 100 <= max_percent * stored_records:
+        return None
+    share = len(diff.removed) * 100 / stored_records
+    return (
+        f"the snapshot would remove {len(diff.removed):,} of {stored_records:,} {diff.kind} "
+        f"records ({share:.0f} %, more than {max_percent:g} %); if the export is complete, "
+        f"import it again with --max-removed {min(100, int(share) + 1)}"
     )
 
 

@@ -28,7 +28,16 @@ from migrex.registry.checks import CellProblem, TableCheck
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.files import RegistryFile, read_registry_file
 from migrex.registry.history import keep_versions
-from migrex.registry.refresh import Mode, RecordDiff, compare, key_column, report
+from migrex.registry.refresh import (
+    MAX_REMOVED_PERCENT,
+    Mode,
+    RecordDiff,
+    SnapshotRemovesTooMuch,
+    compare,
+    key_column,
+    removes_too_much,
+    report,
+)
 from migrex.registry.tables import (
     CitizenRow,
     EmploymentRow,
@@ -85,10 +94,13 @@ def import_registries(
     today: date | None = None,
     progress: Progress | None = None,
     mode: Mode = Mode.APPEND,
+    max_removed: float = MAX_REMOVED_PERCENT,
 ) -> list[ImportedFile]:
     """Imports the files in one transaction: all of them are stored, or none.
 
-    Raises ImportRejected listing every bad row of every file when anything is wrong.
+    Raises ImportRejected listing every bad row of every file when anything is wrong, and
+    SnapshotRemovesTooMuch when a snapshot would remove more than `max_removed` percent of a
+    register (a truncated export looks like a register emptied).
     """
     today = today or datetime.now(UTC).date()
     ordered = sorted(files, key=lambda item: IMPORT_ORDER.index(item[0]))
@@ -123,7 +135,8 @@ def import_registries(
             for (kind, _), f in zip(ordered, read, strict=True)
         ]
     else:
-        imported = _refresh(session, ordered, read, actor=actor, mode=mode, progress=progress)
+        imported = _refresh(session, ordered, read, actor=actor, mode=mode, progress=progress,
+                            max_removed=max_removed)  # fmt: skip
     for item in imported:
         counts = item.diff.counts() if item.diff else {"added": item.rows}
         target = f"{item.kind}:" + ",".join(f"{k}={v}" for k, v in counts.items())
@@ -172,7 +185,7 @@ class _Refreshed:
 
 def _refresh(
     session: Session, ordered: Sequence[tuple[Kind, Path]], read: Sequence[RegistryFile], *,
-    actor: str, mode: Mode, progress: Progress | None,
+    actor: str, mode: Mode, progress: Progress | None, max_removed: float,
 ) -> list[ImportedFile]:  # fmt: skip
     """Applies snapshot or upsert imports whose files passed every check."""
     refreshed = []
@@ -183,6 +196,13 @@ def _refresh(
         stored = read_text_table(session, table, (*column_names(kind), "batch_id"))
         diff = compare(kind, stored, registry_file.table, mode)
         refreshed.append(_Refreshed(kind, registry_file, stored, diff))
+    too_much = [
+        Problem(f"{r.kind} registry", reason)
+        for r in refreshed
+        if (reason := removes_too_much(r.diff, r.stored.num_rows, max_removed))
+    ]
+    if too_much:
+        raise SnapshotRemovesTooMuch(too_much[0].reason, too_much)
     persons = next((r for r in refreshed if r.kind is Kind.PERSONS_PRESENT), None)
     if persons is not None and persons.diff.removed.size:
         removed = persons.keys(persons.diff.removed, stored=True)

@@ -16,7 +16,12 @@ from migrex.db import make_session_factory
 from migrex.errors import ImportRejected
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.history import RegistersAsOf
-from migrex.registry.refresh import KEYS_WITHHELD, Mode
+from migrex.registry.refresh import (
+    KEYS_WITHHELD,
+    MAX_REMOVED_PERCENT,
+    Mode,
+    SnapshotRemovesTooMuch,
+)
 from migrex.registry.service import TABLES, ImportedFile, import_registries
 from migrex.registry.tables import ImportBatch, RecordVersion
 from migrex.uow import UnitOfWork
@@ -31,9 +36,12 @@ def files(folder: Path, registers: dict[Kind, list[dict[str, Any]]]) -> list[tup
     return [(k, write_csv(folder / FILES[k], k, rows)) for k, rows in registers.items()]
 
 
-def run(engine: Engine, found: list[tuple[Kind, Path]], mode: Mode) -> list[ImportedFile]:
+def run(
+    engine: Engine, found: list[tuple[Kind, Path]], mode: Mode, max_removed: float = 100
+) -> list[ImportedFile]:
     with UnitOfWork(make_session_factory(engine)) as uow:
-        return import_registries(uow, found, state="KZ", actor="test", today=TODAY, mode=mode)
+        return import_registries(uow, found, state="KZ", actor="test", today=TODAY, mode=mode,
+                                 max_removed=max_removed)  # fmt: skip
 
 
 def registers(engine: Engine) -> dict[Kind, set[tuple[Any, ...]]]:
@@ -222,3 +230,18 @@ def test_registers_as_of_a_moment_show_the_version_then_valid(
 
 def _later() -> datetime:
     return datetime.now(UTC) + timedelta(seconds=1)
+
+
+def test_a_snapshot_emptying_a_register_is_refused_unless_allowed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    run(engine, files(tmp_path / "a", {Kind.PERSONS_PRESENT: persons(1, 2, 3, 4)}), Mode.APPEND)
+    before = stored_rows(engine)
+    truncated = files(tmp_path / "b", {Kind.PERSONS_PRESENT: persons(1)})  # 3 of 4 gone
+    with pytest.raises(SnapshotRemovesTooMuch) as caught:
+        run(engine, truncated, Mode.SNAPSHOT, max_removed=MAX_REMOVED_PERCENT)
+    assert "remove 3 of 4 persons_present records (75 %" in caught.value.detail
+    assert "--max-removed 76" in caught.value.detail
+    assert stored_rows(engine) == before
+    [allowed] = run(engine, truncated, Mode.SNAPSHOT, max_removed=75)
+    assert allowed.report()["removed"] == 3

@@ -42,7 +42,7 @@ def refresh(pair: Pair, folder: Path, registers: dict[Kind, list[dict[str, Any]]
     folder.mkdir()
     found = [(k, write_csv(folder / f"{k}.csv", k, rows)) for k, rows in registers.items()]
     with pair.kz.unit_of_work() as uow:
-        import_registries(uow, found, state="KZ", actor="test", mode=mode)
+        import_registries(uow, found, state="KZ", actor="test", mode=mode, max_removed=100)
 
 
 def test_a_removed_record_stays_visible_in_the_case_it_answered(pair: Pair, tmp_path: Path) -> None:

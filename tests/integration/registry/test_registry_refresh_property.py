@@ -58,7 +58,8 @@ def _files(folder: Path, drawn: dict[int, tuple[str, bool, str | None]]) -> list
 
 def _snapshot(engine: Engine, found: list[Any]) -> None:
     with UnitOfWork(make_session_factory(engine)) as uow:
-        import_registries(uow, found, state="KZ", actor="test", today=TODAY, mode=Mode.SNAPSHOT)
+        import_registries(uow, found, state="KZ", actor="test", today=TODAY,
+                          mode=Mode.SNAPSHOT, max_removed=100)  # fmt: skip
 
 
 def _empty(engine: Engine) -> None:
