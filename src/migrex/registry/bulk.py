@@ -72,12 +72,18 @@ def read_text_table(session: Session, table: Table, columns: Sequence[str]) -> p
         return _copy_out(driver, table, columns)
     selected = ", ".join(f'CAST("{name}" AS TEXT)' for name in columns)
     cursor = driver.cursor()
+    # In chunks: a million rows of two dozen cells as Python strings would take gigabytes.
+    chunks = []
     try:
-        rows = cursor.execute(f'SELECT {selected} FROM "{table.name}"').fetchall()  # noqa: S608 - names come from our own metadata
+        cursor.execute(f'SELECT {selected} FROM "{table.name}"')  # noqa: S608 - names come from our own metadata
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            cells = zip(*rows, strict=True)
+            chunks.append(pa.table([pa.array(c, pa.string()) for c in cells], names=list(columns)))
     finally:
         cursor.close()
-    cells = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
-    return pa.table([pa.array(list(c), pa.string()) for c in cells], names=list(columns))
+    if not chunks:
+        return pa.table([pa.array([], pa.string()) for _ in columns], names=list(columns))
+    return pa.concat_tables(chunks).combine_chunks()
 
 
 def _copy_out(driver: Any, table: Table, columns: Sequence[str]) -> pa.Table:
