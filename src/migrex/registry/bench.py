@@ -19,9 +19,10 @@ import typer
 from migrex.console import err
 from migrex.db import make_engine, make_session_factory
 from migrex.migrate import upgrade
+from migrex.registry.apply import ImportedFile
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.refresh import Mode
-from migrex.registry.service import ImportedFile, import_registries
+from migrex.registry.service import import_registries
 from migrex.uow import UnitOfWork
 
 _SHARE = 100  # one record in a hundred is changed, one removed, one new

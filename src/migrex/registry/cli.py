@@ -14,10 +14,11 @@ from migrex.console import out, progress_bar
 from migrex.context import node_from
 from migrex.errors import ImportRejected
 from migrex.officers.cli_identity import administrator
+from migrex.registry.apply import ImportedFile
 from migrex.registry.columns import Kind
 from migrex.registry.files import FORMATS
 from migrex.registry.refresh import MAX_REMOVED_PERCENT, Mode
-from migrex.registry.service import ImportedFile, import_registries
+from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
 
 app = typer.Typer(no_args_is_help=True)

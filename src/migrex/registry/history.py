@@ -23,6 +23,7 @@ from migrex.registry.columns import COLUMNS, Kind, Type
 from migrex.registry.model import Citizen, EmploymentSpell, PersonPresent, Violation
 from migrex.registry.refresh import key_column
 from migrex.registry.tables import (
+    ROWS,
     CitizenRow,
     EmploymentRow,
     ImportBatch,
@@ -31,12 +32,6 @@ from migrex.registry.tables import (
     ViolationRow,
 )
 
-_ROWS: dict[Kind, Any] = {
-    Kind.PERSONS_PRESENT: PersonPresentRow,
-    Kind.EMPLOYMENT: EmploymentRow,
-    Kind.CITIZENS: CitizenRow,
-    Kind.VIOLATIONS: ViolationRow,
-}
 _RECORDS: dict[Kind, type[Any]] = {
     Kind.PERSONS_PRESENT: PersonPresent,
     Kind.EMPLOYMENT: EmploymentSpell,
@@ -117,7 +112,7 @@ class RegistersAsOf:
     def _records(self, kind: Kind, current: Any, kept: Any, order: str | None = None) -> list[Any]:
         """Records of `kind`: current rows matching `current` (a where clause on the row
         class), versions matching `kept` (on RecordVersion), sorted by `order` then key."""
-        row_class = _ROWS[kind]
+        row_class = ROWS[kind]
         rows = self._session.scalars(
             select(row_class)
             .join(ImportBatch, ImportBatch.id == row_class.batch_id)
@@ -139,7 +134,7 @@ class RegistersAsOf:
         return [_record(_RECORDS[kind], cells) for cells in found]
 
     def count(self, kind: Kind) -> int:
-        row_class = _ROWS[kind]
+        row_class = ROWS[kind]
         current = self._session.scalar(
             select(func.count())
             .select_from(row_class)

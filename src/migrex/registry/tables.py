@@ -8,6 +8,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from migrex.db import Base
+from migrex.registry.columns import Kind
 
 
 class ImportBatch(Base):
@@ -148,3 +149,12 @@ class RecordVersion(Base):
     valid_to: Mapped[datetime] = mapped_column()
     superseded_by: Mapped[int] = mapped_column(ForeignKey("registry_import_batch.id"))
     ended: Mapped[str] = mapped_column(String(8))  # "changed" or "removed"
+
+
+# The table of each register.
+ROWS: dict[Kind, type[PersonPresentRow | EmploymentRow | CitizenRow | ViolationRow]] = {
+    Kind.PERSONS_PRESENT: PersonPresentRow,
+    Kind.EMPLOYMENT: EmploymentRow,
+    Kind.CITIZENS: CitizenRow,
+    Kind.VIOLATIONS: ViolationRow,
+}

@@ -14,6 +14,7 @@ from factories import citizen, employment, person_present, violation, write_csv
 from migrex.audit.tables import AuditLeafRow
 from migrex.db import make_session_factory
 from migrex.errors import ImportRejected
+from migrex.registry.apply import ImportedFile
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.history import RegistersAsOf
 from migrex.registry.refresh import (
@@ -22,8 +23,8 @@ from migrex.registry.refresh import (
     Mode,
     SnapshotRemovesTooMuch,
 )
-from migrex.registry.service import TABLES, ImportedFile, import_registries
-from migrex.registry.tables import ImportBatch, RecordVersion
+from migrex.registry.service import import_registries
+from migrex.registry.tables import ROWS, ImportBatch, RecordVersion
 from migrex.uow import UnitOfWork
 
 TODAY = date(2025, 12, 31)
@@ -54,7 +55,7 @@ def registers(engine: Engine) -> dict[Kind, set[tuple[Any, ...]]]:
                     select(*(table.__table__.c[n] for n in column_names(kind)))  # type: ignore[attr-defined]
                 )
             }
-            for kind, table in TABLES.items()
+            for kind, table in ROWS.items()
         }
 
 
@@ -63,7 +64,7 @@ def stored_rows(engine: Engine) -> dict[str, set[tuple[Any, ...]]]:
     with engine.connect() as connection:
         return {
             table.__tablename__: set(map(tuple, connection.execute(select(table.__table__))))  # type: ignore[attr-defined]
-            for table in (*TABLES.values(), RecordVersion)
+            for table in (*ROWS.values(), RecordVersion)
         }
 
 

@@ -16,8 +16,8 @@ from factories import employment, person_present, write_csv
 from migrex.db import make_session_factory
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.refresh import Mode
-from migrex.registry.service import TABLES, import_registries
-from migrex.registry.tables import ImportBatch, RecordVersion
+from migrex.registry.service import import_registries
+from migrex.registry.tables import ROWS, ImportBatch, RecordVersion
 from migrex.uow import UnitOfWork
 
 TODAY = date(2025, 12, 31)
@@ -39,7 +39,7 @@ def registers(engine: Engine) -> dict[Kind, set[tuple[Any, ...]]]:
             kind: set(map(tuple, connection.execute(
                 select(*(table.__table__.c[n] for n in column_names(kind)))  # type: ignore[attr-defined]
             )))
-            for kind, table in TABLES.items()
+            for kind, table in ROWS.items()
         }  # fmt: skip
 
 
@@ -64,7 +64,7 @@ def _snapshot(engine: Engine, found: list[Any]) -> None:
 
 def _empty(engine: Engine) -> None:
     with engine.begin() as connection:
-        for table in (RecordVersion, *reversed(list(TABLES.values())), ImportBatch):
+        for table in (RecordVersion, *reversed(list(ROWS.values())), ImportBatch):
             connection.execute(delete(table))
 
 
