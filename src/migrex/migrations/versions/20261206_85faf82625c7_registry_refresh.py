@@ -1,7 +1,7 @@
 """registry refresh: import modes, counts, and the versions a refresh replaced
 
 Revision ID: 85faf82625c7
-Revises: 6b9ed686d2ea
+Revises: d43bf6b8d8c1
 Create Date: 2026-12-06 04:57:55.733303
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "85faf82625c7"
-down_revision = "6b9ed686d2ea"
+down_revision = "d43bf6b8d8c1"
 branch_labels = None
 depends_on = None
 
