@@ -101,8 +101,9 @@ def _copy_out(driver: Any, table: Table, columns: Sequence[str]) -> pa.Table:
             buffer += block
     if not buffer:
         return pa.table([pa.array([], pa.string()) for _ in columns], names=list(columns))
+    # py_buffer reads the bytearray in place: a million rows are hundreds of megabytes.
     return pacsv.read_csv(
-        pa.py_buffer(bytes(buffer)),
+        pa.py_buffer(buffer),
         read_options=pacsv.ReadOptions(column_names=list(columns)),
         convert_options=pacsv.ConvertOptions(
             column_types=dict.fromkeys(columns, pa.string()),
