@@ -84,6 +84,14 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 "registry", "Import and inspect the node's registries.", "migrex.registry.cli:app"
             ),
         ),
+        benchmarks=(
+            Command(
+                "registry",
+                "First import of N persons present, then a snapshot refresh.",
+                "migrex.registry.bench:run",
+                group=False,
+            ),
+        ),
         tables=("migrex.registry.tables",),
     ),
     Feature(
