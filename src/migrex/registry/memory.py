@@ -9,6 +9,8 @@ draws; an embedding that receives records from a national system's API could too
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
 from migrex.registry.columns import Kind
 from migrex.registry.model import Citizen, EmploymentSpell, PersonPresent, Violation
 
@@ -28,14 +30,13 @@ class InMemoryRegistries:
         self._violations = list(violations)
 
     def count(self, kind: Kind) -> int:
-        return len(
-            {
-                Kind.PERSONS_PRESENT: self._present,
-                Kind.EMPLOYMENT: self._employment,
-                Kind.CITIZENS: self._citizens,
-                Kind.VIOLATIONS: self._violations,
-            }[kind]
-        )
+        records: dict[Kind, list[Any]] = {
+            Kind.PERSONS_PRESENT: self._present,
+            Kind.EMPLOYMENT: self._employment,
+            Kind.CITIZENS: self._citizens,
+            Kind.VIOLATIONS: self._violations,
+        }
+        return len(records[kind])
 
     def find_present(self, *, citizenship: str, document_number: str) -> PersonPresent | None:
         return next(
@@ -83,4 +84,3 @@ class InMemoryRegistries:
                 if s.person_record_id in of_citizenship and s.overlaps_year(year)
             }
         )
-

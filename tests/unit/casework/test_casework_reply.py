@@ -52,7 +52,8 @@ registers = st.lists(st.sampled_from(DOCUMENTS), max_size=8).map(
 )
 inquiries = st.builds(
     lambda documents, fields, purpose: PersonInquiry(
-        purpose=purpose, legal_basis="Article 4",
+        purpose=purpose,
+        legal_basis="Article 4",
         persons=[PersonIdentifiers(document_number=d, citizenship="ARM") for d in documents],
         requested_fields=fields,
     ),
