@@ -40,6 +40,8 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "PersonNotDetermined": 21,
     "SecondOfficerRequired": 22,
     "Unfileable": 23,
+    "RotationPending": 26,
+    "DirectoryUpdateRefused": 27,
 }
 USAGE_EXIT_CODE: Final = 2
 

@@ -44,7 +44,9 @@ class Feature:
     `filing_hooks` pair a message type with a function casework's filing gate calls, inside
     the message's savepoint, when a message of that type is filed: a feature above casework
     (statistics storing a partner's release) takes part in filing without casework importing
-    it. A hook raises a `MigrexError` to have the message quarantined.
+    it. A hook raises a `MigrexError` to have the message quarantined. `own_kinds` are
+    message types that belong to no case, which the feature files itself: casework's clerk
+    sets each aside in the inbox as `set_aside_status(name)` for the feature's own job.
     """
 
     name: str
@@ -55,6 +57,7 @@ class Feature:
     officer_routers: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
     filing_hooks: tuple[tuple[str, str], ...] = ()
+    own_kinds: tuple[str, ...] = ()
 
 
 def resolve(target: str) -> Any:
@@ -87,14 +90,21 @@ FEATURES: Final[tuple[Feature, ...]] = (
         commands=(Command("db", "Database schema migrations.", "migrex.db_cli:app"),),
     ),
     Feature(
-        "directory",
+        "rotation",
         commands=(
             Command(
                 "pki",
                 "Keys, demo PKI and signed agreement directories.",
-                "migrex.directory.cli:app",
+                "migrex.rotation.cli:pki_app",
+            ),
+            Command(
+                "directory",
+                "Agreement directories: show, propose, countersign, install.",
+                "migrex.rotation.cli:directory_app",
             ),
         ),
+        jobs=("migrex.rotation.jobs:file_updates",),
+        own_kinds=("directory-update",),
     ),
     Feature(
         "officers",
@@ -269,6 +279,16 @@ def jobs() -> Iterator[Any]:
 def filing_hooks() -> dict[str, Any]:
     """Message type → the hook called when a message of that type is filed."""
     return {kind: resolve(target) for f in FEATURES for kind, target in f.filing_hooks}
+
+
+def set_aside_status(feature: str) -> str:
+    """The inbox status under which casework's clerk leaves a feature's own kinds to it."""
+    return f"for-{feature}"
+
+
+def set_aside() -> dict[str, str]:
+    """Message type → the inbox status its feature's clerk takes it up under."""
+    return {kind: set_aside_status(f.name) for f in FEATURES for kind in f.own_kinds}
 
 
 VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"

@@ -84,9 +84,7 @@ def update_problems(current: Directory, candidate: Directory, proposer: str) -> 
     if candidate.agreement_id != current.agreement_id:
         problems.append(Problem("agreement_id", f"is not {current.agreement_id}"))
     if candidate.version != current.version + 1:
-        problems.append(
-            Problem("version", f"is {candidate.version}, not {current.version + 1}")
-        )
+        problems.append(Problem("version", f"is {candidate.version}, not {current.version + 1}"))
     for state in sorted((current.states | candidate.states) - {proposer}):
         if _half(current, state) != _half(candidate, state):
             problems.append(Problem(state, f"the proposal changes {state}'s own entries"))
