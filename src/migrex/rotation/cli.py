@@ -120,8 +120,10 @@ def rotate(
             "[yellow]no node configuration: the rotation is not in an audit log and no "
             "directory was proposed (`migrex --config NODE directory propose`)[/]"
         )
-        return
-    _propose_listing(node, authority, now, send=not activate_now)
+    elif key_dir.resolve() != node.settings.resolved_key_dir.resolve():
+        out.print("[yellow]another folder than the node's: no directory was proposed[/]")
+    else:
+        _propose_listing(node, authority, now, send=not activate_now)
 
 
 def _propose_listing(node: Node, authority: str, now: datetime, *, send: bool) -> None:

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
 from casework_steps import deliver, now
@@ -185,8 +186,6 @@ def test_an_update_answered_twice_installs_once(pair: Pair) -> None:
 
 @pytest.mark.parametrize("stage", [Stage.PROPOSAL, Stage.COUNTERSIGNED])
 def test_a_directory_signed_by_an_untrusted_key_is_not_taken(pair: Pair, stage: Stage) -> None:
-    from joserfc.jwk import OKPKey
-
     current = pair.am_trust.directories[AGREEMENT]
     forged = proposed_version(current, "AM", {"am-mcs": pair.am_trust.keystore.all_keys("am-mcs")},
                               now())  # fmt: skip
