@@ -163,9 +163,9 @@ class Trust:
     def resolve_signing_key(self, authority: str, kid: str, at: datetime) -> OKPKey | None:
         """The partner's public key the directories list for this authority and kid at `at`.
 
-        The installed directories answer first; a kid they do not list is looked up in the
-        versions installed before, the newest listing it deciding its window, so a receipt or
-        a cosignature made with a key since dropped still verifies. A kid found nowhere makes
+        A kid the installed directories no longer list is looked up in the versions installed
+        before, so a receipt or a cosignature made with a key since dropped still verifies
+        (`_listed_signing_key` says until when). A kid found nowhere makes
         the files be looked at once more at once: a partner that has just activated the key
         of a directory installed a moment ago in another process is not refused for it."""
         self._fresh()
@@ -176,15 +176,22 @@ class Trust:
         return key
 
     def _listed_signing_key(self, authority: str, kid: str, at: datetime) -> OKPKey | None:
-        for directory in self.directories.values():
-            key = directory.signing_key(authority, kid, at)
-            if key is not None:
-                return key
-        kept = sorted((d for v in self.history.values() for d in v), key=lambda d: -d.version)
-        for directory in kept:
-            published = directory.listed_signing_key(authority, kid)
-            if published is not None:
-                return published.key if published.valid_at(at) else None
+        """The key as the newest version listing it gives it. A key a later version no longer
+        lists ended when that version was issued: a retired (or leaked) key verifies what it
+        signed before, never a signature dated after it was dropped."""
+        for agreement_id, current in self.directories.items():
+            versions = [*self.history.get(agreement_id, ()), current]
+            versions = sorted({d.version: d for d in versions}.values(), key=lambda d: d.version)
+            for index in range(len(versions) - 1, -1, -1):
+                published = versions[index].listed_signing_key(authority, kid)
+                if published is None:
+                    continue
+                end = published.not_after
+                if index + 1 < len(versions):
+                    end = min(end, versions[index + 1].issued_at)
+                if published.not_before <= at < end:
+                    return published.key
+                break
         return None
 
     def recipient_key(self, agreement_id: str, recipient: str, at: datetime) -> OKPKey:
