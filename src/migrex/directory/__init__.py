@@ -1,7 +1,7 @@
 """The per-agreement directory: authorities, node endpoints, keys and TLS trust anchors,
 signed by every party. Other features use only what is exported here; the demo bootstrap
-(`migrex.directory.demo`) and the `migrex pki` commands (`migrex.directory.cli`) are imported
-by module."""
+(`migrex.directory.demo`), the `migrex pki demo|show-directory` commands (`migrex.directory.cli`)
+and the rules of a proposed version (`migrex.directory.updates`) are imported by module."""
 
 from __future__ import annotations
 
