@@ -532,7 +532,8 @@ def malformed_update_is_refused(scene: Scene, kind: str) -> None:
 def update_refusal_names_no_one(scene: Scene, kind: str) -> None:
     """G8: the refusal (inbox, security log) quotes no value of the body, only places."""
     row_ = _update_filed(scene, {"stage": PLANTED, "agreement_id": PLANTED_DOCUMENT,
-                                 "version": 2, "directory": {"x": PLANTED}})  # fmt: skip
+                                 "version": 2, "directory": {"x": PLANTED},
+                                 PLANTED: PLANTED_DOCUMENT})  # fmt: skip
     assert row_.status == "refused"
     with scene.node.unit_of_work() as uow:
         texts = [row_.problem or "", *uow.session.scalars(select(SecurityEvent.detail))]

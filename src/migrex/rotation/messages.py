@@ -48,9 +48,12 @@ def parse_update(payload: object) -> DirectoryUpdate:
     try:
         update = DirectoryUpdate.model_validate(payload)
     except ValidationError as error:
-        places = sorted(
-            {".".join(str(p) for p in item["loc"]) or "body" for item in error.errors()}
-        )
+        # An unexpected field is named by the partner: say there is one, never its name.
+        places = sorted({
+            "an unexpected field" if item["type"] == "extra_forbidden"
+            else ".".join(str(p) for p in item["loc"]) or "body"
+            for item in error.errors()
+        })  # fmt: skip
         raise DirectoryInvalid(f"malformed directory-update: {', '.join(places)}") from None
     if (update.stage is Stage.DECLINED) == (update.directory is not None):
         raise DirectoryInvalid(f"a {update.stage} directory-update carries the wrong parts")

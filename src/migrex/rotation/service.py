@@ -216,7 +216,8 @@ def answer_proposal(
         if installed is not None and same_document(installed, update.directory):
             signed = installed  # countersigned and installed before: answer again
         else:
-            _check_proposal(trust, update.directory, proposer, node.settings.state)
+            candidate = _check_proposal(trust, update.directory, proposer, node.settings.state)
+            _same_agreement(candidate, agreement_id)
             signed = party_signature(node, trust, update.directory, now)
             directory = _verified_whole(trust, signed)
             _take(uow.session, trust, directory, signed, now=now, actor=CLERK)
@@ -247,7 +248,7 @@ def take_countersignature(
     version is not signed by every party with the keys we trust."""
     if update.directory is None:
         raise DirectoryInvalid("the countersignature carries no directory")
-    directory = _verified_whole(trust, update.directory)
+    directory = _same_agreement(_verified_whole(trust, update.directory), update.agreement_id)
     status = _take(uow.session, trust, directory, update.directory, now=now, actor=CLERK)
     activate_ready(uow.session, node, trust, now, actor=CLERK)
     return status
@@ -256,8 +257,9 @@ def take_countersignature(
 def note_declined(session: Session, update: DirectoryUpdate, sender: str, now: datetime) -> str:
     _audit(session, now, CLERK, "directory-declined-by-partner",
            f"{update.agreement_id}:{update.version}")  # fmt: skip
+    # The partner's reason is its own free text: it stays in the (sealed) inbox, not the log.
     log.warning("partner declined our directory update", agreement=update.agreement_id,
-                version=update.version, partner=sender, reason=update.reason)  # fmt: skip
+                version=update.version, partner=sender)  # fmt: skip
     return "declined"
 
 
@@ -311,6 +313,15 @@ def _verified_whole(trust: Trust, signed: Mapping[str, Any]) -> Directory:
             if "which this node does not take part in" not in error.detail:
                 raise
     raise DirectoryInvalid("the directory is for no agreement this node has a directory of")
+
+
+def _same_agreement(directory: Directory, agreement_id: str) -> Directory:
+    """The directory, when it is the one of the agreement its message travelled under."""
+    if directory.agreement_id != agreement_id:
+        raise DirectoryUpdateRefused(
+            f"the update under {agreement_id} carries the directory of {directory.agreement_id}"
+        )
+    return directory
 
 
 def _forget_proposal(files: DirectoryFiles, agreement_id: str, installed: int) -> None:
