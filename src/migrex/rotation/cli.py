@@ -180,8 +180,9 @@ def show(
     for key in status["keys"]:
         out.print(f"{key['authority']} {key['use']} key {key['kid']}: {key['state']}")
     for update in status["updates"]:
+        reason = f" ({update['reason']})" if update.get("reason") else ""
         out.print(f"{update['direction']} {update['message_id']} {update['peer']}: "
-                  f"{update['status']}")  # fmt: skip
+                  f"{update['status']}{reason}", markup=False, highlight=False)  # fmt: skip
 
 
 @directory_app.command("propose")

@@ -3,6 +3,7 @@ latest directory updates exchanged."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +12,14 @@ from sqlalchemy.orm import Session
 
 from migrex.directory import DirectoryInvalid
 from migrex.directory.signing import payload_version
+from migrex.errors import MigrexError
 from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.exchange.trust import Trust
 from migrex.identity.keys import AuthorityKey, current_key
+from migrex.identity.node_secrets import node_secret
 from migrex.node import Node
+from migrex.retention.sealing import is_sealed
+from migrex.retention.service import INBOX_BODY, RETENTION_KEY, open_record
 from migrex.rotation.messages import DIRECTORY_UPDATE
 
 LATEST = 10
@@ -29,6 +34,18 @@ def key_state(key: AuthorityKey, keys: tuple[AuthorityKey, ...], at: datetime) -
         return "expired" if at >= key.not_after else "not yet valid"
     current = current_key(keys, key.use, at)
     return "active" if current is not None and current.kid == key.kid else "verification only"
+
+
+def _reason(session: Session, node: Node, message_id: str, body: str) -> str | None:
+    """Why a partner declined our update, as it wrote it (None once erased or unreadable)."""
+    try:
+        if is_sealed(body):
+            key = node_secret(node.settings.resolved_key_dir, RETENTION_KEY)
+            body = open_record(session, key, record=message_id, name=INBOX_BODY, sealed=body)
+        reason = json.loads(body).get("reason")
+    except (MigrexError, ValueError, AttributeError):
+        return None
+    return reason if isinstance(reason, str) else None
 
 
 def directory_status(
@@ -67,7 +84,7 @@ def directory_status(
     )  # fmt: skip
     received = session.execute(
         select(InboxMessage.message_id, InboxMessage.sender, InboxMessage.status,
-               InboxMessage.received_at)
+               InboxMessage.received_at, InboxMessage.body)
         .where(InboxMessage.type == DIRECTORY_UPDATE)
         .order_by(InboxMessage.id.desc()).limit(LATEST)
     )  # fmt: skip
@@ -75,8 +92,9 @@ def directory_status(
         {"direction": "sent", "message_id": m, "peer": p, "status": s, "at": t.isoformat()}
         for m, p, s, t in sent
     ] + [
-        {"direction": "received", "message_id": m, "peer": p, "status": s, "at": t.isoformat()}
-        for m, p, s, t in received
-    ]
+        {"direction": "received", "message_id": m, "peer": p, "status": s, "at": t.isoformat(),
+         **({"reason": _reason(session, node, m, body)} if s == "declined" else {})}
+        for m, p, s, t, body in received
+    ]  # fmt: skip
     return {"agreements": agreements, "keys": keys,
             "updates": sorted(updates, key=lambda u: u["at"], reverse=True)}  # fmt: skip

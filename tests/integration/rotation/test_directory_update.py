@@ -23,6 +23,7 @@ from migrex.node import Node
 from migrex.rotation import service
 from migrex.rotation.filing import file_directory_updates
 from migrex.rotation.messages import DIRECTORY_UPDATE, DirectoryUpdate, Stage
+from migrex.rotation.queries import directory_status
 from nodes import Pair
 
 AGREEMENT = "kz-am-2024"
@@ -130,7 +131,10 @@ def test_a_proposal_that_changes_the_partners_half_is_declined(pair: Pair) -> No
             select(InboxMessage).where(InboxMessage.type == DIRECTORY_UPDATE)
         ).all()
         assert answer.status == "declined"
+        shown = directory_status(uow.session, pair.am, pair.am_trust, now(), AGREEMENT)
     assert pair.am_trust.directories[AGREEMENT].version == 1
+    [declined] = [u for u in shown["updates"] if u["direction"] == "received"]
+    assert "changes KZ's own entries" in declined["reason"], declined
 
 
 def test_a_malformed_update_is_refused_and_changes_nothing(pair: Pair) -> None:
