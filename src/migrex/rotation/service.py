@@ -119,6 +119,15 @@ def propose(
     """The next version of the agreement's directory with our authorities' keys as the key
     store holds them (pending ones included), signed by our state, kept as our proposal and,
     with `send`, sent to every partner state as a `directory-update`. Commits."""
+    proposal = _proposal(uow, node, trust, agreement_id, now, send=send, actor=actor)
+    uow.commit()
+    return proposal
+
+
+def _proposal(
+    uow: UnitOfWork, node: Node, trust: Trust, agreement_id: str, now: datetime,
+    *, send: bool, actor: str,
+) -> Proposal:  # fmt: skip
     trust.refresh()
     current = _installed(trust, agreement_id)
     state = node.settings.state
@@ -138,8 +147,20 @@ def propose(
             _send(uow, node, (agreement_id, ours[0], recipient), update, now=now)
             sent_to.append(recipient)
     _audit(uow.session, now, actor, "directory-proposed", f"{agreement_id}:{candidate.version}")
-    uow.commit()
     return Proposal(agreement_id, candidate.version, signed, tuple(sent_to))
+
+
+def _retire(
+    uow: UnitOfWork, node: Node, trust: Trust, activated: list[AuthorityKey], now: datetime,
+    *, actor: str,
+) -> None:  # fmt: skip
+    """Once new keys took over, proposes the next version of each directory listing their
+    authorities, which lists the replaced keys with the end the overlap gives them: partners
+    then stop taking signatures by a replaced key made after that end."""
+    owners = {key.owner for key in activated}
+    for agreement_id, directory in sorted(trust.directories.items()):
+        if any(e.authority_id in owners for e in directory.entries):
+            _proposal(uow, node, trust, agreement_id, now, send=True, actor=actor)
 
 
 def install(
@@ -151,6 +172,7 @@ def install(
     directory = _verified_whole(trust, signed)
     _take(uow.session, trust, directory, signed, now=now, actor=actor)
     activated = activate_ready(uow.session, node, trust, now, actor=actor, overlap=overlap)
+    _retire(uow, node, trust, activated, now, actor=actor)
     uow.commit()
     return directory, activated
 
@@ -213,9 +235,19 @@ def answer_proposal(
         installed = _files(trust).read(_files(trust).current(agreement_id))
         if update.directory is None:
             raise DirectoryInvalid("the proposal carries no directory")
+        ours = _own_proposal_version(trust, agreement_id)
+        superseded = ours == update.version
         if installed is not None and same_document(installed, update.directory):
             signed = installed  # countersigned and installed before: answer again
+            superseded = False
         else:
+            if superseded and node.settings.state < proposer:
+                # Both parties proposed this version at once: the state first in order keeps
+                # its proposal, the other countersigns it and proposes its own change again.
+                raise DirectoryUpdateRefused(
+                    f"{node.settings.state} proposed version {update.version} too, and its "
+                    "proposal goes first; propose again once it is installed"
+                )
             candidate = _check_proposal(trust, update.directory, proposer, node.settings.state)
             _same_agreement(candidate, agreement_id)
             signed = party_signature(node, trust, update.directory, now)
@@ -236,7 +268,10 @@ def answer_proposal(
                              version=update.version, directory=signed)  # fmt: skip
     _send(uow, node, (agreement_id, recipient, sender), answer, now=now, in_reply_to=message_id)
     # Both parties may have rotated: our own pending keys may be listed now as well.
-    activate_ready(uow.session, node, trust, now, actor=CLERK)
+    activated = activate_ready(uow.session, node, trust, now, actor=CLERK)
+    _retire(uow, node, trust, activated, now, actor=CLERK)
+    if superseded and not activated:
+        _proposal(uow, node, trust, agreement_id, now, send=True, actor=CLERK)
     return "countersigned"
 
 
@@ -250,7 +285,8 @@ def take_countersignature(
         raise DirectoryInvalid("the countersignature carries no directory")
     directory = _same_agreement(_verified_whole(trust, update.directory), update.agreement_id)
     status = _take(uow.session, trust, directory, update.directory, now=now, actor=CLERK)
-    activate_ready(uow.session, node, trust, now, actor=CLERK)
+    activated = activate_ready(uow.session, node, trust, now, actor=CLERK)
+    _retire(uow, node, trust, activated, now, actor=CLERK)
     return status
 
 
@@ -313,6 +349,16 @@ def _verified_whole(trust: Trust, signed: Mapping[str, Any]) -> Directory:
             if "which this node does not take part in" not in error.detail:
                 raise
     raise DirectoryInvalid("the directory is for no agreement this node has a directory of")
+
+
+def _own_proposal_version(trust: Trust, agreement_id: str) -> int | None:
+    """The version of our proposal still awaiting its countersignature, if any."""
+    files = _files(trust)
+    document = files.read(files.proposal(agreement_id))
+    try:
+        return None if document is None else payload_version(document)
+    except DirectoryInvalid:
+        return None
 
 
 def _same_agreement(directory: Directory, agreement_id: str) -> Directory:

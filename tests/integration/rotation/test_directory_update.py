@@ -87,6 +87,19 @@ def test_a_rotated_key_waits_for_the_partner_then_takes_over(pair: Pair) -> None
     assert _clerk(pair.kz, pair.kz_trust) == 1
     assert pair.kz_trust.directories[AGREEMENT].version == 2
     assert store.current_signing("kz-mia").kid == pending.signing.kid
+    activated_at = now()
+
+    # Once the new keys took over, the next version lists the old ones with their end.
+    assert service.proposal_file(pair.kz_trust, AGREEMENT).exists()
+    _exchange(pair)
+    assert _clerk(pair.am, pair.am_trust) == 1
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    assert _clerk(pair.kz, pair.kz_trust) == 1
+    for trust in (pair.kz_trust, pair.am_trust):
+        retired = trust.directories[AGREEMENT]
+        assert retired.version == 3
+        [listed] = [k for k in retired.entry("kz-mia").signing_keys if k.kid == old.kid]
+        assert activated_at < listed.not_after <= activated_at + timedelta(days=7, seconds=5)
     assert not service.proposal_file(pair.kz_trust, AGREEMENT).exists()
 
     after = _notice(pair, "kz-mia", "am-mcs", pair.kz)
@@ -206,3 +219,34 @@ def test_a_directory_signed_by_an_untrusted_key_is_not_taken(pair: Pair, stage: 
         [status] = uow.session.scalars(select(InboxMessage.status).where(
             InboxMessage.type == DIRECTORY_UPDATE)).all()  # fmt: skip
     assert status == ("declined" if stage is Stage.PROPOSAL else "refused")
+
+
+def test_both_parties_rotating_at_once_end_on_the_same_directory(pair: Pair) -> None:
+    """Each proposes version 2 before seeing the other's: AM's goes first (the states' order),
+    KZ countersigns it and proposes its own change again; both end on one document, every new
+    key active."""
+    for node, trust, authority in ((pair.kz, pair.kz_trust, "kz-mia"),
+                                   (pair.am, pair.am_trust, "am-mcs")):  # fmt: skip
+        with node.unit_of_work() as uow:
+            service.rotate_keys(
+                trust.keystore, authority, now(), activate_now=False,
+                overlap=timedelta(days=7), session=uow.session, actor="test",
+            )  # fmt: skip
+            uow.commit()
+        with node.unit_of_work() as uow:
+            service.propose(uow, node, trust, AGREEMENT, now(), actor="test")
+    for _ in range(8):
+        _exchange(pair)
+        _clerk(pair.kz, pair.kz_trust)
+        _clerk(pair.am, pair.am_trust)
+    files = {state: t.files for state, t in (("KZ", pair.kz_trust), ("AM", pair.am_trust))}
+    documents = {
+        state: f.current(AGREEMENT).read_text(encoding="utf-8")
+        for state, f in files.items()
+        if f is not None
+    }
+    assert documents["KZ"] == documents["AM"]
+    assert pair.kz_trust.directories[AGREEMENT].version >= 3
+    for trust, authority in ((pair.kz_trust, "kz-mia"), (pair.am_trust, "am-mcs")):
+        assert not [k for k in trust.keystore.all_keys(authority) if k.pending]
+        assert not service.proposal_file(trust, AGREEMENT).exists()
