@@ -36,9 +36,11 @@ REFUSED: Final = "refused"
 
 
 def file_directory_updates(
-    uow: UnitOfWork, node: Node, trust: Trust, now: datetime, limit: int = 20
+    uow: UnitOfWork, node: Node, trust: Trust, now: datetime, limit: int = 1
 ) -> int:
-    """Files the updates waiting; returns how many it took up. One transaction."""
+    """Files the updates waiting; returns how many it took up. One transaction, kept to one
+    update by default: a round writes files and signs, and on SQLite it holds the one write
+    lock meanwhile (the job drains a backlog round after round)."""
     rows = list(uow.session.scalars(
         select(InboxMessage).where(InboxMessage.status == FOR_ROTATION).order_by(InboxMessage.id)
         .limit(limit)

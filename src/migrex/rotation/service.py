@@ -150,17 +150,31 @@ def _proposal(
     return Proposal(agreement_id, candidate.version, signed, tuple(sent_to))
 
 
-def _retire(
-    uow: UnitOfWork, node: Node, trust: Trust, activated: list[AuthorityKey], now: datetime,
-    *, actor: str,
-) -> None:  # fmt: skip
-    """Once new keys took over, proposes the next version of each directory listing their
-    authorities, which lists the replaced keys with the end the overlap gives them: partners
-    then stop taking signatures by a replaced key made after that end."""
-    owners = {key.owner for key in activated}
-    for agreement_id, directory in sorted(trust.directories.items()):
-        if any(e.authority_id in owners for e in directory.entries):
-            _proposal(uow, node, trust, agreement_id, now, send=True, actor=actor)
+def bring_up_to_date(
+    uow: UnitOfWork, node: Node, trust: Trust, now: datetime, *, actor: str
+) -> list[Proposal]:
+    """Proposes the next version of each installed directory whose half of ours is not what
+    our key store holds (keys pending or activated since, replaced keys' new ends), unless a
+    proposal of ours awaits its countersignature. Derived from the files, not from what was
+    just done, so a step repeated after a crash still proposes what is missing."""
+    proposals = []
+    for agreement_id, current in sorted(trust.directories.items()):
+        outstanding = _own_proposal_version(trust, agreement_id)
+        if outstanding is not None and outstanding > current.version:
+            continue
+        if _our_half_outdated(node, trust, current, now):
+            proposals.append(_proposal(uow, node, trust, agreement_id, now, send=True, actor=actor))
+    return proposals
+
+
+def _our_half_outdated(node: Node, trust: Trust, current: Directory, now: datetime) -> bool:
+    state = node.settings.state
+    try:
+        ours = _our_authorities(node, current)
+    except NotFound:
+        return False
+    fresh = proposed_version(current, state, {a: trust.keystore.all_keys(a) for a in ours}, now)
+    return fresh.entries != current.entries
 
 
 def install(
@@ -172,7 +186,8 @@ def install(
     directory = _verified_whole(trust, signed)
     _take(uow.session, trust, directory, signed, now=now, actor=actor)
     activated = activate_ready(uow.session, node, trust, now, actor=actor, overlap=overlap)
-    _retire(uow, node, trust, activated, now, actor=actor)
+    # Once new keys took over, the next version lists the replaced ones with their end.
+    bring_up_to_date(uow, node, trust, now, actor=actor)
     uow.commit()
     return directory, activated
 
@@ -235,11 +250,9 @@ def answer_proposal(
         installed = _files(trust).read(_files(trust).current(agreement_id))
         if update.directory is None:
             raise DirectoryInvalid("the proposal carries no directory")
-        ours = _own_proposal_version(trust, agreement_id)
-        superseded = ours == update.version
+        superseded = _own_proposal_version(trust, agreement_id) == update.version
         if installed is not None and same_document(installed, update.directory):
             signed = installed  # countersigned and installed before: answer again
-            superseded = False
         else:
             if superseded and node.settings.state < proposer:
                 # Both parties proposed this version at once: the state first in order keeps
@@ -268,10 +281,9 @@ def answer_proposal(
                              version=update.version, directory=signed)  # fmt: skip
     _send(uow, node, (agreement_id, recipient, sender), answer, now=now, in_reply_to=message_id)
     # Both parties may have rotated: our own pending keys may be listed now as well.
-    activated = activate_ready(uow.session, node, trust, now, actor=CLERK)
-    _retire(uow, node, trust, activated, now, actor=CLERK)
-    if superseded and not activated:
-        _proposal(uow, node, trust, agreement_id, now, send=True, actor=CLERK)
+    activate_ready(uow.session, node, trust, now, actor=CLERK)
+    # Our own change, if the partner's proposal superseded it, goes in the next version.
+    bring_up_to_date(uow, node, trust, now, actor=CLERK)
     return "countersigned"
 
 
@@ -285,8 +297,8 @@ def take_countersignature(
         raise DirectoryInvalid("the countersignature carries no directory")
     directory = _same_agreement(_verified_whole(trust, update.directory), update.agreement_id)
     status = _take(uow.session, trust, directory, update.directory, now=now, actor=CLERK)
-    activated = activate_ready(uow.session, node, trust, now, actor=CLERK)
-    _retire(uow, node, trust, activated, now, actor=CLERK)
+    activate_ready(uow.session, node, trust, now, actor=CLERK)
+    bring_up_to_date(uow, node, trust, now, actor=CLERK)
     return status
 
 

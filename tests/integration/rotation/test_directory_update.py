@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from joserfc.jwk import OKPKey
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from casework_steps import deliver, now
 from migrex.directory import sign_directory
@@ -16,7 +16,7 @@ from migrex.envelope import new_message_id
 from migrex.envelope.receipt import verify_receipt
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import SendMessage, send_message
-from migrex.exchange.tables import InboxMessage, Receipt, SecurityEvent
+from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
 from migrex.exchange.trust import Trust
 from migrex.identity.keys import KeyUse
 from migrex.node import Node
@@ -170,8 +170,9 @@ def test_a_malformed_update_is_refused_and_changes_nothing(pair: Pair) -> None:
 
 
 def test_an_update_answered_twice_installs_once(pair: Pair) -> None:
-    """The countersignature delivered again (a crash between install and commit) installs
-    nothing more and activates nothing twice."""
+    """The countersignature filed again (a crash between installing and committing) installs
+    nothing more and activates nothing twice, and still proposes the version retiring the
+    replaced keys that the lost transaction had queued."""
     store = pair.kz_trust.keystore
     with pair.kz.unit_of_work() as uow:
         service.rotate_keys(store, "kz-mia", now(), activate_now=False, overlap=timedelta(days=7),
@@ -184,12 +185,21 @@ def test_an_update_answered_twice_installs_once(pair: Pair) -> None:
     deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
     _clerk(pair.kz, pair.kz_trust)
     signing = store.current_signing("kz-mia").kid
-    with pair.kz.unit_of_work() as uow:
+    proposal = service.proposal_file(pair.kz_trust, AGREEMENT)
+    assert proposal.exists()
+    with pair.kz.unit_of_work() as uow:  # what the rolled-back transaction had written
         row = uow.session.scalars(select(InboxMessage).where(
             InboxMessage.type == DIRECTORY_UPDATE)).one()  # fmt: skip
         row.status = "for-rotation"
+        uow.session.execute(delete(OutboxMessage).where(OutboxMessage.status == "pending"))
         uow.commit()
+    proposal.unlink()
     _clerk(pair.kz, pair.kz_trust)
+    assert proposal.exists()
+    with pair.kz.unit_of_work() as uow:
+        queued = uow.session.scalars(select(OutboxMessage.type).where(
+            OutboxMessage.status == "pending")).all()  # fmt: skip
+    assert queued == [DIRECTORY_UPDATE]
     assert store.current_signing("kz-mia").kid == signing
     assert pair.kz_trust.directories[AGREEMENT].version == 2
     signing_keys = [k for k in store.all_keys("kz-mia") if k.use is KeyUse.SIGNING]
