@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Final
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from migrex import features
 from migrex.audit.pending import discard_since, pending_mark
@@ -41,6 +41,17 @@ def file_directory_updates(
     """Files the updates waiting; returns how many it took up. One transaction, kept to one
     update by default: a round writes files and signs, and on SQLite it holds the one write
     lock meanwhile (the job drains a backlog round after round)."""
+    waiting = select(InboxMessage.id).where(InboxMessage.status == FOR_ROTATION)
+    if uow.session.scalar(waiting.limit(1)) is None:
+        return 0
+    # Write before reading: on SQLite a transaction that read first fails ("database is
+    # locked") when it comes to write after another process wrote meanwhile; a write first
+    # waits for the lock instead (the busy timeout), and the round then holds it.
+    uow.session.rollback()
+    uow.session.execute(
+        update(InboxMessage).where(InboxMessage.status == FOR_ROTATION)
+        .values(status=FOR_ROTATION).execution_options(synchronize_session=False)
+    )  # fmt: skip
     rows = list(uow.session.scalars(
         select(InboxMessage).where(InboxMessage.status == FOR_ROTATION).order_by(InboxMessage.id)
         .limit(limit)

@@ -9,6 +9,7 @@ it again, activating keys already active does nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
@@ -43,6 +45,7 @@ from migrex.envelope import new_message_id
 from migrex.errors import ConfigurationError, MigrexError, NotFound
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import SendMessage, check_send
+from migrex.exchange.tables import OutboxMessage
 from migrex.exchange.trust import Trust
 from migrex.identity.keys import AuthorityKey, KeyPair
 from migrex.identity.keystore import KeyStore
@@ -159,8 +162,7 @@ def bring_up_to_date(
     just done, so a step repeated after a crash still proposes what is missing."""
     proposals = []
     for agreement_id, current in sorted(trust.directories.items()):
-        outstanding = _own_proposal_version(trust, agreement_id)
-        if outstanding is not None and outstanding > current.version:
+        if _proposal_sent(uow.session, agreement_id, current.version + 1):
             continue
         if _our_half_outdated(node, trust, current, now):
             proposals.append(_proposal(uow, node, trust, agreement_id, now, send=True, actor=actor))
@@ -250,7 +252,7 @@ def answer_proposal(
         installed = _files(trust).read(_files(trust).current(agreement_id))
         if update.directory is None:
             raise DirectoryInvalid("the proposal carries no directory")
-        superseded = _own_proposal_version(trust, agreement_id) == update.version
+        superseded = _proposal_sent(uow.session, agreement_id, update.version)
         if installed is not None and same_document(installed, update.directory):
             signed = installed  # countersigned and installed before: answer again
         else:
@@ -363,14 +365,20 @@ def _verified_whole(trust: Trust, signed: Mapping[str, Any]) -> Directory:
     raise DirectoryInvalid("the directory is for no agreement this node has a directory of")
 
 
-def _own_proposal_version(trust: Trust, agreement_id: str) -> int | None:
-    """The version of our proposal still awaiting its countersignature, if any."""
-    files = _files(trust)
-    document = files.read(files.proposal(agreement_id))
-    try:
-        return None if document is None else payload_version(document)
-    except DirectoryInvalid:
-        return None
+def _proposal_sent(session: Session, agreement_id: str, version: int) -> bool:
+    """Whether our proposal of `version` is in the outbox (the proposal file alone proves
+    nothing: it is written before the transaction that sends it commits, or does not)."""
+    bodies = session.scalars(
+        select(OutboxMessage.body)
+        .where(OutboxMessage.type == DIRECTORY_UPDATE, OutboxMessage.agreement_id == agreement_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(20)
+    )
+    for body in bodies:
+        sent = json.loads(body)
+        if sent.get("stage") == Stage.PROPOSAL and sent.get("version") == version:
+            return True
+    return False
 
 
 def _same_agreement(directory: Directory, agreement_id: str) -> Directory:
