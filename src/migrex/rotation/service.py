@@ -158,8 +158,9 @@ def bring_up_to_date(
 ) -> list[Proposal]:
     """Proposes the next version of each installed directory whose half of ours is not what
     our key store holds (keys pending or activated since, replaced keys' new ends), unless a
-    proposal of ours awaits its countersignature. Derived from the files, not from what was
-    just done, so a step repeated after a crash still proposes what is missing."""
+    proposal of ours is in the outbox already. Derived from the key store, the installed
+    directories and the outbox, not from what the caller just did, so a round repeated after
+    a rollback still proposes what is missing."""
     proposals = []
     for agreement_id, current in sorted(trust.directories.items()):
         if _proposal_sent(uow.session, agreement_id, current.version + 1):
