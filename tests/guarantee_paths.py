@@ -87,7 +87,8 @@ def commands() -> dict[str, Any]:
 
 
 def kinds() -> list[str]:
-    return sorted(KINDS)
+    """Casework's kinds, and the kinds of no case that features file themselves."""
+    return sorted({*KINDS, *features.set_aside()})
 
 
 def jobs() -> list[str]:

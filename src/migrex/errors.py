@@ -42,6 +42,8 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "Unfileable": 23,
     "NotAwaitingOperator": 24,
     "ReissueRefused": 25,
+    "RotationPending": 26,
+    "DirectoryUpdateRefused": 27,
     "SnapshotRemovesTooMuch": 35,
     "BackupRefused": 37,
     "RestoreTargetInUse": 38,

@@ -48,6 +48,9 @@ class Feature:
     `discard_hooks` name functions `hook(uow, discarded: exchange.service.Discarded)`
     the exchange calls, in the operator's transaction, when an outgoing message is discarded
     (`migrex outbox discard`): casework, above the exchange, notes it on the message's case.
+    `own_kinds` are message types that belong to no case, which the feature files itself:
+    casework's clerk sets each aside in the inbox as `set_aside_status(name)` for the
+    feature's own job.
     """
 
     name: str
@@ -59,6 +62,7 @@ class Feature:
     jobs: tuple[str, ...] = ()
     filing_hooks: tuple[tuple[str, str], ...] = ()
     discard_hooks: tuple[str, ...] = ()
+    own_kinds: tuple[str, ...] = ()
 
 
 def resolve(target: str) -> Any:
@@ -99,14 +103,21 @@ FEATURES: Final[tuple[Feature, ...]] = (
         commands=(Command("db", "Database schema migrations.", "migrex.db_cli:app"),),
     ),
     Feature(
-        "directory",
+        "rotation",
         commands=(
             Command(
                 "pki",
                 "Keys, demo PKI and signed agreement directories.",
-                "migrex.directory.cli:app",
+                "migrex.rotation.cli:pki_app",
+            ),
+            Command(
+                "directory",
+                "Agreement directories: show, propose, countersign, install.",
+                "migrex.rotation.cli:directory_app",
             ),
         ),
+        jobs=("migrex.rotation.jobs:file_updates",),
+        own_kinds=("directory-update",),
     ),
     Feature(
         "officers",
@@ -303,6 +314,16 @@ def filing_hooks() -> dict[str, Any]:
 def discard_hooks() -> list[Any]:
     """What is called when an operator discards an outgoing message, in feature order."""
     return [resolve(target) for f in FEATURES for target in f.discard_hooks]
+
+
+def set_aside_status(feature: str) -> str:
+    """The inbox status under which casework's clerk leaves a feature's own kinds to it."""
+    return f"for-{feature}"
+
+
+def set_aside() -> dict[str, str]:
+    """Message type → the inbox status its feature's clerk takes it up under."""
+    return {kind: set_aside_status(f.name) for f in FEATURES for kind in f.own_kinds}
 
 
 VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"

@@ -38,12 +38,15 @@ from guarantee_paths import Guarantee, commands
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.messages import SDMX_CSV, Attachment
+from migrex.directory import DirectoryInvalid, sign_directory, write_signed_directory
+from migrex.directory.updates import proposed_version
 from migrex.envelope import new_message_id
 from migrex.errors import NotFound
 from migrex.exchange.delivery import Status
 from migrex.exchange.outbox import OutgoingMessage, claim, enqueue
 from migrex.exchange.service import NotAwaitingOperator, NotPermitted, ReissueRefused
 from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.trust import load_trust
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import NotAuthenticated, NotAuthorised
 from migrex.registry.columns import Kind
@@ -534,7 +537,7 @@ def rotation_is_audited(scene: Scene, path: str) -> None:
         ).all()  # fmt: skip
     leaves = [AuditLeaf.decode(d) for d in data]
     assert [(leaf.kind, leaf.reference) for leaf in leaves] == [
-        (LeafKind.ADMINISTRATION, f"key-rotated:am-mcs:{kid}") for kid in kids
+        (LeafKind.ADMINISTRATION, f"key-rotated-pending:am-mcs:{kid}") for kid in kids
     ]
 
 
@@ -658,6 +661,61 @@ def outbox_bad_input(scene: Scene, path: str) -> None:
     assert _changed(middle, scene.counts()) == {}
 
 
+def _next_version_signed_by_both(scene: Scene) -> Path:
+    """The next version of Armenia's directory, the same keys, signed by both parties."""
+    trust = load_trust(scene.node.settings, scene.node.agreements)
+    current = trust.directories["kz-am-2024"]
+    keys = {a: trust.keystore.all_keys(a) for a in ("am-mcs", "am-police")}
+    signed = sign_directory(proposed_version(current, "AM", keys, datetime.now(UTC)), "AM",
+                            trust.keystore.party_key("AM").key)  # fmt: skip
+    signed = sign_directory(signed, "KZ", scene.pair.kz_trust.keystore.party_key("KZ").key)
+    path = scene.root / f"directory-v{current.version + 1}.json"
+    write_signed_directory(path, signed)
+    return path
+
+
+def directory_change_is_audited(scene: Scene, path: str) -> None:
+    """G5: proposing or installing a directory version leaves its administration leaf."""
+    before = scene.counts()
+    version = load_trust(scene.node.settings, scene.node.agreements).directories[
+        "kz-am-2024"].version + 1  # fmt: skip
+    if path.endswith("propose"):
+        result = scene.cli("directory", "propose", "--agreement", "kz-am-2024", "--no-send",
+                           "--out", str(scene.root / "proposed.json"))  # fmt: skip
+        action = "directory-proposed"
+    else:
+        result = scene.cli("directory", "install", str(_next_version_signed_by_both(scene)))
+        action = "directory-installed"
+    assert result.exit_code == 0, result.output
+    after = scene.counts()
+    assert after["exchange_outbox"] == before["exchange_outbox"], "--no-send sent a message"
+    with scene.node.unit_of_work() as uow:
+        data = uow.session.scalars(select(AuditLeafRow.data).order_by(AuditLeafRow.position)
+                                   .offset(before["audit_leaves"])).all()  # fmt: skip
+    references = [AuditLeaf.decode(d).reference for d in data]
+    assert f"{action}:kz-am-2024:{version}" in references, references
+
+
+def directory_bad_input(scene: Scene, path: str) -> None:
+    """G10: an unknown agreement or a document that is no signed directory is a one-line
+    error with its exit code, and nothing changes (not the installed directory either)."""
+    garbage = scene.root / "not-a-directory.json"
+    garbage.write_text(json.dumps({"payload": PLANTED, "signatures": []}), encoding="utf-8")
+    argv, code = {
+        "migrex directory propose": (["--agreement", "no-such-agreement"], NotFound.exit_code),
+        "migrex directory sign": ([str(garbage), "--out", str(scene.root / "x.json")],
+                                  DirectoryInvalid.exit_code),
+        "migrex directory install": ([str(garbage)], DirectoryInvalid.exit_code),
+    }[path]  # fmt: skip
+    installed = scene.node.settings.directory_dir / "kz-am-2024.json"  # type: ignore[operator]
+    document = installed.read_bytes()
+    before = scene.counts()
+    result = scene.cli(*path.split()[1:], *argv)
+    _clean_error(result, code)
+    assert PLANTED not in result.output
+    assert scene.counts() == before and installed.read_bytes() == document
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -768,6 +826,20 @@ ROWS: dict[str, Row] = {
     ),
     "migrex pki rotate": _admin(G5=Check(rotation_is_audited)),
     "migrex pki show-directory": _admin(),
+    "migrex directory show": _admin(),
+    "migrex directory propose": _admin(
+        G5=Check(directory_change_is_audited), G10=Check(directory_bad_input)
+    ),
+    "migrex directory sign": _admin(
+        G5=_(
+            "writes a countersigned file and changes nothing in the node: installing it is "
+            "audited (`directory install`)"
+        ),
+        G10=Check(directory_bad_input),
+    ),
+    "migrex directory install": _admin(
+        G5=Check(directory_change_is_audited), G10=Check(directory_bad_input)
+    ),
     "migrex agreement validate": row(OFFLINE),
     "migrex agreement show": row(OFFLINE),
     "migrex outbox list": _admin(G4=_("lists envelopes (parties, type, state), never bodies")),

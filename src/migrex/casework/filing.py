@@ -131,6 +131,9 @@ def file_message(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: dat
     """Files one received message; returns its inbox status. Raises when it cannot be filed."""
     if row.type in AUDIT_TYPES:
         return FOR_AUDIT  # checkpoints and cosignatures: the witness clerk's
+    aside = node.set_aside.get(row.type)
+    if aside is not None:
+        return aside  # a kind of no case that its own feature's clerk files (directory updates)
     agreement = node.agreements.get(row.agreement_id)
     if agreement is None:
         raise Unfileable("unknown-agreement")
