@@ -15,6 +15,7 @@ from migrex.casework.routes.bodies import publish_message_bodies
 from migrex.casework.service import node_context
 from migrex.node import Node
 from migrex.web.problems import install_problem_handlers
+from migrex.web.request_ids import RequestIdMiddleware
 
 
 def create_officer_app(node: Node) -> FastAPI:
@@ -29,6 +30,7 @@ def create_officer_app(node: Node) -> FastAPI:
     )
 
     install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     for router in features.officer_routers():
         app.include_router(router)
     publish_message_bodies(app)
