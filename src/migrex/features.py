@@ -101,6 +101,17 @@ FEATURES: Final[tuple[Feature, ...]] = (
         ),
     ),
     Feature(
+        "security",
+        commands=(
+            Command(
+                "security-log",
+                "Refusals at the node's doors: envelopes, requests, handshakes, logins.",
+                "migrex.security.cli:app",
+            ),
+        ),
+        tables=("migrex.security.tables",),
+    ),
+    Feature(
         "officers",
         commands=(
             Command("user", "Officers, their roles and API tokens.", "migrex.officers.cli:app"),
