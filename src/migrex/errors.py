@@ -42,6 +42,7 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "Unfileable": 23,
     "NotAwaitingOperator": 24,
     "ReissueRefused": 25,
+    "LoginThrottled": 32,
     "BackupRefused": 37,
     "RestoreTargetInUse": 38,
 }

@@ -116,6 +116,14 @@ FEATURES: Final[tuple[Feature, ...]] = (
         commands=(
             Command("user", "Officers, their roles and API tokens.", "migrex.officers.cli:app"),
         ),
+        benchmarks=(
+            Command(
+                "logins",
+                "A burst of parallel logins: memory and latency, hashing bounded or not.",
+                "migrex.officers.bench:logins",
+                group=False,
+            ),
+        ),
         tables=("migrex.officers.tables",),
         officer_routers=("migrex.officers.api:router", "migrex.officers.api:sessions"),
     ),

@@ -98,10 +98,11 @@ class Settings(BaseSettings):
     log_file: Path | None = Field(
         None, description="also write the log here (reopened when rotated away); none: stderr only"
     )
-    # A login costs one Argon2 hash of 64 MiB; the bound keeps a burst of logins from taking
-    # the process's memory and cores from the partners' door and the relays.
+    # A login costs one Argon2 hash of 64 MiB on four lanes, which already fill two cores;
+    # the bound keeps a burst of logins from taking the process's memory and cores from the
+    # partners' door and the relays.
     login_hash_concurrency: int = Field(
-        2, ge=1, le=16, description="password hashes computed at once; further logins wait"
+        1, ge=1, le=16, description="password hashes computed at once; further logins wait"
     )
     http_header_timeout_seconds: float = Field(
         10, gt=0, le=300, description="a client must send a request's head within this"
