@@ -39,7 +39,7 @@ def _peak_mib() -> float:
         "inline-1000",
         "arrays-100",
         "many-values",
-    ],  # fmt: skip
+    ],
 )
 def test_a_hostile_file_is_a_clear_error_in_bounded_time_and_memory(text: str, reason: str) -> None:
     before, started = _peak_mib(), time.monotonic()
