@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.exchange.delivery import RetryPolicy
+from migrex.exchange.gauges import NodeGauges
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.receiver import DoorSealing, ReceiverPolicy
 from migrex.exchange.relay import Relay
@@ -62,6 +63,7 @@ class ExchangeRuntime:
     def start_up(cls, node: Node) -> ExchangeRuntime:
         runtime = cls(node, load_trust(node.settings, node.agreements))
         runtime.metrics.watch_outbox(runtime.outbox_depth)
+        runtime.metrics.registry.register(NodeGauges(node.unit_of_work))
         return runtime
 
     @cached_property
