@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from migrex.errors import ConfigurationError
 from migrex.settings import Settings
 
 LogFormat = Literal["json", "console"]
@@ -144,8 +145,14 @@ def configure_logging(
         logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     ]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot write the log file {log_file}: {error.strerror or error}; "
+                "check log_file and the folder's permissions"
+            ) from None
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)

@@ -15,6 +15,7 @@ import pytest
 import structlog
 from fastapi import FastAPI
 
+from migrex.errors import ConfigurationError
 from migrex.logs import configure_logging
 from migrex.web.request_ids import RequestIdMiddleware
 
@@ -124,3 +125,11 @@ def test_every_line_of_a_request_carries_its_id(stream: io.StringIO) -> None:
 def test_an_unknown_level_is_refused() -> None:
     with pytest.raises(ValueError, match="log level"):
         configure_logging("verbose")
+
+
+def test_an_unwritable_log_file_is_a_one_line_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(ConfigurationError, match="cannot write the log file"):
+        configure_logging("info", "json", blocker / "node.log", stream=io.StringIO())
+    configure_logging("warning", "json")
