@@ -162,6 +162,9 @@ def configure_logging(
         handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(level.upper())
+    # httpx logs every request's full URL at info, query string included: a client's URL is
+    # no business of the node's log, and a query may name a person.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # uvicorn's own loggers keep no handlers of their own: their lines go up to ours.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

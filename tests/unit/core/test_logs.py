@@ -133,3 +133,9 @@ def test_an_unwritable_log_file_is_a_one_line_configuration_error(tmp_path: Path
     with pytest.raises(ConfigurationError, match="cannot write the log file"):
         configure_logging("info", "json", blocker / "node.log", stream=io.StringIO())
     configure_logging("warning", "json")
+
+
+def test_a_client_s_request_urls_are_not_logged(stream: io.StringIO) -> None:
+    logging.getLogger("httpx").info("HTTP Request: GET %s", f"http://node/cases?q={SECRET}")
+    logging.getLogger("httpx").warning("a warning stays")
+    assert [line["event"] for line in lines(stream)] == ["a warning stays"]
