@@ -1,7 +1,7 @@
 """security log aggregated: one counted row per source, reason and window
 
 Revision ID: 9a4e3c1f7b52
-Revises: 6b9ed686d2ea
+Revises: d43bf6b8d8c1
 Create Date: 2026-12-06 05:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9a4e3c1f7b52"
-down_revision = "6b9ed686d2ea"
+down_revision = "d43bf6b8d8c1"
 branch_labels = None
 depends_on = None
 
