@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -26,17 +25,22 @@ from migrex.officers.throttle import LoginThrottled
 PROBE_EVERY = 0.02
 
 
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as statm:  # noqa: PTH123 - a Linux proc file
-        pages = int(statm.read().split()[1])
-    return pages * resource.getpagesize() / 2**20
+def _memory_mib(field: str) -> float:
+    """VmRSS (now) or VmHWM (the peak of this process's own memory) from /proc. Not
+    getrusage's maxrss: Linux carries that over an exec from the forking parent, so a child
+    of a large test run would report the parent's size."""
+    with open("/proc/self/status") as status:  # noqa: PTH123 - a Linux proc file
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def burst(parallel: int, limit: int) -> dict[str, Any]:
     """Runs in this process: `parallel` wrong logins at once, `limit` hashes at a time."""
     stored = passwords.HASHER.hash("a long passphrase for the burst")
     passwords.bound_hashing(limit)
-    before = _rss_mib()
+    before = _memory_mib("VmRSS")
     late: list[float] = []
     done = threading.Event()
 
@@ -71,7 +75,7 @@ def burst(parallel: int, limit: int) -> dict[str, Any]:
     wall = time.perf_counter() - started
     done.set()
     prober.join()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = _memory_mib("VmHWM")
     late.sort()
     return {
         "parallel": parallel,

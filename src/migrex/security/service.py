@@ -21,7 +21,10 @@ def note(session: Session, refusals: Iterable[Refusal], now: datetime) -> int:
     or a new row. Returns how many rows were written or grown."""
     written = 0
     since = window_start(now, WINDOW)
-    for group in aggregate(refusals, now):
+    # In one order whatever the batch's: two transactions growing the same rows then lock
+    # them in the same order and cannot deadlock (PostgreSQL).
+    groups = sorted(aggregate(refusals, now), key=lambda g: (g.key[0] or "", g.key[1]))
+    for group in groups:
         peer, reason = group.key
         row_id = session.scalar(
             select(SecurityEvent.id)

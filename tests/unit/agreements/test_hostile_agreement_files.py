@@ -4,20 +4,16 @@ AgreementInvalid, in bounded time and memory."""
 
 from __future__ import annotations
 
-import resource
 import time
 from pathlib import Path
 
 import pytest
 
+from memory import peak_growth
 from migrex.agreements.loader import load_agreement, loads_agreement, parse_agreement
 from migrex.errors import AgreementInvalid
 
 REAL = Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml"
-
-
-def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @pytest.mark.parametrize(
@@ -42,11 +38,11 @@ def _peak_mib() -> float:
     ],
 )
 def test_a_hostile_file_is_a_clear_error_in_bounded_time_and_memory(text: str, reason: str) -> None:
-    before, started = _peak_mib(), time.monotonic()
-    with pytest.raises(AgreementInvalid) as refused:
+    started = time.monotonic()
+    with peak_growth() as growth, pytest.raises(AgreementInvalid) as refused:
         loads_agreement(text.encode())
     assert time.monotonic() - started < 5
-    assert _peak_mib() - before < 200
+    assert growth[0] < 200, growth
     assert any(reason in problem.reason for problem in refused.value.problems), refused.value
 
 

@@ -4,15 +4,13 @@ with its line, in bounded memory; so are long quoted fields and long Parquet cel
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from memory import peak_growth
 from migrex.errors import ImportRejected
 from migrex.registry.columns import COLUMNS, Kind
 from migrex.registry.files import BLOCK_BYTES, MAX_FIELD_BYTES, read_registry_file
@@ -32,29 +30,11 @@ def test_a_100_mb_field_is_refused_early_in_bounded_memory(tmp_path: Path) -> No
         for _ in range(100):
             file.write("A" * (1 << 20))
         file.write(",x\n")
-    code = (
-        "import json, resource, sys\n"
-        "from pathlib import Path\n"
-        "from migrex.errors import ImportRejected\n"
-        "from migrex.registry.columns import Kind\n"
-        "from migrex.registry.files import read_registry_file\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "try:\n"
-        "    read_registry_file(Path(sys.argv[1]), Kind.PERSONS_PRESENT)\n"
-        "    refused = None\n"
-        "except ImportRejected as error:\n"
-        "    refused = [error.detail, [str(p) for p in error.problems]]\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(json.dumps({'refused': refused, 'growth_mib': (after - before) / 1024}))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
-    )
-    figures = json.loads(result.stdout)
-    detail, problems = figures["refused"]
-    assert detail == f"persons.csv has a field longer than {MAX_FIELD_BYTES} bytes"
-    assert problems[0].startswith("line 4:")
-    assert figures["growth_mib"] < 50, figures
+    with peak_growth() as growth, pytest.raises(ImportRejected) as refused:
+        read_registry_file(path, Kind.PERSONS_PRESENT)
+    assert refused.value.detail == f"persons.csv has a field longer than {MAX_FIELD_BYTES} bytes"
+    assert str(refused.value.problems[0]).startswith("line 4:")
+    assert growth[0] < 50, growth
 
 
 def test_a_long_quoted_field_with_commas_is_a_clear_error(tmp_path: Path) -> None:
