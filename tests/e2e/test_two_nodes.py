@@ -181,7 +181,7 @@ def test_the_partner_gets_problem_answers_for_bad_requests(nodes: TwoNodes) -> N
     while True:
         with nodes.nodes["KZ"].unit_of_work() as uow:
             query = select(SecurityEvent.reason, SecurityEvent.count)
-            noted = dict(uow.session.execute(query).tuples().all())
+            noted = {str(reason): int(count) for reason, count in uow.session.execute(query)}
         if len(noted) == 3 or time.monotonic() > deadline:
             break
         time.sleep(0.1)
