@@ -6,13 +6,16 @@ from pathlib import Path
 
 import typer
 
+from migrex.logs import configure_for
 from migrex.node import Node
 from migrex.settings import load_settings
 
 
 def node_from(ctx: typer.Context) -> Node:
-    """The node of the command's --config; its connections close when the command ends."""
+    """The node of the command's --config, its logs set up as its settings say; its
+    connections close when the command ends."""
     config: Path | None = (ctx.find_root().obj or {}).get("config")
     node = Node(load_settings(config))
+    configure_for(node.settings)
     ctx.call_on_close(node.close)
     return node

@@ -44,6 +44,7 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "ReissueRefused": 25,
     "RotationPending": 26,
     "DirectoryUpdateRefused": 27,
+    "LoginThrottled": 32,
     "SnapshotRemovesTooMuch": 35,
     "BackupRefused": 37,
     "RestoreTargetInUse": 38,

@@ -120,9 +120,28 @@ FEATURES: Final[tuple[Feature, ...]] = (
         own_kinds=("directory-update",),
     ),
     Feature(
+        "security",
+        commands=(
+            Command(
+                "security-log",
+                "Refusals at the node's doors: envelopes, requests, handshakes, logins.",
+                "migrex.security.cli:app",
+            ),
+        ),
+        tables=("migrex.security.tables",),
+    ),
+    Feature(
         "officers",
         commands=(
             Command("user", "Officers, their roles and API tokens.", "migrex.officers.cli:app"),
+        ),
+        benchmarks=(
+            Command(
+                "logins",
+                "A burst of parallel logins: memory and latency, hashing bounded or not.",
+                "migrex.officers.bench:logins",
+                group=False,
+            ),
         ),
         tables=("migrex.officers.tables",),
         officer_routers=("migrex.officers.api:router", "migrex.officers.api:sessions"),

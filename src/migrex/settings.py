@@ -89,6 +89,30 @@ class Settings(BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=1, le=65535)
     environment: Literal["development", "production"] = "development"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="the least severe log lines written"
+    )
+    log_format: Literal["json", "console"] = Field(
+        "json", description="JSON lines for collectors, or readable text for a terminal"
+    )
+    log_file: Path | None = Field(
+        None, description="also write the log here (reopened when rotated away); none: stderr only"
+    )
+    # A login costs one Argon2 hash of 64 MiB on four lanes, which already fill two cores;
+    # the bound keeps a burst of logins from taking the process's memory and cores from the
+    # partners' door and the relays.
+    login_hash_concurrency: int = Field(
+        1, ge=1, le=16, description="password hashes computed at once; further logins wait"
+    )
+    http_header_timeout_seconds: float = Field(
+        10, gt=0, le=300, description="a client must send a request's head within this"
+    )
+    http_body_timeout_seconds: float = Field(
+        60, gt=0, le=3600, description="a client must send a request's body within this"
+    )
+    http_keep_alive_seconds: float = Field(
+        5, gt=0, le=300, description="an idle kept-alive connection is closed after this"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -170,7 +194,8 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = dict(values)
-    paths = ("data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir")
+    paths = ("data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
+             "log_file")  # fmt: skip
     for key in paths:
         if isinstance(resolved.get(key), str):
             resolved[key] = base / resolved[key]

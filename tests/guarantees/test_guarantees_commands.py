@@ -716,6 +716,23 @@ def directory_bad_input(scene: Scene, path: str) -> None:
     assert scene.counts() == before and installed.read_bytes() == document
 
 
+def security_log_names_no_person(scene: Scene, path: str) -> None:
+    """G8: refusals carrying a planted name (a garbage batch, an envelope, a login under the
+    name) are listed by reason, source and count; the name is in no entry, table or JSON."""
+    garbage = json.dumps({"envelopes": [PLANTED, PLANTED_DOCUMENT]}).encode()
+    scene.call("POST", "/v1/envelopes", None, raw=garbage, app=scene.door)
+    scene.call("POST", "/v1/envelopes", None, raw=PLANTED.encode(), app=scene.door)
+    scene.call("POST", "/v1/session", None, {"username": PLANTED, "password": PLANTED_DOCUMENT})
+    assert scene.door.state.exchange.security_log.flush()
+    listed = scene.cli("security-log", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    reasons = {entry["reason"] for entry in json.loads(listed.stdout)}
+    assert {"malformed", "malformed-batch", "failed-login"} <= reasons, reasons
+    table = scene.cli("security-log", "list", "--since", "1h")
+    for output in (listed.output, table.output):
+        assert PLANTED not in output and PLANTED_DOCUMENT not in output, output
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -842,6 +859,10 @@ ROWS: dict[str, Row] = {
     ),
     "migrex agreement validate": row(OFFLINE),
     "migrex agreement show": row(OFFLINE),
+    "migrex security-log list": _admin(
+        G8=Check(security_log_names_no_person),
+        G4=_("lists refusals (reason, source, count), never what was sent"),
+    ),
     "migrex outbox list": _admin(G4=_("lists envelopes (parties, type, state), never bodies")),
     "migrex outbox retry": _admin(G5=Check(administration_is_audited)),
     "migrex outbox reissue": row(
@@ -909,6 +930,7 @@ ROWS: dict[str, Row] = {
     ),
     "migrex stats chart": row(STATS, G12=Check(chart_shows_no_blank)),
     "migrex bench audit": row(OFFLINE),
+    "migrex bench logins": row(OFFLINE),
     "migrex bench exchange": row(OFFLINE),
     "migrex bench stats": row(OFFLINE),
     "migrex bench registry": row(OFFLINE),

@@ -94,10 +94,20 @@ def refused_without_credentials(scene: Scene, path: str, lacking: str | None) ->
 
 
 def wrong_password_is_refused(scene: Scene, path: str) -> None:
-    """G11 for signing in: a wrong password is 401 and makes no session."""
-    before = scene.counts()
+    """G11 for signing in: a wrong password is 401 and makes no session; the failed login is
+    in the security log (issue 11, item 8), and nothing else changes."""
+    before, failed = scene.counts(), _failed_logins(scene)
     _problem(scene.call("POST", "/v1/session", None, BODIES[path]), 401)
-    assert _changed(before, scene.counts()) == {}
+    assert set(_changed(before, scene.counts())) <= {SECURITY_LOG}
+    assert _failed_logins(scene) == failed + 1
+
+
+def _failed_logins(scene: Scene) -> int:
+    with scene.node.unit_of_work() as uow:
+        counted = uow.session.scalar(
+            select(func.sum(SecurityEvent.count)).where(SecurityEvent.reason == "failed-login")
+        )
+    return int(counted or 0)
 
 
 def bad_body_changes_nothing(scene: Scene, path: str) -> None:

@@ -25,6 +25,15 @@ from migrex.errors import AgreementInvalid, Problem
 
 # Real agreements are a few kilobytes; the cap keeps a hostile file from exhausting memory.
 MAX_AGREEMENT_BYTES = 1 << 20
+# Real agreements nest tables four or five deep. tomllib's work on a dotted key grows with the
+# square of its length (a 300,000-part key took 23 GB), and everything after parsing walks the
+# document recursively, so both are bounded before they start.
+MAX_DEPTH = 24
+MAX_VALUES = 100_000
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"\\\n]*"|'[^'\n]*')"""
+_DEEP_KEY = re.compile(
+    rf"(?<![A-Za-z0-9_-]){_KEY_PART}(?:[ \t]*\.[ \t]*{_KEY_PART}){{{MAX_DEPTH},}}"
+)
 
 _TOML_POSITION = re.compile(
     r"(?P<reason>.*) \(at (?P<where>line \d+, column \d+|end of document)\)"
@@ -62,6 +71,10 @@ def loads_agreement(data: bytes | str, *, source: str = "<agreement>") -> Agreem
             raise _invalid(
                 source, [Problem(f"byte {error.start}", "the file is not UTF-8")]
             ) from None
+    if deep := _DEEP_KEY.search(data):
+        line = data.count("\n", 0, deep.start()) + 1
+        raise _invalid(source, [Problem(f"line {line}", f"a key of more than {MAX_DEPTH} "
+                                        "dotted parts; agreements nest far less")])  # fmt: skip
     try:
         document = tomllib.loads(data)
     except tomllib.TOMLDecodeError as error:
@@ -70,13 +83,36 @@ def loads_agreement(data: bytes | str, *, source: str = "<agreement>") -> Agreem
         raise _invalid(source, [Problem(where, f"TOML syntax: {reason}")]) from None
     except RecursionError:
         raise _invalid(source, [Problem("", "TOML syntax: nested too deeply")]) from None
+    if problem := shape_problem(document):
+        raise _invalid(source, [problem])
     return parse_agreement(document, source=source)
+
+
+def shape_problem(document: object) -> Problem | None:
+    """Whether a parsed document nests deeper than `MAX_DEPTH` or holds more than
+    `MAX_VALUES` values; walked with a stack, so no depth can exhaust Python's."""
+    stack: list[tuple[object, int]] = [(document, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            return Problem("", f"more than {MAX_VALUES} values; agreements hold far fewer")
+        if depth > MAX_DEPTH:
+            return Problem("", f"nested more than {MAX_DEPTH} levels; agreements nest far less")
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return None
 
 
 def parse_agreement(document: Mapping[str, object], *, source: str = "<agreement>") -> Agreement:
     """The agreement in an already parsed TOML document (as `tomllib` returns it)."""
     if not isinstance(document, Mapping):
         raise _invalid(source, [Problem("", "expected a TOML document (a table of keys)")])
+    if problem := shape_problem(document):
+        raise _invalid(source, [problem])
     try:
         schema = AgreementSchema.model_validate(dict(document))
     except ValidationError as error:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from migrex.errors import MigrexError
 from migrex.exchange.receiver import receive_batch
 from migrex.exchange.runtime import MAX_BATCH, ExchangeRuntime
+from migrex.security.model import Refusal
 
 router = APIRouter(tags=["exchange"])
 
@@ -68,11 +69,23 @@ def _envelopes(body: bytes) -> list[str]:
     return envelopes
 
 
+def _declared_size(request: Request) -> int:
+    declared = request.headers.get("content-length", "")
+    return min(int(declared), 2**31 - 1) if declared.isdigit() else 0
+
+
 @router.post("/v1/envelopes", response_model=BatchOut, summary="Deliver sealed envelopes")
 async def deliver(request: Request) -> BatchOut:
     runtime: ExchangeRuntime = request.app.state.exchange
-    envelopes = _envelopes(await _capped_body(request, runtime.max_request_bytes))
     peer = request.client.host if request.client else None
+    try:
+        envelopes = _envelopes(await _capped_body(request, runtime.max_request_bytes))
+    except (BatchTooLarge, MalformedBatch) as refused:
+        # Refused before any envelope is looked at; still the security log's, counted.
+        runtime.metrics.requests_refused.labels(refused.type_slug).inc()
+        runtime.security_log.note(Refusal(refused.type_slug, refused.detail, peer,
+                                          _declared_size(request)))  # fmt: skip
+        raise
 
     def receive() -> list[dict[str, Any]]:
         with runtime.node.unit_of_work() as uow:

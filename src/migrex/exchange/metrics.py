@@ -61,6 +61,12 @@ class ExchangeMetrics:
             "Security events not written: the queue was full",
             registry=self.registry,
         )
+        self.requests_refused = Counter(
+            "migrex_requests_refused",
+            "Requests to the door refused before any envelope was read, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "migrex_outbox_depth",
             "Messages not yet delivered, by status",

@@ -34,10 +34,12 @@ from migrex.envelope import (
 )
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.outbox import canonical_json
-from migrex.exchange.tables import SecurityEvent, inbox_table
+from migrex.exchange.tables import inbox_table
 from migrex.exchange.trust import Trust
 from migrex.retention.service import INBOX_BODY, SIGNED_MESSAGE, sealed_copies
 from migrex.retention.tables import retention_table
+from migrex.security.model import Refusal
+from migrex.security.service import note
 from migrex.uow import UnitOfWork
 
 
@@ -161,6 +163,8 @@ def _store(
     }
     new_rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
+    # Noted once for the batch: a thousand garbage envelopes are one counted entry.
+    refusals: list[Refusal] = []
     for token, item in zip(tokens, opened, strict=True):
         if isinstance(item, EnvelopeRejected):
             kept = stored.get(item.message_id or "")
@@ -170,7 +174,7 @@ def _store(
                 # retry can change.
                 outcomes.append(Outcome("duplicate", item.message_id, kept[1]))
                 continue
-            outcomes.append(_refuse(session, item, token, now, peer))
+            outcomes.append(_refuse(refusals, item, token, peer))
             continue
         lifetime = item.claims.expires_at - item.claims.issued_at
         longest = policy.max_lifetime.get(item.claims.agreement)
@@ -182,7 +186,7 @@ def _store(
                 envelope_sha256=item.envelope_sha256,
                 message_id=item.claims.message_id,
             )
-            outcomes.append(_refuse(session, too_long, token, now, peer))
+            outcomes.append(_refuse(refusals, too_long, token, peer))
             continue
         parties = policy.parties.get(item.claims.agreement)
         if parties is not None and not {item.claims.sender, item.claims.recipient} <= parties:
@@ -193,7 +197,7 @@ def _store(
                 envelope_sha256=item.envelope_sha256,
                 message_id=item.claims.message_id,
             )
-            outcomes.append(_refuse(session, outsider, token, now, peer))
+            outcomes.append(_refuse(refusals, outsider, token, peer))
             continue
         message_id = item.claims.message_id
         previous = stored.get(message_id)
@@ -217,7 +221,9 @@ def _store(
                 envelope_sha256=item.envelope_sha256,
                 message_id=item.claims.message_id,
             )
-            outcomes.append(_refuse(session, replay, token, now, peer))
+            outcomes.append(_refuse(refusals, replay, token, peer))
+    if refusals:
+        note(session, refusals, now)
     if new_rows:
         receipts = _log_and_receipt(session, trust, new_rows, now)
         if policy.sealing is not None:
@@ -285,18 +291,11 @@ def _log_and_receipt(
 
 
 def _refuse(
-    session: Session, rejection: EnvelopeRejected, token: str, now: datetime, peer: str | None
+    refusals: list[Refusal], rejection: EnvelopeRejected, token: str, peer: str | None
 ) -> Outcome:
-    """Logs the refusal (never the content) and answers with its problem document."""
-    session.add(
-        SecurityEvent(
-            at=now,
-            reason=rejection.reason,
-            detail=rejection.detail,
-            peer=peer,
-            size=len(token),
-            envelope_sha256=rejection.envelope_sha256,
-        )
+    """Notes the refusal (never the content) and answers with its problem document."""
+    refusals.append(
+        Refusal(rejection.reason, rejection.detail, peer, len(token), rejection.envelope_sha256)
     )
     return Outcome("rejected", rejection.message_id, problem=problem_of(rejection))
 

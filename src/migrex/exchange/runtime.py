@@ -12,17 +12,20 @@ from sqlalchemy import func, select
 
 from migrex.audit.message_kinds import AUDIT_TYPES
 from migrex.exchange.delivery import RetryPolicy
+from migrex.exchange.gauges import NodeGauges
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.receiver import DoorSealing, ReceiverPolicy
 from migrex.exchange.relay import Relay
 from migrex.exchange.tables import OutboxMessage
-from migrex.exchange.tls_log import SecurityLogWriter, note_handshake_failures
+from migrex.exchange.tls_log import note_handshake_failures
 from migrex.exchange.transport import HttpsTransport
 from migrex.exchange.trust import Trust, load_trust
 from migrex.exchange.wakeup import Doorbell, can_listen, start_listening
 from migrex.identity.node_secrets import node_secret
 from migrex.node import Node
 from migrex.retention.service import RETENTION_KEY
+from migrex.security.model import Refusal
+from migrex.security.writer import SecurityLogWriter
 
 DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
 MAX_BATCH = 1000
@@ -60,6 +63,7 @@ class ExchangeRuntime:
     def start_up(cls, node: Node) -> ExchangeRuntime:
         runtime = cls(node, load_trust(node.settings, node.agreements))
         runtime.metrics.watch_outbox(runtime.outbox_depth)
+        runtime.metrics.registry.register(NodeGauges(node.unit_of_work))
         return runtime
 
     @cached_property
@@ -70,13 +74,19 @@ class ExchangeRuntime:
     def max_request_bytes(self) -> int:
         return self.receiver_policy.max_envelope_bytes * 4 + 65_536
 
+    @cached_property
+    def security_log(self) -> SecurityLogWriter:
+        """Where the door notes refusals that happen outside a transaction (handshakes,
+        requests refused before they are read)."""
+        return SecurityLogWriter(self.node.unit_of_work, self.metrics.security_log_dropped.inc)
+
     def server_context(self) -> ssl.SSLContext:
         """The TLS context of the partner-facing door, noting every refused handshake."""
-        writer = SecurityLogWriter(self.node.unit_of_work, self.metrics.security_log_dropped.inc)
+        writer = self.security_log
 
         def note(reason: str) -> None:
             self.metrics.tls_failures.inc()
-            writer.note(reason)
+            writer.note(Refusal("tls-handshake", f"TLS handshake failed: {reason}"))
 
         return note_handshake_failures(self.trust.server_context(), note)
 

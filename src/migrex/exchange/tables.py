@@ -1,4 +1,4 @@
-"""Outbox, inbox, receipts and the security log.
+"""Outbox, inbox and receipts; the security log, kept by `migrex.security`, is re-exported.
 
 The outbox row is written in the same transaction as the business change that causes it, so
 a message exists exactly when the change does. The inbox is keyed by message id, which makes
@@ -13,6 +13,9 @@ from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from migrex.db import Base
+from migrex.security.tables import SecurityEvent
+
+__all__ = ["InboxMessage", "OutboxMessage", "Receipt", "SecurityEvent"]
 
 
 class OutboxMessage(Base):
@@ -100,20 +103,6 @@ class InboxMessage(Base):
     status: Mapped[str] = mapped_column(String(24), default="new")
     # Why filing refused the message: a stable code and the places at fault, never content.
     problem: Mapped[str | None] = mapped_column(Text)
-
-
-class SecurityEvent(Base):
-    """An envelope or request refused at the door. Holds no content, only what identifies it."""
-
-    __tablename__ = "exchange_security_event"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(index=True)
-    reason: Mapped[str] = mapped_column(String(40), index=True)
-    detail: Mapped[str] = mapped_column(Text)
-    peer: Mapped[str | None] = mapped_column(String(80))
-    size: Mapped[int] = mapped_column(Integer)
-    envelope_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 # Core tables for the relay's and the receiver's bulk statements, which skip the ORM's

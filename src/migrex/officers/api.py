@@ -45,6 +45,7 @@ from migrex.officers.sessions import (
     csrf_value,
     log_in,
 )
+from migrex.officers.throttle import LoginThrottle
 from migrex.uow import UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -191,24 +192,44 @@ class SessionOut(BaseModel):
 sessions = APIRouter(prefix="/v1/session", tags=["officers"], responses=PROBLEM_RESPONSES)
 
 
-@sessions.post("", summary="Log in with a password; the session is an HttpOnly cookie")
+def login_throttle(request: Request) -> LoginThrottle:
+    """The app's login throttle (`app.state.login_throttle`), made on first use."""
+    state = request.app.state
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = LoginThrottle()
+    throttle: LoginThrottle = state.login_throttle
+    return throttle
+
+
+@sessions.post(
+    "",
+    summary="Log in with a password; the session is an HttpOnly cookie",
+    responses={429: {"description": "Too many failed logins: wait Retry-After seconds"}},
+)
 def log_in_route(
-    login: LoginIn, response: Response, unit_of_work: UnitOfWorkFactoryDep
+    login: LoginIn, request: Request, response: Response, unit_of_work: UnitOfWorkFactoryDep
 ) -> SessionOut:
+    address = request.client.host if request.client else None
     with unit_of_work() as uow:
-        officer, issued = log_in(uow, login.username, login.password, datetime.now(UTC))
+        officer, issued = log_in(uow, login.username, login.password, datetime.now(UTC),
+                                 throttle=login_throttle(request), address=address)  # fmt: skip
     response.set_cookie(COOKIE, issued.token, max_age=int(SESSION_TTL.total_seconds()),
                         httponly=True, secure=True, samesite="strict", path="/")  # fmt: skip
     return SessionOut(officer=OfficerOut.of(officer), expires_at=issued.expires_at,
                       csrf_token=csrf_value(issued.token))  # fmt: skip
 
 
-@sessions.delete("", status_code=204, summary="Log out: the session token is revoked")
+@sessions.delete(
+    "", status_code=204, summary="Log out: the session cookie's or bearer token is revoked"
+)
 def log_out_route(
     request: Request, response: Response, officer: CurrentOfficer,
     unit_of_work: UnitOfWorkFactoryDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:  # fmt: skip
-    token = request.cookies.get(COOKIE)
+    # The token the officer authenticated with: the bearer token when one was sent (as
+    # `current_officer` prefers it), else the session cookie.
+    token = credentials.credentials if credentials is not None else request.cookies.get(COOKIE)
     if token is not None:
         with unit_of_work() as uow:
             revoke_presented_token(uow, token, actor=officer.actor, now=datetime.now(UTC))

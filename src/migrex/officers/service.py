@@ -280,6 +280,13 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str, now: da
     return _officer(row)
 
 
+def login_subject(uow: UnitOfWork, username: str) -> str:
+    """What the security log may say about a login for `username`: the account's record id,
+    never the name typed (a password typed in the wrong field must not be kept)."""
+    row = None if "\x00" in username else _officer_row(uow, username.strip().lower()[:100])
+    return f"officer #{row.id}" if row is not None else "an unknown account"
+
+
 def list_officers(uow: UnitOfWork) -> list[Officer]:
     rows = uow.session.scalars(select(OfficerRow).order_by(OfficerRow.username))
     return [_officer(row) for row in rows]

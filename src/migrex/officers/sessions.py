@@ -14,7 +14,15 @@ import hmac
 from datetime import datetime, timedelta
 
 from migrex.officers.model import NotAuthenticated, Officer
-from migrex.officers.service import IssuedToken, authenticate_password, issue_token
+from migrex.officers.service import (
+    IssuedToken,
+    authenticate_password,
+    issue_token,
+    login_subject,
+)
+from migrex.officers.throttle import LoginThrottle, LoginThrottled
+from migrex.security.model import Refusal
+from migrex.security.service import note
 from migrex.uow import UnitOfWork
 
 COOKIE = "migrex_session"
@@ -37,11 +45,35 @@ def check_csrf(method: str, token: str, header: str | None) -> None:
 
 
 def log_in(
-    uow: UnitOfWork, username: str, password: str, now: datetime
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    now: datetime,
+    *,
+    throttle: LoginThrottle | None = None,
+    address: str | None = None,
 ) -> tuple[Officer, IssuedToken]:
     """The officer and a new session token; NotAuthenticated for a wrong login (one message
-    for every reason, as `authenticate_password` gives)."""
-    officer = authenticate_password(uow, username, password, now)
+    for every reason, as `authenticate_password` gives), LoginThrottled while the account or
+    the address is locked (checked before any password is hashed). Every refused login is
+    noted in the security log, by account record and address, never by the name typed."""
+    try:
+        if throttle is not None:
+            throttle.check(username, address, now)
+        officer = authenticate_password(uow, username, password, now)
+    except (NotAuthenticated, LoginThrottled) as refused:
+        uow.session.rollback()
+        failed = isinstance(refused, NotAuthenticated)
+        if failed and throttle is not None:
+            throttle.failed(username, address, now)
+        reason = "failed-login" if failed else "login-throttled"
+        subject = login_subject(uow, username)
+        note(uow.session, [Refusal(reason, f"{reason.replace('-', ' ')} for {subject}",
+                                   address)], now)  # fmt: skip
+        uow.commit()
+        raise
+    if throttle is not None:
+        throttle.succeeded(username)
     issued = issue_token(uow, username=officer.username, name=SESSION_NAME, ttl=SESSION_TTL,
                          actor=f"login:{officer.username}", now=now)  # fmt: skip
     return officer, issued

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from migrex import features
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.web.problems import install_problem_handlers
+from migrex.web.request_ids import RequestIdMiddleware
 
 
 def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
@@ -42,6 +43,7 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
     app.state.exchange = runtime
 
     install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     for router in features.partner_routers():
         app.include_router(router)
 

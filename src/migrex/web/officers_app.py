@@ -14,7 +14,9 @@ from migrex.casework.routes import CaseworkSetup, consultation_keys_of
 from migrex.casework.routes.bodies import publish_message_bodies
 from migrex.casework.service import node_context
 from migrex.node import Node
+from migrex.officers.passwords import bound_hashing
 from migrex.web.problems import install_problem_handlers
+from migrex.web.request_ids import RequestIdMiddleware
 
 
 def create_officer_app(node: Node) -> FastAPI:
@@ -23,12 +25,14 @@ def create_officer_app(node: Node) -> FastAPI:
         summary="Casework under migration-cooperation agreements, for authorised officers",
     )
     app.state.unit_of_work = node.unit_of_work
+    bound_hashing(node.settings.login_hash_concurrency)
     # What casework's routes need; moves to casework's package when casework is converted.
     app.state.casework = CaseworkSetup(
         node_context(node), node.settings.resolved_key_dir, consultation_keys_of(node)
     )
 
     install_problem_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     for router in features.officer_routers():
         app.include_router(router)
     publish_message_bodies(app)
