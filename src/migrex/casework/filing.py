@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import exists, select
+from sqlalchemy.exc import OperationalError
 
 from migrex.audit import events
 from migrex.audit.message_kinds import AUDIT_TYPES, FOR_AUDIT
@@ -103,6 +104,11 @@ def _file_apart(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: date
         status = file_message(uow, node, row, now)
         row.status = status
         savepoint.commit()
+    except OperationalError:
+        # The database, not the message: a lock held too long, a lost connection, a
+        # serialisation failure. The round is given up whole and the message stays new,
+        # for the next round to file; quarantining it would refuse a good message for good.
+        raise
     except Exception as error:
         savepoint.rollback()
         discard_since(uow.session, mark)

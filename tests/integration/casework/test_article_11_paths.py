@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from casework_scenes import CONSULTATION, INQUIRY, PERSON
 from casework_steps import context, deliver, now, partner_sends, state
 from factories import person_present, write_csv
+from migrex.casework import filing
 from migrex.casework.answers import PersonNotDetermined, answer_inquiry
 from migrex.casework.bodies import body_of
 from migrex.casework.consultation import add_finding
@@ -199,3 +201,35 @@ def test_names_alone_get_no_answer_but_a_flag(pair: Pair, tmp_path: Path) -> Non
     with pytest.raises(PersonNotDetermined):
         _answer(pair, case_id)
     assert state(pair.kz, case_id) == CaseState.IN_REVIEW  # nothing was sent
+
+
+def test_a_database_error_while_filing_leaves_the_message_for_the_next_round(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = _opened(pair, "person-inquiry", INQUIRY)
+    real = filing.file_message
+    failures = iter([OperationalError("UPDATE", {}, Exception("database is locked"))])
+
+    def locked_once(*args: Any, **kwargs: Any) -> str:
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(filing, "file_message", locked_once)
+    # The round that meets the error is given up whole (the clerk's loop logs its class and
+    # goes on); the message waits, not quarantined.
+    with pytest.raises(OperationalError):
+        partner_sends(pair, case_id, "withdrawal", {"reason": "No longer needed"})
+
+    def status() -> str | None:
+        with pair.kz.unit_of_work() as uow:
+            return uow.session.scalar(
+                select(InboxMessage.status).where(InboxMessage.type == "withdrawal")
+            )
+
+    assert status() == "new"
+    with pair.kz.unit_of_work() as uow:
+        assert filing.file_inbox(uow, context(pair.kz), now()) == 1
+    assert status() == "filed"
+    assert state(pair.kz, case_id) == CaseState.WITHDRAWN
