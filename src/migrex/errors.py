@@ -40,6 +40,11 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "PersonNotDetermined": 21,
     "SecondOfficerRequired": 22,
     "Unfileable": 23,
+    # Start-up checks (migrex.checks): what is missing, and so what to run.
+    "DatabaseMissing": 28,
+    "DatabaseNotCurrent": 29,
+    "DatabaseUnreachable": 30,
+    "NodeFilesMissing": 31,
 }
 USAGE_EXIT_CODE: Final = 2
 

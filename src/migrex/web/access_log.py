@@ -1,0 +1,74 @@
+"""The access log of every listener: one line per request on the `migrex.access` logger.
+
+A line holds the method, the route's template (`/v1/cases/{case_id}`, never the path as
+sent, and never the query string: both may carry a document number or a name, G8), the
+status, the duration and the request's id, which the response returns in `X-Request-ID` so
+an operator can match a client's complaint to the line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("migrex.access")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's own id is kept only when it cannot carry anything but an id.
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+UNMATCHED = "(no route)"
+
+
+def request_id(headers: Headers) -> str:
+    offered = headers.get(REQUEST_ID_HEADER, "")
+    return offered if _ACCEPTED_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered, or a fixed word: an unmatched path is what
+    a client typed and is not logged."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED
+
+
+class AccessLog:
+    """Pure ASGI middleware, so it sees every answer, the framework's own errors included."""
+
+    def __init__(self, app: ASGIApp, listener: str) -> None:
+        self.app = app
+        self.listener = listener
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id(Headers(scope=scope))
+        scope.setdefault("state", {})["request_id"] = rid
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = int(message["status"])
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            fields: dict[str, Any] = {
+                "listener": self.listener,
+                "method": scope.get("method", ""),
+                "route": route_template(scope),
+                "status": status[0],
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": rid,
+            }
+            log.info("request", extra=fields)
