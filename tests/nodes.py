@@ -204,7 +204,9 @@ def world_nodes(
     workspace = Workspace(root)
     ports = {state: free_port() for state in WORLD_AGREEMENTS}
     operator_ports = {state: free_port() for state in WORLD_AGREEMENTS}
-    workspace.create(WORLD_AGREEMENTS, WORLD_DIRECTORIES, ports, database_urls, operator_ports)
+    workspace.create(
+        WORLD_AGREEMENTS, WORLD_DIRECTORIES, ports, database_urls, operator_ports=operator_ports
+    )
     nodes = {state: Node(load_settings(workspace.node_config(state))) for state in ports}
     world = World(
         workspace,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import pycountry
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -229,3 +229,52 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
                 base / item if isinstance(item, str) else item for item in resolved[key]
             ]
     return resolved
+
+
+def settings_reference() -> str:
+    """Every setting, its environment variable, type, default and meaning, as the Markdown of
+    `docs/settings.md` (kept in step by `tests/unit/core/test_settings_reference.py`)."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `migrex.settings.Settings` by",
+        "`tests/unit/core/test_settings_reference.py`; after changing a setting, rewrite it with",
+        "`MIGREX_WRITE_DOCS=1 pytest tests/unit/core/test_settings_reference.py`.",
+        "",
+        "A node reads its settings from the `[node]` table of its TOML file (`migrex --config",
+        "FILE`, or `MIGREX_CONFIG`); an environment variable `MIGREX_<NAME>` overrides the file.",
+        "Relative paths in the file are taken from the file's folder.",
+        "",
+        "| Setting | Environment | Type | Default | Meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        kind = _type_name(field.annotation)
+        default = "required" if field.is_required() else _toml_value(field.default)
+        meaning = (field.description or "").replace("|", "\\|").replace("<", "&lt;")
+        lines.append(f"| `{name}` | `MIGREX_{name.upper()}` | {kind} | {default} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def _type_name(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return " or ".join(f'`"{value}"`' for value in get_args(annotation))
+    text = (
+        getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
+    )
+    text = text or str(annotation).replace("typing.", "").replace("pathlib.", "")
+    return text.replace("|", "or")
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, Path):
+        return f'`"{value.as_posix()}"`'
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    if isinstance(value, tuple):
+        return "`[" + ", ".join(_toml_value(v).strip("`") for v in value) + "]`"
+    return f"`{value}`"

@@ -38,12 +38,15 @@ class Workspace:
         directories: Mapping[str, tuple[str, ...]],
         ports: Mapping[str, int] = DEFAULT_PORTS,
         database_urls: Mapping[str, str] | None = None,
+        *,
         operator_ports: Mapping[str, int] | None = None,
+        officer_ports: Mapping[str, int] | None = None,
     ) -> DemoTrust:
         """Starts from an empty folder: trust material and one node.toml per state.
 
         `directories` maps each agreement that gets a signed directory to its parties;
-        `operator_ports`, where given, open each node's operator listener.
+        `operator_ports` and `officer_ports`, where given, open each node's operator
+        listener and its officers' API (over TLS).
         """
         if self.root.exists():
             shutil.rmtree(self.root)
@@ -52,6 +55,7 @@ class Workspace:
             DemoNodeSpec(
                 state, f"{state.lower()}-node", hosted[state], ports[state],
                 operator_port=(operator_ports or {}).get(state),
+                officer_port=(officer_ports or {}).get(state),
             )
             for state in agreements_by_state
         ]  # fmt: skip

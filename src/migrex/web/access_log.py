@@ -38,6 +38,29 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED
 
 
+FIELDS = ("listener", "method", "route", "status", "duration_ms", "request_id")
+
+
+class AccessLineFormatter(logging.Formatter):
+    """`access listener=... method=... route=... status=... duration_ms=... request_id=...`,
+    for a process whose logging nobody configured (the JSON logs replace it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{name}={getattr(record, name, '-')}" for name in FIELDS)
+        return f"{self.formatTime(record)} access {fields}"
+
+
+def ensure_written(stream: Any = None) -> None:
+    """Sends the access log to `stream` (stderr) unless logging already sends it somewhere."""
+    if log.hasHandlers() and logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessLineFormatter())
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
 class AccessLog:
     """Pure ASGI middleware, so it sees every answer, the framework's own errors included."""
 

@@ -30,6 +30,7 @@ from migrex.exchange.readiness import checked_runtime
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.identity.tls import officer_ssl_context
 from migrex.node import Node
+from migrex.web.access_log import ensure_written
 from migrex.web.app import create_app
 from migrex.web.officers_app import create_officer_app
 from migrex.web.operator_app import create_operator_app
@@ -41,6 +42,7 @@ def serve(ctx: typer.Context) -> None:
     /ready, /metrics) and the officers' API when their ports are set, and the background jobs."""
     node = node_from(ctx)
     runtime = checked_runtime(node, datetime.now(UTC))
+    ensure_written()
     listeners = node_listeners(node, runtime)
     if node.settings.operator_listen_port is None:
         err.print("no operator listener (/health, /ready, /metrics): set operator_listen_port")
