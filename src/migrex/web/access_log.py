@@ -35,7 +35,14 @@ def route_template(scope: Scope) -> str:
     a client typed and is not logged."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return path if isinstance(path, str) else UNMATCHED
+    if isinstance(path, str):
+        return path
+    # The framework's own pages (/docs, /openapi.json) answer without a routed scope; a path
+    # that is exactly one of the app's fixed routes is its own template.
+    sent = scope.get("path")
+    routes = getattr(scope.get("app"), "routes", ())
+    fixed = {getattr(r, "path", None) for r in routes if "{" not in str(getattr(r, "path", "{"))}
+    return sent if isinstance(sent, str) and sent in fixed else UNMATCHED
 
 
 FIELDS = ("listener", "method", "route", "status", "duration_ms", "request_id")
