@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import ssl
 from collections.abc import Callable, Sequence
@@ -28,6 +29,25 @@ from migrex.console import err, out
 # Once a stop begins, closed connections are given this long to say goodbye before they
 # are aborted.
 CLOSE_NOTIFY_WAIT_SECONDS = 0.2
+
+
+class ClassOnly(logging.Filter):
+    """Keeps uvicorn's error lines, without their tracebacks: an exception's text and frames
+    may quote a request's body (G8). The exception's class is enough to find the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = f"{record.getMessage()} ({record.exc_info[0].__name__})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def quiet_tracebacks() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, ClassOnly) for f in logger.filters):
+        logger.addFilter(ClassOnly())
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,7 @@ def run_listeners(
     """Serves every listener until SIGTERM or SIGINT, then stops them all: no new connections,
     requests in flight get `grace` seconds. `on_stop` runs at the signal (to stop the node's
     background work at the same time)."""
+    quiet_tracebacks()
     servers = [_server(listener, grace) for listener in listeners]
 
     def stop(signum: int) -> None:
