@@ -73,6 +73,8 @@ def commands() -> dict[str, Any]:
     def walk(command: Any, name: str, parent: typer.Context | None) -> None:
         ctx = typer.Context(command, info_name=name.rsplit(maxsplit=1)[-1], parent=parent)
         if hasattr(command, "list_commands"):
+            if getattr(command, "invoke_without_command", False) and parent is not None:
+                found[name] = command  # a group that also runs on its own (`migrex backup`)
             for sub in command.list_commands(ctx):
                 child = command.get_command(ctx, sub)
                 assert child is not None, f"{name} {sub} is listed but does not load"
@@ -85,7 +87,8 @@ def commands() -> dict[str, Any]:
 
 
 def kinds() -> list[str]:
-    return sorted(KINDS)
+    """Casework's kinds, and the kinds of no case that features file themselves."""
+    return sorted({*KINDS, *features.set_aside()})
 
 
 def jobs() -> list[str]:

@@ -40,6 +40,13 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "PersonNotDetermined": 21,
     "SecondOfficerRequired": 22,
     "Unfileable": 23,
+    "NotAwaitingOperator": 24,
+    "ReissueRefused": 25,
+    "RotationPending": 26,
+    "DirectoryUpdateRefused": 27,
+    "SnapshotRemovesTooMuch": 35,
+    "BackupRefused": 37,
+    "RestoreTargetInUse": 38,
     # Start-up checks (migrex.checks): what is missing, and so what to run.
     "DatabaseMissing": 28,
     "DatabaseNotCurrent": 29,

@@ -47,6 +47,12 @@ class Feature:
     the message's savepoint, when a message of that type is filed: a feature above casework
     (statistics storing a partner's release) takes part in filing without casework importing
     it. A hook raises a `MigrexError` to have the message quarantined.
+    `discard_hooks` name functions `hook(uow, discarded: exchange.service.Discarded)`
+    the exchange calls, in the operator's transaction, when an outgoing message is discarded
+    (`migrex outbox discard`): casework, above the exchange, notes it on the message's case.
+    `own_kinds` are message types that belong to no case, which the feature files itself:
+    casework's clerk sets each aside in the inbox as `set_aside_status(name)` for the
+    feature's own job.
     """
 
     name: str
@@ -57,6 +63,8 @@ class Feature:
     officer_routers: tuple[str, ...] = ()
     jobs: tuple[str, ...] = ()
     filing_hooks: tuple[tuple[str, str], ...] = ()
+    discard_hooks: tuple[str, ...] = ()
+    own_kinds: tuple[str, ...] = ()
 
 
 def resolve(target: str) -> Any:
@@ -82,6 +90,14 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 "registry", "Import and inspect the node's registries.", "migrex.registry.cli:app"
             ),
         ),
+        benchmarks=(
+            Command(
+                "registry",
+                "First import of N persons present, then a snapshot refresh.",
+                "migrex.registry.bench:run",
+                group=False,
+            ),
+        ),
         tables=("migrex.registry.tables",),
     ),
     Feature(
@@ -89,14 +105,21 @@ FEATURES: Final[tuple[Feature, ...]] = (
         commands=(Command("db", "Database schema migrations.", "migrex.db_cli:app"),),
     ),
     Feature(
-        "directory",
+        "rotation",
         commands=(
             Command(
                 "pki",
                 "Keys, demo PKI and signed agreement directories.",
-                "migrex.directory.cli:app",
+                "migrex.rotation.cli:pki_app",
+            ),
+            Command(
+                "directory",
+                "Agreement directories: show, propose, countersign, install.",
+                "migrex.rotation.cli:directory_app",
             ),
         ),
+        jobs=("migrex.rotation.jobs:file_updates",),
+        own_kinds=("directory-update",),
     ),
     Feature(
         "officers",
@@ -134,6 +157,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
         tables=("migrex.casework.tables",),
         officer_routers=("migrex.casework.routes:router",),
         jobs=("migrex.casework.jobs:file_received_messages",),
+        discard_hooks=("migrex.casework.filing:note_discarded",),
     ),
     Feature(
         "ledger",
@@ -184,6 +208,22 @@ FEATURES: Final[tuple[Feature, ...]] = (
         ),
         tables=("migrex.retention.tables",),
         jobs=("migrex.retention.jobs:erase_expired",),
+    ),
+    Feature(
+        "backup",
+        commands=(
+            Command(
+                "backup",
+                "Back up the node, encrypted to an operator key; make that key.",
+                "migrex.backup.cli:app",
+            ),
+            Command(
+                "restore",
+                "Restore a backup into an empty database and key folder.",
+                "migrex.backup.cli:restore",
+                group=False,
+            ),
+        ),
     ),
     Feature(
         "web",
@@ -269,6 +309,21 @@ def jobs() -> Iterator[Any]:
 def filing_hooks() -> dict[str, Any]:
     """Message type → the hook called when a message of that type is filed."""
     return {kind: resolve(target) for f in FEATURES for kind, target in f.filing_hooks}
+
+
+def discard_hooks() -> list[Any]:
+    """What is called when an operator discards an outgoing message, in feature order."""
+    return [resolve(target) for f in FEATURES for target in f.discard_hooks]
+
+
+def set_aside_status(feature: str) -> str:
+    """The inbox status under which casework's clerk leaves a feature's own kinds to it."""
+    return f"for-{feature}"
+
+
+def set_aside() -> dict[str, str]:
+    """Message type → the inbox status its feature's clerk takes it up under."""
+    return {kind: set_aside_status(f.name) for f in FEATURES for kind in f.own_kinds}
 
 
 VERIFY_SOURCES: Final = "migrex.witness.cli:PartnerSources"

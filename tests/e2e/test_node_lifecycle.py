@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from test_two_nodes import inbox, receipted, send_many, wait_receipted
 
-from conftest import POSTGRES_ADMIN_URL, _postgres_or_skip
 from migrex.bench.twonodes import TwoNodes, postgres_databases, two_nodes
 from migrex.exchange.processes import NodeProcess, free_port
 from migrex.exchange.tables import InboxMessage
@@ -158,13 +158,13 @@ def _leases(url: str) -> dict[str, float]:
 
 @pytest.mark.postgres
 def test_each_job_runs_in_one_of_two_processes_of_a_node(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, postgres_database: str
 ) -> None:
     """Two `serve` processes of AM on one PostgreSQL database: each job's lease is held by
     exactly one; when that process dies, the other takes every job over."""
-    _postgres_or_skip()
+    admin = sa.make_url(postgres_database).set(database="postgres")
     with (
-        postgres_databases(POSTGRES_ADMIN_URL, 2) as urls,
+        postgres_databases(admin.render_as_string(hide_password=False), 2) as urls,
         two_nodes(tmp_path / "ws", AGREEMENT_FILE, dict(zip(("KZ", "AM"), urls, strict=True)))
         as nodes,
     ):  # fmt: skip
@@ -178,7 +178,7 @@ def test_each_job_runs_in_one_of_two_processes_of_a_node(
         )  # fmt: skip
         second.start(START_SECONDS)
         try:
-            jobs = {"filing", "witness-clerk", "checkpoints", "retention"}
+            jobs = {"filing", "witness-clerk", "checkpoints", "retention", "directory-updates"}
             deadline = time.monotonic() + 30
             while True:
                 a, b = _leases(first), _leases(f"http://127.0.0.1:{second_operator}")

@@ -38,10 +38,15 @@ from guarantee_paths import Guarantee, commands
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.messages import SDMX_CSV, Attachment
+from migrex.directory import DirectoryInvalid, sign_directory, write_signed_directory
+from migrex.directory.updates import proposed_version
+from migrex.envelope import new_message_id
 from migrex.errors import NotFound
 from migrex.exchange.delivery import Status
-from migrex.exchange.service import NotPermitted
+from migrex.exchange.outbox import OutgoingMessage, claim, enqueue
+from migrex.exchange.service import NotAwaitingOperator, NotPermitted, ReissueRefused
 from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.trust import load_trust
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import NotAuthenticated, NotAuthorised
 from migrex.registry.columns import Kind
@@ -217,6 +222,32 @@ def administration_is_audited(scene: Scene, path: str) -> None:
     after = scene.counts(node)
     assert after != before or path.endswith("retry"), f"{path} changed nothing to audit"
     assert after["audit_leaves"] > before["audit_leaves"], f"{path} left no audit leaf"
+
+
+def backup_is_audited(scene: Scene, path: str) -> None:
+    """G5: taking a backup, which copies every personal datum the node holds, is an
+    administration leaf."""
+    key = scene.root / "operator.key"
+    if not key.exists():
+        assert scene.cli("backup", "keygen", "--out", str(key)).exit_code == 0
+    before = scene.counts()
+    target = scene.root / f"node-{before['audit_leaves']}.backup"
+    result = scene.cli("backup", "--to", str(target), "--recipient", f"{key}.pub")
+    assert result.exit_code == 0, result.output
+    assert scene.counts()["audit_leaves"] == before["audit_leaves"] + 1, f"{path} left no leaf"
+
+
+def registry_refresh_is_audited(scene: Scene, path: str) -> None:
+    """G5: a first import, then a snapshot refresh of the register, each leave a leaf."""
+    administration_is_audited(scene, path)
+    monthly = write_csv(scene.root / "persons_present.csv", Kind.PERSONS_PRESENT,
+                        [person_present(2)])  # fmt: skip
+    before = scene.counts(scene.pair.kz)
+    result = scene.cli("registry", "import", str(monthly), "--mode", "snapshot",
+                       "--max-removed", "100", node=scene.pair.kz)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    after = scene.counts(scene.pair.kz)
+    assert after["audit_leaves"] > before["audit_leaves"], "a snapshot refresh left no audit leaf"
 
 
 # ---------------------------------------------------------------- statistics
@@ -506,8 +537,183 @@ def rotation_is_audited(scene: Scene, path: str) -> None:
         ).all()  # fmt: skip
     leaves = [AuditLeaf.decode(d) for d in data]
     assert [(leaf.kind, leaf.reference) for leaf in leaves] == [
-        (LeafKind.ADMINISTRATION, f"key-rotated:am-mcs:{kid}") for kid in kids
+        (LeafKind.ADMINISTRATION, f"key-rotated-pending:am-mcs:{kid}") for kid in kids
     ]
+
+
+# ---------------------------------------------------------------- messages stuck in the outbox
+
+
+def _stuck(scene: Scene, case_id: str, *, agreement: str = "kz-am-2024") -> str:
+    """A message of Armenia's to kz-mia the partner refused for good (expired), at the head
+    of `case_id` or behind what is already queued there."""
+    at = datetime.now(UTC)
+    message_id = new_message_id(at)
+    with scene.node.unit_of_work() as uow:
+        row = enqueue(uow.session, OutgoingMessage(
+            message_id=message_id, agreement_id=agreement, sender="am-mcs", recipient="kz-mia",
+            type="notice", body={"n": 1}, issued_at=at - timedelta(days=8),
+            expires_at=at - timedelta(days=1), case_id=case_id,
+        ), at)  # fmt: skip
+        row.status, row.refusal, row.attempts = Status.REFUSED, "expired", 1
+        uow.commit()
+    return message_id
+
+
+def _outbox_argv(path: str, message_id: str, reason: str = "sent by mistake") -> list[str]:
+    return ["outbox", "reissue", message_id] if path.endswith("reissue") else [
+        "outbox", "discard", message_id, "--reason", reason]  # fmt: skip
+
+
+def _outbox_status(scene: Scene, message_id: str) -> str:
+    with scene.node.unit_of_work() as uow:
+        return uow.session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.message_id == message_id)
+        ).one()
+
+
+def _claimable(scene: Scene) -> list[str]:
+    """What a relay would claim now (in a transaction rolled back: nothing moves)."""
+    with scene.node.unit_of_work() as uow:
+        return [c.message_id for c in claim(uow.session, relay_id="matrix",
+                                            now=datetime.now(UTC), limit=1000,
+                                            lease=timedelta(seconds=1))]  # fmt: skip
+
+
+def outbox_action_is_audited(scene: Scene, path: str) -> None:
+    """G5: re-issuing or discarding a message is an administration leaf, in the same commit
+    as the change; a discard also notes it on the message's case."""
+    message_id = _stuck(scene, scene.outgoing_case)
+    before = scene.counts()
+    result = scene.cli(*_outbox_argv(path, message_id))
+    assert result.exit_code == 0, result.output
+    after = scene.counts()
+    assert after["audit_leaves"] > before["audit_leaves"], f"{path} left no audit leaf"
+    expected = Status.PENDING if path.endswith("reissue") else Status.DISCARDED
+    assert _outbox_status(scene, message_id) == expected
+    if path.endswith("discard"):
+        assert after["casework_screening_note"] == before["casework_screening_note"] + 1
+
+
+def discard_reason_stays_out_of_the_log(scene: Scene, path: str) -> None:
+    """G8: the operator's reason may name a person; the audit log keeps only its hash (the
+    text goes to the case, which is erased with it), and neither the command nor the outbox
+    listing shows it."""
+    message_id = _stuck(scene, scene.outgoing_case)
+    result = scene.cli(*_outbox_argv(path, message_id, f"asked by {PLANTED} {PLANTED_DOCUMENT}"))
+    assert result.exit_code == 0, result.output
+    assert PLANTED not in result.output
+    with scene.node.unit_of_work() as uow:
+        logged = b"".join(uow.session.scalars(select(AuditLeafRow.data)))
+    assert PLANTED.encode() not in logged and PLANTED_DOCUMENT.encode() not in logged
+    listed = scene.cli("outbox", "list", "--json", "--limit", "100000").output
+    assert message_id in listed and PLANTED not in listed
+
+
+def operator_clears_a_blocked_case(scene: Scene, path: str) -> None:
+    """G9: a refused head blocks its case, and is not claimed again; after the command the
+    case moves: the head, sealed anew, is claimable (re-issue), or the next message is
+    (discard)."""
+    case = f"matrix-{path.rsplit(' ', 1)[-1]}"
+    head = _stuck(scene, case)
+    later = _stuck(scene, case)
+    with scene.node.unit_of_work() as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.message_id == later)
+                            .values(status=Status.PENDING, refusal=None, attempts=0,
+                                    expires_at=datetime.now(UTC) + timedelta(days=1)))  # fmt: skip
+        uow.commit()
+    assert not {head, later} & set(_claimable(scene))
+    assert scene.cli(*_outbox_argv(path, head)).exit_code == 0
+    moving = head if path.endswith("reissue") else later
+    assert moving in _claimable(scene)
+
+
+def reissue_stays_within_the_agreement(scene: Scene, path: str) -> None:
+    """G1: a new envelope is a new sending: under an agreement the node no longer has, the
+    re-issue is refused (its own exit code) and nothing changes."""
+    message_id = _stuck(scene, "matrix-g1", agreement="kz-am-1999")
+    before = scene.counts()
+    result = scene.cli(*_outbox_argv(path, message_id))
+    _clean_error(result, ReissueRefused.exit_code)
+    assert "kz-am-1999" in result.output
+    assert _changed(before, scene.counts()) == {}
+    assert _outbox_status(scene, message_id) == Status.REFUSED
+
+
+def outbox_bad_input(scene: Scene, path: str) -> None:
+    """G10: an unknown id, a delivered message, a blank reason: each a one-line error with
+    its own exit code, and nothing changes."""
+    before = scene.counts()
+    unknown = scene.cli(*_outbox_argv(path, new_message_id()))
+    _clean_error(unknown, NotFound.exit_code)
+    delivered = _stuck(scene, "matrix-g10")
+    with scene.node.unit_of_work() as uow:
+        uow.session.execute(update(OutboxMessage).where(OutboxMessage.message_id == delivered)
+                            .values(status=Status.DELIVERED))  # fmt: skip
+        uow.commit()
+    middle = scene.counts()
+    _clean_error(scene.cli(*_outbox_argv(path, delivered)), NotAwaitingOperator.exit_code)
+    if path.endswith("discard"):
+        _clean_error(scene.cli(*_outbox_argv(path, delivered, " ")), 2)
+    assert _changed(before, middle) == {
+        "exchange_outbox": (before["exchange_outbox"], before["exchange_outbox"] + 1)
+    }
+    assert _changed(middle, scene.counts()) == {}
+
+
+def _next_version_signed_by_both(scene: Scene) -> Path:
+    """The next version of Armenia's directory, the same keys, signed by both parties."""
+    trust = load_trust(scene.node.settings, scene.node.agreements)
+    current = trust.directories["kz-am-2024"]
+    keys = {a: trust.keystore.all_keys(a) for a in ("am-mcs", "am-police")}
+    signed = sign_directory(proposed_version(current, "AM", keys, datetime.now(UTC)), "AM",
+                            trust.keystore.party_key("AM").key)  # fmt: skip
+    signed = sign_directory(signed, "KZ", scene.pair.kz_trust.keystore.party_key("KZ").key)
+    path = scene.root / f"directory-v{current.version + 1}.json"
+    write_signed_directory(path, signed)
+    return path
+
+
+def directory_change_is_audited(scene: Scene, path: str) -> None:
+    """G5: proposing or installing a directory version leaves its administration leaf."""
+    before = scene.counts()
+    version = load_trust(scene.node.settings, scene.node.agreements).directories[
+        "kz-am-2024"].version + 1  # fmt: skip
+    if path.endswith("propose"):
+        result = scene.cli("directory", "propose", "--agreement", "kz-am-2024", "--no-send",
+                           "--out", str(scene.root / "proposed.json"))  # fmt: skip
+        action = "directory-proposed"
+    else:
+        result = scene.cli("directory", "install", str(_next_version_signed_by_both(scene)))
+        action = "directory-installed"
+    assert result.exit_code == 0, result.output
+    after = scene.counts()
+    assert after["exchange_outbox"] == before["exchange_outbox"], "--no-send sent a message"
+    with scene.node.unit_of_work() as uow:
+        data = uow.session.scalars(select(AuditLeafRow.data).order_by(AuditLeafRow.position)
+                                   .offset(before["audit_leaves"])).all()  # fmt: skip
+    references = [AuditLeaf.decode(d).reference for d in data]
+    assert f"{action}:kz-am-2024:{version}" in references, references
+
+
+def directory_bad_input(scene: Scene, path: str) -> None:
+    """G10: an unknown agreement or a document that is no signed directory is a one-line
+    error with its exit code, and nothing changes (not the installed directory either)."""
+    garbage = scene.root / "not-a-directory.json"
+    garbage.write_text(json.dumps({"payload": PLANTED, "signatures": []}), encoding="utf-8")
+    argv, code = {
+        "migrex directory propose": (["--agreement", "no-such-agreement"], NotFound.exit_code),
+        "migrex directory sign": ([str(garbage), "--out", str(scene.root / "x.json")],
+                                  DirectoryInvalid.exit_code),
+        "migrex directory install": ([str(garbage)], DirectoryInvalid.exit_code),
+    }[path]  # fmt: skip
+    installed = scene.node.settings.directory_dir / "kz-am-2024.json"  # type: ignore[operator]
+    document = installed.read_bytes()
+    before = scene.counts()
+    result = scene.cli(*path.split()[1:], *argv)
+    _clean_error(result, code)
+    assert PLANTED not in result.output
+    assert scene.counts() == before and installed.read_bytes() == document
 
 
 # ---------------------------------------------------------------- the table
@@ -560,6 +766,23 @@ def _admin(**cells: object) -> dict[Guarantee, object]:
     return row(ADMIN, **cells)  # type: ignore[arg-type]
 
 
+# Re-issue and discard act on one queued message, which passed the outgoing gate, was
+# ledgered and counted when its case queued it.
+OUTBOX_ACTION: Row = {
+    **ADMIN,
+    Guarantee.G2: _("re-seals the body as it was queued, after the gate checked it: no field"),
+    Guarantee.G3: _("the same recipient as queued, which the gate checked (G3)"),
+    Guarantee.G4: _("the disclosure was ledgered when the message was queued; the receiver "
+                    "files a re-issued message once (G9)"),
+    Guarantee.G5: Check(outbox_action_is_audited),
+    Guarantee.G6: _("the volume was counted when the message was queued; it is the same one"),
+    Guarantee.G7: _("keeps no new copy: the outbox row the message already had"),
+    Guarantee.G9: Check(operator_clears_a_blocked_case),
+    Guarantee.G10: Check(outbox_bad_input),
+    Guarantee.G12: _("moves one message; makes, changes and shows no statistics release"),
+}  # fmt: skip
+
+
 ROWS: dict[str, Row] = {
     # Casework and disclosures: a named officer, the API's permission table.
     **{name: row(OFFICER) for name in ARGS},
@@ -590,7 +813,7 @@ ROWS: dict[str, Row] = {
     "migrex user set-password": _admin(G5=Check(administration_is_audited)),
     "migrex user list": _admin(),
     "migrex user tokens": _admin(),
-    "migrex registry import": _admin(G5=Check(administration_is_audited)),
+    "migrex registry import": _admin(G5=Check(registry_refresh_is_audited)),
     "migrex registry summary": _admin(),
     "migrex db create": _admin(G5=_("creates the database itself: no audit log exists yet")),
     "migrex db upgrade": _admin(G5=_("the schema itself: the audit log may not exist yet")),
@@ -604,10 +827,34 @@ ROWS: dict[str, Row] = {
     ),
     "migrex pki rotate": _admin(G5=Check(rotation_is_audited)),
     "migrex pki show-directory": _admin(),
+    "migrex directory show": _admin(),
+    "migrex directory propose": _admin(
+        G5=Check(directory_change_is_audited), G10=Check(directory_bad_input)
+    ),
+    "migrex directory sign": _admin(
+        G5=_(
+            "writes a countersigned file and changes nothing in the node: installing it is "
+            "audited (`directory install`)"
+        ),
+        G10=Check(directory_bad_input),
+    ),
+    "migrex directory install": _admin(
+        G5=Check(directory_change_is_audited), G10=Check(directory_bad_input)
+    ),
     "migrex agreement validate": row(OFFLINE),
     "migrex agreement show": row(OFFLINE),
     "migrex outbox list": _admin(G4=_("lists envelopes (parties, type, state), never bodies")),
     "migrex outbox retry": _admin(G5=Check(administration_is_audited)),
+    "migrex outbox reissue": row(
+        OUTBOX_ACTION,
+        G1=Check(reissue_stays_within_the_agreement),
+        G8=_("takes message ids: nothing that names a person"),
+    ),
+    "migrex outbox discard": row(
+        OUTBOX_ACTION,
+        G1=_("sends nothing: the message leaves the queue"),
+        G8=Check(discard_reason_stays_out_of_the_log),
+    ),
     "migrex inbox list": _admin(G4=_("lists envelopes (parties, type, state), never bodies")),
     "migrex retention run": _admin(G5=Check(administration_is_audited)),
     "migrex retention list": _admin(),
@@ -618,6 +865,27 @@ ROWS: dict[str, Row] = {
     "migrex audit show": _admin(),
     "migrex audit checkpoint": _admin(G5=_("a checkpoint is itself the log's signed head")),
     "migrex witness round": _admin(G5=_("cosigning is logged as a checkpoint-cosigned leaf")),
+    "migrex witness status": _admin(G4=_("sizes, times and authority ids of logs, never a body")),
+    "migrex witness declare-recovery": _admin(
+        G5=_("the declaration is a recovery leaf (tests/integration/witness/test_recovery.py)")
+    ),
+    "migrex backup": _admin(
+        G4=_("copies the node whole, encrypted to the operator's key; prints counts and hashes"),
+        G5=Check(backup_is_audited),
+        G7=_(
+            "a backup holds what was readable when it was taken, encrypted to an operator key "
+            "the node does not hold; after a restore the retention job erases again what is "
+            "past retention"
+        ),
+    ),
+    "migrex backup keygen": row(OFFLINE),
+    "migrex restore": _admin(
+        G5=_("a restored-from-backup administration leaf, and the recovery declared to witnesses"),
+        G10=_(
+            "a tampered, cut or foreign backup is refused before anything is written "
+            "(tests/integration/backup/test_backup_restore.py)"
+        ),
+    ),
     # Statistics: a named officer; aggregates of our own registers, never a person.
     **{name: row(STATS) for name in STATS_ARGS},
     "migrex stats release": row(
@@ -644,6 +912,7 @@ ROWS: dict[str, Row] = {
     "migrex bench audit": row(OFFLINE),
     "migrex bench exchange": row(OFFLINE),
     "migrex bench stats": row(OFFLINE),
+    "migrex bench registry": row(OFFLINE),
     "migrex synth": row(OFFLINE),
     "migrex demo": row(OFFLINE),
 }

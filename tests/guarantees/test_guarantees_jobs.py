@@ -127,6 +127,7 @@ JOB: Row = {
     Guarantee.G12: _("moves no statistics release of its own"),
 }  # fmt: skip
 ROWS: dict[str, Row] = {
+    "migrex.rotation.jobs:file_updates": row(JOB),
     "migrex.exchange.jobs:start_relays": row(JOB),
     "migrex.casework.jobs:file_received_messages": row(JOB),
     "migrex.witness.jobs:start_witnessing": row(JOB),

@@ -34,6 +34,7 @@ from guarantee_matrix import (
     run_cell,
 )
 from guarantee_paths import Guarantee, kinds
+from migrex.audit.leaves import AuditLeaf
 from migrex.audit.pending import pending_mark
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework import gate
@@ -45,12 +46,16 @@ from migrex.casework.reading import read_case_messages
 from migrex.casework.service import OpenRequest, file_inbox, open_request
 from migrex.casework.tables import CaseMessageRow, CaseRow, ScreeningNoteRow
 from migrex.envelope import new_message_id
+from migrex.errors import NotFound
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import NotPermitted
-from migrex.exchange.tables import InboxMessage, OutboxMessage
+from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
 from migrex.ledger.service import persons_in_period
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
+from migrex.rotation import service as rotation_service
+from migrex.rotation.filing import file_directory_updates
+from migrex.rotation.messages import DirectoryUpdate, Stage
 from nodes import World
 
 PERSON = {"surname_latin": PLANTED, "given_name_latin": "ARAM", "birth_date": "1985-03-14",
@@ -145,6 +150,10 @@ SAMPLES: dict[str, Sample] = {
     "refusal": Sample(REFUSAL, ("person-inquiry", INQUIRY)),
     "withdrawal": Sample({"reason": PLANTED}, ("person-inquiry", INQUIRY)),
     "message-problem": Sample({"message_id": str(uuid.uuid4()), "problem": "x"}, None),
+    # A partner declining a version we never proposed: filed, changing nothing.
+    "directory-update": Sample(
+        {"stage": "declined", "agreement_id": "kz-am-2024", "version": 99, "reason": "x"}, None
+    ),
 }
 
 
@@ -459,6 +468,79 @@ def no_onward_transfer(scene: Scene, kind: str) -> None:
                       now=now())  # fmt: skip
 
 
+# ---------------------------------------------------------------- directory updates
+
+
+def _update_filed(scene: Scene, body: dict[str, Any]) -> InboxMessage:
+    """Kazakhstan sends `body` as a directory-update; Armenia's clerks file it."""
+    message_id = _arrives(scene, "directory-update", body, raw=True)
+    with scene.node.unit_of_work() as uow:
+        file_directory_updates(uow, scene.node, scene.pair.am_trust, now())
+    return _inbox(scene, message_id)
+
+
+def update_outside_the_agreement_is_refused(scene: Scene, kind: str) -> None:
+    """G1: a directory update goes only to the other party's authority under an agreement
+    this node takes part in; nothing is queued otherwise."""
+    update = DirectoryUpdate(stage=Stage.DECLINED, agreement_id="kz-am-2024", version=2,
+                             reason="x")  # fmt: skip
+    for route, error in (
+        (("kz-am-2024", "am-mcs", "am-police"), NotPermitted),  # its own state
+        (("kz-am-2024", "kz-mia", "am-mcs"), NotPermitted),  # not hosted here
+        (("kz-kg-example", "am-mcs", "kz-mia"), NotFound),  # not our agreement
+    ):
+        with scene.node.unit_of_work() as uow:
+            queued = _queued(uow)
+            with pytest.raises(error):
+                rotation_service._send(uow, scene.node, route, update, now=now())
+            assert _queued(uow) == queued
+
+
+def update_is_audited(scene: Scene, kind: str) -> None:
+    """G5: a directory update is a leaf at both ends (sent on its receipt, received at the
+    door), and what the clerk does with it is an administration leaf."""
+    with scene.node.unit_of_work() as uow:
+        size = uow.session.scalar(select(func.count()).select_from(AuditLeafRow)) or 0
+    row_ = _update_filed(scene, SAMPLES[kind].body)
+    assert row_.status == "declined", row_.problem
+    for node in (scene.pair.kz, scene.node):
+        with node.unit_of_work() as uow:
+            leaves = uow.session.scalar(
+                select(func.count())
+                .select_from(AuditLeafRow)
+                .where(AuditLeafRow.message_id == row_.message_id)
+            )
+        assert leaves, f"{node.settings.state} left no leaf of the directory update"
+    with scene.node.unit_of_work() as uow:
+        data = uow.session.scalars(select(AuditLeafRow.data).order_by(AuditLeafRow.position)
+                                   .offset(size)).all()  # fmt: skip
+    references = [AuditLeaf.decode(d).reference for d in data]
+    assert "directory-declined-by-partner:kz-am-2024:99" in references, references
+
+
+def malformed_update_is_refused(scene: Scene, kind: str) -> None:
+    """G10: an update that does not parse is refused with the places at fault, installs
+    nothing, and the next message still files."""
+    version = scene.pair.am_trust.directories["kz-am-2024"].version
+    row_ = _update_filed(scene, {"stage": "countersigned", "unexpected": PLANTED})
+    assert row_.status == "refused" and row_.problem, (row_.status, row_.problem)
+    assert scene.pair.am_trust.directories["kz-am-2024"].version == version
+    good = _arrives(scene, "legal-information", SAMPLES["legal-information"].body)
+    assert _inbox(scene, good).status == "filed"
+
+
+def update_refusal_names_no_one(scene: Scene, kind: str) -> None:
+    """G8: the refusal (inbox, security log) quotes no value of the body, only places."""
+    row_ = _update_filed(scene, {"stage": PLANTED, "agreement_id": PLANTED_DOCUMENT,
+                                 "version": 2, "directory": {"x": PLANTED},
+                                 PLANTED: PLANTED_DOCUMENT})  # fmt: skip
+    assert row_.status == "refused"
+    with scene.node.unit_of_work() as uow:
+        texts = [row_.problem or "", *uow.session.scalars(select(SecurityEvent.detail))]
+    for text in texts:
+        assert PLANTED not in text and PLANTED_DOCUMENT not in text, text
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -518,6 +600,17 @@ ROWS: dict[str, Row] = {
     "refusal": row(NO_PERSON),
     "withdrawal": row(NO_PERSON),
     "message-problem": row(NO_PERSON, G7=_("a code and the places at fault, never content")),
+    "directory-update": row(
+        NO_PERSON,
+        G1=Check(update_outside_the_agreement_is_refused),
+        G5=Check(update_is_audited),
+        G7=_(
+            "a signed directory is public material (keys, endpoints, trust anchors) and "
+            "the record of the keys in force: nothing of a person to erase"
+        ),
+        G8=Check(update_refusal_names_no_one),
+        G10=Check(malformed_update_is_refused),
+    ),
 }
 
 

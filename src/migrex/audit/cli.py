@@ -17,13 +17,17 @@ from typing import Annotated, Any, Protocol, cast
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from migrex import features
 from migrex.audit import log as audit_log
 from migrex.audit.cosigners import CosignerKeys, always_valid, merged
 from migrex.audit.heads_held import HeldHead
+from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.log_keys import LogKeys, log_keys
 from migrex.audit.merkle import AuditError, leaf_hash
+from migrex.audit.tables import AuditLeafRow
 from migrex.audit.verification import VerifyReport
 from migrex.console import out, progress_bar
 from migrex.context import node_from
@@ -136,14 +140,18 @@ def verify_command(
             on_chunk=lambda done, total: bar.update(task, completed=done, total=total),
             workers=workers,
         )
+        recoveries = _recoveries(uow.session)
     if as_json:
-        print(json.dumps(_report_json(report)))
+        print(json.dumps({**_report_json(report), "recoveries": recoveries}))
     else:
         for problem in report.problems:
             where = "" if problem.position is None else f"[yellow]{problem.position}[/]: "
             out.print(f"[red]{problem.kind}[/] {where}{problem.message}", highlight=False)
         if report.omitted:
             out.print(f"… and {report.omitted} more problems")
+        for recovery in recoveries:
+            out.print(f"[yellow]declared recovery[/] at leaf {recovery['position']} "
+                      f"({recovery['at']}): {recovery['reference']}", highlight=False)  # fmt: skip
         verdict = "[green]intact[/]" if report.ok else "[bold red]NOT intact[/]"
         seen = f", {report.partner_heads} heads held by partners" if with_partner else ""
         out.print(
@@ -152,6 +160,21 @@ def verify_command(
         )
     if not report.ok:
         raise typer.Exit(AuditError.exit_code)
+
+
+def _recoveries(session: Session) -> list[dict[str, Any]]:
+    """The log's recovery entries: where it was restored, and recoveries it witnessed."""
+    rows = session.execute(
+        select(AuditLeafRow.position, AuditLeafRow.data)
+        .where(AuditLeafRow.kind == str(LeafKind.RECOVERY))
+        .order_by(AuditLeafRow.position)
+    )
+    found = []
+    for position, data in rows:
+        leaf = AuditLeaf.decode(bytes(data))
+        found.append({"position": position, "at": leaf.at.isoformat(), "actor": leaf.actor,
+                      "reference": leaf.reference})  # fmt: skip
+    return found
 
 
 @app.command("prove")

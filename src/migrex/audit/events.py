@@ -88,3 +88,25 @@ def administration(*, at: datetime, actor: str, action: str, target: str) -> Aud
     "registry-imported", ...) on `target` (an officer's account name, a token id, a register)."""
     return AuditLeaf(LeafKind.ADMINISTRATION, at, token(actor), NODE,
                      reference=token(f"{action}:{target}"))  # fmt: skip
+
+
+def recovery(
+    *, at: datetime, authority: str, restored_size: int, restored_root: str,
+    witness: str, witnessed_size: int | None,
+) -> AuditLeaf:  # fmt: skip
+    """Our log restored at `restored_size` leaves (root as hex) was declared to `witness`,
+    which had last held `witnessed_size` leaves (None: it could not be asked)."""
+    held = "unknown" if witnessed_size is None else str(witnessed_size)
+    return AuditLeaf(LeafKind.RECOVERY, at, "administrator", authority,
+                     reference=token(f"restored:{restored_size}:{restored_root}:"
+                                     f"witness:{witness}:held:{held}"))  # fmt: skip
+
+
+def recovery_witnessed(
+    *, at: datetime, authority: str, origin: str, restored_size: int, abandoned_size: int | None
+) -> AuditLeaf:
+    """As a witness we accepted a partner's declared recovery of its log `origin`."""
+    lost = "none" if abandoned_size is None else str(abandoned_size)
+    return AuditLeaf(LeafKind.RECOVERY, at, "witness", authority,
+                     reference=token(f"witnessed-recovery:{origin}:restored:{restored_size}:"
+                                     f"abandoned:{lost}"))  # fmt: skip

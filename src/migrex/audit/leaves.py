@@ -46,6 +46,9 @@ class LeafKind(StrEnum):
     CHECKPOINT_COSIGNED = "checkpoint-cosigned"
     # An administrator changed the node: officers and tokens, registries, parked messages.
     ADMINISTRATION = "administration"
+    # The log was restored from a backup (or moved) and declared to the partners' witnesses:
+    # the restored head and the last head the witness held, which the new branch abandons.
+    RECOVERY = "recovery"
 
 
 class LeafInvalid(AuditError):

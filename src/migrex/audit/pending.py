@@ -1,9 +1,11 @@
 """Entries a use case records as it goes, appended to the log when its transaction commits.
 
-A use case that moves a case several times, or files hundreds of messages, calls `record`
-for each entry; they are appended in one batch just before the commit, inside the same
-transaction, so the log holds an entry exactly when the change it records was committed, and
-the log's head is locked only for the last moment of the transaction.
+This is the one way the node writes its log. A use case that moves a case several times, or
+files hundreds of messages, calls `record` for each entry; they are appended in one batch just
+before the commit, inside the same transaction, so the log holds an entry exactly when the
+change it records was committed, and the log's head is locked only for the last moment of the
+transaction. The receiver, whose receipts must prove their entry is in the log, has the
+queue appended early with `append_recorded`, still inside its transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +25,17 @@ _KEY = "migrex.audit.pending"
 def record(session: Session, leaf: AuditLeaf) -> None:
     """Queue `leaf` for the log; it is appended when `session` commits (dropped on rollback)."""
     session.info.setdefault(_KEY, []).append(leaf)
+
+
+def append_recorded(session: Session, at: datetime) -> list[int]:
+    """Appends the entries queued so far at once and returns their positions in the log.
+
+    For the one step that must name an entry's place before its transaction ends: a receipt
+    carries the proof that the message it acknowledges is in the log. The entries still
+    commit or roll back with the transaction, like every other.
+    """
+    leaves: list[AuditLeaf] = session.info.pop(_KEY, [])
+    return append_leaves(session, leaves, at) if leaves else []
 
 
 def pending_mark(session: Session) -> int:

@@ -136,6 +136,24 @@ class AuditPartnerHead(Base):
     """When a checkpoint we cosigned was proven to extend this head."""
 
 
+class AuditRecovery(Base):
+    """Our log was restored from a backup (or moved to a fresh database) at this head.
+
+    Leaves the log had beyond it are gone; the partners' witnesses hold later heads of the
+    lost branch and would refuse the new one as a rollback. Witnessing reads these rows and
+    declares each one, signed, to every witness before it shows a checkpoint again.
+    """
+
+    __tablename__ = "audit_recoveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    restored_size: Mapped[int] = mapped_column(BigInteger)
+    restored_root: Mapped[bytes] = mapped_column(LargeBinary(HASH_SIZE))
+    restored_at: Mapped[datetime] = mapped_column()
+    backup_created_at: Mapped[datetime | None] = mapped_column()
+    """When the backup it came from was taken (None: declared by hand)."""
+
+
 def _table(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 

@@ -23,19 +23,22 @@ for _benchmark in features.benchmarks():
 
 @app.command("exchange")
 def exchange_command(
-    messages: Annotated[int, typer.Option(help="messages for the throughput run")] = 2000,
-    backend: Annotated[str, typer.Option(help="sqlite or postgresql")] = "sqlite",
-    rate: Annotated[float, typer.Option(help="messages per second for the latency run")] = 100.0,
+    messages: Annotated[int, typer.Option(help="messages (about) for the throughput run")] = 2000,
+    db: Annotated[str, typer.Option("--db", "--backend", help="sqlite or postgresql")] = "sqlite",
+    rate: Annotated[float, typer.Option(help="messages per second offered in the latency run")] = (
+        100.0
+    ),
     agreement: Annotated[Path, typer.Option(help="agreement file")] = Path(
         "agreements/kz-am-2024.toml"
     ),
     as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
 ) -> None:
-    """Two nodes as separate processes, mutual TLS, durable storage, signed receipts."""
-    if backend not in ("sqlite", "postgresql"):
-        raise typer.BadParameter("backend is sqlite or postgresql")
+    """Casework between two nodes (separate processes, mutual TLS, durable storage, signed
+    receipts): inquiries answered, consultations; the crypto ceiling in the same run."""
+    if db not in exchange.DATABASES:
+        raise typer.BadParameter("--db is sqlite or postgresql")
     figures = exchange.run(
-        messages, backend, agreement, rate=rate, progress=lambda s: err.print(f"[dim]{s}[/]")
+        messages, db, agreement, rate=rate, progress=lambda s: err.print(f"[dim]{s}[/]")
     )
     if as_json:
         print(json.dumps(figures))

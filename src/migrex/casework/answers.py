@@ -3,8 +3,11 @@ data profile allows (and, where the agreement says so, first a hit/no-hit answer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from migrex.agreements import Agreement
+from migrex.casework import gate
 from migrex.casework.context import NodeContext
 from migrex.casework.disclosure import (
     full_result,
@@ -15,13 +18,16 @@ from migrex.casework.disclosure import (
 )
 from migrex.casework.matching import Match, match_present
 from migrex.casework.messages import (
+    ClarificationAnswer,
     InquiryResult,
+    MessageBody,
     MessageInvalid,
     PersonIdentifiers,
     PersonInquiry,
     PersonInquiryReply,
 )
 from migrex.casework.steps import (
+    asked_fields,
     clarifications,
     load_case,
     opening_message,
@@ -49,10 +55,18 @@ def find(registries: Registries, who: PersonIdentifiers) -> Match:
 def inquiry_of(uow: UnitOfWork, node: NodeContext, case: CaseRow) -> PersonInquiry:
     """The inquiry as the partner's clarification answers amended it, in the order they came:
     a narrower field list or a new purpose is what is answered, not the first wording."""
-    inquiry = opening_message(uow, node, case.id)
+    return amended(case, opening_message(uow, node, case.id), clarifications(uow, node, case))
+
+
+def amended(
+    case: CaseRow, opening: MessageBody | None, answers: Sequence[ClarificationAnswer]
+) -> PersonInquiry:
+    """`opening` as `answers` amended it (see `inquiry_of`); pure, for a use case that has
+    read both already."""
+    inquiry = opening
     if not isinstance(inquiry, PersonInquiry):
         raise MessageInvalid(f"case {case.id} is not a person inquiry")
-    for answer in clarifications(uow, node, case):
+    for answer in answers:
         changes = {
             name: value
             for name in ("purpose", "legal_basis", "urgency_reason", "requested_fields")
@@ -64,12 +78,24 @@ def inquiry_of(uow: UnitOfWork, node: NodeContext, case: CaseRow) -> PersonInqui
 
 def build_reply(
     uow: UnitOfWork, node: NodeContext, registries: Registries, case: CaseRow, *,
-    hit_key: bytes,
+    hit_key: bytes, inquiry: PersonInquiry | None = None,
+) -> PersonInquiryReply:  # fmt: skip
+    """The reply the registries give to the case's inquiry (see `reply_from`). `inquiry` is
+    the case's amended inquiry when the caller has it (else it is read)."""
+    inquiry = inquiry if inquiry is not None else inquiry_of(uow, node, case)
+    return reply_from(node.agreements[case.agreement_id], registries, inquiry,
+                      requester=case.partner_authority, hit_key=hit_key)  # fmt: skip
+
+
+def reply_from(
+    agreement: Agreement, registries: Registries, inquiry: PersonInquiry, *,
+    requester: str, hit_key: bytes,
 ) -> PersonInquiryReply:  # fmt: skip
     """The reply the registries give, minimised to the profile and the request; raises
-    PersonNotDetermined when a person cannot be told (ask the partner for more instead)."""
-    agreement = node.agreements[case.agreement_id]
-    inquiry = inquiry_of(uow, node, case)
+    PersonNotDetermined when a person cannot be told (ask the partner for more instead).
+
+    Reads nothing but the registries, through their port, so its rules are tested on
+    registers held in memory (`registry.memory`)."""
     step = reply_step(agreement, inquiry)
     allowed = agreement.fields_allowed(inquiry.purpose) if inquiry.purpose else frozenset()
     requested = frozenset(inquiry.requested_fields)
@@ -86,7 +112,7 @@ def build_reply(
         found = match.person
         if step == "hit-check":
             reference = None if found is None else hit_reference(
-                hit_key, agreement_id=agreement.id, requester=case.partner_authority,
+                hit_key, agreement_id=agreement.id, requester=requester,
                 record_id=found.record_id,
             )  # fmt: skip
             results.append(hit_result(index, reference))
@@ -114,7 +140,12 @@ def answer_inquiry(
 ) -> PersonInquiryReply:
     """Builds, records and sends the reply; the case becomes answered or partially answered."""
     case = load_case(uow, case_id)
-    reply = build_reply(uow, node, registries, case, hit_key=hit_key)
-    send_answer(uow, node, case, reply, actor=actor, now=now)
+    # The request and its clarifications are read (and opened) once, for the reply and for
+    # the outgoing gate's view of the case alike.
+    opening, answers = opening_message(uow, node, case.id), clarifications(uow, node, case)
+    reply = build_reply(uow, node, registries, case, hit_key=hit_key,
+                        inquiry=amended(case, opening, answers))  # fmt: skip
+    view = gate.CaseView(opening, asked_fields(opening, answers))
+    send_answer(uow, node, case, reply, actor=actor, now=now, view=view)
     uow.commit()
     return reply

@@ -42,6 +42,9 @@ class NodeContext:
     # Message type → what a feature above casework does when such a message is filed
     # (`migrex.features.Feature.filing_hooks`).
     filing_hooks: Mapping[str, FilingHook] = field(default_factory=dict, repr=False)
+    # Message type → inbox status: kinds of no case that a feature files itself
+    # (`migrex.features.Feature.own_kinds`), left to it as they arrive.
+    set_aside: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 class FilingHook(Protocol):
@@ -63,7 +66,7 @@ def node_context(node: Node) -> NodeContext:
     return NodeContext(
         node.agreements, node.settings.authorities,
         node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY), signing,
-        features.filing_hooks(),
+        features.filing_hooks(), features.set_aside(),
     )  # fmt: skip
 
 

@@ -58,6 +58,7 @@ from migrex.casework.messages import (
 from migrex.casework.steps import case_view, move, note
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.exchange.outbox import canonical_json
+from migrex.exchange.service import Discarded
 from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
 from migrex.ledger.service import MessageFacts, record_subjects
 from migrex.retention.sealing import is_sealed
@@ -130,6 +131,9 @@ def file_message(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: dat
     """Files one received message; returns its inbox status. Raises when it cannot be filed."""
     if row.type in AUDIT_TYPES:
         return FOR_AUDIT  # checkpoints and cosignatures: the witness clerk's
+    aside = node.set_aside.get(row.type)
+    if aside is not None:
+        return aside  # a kind of no case that its own feature's clerk files (directory updates)
     agreement = node.agreements.get(row.agreement_id)
     if agreement is None:
         raise Unfileable("unknown-agreement")
@@ -303,6 +307,22 @@ def note_deliveries(uow: UnitOfWork, now: datetime) -> int:
     for case in cases:
         move(uow, case, Event.DELIVERED if case.due_at is not None else Event.FILE, "relay", now)
     return len(cases)
+
+
+def note_discarded(uow: UnitOfWork, discarded: Discarded) -> None:
+    """An operator discarded one of our messages before it was delivered (`migrex outbox
+    discard`): its case is told what will not arrive, and why. A discard hook
+    (`features.Feature.discard_hooks`), run in the operator's transaction."""
+    if discarded.case_id is None or uow.session.get(CaseRow, discarded.case_id) is None:
+        return
+    refused = (
+        f" after {discarded.recipient} refused it ({discarded.refusal})"
+        if discarded.refusal
+        else ""
+    )
+    note(uow, discarded.case_id, "flag", "message-discarded",
+         f"our {discarded.type} message {discarded.message_id} to {discarded.recipient} was "
+         f"not delivered: {discarded.actor} discarded it{refused}: {discarded.reason}")  # fmt: skip
 
 
 def file_problem_report_received(uow: UnitOfWork, row: InboxMessage, body: MessageBody) -> str:

@@ -129,18 +129,20 @@ def case_view(uow: UnitOfWork, node: NodeContext, case: CaseRow) -> gate.CaseVie
 
 def send(
     uow: UnitOfWork, node: NodeContext, case: CaseRow, body: MessageBody, *, actor: str,
-    now: datetime, in_reply_to: str | None = None,
+    now: datetime, in_reply_to: str | None = None, view: gate.CaseView | None = None,
 ) -> str:  # fmt: skip
-    """Sends `body` on the case through the outgoing gate; returns its message id."""
-    view = case_view(uow, node, case)
+    """Sends `body` on the case through the outgoing gate; returns its message id. `view` is
+    the case's view when the use case has just read it (else it is read here)."""
+    view = view if view is not None else case_view(uow, node, case)
     return gate.send(uow, node, case, body, view, actor=actor, now=now, in_reply_to=in_reply_to)
 
 
 def send_answer(
     uow: UnitOfWork, node: NodeContext, case: CaseRow, reply: MessageBody, *, actor: str,
-    now: datetime,
+    now: datetime, view: gate.CaseView | None = None,
 ) -> str:  # fmt: skip
     """Moves the case as `reply` answers it and sends the reply, in reply to the request."""
     opening = opening_of(uow, case.id)
     move(uow, case, event_of(reply) or Event.FULFIL, actor, now)
-    return send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id)
+    return send(uow, node, case, reply, actor=actor, now=now, in_reply_to=opening.message_id,
+                view=view)  # fmt: skip

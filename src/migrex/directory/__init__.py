@@ -1,7 +1,7 @@
 """The per-agreement directory: authorities, node endpoints, keys and TLS trust anchors,
 signed by every party. Other features use only what is exported here; the demo bootstrap
-(`migrex.directory.demo`) and the `migrex pki` commands (`migrex.directory.cli`) are imported
-by module."""
+(`migrex.directory.demo`), the `migrex pki demo|show-directory` commands (`migrex.directory.cli`)
+and the rules of a proposed version (`migrex.directory.updates`) are imported by module."""
 
 from __future__ import annotations
 
@@ -22,8 +22,16 @@ from migrex.directory.model import (
     directory_problems,
 )
 from migrex.directory.schemas import directory_from_payload, directory_payload
-from migrex.directory.signing import SignedDirectory, sign_directory, verify_directory
+from migrex.directory.signing import (
+    SignedDirectory,
+    same_document,
+    sign_directory,
+    signers,
+    verify_directory,
+    verify_proposal,
+)
 from migrex.directory.store import (
+    DirectoryFiles,
     load_directory,
     load_trusted_party_keys,
     write_signed_directory,
@@ -33,6 +41,7 @@ from migrex.directory.store import (
 __all__ = [
     "Directory",
     "DirectoryEntry",
+    "DirectoryFiles",
     "DirectoryInvalid",
     "DirectoryNode",
     "NodeContribution",
@@ -48,8 +57,11 @@ __all__ = [
     "load_trusted_party_keys",
     "next_version",
     "node_contribution",
+    "same_document",
     "sign_directory",
+    "signers",
     "verify_directory",
+    "verify_proposal",
     "write_signed_directory",
     "write_trusted_party_keys",
 ]

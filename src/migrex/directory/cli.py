@@ -1,12 +1,14 @@
-"""`migrex pki demo|show-directory|rotate`: demo trust and node configurations, signed
-directories, key rotation."""
+"""`migrex pki demo|show-directory`: demo trust and node configurations, signed directories
+shown.
+
+The functions are commands of the `migrex pki` group, which `migrex.rotation.cli` assembles
+with `pki rotate` (a rotation goes through the exchange, a layer above this package)."""
 
 from __future__ import annotations
 
 import socket
-from contextlib import nullcontext
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,14 +17,8 @@ from cryptography.hazmat.primitives import hashes
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from migrex.audit import events
-from migrex.audit.pending import record
-from migrex.audit.tables import AuditLeafRow
 from migrex.console import out
-from migrex.context import node_from
 from migrex.directory import Directory, PublishedKey, load_directory, load_trusted_party_keys
 from migrex.directory.demo import (
     DEFAULT_DEMO_AGREEMENTS,
@@ -31,17 +27,11 @@ from migrex.directory.demo import (
     node_config,
 )
 from migrex.errors import ConfigurationError
-from migrex.identity.keystore import FileKeyStore
 from migrex.identity.pki import certificates_from_pem
-from migrex.officers.cli_identity import administrator
-
-app = typer.Typer(help="Keys, the demo PKI and signed agreement directories.", no_args_is_help=True)
-
 
 DEMO_AGREEMENT_FILE = Path("agreements") / "kz-am-2024.toml"
 
 
-@app.command()
 def demo(
     workspace: Annotated[Path, typer.Option(help="folder holding the node folders (kz/, am/)")],
     port: Annotated[
@@ -125,7 +115,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@app.command("show-directory")
 def show_directory(
     file: Annotated[Path, typer.Argument(help="a signed directory (JSON)")],
     trusted: Annotated[Path, typer.Option(help="the node's trusted-parties.json")],
@@ -137,58 +126,6 @@ def show_directory(
     keys = load_trusted_party_keys(trusted)
     directory = load_directory(file, keys, require or (), known_agreements=None)
     out.print(render_directory(directory, datetime.now(UTC)))
-
-
-@app.command()
-def rotate(
-    ctx: typer.Context,
-    key_dir: Annotated[Path, typer.Option(help="the node's key folder (data_dir/keys)")],
-    authority: Annotated[str, typer.Option(help="the authority whose keys to rotate")],
-    overlap_days: Annotated[
-        float, typer.Option(help="days the previous keys stay valid", min=0)
-    ] = 7.0,
-    activate_in_hours: Annotated[
-        float, typer.Option(help="hours until the new keys take over", min=0)
-    ] = 0.0,
-) -> None:
-    """New signing and encryption keys; the old ones keep working through the overlap.
-
-    With the node's configuration (`--config` or MIGREX_CONFIG) each new key is an
-    administration entry ("key-rotated", the authority and the key id) in the node's audit
-    log, written in the transaction that is committed once the keys are on disk; a key folder
-    rotated without a node (before its database exists) is only reported."""
-    now = datetime.now(UTC)
-    configured = (ctx.find_root().obj or {}).get("config") is not None
-    node = node_from(ctx) if configured else None
-    with node.unit_of_work() if node is not None else nullcontext() as uow:
-        if uow is not None:
-            # Files are not transactional: reach the log first, so that a node whose database
-            # is down refuses the rotation rather than rotating keys it cannot record.
-            try:
-                uow.session.execute(select(AuditLeafRow.position).limit(1))
-            except SQLAlchemyError as error:
-                raise ConfigurationError(
-                    "the node's audit log cannot be reached (is the database up, and at "
-                    "`migrex db upgrade`?): no key was rotated"
-                ) from error
-        pair = FileKeyStore(key_dir).rotate(
-            authority,
-            now,
-            timedelta(days=overlap_days),
-            activate_at=now + timedelta(hours=activate_in_hours),
-        )
-        if uow is not None:
-            for key in pair:
-                record(uow.session, events.administration(
-                    at=now, actor=administrator(), action="key-rotated",
-                    target=f"{authority}:{key.kid}",
-                ))  # fmt: skip
-            uow.commit()
-    for key in pair:
-        out.print(f"{authority} {key.use.name.lower()} key {key.kid} from {key.not_before}")
-    if uow is None:
-        out.print("[yellow]no node configuration: the rotation is not in an audit log[/]")
-    out.print("Re-issue the agreement directories so partners learn the new keys.")
 
 
 def render_directory(directory: Directory, at: datetime) -> RenderableType:

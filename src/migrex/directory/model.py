@@ -111,6 +111,13 @@ class Directory:
                 return published.key
         return None
 
+    def listed_signing_key(self, authority_id: str, kid: str) -> PublishedKey | None:
+        """The authority's signing key `kid` as listed, whatever its window."""
+        entry = self._by_authority.get(authority_id)
+        if entry is None:
+            return None
+        return next((k for k in entry.signing_keys if k.kid == kid), None)
+
     def encryption_key(self, authority_id: str, at: datetime) -> tuple[str, OKPKey] | None:
         """(kid, key) to encrypt to: the most recently activated key valid at `at`."""
         entry = self._by_authority.get(authority_id)

@@ -125,6 +125,54 @@ def verify_directory(
     return directory
 
 
+def verify_proposal(
+    signed: Mapping[str, Any] | str | bytes,
+    trusted_party_keys: Mapping[str, OKPKey],
+    proposer: str,
+    *,
+    known_agreements: Collection[str],
+) -> Directory:
+    """A directory not yet signed by every party, once `proposer` and every other signer
+    present verify with the party keys trusted here; DirectoryInvalid naming why otherwise.
+
+    Used before countersigning: what the other parties still have to sign is for the caller
+    to check (`directory.updates.check_proposal`)."""
+    payload_segment, signatures = _parse(_as_object(signed))
+    for signature in signatures:
+        _verify(payload_segment, signature, trusted_party_keys)
+    if proposer not in {s.state for s in signatures}:
+        raise DirectoryInvalid(f"the proposed directory is not signed by {proposer}")
+    try:
+        directory = directory_from_payload(_decode(payload_segment, "payload"))
+    except ValueError as error:
+        raise DirectoryInvalid(f"the directory payload is unreadable: {error}") from None
+    if directory.agreement_id not in known_agreements:
+        raise DirectoryInvalid(
+            f"the directory is for agreement {directory.agreement_id!r}, "
+            "which this node does not take part in"
+        )
+    return directory
+
+
+def payload_version(signed: Mapping[str, Any]) -> int:
+    """The version a signed form names, read without verifying it (to file it by version)."""
+    payload_segment, _ = _parse(signed)
+    try:
+        return directory_from_payload(_decode(payload_segment, "payload")).version
+    except ValueError as error:
+        raise DirectoryInvalid(f"the directory payload is unreadable: {error}") from None
+
+
+def signers(signed: Mapping[str, Any]) -> frozenset[str]:
+    """The states whose signatures the document carries (not checked: verify first)."""
+    return frozenset(s.state for s in _parse(signed)[1])
+
+
+def same_document(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """Whether two signed forms carry the same payload, byte for byte."""
+    return bool(_parse(first)[0] == _parse(second)[0])
+
+
 def _verify(payload_segment: str, signature: _Signature, trusted: Mapping[str, OKPKey]) -> None:
     key = trusted.get(signature.state)
     if key is None:

@@ -7,7 +7,8 @@ as a directory received any other way.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 
 from migrex.directory.model import Directory, DirectoryInvalid
-from migrex.directory.signing import MAX_DOCUMENT_BYTES, verify_directory
+from migrex.directory.signing import MAX_DOCUMENT_BYTES, payload_version, verify_directory
 from migrex.errors import ConfigurationError
 from migrex.identity.keys import public_key
 
@@ -47,6 +48,59 @@ def write_signed_directory(path: Path, signed: Mapping[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(json.dumps(signed, indent=2) + "\n", encoding="utf-8")
     temporary.replace(path)
+
+
+@dataclass(frozen=True)
+class DirectoryFiles:
+    """Where a node keeps its directories, under its `directory_dir`:
+
+    - `<agreement>.json`, the version installed, which the node runs on;
+    - `history/<agreement>/<version>.json`, every version it ever installed, as signed, so a
+      key a later version dropped still verifies what it signed while that version was in force;
+    - `proposed/<agreement>.json`, the version this node proposed and awaits the partners'
+      countersignatures for.
+    """
+
+    root: Path
+
+    def current(self, agreement_id: str) -> Path:
+        return self.root / f"{agreement_id}.json"
+
+    def proposal(self, agreement_id: str) -> Path:
+        return self.root / "proposed" / f"{agreement_id}.json"
+
+    def history(self, agreement_id: str) -> Iterator[Path]:
+        """The kept versions' files, oldest first."""
+        folder = self.root / "history" / agreement_id
+        return iter(sorted(folder.glob("*.json")) if folder.is_dir() else ())
+
+    def install(self, agreement_id: str, signed: Mapping[str, Any]) -> None:
+        """Makes `signed` (verified by the caller) the installed version, keeping both it and
+        the version it replaces in the history first: a crash leaves the old file in force."""
+        current = self.current(agreement_id)
+        if current.exists():
+            previous = json.loads(current.read_text(encoding="utf-8"))
+            self._keep(agreement_id, previous)
+        self._keep(agreement_id, signed)
+        write_signed_directory(current, signed)
+
+    def _keep(self, agreement_id: str, signed: Mapping[str, Any]) -> None:
+        version = payload_version(signed)
+        path = self.root / "history" / agreement_id / f"{version:08d}.json"
+        if not path.exists():
+            write_signed_directory(path, signed)
+
+    def read(self, path: Path) -> dict[str, Any] | None:
+        """The JSON object in `path`, or None when there is no such file."""
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise DirectoryInvalid(f"cannot read {path}: {error}") from None
+        if not isinstance(value, dict):
+            raise DirectoryInvalid(f"{path} does not hold a signed directory")
+        return value
 
 
 def load_trusted_party_keys(path: Path) -> dict[str, OKPKey]:

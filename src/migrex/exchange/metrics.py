@@ -39,6 +39,12 @@ class ExchangeMetrics:
             "Messages parked after their last attempt",
             registry=self.registry,
         )
+        self.refused = Counter(
+            "migrex_messages_refused",
+            "Messages the receiver refused for good (re-issue or discard them), by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "migrex_delivery_latency_seconds",
             "From outbox to stored receipt",
@@ -64,7 +70,7 @@ class ExchangeMetrics:
 
     def watch_outbox(self, depth: Callable[[], dict[str, int]]) -> None:
         """Reads the outbox depth when scraped, so the gauge is never stale."""
-        for status in ("pending", "in_flight", "parked"):
+        for status in ("pending", "in_flight", "parked", "refused"):
             self.outbox_depth.labels(status).set_function(_reader(depth, status))
 
 

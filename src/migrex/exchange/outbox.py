@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from migrex.db import in_list
-from migrex.exchange.delivery import UNFINISHED, RetryPolicy, Status
+from migrex.exchange.delivery import SETTLEABLE, UNFINISHED, RetryPolicy, Status
 from migrex.exchange.tables import OutboxMessage, outbox_table
 
 # Relays LISTEN on this channel (PostgreSQL); a transaction that adds to the outbox notifies
@@ -110,6 +110,13 @@ class Claimed:
     attempts: int
     envelope: str | None
     envelope_sha256: str | None
+    earlier_envelopes: str | None
+
+    def envelope_hashes(self) -> tuple[str, ...]:
+        """The hash of the envelope sent now, then those of the envelopes it was sealed in
+        before an operator re-issued it: a receipt for any of them proves delivery."""
+        current = (self.envelope_sha256,) if self.envelope_sha256 else ()
+        return current + tuple((self.earlier_envelopes or "").split())
 
 
 _CLAIMED_COLUMNS = [_outbox.c[field.name] for field in fields(Claimed)]
@@ -266,6 +273,30 @@ def mark_failed(
     return parked
 
 
+def mark_refused(
+    session: Session, refusals: Mapping[str, tuple[str, str]], now: datetime
+) -> list[str]:
+    """Sets aside the messages the receiver refused for good (`delivery.FINAL_REFUSALS`):
+    `refused`, with the reason code and detail, never retried by a relay. Only rows still in
+    flight move; returns their ids."""
+    refused: list[str] = []
+    rows = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.message_id.in_(list(refusals)),
+            OutboxMessage.status == Status.IN_FLIGHT,
+        )
+    )
+    for row in rows:
+        reason, detail = refusals[row.message_id]
+        row.status = Status.REFUSED
+        row.refusal = reason[:40]
+        row.last_error = detail[:2000]
+        row.lease_until = None
+        row.next_attempt_at = now
+        refused.append(row.message_id)
+    return refused
+
+
 def retry_parked(session: Session, message_ids: Sequence[str] | None, now: datetime) -> int:
     """Puts parked messages (all, or the ones named) back in line; returns how many."""
     query = update(OutboxMessage).where(OutboxMessage.status == Status.PARKED)
@@ -274,3 +305,56 @@ def retry_parked(session: Session, message_ids: Sequence[str] | None, now: datet
     result = session.execute(query.values(status=Status.PENDING, attempts=0, next_attempt_at=now))
     announce(session)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def settleable(session: Session, message_ids: Sequence[str]) -> dict[str, OutboxMessage]:
+    """The named messages, by id, locked for an operator's re-issue or discard (on
+    PostgreSQL, so a relay's claim cannot take one meanwhile)."""
+    query = select(OutboxMessage).where(OutboxMessage.message_id.in_(list(message_ids)))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.message_id: row for row in session.scalars(query)}
+
+
+def waiting_behind(session: Session, head: OutboxMessage) -> list[OutboxMessage]:
+    """The unfinished messages of the head's case queued after it, oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.ordering_key == head.ordering_key,
+                OutboxMessage.id > head.id,
+                OutboxMessage.status.in_(UNFINISHED),
+            )
+            .order_by(OutboxMessage.id)
+        )
+    )
+
+
+def unseal(row: OutboxMessage, issued_at: datetime, expires_at: datetime, now: datetime) -> None:
+    """Puts `row` back in line to be sealed anew with these times: the relay seals it on its
+    next claim. The hash of the envelope it leaves is kept, so a receipt for that envelope
+    (it may have arrived after all) still proves delivery."""
+    if row.status not in SETTLEABLE:
+        raise ValueError(f"a {row.status} message cannot be sealed anew")
+    if row.envelope_sha256:
+        row.earlier_envelopes = " ".join(
+            [*(row.earlier_envelopes or "").split(), row.envelope_sha256]
+        )
+    row.envelope = row.envelope_sha256 = None
+    row.issued_at, row.expires_at = issued_at, expires_at
+    row.status = Status.PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.lease_until = None
+    row.refusal = None
+    row.last_error = None
+
+
+def discard_row(row: OutboxMessage, detail: str) -> None:
+    """Takes `row` out of the queue for good; the later messages of its case then go."""
+    if row.status not in SETTLEABLE:
+        raise ValueError(f"a {row.status} message cannot be discarded")
+    row.status = Status.DISCARDED
+    row.lease_until = None
+    row.last_error = detail[:2000]

@@ -3,7 +3,9 @@
 Accepted messages and the receipts for them are stored in one transaction per batch; a
 rejected envelope leaves only a security event. A message received again with the same bytes
 (the sender did not get our receipt) is answered with the receipt stored the first time and is
-not stored twice. A different envelope reusing a stored message id is refused as a replay.
+not stored twice, even once its lifetime has passed; so is the same message re-issued by its
+sender in a new envelope (same id, agreement, parties, type, case and reply). A different
+message reusing a stored message id is refused as a replay.
 """
 
 from __future__ import annotations
@@ -19,10 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
-from migrex.audit.log import append_leaves, current_root, inclusion_proofs_for
+from migrex.audit.log import current_root, inclusion_proofs_for
+from migrex.audit.pending import append_recorded, record
 from migrex.audit.receipt_proof import CLAIM, proof_claims
 from migrex.db import bulk_insert, in_list
-from migrex.envelope import EnvelopeRejected, OpenedMessage, open_envelope, sign_receipt
+from migrex.envelope import (
+    EnvelopeRejected,
+    MessageClaims,
+    OpenedMessage,
+    open_envelope,
+    sign_receipt,
+)
 from migrex.exchange.metrics import ExchangeMetrics
 from migrex.exchange.outbox import canonical_json
 from migrex.exchange.tables import SecurityEvent, inbox_table
@@ -142,16 +151,25 @@ def _store(
 ) -> list[Outcome]:
     session = uow.session
     ids = [o.claims.message_id for o in opened if isinstance(o, OpenedMessage)]
+    ids += [o.message_id for o in opened if not isinstance(o, OpenedMessage)
+            and o.reason in _UNTIMELY and o.message_id]  # fmt: skip
     # Only what answers a redelivery is read back, not whole messages.
     query = _stored_query(session.get_bind().dialect.name)
-    stored: dict[str, tuple[str, str]] = {
-        message_id: (digest, receipt)
-        for message_id, digest, receipt in session.execute(query, {"message_ids": ids})
+    stored: dict[str, tuple[str, str, tuple[str | None, ...]]] = {
+        message_id: (digest, receipt, tuple(addressing))
+        for message_id, digest, receipt, *addressing in session.execute(query, {"message_ids": ids})
     }
     new_rows: list[dict[str, Any]] = []
     outcomes: list[Outcome] = []
     for token, item in zip(tokens, opened, strict=True):
         if isinstance(item, EnvelopeRejected):
+            kept = stored.get(item.message_id or "")
+            if item.reason in _UNTIMELY and kept is not None and kept[0] == item.envelope_sha256:
+                # These very bytes are here already: the sender lost our receipt and tries
+                # again after the lifetime. It needs the receipt, not a refusal that no
+                # retry can change.
+                outcomes.append(Outcome("duplicate", item.message_id, kept[1]))
+                continue
             outcomes.append(_refuse(session, item, token, now, peer))
             continue
         lifetime = item.claims.expires_at - item.claims.issued_at
@@ -182,9 +200,15 @@ def _store(
         if previous is None:
             row = _inbox_row(item, token, now)
             new_rows.append(row)
-            stored[message_id] = (item.envelope_sha256, "")
+            stored[message_id] = (item.envelope_sha256, "", _addressing(item.claims))
             outcomes.append(Outcome("accepted", message_id))
         elif previous[0] == item.envelope_sha256:
+            outcomes.append(Outcome("duplicate", message_id, previous[1]))
+        elif previous[2] == _addressing(item.claims):
+            # The sender re-issued a message we hold (sealed anew, with new times, when it
+            # had no receipt for it): it is not filed twice, and the receipt we signed for
+            # the envelope we hold answers it. The sender checks that receipt against the
+            # envelopes it sealed this message in, so it proves nothing for any other.
             outcomes.append(Outcome("duplicate", message_id, previous[1]))
         else:
             replay = EnvelopeRejected(
@@ -209,12 +233,24 @@ def _store(
     return outcomes
 
 
+# Refusals for the time an envelope claims, which a redelivery of stored bytes can meet.
+_UNTIMELY = frozenset({"expired", "not-yet-valid"})
+
+
+def _addressing(claims: MessageClaims) -> tuple[str | None, ...]:
+    """What a re-issue of a message keeps (its envelope and times change): the same order
+    as the columns `_stored_query` reads after the receipt."""
+    return (claims.agreement, claims.sender, claims.recipient, claims.type, claims.case_id,
+            claims.in_reply_to)  # fmt: skip
+
+
 @functools.cache
-def _stored_query(dialect: str) -> Select[str, str, str]:
+def _stored_query(dialect: str) -> Select[Any]:
     inbox = inbox_table.c
-    return select(inbox.message_id, inbox.envelope_sha256, inbox.receipt).where(
-        in_list(inbox.message_id, "message_ids", dialect)
-    )
+    return select(
+        inbox.message_id, inbox.envelope_sha256, inbox.receipt, inbox.agreement_id,
+        inbox.sender, inbox.recipient, inbox.type, inbox.case_id, inbox.in_reply_to,
+    ).where(in_list(inbox.message_id, "message_ids", dialect))  # fmt: skip
 
 
 def _log_and_receipt(
@@ -228,7 +264,9 @@ def _log_and_receipt(
                                 envelope_sha256=row["envelope_sha256"])
         for row in rows
     ]  # fmt: skip
-    positions = append_leaves(session, leaves, now)
+    for leaf in leaves:
+        record(session, leaf)
+    positions = append_recorded(session, now)[-len(leaves) :]
     size, root = positions[-1] + 1, current_root(session)
     proofs = inclusion_proofs_for(session, positions, size)
     receipts = {}

@@ -31,11 +31,18 @@ from migrex.audit.partner_logs import PartnerHead, record_heads
 from migrex.audit.pending import record
 from migrex.audit.receipt_proof import CLAIM, LoggedAt, verify_proof_claims
 from migrex.db import bulk_insert, in_list
-from migrex.envelope import MessageClaims, ReceiptInvalid, seal, verify_receipt
+from migrex.envelope import MessageClaims, Receipt, ReceiptInvalid, seal, verify_receipt
 from migrex.errors import MigrexError
-from migrex.exchange.delivery import RetryPolicy
+from migrex.exchange.delivery import RetryPolicy, is_final
 from migrex.exchange.metrics import ExchangeMetrics
-from migrex.exchange.outbox import Claimed, claim, mark_delivered, mark_failed, store_envelopes
+from migrex.exchange.outbox import (
+    Claimed,
+    claim,
+    mark_delivered,
+    mark_failed,
+    mark_refused,
+    store_envelopes,
+)
 from migrex.exchange.tables import receipts_table
 from migrex.exchange.transport import Transport, TransportError
 from migrex.exchange.trust import Trust
@@ -87,9 +94,10 @@ class Relay:
                 failures[row.message_id] = error.detail
         receipts: dict[str, dict[str, Any]] = {}
         heads: dict[str, PartnerHead] = {}
+        refusals: dict[str, tuple[str, str]] = {}
         for endpoint, rows in by_endpoint.items():
-            self._post(endpoint, rows, receipts, heads, failures)
-        self._settle(receipts, heads, failures, sealed)
+            self._post(endpoint, rows, receipts, heads, failures, refusals=refusals)
+        self._settle(receipts, heads, failures, refusals, sealed)
         return len(claimed)
 
     def _seal(self, session: Session, rows: list[Claimed]) -> tuple[list[Claimed], dict[str, str]]:
@@ -130,6 +138,8 @@ class Relay:
         receipts: dict[str, dict[str, Any]],
         heads: dict[str, PartnerHead],
         failures: dict[str, str],
+        *,
+        refusals: dict[str, tuple[str, str]],
     ) -> None:
         try:
             results = self.transport.post_batch(endpoint, [row.envelope or "" for row in rows])
@@ -138,6 +148,11 @@ class Relay:
             return
         now = self.clock()
         for row, result in zip(rows, results, strict=True):
+            refusal = _final_refusal(result)
+            if refusal is not None:
+                # Sending these bytes again can only be refused again: set aside at once.
+                refusals[row.message_id] = refusal
+                continue
             receipt = self._receipt(row, result, now)
             if isinstance(receipt, str):
                 failures[row.message_id] = receipt
@@ -155,12 +170,7 @@ class Relay:
             problem = result.get("problem") or {}
             return f"refused by the receiver: {problem.get('reason')}: {problem.get('detail')}"
         try:
-            verified = verify_receipt(
-                str(result.get("receipt", "")),
-                resolve_signing_key=self.trust.resolve_signing_key,
-                expected_envelope_sha256=row.envelope_sha256 or "",
-                expected_receiver=row.recipient,
-            )
+            verified = self._verified(row, str(result.get("receipt", "")))
         except ReceiptInvalid as error:
             return f"receipt rejected: {error.detail}"
         if verified.message_id != row.message_id:
@@ -176,6 +186,25 @@ class Relay:
             "receiver": verified.receiver, "received_at": verified.received_at,
             "token": str(result["receipt"]), "stored_at": now,
         }, self._head(row, verified.receiver, verified.received_at, logged)  # fmt: skip
+
+    def _verified(self, row: Claimed, token: str) -> Receipt:
+        """The receipt, verified for the envelope sent now or, for a message an operator
+        re-issued, for an envelope it was sealed in before (the receiver answers a re-issue
+        of a message it already holds with the receipt it signed then)."""
+        hashes = row.envelope_hashes() or ("",)
+
+        def verify(digest: str) -> Receipt:
+            return verify_receipt(token, resolve_signing_key=self.trust.resolve_signing_key,
+                                  expected_envelope_sha256=digest,
+                                  expected_receiver=row.recipient)  # fmt: skip
+
+        for digest in hashes[:-1]:
+            try:
+                return verify(digest)
+            except ReceiptInvalid as error:
+                if error.reason != "wrong-envelope":
+                    raise
+        return verify(hashes[-1])
 
     def _head(
         self, row: Claimed, receiver: str, signed_at: datetime, logged: LoggedAt
@@ -194,9 +223,10 @@ class Relay:
         receipts: dict[str, dict[str, Any]],
         heads: dict[str, PartnerHead],
         failures: dict[str, str],
+        refusals: dict[str, tuple[str, str]],
         sealed: list[Claimed],
     ) -> None:
-        if not receipts and not failures:
+        if not receipts and not failures and not refusals:
             return
         now = self.clock()
         with self.unit_of_work() as uow:
@@ -213,6 +243,7 @@ class Relay:
             parked = mark_failed(
                 uow.session, failures, now=now, policy=self.policy, rng=self.rng
             ) if failures else []  # fmt: skip
+            refused = mark_refused(uow.session, refusals, now) if refusals else []
             uow.commit()
         if self.metrics:
             created = {row.message_id: row.created_at for row in sealed}
@@ -222,6 +253,8 @@ class Relay:
                     self.metrics.latency.observe((now - created[message_id]).total_seconds())
             self.metrics.failed_attempts.inc(len(failures))
             self.metrics.parked.inc(len(parked))
+            for message_id in refused:
+                self.metrics.refused.labels(refusals[message_id][0]).inc()
 
     def run_forever(
         self, stop: threading.Event, wake: Doorbell, poll: float, *, lead: bool = True
@@ -246,6 +279,18 @@ class Relay:
                 wake.ring_all()
             elif not claimed:
                 wake.wait(idle_wait)
+
+
+def _final_refusal(result: dict[str, Any]) -> tuple[str, str] | None:
+    """The receiver's reason code and a one-line detail when it refused the envelope for a
+    reason no retry of the same bytes can overcome; None for anything else."""
+    if result.get("status") != "rejected":
+        return None
+    problem = result.get("problem") or {}
+    reason = problem.get("reason")
+    if not isinstance(reason, str) or not is_final(reason):
+        return None
+    return reason, f"refused by the receiver: {reason}: {problem.get('detail')}"
 
 
 def _receipted(session: Session, message_ids: list[str]) -> set[str]:

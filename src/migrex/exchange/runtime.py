@@ -85,7 +85,7 @@ class ExchangeRuntime:
         with self.node.unit_of_work() as uow:
             rows = uow.session.execute(
                 select(OutboxMessage.status, func.count())
-                .where(OutboxMessage.status != "delivered")
+                .where(OutboxMessage.status.not_in(("delivered", "discarded")))
                 .group_by(OutboxMessage.status)
             )
             return {str(status): int(count) for status, count in rows}

@@ -38,8 +38,11 @@ class OutboxMessage(Base):
     expires_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
     # pending → in_flight → delivered, or back to pending with a later next_attempt_at,
-    # or parked after the last attempt; see exchange.delivery for the rules.
+    # or parked after the last attempt, or refused for good by the receiver (until an
+    # operator re-issues or discards it); see exchange.delivery for the rules.
     status: Mapped[str] = mapped_column(String(16))
+    # The receiver's reason code when it refused the message for good (`refused`).
+    refusal: Mapped[str | None] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column()
     lease_until: Mapped[datetime | None] = mapped_column()
@@ -49,6 +52,10 @@ class OutboxMessage(Base):
     # envelope hash always matches what is stored here.
     envelope: Mapped[str | None] = mapped_column(Text)
     envelope_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The hashes of the envelopes this message was sealed in before an operator re-issued it,
+    # space-separated: if one of them did arrive, the receiver answers the re-issue with the
+    # receipt it signed for that one, and only these make such a receipt ours.
+    earlier_envelopes: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column()
 
 

@@ -51,7 +51,9 @@ class AuthorityKey:
     """One key of an authority (or a state's party key) and the window it may be used in.
 
     `owner` is an authority id, or a state code for a party key. `key` carries the private
-    part when it comes from a key store; `not_after` is exclusive.
+    part when it comes from a key store; `not_after` is exclusive. A `pending` key waits for
+    the partners to install a directory that lists it: it decrypts what they seal to it once
+    they have, but signs and seals nothing until it is activated (`activated`).
     """
 
     owner: str
@@ -59,6 +61,7 @@ class AuthorityKey:
     key: OKPKey
     not_before: datetime
     not_after: datetime
+    pending: bool = False
 
     @cached_property
     def kid(self) -> str:
@@ -103,8 +106,9 @@ def new_key(
 
 
 def current_key(keys: Iterable[AuthorityKey], use: KeyUse, at: datetime) -> AuthorityKey | None:
-    """The key to use now: the most recently activated one valid at `at`, or None."""
-    valid = [k for k in keys if k.use is use and k.valid_at(at)]
+    """The key to use now: the most recently activated one valid at `at`, or None; a pending
+    key is never current, whatever its window."""
+    valid = [k for k in keys if k.use is use and not k.pending and k.valid_at(at)]
     return max(valid, key=lambda k: (k.not_before, k.not_after, k.kid), default=None)
 
 
@@ -129,7 +133,7 @@ def rotated(
     start = utc(activate_at or now)
     if start < utc(now):
         raise ValueError("a new key cannot be activated in the past")
-    pending = [k for k in keys if k.use is use and k.not_before > utc(now)]
+    pending = [k for k in keys if k.use is use and (k.pending or k.not_before > utc(now))]
     if pending:
         # Shortening a key that has not started yet would leave it an empty window.
         raise KeyStoreError(
@@ -142,6 +146,57 @@ def rotated(
     return fresh, shortened
 
 
+def with_pending(
+    keys: Iterable[AuthorityKey],
+    owner: str,
+    *,
+    now: datetime,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+) -> tuple[AuthorityKey, AuthorityKey]:
+    """A new signing and encryption key, pending, valid from `now`; the current keys untouched.
+
+    The window starts now so that the directory publishing the new keys says they are good
+    from the moment a partner installs it; until we activate them they only decrypt.
+    """
+    waiting = [k for k in keys if k.pending]
+    if waiting:
+        raise KeyStoreError(
+            f"{owner} already has keys waiting for the partners' countersignature "
+            f"({waiting[0].kid}); finish that rotation first"
+        )
+    return (
+        replace(new_key(owner, KeyUse.SIGNING, now, lifetime), pending=True),
+        replace(new_key(owner, KeyUse.ENCRYPTION, now, lifetime), pending=True),
+    )
+
+
+def activated(
+    keys: Iterable[AuthorityKey], *, now: datetime, overlap: timedelta, kids: Iterable[str]
+) -> tuple[AuthorityKey, ...]:
+    """The keys that change when the pending keys `kids` take over at `now`: those keys, no
+    longer pending, and each older key of the same use, ending at `now + overlap`.
+
+    The older keys stay in the store: their public halves verify what they signed for as long
+    as those records are kept (the directories keep listing them), and the overlap lets a
+    message sealed to an old encryption key before the partner installed the new directory
+    still open.
+    """
+    if overlap < timedelta(0):
+        raise ValueError("the overlap cannot be negative")
+    wanted = set(kids)
+    keys = tuple(keys)
+    taking_over = [k for k in keys if k.pending and k.kid in wanted]
+    end = utc(now) + overlap
+    changed: list[AuthorityKey] = [replace(k, pending=False) for k in taking_over]
+    uses = {k.use for k in taking_over}
+    changed.extend(
+        replace(k, not_after=end)
+        for k in keys
+        if k.use in uses and not k.pending and k.kid not in wanted and k.not_after > end
+    )
+    return tuple(changed)
+
+
 def key_set(keys: Iterable[AuthorityKey], use: KeyUse, at: datetime) -> KeySet:
     """Every key of this use valid at `at`, found by `kid` (decryption during an overlap)."""
     return KeySet([k.key for k in keys if k.use is use and k.valid_at(at)])
@@ -149,13 +204,16 @@ def key_set(keys: Iterable[AuthorityKey], use: KeyUse, at: datetime) -> KeySet:
 
 def key_to_record(key: AuthorityKey) -> dict[str, Any]:
     """The stored form, private part included."""
-    return {
+    record: dict[str, Any] = {
         "owner": key.owner,
         "use": key.use.value,
         "not_before": key.not_before.isoformat(),
         "not_after": key.not_after.isoformat(),
         "jwk": key.key.as_dict(private=True),
     }
+    if key.pending:  # absent on every key stored before rotations waited for partners
+        record["pending"] = True
+    return record
 
 
 def key_from_record(record: object, where: str) -> AuthorityKey:
@@ -174,12 +232,19 @@ def key_from_record(record: object, where: str) -> AuthorityKey:
             key=key,
             not_before=utc(datetime.fromisoformat(record["not_before"])),
             not_after=utc(datetime.fromisoformat(record["not_after"])),
+            pending=_flag(record.get("pending", False)),
         )
     except (KeyError, TypeError, ValueError, JoseError) as error:
         raise KeyStoreError(f"key file {where} is damaged: {error}") from error
     if key.kid != found.kid:
         raise KeyStoreError(f"key file {where} is damaged: kid is not the key's thumbprint")
     return found
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("pending is not true or false")
+    return value
 
 
 def public_key(jwk: Mapping[str, Any]) -> OKPKey:

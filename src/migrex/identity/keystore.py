@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -19,12 +20,14 @@ from migrex.identity.keys import (
     KeyPair,
     KeyStoreError,
     KeyUse,
+    activated,
     check_owner,
     current_key,
     key_from_record,
     key_to_record,
     new_key,
     rotated,
+    with_pending,
 )
 
 
@@ -51,6 +54,16 @@ class KeyStore(Protocol):
         *,
         activate_at: datetime | None = None,
     ) -> KeyPair: ...
+
+    def add_pending(self, authority_id: str, now: datetime) -> KeyPair: ...
+
+    def activate(
+        self,
+        authority_id: str,
+        now: datetime,
+        overlap: timedelta,
+        kids: Iterable[str] | None = None,
+    ) -> tuple[AuthorityKey, ...]: ...
 
     def generate_party_key(self, state: str, now: datetime | None = None) -> AuthorityKey: ...
 
@@ -129,6 +142,38 @@ class FileKeyStore:
         for key in (*fresh, *shortened):
             self._write(folder, key)
         return KeyPair(*fresh)
+
+    def add_pending(self, authority_id: str, now: datetime) -> KeyPair:
+        """New signing and encryption keys that wait, pending, for the partners to install a
+        directory listing them; the current keys go on signing and sealing meanwhile."""
+        folder = self._folder("authorities", authority_id)
+        existing = self._read(folder)
+        if not existing:
+            raise KeyStoreError(f"{authority_id} has no keys to rotate; generate them first")
+        pair = KeyPair(*with_pending(existing, authority_id, now=now, lifetime=self.lifetime))
+        for key in pair:
+            self._write(folder, key)
+        return pair
+
+    def activate(
+        self,
+        authority_id: str,
+        now: datetime,
+        overlap: timedelta,
+        kids: Iterable[str] | None = None,
+    ) -> tuple[AuthorityKey, ...]:
+        """The pending keys `kids` (default: every pending key) take over now; returns the
+        keys activated. The older keys end after `overlap`, and are kept.
+
+        The activated keys are written first: a crash in between leaves the new keys current
+        and the old ones still valid, never no key."""
+        folder = self._folder("authorities", authority_id)
+        existing = self._read(folder)
+        wanted = [k.kid for k in existing if k.pending] if kids is None else list(kids)
+        changed = activated(existing, now=now, overlap=overlap, kids=wanted)
+        for key in sorted(changed, key=lambda k: k.kid not in wanted):
+            self._write(folder, key)
+        return tuple(k for k in changed if k.kid in wanted)
 
     # ---------------------------------------------------------------- party key
 

@@ -1,8 +1,9 @@
-"""`migrex registry`: import registry files, show what the registries hold."""
+"""`migrex registry`: import registry files (first or again), show what the registries hold."""
 
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,10 @@ from migrex.console import out, progress_bar
 from migrex.context import node_from
 from migrex.errors import ImportRejected
 from migrex.officers.cli_identity import administrator
+from migrex.registry.apply import ImportedFile
 from migrex.registry.columns import Kind
 from migrex.registry.files import FORMATS
+from migrex.registry.refresh import MAX_REMOVED_PERCENT, Mode
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
 
@@ -55,8 +58,30 @@ def import_command(
     report: Annotated[
         Path | None, typer.Option(help="write every problem found to this CSV")
     ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="append: new records only; snapshot: the files become the registers (records "
+            "absent from them are removed); upsert: add new records, update changed ones"
+        ),
+    ] = Mode.APPEND,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print what changed as JSON (counts, record keys)")
+    ] = False,
+    max_removed: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=100,
+            help="refuse a snapshot that removes more than this percent of a register",
+        ),
+    ] = MAX_REMOVED_PERCENT,
 ) -> None:
-    """Import registry files atomically: one bad row rejects them all, and nothing is stored."""
+    """Import registry files atomically: one bad row rejects them all, and nothing is stored.
+
+    A monthly re-export is imported with --mode snapshot: the report counts the records added,
+    changed and removed; what a change replaces is kept as history for the cases that used it.
+    """
     node = node_from(ctx)
     files = registry_files(paths, kind)
     actor = administrator()
@@ -68,15 +93,41 @@ def import_command(
 
         try:
             imported = import_registries(
-                uow, files, state=node.settings.state, actor=actor, progress=progress
+                uow,
+                files,
+                state=node.settings.state,
+                actor=actor,
+                progress=progress,
+                mode=mode,
+                max_removed=max_removed,
             )
         except ImportRejected as rejected:
             if report:
                 _write_report(report, rejected)
             raise
-    table = Table("registry", "file", "rows", "batch", title="imported")
+    if as_json:
+        # Plain JSON on one line: rich would wrap long lists of keys, and scripts read this.
+        typer.echo(json.dumps([item.report() for item in imported], ensure_ascii=False))
+    elif mode is Mode.APPEND:
+        table = Table("registry", "file", "rows", "batch", title="imported")
+        for item in imported:
+            table.add_row(item.kind, item.path.name, f"{item.rows:,}", str(item.batch_id))
+        out.print(table)
+    else:
+        _print_changes(imported, mode)
+
+
+def _print_changes(imported: list[ImportedFile], mode: Mode) -> None:
+    """Counts only: record keys (never cell values) are in the --json report."""
+    names = ", ".join(item.path.name for item in imported)
+    table = Table("registry", "added", "changed", "removed", "unchanged", "batch",
+                  title=f"imported ({mode}): {names}")  # fmt: skip
     for item in imported:
-        table.add_row(item.kind, item.path.name, f"{item.rows:,}", str(item.batch_id))
+        counts = item.diff.counts() if item.diff else {}
+        table.add_row(item.kind,
+                      *(f"{counts.get(n, 0):,}" for n in ("added", "changed", "removed",
+                                                          "unchanged")),
+                      str(item.batch_id))  # fmt: skip
     out.print(table)
 
 

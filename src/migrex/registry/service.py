@@ -1,9 +1,14 @@
-"""Use cases of the registry feature: importing a ministry's registry files."""
+"""Use cases of the registry feature: importing a ministry's registry files, first or again.
+
+A ministry re-exports its register every month. An import in `snapshot` mode makes the file the
+register (records absent from it are removed), in `upsert` mode adds and updates only; both
+run every check of a first import, write in one transaction, and keep the version each change
+replaces (`registry.history`), so a case can still show what it was answered from.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -15,40 +20,30 @@ from sqlalchemy.orm import Session
 
 from migrex.audit import events
 from migrex.audit.pending import record
-from migrex.errors import ImportRejected, Problem
+from migrex.errors import Problem
+from migrex.registry.apply import ImportedFile, Progress, apply_refresh, lock_registers, reject_if
 from migrex.registry.bulk import bulk_insert
 from migrex.registry.checks import CellProblem, TableCheck
 from migrex.registry.columns import Kind
 from migrex.registry.files import RegistryFile, read_registry_file
-from migrex.registry.tables import (
-    CitizenRow,
-    EmploymentRow,
-    ImportBatch,
-    PersonPresentRow,
-    ViolationRow,
+from migrex.registry.refresh import (
+    MAX_REMOVED_PERCENT,
+    Mode,
+    key_column,
 )
+from migrex.registry.tables import ROWS, ImportBatch
 from migrex.uow import UnitOfWork
 
-TABLES = {
-    Kind.PERSONS_PRESENT: PersonPresentRow,
-    Kind.EMPLOYMENT: EmploymentRow,
-    Kind.CITIZENS: CitizenRow,
-    Kind.VIOLATIONS: ViolationRow,
-}
 # Persons present come first: employment spells and violations refer to them.
 IMPORT_ORDER = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS, Kind.CITIZENS)
 _REFERENCES = {Kind.EMPLOYMENT: "person_record_id", Kind.VIOLATIONS: "person_record_id"}
 _LOOKUP_CHUNK = 500
 
-Progress = Callable[[str, int, int], None]  # (what is happening, rows done, rows in all)
-
-
-@dataclass(frozen=True)
-class ImportedFile:
-    kind: Kind
-    path: Path
-    rows: int
-    batch_id: int
+_ACTIONS = {
+    Mode.APPEND: "registry-imported",
+    Mode.SNAPSHOT: "registry-replaced",
+    Mode.UPSERT: "registry-upserted",
+}
 
 
 def import_registries(
@@ -59,16 +54,24 @@ def import_registries(
     actor: str,
     today: date | None = None,
     progress: Progress | None = None,
+    mode: Mode = Mode.APPEND,
+    max_removed: float = MAX_REMOVED_PERCENT,
 ) -> list[ImportedFile]:
     """Imports the files in one transaction: all of them are stored, or none.
 
-    Raises ImportRejected listing every bad row of every file when anything is wrong.
+    Raises ImportRejected listing every bad row of every file when anything is wrong, and
+    SnapshotRemovesTooMuch when a snapshot would remove more than `max_removed` percent of a
+    register (a truncated export looks like a register emptied).
     """
     today = today or datetime.now(UTC).date()
     ordered = sorted(files, key=lambda item: IMPORT_ORDER.index(item[0]))
     read = [read_registry_file(path, kind) for kind, path in ordered]
     problems: list[Problem] = []
     session = uow.session
+    if mode is not Mode.APPEND:
+        lock_registers(session)
+    # A snapshot of persons present replaces them: references must then be to the new file.
+    persons_replaced = mode is Mode.SNAPSHOT and any(k is Kind.PERSONS_PRESENT for k, _ in files)
     incoming_persons = next(
         (
             f.table.column("record_id").combine_chunks()
@@ -79,23 +82,27 @@ def import_registries(
     )
     for (kind, _), registry_file in zip(ordered, read, strict=True):
         cell_problems = TableCheck(kind, state, today).run(registry_file.table)
-        cell_problems += _conflicts_with_stored(session, kind, registry_file.table)
+        if mode is Mode.APPEND:
+            cell_problems += _conflicts_with_stored(session, kind, registry_file.table)
         if kind in _REFERENCES:
-            cell_problems += _unknown_persons(session, registry_file.table, incoming_persons)
+            cell_problems += _unknown_persons(
+                session, registry_file.table, incoming_persons, consult_stored=not persons_replaced
+            )
         problems += _located(registry_file, sorted(cell_problems))
-    if problems:
-        files_named = ", ".join(path.name for _, path in ordered)
-        raise ImportRejected(
-            f"{len(problems)} problem(s) in {files_named}; nothing was imported", problems
-        )
-    imported = [
-        _store(session, kind, f, actor, progress)
-        for (kind, _), f in zip(ordered, read, strict=True)
-    ]
-    for (kind, _), f in zip(ordered, read, strict=True):
+    reject_if(problems, ordered)
+    if mode is Mode.APPEND:
+        imported = [
+            _store(session, kind, f, actor, progress)
+            for (kind, _), f in zip(ordered, read, strict=True)
+        ]
+    else:
+        imported = apply_refresh(session, ordered, read, actor=actor, mode=mode,
+                                 progress=progress, max_removed=max_removed)  # fmt: skip
+    for item in imported:
+        counts = item.diff.counts() if item.diff else {"added": item.rows}
+        target = f"{item.kind}:" + ",".join(f"{k}={v}" for k, v in counts.items())
         record(session, events.administration(at=datetime.now(UTC), actor=actor,
-                                              action="registry-imported",
-                                              target=f"{kind}:{f.table.num_rows}"))  # fmt: skip
+                                              action=_ACTIONS[mode], target=target))  # fmt: skip
     uow.commit()
     return imported
 
@@ -108,13 +115,9 @@ def _located(registry_file: RegistryFile, problems: Iterable[CellProblem]) -> li
     ]
 
 
-def _key_column(kind: Kind) -> str:
-    return "national_id" if kind is Kind.CITIZENS else "record_id"
-
-
 def _stored_among(session: Session, kind: Kind, column: str, values: list[str]) -> set[str]:
     """Which of `values` are already stored in `kind`'s `column`."""
-    table = TABLES[kind]
+    table = ROWS[kind]
     if not values or session.scalar(select(func.count()).select_from(table)) == 0:
         return set()
     found: set[str] = set()
@@ -126,7 +129,7 @@ def _stored_among(session: Session, kind: Kind, column: str, values: list[str]) 
 
 
 def _conflicts_with_stored(session: Session, kind: Kind, table: pa.Table) -> list[CellProblem]:
-    key = _key_column(kind)
+    key = key_column(kind)
     values = table.column(key).combine_chunks()
     stored = _stored_among(session, kind, key, values.drop_null().to_pylist())
     if not stored:
@@ -137,14 +140,24 @@ def _conflicts_with_stored(session: Session, kind: Kind, table: pa.Table) -> lis
     ]
 
 
-def _unknown_persons(session: Session, table: pa.Table, incoming: pa.Array) -> list[CellProblem]:
+def _unknown_persons(
+    session: Session, table: pa.Table, incoming: pa.Array, *, consult_stored: bool
+) -> list[CellProblem]:
     references = table.column("person_record_id").combine_chunks()
     in_file = np.asarray(pc.is_in(references, value_set=incoming).fill_null(True))
     outside = sorted(set(references.filter(pa.array(~in_file)).drop_null().to_pylist()))
-    stored = _stored_among(session, Kind.PERSONS_PRESENT, "record_id", outside)
+    stored = (
+        _stored_among(session, Kind.PERSONS_PRESENT, "record_id", outside)
+        if consult_stored
+        else set()
+    )
     unknown = pa.array(sorted(set(outside) - stored), pa.string())
     missing = np.asarray(pc.is_in(references, value_set=unknown).fill_null(False))
-    reason = "refers to a person present who is neither in this import nor in the registry"
+    reason = (
+        "refers to a person present who is neither in this import nor in the registry"
+        if consult_stored
+        else "refers to a person present who is not in the snapshot of persons present"
+    )
     return [CellProblem(int(row), "person_record_id", reason) for row in np.flatnonzero(missing)]
 
 
@@ -168,5 +181,5 @@ def _store(
         if progress:
             progress(f"storing {kind}", done, rows.num_rows)
 
-    bulk_insert(session, TABLES[kind].__table__, rows, on_chunk)  # type: ignore[arg-type]
+    bulk_insert(session, ROWS[kind].__table__, rows, on_chunk)  # type: ignore[arg-type]
     return ImportedFile(kind, registry_file.path, rows.num_rows, batch.id)

@@ -10,15 +10,13 @@ from sqlalchemy.orm import Session
 
 from migrex.registry.columns import Kind
 from migrex.registry.model import Citizen, EmploymentSpell, PersonPresent, Violation
-from migrex.registry.tables import CitizenRow, EmploymentRow, PersonPresentRow, ViolationRow
-
-_ROWS = {
-    Kind.PERSONS_PRESENT: PersonPresentRow,
-    Kind.EMPLOYMENT: EmploymentRow,
-    Kind.CITIZENS: CitizenRow,
-    Kind.VIOLATIONS: ViolationRow,
-}
-
+from migrex.registry.tables import (
+    ROWS,
+    CitizenRow,
+    EmploymentRow,
+    PersonPresentRow,
+    ViolationRow,
+)
 
 T = TypeVar("T")
 
@@ -33,7 +31,7 @@ class SqlRegistries:
         self._session = session
 
     def count(self, kind: Kind) -> int:
-        return self._session.scalar(select(func.count()).select_from(_ROWS[kind])) or 0
+        return self._session.scalar(select(func.count()).select_from(ROWS[kind])) or 0
 
     def find_present(self, *, citizenship: str, document_number: str) -> PersonPresent | None:
         row = self._session.scalars(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from migrex.db import Base
+from migrex.registry.columns import Kind
 
 
 class ImportBatch(Base):
@@ -22,6 +23,12 @@ class ImportBatch(Base):
     rows: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(120))
     imported_at: Mapped[datetime] = mapped_column()
+    # "append" (new records only), "snapshot" (the file becomes the register) or "upsert".
+    mode: Mapped[str] = mapped_column(String(16), server_default="append")
+    # What the import changed; an append only adds, so its counts stay empty.
+    added: Mapped[int | None] = mapped_column(Integer)
+    changed: Mapped[int | None] = mapped_column(Integer)
+    removed: Mapped[int | None] = mapped_column(Integer)
 
 
 def _batch() -> Mapped[int]:
@@ -119,3 +126,35 @@ class ViolationRow(Base):
     decision_date: Mapped[date | None] = mapped_column(Date)
     inviting_party: Mapped[str | None] = mapped_column(String(20))
     employer_id: Mapped[str | None] = mapped_column(String(20))
+
+
+class RecordVersion(Base):
+    """A version of a record that a later import changed or removed, kept so that what a case
+    was answered from can still be shown: valid from the import that brought it to the import
+    that replaced it. The identifiers a lookup uses are columns; the whole record is `content`
+    (JSON of the cells as imported)."""
+
+    __tablename__ = "registry_record_version"
+    __table_args__ = (Index("ix_registry_record_version_record", "kind", "record_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    record_key: Mapped[str] = mapped_column(String(40))
+    person_record_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    document_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    national_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    batch_id: Mapped[int] = _batch()
+    valid_from: Mapped[datetime] = mapped_column()
+    valid_to: Mapped[datetime] = mapped_column()
+    superseded_by: Mapped[int] = mapped_column(ForeignKey("registry_import_batch.id"))
+    ended: Mapped[str] = mapped_column(String(8))  # "changed" or "removed"
+
+
+# The table of each register.
+ROWS: dict[Kind, type[PersonPresentRow | EmploymentRow | CitizenRow | ViolationRow]] = {
+    Kind.PERSONS_PRESENT: PersonPresentRow,
+    Kind.EMPLOYMENT: EmploymentRow,
+    Kind.CITIZENS: CitizenRow,
+    Kind.VIOLATIONS: ViolationRow,
+}

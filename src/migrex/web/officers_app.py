@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from migrex import features
 from migrex.casework.routes import CaseworkSetup, consultation_keys_of
+from migrex.casework.routes.bodies import publish_message_bodies
 from migrex.casework.service import node_context
 from migrex.node import Node
 from migrex.web.access_log import AccessLog
@@ -35,6 +36,7 @@ def create_officer_app(node: Node) -> FastAPI:
     install_problem_handlers(app)
     for router in features.officer_routers():
         app.include_router(router)
+    publish_message_bodies(app)
     if node.settings.officer_tls_cert is not None:
         app.add_middleware(StrictTransportSecurity)
     app.add_middleware(AccessLog, listener="officers")

@@ -18,7 +18,14 @@ from migrex.node import Node
 from migrex.witness.jobs import checkpoint_round
 from migrex.witness.keys import cosigner_keys, keep_directories
 from migrex.witness.node import witnessing_node
+from migrex.witness.recovery import (
+    declare_for,
+    held_by_witnesses,
+    mark_recovered,
+    pending_witnesses,
+)
 from migrex.witness.rounds import file_audit_messages
+from migrex.witness.status import our_witnesses, witnessed_logs
 from migrex.witness.with_partner import HttpsHeadsClient, heads_held_by_partners
 
 app = typer.Typer(no_args_is_help=True)
@@ -37,6 +44,60 @@ def round_command(ctx: typer.Context) -> None:
     sent = checkpoint_round(node, trust, witnessing, now)
     out.print(f"{answered} checkpoints and cosignatures handled; checkpoint sent to {sent} "
               "witness(es) (none: nothing new, or answers still awaited)")  # fmt: skip
+
+
+@app.command("status")
+def status_command(ctx: typer.Context) -> None:
+    """How far each partner cosigned our log and we cosigned theirs, and every recovery of
+    a log declared between us (sizes, times and authority ids only)."""
+    node = node_from(ctx)
+    trust = load_trust(node.settings, node.agreements)
+    witnessing = witnessing_node(node, trust)
+    with node.unit_of_work() as uow:
+        ours, theirs = our_witnesses(uow.session, witnessing), witnessed_logs(uow.session)
+    for w in ours:
+        out.print(f"our log: {w.witness} cosigned up to {w.cosigned_size} leaves", highlight=False)
+        for declared, restored in w.recoveries:
+            restored_size = "?" if restored is None else restored.restored_size
+            held = "unknown" if declared.held_size is None else declared.held_size
+            out.print(f"  recovery declared {declared.declared_at:%Y-%m-%d %H:%M:%S}Z: restored "
+                      f"at {restored_size} leaves, the witness had held {held}, recovery entry "
+                      f"#{declared.leaf_position}", highlight=False)  # fmt: skip
+        if w.awaiting:
+            out.print("  [yellow]the latest recovery awaits the witness's cosignature[/]")
+        if w.undeclared:
+            out.print(f"  [yellow]{w.undeclared} restore(s) not yet declared: run `migrex "
+                      "witness declare-recovery` or start the node[/]")  # fmt: skip
+    for log in theirs:
+        out.print(f"{log.origin}: we cosigned up to {log.size} leaves", highlight=False)
+        for r in log.recoveries:
+            lost = "nothing" if r.abandoned_size is None else f"{r.abandoned_size} leaves"
+            out.print(f"  [yellow]recovery declared by {r.authority}, recorded "
+                      f"{r.recorded_at:%Y-%m-%d %H:%M:%S}Z: restored at {r.restored_size} "
+                      f"leaves; we had witnessed {lost}; {r.heads_set_aside} receipt head(s) "
+                      "set aside[/]", highlight=False)  # fmt: skip
+
+
+@app.command("declare-recovery")
+def declare_recovery_command(ctx: typer.Context) -> None:
+    """Declare to the partners' witnesses that our log was restored (after `migrex restore`,
+    or at its current head when the node was moved to a fresh database by other means)."""
+    node = node_from(ctx)
+    trust = load_trust(node.settings, node.agreements)
+    witnessing = witnessing_node(node, trust)
+    now = datetime.now(UTC)
+    with node.unit_of_work() as uow:
+        if not pending_witnesses(uow.session, witnessing):
+            mark_recovered(uow.session, now)
+            uow.commit()
+    made = declare_for(node, trust, witnessing, held_by_witnesses(node, trust, witnessing, now),
+                       now)  # fmt: skip
+    sent = checkpoint_round(node, trust, witnessing, now)
+    for row in made:
+        held = "unknown (unreachable)" if row.held_size is None else f"{row.held_size} leaves"
+        out.print(f"recovery declared to {row.witness} (it held {held}); recovery entry "
+                  f"#{row.leaf_position}; sent with our checkpoint to {sent} witness(es)",
+                  highlight=False)  # fmt: skip
 
 
 class PartnerSources:

@@ -12,19 +12,30 @@ from migrex.jobs import start_periodic
 from migrex.node import Node
 from migrex.witness.keys import keep_directories
 from migrex.witness.node import WitnessingNode, witnessing_node
+from migrex.witness.recovery import declare_for, held_by_witnesses, pending_witnesses
 from migrex.witness.rounds import file_audit_messages
 from migrex.witness.sending import send_checkpoints
+from migrex.witness.with_partner import HeadsClient
 
 # Answers go out quickly: the partner's next checkpoint waits for ours.
 ANSWER_INTERVAL = 0.5
 
 
-def checkpoint_round(node: Node, trust: Trust, witnessing: WitnessingNode, now: datetime) -> int:
-    """Keep the current signed directories (for the partners' keys after they rotate), then
-    send our checkpoint to every witness ready for it; returns how many it went to."""
+def checkpoint_round(
+    node: Node, trust: Trust, witnessing: WitnessingNode, now: datetime,
+    heads_client: HeadsClient | None = None,
+) -> int:  # fmt: skip
+    """Keep the current signed directories (for the partners' keys after they rotate),
+    declare a restore of our log to the witnesses not yet told, then send our checkpoint to
+    every witness ready for it; returns how many it went to."""
     with node.unit_of_work() as uow:
         keep_directories(uow.session, trust, now)
         uow.commit()
+    with node.unit_of_work() as uow:
+        pending = bool(pending_witnesses(uow.session, witnessing))
+    if pending:
+        declare_for(node, trust, witnessing, held_by_witnesses(node, trust, witnessing, now,
+                                                               heads_client), now)  # fmt: skip
     with node.unit_of_work() as uow:
         return len(send_checkpoints(uow, witnessing, now))
 

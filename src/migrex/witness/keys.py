@@ -70,7 +70,7 @@ def cosigner_keys(session: Session, trust: Trust) -> dict[str, list[CosignerKey]
     """Each partner authority's signing keys, by authority id (the name it cosigns under),
     with the validity the newest directory listing each key gives it."""
     listed: dict[tuple[str, str], CosignerKey] = {}
-    directories = [*_kept(session, trust), *trust.directories.values()]
+    directories = [*_kept(session, trust), *trust.all_versions()]
     for directory in sorted(directories, key=lambda d: d.version):
         for entry in directory.entries:
             if entry.authority_id in trust.hosted:

@@ -18,26 +18,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
 from migrex.audit.checkpoint import (
     ed25519_private_key,
     ed25519_public_key,
+    open_note,
     parse_checkpoint,
     verifier_key,
 )
 from migrex.audit.log import note_text
 from migrex.audit.merkle import AuditError
 from migrex.audit.message_kinds import CHECKPOINT, COSIGNATURE, FOR_AUDIT
-from migrex.audit.partner_logs import ProofsWanted, witness
+from migrex.audit.partner_logs import MAX_WANTED, ProofsWanted, witness
 from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
+from migrex.audit.tables import AuditPartnerHead, AuditWitnessed
 from migrex.exchange.service import SendMessage
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.uow import UnitOfWork
 from migrex.witness.node import WitnessingNode
+from migrex.witness.recovery_witnessed import accept_recovery
 from migrex.witness.sending import enqueue_audit_message, keep_cosignature, node_key
 
 log = structlog.get_logger(__name__)
@@ -98,26 +101,69 @@ def _witness(
     public = ed25519_public_key(node_key(node, row.sender, body["kid"], now))
     ours = node.own(row.recipient, now)
     proof = [base64.b64decode(node, validate=True) for node in body["proof"]]
+    head_proofs = _proofs(body)
+    # A recovery (or a move to a fresh database) is accepted, or the checkpoint refused, as
+    # one step: nothing of it stays when the checkpoint turns out to be a split view.
+    savepoint = uow.session.begin_nested()
     try:
+        if body.get("recovery") is not None:
+            checkpoint = parse_checkpoint(open_note(note, {origin: public}).text)
+            accept_recovery(uow.session, node, token=str(body["recovery"]), sender=row.sender,
+                            recipient=row.recipient, checkpoint=checkpoint,
+                            proofs=head_proofs, now=now)  # fmt: skip
+        proof = _proof_from_our_latest(uow.session, origin, body, proof, head_proofs)
         cosigned = witness(uow.session, note, proof,
                            origin_verifier_key=verifier_key(origin, public),
                            our_key_name=row.recipient, our_private_key=ed25519_private_key(ours),
-                           now=now, head_proofs=_proofs(body),
+                           now=now, head_proofs=head_proofs,
                            presented_at=_signed_at(body, row.issued_at))  # fmt: skip
     except SplitView as error:
+        savepoint.rollback()
         _security(uow.session, "split-view", f"{origin}: {error.detail}", row, now)
         log.error("split view", origin=origin, sender=row.sender, detail=error.detail)
         return "split-view"
     except ProofsWanted as wanted:
+        savepoint.commit()
         reply: dict[str, Any] = {"note": None, "kid": str(ours.kid), "size": int(body["size"]),
                                  "want": wanted.sizes}  # fmt: skip
         _answer(uow, node, row, reply, now)
         return "proofs-wanted"
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
     size = int(body["size"])
     record(uow.session, events.checkpoint_cosigned(at=now, authority=row.recipient,
                                                    origin=origin, size=size))  # fmt: skip
     _answer(uow, node, row, {"note": cosigned, "kid": str(ours.kid), "size": size}, now)
     return "witnessed"
+
+
+def _proof_from_our_latest(
+    session: Session, origin: str, body: Mapping[str, Any], proof: list[bytes],
+    head_proofs: Mapping[int, list[bytes]],
+) -> list[bytes]:  # fmt: skip
+    """The proof from the latest checkpoint of `origin` we cosigned. After a restore, of
+    either node, the two may remember different last cosignatures (the answers of the lost
+    branch are gone): a restored log sends proofs from every size we may hold, and a log we
+    witness is asked for the proof from ours (`ProofsWanted`) rather than refused for a proof
+    from another size."""
+    latest = session.scalar(select(func.max(AuditWitnessed.size)).where(
+        AuditWitnessed.origin == origin))  # fmt: skip
+    if latest is None or latest == int(body.get("old_size") or 0):
+        return proof
+    size = int(body["size"])
+    if int(latest) not in head_proofs and int(latest) < size:
+        # Asked together with the heads its receipts stated, or the two requests would take
+        # turns for ever (an answer names only what the last checkpoint lacked).
+        heads = AuditPartnerHead
+        open_sizes = session.scalars(
+            select(heads.size).distinct().where(heads.origin == origin,
+                                                heads.reconciled_at.is_(None), heads.size < size)
+        )  # fmt: skip
+        wanted = sorted({int(latest), *(int(s) for s in open_sizes if s not in head_proofs)})
+        raise ProofsWanted(origin, wanted[:MAX_WANTED])
+    return head_proofs.get(int(latest), proof)
 
 
 def _answer(

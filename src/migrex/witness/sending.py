@@ -32,13 +32,15 @@ from migrex.audit.log import (
     tree_size,
 )
 from migrex.audit.message_kinds import AUDIT_TYPES, CHECKPOINT, COSIGNATURE
-from migrex.audit.tables import AuditCosignature, leaves_table
+from migrex.audit.tables import AuditCosignature, AuditRecovery, leaves_table
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import SendMessage, check_send
 from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.uow import UnitOfWork
 from migrex.witness.node import LogSigner, WitnessingNode, witnesses_of
+from migrex.witness.recovery import unacknowledged
+from migrex.witness.tables import RecoveryDeclaration
 
 # Proofs sent with one checkpoint; a witness asks for at most as many.
 _MAX_HEAD_PROOFS = 64
@@ -57,6 +59,8 @@ class _LastExchange:
 
     size: int
     answer: Mapping[str, Any] | None
+    recovery: str | None = None
+    """The recovery declaration the checkpoint carried, if any."""
 
     @property
     def awaited(self) -> bool:
@@ -96,8 +100,9 @@ def _last_exchange(
             InboxMessage.in_reply_to == sent.message_id,
         )
     ).first()
-    size = int(json.loads(sent.body)["size"])
-    return _LastExchange(size, None if answer is None else json.loads(answer))
+    body = json.loads(sent.body)
+    return _LastExchange(int(body["size"]), None if answer is None else json.loads(answer),
+                         body.get("recovery"))  # fmt: skip
 
 
 def _cosigned_size(session: Session, witness_authority: str) -> int:
@@ -158,6 +163,11 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
     for agreement_id, witness_authority in witnesses_of(node.agreements, node.own_state):
         last = _last_exchange(session, signer, witness_authority)
         cosigned = _cosigned_size(session, witness_authority)
+        declared = unacknowledged(session, witness_authority)
+        if declared is not None and (last is None or last.recovery != declared.declaration):
+            # Restored: the last exchange we remember belongs to the lost branch (its answer,
+            # if one came, was lost with it); the declaration starts a new one.
+            last = None
         if last is not None and (last.awaited or (last.cosigned and cosigned < last.size)):
             continue  # awaiting the answer, or the cosignature is not kept yet
         shown = signed
@@ -169,12 +179,38 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
             again = checkpoint_at(session, last.size)
             if again is not None and now - again.created_at < RESHOW_WITHIN:
                 shown = again
-        body = _checkpoint_body(session, shown, signer, cosigned, last.wanted if last else [])
+        wanted = last.wanted if last else []
+        if declared is not None:
+            wanted = _recovery_sizes(session, signer, witness_authority, declared=declared,
+                                     cosigned=cosigned, wanted=wanted)  # fmt: skip
+        body = _checkpoint_body(session, shown, signer, cosigned, wanted)
+        if declared is not None:
+            body["recovery"] = declared.declaration
         command = SendMessage(agreement_id, signer.authority, witness_authority, CHECKPOINT, body)
         enqueue_audit_message(uow, node, command, now)
         sent_to.append(witness_authority)
     uow.commit()
     return sent_to
+
+
+def _recovery_sizes(
+    session: Session, signer: LogSigner, witness_authority: str, *,
+    declared: RecoveryDeclaration, cosigned: int, wanted: list[int],
+) -> list[int]:  # fmt: skip
+    """The sizes a checkpoint carrying a recovery proves itself from: the restored head, and
+    every checkpoint we sent the witness between the last cosigned one and it (the witness
+    may have cosigned one of them after the backup was taken)."""
+    restored = session.get(AuditRecovery, declared.recovery_id)
+    top = 0 if restored is None else restored.restored_size
+    sent = session.scalars(
+        select(OutboxMessage.body).where(
+            OutboxMessage.type == CHECKPOINT, OutboxMessage.sender == signer.authority,
+            OutboxMessage.recipient == witness_authority,
+        ).order_by(OutboxMessage.id.desc()).limit(_MAX_HEAD_PROOFS)
+    )  # fmt: skip
+    sizes = {int(json.loads(body)["size"]) for body in sent}
+    candidates = {size for size in sizes if cosigned <= size <= top} | {top, *wanted}
+    return sorted(size for size in candidates if size > 0)[-_MAX_HEAD_PROOFS:]
 
 
 def _checkpoint_body(

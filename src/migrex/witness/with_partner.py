@@ -80,6 +80,8 @@ class PartnerHeads:
     asked: list[str] = field(default_factory=list)
     unverifiable: int = 0
     """Items a partner returned that no key of ours signed, or that name another log."""
+    largest: dict[str, int] = field(default_factory=dict)
+    """The largest verified head each partner asked holds, by its authority."""
 
 
 OwnKeyResolver = Callable[[str, str, datetime], OKPKey | None]
@@ -157,6 +159,9 @@ def heads_held_by_partners(
                 head = _receipt_head(str(token), resolve, trust.hosted, partner)
                 found.heads += [head] if head else []
                 found.unverifiable += head is None
+            sizes = [h.size for h in found.heads if partner in h.source]
+            if sizes:
+                found.largest[partner] = max([found.largest.get(partner, 0), *sizes])
             last = int(answer.get("last_size", after))
             if not answer.get("more") or last <= after:
                 break

@@ -3,11 +3,14 @@ answers without a server error, with a token of each kind of officer."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from migrex.casework.kinds import KINDS
 from migrex.officers.model import Role
 from migrex.officers.service import add_officer, issue_token
 from migrex.web.officers_app import create_officer_app
@@ -46,3 +49,20 @@ def test_no_operation_answers_with_a_server_error(pair: Pair) -> None:
     # The fuzzing really reached the routes: some calls succeeded, some were refused.
     assert len(statuses) >= 3 * len(operations)
     assert any(s < 300 for s in statuses) and any(400 <= s < 500 for s in statuses)
+
+
+def test_the_description_gives_every_message_body(pair: Pair) -> None:
+    document = create_officer_app(pair.am).openapi()
+    schemas = document["components"]["schemas"]
+    for kind in KINDS.values():
+        assert kind.model.__name__ in schemas, kind.type
+    inquiry = schemas["PersonInquiry"]
+    assert {"persons", "purpose", "legal_basis"} <= set(inquiry["properties"])
+    body = schemas["RequestIn"]["properties"]["body"]
+    offered = {ref["$ref"].rsplit("/", 1)[1] for ref in body["anyOf"]}
+    opening = {kind.model.__name__ for kind in KINDS.values() if kind.opens_case}
+    assert offered == opening and "PersonInquiry" in offered
+    # Every reference resolves inside the document.
+    text = json.dumps(document)
+    for name in re.findall(r'"#/components/schemas/([^"]+)"', text):
+        assert name in schemas, name

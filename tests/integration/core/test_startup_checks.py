@@ -21,7 +21,6 @@ from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 import migrex.exchange.cli as exchange_cli
-from conftest import POSTGRES_ADMIN_URL, _postgres_or_skip
 from migrex import migrate
 from migrex.checks import (
     DatabaseMissing,
@@ -163,10 +162,12 @@ def test_db_upgrade_does_not_create_a_missing_sqlite_database(kz: Path) -> None:
 
 
 @pytest.mark.postgres
-def test_db_upgrade_against_a_missing_postgres_database_is_one_line(kz: Path) -> None:
-    _postgres_or_skip()
+def test_db_upgrade_against_a_missing_postgres_database_is_one_line(
+    kz: Path, postgres_database: str
+) -> None:
     name = f"migrex_missing_{uuid.uuid4().hex[:10]}"
-    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    server = sa.make_url(postgres_database)
+    url = server.set(database=name).render_as_string(hide_password=False)
     with_setting(kz, "database_url", f'"{url}"')
     done = run_process(kz, "db", "upgrade")
     assert done.returncode == DatabaseMissing.exit_code, done.stderr
@@ -178,7 +179,7 @@ def test_db_upgrade_against_a_missing_postgres_database_is_one_line(kz: Path) ->
         code, output = migrex(kz, "outbox", "list")
         assert code == 0, output
     finally:
-        admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -37,11 +37,14 @@ def envelope(
     recipient: str = "am-mcs",
     lifetime: timedelta = timedelta(days=1),
     body: dict[str, Any] | None = None,
+    case_id: str = "case-1",
+    issued_at: datetime | None = None,
 ) -> str:
+    issued_at = issued_at or now()
     claims = MessageClaims(
         sender="kz-mia", recipient=recipient, agreement="kz-am-2024",
-        message_id=message_id or new_message_id(), type="notice", case_id="case-1",
-        in_reply_to=None, issued_at=now(), expires_at=now() + lifetime,
+        message_id=message_id or new_message_id(), type="notice", case_id=case_id,
+        in_reply_to=None, issued_at=issued_at, expires_at=issued_at + lifetime,
     )  # fmt: skip
     return seal(
         claims,
@@ -93,13 +96,27 @@ def test_the_same_envelope_twice_is_stored_once_and_answered_with_the_same_recei
     assert counts(pair) == (1, 0)
 
 
-def test_a_new_envelope_reusing_a_message_id_is_a_replay(pair: Pair) -> None:
+def test_a_new_envelope_reusing_a_message_id_for_another_message_is_a_replay(pair: Pair) -> None:
     message_id = new_message_id()
     receive(pair, [envelope(pair, message_id)])
-    [outcome] = receive(pair, [envelope(pair, message_id, body={"text": "changed"})])
+    [outcome] = receive(pair, [envelope(pair, message_id, case_id="case-2")])
     assert outcome["status"] == "rejected"
     assert outcome["problem"]["reason"] == "replayed"
     assert counts(pair) == (1, 1)
+
+
+def test_a_message_reissued_in_a_new_envelope_is_answered_with_the_first_receipt(
+    pair: Pair,
+) -> None:
+    """The sender sealed the message anew (new times, new bytes) as it had no receipt: the
+    receiver holds it already, so it stores nothing and answers with the receipt it signed."""
+    message_id = new_message_id()
+    [first] = receive(pair, [envelope(pair, message_id)])
+    reissued = envelope(pair, message_id, issued_at=now() + timedelta(minutes=2))
+    [second] = receive(pair, [reissued])
+    assert (first["status"], second["status"]) == ("accepted", "duplicate")
+    assert second["receipt"] == first["receipt"]
+    assert counts(pair) == (1, 0)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from factories import employment, person_present, write_csv
 from migrex.cli import app
 from migrex.errors import ImportRejected
 from migrex.registry.columns import Kind
+from migrex.registry.refresh import SnapshotRemovesTooMuch
 from migrex.registry.tables import PersonPresentRow
 
 runner = CliRunner()
@@ -76,3 +78,42 @@ def test_db_check_passes_on_a_fresh_database() -> None:
     result = runner.invoke(app, ["db", "check"])
     assert result.exit_code == 0, result.output
     assert "migrations match the models" in result.output
+
+
+def test_a_monthly_snapshot_prints_its_diff_as_json(node_config: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "KZ"
+    folder.mkdir()
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT,
+              [person_present(1), person_present(2)])  # fmt: skip
+    base = ["--config", str(node_config), "registry", "import", str(folder)]
+    assert runner.invoke(app, base).exit_code == 0
+    again = runner.invoke(app, [*base, "--mode", "snapshot", "--json"])
+    assert again.exit_code == 0, again.output
+    [report] = json.loads(again.stdout)
+    assert (report["added"], report["changed"], report["removed"]) == (0, 0, 0)
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT,
+              [person_present(2, registration_address="Astana, 1"), person_present(3)])  # fmt: skip
+    changed = runner.invoke(app, [*base, "--mode", "snapshot"])
+    assert changed.exit_code == 0, changed.output
+    assert "snapshot" in changed.output and "Astana" not in changed.output
+    last = runner.invoke(app, [*base, "--mode", "snapshot", "--json"])
+    [report] = json.loads(last.stdout)
+    assert report["unchanged"] == 2 and report["changed_keys"] == {}
+
+
+def test_a_truncated_export_is_refused_with_its_own_exit_code(
+    node_config: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "KZ"
+    folder.mkdir()
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT,
+              [person_present(1), person_present(2)])  # fmt: skip
+    base = ["--config", str(node_config), "registry", "import", str(folder)]
+    assert runner.invoke(app, base).exit_code == 0
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT, [])  # a header, no rows
+    refused = runner.invoke(app, [*base, "--mode", "snapshot"])
+    assert refused.exit_code == SnapshotRemovesTooMuch.exit_code == 35
+    assert "remove 2 of 2 persons_present records" in refused.output
+    emptied = runner.invoke(app, [*base, "--mode", "snapshot", "--max-removed", "100", "--json"])
+    assert emptied.exit_code == 0, emptied.output
+    assert json.loads(emptied.stdout)[0]["removed"] == 2

@@ -31,3 +31,18 @@ def test_the_audit_package_imports_no_feature_above_it() -> None:
     package = Path(migrex.audit.__file__).parent
     above = {f: files for f, files in imported_features(package).items() if f in ABOVE_AUDIT}
     assert above == {}
+
+
+# The benchmark times the append itself, so it calls it as the queue does.
+MAY_APPEND = {"audit/log.py", "audit/pending.py", "bench/audit.py"}
+
+
+def test_every_feature_writes_the_log_through_the_queue() -> None:
+    source = Path(migrex.audit.__file__).parents[1]
+    appending = {
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if "append_leaves" in path.read_text(encoding="utf-8")
+    }
+    assert appending - MAY_APPEND == set()
+    assert "audit/pending.py" in appending

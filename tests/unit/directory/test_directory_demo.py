@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from migrex.cli import app as migrex_app
 from migrex.directory import DirectoryInvalid, load_directory, load_trusted_party_keys
-from migrex.directory.cli import app
 from migrex.directory.demo import (
     DEFAULT_DEMO_AGREEMENTS,
     DEFAULT_DEMO_NODES,
@@ -25,6 +24,7 @@ from migrex.directory.demo import (
 from migrex.errors import ConfigurationError
 from migrex.identity import FileKeyStore, read_certificates_pem
 from migrex.identity.tls import client_ssl_context, server_ssl_context
+from migrex.rotation.cli import pki_app as app
 from migrex.settings import load_settings
 
 NOW = datetime.now(UTC)
@@ -139,10 +139,31 @@ def test_the_cli_bootstraps_shows_and_rotates(tmp_path: Path) -> None:
         root, ["pki", "rotate", "--key-dir", str(key_dir), "--authority", "kz-mia"]
     )
     assert rotated.exit_code == 0, rotated.output
-    new = FileKeyStore(key_dir).current_signing("kz-mia")
-    assert new.kid != old.kid
-    assert new.kid in rotated.stdout
-    assert "Re-issue" in rotated.stdout
+    # The old default made the new key current at once, and partners refused everything
+    # signed with it: now the new keys wait, pending, and the old one goes on signing.
+    assert FileKeyStore(key_dir).current_signing("kz-mia").kid == old.kid
+    pending = [k for k in FileKeyStore(key_dir).all_keys("kz-mia") if k.pending]
+    assert len(pending) == 2 and all(k.kid in rotated.stdout for k in pending)
+    assert "pending" in rotated.stdout and "directory propose" in rotated.stdout
+
+    # A second rotation while one waits is refused, and changes nothing.
+    again = runner.invoke(
+        root, ["pki", "rotate", "--key-dir", str(key_dir), "--authority", "kz-mia"]
+    )
+    assert again.exit_code != 0 and type(again.exception).__name__ == "RotationPending"
+    assert len(FileKeyStore(key_dir).all_keys("kz-mia")) == 4
+
+
+def test_activate_now_is_the_old_immediate_rotation(tmp_path: Path) -> None:
+    assert runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path)]).exit_code == 0
+    key_dir = tmp_path / "am" / "var" / "keys"
+    old = FileKeyStore(key_dir).current_signing("am-mcs")
+    rotated = runner.invoke(root, ["pki", "rotate", "--key-dir", str(key_dir), "--authority",
+                                   "am-mcs", "--activate-now"])  # fmt: skip
+    assert rotated.exit_code == 0, rotated.output
+    new = FileKeyStore(key_dir).current_signing("am-mcs")
+    assert new.kid != old.kid and new.kid in rotated.stdout
+    assert "partners refuse" in rotated.stdout
 
 
 def test_show_directory_refuses_a_directory_the_trusted_keys_do_not_cover(

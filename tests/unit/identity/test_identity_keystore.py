@@ -114,3 +114,34 @@ def test_the_party_key_is_one_per_state(tmp_path: Path) -> None:
         store.generate_party_key("KZ", T0)
     with pytest.raises(KeyStoreError):
         store.party_key("AM", T0)
+
+
+def test_a_pending_key_decrypts_but_signs_nothing_until_it_is_activated(tmp_path: Path) -> None:
+    store = FileKeyStore(tmp_path)
+    old = store.generate("kz-mia", T0)
+    now = T0 + 30 * DAY
+    waiting = store.add_pending("kz-mia", now)
+    reread = FileKeyStore(tmp_path)
+    # The old keys stay current: partners do not know the new ones yet.
+    assert reread.current_signing("kz-mia", now + DAY).kid == old.signing.kid
+    assert reread.current_encryption("kz-mia", now + DAY).kid == old.encryption.kid
+    pending = {k.kid: k for k in reread.all_keys("kz-mia") if k.pending}
+    assert set(pending) == {waiting.signing.kid, waiting.encryption.kid}
+    # ... but a partner that installed the new directory may already seal to the new key.
+    assert waiting.encryption.valid_at(now)
+    with pytest.raises(KeyStoreError, match="waiting"):
+        store.add_pending("kz-mia", now)
+    with pytest.raises(KeyStoreError, match="waiting"):
+        store.rotate("kz-mia", now, DAY)
+
+    later = now + 2 * DAY
+    taken = reread.activate("kz-mia", later, 7 * DAY)
+    assert {k.kid for k in taken} == set(pending)
+    after = FileKeyStore(tmp_path)
+    assert after.current_signing("kz-mia", later).kid == waiting.signing.kid
+    assert after.current_encryption("kz-mia", later).kid == waiting.encryption.kid
+    stored = {k.kid: k for k in after.all_keys("kz-mia")}
+    for key in old:  # kept, for verification, ending after the overlap
+        assert stored[key.kid].not_after == later + 7 * DAY
+    assert not any(k.pending for k in stored.values())
+    assert after.activate("kz-mia", later, DAY) == ()

@@ -1,0 +1,212 @@
+"""Taking a backup of a node and restoring one into a fresh database and key folder.
+
+The database snapshot is taken first and the key folder copied after it, so every key a row
+of the snapshot refers to is in the backup (a key rotated in between is there too). Both use
+cases stage their files in a private temporary folder (mode 0700) beside their target, and
+remove it when done.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from migrex import migrate
+from migrex.audit import events
+from migrex.audit.pending import append_recorded, record
+from migrex.audit.store import read_head
+from migrex.audit.tables import AuditRecovery
+from migrex.backup import database
+from migrex.backup.archive import open_archive, staged_files, write_archive
+from migrex.backup.encryption import (
+    BackupRefused,
+    fingerprint,
+    read_private_key,
+    read_public_key,
+)
+from migrex.backup.manifest import Manifest
+from migrex.db import make_engine
+from migrex.errors import MigrexError
+from migrex.node import Node
+from migrex.settings import Settings
+
+KEYS = "keys"
+CONFIG = "config"
+RESTORED_CONFIG = "restored-config"
+
+
+class RestoreTargetInUse(MigrexError):
+    type_slug = "restore-target-in-use"
+    title = "The database or key folder to restore into is not empty"
+    status = 409
+
+
+@dataclass(frozen=True)
+class Restored:
+    manifest: Manifest
+    key_dir: Path
+    config_dir: Path
+    set_aside: Path | None
+    """Where the key folder that was replaced (--force) was moved to."""
+
+
+def _configuration_files(settings: Settings, config: Path | None) -> Iterator[Path]:
+    """The node's configuration file and every file it names."""
+    named = [config, settings.tls_cert, settings.tls_key, settings.trusted_parties,
+             *settings.tls_trust_anchors, *settings.agreements]  # fmt: skip
+    yield from (path for path in named if path is not None and path.is_file())
+    if settings.directory_dir is not None and settings.directory_dir.is_dir():
+        yield from sorted(p for p in settings.directory_dir.iterdir() if p.is_file())
+
+
+def _stage_keys(key_dir: Path, folder: Path) -> None:
+    if not key_dir.is_dir() or not any(key_dir.iterdir()):
+        raise BackupRefused(f"no key folder at {key_dir}: a backup without keys cannot restore")
+    shutil.copytree(key_dir, folder / KEYS, symlinks=False)
+
+
+def _stage_config(settings: Settings, config: Path | None, folder: Path) -> dict[str, str]:
+    named: dict[str, str] = {}
+    for index, path in enumerate(_configuration_files(settings, config)):
+        name = f"{CONFIG}/{index:02d}-{path.name}"
+        (folder / CONFIG).mkdir(exist_ok=True, mode=0o700)
+        shutil.copyfile(path, folder / name)
+        named[name] = str(path)
+    return named
+
+
+def create_backup(
+    node: Node, config: Path | None, target: Path, recipient_key: Path, *, actor: str,
+    now: datetime,
+) -> tuple[Manifest, int]:  # fmt: skip
+    """Write an encrypted backup of `node` to `target`; returns its manifest and size. The
+    backup is an administration entry in the audit log (it holds what the node holds)."""
+    recipient = read_public_key(recipient_key)
+    settings = node.settings
+    if target.exists():
+        raise BackupRefused(f"{target} exists; a backup is never overwritten")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".migrex-backup-", dir=target.parent) as staging:
+        folder = Path(staging)
+        snapshot = database.snapshot(node.engine, folder)
+        _stage_keys(settings.resolved_key_dir, folder)
+        config_files = _stage_config(settings, config, folder)
+        manifest = Manifest(
+            node_id=settings.node_id, state=settings.state, created_at=now,
+            migration_head=snapshot.revision, database_dialect=snapshot.dialect,
+            database_format=snapshot.format, audit_size=snapshot.audit_size,
+            audit_root=snapshot.audit_root, rows=snapshot.rows, files=staged_files(folder),
+            config_files=config_files, operator_key=fingerprint(recipient),
+        )  # fmt: skip
+        size = write_archive(folder, manifest, target, recipient)
+    with node.unit_of_work() as uow:
+        entry = events.administration(at=now, actor=actor, action="backup-taken",
+                                      target=f"audit-size-{snapshot.audit_size}")  # fmt: skip
+        record(uow.session, entry)
+        uow.commit()
+    return manifest, size
+
+
+# ---------------------------------------------------------------- restore
+
+
+def _key_dir_in_use(key_dir: Path) -> bool:
+    return key_dir.exists() and (not key_dir.is_dir() or any(key_dir.iterdir()))
+
+
+def _check_target(settings: Settings, manifest: Manifest, in_use: dict[str, int],
+                  force: bool) -> None:  # fmt: skip
+    if (manifest.node_id, manifest.state) != (settings.node_id, settings.state):
+        raise BackupRefused(
+            f"the backup is of node {manifest.node_id} ({manifest.state}); this configuration "
+            f"is node {settings.node_id} ({settings.state})"
+        )
+    if manifest.database_format != "sqlite-file" and manifest.migration_head != (
+        migrate.head_revision()
+    ):
+        raise BackupRefused(
+            f"the backup's schema is {manifest.migration_head}, this migrex's is "
+            f"{migrate.head_revision()}: restore with the version that made it, then upgrade"
+        )
+    key_dir = settings.resolved_key_dir
+    if force:
+        return
+    if in_use:
+        raise RestoreTargetInUse(
+            f"the database already holds a node ({sum(in_use.values())} rows in "
+            f"{len(in_use)} tables): restore into an empty one, or give --force to replace it"
+        )
+    if _key_dir_in_use(key_dir):
+        raise RestoreTargetInUse(
+            f"the key folder {key_dir} is not empty: restore into a new one, or give --force"
+        )
+
+
+def _place_keys(staged: Path, key_dir: Path, now: datetime) -> Path | None:
+    """Put the backup's keys at `key_dir` (folders 0700, files 0600), the folder there
+    before moved aside; returns where it went."""
+    aside = None
+    if key_dir.exists():
+        aside = key_dir.with_name(f"{key_dir.name}.before-restore-{now:%Y%m%dT%H%M%S}")
+        key_dir.rename(aside)
+    key_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(staged, key_dir)
+    for folder, dirs, files in os.walk(key_dir):
+        Path(folder).chmod(0o700)
+        for name in files:
+            (Path(folder) / name).chmod(0o600)
+        del dirs  # walked by os.walk itself
+    return aside
+
+
+def restore_backup(
+    settings: Settings, source: Path, identity_key: Path, *, force: bool, actor: str,
+    now: datetime,
+) -> Restored:  # fmt: skip
+    """Check the backup whole, then load it into the node's database and key folder, which
+    must be empty unless `force`. The log is marked restored (`AuditRecovery`): witnessing
+    declares the recovery to the partners' witnesses before it shows them a checkpoint."""
+    identity = read_private_key(identity_key)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with tempfile.TemporaryDirectory(prefix=".migrex-restore-", dir=settings.data_dir) as tmp:
+            folder = Path(tmp)
+            manifest = open_archive(source, identity, folder)
+            content = folder / "content"
+            _check_target(settings, manifest, database.rows_in_use(engine), force)
+            if force:
+                database.empty(engine)
+            migrate.upgrade(engine)
+            with engine.begin() as connection:
+                database.load(content, manifest.database_format, connection)
+                _mark_restored(Session(bind=connection), manifest, actor, now)
+                aside = _place_keys(content / KEYS, settings.resolved_key_dir, now)
+            config_dir = settings.data_dir / RESTORED_CONFIG
+            shutil.rmtree(config_dir, ignore_errors=True)
+            if (content / CONFIG).is_dir():
+                shutil.copytree(content / CONFIG, config_dir)
+    finally:
+        engine.dispose()
+    return Restored(manifest, settings.resolved_key_dir, config_dir, aside)
+
+
+def _mark_restored(session: Session, manifest: Manifest, actor: str, now: datetime) -> None:
+    head = read_head(session)
+    session.add(AuditRecovery(restored_size=head.size, restored_root=head.root_hash,
+                              restored_at=now, backup_created_at=manifest.created_at))  # fmt: skip
+    entry = events.administration(at=now, actor=actor, action="restored-from-backup",
+                                  target=f"audit-size-{manifest.audit_size}")  # fmt: skip
+    # This session rides on the restore's own transaction and is never committed itself,
+    # so the entry is appended at once rather than at a commit.
+    record(session, entry)
+    append_recorded(session, now)
+    session.flush()
+    session.close()

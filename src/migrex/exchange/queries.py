@@ -1,0 +1,50 @@
+"""What the operator's outbox lists read: no bodies, only envelopes' facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from migrex.exchange.delivery import NEEDS_OPERATOR, UNFINISHED
+from migrex.exchange.tables import OutboxMessage
+from migrex.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class HeldUp:
+    """A message only an operator can move on (parked or refused), and the messages of its
+    case queued behind it, oldest first: they go once it is delivered or discarded."""
+
+    head: OutboxMessage
+    waiting: tuple[str, ...]
+
+
+def held_up(uow: UnitOfWork, limit: int) -> list[HeldUp]:
+    """The `limit` most recent messages awaiting an operator, each with what waits behind it."""
+    heads = list(
+        uow.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status.in_(NEEDS_OPERATOR))
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+    if not heads:
+        return []
+    head = aliased(OutboxMessage)
+    behind = uow.session.execute(
+        select(head.id, OutboxMessage.message_id)
+        .join(head, head.ordering_key == OutboxMessage.ordering_key)
+        .where(
+            head.id.in_([row.id for row in heads]),
+            OutboxMessage.id > head.id,
+            OutboxMessage.status.in_(UNFINISHED),
+        )
+        .order_by(OutboxMessage.id)
+    )
+    waiting: dict[int, list[str]] = {}
+    for head_id, message_id in behind:
+        waiting.setdefault(head_id, []).append(message_id)
+    return [HeldUp(row, tuple(waiting.get(row.id, ()))) for row in heads]

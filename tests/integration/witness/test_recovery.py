@@ -1,0 +1,185 @@
+"""Restore and resume: a node restored from an old backup declares the recovery of its audit
+log, signed; its partner's witness records it and takes the new branch, and the exchange goes
+on both ways. Without the declaration the witness refuses the restored log as a rollback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
+from witness_steps import DirectHeadsClient, cosigned, verify_alone
+
+from backup_steps import (
+    fresh_database,
+    fresh_settings,
+    operator_key,
+    restore,
+    restored_node,
+    take_backup,
+    traffic,
+)
+from casework_steps import context, deliver, now
+from migrex.audit.leaves import AuditLeaf, LeafKind
+from migrex.audit.log_keys import log_keys
+from migrex.audit.tables import AuditLeafRow, AuditRecovery, AuditWitnessed
+from migrex.casework.service import file_inbox
+from migrex.cli import app
+from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.witness.jobs import checkpoint_round
+from migrex.witness.node import witnessing_node
+from migrex.witness.rounds import file_audit_messages
+from migrex.witness.tables import PartnerRecovery
+from migrex.witness.with_partner import verify_with_partners
+from nodes import Pair
+
+RECOVERY = str(LeafKind.RECOVERY)
+
+
+def _round(pair: Pair, state: str) -> None:
+    node, trust = (pair.kz, pair.kz_trust) if state == "KZ" else (pair.am, pair.am_trust)
+    partner, partner_trust = (pair.am, pair.am_trust) if state == "KZ" else (pair.kz, pair.kz_trust)
+    witnessing = witnessing_node(node, trust)
+    with node.unit_of_work() as uow:
+        file_inbox(uow, context(node), now())
+    with node.unit_of_work() as uow:
+        file_audit_messages(uow, witnessing, now())
+    checkpoint_round(node, trust, witnessing, now(), DirectHeadsClient(partner, partner_trust))
+
+
+def _rounds(pair: Pair, count: int = 3) -> None:
+    for _ in range(count):
+        _round(pair, "KZ")
+        deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+        _round(pair, "AM")
+        deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+
+
+def _witnessed_by_kz(pair: Pair) -> int:
+    origin = witnessing_node(pair.am, pair.am_trust).signer.origin
+    with pair.kz.unit_of_work() as uow:
+        return int(uow.session.scalar(select(func.max(AuditWitnessed.size))
+                                      .where(AuditWitnessed.origin == origin)) or 0)  # fmt: skip
+
+
+def _events(node: object, reason: str) -> list[SecurityEvent]:
+    with node.unit_of_work() as uow:  # type: ignore[attr-defined]
+        return list(
+            uow.session.scalars(select(SecurityEvent).where(SecurityEvent.reason == reason))
+        )
+
+
+@dataclass
+class Restored:
+    pair: Pair
+    backup_size: int
+    lost_size: int
+
+
+@pytest.fixture
+def restored(pair: Pair, tmp_path: Path, database_url: str) -> Iterator[Restored]:
+    """Armenia's node backed up, then more traffic that Kazakhstan witnesses, then Armenia
+    restored from the backup into a fresh database and key folder."""
+    traffic(pair)
+    _rounds(pair)
+    private, public = operator_key(tmp_path)
+    backup = tmp_path / "am.backup"
+    backup_size = take_backup(pair.am, backup, public)
+    traffic(pair)
+    traffic(pair)
+    _rounds(pair)
+    lost_size = _witnessed_by_kz(pair)
+    assert lost_size > backup_size + 1  # the partner witnessed a head the backup lacks
+    with fresh_database(database_url, tmp_path) as url:
+        settings = fresh_settings(pair.am, url, tmp_path / "restored")
+        restore(settings, backup, private)
+        am, am_trust = restored_node(settings)
+        try:
+            yield Restored(Pair(pair.kz, am, pair.kz_trust, am_trust), backup_size, lost_size)
+        finally:
+            am.close()
+
+
+def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None:
+    pair = restored.pair
+    am_origin = witnessing_node(pair.am, pair.am_trust).signer.origin
+    _rounds(pair)  # the restored node starts: it declares the recovery with its checkpoint
+    # Kazakhstan's witness recorded the recovery, visibly, and took the new branch.
+    with pair.kz.unit_of_work() as uow:
+        [recovery] = uow.session.scalars(select(PartnerRecovery)).all()
+        kz_leaves = [AuditLeaf.decode(bytes(d)) for d in uow.session.scalars(
+            select(AuditLeafRow.data).where(AuditLeafRow.kind == RECOVERY))]  # fmt: skip
+    assert recovery.origin == am_origin
+    assert recovery.restored_size == restored.backup_size
+    assert recovery.abandoned_size == restored.lost_size
+    [event] = _events(pair.kz, "recovery-declared")
+    assert str(restored.lost_size) in event.detail
+    assert [leaf.actor for leaf in kz_leaves] == ["witness"]
+    assert not _events(pair.kz, "split-view")
+    # Our log holds the recovery entry, stating the restored head and what the witness held.
+    with pair.am.unit_of_work() as uow:
+        [ours] = [AuditLeaf.decode(bytes(d)) for d in uow.session.scalars(
+            select(AuditLeafRow.data).where(AuditLeafRow.kind == RECOVERY))]  # fmt: skip
+    assert ours.reference is not None
+    assert f"restored:{restored.backup_size}:" in ours.reference
+    held = int(ours.reference.rsplit(":", 1)[1])
+    assert held >= restored.lost_size  # its checkpoint, or a later head a receipt stated
+    assert recovery.heads_set_aside >= (held > restored.lost_size)
+    # The exchange resumes both ways, and both logs go on being cosigned.
+    first = cosigned(pair.am)[-1][0]
+    traffic(pair)
+    _rounds(pair)
+    assert cosigned(pair.am)[-1][0] > first
+    assert _witnessed_by_kz(pair) == cosigned(pair.am)[-1][0]
+    kz_cosigned = cosigned(pair.kz)[-1][0]
+    traffic(pair)
+    _rounds(pair)
+    assert cosigned(pair.kz)[-1][0] > kz_cosigned
+    # The restored log verifies, alone and against what Kazakhstan holds of it.
+    assert verify_alone(pair.am, pair.am_trust).ok
+    client = DirectHeadsClient(pair.kz, pair.kz_trust)
+    with pair.am.unit_of_work() as uow:
+        report, _ = verify_with_partners(uow.session, pair.am_trust,
+                                         witnessing_node(pair.am, pair.am_trust),
+                                         log_keys(pair.am), client, now=now())  # fmt: skip
+    assert report.ok, report.problems
+    # The operator sees the declared recovery on both nodes.
+    for node in (pair.am, pair.kz):
+        config = node.settings.data_dir.parent / "node.toml"
+        overrides = ["--config", str(config)]
+        env = {"MIGREX_DATABASE_URL": node.settings.resolved_database_url,
+               "MIGREX_KEY_DIR": str(node.settings.resolved_key_dir)}  # fmt: skip
+        shown = CliRunner().invoke(app, [*overrides, "witness", "status"], env=env)
+        assert shown.exit_code == 0, shown.output
+        assert "recovery declared" in " ".join(shown.output.split())
+    verified = CliRunner().invoke(app, ["--config", str(pair.am.settings.data_dir.parent /
+                                                         "node.toml"), "audit", "verify",
+                                        "--json"], env={
+        "MIGREX_DATABASE_URL": pair.am.settings.resolved_database_url,
+        "MIGREX_KEY_DIR": str(pair.am.settings.resolved_key_dir)})  # fmt: skip
+    assert [r["actor"] for r in json.loads(verified.stdout)["recoveries"]] == ["administrator"]
+
+
+def test_without_the_declaration_the_partner_refuses_the_restored_log(
+    restored: Restored,
+) -> None:
+    pair = restored.pair
+    # As before recoveries existed: a restore that declares nothing.
+    with pair.am.unit_of_work() as uow:
+        uow.session.execute(delete(AuditRecovery))
+        uow.commit()
+    _rounds(pair)
+    with pair.kz.unit_of_work() as uow:
+        statuses = set(uow.session.scalars(
+            select(InboxMessage.status).where(
+                InboxMessage.sender == "am-police", InboxMessage.type == "audit-checkpoint"
+            )))  # fmt: skip
+    refused = _events(pair.kz, "split-view") + _events(pair.kz, "audit-refused")
+    assert refused and statuses & {"split-view", "refused"}, statuses
+    assert _witnessed_by_kz(pair) == restored.lost_size  # the new branch is never cosigned
+    with pair.kz.unit_of_work() as uow:
+        assert not uow.session.scalars(select(PartnerRecovery)).all()

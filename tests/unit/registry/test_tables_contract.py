@@ -1,0 +1,50 @@
+"""The registry tables hold exactly what the file contract (`registry.columns`) admits.
+
+The contract is the one place a register's columns are defined; the tables declare them
+again with their SQL types, because the queries name them as typed attributes. This test
+keeps the two from drifting: same columns in the same order, a column nullable exactly when
+the contract makes it optional, dates as dates, and every text column wide enough for the
+longest value its rule lets through the import checks. (The migration that created the
+tables is history and stays as written.)"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Date, String
+
+from migrex.registry.columns import COLUMNS, Column, Kind, Rule, Type
+from migrex.registry.tables import ROWS
+
+# The longest value each rule admits (see `registry.checks`).
+# (A national id: KZ IIN or AM public-service number; a document: 9 characters at most in the
+# ICAO zone; a region: "KZ-75".)
+LONGEST: dict[Rule, int] = {
+    Rule.RECORD_ID: 40, Rule.LOCAL_NAME: 200, Rule.LATIN_NAME: 200, Rule.SEX: 1,
+    Rule.COUNTRY: 3, Rule.DOCUMENT_TYPE: 1, Rule.DOCUMENT_NUMBER: 9, Rule.NATIONAL_ID: 12,
+    Rule.ORGANISATION_ID: 12, Rule.REGION: 6, Rule.ISCO08: 4, Rule.TEXT: 200,
+}  # fmt: skip
+TABLE_ONLY = {"id", "batch_id"}
+
+
+def longest(column: Column) -> int:
+    if column.rule is Rule.CODE:
+        return max(len(code) for code in column.codes)
+    return LONGEST[column.rule]
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_each_register_table_is_its_file_contract(kind: Kind) -> None:
+    table = ROWS[kind].__table__
+    stored = [c for c in table.columns if c.name not in TABLE_ONLY]
+    assert [c.name for c in stored] == [c.name for c in COLUMNS[kind]]
+    for spec, column in zip(COLUMNS[kind], stored, strict=True):
+        assert column.nullable is not spec.required, spec.name
+        if spec.type is Type.DATE:
+            assert isinstance(column.type, Date), spec.name
+        else:
+            assert isinstance(column.type, String), spec.name
+            assert column.type.length is not None and column.type.length >= longest(spec), (
+                spec.name,
+                column.type.length,
+                longest(spec),
+            )
