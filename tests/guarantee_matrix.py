@@ -204,7 +204,7 @@ def build_scene(root: Path) -> Iterator[Scene]:
             opened = open_request(uow, context(am), command, now())
         scene = Scene(
             pair, officers_app(am),
-            create_app(ExchangeRuntime(am, pair.am_trust), run_relay=False),
+            create_app(ExchangeRuntime(am, pair.am_trust)),
             str(am.settings.data_dir.parent / "node.toml"), tokens, in_review,
             opened.case_id, opened.message_id, root,
         )  # fmt: skip

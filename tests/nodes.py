@@ -203,7 +203,10 @@ def world_nodes(
     `database_urls` names one); with `start`, each also runs as `migrex serve` on loopback."""
     workspace = Workspace(root)
     ports = {state: free_port() for state in WORLD_AGREEMENTS}
-    workspace.create(WORLD_AGREEMENTS, WORLD_DIRECTORIES, ports, database_urls)
+    operator_ports = {state: free_port() for state in WORLD_AGREEMENTS}
+    workspace.create(
+        WORLD_AGREEMENTS, WORLD_DIRECTORIES, ports, database_urls, operator_ports=operator_ports
+    )
     nodes = {state: Node(load_settings(workspace.node_config(state))) for state in ports}
     world = World(
         workspace,

@@ -6,6 +6,9 @@ A feature's commands are imported only when they run or show their own help, so 
 
 from __future__ import annotations
 
+import os
+import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +18,8 @@ from typer.core import TyperCommand, TyperGroup
 from migrex import features
 from migrex.console import render_error
 from migrex.errors import MigrexError
+
+TRACEBACK_VARIABLE = "MIGREX_TRACEBACK"
 
 
 def feature_command(command: features.Command) -> TyperGroup | TyperCommand:
@@ -68,14 +73,57 @@ class _RootGroup(TyperGroup):
         except MigrexError as error:
             render_error(error)
             raise typer.Exit(error.exit_code) from error
+        except Exception as error:
+            # Typer's own exits, aborts and usage errors (its vendored Click) keep their codes.
+            if os.environ.get(TRACEBACK_VARIABLE) or _is_typers(error):
+                raise
+            if _from_the_database(error):
+                # The database went away under a command: one line, never the statement and
+                # its parameters, which may hold a name or a document number (G8).
+                from migrex.checks import DatabaseUnreachable, first_line  # noqa: PLC0415 - SQLAlchemy only on error
+
+                unreachable = DatabaseUnreachable(
+                    f"the database failed during the command ({first_line(error)}): is the "
+                    "server up? Nothing was committed beyond what the command reported."
+                )
+                render_error(unreachable)
+                raise typer.Exit(unreachable.exit_code) from None
+            # A bug. Its text and its traceback's locals may quote what it failed on (G8): the
+            # class only, unless the operator asks for more.
+            render_error(MigrexError(
+                f"unexpected {type(error).__name__}: a bug in migrex; set {TRACEBACK_VARIABLE}=1 "
+                "to see where (the trace may show the data the command was given)"
+            ))  # fmt: skip
+            raise typer.Exit(MigrexError.exit_code) from None
+
+
+def _is_typers(error: Exception) -> bool:
+    return isinstance(error, (typer.Exit, typer.Abort)) or type(error).__module__.startswith(
+        ("typer.", "click.")
+    )
+
+
+def _from_the_database(error: Exception) -> bool:
+    # Looked up only when an error arrives: importing SQLAlchemy costs `migrex --help` time.
+    exc = sys.modules.get("sqlalchemy.exc")
+    return exc is not None and isinstance(error, exc.SQLAlchemyError)
 
 
 app = typer.Typer(
     cls=_RootGroup,
     help="migrex: a node for intergovernmental migration-cooperation agreements.",
     no_args_is_help=True,
+    # Never Rich's tracebacks: they print every frame's local variables (the settings, a
+    # request's body), and a traceback may reach a log.
     pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"migrex {version('migrex')}")
+        raise typer.Exit
 
 
 @app.callback()
@@ -85,6 +133,12 @@ def root(
         Path | None,
         typer.Option("--config", "-c", envvar="MIGREX_CONFIG", help="the node's TOML file"),
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = {"config": config}
 

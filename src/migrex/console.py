@@ -13,7 +13,9 @@ MAX_PROBLEMS_SHOWN = 50
 
 
 def render_error(error: MigrexError) -> None:
-    err.print(f"[bold red]error:[/] {error.detail}", highlight=False)
+    # Not wrapped at the terminal's width: the line is one error, and scripts and logs read
+    # it as one line.
+    err.print(f"[bold red]error:[/] {error.detail}", highlight=False, soft_wrap=True)
     for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
         err.print(
             f"  [yellow]{problem.where}[/]: {problem.reason}"
@@ -21,6 +23,7 @@ def render_error(error: MigrexError) -> None:
             else f"  {problem.reason}",
             highlight=False,
             markup=True,
+            soft_wrap=True,
         )
     hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:

@@ -48,6 +48,11 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "SnapshotRemovesTooMuch": 35,
     "BackupRefused": 37,
     "RestoreTargetInUse": 38,
+    # Start-up checks (migrex.checks): what is missing, and so what to run.
+    "DatabaseMissing": 28,
+    "DatabaseNotCurrent": 29,
+    "DatabaseUnreachable": 30,
+    "NodeFilesMissing": 31,
 }
 USAGE_EXIT_CODE: Final = 2
 

@@ -39,8 +39,10 @@ class Feature:
     migrations take in (`migrex.schema`). `partner_routers` go on the mutual-TLS door
     partners reach, `officer_routers` on the officers' API; each names a FastAPI
     `APIRouter`. `jobs` name functions `start(runtime: ExchangeRuntime, stop:
-    threading.Event) -> None` that `migrex serve` calls once, in list order, when the node
-    runs its relay; each starts its own threads and ends them when `stop` is set.
+    threading.Event) -> None` that `migrex serve` calls once, in list order, whether or not
+    the node runs its relays itself; each starts its own threads and ends them when `stop`
+    is set, and one that must not run in two processes of a node at once takes a lease
+    (`migrex.jobs.start_periodic(..., exclusive=engine)`).
     `filing_hooks` pair a message type with a function casework's filing gate calls, inside
     the message's savepoint, when a message of that type is filed: a feature above casework
     (statistics storing a partner's release) takes part in filing without casework importing
@@ -158,8 +160,6 @@ FEATURES: Final[tuple[Feature, ...]] = (
         partner_routers=("migrex.exchange.api:router",),
         jobs=("migrex.exchange.jobs:start_relays",),
     ),
-    # Retention does not yet expose its job from its own package; until it does,
-    # `migrex.web.jobs` starts it as `serve` always has.
     Feature(
         "casework",
         commands=(
@@ -226,7 +226,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
             ),
         ),
         tables=("migrex.retention.tables",),
-        jobs=("migrex.web.jobs:erase_expired",),
+        jobs=("migrex.retention.jobs:erase_expired",),
     ),
     Feature(
         "backup",

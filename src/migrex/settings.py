@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import pycountry
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -19,20 +19,27 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from migrex.errors import ConfigurationError, Problem
 
 _NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MIGREX_", extra="forbid", frozen=True)
 
-    node_id: str = "node"
+    node_id: str = Field(
+        "node", description="the node's name: 2-63 lowercase letters, digits, hyphens"
+    )
     state: str = Field("KZ", description="ISO 3166-1 alpha-2 code of the state this node serves")
     authorities: tuple[str, ...] = Field(
         ("kz-mia", "kz-mlsp"), description="ids of the competent authorities this node hosts"
     )
     agreements: tuple[Path, ...] = Field((), description="agreement files this node takes part in")
-    data_dir: Path = Path("var")
+    data_dir: Path = Field(
+        Path("var"),
+        description="the node's folder: SQLite database and keys by default;"
+        " must exist (`migrex db create` makes it)",
+    )
     database_url: str = Field("", description="SQLAlchemy URL; empty means SQLite in data_dir")
-    key_dir: Path | None = None
+    key_dir: Path | None = Field(None, description="the node's key store; unset: data_dir/keys")
     tls_cert: Path | None = Field(None, description="the node's certificate (PEM)")
     tls_key: Path | None = Field(None, description="the node certificate's private key (PEM)")
     tls_trust_anchors: tuple[Path, ...] = Field(
@@ -50,7 +57,7 @@ class Settings(BaseSettings):
     relay_threads: int = Field(
         4, ge=1, le=16, description="relays inside the node; one seals while others wait"
     )
-    relay_batch_size: int = Field(150, ge=1, le=1000)
+    relay_batch_size: int = Field(150, ge=1, le=1000, description="messages a relay posts at once")
     relay_poll_seconds: float = Field(
         0.02, gt=0, le=60, description="how often an idle relay looks at the outbox (SQLite)"
     )
@@ -73,7 +80,9 @@ class Settings(BaseSettings):
     retention_interval_seconds: float = Field(
         3600, gt=0, description="how often received personal data past retention is erased"
     )
-    relay_max_attempts: int = Field(12, ge=1)
+    relay_max_attempts: int = Field(
+        12, ge=1, description="delivery attempts of one message before it is parked"
+    )
     relay_backoff_cap_seconds: float = Field(
         600, gt=0, description="longest wait between two delivery attempts of one message"
     )
@@ -86,9 +95,35 @@ class Settings(BaseSettings):
     officer_listen_port: int | None = Field(
         None, ge=1, le=65535, description="port of the officers' API; none: not served"
     )
-    listen_host: str = "127.0.0.1"
-    listen_port: int = Field(8443, ge=1, le=65535)
-    environment: Literal["development", "production"] = "development"
+    officer_tls_cert: Path | None = Field(
+        None, description="certificate (PEM) of the officers' listener; unset: plain HTTP"
+    )
+    officer_tls_key: Path | None = Field(
+        None, description="private key (PEM) of the officers' listener certificate"
+    )
+    officer_tls_client_ca: Path | None = Field(
+        None,
+        description="CA certificates (PEM) officers' client certificates must chain to;"
+        " unset: no client certificate asked",
+    )
+    operator_listen_host: str = Field(
+        "127.0.0.1", description="interface of the operator listener (/health, /ready, /metrics)"
+    )
+    operator_listen_port: int | None = Field(
+        None, ge=1, le=65535, description="port of the operator listener; none: not served"
+    )
+    listen_host: str = Field("127.0.0.1", description="interface of the partners' mutual-TLS door")
+    listen_port: int = Field(8443, ge=1, le=65535, description="port of the partners' door")
+    shutdown_grace_seconds: float = Field(
+        3.0,
+        gt=0,
+        le=60,
+        description="how long a stopping node lets requests and relay"
+        " batches in flight finish before it exits",
+    )
+    environment: Literal["development", "production"] = Field(
+        "development", description='"production" refuses implicit databases and open listeners'
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="the least severe log lines written"
     )
@@ -158,6 +193,17 @@ class Settings(BaseSettings):
                 raise ValueError("production must name the interface to listen on")
             if self.tls_key is not None and (self.tls_key.parent / "ca-key.pem").exists():
                 raise ValueError("a CA private key lies beside the node key; keep it offline")
+            if (
+                self.officer_listen_port is not None
+                and self.officer_tls_cert is None
+                and self.officer_listen_host not in _LOOPBACK
+            ):
+                raise ValueError(
+                    "production serves the officers' API beyond loopback only over TLS"
+                    " (officer_tls_cert, officer_tls_key)"
+                )
+        if (self.officer_tls_cert is None) != (self.officer_tls_key is None):
+            raise ValueError("officer_tls_cert and officer_tls_key go together")
         return self
 
     @property
@@ -194,8 +240,10 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = dict(values)
-    paths = ("data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
-             "log_file")  # fmt: skip
+    paths = (
+        "data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
+        "officer_tls_cert", "officer_tls_key", "officer_tls_client_ca", "log_file",
+    )  # fmt: skip
     for key in paths:
         if isinstance(resolved.get(key), str):
             resolved[key] = base / resolved[key]
@@ -205,3 +253,52 @@ def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
                 base / item if isinstance(item, str) else item for item in resolved[key]
             ]
     return resolved
+
+
+def settings_reference() -> str:
+    """Every setting, its environment variable, type, default and meaning, as the Markdown of
+    `docs/settings.md` (kept in step by `tests/unit/core/test_settings_reference.py`)."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `migrex.settings.Settings` by",
+        "`tests/unit/core/test_settings_reference.py`; after changing a setting, rewrite it with",
+        "`MIGREX_WRITE_DOCS=1 pytest tests/unit/core/test_settings_reference.py`.",
+        "",
+        "A node reads its settings from the `[node]` table of its TOML file (`migrex --config",
+        "FILE`, or `MIGREX_CONFIG`); an environment variable `MIGREX_<NAME>` overrides the file.",
+        "Relative paths in the file are taken from the file's folder.",
+        "",
+        "| Setting | Environment | Type | Default | Meaning |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, field in Settings.model_fields.items():
+        kind = _type_name(field.annotation)
+        default = "required" if field.is_required() else _toml_value(field.default)
+        meaning = (field.description or "").replace("|", "\\|").replace("<", "&lt;")
+        lines.append(f"| `{name}` | `MIGREX_{name.upper()}` | {kind} | {default} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def _type_name(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return " or ".join(f'`"{value}"`' for value in get_args(annotation))
+    text = (
+        getattr(annotation, "__name__", None) if not getattr(annotation, "__args__", None) else None
+    )
+    text = text or str(annotation).replace("typing.", "").replace("pathlib.", "")
+    return text.replace("|", "or")
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, Path):
+        return f'`"{value.as_posix()}"`'
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    if isinstance(value, tuple):
+        return "`[" + ", ".join(_toml_value(v).strip("`") for v in value) + "]`"
+    return f"`{value}`"

@@ -122,6 +122,10 @@ def kz_url(nodes: TwoNodes) -> str:
     return f"https://127.0.0.1:{nodes.processes['KZ'].port}"
 
 
+def operator_url(nodes: TwoNodes, state: str) -> str:
+    return f"http://127.0.0.1:{nodes.nodes[state].settings.operator_listen_port}"
+
+
 def tls_refusals(nodes: TwoNodes) -> int:
     deadline = time.monotonic() + 5  # the security log is written in the background
     while True:
@@ -141,7 +145,7 @@ def tls_refusals(nodes: TwoNodes) -> int:
 
 def test_a_client_without_a_certificate_is_refused(nodes: TwoNodes) -> None:
     with _client(nodes, None) as client, pytest.raises(httpx.HTTPError):
-        client.get(kz_url(nodes) + "/health")
+        client.post(kz_url(nodes) + "/v1/envelopes", json={"envelopes": []})
     assert tls_refusals(nodes) >= 1
 
 
@@ -173,9 +177,13 @@ def test_the_partner_gets_problem_answers_for_bad_requests(nodes: TwoNodes) -> N
         missing = client.get(kz_url(nodes) + "/v1/nothing-here")
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
-        assert client.get(kz_url(nodes) + "/health").json()["status"] == "ok"
-        metrics = client.get(kz_url(nodes) + "/metrics").text
-        assert 'migrex_messages_rejected_total{reason="malformed"} 1.0' in metrics
+        # What the operator reads is not the partner's to read.
+        for page in ("/health", "/metrics", "/docs", "/openapi.json"):
+            assert client.get(kz_url(nodes) + page).status_code == 404, page
+    operator = operator_url(nodes, "KZ")
+    assert httpx.get(operator + "/health").json()["status"] == "ok"
+    metrics = httpx.get(operator + "/metrics").text
+    assert 'migrex_messages_rejected_total{reason="malformed"} 1.0' in metrics
     # The refused envelope and both refused requests are in the security log, once each.
     deadline = time.monotonic() + 5  # request-level refusals are written in the background
     while True:

@@ -832,6 +832,7 @@ ROWS: dict[str, Row] = {
     "migrex user tokens": _admin(),
     "migrex registry import": _admin(G5=Check(registry_refresh_is_audited)),
     "migrex registry summary": _admin(),
+    "migrex db create": _admin(G5=_("creates the database itself: no audit log exists yet")),
     "migrex db upgrade": _admin(G5=_("the schema itself: the audit log may not exist yet")),
     "migrex db check": _admin(),
     "migrex pki demo": _admin(

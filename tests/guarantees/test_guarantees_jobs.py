@@ -131,7 +131,7 @@ ROWS: dict[str, Row] = {
     "migrex.exchange.jobs:start_relays": row(JOB),
     "migrex.casework.jobs:file_received_messages": row(JOB),
     "migrex.witness.jobs:start_witnessing": row(JOB),
-    "migrex.web.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
+    "migrex.retention.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
 }
 
 

@@ -31,8 +31,10 @@ from guarantee_matrix import (
 from guarantee_paths import Guarantee, routes
 from migrex.audit.tables import AuditLeafRow
 from migrex.envelope import MessageClaims, new_message_id, seal
+from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.tables import SecurityEvent
 from migrex.ledger.tables import DisclosureRow
+from migrex.web.operator_app import create_operator_app
 
 # ---------------------------------------------------------------- how each route is called
 
@@ -220,11 +222,17 @@ PUBLIC_DOC = row(
     {g: _("the API description: public, holds no record and takes no input") for g in Guarantee},
 )
 DOOR: Row = {
-    **{g: _("an operations page on the mutual-TLS door: counts and states, no record")
-       for g in Guarantee},
-    Guarantee.G8: _("reports counts and the node's id, never a record: nothing to plant"),
+    **{g: _("a partner-facing route on the mutual-TLS door") for g in Guarantee},
     Guarantee.G11: _("reachable only over mutual TLS with a partner's certificate (web.cli "
-                     "serve); takes no input and changes nothing"),
+                     "serve)"),
+}  # fmt: skip
+OPERATOR: Row = {
+    **{g: _("an operations page on the operator listener: counts and states, no record")
+       for g in Guarantee},
+    Guarantee.G8: _("reports counts, states and the node's id, never a record: nothing to plant"),
+    Guarantee.G10: _("takes no input"),
+    Guarantee.G11: _("the operator listener, on loopback unless the operator says otherwise "
+                     "(operator_listen_host); takes no input and changes nothing"),
 }  # fmt: skip
 
 ROWS: dict[str, Row] = {
@@ -375,13 +383,16 @@ DOOR_ROWS: dict[str, Row] = {
         G10=Check(unsigned_heads_request_is_refused),
         G11=Check(unsigned_heads_request_is_refused),
     ),
-    "GET /health": row(DOOR),
-    "GET /metrics": row(DOOR),
-    "GET /docs": PUBLIC_DOC,
-    "GET /docs/oauth2-redirect": PUBLIC_DOC,
-    "GET /openapi.json": PUBLIC_DOC,
-    "GET /redoc": PUBLIC_DOC,
 }
+OPERATOR_ROWS: dict[str, Row] = {
+    "GET /health": row(OPERATOR),
+    "GET /ready": row(OPERATOR),
+    "GET /metrics": row(OPERATOR),
+}
+
+
+def operator_app(scene: Scene) -> Any:
+    return create_operator_app(ExchangeRuntime(scene.node, scene.pair.am_trust))
 
 
 def test_every_route_has_a_row(scene: Scene) -> None:
@@ -392,6 +403,10 @@ def test_every_door_route_has_a_row(scene: Scene) -> None:
     assert routes(scene.door) == sorted(DOOR_ROWS)
 
 
+def test_every_operator_route_has_a_row(scene: Scene) -> None:
+    assert routes(operator_app(scene)) == sorted(OPERATOR_ROWS)
+
+
 @pytest.mark.parametrize(("path", "guarantee"), cells(ROWS))
 def test_officers_api(scene: Scene, path: str, guarantee: Guarantee) -> None:
     run_cell(scene, ROWS, path, guarantee)
@@ -400,3 +415,8 @@ def test_officers_api(scene: Scene, path: str, guarantee: Guarantee) -> None:
 @pytest.mark.parametrize(("path", "guarantee"), cells(DOOR_ROWS))
 def test_partners_door(scene: Scene, path: str, guarantee: Guarantee) -> None:
     run_cell(scene, DOOR_ROWS, path, guarantee)
+
+
+@pytest.mark.parametrize(("path", "guarantee"), cells(OPERATOR_ROWS))
+def test_operator_listener(scene: Scene, path: str, guarantee: Guarantee) -> None:
+    run_cell(scene, OPERATOR_ROWS, path, guarantee)

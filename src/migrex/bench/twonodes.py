@@ -64,6 +64,7 @@ def two_nodes(
         {AGREEMENT: STATES},
         ports,
         database_urls,
+        operator_ports={state: free_port() for state in STATES},
     )
     nodes = {state: Node(load_settings(workspace.node_config(state))) for state in STATES}
     for node in nodes.values():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migrex.directory.demo import DemoNodeSpec, DemoTrust, bootstrap_demo
+from migrex.directory.demo import DemoNodeSpec, DemoTrust, bootstrap_demo, node_config
 
 DEFAULT_PORTS = {"KZ": 8443, "AM": 8444}
 AUTHORITIES = {"KZ": ("kz-mia", "kz-mlsp"), "AM": ("am-police", "am-mcs")}
@@ -38,42 +38,31 @@ class Workspace:
         directories: Mapping[str, tuple[str, ...]],
         ports: Mapping[str, int] = DEFAULT_PORTS,
         database_urls: Mapping[str, str] | None = None,
+        *,
+        operator_ports: Mapping[str, int] | None = None,
+        officer_ports: Mapping[str, int] | None = None,
     ) -> DemoTrust:
         """Starts from an empty folder: trust material and one node.toml per state.
 
-        `directories` maps each agreement that gets a signed directory to its parties.
+        `directories` maps each agreement that gets a signed directory to its parties;
+        `operator_ports` and `officer_ports`, where given, open each node's operator
+        listener and its officers' API (over TLS).
         """
         if self.root.exists():
             shutil.rmtree(self.root)
         hosted = {**AUTHORITIES, **THIRD_STATE_AUTHORITIES}
         specs = [
-            DemoNodeSpec(state, f"{state.lower()}-node", hosted[state], ports[state])
+            DemoNodeSpec(
+                state, f"{state.lower()}-node", hosted[state], ports[state],
+                operator_port=(operator_ports or {}).get(state),
+                officer_port=(officer_ports or {}).get(state),
+            )
             for state in agreements_by_state
-        ]
+        ]  # fmt: skip
         trust = bootstrap_demo(self.root, specs, directories, datetime.now(UTC))
         for spec in specs:
-            agreements = ", ".join(
-                f'"{path.resolve().as_posix()}"' for path in agreements_by_state[spec.state]
-            )
-            authorities = ", ".join(f'"{a}"' for a in spec.authorities)
             database = (database_urls or {}).get(spec.state, "")
             self.node_config(spec.state).write_text(
-                f"""# Demo node of {spec.state}: loopback only, mutual TLS with the partner.
-[node]
-node_id = "{spec.node_id}"
-state = "{spec.state}"
-authorities = [{authorities}]
-agreements = [{agreements}]
-data_dir = "var"
-database_url = "{database}"
-listen_host = "{spec.host}"
-listen_port = {spec.port}
-tls_cert = "pki/node.pem"
-tls_key = "pki/node-key.pem"
-tls_trust_anchors = ["pki/trust-anchors.pem"]
-trusted_parties = "pki/trusted-parties.json"
-directory_dir = "directory"
-""",
-                encoding="utf-8",
+                node_config(spec, agreements_by_state[spec.state], database), encoding="utf-8"
             )
         return trust

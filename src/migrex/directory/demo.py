@@ -32,11 +32,16 @@ from migrex.identity.pki import (
 
 @dataclass(frozen=True)
 class DemoNodeSpec:
+    """One demo node: its partners' door on `port`; its operator listener and officers' API
+    (over TLS, with a certificate of its own) on theirs when given."""
+
     state: str
     node_id: str
     authorities: tuple[str, ...]
     port: int
     host: str = "127.0.0.1"
+    operator_port: int | None = None
+    officer_port: int | None = None
 
     @property
     def endpoint(self) -> str:
@@ -61,6 +66,8 @@ class NodeTrust:
     ca_key: Path
     node_certificate: Path
     node_key: Path
+    officer_certificate: Path
+    officer_key: Path
     trust_anchors: Path
     trusted_parties: Path
     key_dir: Path
@@ -85,6 +92,8 @@ def node_trust_paths(root: Path, spec: DemoNodeSpec, agreements: Sequence[str]) 
         ca_key=pki / "ca-key.pem",
         node_certificate=pki / "node.pem",
         node_key=pki / "node-key.pem",
+        officer_certificate=pki / "officers.pem",
+        officer_key=pki / "officers-key.pem",
         trust_anchors=pki / "trust-anchors.pem",
         trusted_parties=pki / "trusted-parties.json",
         key_dir=node_dir / "var" / "keys",
@@ -174,7 +183,58 @@ def _write_pki(paths: NodeTrust, spec: DemoNodeSpec, now: datetime) -> Certified
     write_private_key_pem(paths.ca_key, ca.private_key)
     write_certificates_pem(paths.node_certificate, [node.certificate])
     write_private_key_pem(paths.node_key, node.private_key)
+    # The officers' listener has a certificate of its own: the node's is for partners.
+    officers = issue_node_certificate(
+        ca.certificate,
+        ca.private_key,
+        f"{spec.node_id}-officers",
+        now=now,
+        dns_names=sorted(set(dns_names)),
+        ip_addresses=sorted(set(ip_addresses)),
+    )
+    write_certificates_pem(paths.officer_certificate, [officers.certificate])
+    write_private_key_pem(paths.officer_key, officers.private_key)
     return ca
+
+
+def node_config(spec: DemoNodeSpec, agreement_files: Sequence[Path], database_url: str = "") -> str:
+    """The node.toml of a demo node, beside its `pki/` and `directory/` folders: loopback
+    only, mutual TLS with the partners, TLS for the officers."""
+
+    def toml_list(items: Sequence[str]) -> str:
+        return ", ".join(f'"{item}"' for item in items)
+
+    agreements = toml_list([path.resolve().as_posix() for path in agreement_files])
+    lines = [
+        f"# Demo node of {spec.state}: loopback only, mutual TLS with the partner.",
+        "[node]",
+        f'node_id = "{spec.node_id}"',
+        f'state = "{spec.state}"',
+        f"authorities = [{toml_list(spec.authorities)}]",
+        f"agreements = [{agreements}]",
+        'data_dir = "var"',
+        f'database_url = "{database_url}"',
+        f'listen_host = "{spec.host}"',
+        f"listen_port = {spec.port}",
+        'tls_cert = "pki/node.pem"',
+        'tls_key = "pki/node-key.pem"',
+        'tls_trust_anchors = ["pki/trust-anchors.pem"]',
+        'trusted_parties = "pki/trusted-parties.json"',
+        'directory_dir = "directory"',
+    ]
+    if spec.operator_port is not None:
+        lines += [
+            'operator_listen_host = "127.0.0.1"',
+            f"operator_listen_port = {spec.operator_port}",
+        ]
+    if spec.officer_port is not None:
+        lines += [
+            f'officer_listen_host = "{spec.host}"',
+            f"officer_listen_port = {spec.officer_port}",
+            'officer_tls_cert = "pki/officers.pem"',
+            'officer_tls_key = "pki/officers-key.pem"',
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def _signed_directory(

@@ -8,5 +8,8 @@ from migrex.exchange.runtime import ExchangeRuntime
 
 
 def start_relays(runtime: ExchangeRuntime, _stop: threading.Event) -> None:
-    """The node's relay threads; they end with the runtime (`runtime.stop()`)."""
-    runtime.start_relays()
+    """The node's relay threads, unless `relay_enabled` is off (relays run apart, as
+    `migrex relay`); they end with the runtime (`runtime.stop()`). Relays need no lease:
+    several share an outbox, each claiming its own messages."""
+    if runtime.node.settings.relay_enabled:
+        runtime.start_relays()

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -31,31 +31,53 @@ def _listening(port: int) -> bool:
 
 @dataclass
 class NodeProcess:
-    """`migrex serve` for one node config, started and stopped (or killed) on request."""
+    """`migrex serve` (or another command, such as `relay`) for one node config, started and
+    stopped (or killed) on request; `env` overrides settings for this process only."""
 
     config: Path
     port: int
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
+    command: tuple[str, ...] = ("serve",)
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self, timeout: float = 30.0) -> NodeProcess:
         self._log = self.log_path.open("ab")
+        started_at = self.log_path.stat().st_size
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "migrex", "--config", str(self.config), "serve"],
+            [sys.executable, "-m", "migrex", "--config", str(self.config), *self.command],
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise NodeDidNotStart(f"{self.config} exited; see {self.log_path}")
-            if _listening(self.port):
+            if self._ready(started_at):
                 return self
             time.sleep(0.05)
         self.kill()
-        raise NodeDidNotStart(f"{self.config} did not listen on {self.port} in {timeout}s")
+        raise NodeDidNotStart(f"{self.config} did not start in {timeout}s; see {self.log_path}")
+
+    def _ready(self, log_offset: int) -> bool:
+        if self.command[0] == "serve":
+            return _listening(self.port)
+        with self.log_path.open("rb") as log:  # `migrex relay` says when it runs
+            log.seek(log_offset)
+            return b" running" in log.read()
+
+    def terminate(self, timeout: float = 30.0) -> tuple[int, float]:
+        """SIGTERM, as a service manager stops a node; its exit code and how long it took."""
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"{self.config} is not running")
+        began = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=timeout)
+        took = time.monotonic() - began
+        self._close_log()
+        return code, took
 
     def kill(self) -> None:
         """SIGKILL: no chance to finish anything, as in a crash."""

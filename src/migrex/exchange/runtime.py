@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -150,8 +151,13 @@ class ExchangeRuntime:
             thread.start()
             self._threads.append(thread)
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stops the relays: each finishes its batch in flight, within `timeout` seconds in
+        all. A batch still out then is left to its lease (`relay_lease_seconds`): another
+        relay, or this one after a restart, sends it again and the receiver answers the
+        redelivery with its first receipt."""
         self._stop.set()
         self.wake.ring_all()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -56,6 +56,24 @@ def client_ssl_context(
     return context
 
 
+def officer_ssl_context(
+    cert_pem_path: Path,
+    key_pem_path: Path,
+    client_ca_pem_path: Path | None = None,
+    *,
+    minimum_version: ssl.TLSVersion = DEFAULT_MINIMUM_VERSION,
+) -> ssl.SSLContext:
+    """The officers' listener: its own certificate; with `client_ca_pem_path`, officers'
+    clients must also present a certificate from that CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    _harden(context, minimum_version)
+    _load_identity(context, cert_pem_path, key_pem_path)
+    if client_ca_pem_path is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        _load_trust(context, [client_ca_pem_path], ())
+    return context
+
+
 def peer_certificate(connection: ssl.SSLSocket | ssl.SSLObject) -> x509.Certificate | None:
     """The certificate the peer presented, or None before the handshake completed."""
     der = connection.getpeercert(binary_form=True)

@@ -233,4 +233,5 @@ def log_out_route(
     if token is not None:
         with unit_of_work() as uow:
             revoke_presented_token(uow, token, actor=officer.actor, now=datetime.now(UTC))
-    response.delete_cookie(COOKIE, path="/")
+    # The attributes it was set with: a browser ignores a `__Host-` cookie without Secure.
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")

@@ -25,7 +25,9 @@ from migrex.security.model import Refusal
 from migrex.security.service import note
 from migrex.uow import UnitOfWork
 
-COOKIE = "migrex_session"
+# `__Host-`: browsers keep such a cookie only if it is Secure, for path / and without a
+# Domain, so no other host of the ministry's domain can set or overwrite the session.
+COOKIE = "__Host-migrex_session"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_TTL = timedelta(hours=8)
 SESSION_NAME = "web session"

@@ -20,4 +20,5 @@ def file_updates(runtime: ExchangeRuntime, stop: threading.Event) -> None:
         with node.unit_of_work() as uow:
             return file_directory_updates(uow, node, trust, datetime.now(UTC))
 
-    start_periodic("directory-updates", run, stop, INTERVAL_SECONDS)
+    # In one of the node's processes at a time, as every job but the relays.
+    start_periodic("directory-updates", run, stop, INTERVAL_SECONDS, exclusive=node.engine)

@@ -53,6 +53,8 @@ def start_witnessing(runtime: ExchangeRuntime, stop: threading.Event) -> None:
     def checkpoints() -> int:
         return checkpoint_round(node, trust, witnessing, datetime.now(UTC))
 
-    start_periodic("witness-clerk", answer, stop, ANSWER_INTERVAL)
+    # Each in one of the node's processes at a time: two would answer a partner's checkpoint
+    # twice, or send ours twice.
+    start_periodic("witness-clerk", answer, stop, ANSWER_INTERVAL, exclusive=node.engine)
     start_periodic("checkpoints", checkpoints, stop, node.settings.witness_interval_seconds,
-                   drain=False)  # fmt: skip
+                   drain=False, exclusive=node.engine)  # fmt: skip

@@ -34,6 +34,9 @@ from migrex.errors import ConfigurationError, NotFound
 from migrex.identity import FileKeyStore
 
 runner = CliRunner()
+# Every command checks the node's folder and agreements first (`migrex.checks`).
+AGREEMENT = Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml"
+NODE_FOLDER = f'data_dir = "."\nagreements = ["{AGREEMENT.as_posix()}"]\n'
 
 
 @pytest.fixture
@@ -42,7 +45,8 @@ def config(tmp_path: Path, database_url: str, engine: Engine) -> Iterator[Path]:
     FileKeyStore(tmp_path / "keys").generate("kz-mia")
     path = tmp_path / "node.toml"
     path.write_text(
-        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\nauthorities = ["kz-mia", "kz-mlsp"]\n'
+        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\n'
+        f'{NODE_FOLDER}authorities = ["kz-mia", "kz-mlsp"]\n'
         f'database_url = "{database_url}"\nkey_dir = "keys"\n',
         encoding="utf-8",
     )

@@ -18,6 +18,9 @@ from migrex.officers.tables import OfficerRow
 from migrex.uow import UnitOfWork
 
 runner = CliRunner()
+# Every command checks the node's folder and agreements first (`migrex.checks`).
+AGREEMENT = Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml"
+NODE_FOLDER = f'data_dir = "."\nagreements = ["{AGREEMENT.as_posix()}"]\n'
 PASSWORD = "Yerevan-15-April-2024"
 
 
@@ -25,7 +28,8 @@ PASSWORD = "Yerevan-15-April-2024"
 def config(tmp_path: Path, database_url: str, engine: Engine) -> Path:
     path = tmp_path / "node.toml"
     path.write_text(
-        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\nauthorities = ["kz-mia", "kz-mlsp"]\n'
+        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\n'
+        f'{NODE_FOLDER}authorities = ["kz-mia", "kz-mlsp"]\n'
         f'database_url = "{database_url}"\n',
         encoding="utf-8",
     )

@@ -17,13 +17,17 @@ from migrex.registry.refresh import SnapshotRemovesTooMuch
 from migrex.registry.tables import PersonPresentRow
 
 runner = CliRunner()
+# Every command checks the node's folder and agreements first (`migrex.checks`).
+AGREEMENT = Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml"
+NODE_FOLDER = f'data_dir = "."\nagreements = ["{AGREEMENT.as_posix()}"]\n'
 
 
 @pytest.fixture
 def node_config(tmp_path: Path, database_url: str) -> Path:
     config = tmp_path / "node.toml"
     config.write_text(
-        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\ndatabase_url = "{database_url}"\n',
+        f'[node]\nnode_id = "kz-node"\nstate = "KZ"\n'
+        f'{NODE_FOLDER}database_url = "{database_url}"\n',
         encoding="utf-8",
     )
     return config

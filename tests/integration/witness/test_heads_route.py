@@ -17,7 +17,7 @@ from nodes import Pair
 
 
 def post(pair: Pair, body: dict[str, Any]) -> httpx.Response:
-    app = create_app(ExchangeRuntime(pair.am, pair.am_trust), run_relay=False)
+    app = create_app(ExchangeRuntime(pair.am, pair.am_trust))
 
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)

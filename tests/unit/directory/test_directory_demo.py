@@ -13,6 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from migrex.cli import app as migrex_app
 from migrex.directory import DirectoryInvalid, load_directory, load_trusted_party_keys
 from migrex.directory.demo import (
     DEFAULT_DEMO_AGREEMENTS,
@@ -24,6 +25,7 @@ from migrex.errors import ConfigurationError
 from migrex.identity import FileKeyStore, read_certificates_pem
 from migrex.identity.tls import client_ssl_context, server_ssl_context
 from migrex.rotation.cli import pki_app as app
+from migrex.settings import load_settings
 
 NOW = datetime.now(UTC)
 root = typer.Typer()
@@ -118,7 +120,7 @@ def test_bootstrap_refuses_to_overwrite_and_checks_its_input(
 
 
 def test_the_cli_bootstraps_shows_and_rotates(tmp_path: Path) -> None:
-    result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path)])
+    result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path), "--port", "AM=8444"])
     assert result.exit_code == 0, result.output
     assert "directory kz-am-2024" in result.stdout
     directory = tmp_path / "kz" / "directory" / "kz-am-2024.json"
@@ -177,3 +179,28 @@ def test_show_directory_refuses_a_directory_the_trusted_keys_do_not_cover(
     assert result.exit_code != 0
     assert isinstance(result.exception, DirectoryInvalid)
     assert "KZ, whose party key is not trusted" in result.exception.detail
+
+
+def test_the_cli_takes_ports_and_writes_each_nodes_configuration(tmp_path: Path) -> None:
+    args = ["pki", "demo", "--workspace", str(tmp_path), "--port", "KZ=18443",
+            "--operator-port", "kz=19100", "--officer-port", "AM=18080"]  # fmt: skip
+    result = runner.invoke(root, args)
+    assert result.exit_code == 0, result.output
+    kz = load_settings(tmp_path / "kz" / "node.toml")
+    am = load_settings(tmp_path / "am" / "node.toml")
+    assert (kz.listen_port, kz.operator_listen_port) == (18443, 19100)
+    assert am.officer_listen_port == 18080 and am.officer_tls_cert is not None
+    assert am.officer_tls_cert.is_file() and am.officer_tls_key is not None
+    # Ports not given are free ones, never the fixed 8443/8444 of old.
+    assert am.listen_port not in (8443, 8444, 18443) and kz.officer_listen_port is not None
+    assert kz.tls_cert is not None and kz.tls_cert.is_file()
+    assert [a.name for a in kz.agreements] == ["kz-am-2024.toml"]
+    config = str(tmp_path / "kz" / "node.toml")
+    created = runner.invoke(migrex_app, ["--config", config, "db", "create"])
+    assert created.exit_code == 0, created.output
+
+
+def test_the_cli_refuses_a_port_of_no_demo_state(tmp_path: Path) -> None:
+    result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path), "--port", "KG=1"])
+    assert result.exit_code == 2
+    assert not (tmp_path / "kz").exists()
