@@ -10,7 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from migrex.web.access_log import REQUEST_ID_HEADER, AccessLog
+from migrex.web.access_log import AccessLog
+from migrex.web.request_ids import RequestIdMiddleware
+
+REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class Client:
@@ -23,7 +26,9 @@ class Client:
         def person(document: str) -> str:
             return "ok"
 
+        # As the node's apps stack them: the request id outermost, the access log inside it.
         self.app.add_middleware(AccessLog, listener="test")
+        self.app.add_middleware(RequestIdMiddleware)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
         async def call() -> httpx.Response:
@@ -52,6 +57,7 @@ def test_a_line_names_the_route_template_and_echoes_the_request_id(
         docs = client.get("/openapi.json")
     first, second, third = lines(caplog)
     assert answer.headers[REQUEST_ID_HEADER] == first.request_id  # type: ignore[attr-defined]
+    assert len(answer.headers.get_list(REQUEST_ID_HEADER)) == 1  # one id, not one per layer
     assert (first.listener, first.method, first.route, first.status) == (  # type: ignore[attr-defined]
         "test", "GET", "/v1/persons/{document}", 200,
     )  # fmt: skip
