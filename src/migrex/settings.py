@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     officer_listen_port: int | None = Field(
         None, ge=1, le=65535, description="port of the officers' API; none: not served"
     )
+    session_idle_minutes: int = Field(
+        15, ge=5, le=480, description="a web session unused this long ends (the console warns)"
+    )
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(8443, ge=1, le=65535)
     environment: Literal["development", "production"] = "development"

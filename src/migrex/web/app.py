@@ -38,6 +38,9 @@ def create_app(runtime: ExchangeRuntime, *, run_relay: bool = True) -> FastAPI:
         title=f"migrex node {runtime.node.settings.node_id}",
         summary="Protected exchange under intergovernmental migration-cooperation agreements",
         lifespan=lifespan,
+        # No Swagger UI or ReDoc (CDN scripts); the description stays at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.exchange = runtime
 

@@ -7,6 +7,8 @@ never opens an officer route and an officer token is worth nothing at the partne
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from migrex import features
@@ -14,6 +16,7 @@ from migrex.casework.routes import CaseworkSetup, consultation_keys_of
 from migrex.casework.routes.bodies import publish_message_bodies
 from migrex.casework.service import node_context
 from migrex.node import Node
+from migrex.web.headers import SecurityHeaders
 from migrex.web.problems import install_problem_handlers
 
 
@@ -21,14 +24,20 @@ def create_officer_app(node: Node) -> FastAPI:
     app = FastAPI(
         title=f"migrex officers' API — node {node.settings.node_id}",
         summary="Casework under migration-cooperation agreements, for authorised officers",
+        # No Swagger UI or ReDoc: both load their scripts from a CDN, which a closed network
+        # cannot reach and the console's policy forbids. The description is /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.unit_of_work = node.unit_of_work
+    app.state.session_idle = timedelta(minutes=node.settings.session_idle_minutes)
     # What casework's routes need; moves to casework's package when casework is converted.
     app.state.casework = CaseworkSetup(
         node_context(node), node.settings.resolved_key_dir, consultation_keys_of(node)
     )
 
     install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders)
     for router in features.officer_routers():
         app.include_router(router)
     publish_message_bodies(app)
