@@ -104,10 +104,17 @@ def _local(target: str) -> str:
 
 
 def _same_origin(request: Request) -> None:
-    """The sign-in form is posted from this node's own page: a browser names the page's
-    origin, and another site's form (login CSRF) is refused."""
-    origin = request.headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+    """The sign-in form is posted from this node's own page; another site's form (login
+    CSRF) is refused. Browsers say where a request comes from in `Sec-Fetch-Site`; older ones
+    in `Origin` (which is "null" under the console's no-referrer policy, and then says
+    nothing)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        allowed = site in ("same-origin", "none")
+    else:
+        origin = request.headers.get("origin")
+        allowed = origin in (None, "null") or urlsplit(origin).netloc == request.headers.get("host")
+    if not allowed:
         raise NotAuthorised("the sign-in form must be sent from this node's own page")
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from casework_scenes import officers_app
-from console_client import Browser, add_console_officer
+from console_client import PASSWORD, Browser, add_console_officer
 from migrex.officers.model import Role
 from migrex.officers.service import authenticate_token
 from migrex.officers.sessions import COOKIE
@@ -70,11 +70,13 @@ def test_a_change_without_the_csrf_header_is_refused(app: FastAPI, pair: Pair) -
         assert not any(uow.session.scalars(select(ApiTokenRow.revoked_at)).all())
 
 
-def test_another_sites_sign_in_form_is_refused(app: FastAPI) -> None:
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://elsewhere.example"}, {"Sec-Fetch-Site": "cross-site"}]
+)
+def test_another_sites_sign_in_form_is_refused(app: FastAPI, headers: dict[str, str]) -> None:
     response = Browser(app).post(
-        "/ui/sign-in", form={"username": "anna", "password": "x"},
-        headers={"Origin": "https://elsewhere.example"},
-    )  # fmt: skip
+        "/ui/sign-in", form={"username": "anna", "password": PASSWORD}, headers=headers
+    )
     assert response.status_code == 403 and "set-cookie" not in response.headers
 
 
