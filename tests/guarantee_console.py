@@ -10,6 +10,7 @@ import logging
 
 import httpx
 
+from casework_scenes import incoming_in_review
 from console_client import Browser
 from guarantee_matrix import (
     APPROVER_PASSWORD,
@@ -24,7 +25,7 @@ from guarantee_matrix import (
 from guarantee_paths import Guarantee
 
 # Filled in for the path's parameters; a form each changing route accepts.
-PARAMETERS = {"code": "en", "name": "console.js"}
+PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
 FORMS: dict[str, dict[str, str]] = {
     "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
 }
@@ -32,9 +33,12 @@ FORMS: dict[str, dict[str, str]] = {
 LOGGED = ("exchange_security_event", "security_event")
 
 
-def _split(path: str) -> tuple[str, str]:
+def _split(path: str, scene: Scene) -> tuple[str, str]:
+    """The method and a URL of the path; a case of its own where the path names one, so that
+    claiming it here holds no case another check works on."""
     method, _, template = path.partition(" ")
-    return method, template.format(**PARAMETERS)
+    case_id = incoming_in_review(scene.pair) if "{case_id}" in template else ""
+    return method, template.format(**PARAMETERS, case_id=case_id)
 
 
 def _changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
@@ -62,7 +66,7 @@ def refused_without_session(scene: Scene, path: str) -> None:
     """G11: without a session, a console route sends the browser to the sign-in page (htmx:
     `HX-Redirect`) and changes nothing; with a session but without the CSRF header, a
     changing route does the same."""
-    method, url = _split(path)
+    method, url = _split(path, scene)
     before = scene.counts()
     for htmx in (False, True):
         _to_sign_in(Browser(scene.app).request(method, url, htmx=htmx), htmx)
@@ -87,12 +91,12 @@ def wrong_password_is_refused(scene: Scene, path: str) -> None:
 def bad_form_changes_nothing(scene: Scene, path: str) -> None:
     """G10: a form that is not UTF-8, lacks a field, repeats one or holds a control character
     is refused with a page (422); nothing changes, and the next request works."""
-    method, url = _split(path)
+    method, url = _split(path, scene)
     browser = _signed_in(scene)
     before = scene.counts()
     for raw in (b"\xff\xfe", b"", b"username=a&username=b&password=x", b"username=%00&password=x"):
-        response = browser.request(method, url, raw=raw)
-        assert response.status_code == 422, (raw, response.text)
+        response = browser.request(method, url, raw=raw, htmx=True)
+        assert response.status_code == 422, (raw, response.status_code, response.text)
         assert response.headers["content-type"].startswith("text/html")
     assert _changed(before, scene.counts()) == {}
     assert browser.get("/ui/").status_code == 200
@@ -101,7 +105,7 @@ def bad_form_changes_nothing(scene: Scene, path: str) -> None:
 def no_planted_person_in_answers(scene: Scene, path: str) -> None:
     """G8: a name and a document number planted in the query and in every form field are
     given back neither in the answer (body or headers) nor in any log record."""
-    method, url = _split(path)
+    method, url = _split(path, scene)
     browser = _signed_in(scene)
     form = dict.fromkeys(FORMS.get(path, {"q": ""}), PLANTED) | {"document": PLANTED_DOCUMENT}
     query = f"?q={PLANTED}&document={PLANTED_DOCUMENT}&next=/ui/{PLANTED}"
@@ -112,6 +116,18 @@ def no_planted_person_in_answers(scene: Scene, path: str) -> None:
     for text in (*shown, *records):
         assert PLANTED_DOCUMENT not in text, text
         assert PLANTED not in text, text
+
+
+def claim_is_audited(scene: Scene, path: str) -> None:
+    """G5: claiming and releasing a case each add an audit leaf, in their transaction."""
+    method, url = _split(path, scene)
+    browser = _signed_in(scene)
+    if url.endswith("/release"):
+        claimed = browser.post(url.removesuffix("/release") + "/claim", htmx=True)
+        assert claimed.status_code == 204, claimed.text
+    before = scene.counts()["audit_leaves"]
+    assert browser.request(method, url, htmx=True).status_code == 204
+    assert scene.counts()["audit_leaves"] == before + 1
 
 
 class _Captured:
@@ -161,6 +177,13 @@ CONSOLE_ROWS: dict[str, Row] = {
         G10=Check(bad_form_changes_nothing),
         G11=Check(wrong_password_is_refused),
     ),
+    "GET /ui/queues/{queue}": row(
+        CONSOLE,
+        G4=_na("lists cases by number, partner, state and deadline: no person's data"),
+    ),
+    "POST /ui/cases/{case_id}/claim": row(CONSOLE, G5=Check(claim_is_audited)),
+    "POST /ui/cases/{case_id}/release": row(CONSOLE, G5=Check(claim_is_audited)),
+    "POST /ui/queues/bulk": row(CONSOLE, G10=Check(bad_form_changes_nothing)),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),
 }

@@ -17,14 +17,18 @@ import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from casework_scenes import INQUIRY
 from console_client import PASSWORD
 from migrex import migrate
+from migrex.casework.service import OpenRequest, node_context, open_request
+from migrex.casework.tables import CaseRow
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import NodeProcess, free_port
 from migrex.node import Node
@@ -141,6 +145,23 @@ def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePa
             process.stop()
         for console in pair.nodes.values():
             console.node.close()
+
+
+def open_inquiry(pair: ConsolePair, body: dict[str, Any] | None = None) -> str:
+    """Armenia's caseworker asks kz-mia about a person; returns the case once Kazakhstan's
+    node (the real process, over mutual TLS) has it."""
+    am, kz = pair["AM"].node, pair["KZ"].node
+    with am.unit_of_work() as uow:
+        command = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry",
+                              body or INQUIRY, "officer:anahit")  # fmt: skip
+        case_id = open_request(uow, node_context(am), command, datetime.now(UTC)).case_id
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with kz.unit_of_work() as uow:
+            if uow.session.get(CaseRow, case_id) is not None:
+                return case_id
+        time.sleep(0.2)
+    raise AssertionError(f"case {case_id} did not reach Kazakhstan's node")
 
 
 @dataclass

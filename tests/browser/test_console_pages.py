@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from conftest import ConsolePair
+from conftest import ConsolePair, open_inquiry
 from migrex.ui.i18n import LOCALES
 
 LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "hy": "Հայերեն", "en": "English"}
@@ -21,9 +21,14 @@ def _choose(tab: Any, locale: str) -> None:
     assert tab.page.get_attribute("html", "lang") == locale
 
 
+@pytest.fixture(scope="module")
+def inquiry(console_pair: ConsolePair) -> str:
+    return open_inquiry(console_pair)
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_pages_are_accessible_and_keep_the_policy(
-    console_pair: ConsolePair, tab_at: Any, locale: str
+    console_pair: ConsolePair, tab_at: Any, locale: str, inquiry: str
 ) -> None:
     kz = console_pair["KZ"]
     tab = tab_at(kz.url)
@@ -38,6 +43,9 @@ def test_pages_are_accessible_and_keep_the_policy(
     tab.sign_in("aigerim")
     assert tab.page.get_attribute("html", "lang") == locale  # the choice is remembered
     assert tab.audit(f"my-work.{locale}") == []
+    tab.go("/ui/queues/incoming")
+    expect(tab.page.locator("#queue-table tbody tr").first).to_be_visible()
+    assert tab.audit(f"queue-incoming.{locale}") == []
     assert tab.csp_violations == [] and tab.errors == []
 
 
@@ -91,3 +99,24 @@ def test_the_policy_blocks_an_injected_script_and_the_test_sees_it(
     tab.page.wait_for_timeout(200)
     assert ran is False
     assert any("script-src" in v for v in tab.csp_violations), tab.csp_violations
+
+
+def test_claiming_from_the_queue_and_filtering_in_place(
+    console_pair: ConsolePair, tab_at: Any
+) -> None:
+    case_id = open_inquiry(console_pair)
+    tab = tab_at(console_pair["KZ"].url)
+    tab.sign_in("daulet")
+    tab.go("/ui/queues/incoming")
+    row = tab.page.locator("#queue-table tr", has_text=case_id)
+    row.get_by_role("button", name="Claim").click()
+    tab.page.wait_for_load_state()
+    expect(tab.page.locator("#queue-table")).not_to_contain_text(case_id)
+    tab.go("/ui/queues/mine")
+    expect(tab.page.locator("#queue-table")).to_contain_text(case_id)
+    # A filter narrows the table in place (htmx), without reloading the page.
+    tab.page.select_option("#f-partner", "am-police")
+    expect(tab.page.locator("#queue-table")).not_to_contain_text(case_id)
+    assert "partner=am-police" in tab.page.url
+    assert tab.audit("queue-mine-filtered.en") == []
+    assert tab.csp_violations == [] and tab.errors == []

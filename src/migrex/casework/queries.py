@@ -18,6 +18,7 @@ from migrex.casework.tables import (
     ScreeningNoteRow,
 )
 from migrex.officers.model import Action, Officer, may
+from migrex.officers.service import list_officers
 from migrex.uow import UnitOfWork
 
 
@@ -210,3 +211,24 @@ def queue_counts(uow: UnitOfWork, officer: Officer, now: datetime) -> dict[Queue
         ) or 0
         for queue in visible_queues(officer)
     }  # fmt: skip
+
+
+def deadline_status(state: str, due_at: datetime | None, now: datetime) -> str:
+    """How a case stands against its deadline: "overdue", "due-soon" (within DUE_SOON),
+    "on-time", or "none" (closed, or no deadline runs)."""
+    if due_at is None or CaseState(state) in TERMINAL_STATES:
+        return "none"
+    if due_at < now:
+        return "overdue"
+    return "due-soon" if due_at <= now + DUE_SOON else "on-time"
+
+
+def assignable_officers(uow: UnitOfWork, supervisor: Officer) -> list[Officer]:
+    """The active officers a supervisor may hand cases to: those who may work on cases of an
+    authority the supervisor assigns for."""
+    authorities = [a for a in supervisor.authorities if may(supervisor, Action.ASSIGN_CASE, a)]
+    return [
+        officer for officer in list_officers(uow)
+        if officer.active and any(may(officer, Action.REVIEW_INCOMING, a)
+                                  or may(officer, Action.CREATE_REQUEST, a) for a in authorities)
+    ]  # fmt: skip

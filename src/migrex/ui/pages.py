@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from migrex.ui import assets, home, signin
+from migrex.ui import assets, queues, signin
 
 router = APIRouter()
-for part in (assets, signin, home):
+for part in (assets, signin, queues):
     router.include_router(part.router)

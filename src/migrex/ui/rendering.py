@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -25,6 +26,7 @@ from migrex.officers.model import NotAuthenticated, Officer
 from migrex.officers.sessions import COOKIE, csrf_value
 from migrex.ui import i18n
 from migrex.ui.assets import asset_url
+from migrex.ui.forms import FormInvalid
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 SIGN_IN: Final = "/ui/sign-in"
@@ -99,6 +101,13 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except NotAuthenticated:
                 return to_sign_in(request)
+            except RequestValidationError as invalid:
+                # A parameter outside what the page offers (a sort it does not have): a page
+                # saying so, not the API's JSON problem.
+                where = [".".join(str(p) for p in item["loc"]) for item in invalid.errors()]
+                error = FormInvalid("a parameter is not valid: " + ", ".join(where))
+                template = "ui/error_fragment.html" if is_htmx(request) else "ui/error.html"
+                return render(request, template, error.status, error=error)
             except MigrexError as error:
                 template = "ui/error_fragment.html" if is_htmx(request) else "ui/error.html"
                 return render(request, template, error.status, error=error)

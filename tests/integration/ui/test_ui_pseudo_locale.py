@@ -16,7 +16,7 @@ from babel.messages.mofile import write_mo
 from babel.support import Translations
 from fastapi import FastAPI
 
-from casework_scenes import officers_app
+from casework_scenes import incoming_in_review, officers_app
 from console_catalogue import extracted
 from console_client import Browser, add_console_officer
 from migrex.officers.model import Role
@@ -110,7 +110,7 @@ def test_the_checker_finds_a_plain_string() -> None:
     ]
 
 
-def test_every_page_is_translated(app: FastAPI) -> None:
+def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
     browser = Browser(app)
     pages = {
         "sign-in": browser.get("/ui/sign-in"),
@@ -120,7 +120,14 @@ def test_every_page_is_translated(app: FastAPI) -> None:
         "not found": browser.get("/ui/language/xx"),
     }
     browser.sign_in("anna")
-    pages |= {"my work": browser.get("/ui/")}
+    case_id = incoming_in_review(pair)
+    pages |= {
+        "my work": browser.get("/ui/"),
+        "incoming": browser.get("/ui/queues/incoming"),
+        "claim refused": browser.post("/ui/cases/nothing/claim", htmx=True),
+    }
+    browser.post(f"/ui/cases/{case_id}/claim", htmx=True)
+    pages |= {"mine": browser.get("/ui/queues/mine"), "empty": browser.get("/ui/queues/overdue")}
     for name, response in pages.items():
         assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
         assert untranslated(response.text) == [], name
