@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 import httpx
+from sqlalchemy import func, select
 
 from casework_scenes import incoming_in_review
 from console_client import Browser
@@ -23,6 +24,7 @@ from guarantee_matrix import (
     row,
 )
 from guarantee_paths import Guarantee
+from migrex.ledger.tables import DisclosureRow
 
 # Filled in for the path's parameters; a form each changing route accepts.
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
@@ -88,13 +90,23 @@ def wrong_password_is_refused(scene: Scene, path: str) -> None:
     assert _changed(before, scene.counts()) == {}
 
 
+# Not UTF-8; empty; a field given twice; a control character in every field a console form has.
+BAD_FORMS = (
+    b"\xff\xfe",
+    b"",
+    b"a=1&a=2",
+    b"username=%00&password=%00&action=%00&to=%00&question=%00&explanation=%00&withhold=%00"
+    b"&ground=%00&case=%00",
+)
+
+
 def bad_form_changes_nothing(scene: Scene, path: str) -> None:
     """G10: a form that is not UTF-8, lacks a field, repeats one or holds a control character
     is refused with a page (422); nothing changes, and the next request works."""
     method, url = _split(path, scene)
     browser = _signed_in(scene)
     before = scene.counts()
-    for raw in (b"\xff\xfe", b"", b"username=a&username=b&password=x", b"username=%00&password=x"):
+    for raw in BAD_FORMS:
         response = browser.request(method, url, raw=raw, htmx=True)
         assert response.status_code == 422, (raw, response.status_code, response.text)
         assert response.headers["content-type"].startswith("text/html")
@@ -130,6 +142,34 @@ def claim_is_audited(scene: Scene, path: str) -> None:
     assert scene.counts()["audit_leaves"] == before + 1
 
 
+def _records(scene: Scene) -> tuple[int, int]:
+    counts = scene.counts()
+    with scene.node.unit_of_work() as uow:
+        reads = uow.session.scalar(select(func.count()).select_from(DisclosureRow)
+                                   .where(DisclosureRow.direction == "read"))  # fmt: skip
+    return reads or 0, counts["audit_leaves"]
+
+
+def showing_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
+    """G4 (`ledger`) or G5: a console route that shows a person's data writes a ledger
+    "read" row, or an audit leaf, when it shows it."""
+    method, url = _split(path, scene)
+    browser = _signed_in(scene)
+    base = url.removesuffix("/narrow")
+    if url.endswith("/narrow") or (method == "GET" and url.endswith("/draft")):
+        drafted = browser.post(base if base.endswith("/draft") else base + "/draft", htmx=True)
+        assert drafted.status_code == 200, drafted.text
+    reads, leaves = _records(scene)
+    form = {"withhold": ["permit_type"]} if url.endswith("/narrow") else None
+    response = browser.request(method, url, form=form, htmx=True)
+    assert response.status_code == 200, response.text
+    after_reads, after_leaves = _records(scene)
+    if ledger:
+        assert after_reads > reads, "no ledger row for what was shown"
+    else:
+        assert after_leaves > leaves, "no audit leaf for what was shown"
+
+
 class _Captured:
     """Every log record any logger emits meanwhile, formatted with its arguments."""
 
@@ -163,6 +203,9 @@ CONSOLE: Row = {
     Guarantee.G11: Check(refused_without_session),
     Guarantee.G12: _na("no statistics release is made, changed or shown on this route"),
 }  # fmt: skip
+LEDGERED = Check(showing_is_recorded, (True,))
+AUDITED = Check(showing_is_recorded, (False,))
+BAD_FORM = Check(bad_form_changes_nothing)
 PUBLIC = _na("public: the sign-in page, the language choice and the console's own files "
              "show no record and change none")  # fmt: skip
 
@@ -184,6 +227,22 @@ CONSOLE_ROWS: dict[str, Row] = {
     "POST /ui/cases/{case_id}/claim": row(CONSOLE, G5=Check(claim_is_audited)),
     "POST /ui/cases/{case_id}/release": row(CONSOLE, G5=Check(claim_is_audited)),
     "POST /ui/queues/bulk": row(CONSOLE, G10=Check(bad_form_changes_nothing)),
+    "GET /ui/cases/{case_id}": row(
+        CONSOLE,
+        G4=_na(
+            "the case's facts, flags and timeline: the messages are shown on their own "
+            "recorded route"
+        ),
+    ),
+    "GET /ui/cases/{case_id}/messages": row(CONSOLE, G4=LEDGERED, G5=AUDITED),
+    "GET /ui/cases/{case_id}/draft": row(CONSOLE, G4=LEDGERED, G5=AUDITED),
+    "POST /ui/cases/{case_id}/draft": row(CONSOLE, G4=LEDGERED, G5=AUDITED),
+    "POST /ui/cases/{case_id}/draft/narrow": row(CONSOLE, G4=LEDGERED, G5=AUDITED, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/draft/refusal": row(CONSOLE, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/draft/submit": row(CONSOLE),
+    "POST /ui/cases/{case_id}/draft/approve": row(CONSOLE, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/clarification": row(CONSOLE, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/review": row(CONSOLE),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),
 }

@@ -232,3 +232,24 @@ def assignable_officers(uow: UnitOfWork, supervisor: Officer) -> list[Officer]:
         if officer.active and any(may(officer, Action.REVIEW_INCOMING, a)
                                   or may(officer, Action.CREATE_REQUEST, a) for a in authorities)
     ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DraftInfo:
+    """The case's open decision, without its body: what the case page may say unrecorded."""
+
+    decision: str  # disclosure | refusal
+    status: str  # draft | awaiting-approval
+    drafted_by: str
+    submitted_by: str | None
+
+
+def open_draft_info(uow: UnitOfWork, case_id: str) -> DraftInfo | None:
+    row = uow.session.scalars(
+        select(DraftRow)
+        .where(DraftRow.case_id == case_id, DraftRow.status.in_(("draft", "awaiting-approval")))
+        .order_by(DraftRow.id.desc())
+    ).first()
+    if row is None:
+        return None
+    return DraftInfo(row.decision, row.status, row.drafted_by, row.submitted_by)

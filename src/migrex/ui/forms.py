@@ -48,9 +48,19 @@ async def form_fields(
     return fields
 
 
-async def form_list(request: Request, name: str) -> list[str]:
-    """Every value of a repeated field (checkboxes), in the order sent."""
+async def form_list(request: Request, name: str, *, required: bool = False) -> list[str]:
+    """Every value of a repeated field (checkboxes), in the order sent; FormInvalid when
+    `required` and none is chosen."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise FormInvalid("the form is too large")
-    return [v for v in parse_qs(body.decode("utf-8", "replace")).get(name, []) if v.strip()]
+    try:
+        sent = parse_qs(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise FormInvalid("the form is not UTF-8") from error
+    values = [v for v in sent.get(name, []) if v.strip()]
+    if any(ord(c) < 32 for v in values for c in v):
+        raise FormInvalid("the form is invalid", [Problem(name, "holds a control character")])
+    if required and not values:
+        raise FormInvalid("the form is incomplete", [Problem(name, "choose at least one")])
+    return values

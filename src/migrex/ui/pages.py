@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from migrex.ui import assets, queues, signin
+from migrex.ui import assets, cases, queues, signin
 
 router = APIRouter()
-for part in (assets, signin, queues):
+for part in (assets, signin, queues, cases):
     router.include_router(part.router)

@@ -108,7 +108,7 @@ async def bulk(
 ) -> Response:
     """Claims the chosen cases, or (a supervisor) hands them to an officer: all or none."""
     fields = await form_fields(request, ("action",), ("to",))
-    cases = await form_list(request, "case")
+    cases = await form_list(request, "case", required=True)
     with unit_of_work() as uow:
         if fields["action"] == "claim":
             claim(uow, cases, officer, _now())
