@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from casework_scenes import INQUIRY
 from console_client import PASSWORD
+from factories import employment, person_present, write_csv
 from migrex import migrate
 from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.casework.tables import CaseRow
@@ -34,6 +35,8 @@ from migrex.exchange.processes import NodeProcess, free_port
 from migrex.node import Node
 from migrex.officers.model import Role
 from migrex.officers.service import add_officer
+from migrex.registry.columns import Kind
+from migrex.registry.service import import_registries
 from migrex.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,6 +54,7 @@ AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-
 AGREEMENT_FILE = Path(__file__).parents[2] / "agreements" / "kz-am-2024.toml"
 ARTEFACTS = Path(os.environ.get("MIGREX_TEST_ARTEFACTS", Path(__file__).parents[2] /
                                 "test-artefacts")) / "console"  # fmt: skip
+ASKED = ["surname_latin", "permit_type", "employer_name", "permit_valid_to"]
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 # Each state's officers: username → roles at the state's authority.
@@ -63,7 +67,9 @@ OFFICERS = {
 # Reports every CSP violation to the console, where the test collects it.
 _CSP_REPORTER = """
 document.addEventListener("securitypolicyviolation", (event) => {
-  console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI);
+  const where = event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 120) : "";
+  console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI + " at " +
+                event.sourceFile + ":" + event.lineNumber + ":" + event.columnNumber + " " + where);
 });
 """
 
@@ -114,6 +120,16 @@ def _add_officer(node: Node, username: str, roles: list[tuple[Role, str]]) -> No
                     hosted_authorities=node.settings.authorities)  # fmt: skip
 
 
+def _registries(node: Node, root: Path) -> None:
+    """Kazakhstan's registries hold the person of `casework_scenes.INQUIRY`."""
+    persons, jobs = root / "persons.csv", root / "employment.csv"
+    write_csv(persons, Kind.PERSONS_PRESENT, [person_present(1, document_number="AM1234567")])
+    write_csv(jobs, Kind.EMPLOYMENT, [employment(1, 1)])
+    with node.unit_of_work() as uow:
+        files = [(Kind.PERSONS_PRESENT, persons), (Kind.EMPLOYMENT, jobs)]
+        import_registries(uow, files, state="KZ", actor="test")
+
+
 @pytest.fixture(scope="package")
 def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePair]:
     """Kazakhstan's and Armenia's nodes as `migrex serve` processes, each with officers who
@@ -133,6 +149,8 @@ def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePa
             migrate.upgrade(node.engine)
             for username, roles in officers.items():
                 _add_officer(node, username, [(r, authority) for r in roles])
+            if state == "KZ":
+                _registries(node, root)
             process = NodeProcess(config, ports[state], workspace.node_dir(state) / "serve.log")
             pair.processes.append(process.start())
             _wait_listening(officer_port)
@@ -152,8 +170,9 @@ def open_inquiry(pair: ConsolePair, body: dict[str, Any] | None = None) -> str:
     node (the real process, over mutual TLS) has it."""
     am, kz = pair["AM"].node, pair["KZ"].node
     with am.unit_of_work() as uow:
+        asked = {**INQUIRY, "requested_fields": ASKED, "step": "full"}
         command = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry",
-                              body or INQUIRY, "officer:anahit")  # fmt: skip
+                              body or asked, "officer:anahit")  # fmt: skip
         case_id = open_request(uow, node_context(am), command, datetime.now(UTC)).case_id
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -162,6 +181,18 @@ def open_inquiry(pair: ConsolePair, body: dict[str, Any] | None = None) -> str:
                 return case_id
         time.sleep(0.2)
     raise AssertionError(f"case {case_id} did not reach Kazakhstan's node")
+
+
+def wait_for_state(node: Node, case_id: str, states: tuple[str, ...], timeout: float = 60) -> str:
+    """The case's state once it is one of `states` (the nodes exchange in the background)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with node.unit_of_work() as uow:
+            case = uow.session.get(CaseRow, case_id)
+            if case is not None and case.state in states:
+                return case.state
+        time.sleep(0.2)
+    raise AssertionError(f"case {case_id} did not reach {states}")
 
 
 @dataclass

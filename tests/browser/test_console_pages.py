@@ -46,6 +46,8 @@ def test_pages_are_accessible_and_keep_the_policy(
     tab.go("/ui/queues/incoming")
     expect(tab.page.locator("#queue-table tbody tr").first).to_be_visible()
     assert tab.audit(f"queue-incoming.{locale}") == []
+    tab.go(f"/ui/cases/{inquiry}")
+    assert tab.audit(f"case.{locale}") == []
     assert tab.csp_violations == [] and tab.errors == []
 
 

@@ -128,6 +128,11 @@ def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
     }
     browser.post(f"/ui/cases/{case_id}/claim", htmx=True)
     pages |= {"mine": browser.get("/ui/queues/mine"), "empty": browser.get("/ui/queues/overdue")}
+    pages |= {
+        "messages": browser.get(f"/ui/cases/{case_id}/messages", htmx=True),
+        "draft": browser.post(f"/ui/cases/{case_id}/draft", htmx=True),
+        "case": browser.get(f"/ui/cases/{case_id}"),
+    }
     for name, response in pages.items():
         assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
         assert untranslated(response.text) == [], name
