@@ -1,7 +1,7 @@
 """cases held by an officer: who has claimed a case, and since when
 
 Revision ID: ea502cd236d0
-Revises: 6b9ed686d2ea
+Revises: 85faf82625c7
 Create Date: 2026-12-06 05:28:42.661708
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "ea502cd236d0"
-down_revision = "6b9ed686d2ea"
+down_revision = "85faf82625c7"
 branch_labels = None
 depends_on = None
 
