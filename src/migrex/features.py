@@ -228,6 +228,8 @@ FEATURES: Final[tuple[Feature, ...]] = (
         tables=("migrex.retention.tables",),
         jobs=("migrex.retention.jobs:erase_expired",),
     ),
+    # The web console: pages over the features above, on the officers' listener.
+    Feature("ui", officer_routers=("migrex.ui.pages:router",)),
     Feature(
         "backup",
         commands=(

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     officer_listen_port: int | None = Field(
         None, ge=1, le=65535, description="port of the officers' API; none: not served"
     )
+    session_idle_minutes: int = Field(
+        15, ge=5, le=480, description="a web session unused this long ends (the console warns)"
+    )
     officer_tls_cert: Path | None = Field(
         None, description="certificate (PEM) of the officers' listener; unset: plain HTTP"
     )

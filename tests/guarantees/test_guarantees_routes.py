@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from casework_scenes import incoming_in_review
 from casework_steps import now
+from guarantee_console import CONSOLE_ROWS
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
@@ -287,10 +288,9 @@ ROWS: dict[str, Row] = {
     "POST /v1/session": row(
         OFFICER, G8=PLANTED_CHECK, G10=BAD_BODY, G11=Check(wrong_password_is_refused)
     ),
-    "GET /docs": PUBLIC_DOC,
-    "GET /docs/oauth2-redirect": PUBLIC_DOC,
     "GET /openapi.json": PUBLIC_DOC,
-    "GET /redoc": PUBLIC_DOC,
+    # The web console, on the same listener.
+    **CONSOLE_ROWS,
 }
 del APPROVER_PASSWORD  # the approval's password is the scene's, used by the CLI matrix
 

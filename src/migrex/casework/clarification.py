@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from migrex.casework.assignment import check_holder
 from migrex.casework.bodies import body_of
 from migrex.casework.context import NodeContext
 from migrex.casework.lifecycle import CaseState, Direction, Event, IllegalTransition, resume_due
@@ -37,6 +38,7 @@ def ask_clarification(
 ) -> str:  # fmt: skip
     """Asks the requesting party about an incoming request in review; returns the message id."""
     case = _own(uow, case_id, Direction.INCOMING, "asks about a partner's request")
+    check_holder(case, actor)
     opening = opening_of(uow, case_id)
     # The move first: a case not in review raises IllegalTransition before anything is queued.
     move(uow, case, Event.REQUEST_CLARIFICATION, actor, now)

@@ -6,6 +6,9 @@ the reason; the reviewer may withhold more (never add). Submitting sends it thro
 outgoing gate — or, where the agreement's `data_protection.second_officer` names the decision
 ("disclosure" for an answer carrying personal data, "refusal"), waits for a second officer,
 who did neither draft nor submit it and has just signed in again, to approve it.
+
+A case an officer has claimed is decided by that officer only (`assignment.check_holder`);
+approving is the second officer's, so it is not.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from migrex.audit import events, subject_hash
 from migrex.audit.pending import record
 from migrex.casework.answers import build_reply
+from migrex.casework.assignment import check_holder
 from migrex.casework.citizenship import build_citizenship_reply
 from migrex.casework.context import NodeContext
 from migrex.casework.gate import subjects
@@ -197,6 +201,7 @@ def draft_answer(
     `citizenship` says which kind of request the caller means to answer (MessageInvalid when
     the case is the other kind); None answers whichever it is."""
     case = _incoming_in_review(uow, case_id)
+    check_holder(case, actor)
     is_citizenship = case.category == "citizenship-verification"
     if citizenship is not None and citizenship != is_citizenship:
         wanted = "a citizenship verification" if citizenship else "a person inquiry"
@@ -219,6 +224,7 @@ def draft_refusal(
 ) -> Preview:  # fmt: skip
     """Drafts a refusal on the agreement's grounds (NotFound for a ground it lacks)."""
     case = _incoming_in_review(uow, case_id)
+    check_holder(case, actor)
     refusal = refusal_for(node.agreements[case.agreement_id], grounds, explanation)
     row = _store(uow, case, "refusal", refusal, actor=actor, now=now)
     result = _preview(uow, node, case, row)
@@ -233,6 +239,7 @@ def narrow(
     """Withholds `fields` (of `persons`, or of everyone) from the drafted answer. Narrowing
     takes the draft back from approval: the second officer approves what will leave."""
     case = _incoming_in_review(uow, case_id)
+    check_holder(case, actor)
     row = _open_draft(uow, case_id)
     body = _body(row)
     if not isinstance(body, PersonInquiryReply):
@@ -266,6 +273,7 @@ def submit(
 ) -> Preview:
     """Sends the draft, or hands it to a second officer where the agreement requires one."""
     case = _incoming_in_review(uow, case_id)
+    check_holder(case, actor)
     row = _open_draft(uow, case_id)
     if row.status != "draft":
         raise Conflict(f"the draft of case {case_id} already awaits approval")

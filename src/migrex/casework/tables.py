@@ -27,6 +27,10 @@ class CaseRow(Base):
     due_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     opened_by: Mapped[str] = mapped_column(String(120))
+    # The officer working on the case ("officer:<username>"), who alone may decide it while
+    # they hold it (`casework.assignment`); None when nobody has claimed it.
+    assigned_to: Mapped[str | None] = mapped_column(String(120), index=True)
+    assigned_at: Mapped[datetime | None]
 
 
 class CaseMessageRow(Base):

@@ -18,7 +18,7 @@ How a route states its permission:
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -40,7 +40,9 @@ from migrex.officers.service import authenticate_token, list_officers, revoke_pr
 from migrex.officers.sessions import (
     COOKIE,
     CSRF_HEADER,
+    SESSION_IDLE,
     SESSION_TTL,
+    authenticate_session,
     check_csrf,
     csrf_value,
     log_in,
@@ -96,14 +98,19 @@ def current_officer(
     """The officer whose token is in `Authorization: Bearer`, or whose web session cookie
     (with its CSRF header on changing requests) comes with the request."""
     if credentials is not None:
-        token = credentials.credentials
-    elif (session := request.cookies.get(COOKIE)) is not None:
-        check_csrf(request.method, session, request.headers.get(CSRF_HEADER))
-        token = session
-    else:
+        with unit_of_work() as uow:
+            return authenticate_token(uow, credentials.credentials, datetime.now(UTC))
+    if (session := request.cookies.get(COOKIE)) is None:
         raise NotAuthenticated("send an API token as 'Authorization: Bearer <token>' or log in")
+    check_csrf(request.method, session, request.headers.get(CSRF_HEADER))
     with unit_of_work() as uow:
-        return authenticate_token(uow, token, datetime.now(UTC))
+        return authenticate_session(uow, session, datetime.now(UTC), session_idle(request))
+
+
+def session_idle(request: Request) -> timedelta:
+    """How long a web session may go unused on this app (`app.state.session_idle`)."""
+    idle: timedelta = getattr(request.app.state, "session_idle", SESSION_IDLE)
+    return idle
 
 
 CurrentOfficer = Annotated[Officer, Depends(current_officer)]

@@ -233,8 +233,12 @@ def revoke_presented_token(uow: UnitOfWork, token: str, *, actor: str, now: date
         uow.commit()
 
 
-def authenticate_token(uow: UnitOfWork, token: str, now: datetime) -> Officer:
-    """The active officer holding `token`; NotAuthenticated for anything else."""
+def authenticate_token(
+    uow: UnitOfWork, token: str, now: datetime, *, idle: timedelta | None = None
+) -> Officer:
+    """The active officer holding `token`; NotAuthenticated for anything else, and for a
+    token unused for longer than `idle` (a web session left alone: its use is recorded to
+    `LAST_USED_RESOLUTION`, so give an `idle` well above it)."""
     match = _TOKEN.fullmatch(token) if len(token) == _TOKEN_LENGTH else None
     if match is None:
         raise NotAuthenticated(_BAD_TOKEN)
@@ -254,6 +258,8 @@ def authenticate_token(uow: UnitOfWork, token: str, now: datetime) -> Officer:
     officer_row = uow.session.get(OfficerRow, row.officer_id)
     if officer_row is None or not officer_row.active:
         raise NotAuthenticated("the officer's account is disabled")
+    if idle is not None and now - (row.last_used_at or row.created_at) > idle:
+        raise NotAuthenticated("the session ended after a time without use")
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now
         uow.commit()

@@ -17,6 +17,7 @@ from migrex.officers.model import NotAuthenticated, Officer
 from migrex.officers.service import (
     IssuedToken,
     authenticate_password,
+    authenticate_token,
     issue_token,
     login_subject,
 )
@@ -30,6 +31,9 @@ from migrex.uow import UnitOfWork
 COOKIE = "__Host-migrex_session"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_TTL = timedelta(hours=8)
+# A session nobody used for this long ends (the console warns before and offers to extend);
+# a node may set its own (`session_idle_minutes`).
+SESSION_IDLE = timedelta(minutes=15)
 SESSION_NAME = "web session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -79,3 +83,10 @@ def log_in(
     issued = issue_token(uow, username=officer.username, name=SESSION_NAME, ttl=SESSION_TTL,
                          actor=f"login:{officer.username}", now=now)  # fmt: skip
     return officer, issued
+
+
+def authenticate_session(
+    uow: UnitOfWork, token: str, now: datetime, idle: timedelta = SESSION_IDLE
+) -> Officer:
+    """The officer of a web session that is valid and was used within `idle`."""
+    return authenticate_token(uow, token, now, idle=idle)

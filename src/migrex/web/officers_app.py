@@ -3,13 +3,15 @@
 Partners reach the node through the mutual-TLS door (`web.app`); officers, tools and the
 future web UI use this app with bearer tokens. Keeping them apart means a partner certificate
 never opens an officer route and an officer token is worth nothing at the partner door.
-Served over TLS (`officer_tls_cert`), every answer tells browsers to use nothing else (HSTS).
+Every answer carries the console's security headers (`web.headers`); served over TLS
+(`officer_tls_cert`), HSTS tells browsers to use nothing else.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from migrex import features
 from migrex.casework.routes import CaseworkSetup, consultation_keys_of
@@ -18,47 +20,34 @@ from migrex.casework.service import node_context
 from migrex.node import Node
 from migrex.officers.passwords import bound_hashing
 from migrex.web.access_log import AccessLog
+from migrex.web.headers import SecurityHeaders
 from migrex.web.problems import install_problem_handlers
 from migrex.web.request_ids import RequestIdMiddleware
-
-HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def create_officer_app(node: Node) -> FastAPI:
     app = FastAPI(
         title=f"migrex officers' API — node {node.settings.node_id}",
         summary="Casework under migration-cooperation agreements, for authorised officers",
+        # No Swagger UI or ReDoc: both load their scripts from a CDN, which a closed network
+        # cannot reach and the console's policy forbids. The description is /openapi.json.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.unit_of_work = node.unit_of_work
     bound_hashing(node.settings.login_hash_concurrency)
+    app.state.session_idle = timedelta(minutes=node.settings.session_idle_minutes)
     # What casework's routes need; moves to casework's package when casework is converted.
     app.state.casework = CaseworkSetup(
         node_context(node), node.settings.resolved_key_dir, consultation_keys_of(node)
     )
 
     install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders)
     for router in features.officer_routers():
         app.include_router(router)
     publish_message_bodies(app)
-    if node.settings.officer_tls_cert is not None:
-        app.add_middleware(StrictTransportSecurity)
     app.add_middleware(AccessLog, listener="officers")
     # Outermost: the request's id is bound before anything below logs.
     app.add_middleware(RequestIdMiddleware)
     return app
-
-
-class StrictTransportSecurity:
-    """Adds HSTS to every answer: a browser that once reached the officers over TLS never
-    sends a password or a session cookie to them in clear."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with_hsts(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), HSTS]
-            await send(message)
-
-        await self.app(scope, receive, send_with_hsts if scope["type"] == "http" else send)

@@ -1,0 +1,11 @@
+"""The console's routes, mounted on the officers' listener (`features.officer_routers`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from migrex.ui import assets, cases, queues, signin
+
+router = APIRouter()
+for part in (assets, signin, queues, cases):
+    router.include_router(part.router)

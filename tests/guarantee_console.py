@@ -1,0 +1,248 @@
+"""The guarantee matrix's rows for the web console's routes (`migrex.ui`), merged into the
+officers' listener's table by `test_guarantees_routes`.
+
+A console route is called as a browser calls it: a session cookie from signing in, forms
+URL-encoded, and the CSRF header htmx sends (`console_client.Browser`)."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from sqlalchemy import func, select
+
+from casework_scenes import incoming_in_review
+from console_client import Browser
+from guarantee_matrix import (
+    APPROVER_PASSWORD,
+    PLANTED,
+    PLANTED_DOCUMENT,
+    Check,
+    NotApplicable,
+    Row,
+    Scene,
+    row,
+)
+from guarantee_paths import Guarantee
+from migrex.ledger.tables import DisclosureRow
+
+# Filled in for the path's parameters; a form each changing route accepts.
+PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
+FORMS: dict[str, dict[str, str]] = {
+    "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
+}
+# What a refused input may add: a failed sign-in is written to the security log.
+LOGGED = ("exchange_security_event", "security_event")
+
+
+def _split(path: str, scene: Scene) -> tuple[str, str]:
+    """The method and a URL of the path; a case of its own where the path names one, so that
+    claiming it here holds no case another check works on."""
+    method, _, template = path.partition(" ")
+    case_id = incoming_in_review(scene.pair) if "{case_id}" in template else ""
+    return method, template.format(**PARAMETERS, case_id=case_id)
+
+
+def _changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
+    return {name: (before[name], after[name]) for name in before
+            if before[name] != after[name] and not name.endswith(LOGGED)}  # fmt: skip
+
+
+def _signed_in(scene: Scene) -> Browser:
+    browser = Browser(scene.app)
+    signed = browser.sign_in("every-role", APPROVER_PASSWORD)
+    assert signed.status_code == 303, signed.text
+    return browser
+
+
+def _to_sign_in(response: httpx.Response, htmx: bool) -> None:
+    if htmx:
+        assert response.status_code == 204, response.text
+        assert response.headers["HX-Redirect"].startswith("/ui/sign-in")
+    else:
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == "/ui/sign-in"
+
+
+def refused_without_session(scene: Scene, path: str) -> None:
+    """G11: without a session, a console route sends the browser to the sign-in page (htmx:
+    `HX-Redirect`) and changes nothing; with a session but without the CSRF header, a
+    changing route does the same."""
+    method, url = _split(path, scene)
+    before = scene.counts()
+    for htmx in (False, True):
+        _to_sign_in(Browser(scene.app).request(method, url, htmx=htmx), htmx)
+    assert _changed(before, scene.counts()) == {}
+    if method != "GET":
+        browser = _signed_in(scene)
+        before = scene.counts()
+        _to_sign_in(browser.request(method, url, htmx=False), htmx=False)
+        assert _changed(before, scene.counts()) == {}
+
+
+def wrong_password_is_refused(scene: Scene, path: str) -> None:
+    """G11 for signing in: a wrong password shows the form again (401) and opens no session."""
+    before = scene.counts()
+    response = Browser(scene.app).post(
+        "/ui/sign-in", form={"username": "every-role", "password": "wrong"}
+    )
+    assert response.status_code == 401 and "set-cookie" not in response.headers
+    assert _changed(before, scene.counts()) == {}
+
+
+# Not UTF-8; empty; a field given twice; a control character in every field a console form has.
+BAD_FORMS = (
+    b"\xff\xfe",
+    b"",
+    b"a=1&a=2",
+    b"username=%00&password=%00&action=%00&to=%00&question=%00&explanation=%00&withhold=%00"
+    b"&ground=%00&case=%00",
+)
+
+
+def bad_form_changes_nothing(scene: Scene, path: str) -> None:
+    """G10: a form that is not UTF-8, lacks a field, repeats one or holds a control character
+    is refused with a page (422); nothing changes, and the next request works."""
+    method, url = _split(path, scene)
+    browser = _signed_in(scene)
+    before = scene.counts()
+    for raw in BAD_FORMS:
+        response = browser.request(method, url, raw=raw, htmx=True)
+        assert response.status_code == 422, (raw, response.status_code, response.text)
+        assert response.headers["content-type"].startswith("text/html")
+    assert _changed(before, scene.counts()) == {}
+    assert browser.get("/ui/").status_code == 200
+
+
+def no_planted_person_in_answers(scene: Scene, path: str) -> None:
+    """G8: a name and a document number planted in the query and in every form field are
+    given back neither in the answer (body or headers) nor in any log record."""
+    method, url = _split(path, scene)
+    browser = _signed_in(scene)
+    form = dict.fromkeys(FORMS.get(path, {"q": ""}), PLANTED) | {"document": PLANTED_DOCUMENT}
+    query = f"?q={PLANTED}&document={PLANTED_DOCUMENT}&next=/ui/{PLANTED}"
+    with _Captured() as records:
+        response = browser.request(method, url + query, form=form if method != "GET" else None,
+                                   htmx=method != "GET")  # fmt: skip
+    shown = [response.text, *(v for k, v in response.headers.items() if k != "location")]
+    for text in (*shown, *records):
+        assert PLANTED_DOCUMENT not in text, text
+        assert PLANTED not in text, text
+
+
+def claim_is_audited(scene: Scene, path: str) -> None:
+    """G5: claiming and releasing a case each add an audit leaf, in their transaction."""
+    method, url = _split(path, scene)
+    browser = _signed_in(scene)
+    if url.endswith("/release"):
+        claimed = browser.post(url.removesuffix("/release") + "/claim", htmx=True)
+        assert claimed.status_code == 204, claimed.text
+    before = scene.counts()["audit_leaves"]
+    assert browser.request(method, url, htmx=True).status_code == 204
+    assert scene.counts()["audit_leaves"] == before + 1
+
+
+def _records(scene: Scene) -> tuple[int, int]:
+    counts = scene.counts()
+    with scene.node.unit_of_work() as uow:
+        reads = uow.session.scalar(select(func.count()).select_from(DisclosureRow)
+                                   .where(DisclosureRow.direction == "read"))  # fmt: skip
+    return reads or 0, counts["audit_leaves"]
+
+
+def showing_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
+    """G4 (`ledger`) or G5: a console route that shows a person's data writes a ledger
+    "read" row, or an audit leaf, when it shows it."""
+    method, url = _split(path, scene)
+    browser = _signed_in(scene)
+    base = url.removesuffix("/narrow")
+    if url.endswith("/narrow") or (method == "GET" and url.endswith("/draft")):
+        drafted = browser.post(base if base.endswith("/draft") else base + "/draft", htmx=True)
+        assert drafted.status_code == 200, drafted.text
+    reads, leaves = _records(scene)
+    form = {"withhold": ["permit_type"]} if url.endswith("/narrow") else None
+    response = browser.request(method, url, form=form, htmx=True)
+    assert response.status_code == 200, response.text
+    after_reads, after_leaves = _records(scene)
+    if ledger:
+        assert after_reads > reads, "no ledger row for what was shown"
+    else:
+        assert after_leaves > leaves, "no audit leaf for what was shown"
+
+
+class _Captured:
+    """Every log record any logger emits meanwhile, formatted with its arguments."""
+
+    def __enter__(self) -> list[str]:
+        self.records: list[str] = []
+        self.handler = logging.Handler()
+        self.handler.emit = lambda record: self.records.append(  # type: ignore[method-assign]
+            f"{record.getMessage()} {record.__dict__}"
+        )
+        logging.getLogger().addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger().removeHandler(self.handler)
+
+
+_na = NotApplicable
+CONSOLE: Row = {
+    Guarantee.G1: _na("a console route sends nothing itself; what a use case sends passes "
+                      "the outgoing gate, checked per message kind (G1)"),
+    Guarantee.G2: _na("no field leaves on this route; the kinds matrix checks what leaves (G2)"),
+    Guarantee.G3: _na("no message leaves on this route (G3 is checked per message kind)"),
+    Guarantee.G4: _na("shows no person's data: the officer's own roles and forms only"),
+    Guarantee.G5: _na("shows no person's data and decides nothing; sessions are the "
+                      "officers' own records"),
+    Guarantee.G6: _na("no request is opened here, so no volume is counted (G6)"),
+    Guarantee.G7: _na("keeps no copy of a record: pages are sent with Cache-Control no-store"),
+    Guarantee.G8: Check(no_planted_person_in_answers),
+    Guarantee.G9: _na("no message is queued or delivered on this route (G9)"),
+    Guarantee.G10: _na("takes no form: only identifiers in the path and typed parameters"),
+    Guarantee.G11: Check(refused_without_session),
+    Guarantee.G12: _na("no statistics release is made, changed or shown on this route"),
+}  # fmt: skip
+LEDGERED = Check(showing_is_recorded, (True,))
+AUDITED = Check(showing_is_recorded, (False,))
+BAD_FORM = Check(bad_form_changes_nothing)
+PUBLIC = _na("public: the sign-in page, the language choice and the console's own files "
+             "show no record and change none")  # fmt: skip
+
+CONSOLE_ROWS: dict[str, Row] = {
+    "GET /": row(CONSOLE, G11=PUBLIC),
+    "GET /ui/": row(CONSOLE),
+    "GET /ui/language/{code}": row(CONSOLE, G11=PUBLIC),
+    "GET /ui/sign-in": row(CONSOLE, G11=PUBLIC),
+    "GET /ui/static/{name}": row(CONSOLE, G11=PUBLIC),
+    "POST /ui/sign-in": row(
+        CONSOLE,
+        G10=Check(bad_form_changes_nothing),
+        G11=Check(wrong_password_is_refused),
+    ),
+    "GET /ui/queues/{queue}": row(
+        CONSOLE,
+        G4=_na("lists cases by number, partner, state and deadline: no person's data"),
+    ),
+    "POST /ui/cases/{case_id}/claim": row(CONSOLE, G5=Check(claim_is_audited)),
+    "POST /ui/cases/{case_id}/release": row(CONSOLE, G5=Check(claim_is_audited)),
+    "POST /ui/queues/bulk": row(CONSOLE, G10=Check(bad_form_changes_nothing)),
+    "GET /ui/cases/{case_id}": row(
+        CONSOLE,
+        G4=_na(
+            "the case's facts, flags and timeline: the messages are shown on their own "
+            "recorded route"
+        ),
+    ),
+    "GET /ui/cases/{case_id}/messages": row(CONSOLE, G4=LEDGERED, G5=AUDITED),
+    "GET /ui/cases/{case_id}/draft": row(CONSOLE, G4=LEDGERED, G5=AUDITED),
+    "POST /ui/cases/{case_id}/draft": row(CONSOLE, G4=LEDGERED, G5=AUDITED),
+    "POST /ui/cases/{case_id}/draft/narrow": row(CONSOLE, G4=LEDGERED, G5=AUDITED, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/draft/refusal": row(CONSOLE, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/draft/submit": row(CONSOLE),
+    "POST /ui/cases/{case_id}/draft/approve": row(CONSOLE, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/clarification": row(CONSOLE, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/review": row(CONSOLE),
+    "POST /ui/sign-out": row(CONSOLE),
+    "POST /ui/session/extend": row(CONSOLE),
+}
