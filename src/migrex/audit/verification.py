@@ -67,6 +67,7 @@ def verify(
     guarded by `if __name__ == "__main__"`), as the `migrex` command's is.
     """
     report = VerifyReport()
+    read_one_snapshot(session)
     first = read_head(session)
     report.size = first.size
     sizes = _signed_sizes(session) | {head.size for head in held_heads}
@@ -84,6 +85,25 @@ def verify(
         report, held_heads, rebuilt.roots, checked_size=first.size, log_size=last.size
     )
     return report
+
+
+def read_one_snapshot(session: Session) -> None:
+    """Makes every later read of `session` see the database as it stood at one moment.
+
+    The node goes on while an operator verifies it: its jobs append entries and sign
+    checkpoints. Read statement by statement, a checkpoint signed after the head was read
+    looked like "leaves were removed", and a leaf appended after it like a row no append
+    wrote. On SQLite (WAL) an explicit BEGIN holds one read snapshot until the session ends;
+    on PostgreSQL a transaction not yet begun is made repeatable-read (one that has begun
+    keeps the isolation its caller chose).
+    """
+    began = session.in_transaction()
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN")
+    elif connection.dialect.name == "postgresql" and not began:
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
 def _signed_sizes(session: Session) -> set[int]:

@@ -26,7 +26,7 @@ from migrex.audit.log import verify
 from migrex.audit.log_keys import LogKeys
 from migrex.audit.merkle import AuditError
 from migrex.audit.receipt_proof import CLAIM, verify_proof_claims
-from migrex.audit.verification import VerifyReport
+from migrex.audit.verification import VerifyReport, read_one_snapshot
 from migrex.envelope import ReceiptInvalid, verify_receipt
 from migrex.errors import MigrexError
 from migrex.exchange.trust import Trust
@@ -182,6 +182,7 @@ def verify_with_partners(
     """The log verified against itself, the partners' cosigning keys (every one they ever
     published) and the heads of it the partners hold; and what the partners returned."""
     held = heads_held_by_partners(trust, witnessing, log, client, now)
+    read_one_snapshot(session)  # the keys and the log as of one moment
     keys = cosigner_keys(session, trust)
     report = verify(session, log.verifiers, keys, held_heads=held.heads, workers=workers)
     return report, held

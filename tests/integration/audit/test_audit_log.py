@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -35,6 +36,7 @@ from migrex.audit import (
     open_note,
     root_at,
     sign_note,
+    verification,
     verifier_key,
     verify_consistency,
     verify_inclusion,
@@ -523,3 +525,28 @@ def test_worker_processes_find_what_one_process_finds(
         shared = audit_log.verify(session, LOG_KEYS, workers=2)
     assert shared.problems == alone.problems
     assert (ProblemKind.LEAF_MISSING, 17) in {(p.kind, p.position) for p in shared.problems}
+
+
+def test_a_checkpoint_signed_while_verifying_is_not_taken_for_removed_leaves(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    append_committed(sessions, [entry(n) for n in range(6)])
+    checkpoint(sessions)
+    real = verification.read_head
+    calls = []
+
+    def node_goes_on(session: Session) -> Any:
+        head = real(session)
+        calls.append(head.size)
+        if len(calls) == 2:
+            # Just after `verify` read the head it checks against, the node's checkpoint job
+            # appends and signs a larger tree.
+            append_committed(sessions, [entry(n) for n in range(6, 10)])
+            checkpoint(sessions)
+        return head
+
+    monkeypatch.setattr(verification, "read_head", node_goes_on)
+    with sessions() as session:
+        report = audit_log.verify(session, LOG_KEYS)
+    assert report.ok, report.problems
+    assert (report.size, report.checkpoints) == (6, 1)  # the newer one is for the next run
