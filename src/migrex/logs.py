@@ -80,11 +80,15 @@ def summarise_exception(_logger: WrappedLogger, _name: str, event_dict: EventDic
 
 
 def _drop_record_args(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
-    # A standard record's `extra` and positional args are already in its message; the
-    # record itself is not JSON and must not be rendered.
+    # A standard record's positional args are already in its message, and its `extra`
+    # fields were taken by name (`RECORD_FIELDS`); the record itself is not JSON and must
+    # not be rendered.
     event_dict.pop("_record", None)
     event_dict.pop("_from_structlog", None)
     return event_dict
+
+
+RECORD_FIELDS = ("listener", "method", "route", "status", "duration_ms", "request_id")
 
 
 def shared_processors() -> list[Processor]:
@@ -133,7 +137,9 @@ def configure_logging(
     if level not in LEVELS:
         raise ValueError(f"log level {level!r}: use one of {', '.join(LEVELS)}")
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared_processors(),
+        # A standard record's `extra` fields are taken only by name: these are what the
+        # access log (`web.access_log`) writes, none of which can hold personal data.
+        foreign_pre_chain=[*shared_processors(), structlog.stdlib.ExtraAdder(RECORD_FIELDS)],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             summarise_exception,

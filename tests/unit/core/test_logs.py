@@ -139,3 +139,12 @@ def test_a_client_s_request_urls_are_not_logged(stream: io.StringIO) -> None:
     logging.getLogger("httpx").info("HTTP Request: GET %s", f"http://node/cases?q={SECRET}")
     logging.getLogger("httpx").warning("a warning stays")
     assert [line["event"] for line in lines(stream)] == ["a warning stays"]
+
+
+def test_an_access_line_carries_its_fields_and_no_other_extra(stream: io.StringIO) -> None:
+    fields = {"listener": "officers", "method": "GET", "route": "/v1/cases/{case_id}",
+              "status": 200, "duration_ms": 1.5, "request_id": "abc12345"}  # fmt: skip
+    logging.getLogger("migrex.access").info("request", extra={**fields, "surname": SECRET})
+    (line,) = lines(stream)
+    assert line == {**line, **fields}
+    assert SECRET not in json.dumps(line)
