@@ -187,3 +187,14 @@ def test_the_demo_reports_what_went_wrong() -> None:
         "computed worker figures {2024: 2600, 2025: 2134} are not the report's",
     ]
     assert DemoOutcome(workers={2024: 1}, reported={2024: 1}).failures() == []
+
+
+def test_too_few_persons_is_a_usage_error_not_a_bug(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "migrex", "demo", "--workspace", str(tmp_path / "ws"),
+         "--persons", "2000"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "--persons" in result.stderr and "a bug" not in result.stderr
+    assert not (tmp_path / "ws").exists()

@@ -10,6 +10,7 @@ import typer
 from migrex.console import out
 from migrex.demo import scenario
 from migrex.demo.workspace import Workspace
+from migrex.synth.population import MIN_PERSONS
 
 
 def demo(
@@ -19,7 +20,9 @@ def demo(
     agreements: Annotated[Path, typer.Option(help="folder of agreement files")] = Path(
         "agreements"
     ),
-    persons: Annotated[int, typer.Option(help="foreigners present in Kazakhstan")] = 20_000,
+    persons: Annotated[
+        int, typer.Option(min=MIN_PERSONS, help="foreigners present in Kazakhstan")
+    ] = 20_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic population")] = 2024,
 ) -> None:
     """Generate both states' registries, import them into a KZ and an AM node, play the
