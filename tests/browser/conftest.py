@@ -74,7 +74,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-@pytest.fixture(scope="package")
+# One browser per test module, not per run: Playwright's sync API keeps an event loop on the
+# main thread while it lives, and every later test that runs its own (asyncio.run) would
+# find it running.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium and "

@@ -67,8 +67,10 @@ def test_a_snapshot_killed_while_writing_changes_nothing(
     pq.write_table(persons_present(np.concatenate([kept, arriving]),
                                    lambda i: f"Astana, Kabanbay batyr {i}"), february)  # fmt: skip
     config = tmp_path / "node.toml"
+    agreement = Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml"
     config.write_text(f'[node]\nnode_id = "kz-node"\nstate = "KZ"\n'
-                      f'database_url = "{database_url}"\n', encoding="utf-8")  # fmt: skip
+                      f'database_url = "{database_url}"\ndata_dir = "{tmp_path.as_posix()}"\n'
+                      f'agreements = ["{agreement.as_posix()}"]\n', encoding="utf-8")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(Path(migrex.__file__).parents[1])}
 
     def migrex_cli(*args: str) -> subprocess.Popen[bytes]:

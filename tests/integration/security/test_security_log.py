@@ -95,7 +95,9 @@ def test_security_log_list_filters_and_prints_json(tmp_path: Path, node: Node) -
         note(uow.session, [Refusal("expired", "old", "10.1.1.1")], now - timedelta(days=3))
         uow.commit()
     config = tmp_path / "node.toml"
-    config.write_text(f'database_url = "{node.settings.database_url}"\ndata_dir = "{tmp_path}"\n')
+    agreement = Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml"
+    config.write_text(f'database_url = "{node.settings.database_url}"\ndata_dir = "{tmp_path}"\n'
+                      f'agreements = ["{agreement.as_posix()}"]\n')  # fmt: skip
     runner = CliRunner()
 
     def run(*args: str) -> list[dict[str, object]]:
@@ -118,7 +120,7 @@ def test_security_log_list_filters_and_prints_json(tmp_path: Path, node: Node) -
 
 def test_requests_refused_at_the_door_are_noted_and_counted(pair: Pair) -> None:
     runtime = ExchangeRuntime(pair.am, pair.am_trust)
-    door = create_app(runtime, run_relay=False)
+    door = create_app(runtime)
     too_big = b"x" * (runtime.max_request_bytes + 1)
 
     async def run() -> list[int]:
