@@ -225,20 +225,22 @@ def officer(node: Node, times: OfficerTimes, action: str) -> Iterator[UnitOfWork
 def release(node: Node, message_ids: list[str] | None = None) -> int:
     """Lets the held messages (all, or these) leave now; wakes the relays (PostgreSQL; SQLite
     relays poll). Returns how many were released."""
-    outbox = OutboxMessage.__table__
-    condition = (outbox.c.status == "pending") & (outbox.c.next_attempt_at == HELD_UNTIL)
+    condition = (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at == HELD_UNTIL)
     if message_ids is not None:
-        condition &= outbox.c.message_id.in_(message_ids)
+        condition &= OutboxMessage.message_id.in_(message_ids)
     with node.unit_of_work() as uow:
         released = uow.session.execute(
-            update(outbox).where(condition).values(next_attempt_at=datetime.now(UTC))
-        ).rowcount
+            update(OutboxMessage).where(condition).values(next_attempt_at=datetime.now(UTC))
+            .returning(OutboxMessage.id)
+        ).all()  # fmt: skip
         announce(uow.session)
         uow.commit()
-    return int(released or 0)
+    return len(released)
 
 
-def open_inquiry(node: Node, context: NodeContext, n: int, times: OfficerTimes | None = None) -> str:
+def open_inquiry(
+    node: Node, context: NodeContext, n: int, times: OfficerTimes | None = None
+) -> str:
     with officer(node, times or OfficerTimes(), "open_inquiry") as uow:
         opened = open_request(
             uow, context,

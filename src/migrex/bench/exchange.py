@@ -186,8 +186,9 @@ def run(
         officers = OfficerTimes()
 
         inquiries, consultations = casework.cases_for(messages)
+        findings = casework.FINDINGS_PER_CONSULTATION
         progress(f"A, officers: {inquiries} inquiries, {consultations} consultations with "
-                 f"{casework.FINDINGS_PER_CONSULTATION} findings each (held in the outbox)")  # fmt: skip
+                 f"{findings} findings each (held in the outbox)")  # fmt: skip
         plan = casework.open_cases(nodes["AM"], inquiries, consultations, times=officers)
         to_kz = len(plan.inquiries) + (1 + casework.FINDINGS_PER_CONSULTATION) * len(
             plan.consultations

@@ -120,7 +120,15 @@ def _add(
     session: Session, key: bytes, subjects: Sequence[Subject], direction: str,
     facts: MessageFacts, *, actor: str,
 ) -> None:  # fmt: skip
-    rows = [
+    insert_rows(session, ledger_rows(key, subjects, direction, facts, actor=actor))
+
+
+def ledger_rows(
+    key: bytes, subjects: Sequence[Subject], direction: str, facts: MessageFacts, *, actor: str
+) -> list[dict[str, Any]]:
+    """The ledger's rows for `subjects`, one per identifier of each: for a caller that
+    inserts many messages' rows at once (`insert_rows`)."""
+    return [
         {
             "at": facts.at,
             "direction": direction,
@@ -140,8 +148,11 @@ def _add(
         for place, subject in enumerate(subjects)
         for identifier in subject.identifiers
     ]
+
+
+def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        session.execute(insert(DisclosureRow), rows)
+        session.execute(insert(DisclosureRow), list(rows))
 
 
 @dataclass(frozen=True)
@@ -220,6 +231,36 @@ def persons_in_period(
     since = now - agreement.data_protection.volume.period
     partners = [a.id for a in agreement.authorities_of(partner_state)]
     return _count(session, agreement.id, direction, partners, since)
+
+
+class VolumeCount:
+    """Persons that went `direction` per agreement and partner state within the volume period
+    up to `now`, counted once each (`persons_in_period`) and then kept running by the caller
+    (`add`) as it records more in the same transaction: a filing round checks the limits of
+    a hundred openings with one count per partner instead of one each."""
+
+    def __init__(self, session: Session, *, direction: str, now: datetime) -> None:
+        self._session, self._direction, self._now = session, direction, now
+        self._persons: dict[tuple[str, str], int] = {}
+
+    def persons(self, agreement: Agreement, partner_state: str) -> int:
+        key = (agreement.id, partner_state)
+        if key not in self._persons:
+            self._persons[key] = persons_in_period(
+                self._session, agreement, direction=self._direction,
+                partner_state=partner_state, now=self._now,
+            )  # fmt: skip
+        return self._persons[key]
+
+    def add(self, agreement_id: str, partner_state: str, persons: int) -> int:
+        """Counts `persons` more (fewer, when negative: what a rolled-back step had added);
+        returns how many it counted. A pair not counted yet is left alone (0): its first
+        count will find them in the ledger."""
+        key = (agreement_id, partner_state)
+        if key not in self._persons:
+            return 0
+        self._persons[key] += persons
+        return persons
 
 
 def _count(
