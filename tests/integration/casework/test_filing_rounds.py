@@ -93,7 +93,7 @@ def test_a_bad_message_in_a_round_is_quarantined_alone(pair: Pair) -> None:
     assert _file_one_round(pair.kz) == 4
     with pair.kz.unit_of_work() as uow:
         rows = uow.session.execute(select(InboxMessage.message_id, InboxMessage.status))
-        status = dict(rows)  # type: ignore[arg-type]
+        status = {row[0]: row[1] for row in rows}
         cases = set(uow.session.scalars(select(CaseRow.id)))
         filed = uow.session.scalar(select(func.count()).select_from(CaseMessageRow))
         ledger = uow.session.scalar(select(func.count()).select_from(DisclosureRow))
