@@ -67,13 +67,8 @@ from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.exchange.outbox import canonical_json
 from migrex.exchange.service import Discarded
 from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
-from migrex.ledger.service import (
-    OPENING_TYPES,
-    MessageFacts,
-    VolumeCount,
-    insert_rows,
-    ledger_rows,
-)
+from migrex.ledger.service import OPENING_TYPES, MessageFacts, VolumeCount, ledger_rows
+from migrex.ledger.tables import DisclosureRow
 from migrex.retention.sealing import is_sealed
 from migrex.retention.service import (
     CASE_BODY,
@@ -120,14 +115,18 @@ def _file_together(
     savepoint = uow.session.begin_nested()
     try:
         together = Round.read(uow, node, rows, now, shared=True)
-        for row in rows:
-            row.status = file_message(uow, node, row, now, together)
+        # Nothing is written until the round is: what it must read it read up front, and the
+        # new cases go in before the rows that refer to them (`Round.write_cases`).
+        with uow.session.no_autoflush:
+            for row in rows:
+                row.status = file_message(uow, node, row, now, together)
+        together.write_cases(uow)
         together.write_ledger(uow)
         savepoint.commit()
     except Exception:
         # Which message failed, and why, is for the filing one by one to find and report.
         savepoint.rollback()
-        # Cases this round wrote directly (`Round.write_case`) are unknown to the session's
+        # Cases this round wrote directly (`Round.write_cases`) are unknown to the session's
         # savepoint bookkeeping: forget every object, and read the messages again.
         ids = [row.id for row in rows]
         uow.session.expunge_all()
@@ -155,6 +154,11 @@ def _file_apart(
         quarantine(uow, node, row, problem_text(error), now)
 
 
+_CASE_COLUMNS = tuple(cast(Table, CaseRow.__table__).columns)
+_INSERT_CASE = insert(cast(Table, CaseRow.__table__))
+_INSERT_LEDGER = insert(cast(Table, DisclosureRow.__table__))
+
+
 @dataclass
 class Round:
     """What a filing round reads once for all its messages, and the ledger rows it writes at
@@ -176,6 +180,7 @@ class Round:
     threads: dict[str, list[CaseMessageRow]] = field(default_factory=dict)
     volume: VolumeCount | None = None
     ledger: list[dict[str, Any]] = field(default_factory=list)
+    new_cases: list[CaseRow] = field(default_factory=list)
 
     @classmethod
     def read(
@@ -212,17 +217,25 @@ class Round:
             return None
         return uow.session.get(CaseRow, case_id)
 
-    @staticmethod
-    def write_case(uow: UnitOfWork, case: CaseRow) -> None:
-        """Inserts a new case at once, alone, without flushing the session: the rows that
-        refer to it (its notes, its message) then go with the rest of the round's in one
-        flush. The session takes the row as already stored."""
-        table = cast(Table, CaseRow.__table__)
+    def write_case(self, uow: UnitOfWork, case: CaseRow) -> None:
+        """Keeps a new case for `write_cases`: it is not in the session yet, so nothing the
+        round adds that refers to it can be flushed before it."""
+        self.new_cases.append(case)
+
+    def write_cases(self, uow: UnitOfWork) -> None:
+        """Inserts the round's new cases, as they stand now, in one statement on the
+        connection (no flush), then gives them to the session as stored rows: the rows that
+        refer to them (notes, messages, events) follow when the round's savepoint flushes."""
+        if not self.new_cases:
+            return
         uow.session.connection().execute(
-            insert(table), {column.name: getattr(case, column.key) for column in table.columns}
+            _INSERT_CASE,
+            [{c.name: getattr(case, c.key) for c in _CASE_COLUMNS} for case in self.new_cases],
         )
-        make_transient_to_detached(case)
-        uow.session.add(case)
+        for case in self.new_cases:
+            make_transient_to_detached(case)
+            uow.session.add(case)
+        self.new_cases.clear()
 
     def opened(self, case: CaseRow) -> None:
         if self.shared:
@@ -258,7 +271,9 @@ class Round:
         return self.keys.open(record=message.message_id, name=CASE_BODY, sealed=message.body)
 
     def write_ledger(self, uow: UnitOfWork) -> None:
-        insert_rows(uow.session, self.ledger)
+        if self.ledger:
+            # On the connection: the session's pending rows go with the savepoint's flush.
+            uow.session.connection().execute(_INSERT_LEDGER, self.ledger)
         self.ledger.clear()
 
 
