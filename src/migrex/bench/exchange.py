@@ -112,9 +112,12 @@ def carry(pair: TwoNodes, sender: str, receiver: str, messages: int, timeout: fl
     return Carried(messages, seconds, cpu)
 
 
-def paced(pair: TwoNodes, rate: float, count: int, start: int, timeout: float) -> list[float]:
+def paced(
+    pair: TwoNodes, rate: float, count: int, start: int, timeout: float
+) -> tuple[list[float], dict[str, float]]:
     """`count` inquiries opened and held, then released one by one at `rate` a second; the
-    milliseconds from each release to the message filed at Kazakhstan's node."""
+    milliseconds from each release to the message filed at Kazakhstan's node, sorted, and
+    each node process's CPU seconds from the first release to the last filing."""
     am, kz = pair.nodes["AM"], pair.nodes["KZ"]
     context = node_context(am)
     cases = [casework.open_inquiry(am, context, start + n) for n in range(count)]
@@ -134,6 +137,7 @@ def paced(pair: TwoNodes, rate: float, count: int, start: int, timeout: float) -
     watcher = threading.Thread(target=watch, name="bench-filed-watch", daemon=True)
     watcher.start()
     released: dict[str, float] = {}
+    before = _cpu(pair)
     began = time.monotonic()
     try:
         for n, message_id in enumerate(ids):
@@ -146,7 +150,9 @@ def paced(pair: TwoNodes, rate: float, count: int, start: int, timeout: float) -
     finally:
         stop.set()
         watcher.join(timeout=5)
-    return sorted((filed[m] - t) * 1000 for m, t in released.items() if m in filed)
+    after = _cpu(pair)
+    cpu = {s: a - b for s, a in after.items() if a is not None and (b := before[s]) is not None}
+    return sorted((filed[m] - t) * 1000 for m, t in released.items() if m in filed), cpu
 
 
 def run(
@@ -203,7 +209,7 @@ def run(
 
         count = max(1, int(rate * min(5.0, max(2.0, messages / rate))))
         progress(f"latency: {count} inquiries released at {rate:g} messages/s")
-        latencies = paced(pair, rate, count, inquiries + consultations, timeout=120)
+        latencies, paced_cpu = paced(pair, rate, count, inquiries + consultations, timeout=120)
         tally = casework.tally(nodes)
 
     carried = b.messages + d.messages
@@ -228,6 +234,9 @@ def run(
         "p99_ms": _round(percentile(latencies, 0.99)),
         "latency_messages": len(latencies),
         "latency_rate_per_s": rate,
+        # CPU per message of the paced run: one message per relay round and filing round
+        # costs more than a backlog filed in batches.
+        "latency_cpu_ms_per_msg": _per_message(paced_cpu, len(latencies)),
         **tally.as_json(),
         "answer_errors": dict(answer_errors),
         **crypto,

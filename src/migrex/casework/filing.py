@@ -21,13 +21,14 @@ are dropped and the drop is flagged for the reviewer (G2); one ledger row per pe
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, exists, insert, select
+from sqlalchemy import Integer, Select, Table, bindparam, exists, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from migrex.agreements import Agreement
@@ -64,6 +65,7 @@ from migrex.casework.messages import (
 )
 from migrex.casework.steps import asked_fields, case_view, move, note
 from migrex.casework.tables import CaseMessageRow, CaseRow
+from migrex.db import in_list
 from migrex.exchange.outbox import canonical_json
 from migrex.exchange.service import Discarded
 from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
@@ -93,11 +95,8 @@ def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 1
     so rounds stay small (the clerk drains a backlog round after round): 100 messages kept
     the receipt latency at 100 msg/s near a fifth of what 500 gave."""
     note_deliveries(uow, now)
-    rows = list(uow.session.scalars(
-        select(InboxMessage).where(InboxMessage.status == "new").order_by(InboxMessage.id)
-        .limit(limit)
-    ))  # fmt: skip
-    if len(rows) > 1 and _file_together(uow, node, rows, now):
+    rows = list(uow.session.scalars(_statements(_dialect(uow)).waiting, {"limit": limit}))
+    if rows and _file_together(uow, node, rows, now):
         uow.commit()
         return len(rows)
     apart = Round.read(uow, node, rows, now, shared=False)
@@ -154,6 +153,37 @@ def _file_apart(
         quarantine(uow, node, row, problem_text(error), now)
 
 
+@dataclass(frozen=True)
+class _Statements:
+    """Filing's queries for one dialect, built once: building a SQLAlchemy statement costs
+    more than running it, and a round at a steady trickle files one message or two."""
+
+    waiting: Select[InboxMessage]
+    delivered: Select[CaseRow]
+    cases: Select[CaseRow]
+    threads: Select[CaseMessageRow]
+
+
+@functools.cache
+def _statements(dialect: str) -> _Statements:
+    delivered = exists().where(OutboxMessage.case_id == CaseRow.id,
+                               OutboxMessage.status == "delivered")  # fmt: skip
+    return _Statements(
+        waiting=select(InboxMessage).where(InboxMessage.status == "new")
+        .order_by(InboxMessage.id).limit(bindparam("limit", type_=Integer)),
+        delivered=select(CaseRow).where(CaseRow.direction == Direction.OUTGOING,
+                                        CaseRow.state == CaseState.SENT, delivered),
+        cases=select(CaseRow).where(in_list(CaseRow.id.expression, "case_ids", dialect)),
+        threads=select(CaseMessageRow)
+        .where(in_list(CaseMessageRow.case_id.expression, "case_ids", dialect))
+        .order_by(CaseMessageRow.id),
+    )  # fmt: skip
+
+
+def _dialect(uow: UnitOfWork) -> str:
+    return uow.session.get_bind().dialect.name
+
+
 _CASE_COLUMNS = tuple(cast(Table, CaseRow.__table__).columns)
 _INSERT_CASE = insert(cast(Table, CaseRow.__table__))
 _INSERT_LEDGER = insert(cast(Table, DisclosureRow.__table__))
@@ -193,15 +223,16 @@ class Round:
             return filing
         filing.volume = VolumeCount(uow.session, direction="received", now=now)
         case_ids = {row.case_id for row in rows if row.case_id}
+        statements = _statements(_dialect(uow))
         if case_ids:
             filing.cases = {case.id: case for case in uow.session.scalars(
-                select(CaseRow).where(CaseRow.id.in_(list(case_ids)))
+                statements.cases, {"case_ids": list(case_ids)}
             )}  # fmt: skip
             filing.missing = case_ids - filing.cases.keys()
             filing.threads = {case_id: [] for case_id in filing.cases}
+        if filing.cases:
             for message in uow.session.scalars(
-                select(CaseMessageRow).where(CaseMessageRow.case_id.in_(list(filing.cases)))
-                .order_by(CaseMessageRow.id)
+                statements.threads, {"case_ids": list(filing.cases)}
             ):  # fmt: skip
                 filing.threads[message.case_id].append(message)
             # The case copies of received messages are sealed under those messages' keys.
@@ -487,12 +518,7 @@ def _seal_if_clear(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: d
 def note_deliveries(uow: UnitOfWork, now: datetime) -> int:
     """Moves our sent cases whose messages the partner has receipted: a request becomes
     delivered, a notice filed. Returns how many moved."""
-    delivered = exists().where(OutboxMessage.case_id == CaseRow.id,
-                               OutboxMessage.status == "delivered")  # fmt: skip
-    cases = list(uow.session.scalars(
-        select(CaseRow).where(CaseRow.direction == Direction.OUTGOING,
-                              CaseRow.state == CaseState.SENT, delivered)
-    ))  # fmt: skip
+    cases = list(uow.session.scalars(_statements(_dialect(uow)).delivered))
     for case in cases:
         move(uow, case, Event.DELIVERED if case.due_at is not None else Event.FILE, "relay", now)
     return len(cases)

@@ -6,17 +6,19 @@ or read it records, so the ledger can never miss a disclosure that happened.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.audit import events, subject_hash
 from migrex.audit.pending import record
+from migrex.db import in_list
 from migrex.ledger.subjects import Subject, subjects_in
 from migrex.ledger.tables import DisclosureRow
 
@@ -266,20 +268,28 @@ class VolumeCount:
 def _count(
     session: Session, agreement_id: str, direction: str, partners: Sequence[str], since: datetime
 ) -> int:
-    # A person named under two identifiers in one message is one person.
+    values = {"agreement_id": agreement_id, "direction": direction, "partners": list(partners),
+              "since": since}  # fmt: skip
+    return session.scalar(_count_statement(session.get_bind().dialect.name), values) or 0
+
+
+@functools.cache
+def _count_statement(dialect: str) -> Select[int]:
+    # Built once: building the statement costs more than running it, and filing counts at
+    # every round. A person named under two identifiers in one message is one person.
     per_message = (
         select(DisclosureRow.message_id, DisclosureRow.person)
         .distinct()
         .where(
-            DisclosureRow.agreement_id == agreement_id,
-            DisclosureRow.direction == direction,
-            DisclosureRow.partner_authority.in_(partners),
+            DisclosureRow.agreement_id == bindparam("agreement_id"),
+            DisclosureRow.direction == bindparam("direction"),
+            in_list(DisclosureRow.partner_authority.expression, "partners", dialect),
             DisclosureRow.message_type.in_(OPENING_TYPES),
-            DisclosureRow.at > since,
+            DisclosureRow.at > bindparam("since", type_=DisclosureRow.at.type),
         )
         .subquery()
     )
-    return session.scalar(select(func.count()).select_from(per_message)) or 0
+    return select(func.count()).select_from(per_message)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ hash of the envelope: proof that the message was received, without its content.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
+from migrex.db import in_list
 from migrex.errors import MigrexError, NotFound
 from migrex.retention.sealing import new_data_key, open_text, seal_text, unwrap_key, wrap_key
 from migrex.retention.tables import RetentionKeyRow
@@ -87,6 +89,13 @@ def _unwrapped(node_key: bytes, record: str, row: RetentionKeyRow | None) -> byt
     return unwrap_key(node_key, row.wrapped_key, record)
 
 
+@functools.cache
+def _keys_of(dialect: str) -> Select[RetentionKeyRow]:
+    # Built once: building the statement costs more than running it.
+    records = in_list(RetentionKeyRow.record.expression, "records", dialect)
+    return select(RetentionKeyRow).where(records)
+
+
 class DataKeys:
     """The data keys of many records, read in one query and each unwrapped once, when first
     used: for a batch of records handled together (a filing round). Records not read up
@@ -104,9 +113,8 @@ class DataKeys:
         if not wanted:
             return
         self._rows.update(dict.fromkeys(wanted))
-        for row in self._session.scalars(
-            select(RetentionKeyRow).where(RetentionKeyRow.record.in_(wanted))
-        ):
+        dialect = self._session.get_bind().dialect.name
+        for row in self._session.scalars(_keys_of(dialect), {"records": wanted}):
             self._rows[row.record] = row
 
     def key(self, record: str) -> bytes:
