@@ -20,7 +20,7 @@ from migrex.audit import events
 from migrex.audit.leaves import LeafKind
 from migrex.audit.pending import record
 from migrex.audit.tables import AuditLeafRow
-from migrex.casework.filing import file_inbox
+from migrex.casework import filing
 from migrex.casework.jobs import start_filing
 from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.tables import CaseMessageRow, CaseRow, ScreeningNoteRow
@@ -82,7 +82,7 @@ def _statements(node: Node) -> Iterator[list[str]]:
 
 def _file_one_round(node: Node) -> int:
     with node.unit_of_work() as uow:
-        return file_inbox(uow, context(node), now())
+        return filing.file_inbox(uow, context(node), now())
 
 
 def test_a_bad_message_in_a_round_is_quarantined_alone(pair: Pair) -> None:
@@ -176,3 +176,15 @@ def test_the_clerk_files_what_the_door_just_stored(pair: Pair) -> None:
     finally:
         stop.set()
         received.ring_all()
+
+
+def test_the_clerk_finds_waiting_messages_by_index(pair: Pair) -> None:
+    # Every round looks for the messages waiting; the inbox keeps every message received for
+    # the retention period, so the look must not read them all (Kazakhstan's is SQLite).
+    statement = filing._statements("sqlite").waiting
+    compiled = statement.compile(dialect=pair.kz.engine.dialect)
+    with pair.kz.engine.connect() as connection:
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", (*compiled.params.values(),)
+        ))  # fmt: skip
+    assert "ix_exchange_inbox_status_id" in plan, plan
