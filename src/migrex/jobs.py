@@ -28,10 +28,13 @@ LEASE_RETRY_SECONDS = 2.0
 def start_periodic(
     name: str, work: Callable[[], int], stop: threading.Event, interval: float,
     *, drain: bool = True, exclusive: Engine | None = None,
+    wake: Callable[[float], None] | None = None,
 ) -> threading.Thread:  # fmt: skip
     """Run `work` until `stop` is set; `work` returns how much it did (0: idle). With
     `drain=False` the clerk always waits the interval (periodic duties such as checkpoints).
-    With `exclusive`, only while this process holds the job's lease on that database."""
+    With `exclusive`, only while this process holds the job's lease on that database. With
+    `wake`, an idle clerk waits by calling it with the interval instead, so that whoever has
+    new work (the door, for filing) can end the wait at once; stopping must ring it too."""
     lease = JobLease(exclusive, name) if exclusive is not None else None
 
     def run() -> None:
@@ -48,7 +51,7 @@ def start_periodic(
                     log.error("background round failed", job=name, error=type(error).__name__)
                     done = 0
                 if not (drain and done):
-                    stop.wait(interval)
+                    (wake or stop.wait)(interval)
         finally:
             if lease is not None:
                 lease.release()

@@ -19,7 +19,7 @@ AGREEMENT_FILE = Path(__file__).parents[2] / "agreements" / "kz-am-2024.toml"
 KEYS = {
     "messages", "seconds", "msgs_per_s", "p50_ms", "p99_ms", "lost", "duplicates",
     "out_of_order", "quarantined", "crypto_ms_per_msg", "cores", "ceiling_msgs_per_s",
-    "share_of_ceiling", "cpu_ms_per_msg", "db",
+    "share_of_ceiling", "cpu_ms_per_msg", "db", "phases", "officer_actions",
 }  # fmt: skip
 
 
@@ -37,8 +37,25 @@ def test_bench_exchange_small(db: str, request: pytest.FixtureRequest) -> None:
     assert figures["lost"] == 0 and figures["duplicates"] == 0
     assert figures["out_of_order"] == 0 and figures["quarantined"] == 0
     assert figures["answer_errors"] == {}
-    assert figures["msgs_per_s"] > 0
+    # Throughput is the machine phases only: B (openings to KZ) and D (answers to AM).
+    b, d = figures["phases"]["B_am_to_kz"], figures["phases"]["D_kz_to_am"]
+    assert b["messages"] == figures["inquiries_answered"] + 3 * figures["consultations"]
+    assert d["messages"] == figures["inquiries_answered"]
+    assert figures["seconds"] == pytest.approx(b["seconds"] + d["seconds"], abs=0.002)
+    assert figures["msgs_per_s"] == pytest.approx(
+        figures["messages"] / figures["seconds"], rel=0.01
+    )
+    assert set(figures["cpu_ms_per_msg"]) == {"KZ", "AM"}
+    # The officers' steps are latencies per action, not part of the throughput.
+    actions = figures["officer_actions"]
+    assert set(actions) == {
+        "open_inquiry", "open_consultation", "add_finding", "open_review", "answer_inquiry",
+    }  # fmt: skip
+    assert actions["answer_inquiry"]["count"] == figures["inquiries_answered"]
+    assert actions["add_finding"]["count"] == 2 * figures["consultations"]
+    assert all(a["p99_ms"] >= a["p50_ms"] > 0 for a in actions.values())
     assert figures["p99_ms"] >= figures["p50_ms"] > 0
+    assert figures["latency_messages"] == int(40.0 * 2)  # all of the paced run, filed
     assert figures["ceiling_msgs_per_s"] > 0
     assert figures["share_of_ceiling"] == pytest.approx(
         figures["msgs_per_s"] / figures["ceiling_msgs_per_s"], abs=0.002
@@ -49,6 +66,7 @@ def _inquiries_filed(pair: Pair, count: int) -> list[str]:
     """`count` inquiries opened by Armenia's officer, relayed and filed at KZ; their case ids."""
     node = context(pair.am)
     cases = [casework.open_inquiry(pair.am, node, n) for n in range(count)]
+    assert casework.release(pair.am) == count  # the officer's messages wait until released
     deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
     return cases
 
@@ -78,8 +96,9 @@ def test_the_tally_counts_a_message_filed_twice(pair: Pair) -> None:
 def test_the_tally_counts_a_message_never_filed(pair: Pair) -> None:
     node = context(pair.am)
     casework.open_inquiry(pair.am, node, 0)
+    casework.release(pair.am)
     deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
-    casework.open_inquiry(pair.am, node, 1)  # opened, never relayed
+    casework.open_inquiry(pair.am, node, 1)  # opened, held, never relayed
     tally = casework.tally(_nodes(pair))
     assert (tally.sent, tally.lost, tally.duplicates) == (2, 1, 0)
 

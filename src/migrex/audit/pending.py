@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.log import append_leaves
 
 _KEY = "migrex.audit.pending"
+# Where the queue stood when each open savepoint began: rolling one back drops what it queued.
+_SAVEPOINTS = "migrex.audit.pending.savepoints"
 
 
 def record(session: Session, leaf: AuditLeaf) -> None:
@@ -51,8 +53,25 @@ def discard_since(session: Session, mark: int) -> None:
         del pending[mark:]
 
 
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.setdefault(_SAVEPOINTS, {})[transaction] = pending_mark(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        session.info.get(_SAVEPOINTS, {}).pop(transaction, None)
+
+
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
+    # SQLAlchemy calls this for a savepoint's release too: the entries then stay queued and
+    # are appended with the transaction's, in one batch (a round that files a hundred messages,
+    # one savepoint each, locks the log's head once, not a hundred times).
+    if session.in_nested_transaction():
+        return
     leaves: list[AuditLeaf] = session.info.pop(_KEY, [])
     if leaves:
         append_leaves(session, leaves, datetime.now(UTC))
@@ -60,4 +79,11 @@ def _append_pending(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session, *_: Any) -> None:
-    session.info.pop(_KEY, None)
+    # A savepoint rolled back drops only what was queued since it began; the transaction
+    # rolled back drops everything.
+    savepoint = session.get_nested_transaction()
+    mark = session.info.get(_SAVEPOINTS, {}).get(savepoint) if savepoint is not None else None
+    if mark is not None:
+        discard_since(session, mark)
+    else:
+        session.info.pop(_KEY, None)

@@ -4,7 +4,9 @@ Armenia's officer (am-mcs) opens person inquiries about workers in Kazakhstan's 
 legal-status consultations followed at once by findings (several messages of one case queued
 together, so the relays' order within a case is exercised); Kazakhstan's officer (kz-mia) takes
 each inquiry into review and answers it from the registries. Every step is the officers' own
-use case, one unit of work each, as the API would call it.
+use case, one unit of work each, as the API would call it, and is timed as an officer action;
+the messages it writes wait in the outbox (`held`) until the benchmark releases them all at
+once (`release`), so that what the machine carries is timed apart from the officers' pace.
 
 What arrived is checked at the application level, from what filing wrote, not from the inbox
 whose unique message id could never show a message twice: a message filed twice leaves its
@@ -18,14 +20,17 @@ from __future__ import annotations
 import csv
 import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from migrex.audit.leaves import LeafKind
 from migrex.audit.tables import AuditLeafRow
@@ -36,12 +41,14 @@ from migrex.casework.filing import QUARANTINED
 from migrex.casework.lifecycle import CaseState, Direction
 from migrex.casework.service import OpenRequest, open_request, open_review
 from migrex.casework.tables import CaseMessageRow, CaseRow
-from migrex.exchange.tables import InboxMessage
+from migrex.exchange.outbox import announce
+from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
+from migrex.uow import UnitOfWork
 
 AGREEMENT = "kz-am-2024"
 REQUESTER, ANSWERER = "am-mcs", "kz-mia"
@@ -153,8 +160,88 @@ def cases_for(messages: int, consultation_share: float = 0.2) -> tuple[int, int]
     return inquiries, consultations
 
 
-def open_inquiry(node: Node, context: NodeContext, n: int) -> str:
+# Messages the officers write wait in the outbox until the benchmark releases them, so that
+# the officers' pace (a person's, in reality) stays out of the machine's throughput.
+HELD_UNTIL = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+class OfficerTimes:
+    """How long each officer action took (its use case, one unit of work), by action."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, list[float]] = {}
+
+    def timed(self, action: str, started: float) -> None:
+        self.seconds.setdefault(action, []).append(time.perf_counter() - started)
+
+    def as_json(self) -> dict[str, dict[str, float | int | None]]:
+        figures: dict[str, dict[str, float | int | None]] = {}
+        for action, seconds in self.seconds.items():
+            ordered = sorted(seconds)
+            figures[action] = {
+                "count": len(ordered),
+                "p50_ms": _ms(percentile(ordered, 0.5)),
+                "p99_ms": _ms(percentile(ordered, 0.99)),
+            }
+        return figures
+
+
+def percentile(sorted_values: list[float], share: float) -> float | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def held(node: Node) -> UnitOfWork:
+    """A unit of work whose new outbox messages wait (`HELD_UNTIL`) until `release`: the
+    officer's use case runs unchanged, the relays just find nothing due yet."""
+    uow = node.unit_of_work().__enter__()
+
+    def hold(session: Session, _context: object, _instances: object) -> None:
+        for row in session.new:
+            if isinstance(row, OutboxMessage):
+                row.next_attempt_at = HELD_UNTIL
+
+    event.listen(uow.session, "before_flush", hold)
+    return uow
+
+
+@contextmanager
+def officer(node: Node, times: OfficerTimes, action: str) -> Iterator[UnitOfWork]:
+    """One officer action: its unit of work (messages held), timed."""
+    started = time.perf_counter()
+    uow = held(node)
+    try:
+        yield uow
+    finally:
+        uow.__exit__(None, None, None)
+        times.timed(action, started)
+
+
+def release(node: Node, message_ids: list[str] | None = None) -> int:
+    """Lets the held messages (all, or these) leave now; wakes the relays (PostgreSQL; SQLite
+    relays poll). Returns how many were released."""
+    condition = (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at == HELD_UNTIL)
+    if message_ids is not None:
+        condition &= OutboxMessage.message_id.in_(message_ids)
     with node.unit_of_work() as uow:
+        released = uow.session.execute(
+            update(OutboxMessage).where(condition).values(next_attempt_at=datetime.now(UTC))
+            .returning(OutboxMessage.id)
+        ).all()  # fmt: skip
+        announce(uow.session)
+        uow.commit()
+    return len(released)
+
+
+def open_inquiry(
+    node: Node, context: NodeContext, n: int, times: OfficerTimes | None = None
+) -> str:
+    with officer(node, times or OfficerTimes(), "open_inquiry") as uow:
         opened = open_request(
             uow, context,
             OpenRequest(AGREEMENT, REQUESTER, ANSWERER, "person-inquiry", inquiry_body(n), OFFICER),
@@ -163,10 +250,13 @@ def open_inquiry(node: Node, context: NodeContext, n: int) -> str:
     return opened.case_id
 
 
-def open_consultation(node: Node, context: NodeContext, n: int) -> str:
+def open_consultation(
+    node: Node, context: NodeContext, n: int, times: OfficerTimes | None = None
+) -> str:
     """Opens a consultation and adds the officer's findings at once: they wait in the outbox
     behind the opening, and the partner can file them only after it."""
-    with node.unit_of_work() as uow:
+    times = times or OfficerTimes()
+    with officer(node, times, "open_consultation") as uow:
         opened = open_request(
             uow, context,
             OpenRequest(AGREEMENT, REQUESTER, ANSWERER, "legal-status-consultation",
@@ -174,15 +264,20 @@ def open_consultation(node: Node, context: NodeContext, n: int) -> str:
             datetime.now(UTC),
         )  # fmt: skip
     for step in range(FINDINGS_PER_CONSULTATION):
-        with node.unit_of_work() as uow:
+        with officer(node, times, "add_finding") as uow:
             add_finding(uow, context, opened.case_id, finding=f"Finding {step + 1} of case {n}",
                         fields=None, actor=OFFICER, now=datetime.now(UTC))  # fmt: skip
     return opened.case_id
 
 
-def open_cases(node: Node, inquiries: int, consultations: int, start: int = 0) -> Plan:
-    """Opens the cases, consultations spread evenly among the inquiries."""
+def open_cases(
+    node: Node, inquiries: int, consultations: int, start: int = 0,
+    times: OfficerTimes | None = None,
+) -> Plan:  # fmt: skip
+    """Opens the cases, consultations spread evenly among the inquiries; their messages are
+    held in the outbox until `release`."""
     context = node_context(node)
+    times = times or OfficerTimes()
     plan = Plan()
     total = inquiries + consultations
     for n in range(start, start + total):
@@ -191,66 +286,58 @@ def open_cases(node: Node, inquiries: int, consultations: int, start: int = 0) -
             consultations
             and (n - start) * consultations // total != (n - start + 1) * consultations // total
         ):
-            plan.consultations.append(open_consultation(node, context, n))
+            plan.consultations.append(open_consultation(node, context, n, times))
         else:
-            plan.inquiries.append(open_inquiry(node, context, n))
+            plan.inquiries.append(open_inquiry(node, context, n, times))
     return plan
 
 
-class Answerer:
-    """Kazakhstan's reviewer: takes each inquiry that has arrived into review and answers it
-    from the registries, in a thread, until stopped."""
+def answer_inquiries(node: Node, times: OfficerTimes) -> tuple[int, Counter[str]]:
+    """Kazakhstan's reviewer takes every inquiry filed and waiting into review and answers it
+    from the registries, each step its own use case (the answers held in the outbox).
+    Returns how many were answered, and the classes of the errors met."""
+    context = node_context(node)
+    hit_key = hit_reference_key(node.settings.resolved_key_dir)
+    with node.unit_of_work() as uow:
+        waiting = list(uow.session.scalars(
+            select(CaseRow.id).where(CaseRow.direction == Direction.INCOMING,
+                                     CaseRow.state == CaseState.DELIVERED,
+                                     CaseRow.category == "persons-present")
+            .order_by(CaseRow.opened_at)
+        ))  # fmt: skip
+    answered, errors = 0, Counter[str]()
+    for case_id in waiting:
+        try:
+            with officer(node, times, "open_review") as uow:
+                open_review(uow, case_id, REVIEWER, datetime.now(UTC))
+            with officer(node, times, "answer_inquiry") as uow:
+                answer_inquiry(uow, context, SqlRegistries(uow.session), case_id,
+                               hit_key=hit_key, actor=REVIEWER, now=datetime.now(UTC))  # fmt: skip
+            answered += 1
+        except Exception as error:
+            # The class only: an error's text may quote what it failed on (G8).
+            errors[type(error).__name__] += 1
+    return answered, errors
 
-    def __init__(self, node: Node, poll: float = 0.02) -> None:
-        self.node = node
-        self.context = node_context(node)
-        self.hit_key = hit_reference_key(node.settings.resolved_key_dir)
-        self.poll = poll
-        self.answered = 0
-        self.errors: Counter[str] = Counter()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="bench-answerer", daemon=True)
 
-    def start(self) -> Answerer:
-        self._thread.start()
-        return self
+def filed_ids(node: Node, after: int = 0) -> list[tuple[int, str]]:
+    """(row id, message id) of the messages filed into cases at this node since row `after`."""
+    with node.unit_of_work() as uow:
+        return [(int(i), m) for i, m in uow.session.execute(
+            select(CaseMessageRow.id, CaseMessageRow.message_id)
+            .where(CaseMessageRow.direction == "received", CaseMessageRow.id > after)
+            .order_by(CaseMessageRow.id)
+        )]  # fmt: skip
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
-    def _waiting(self) -> list[str]:
-        with self.node.unit_of_work() as uow:
-            return list(uow.session.scalars(
-                select(CaseRow.id).where(CaseRow.direction == Direction.INCOMING,
-                                         CaseRow.state == CaseState.DELIVERED,
-                                         CaseRow.category == "persons-present")
-                .order_by(CaseRow.opened_at).limit(200)
-            ))  # fmt: skip
-
-    def _answer(self, case_id: str) -> None:
-        with self.node.unit_of_work() as uow:
-            open_review(uow, case_id, REVIEWER, datetime.now(UTC))
-        with self.node.unit_of_work() as uow:
-            answer_inquiry(uow, self.context, SqlRegistries(uow.session), case_id,
-                           hit_key=self.hit_key, actor=REVIEWER, now=datetime.now(UTC))  # fmt: skip
-        self.answered += 1
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                waiting = self._waiting()
-            except Exception as error:  # the database busy a moment: look again
-                self.errors[type(error).__name__] += 1
-                waiting = []
-            for case_id in waiting:
-                try:
-                    self._answer(case_id)
-                except Exception as error:
-                    # The class only: an error's text may quote what it failed on (G8).
-                    self.errors[type(error).__name__] += 1
-            if not waiting:
-                self._stop.wait(self.poll)
+def sent_ids(node: Node, case_ids: list[str]) -> list[str]:
+    """The message ids this node sent in these cases, in the order sent."""
+    with node.unit_of_work() as uow:
+        return list(uow.session.scalars(
+            select(CaseMessageRow.message_id)
+            .where(CaseMessageRow.direction == "sent", CaseMessageRow.case_id.in_(case_ids))
+            .order_by(CaseMessageRow.id)
+        ))  # fmt: skip
 
 
 def filed_count(node: Node) -> int:

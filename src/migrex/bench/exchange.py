@@ -1,46 +1,57 @@
 """`migrex bench exchange`: casework between two real nodes, sealed, over mutual TLS, stored,
-receipted, filed; throughput when officers open many cases at once, latency at a steady
-offered rate, what was lost, duplicated or filed out of order, and the crypto ceiling.
+receipted, filed; what the machine carries per second, how long an officer's action takes,
+the latency at a steady offered rate, what was lost, duplicated or filed out of order, and the
+crypto ceiling.
 
 The two nodes run as separate processes (`migrex serve`, relays and filing clerk inside); this
-process plays the officers: Armenia's opens person inquiries and consultations (with findings
-queued behind them), Kazakhstan's answers each inquiry from its registries (see
-`bench.casework`). Throughput counts every message of those cases, each way, from the first
-opening until the last message is filed into its case at the receiver.
+process plays the officers (see `bench.casework`). The run has four phases, and only two are
+throughput:
+
+- A, officers (not throughput): Armenia's officers open the person inquiries and the
+  consultations with their findings, each through its use case. Every message they write is
+  held in the outbox. Reported: p50 and p99 per officer action (`officer_actions`). In reality
+  these steps go at a person's pace, one case at a time; timing them as throughput would
+  measure how fast one process can type, not what the nodes can carry.
+- B, machine (throughput): the held outbox is released at once; timed from the release until
+  the last message is filed into its case at Kazakhstan's node: relay (seal, post over mutual
+  TLS), receiver (open, verify, seal at the door, inbox, audit log, signed receipt), receipt
+  verified and stored, filing clerk (Article 11 gates, screening, ledger, case copy, case move).
+- C, officers (not throughput): Kazakhstan's reviewers take every filed inquiry into review
+  and answer it from the registries (answers held). Reported per action like A.
+- D, machine (throughput): the answers released and carried to Armenia's node as in B, timed
+  until the last one is filed.
+
+`msgs_per_s` = messages carried in B and D / (B's time + D's time); `cpu_ms_per_msg` is the CPU
+each node process spent in B and D per message carried (the figure that load from elsewhere on
+the machine leaves be). Then a paced run: inquiries opened and held as in A, released one at a
+time at `rate` per second; `p50_ms`/`p99_ms` are from each message's release to its being filed
+at the receiver (seen by polling the receiver's database every few milliseconds). Last, the
+application-level tally over every message of the run (`bench.casework.tally`) and the crypto
+ceiling with the share of it reached.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from migrex.bench import casework, ceiling
-from migrex.bench.twonodes import postgres_databases, two_nodes
+from migrex.bench.casework import OfficerTimes, percentile
+from migrex.bench.twonodes import TwoNodes, postgres_databases, two_nodes
 from migrex.casework.context import node_context
-from migrex.exchange.tables import OutboxMessage, Receipt
 from migrex.exchange.trust import load_trust
-from migrex.node import Node
 
 DATABASES = ("sqlite", "postgresql")
-
-
-def latencies_ms(node: Node, case_ids: list[str]) -> list[float]:
-    """Outbox to stored receipt, for every message this node sent in these cases."""
-    with node.unit_of_work() as uow:
-        rows = uow.session.execute(
-            select(OutboxMessage.created_at, Receipt.stored_at)
-            .join(Receipt, Receipt.message_id == OutboxMessage.message_id)
-            .where(OutboxMessage.case_id.in_(case_ids))
-        )
-        return [(stored - created).total_seconds() * 1000 for created, stored in rows]
+PHASE_POLL_SECONDS = 0.01
+PACED_POLL_SECONDS = 0.005
 
 
 def cpu_seconds(pid: int | None = None) -> float | None:
@@ -56,38 +67,92 @@ def cpu_seconds(pid: int | None = None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def percentile(sorted_values: list[float], share: float) -> float | None:
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * share))]
+@dataclass(frozen=True)
+class Carried:
+    """One machine phase: messages released at once and filed at the receiver."""
+
+    messages: int
+    seconds: float
+    cpu_seconds: dict[str, float]  # per node process
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "seconds": round(self.seconds, 3),
+            "msgs_per_s": round(self.messages / self.seconds, 1) if self.seconds else None,
+            "cpu_ms_per_msg": _per_message(self.cpu_seconds, self.messages),
+        }
 
 
-def _paced(am: Node, rate: float, seconds: float, start: int) -> casework.Plan:
-    """Inquiries opened at `rate / 2` per second: with their answers, `rate` messages a second."""
-    cases = max(1, int(rate / 2 * seconds))
+def _per_message(cpu: dict[str, float], messages: int) -> dict[str, float]:
+    return {state: round(s * 1000 / max(1, messages), 3) for state, s in cpu.items()}
+
+
+def _cpu(pair: TwoNodes) -> dict[str, float | None]:
+    return {s: cpu_seconds(p.process.pid) if p.process else None
+            for s, p in pair.processes.items()}  # fmt: skip
+
+
+def carry(pair: TwoNodes, sender: str, receiver: str, messages: int, timeout: float) -> Carried:
+    """Releases `sender`'s held outbox and waits until `messages` more are filed at
+    `receiver`: the time and each node process's CPU in between."""
+    already = casework.filed_count(pair.nodes[receiver])
+    before = _cpu(pair)
+    started = time.monotonic()
+    casework.release(pair.nodes[sender])
+    done = casework.wait_until(
+        lambda: casework.filed_count(pair.nodes[receiver]) >= already + messages,
+        timeout, poll=PHASE_POLL_SECONDS,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    after = _cpu(pair)
+    if not done:
+        raise TimeoutError(f"{receiver} did not file {messages} messages in {timeout:g}s")
+    cpu = {s: a - b for s, a in after.items() if a is not None and (b := before[s]) is not None}
+    return Carried(messages, seconds, cpu)
+
+
+def paced(
+    pair: TwoNodes, rate: float, count: int, start: int, timeout: float
+) -> tuple[list[float], dict[str, float]]:
+    """`count` inquiries opened and held, then released one by one at `rate` a second; the
+    milliseconds from each release to the message filed at Kazakhstan's node, sorted, and
+    each node process's CPU seconds from the first release to the last filing."""
+    am, kz = pair.nodes["AM"], pair.nodes["KZ"]
     context = node_context(am)
-    plan = casework.Plan()
+    cases = [casework.open_inquiry(am, context, start + n) for n in range(count)]
+    ids = casework.sent_ids(am, cases)
+    filed: dict[str, float] = {}
+    last = max((i for i, _ in casework.filed_ids(kz)), default=0)
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal last
+        while not stop.is_set():
+            for row_id, message_id in casework.filed_ids(kz, after=last):
+                filed.setdefault(message_id, time.monotonic())
+                last = row_id
+            stop.wait(PACED_POLL_SECONDS)
+
+    watcher = threading.Thread(target=watch, name="bench-filed-watch", daemon=True)
+    watcher.start()
+    released: dict[str, float] = {}
+    before = _cpu(pair)
     began = time.monotonic()
-    for n in range(cases):
-        delay = began + n / (rate / 2) - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        plan.inquiries.append(casework.open_inquiry(am, context, start + n))
-    return plan
-
-
-def _all_filed(nodes: dict[str, Node], plan: casework.Plan) -> Callable[[], bool]:
-    """True once every message of `plan` (and of what came before) is filed at its receiver."""
-    at_kz = len(plan.inquiries) + (1 + casework.FINDINGS_PER_CONSULTATION) * len(plan.consultations)
-    at_am = len(plan.inquiries)
-
-    def check() -> bool:
-        return (
-            casework.filed_count(nodes["KZ"]) >= at_kz
-            and casework.filed_count(nodes["AM"]) >= at_am
-        )
-
-    return check
+    try:
+        for n, message_id in enumerate(ids):
+            delay = began + n / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            casework.release(am, [message_id])
+            released[message_id] = time.monotonic()
+        casework.wait_until(lambda: len(filed) >= len(ids), timeout, poll=PHASE_POLL_SECONDS)
+    finally:
+        stop.set()
+        watcher.join(timeout=5)
+    after = _cpu(pair)
+    cpu = {s: a - b for s, a in after.items() if a is not None and (b := before[s]) is not None}
+    return sorted((filed[m] - t) * 1000 for m, t in released.items() if m in filed), cpu
 
 
 def run(
@@ -124,57 +189,63 @@ def run(
 
         for process in pair.processes.values():
             process.start()
-        answerer = casework.Answerer(nodes["KZ"]).start()
-        stack.callback(answerer.stop)
+        officers = OfficerTimes()
 
         inquiries, consultations = casework.cases_for(messages)
-        progress(f"throughput: {inquiries} inquiries answered, {consultations} consultations "
-                 f"with {casework.FINDINGS_PER_CONSULTATION} findings each")  # fmt: skip
-        pids = {s: p.process.pid for s, p in pair.processes.items() if p.process}
-        cpu_before = {s: cpu_seconds(pid) for s, pid in pids.items()} | {"bench": cpu_seconds()}
-        started = time.monotonic()
-        plan = casework.open_cases(nodes["AM"], inquiries, consultations)
-        casework.wait_until(_all_filed(nodes, plan), timeout)
-        seconds = time.monotonic() - started
-        cpu_after = {s: cpu_seconds(pid) for s, pid in pids.items()} | {"bench": cpu_seconds()}
-        cpu_ms = {
-            state: round((after - before) * 1000 / max(1, plan.messages), 3)
-            for state, after in cpu_after.items()
-            if after is not None and (before := cpu_before.get(state)) is not None
-        }
+        findings = casework.FINDINGS_PER_CONSULTATION
+        progress(f"A, officers: {inquiries} inquiries, {consultations} consultations with "
+                 f"{findings} findings each (held in the outbox)")  # fmt: skip
+        plan = casework.open_cases(nodes["AM"], inquiries, consultations, times=officers)
+        to_kz = len(plan.inquiries) + (1 + casework.FINDINGS_PER_CONSULTATION) * len(
+            plan.consultations
+        )
+        progress(f"B, machine: {to_kz} messages released, carried and filed at KZ")
+        b = carry(pair, "AM", "KZ", to_kz, timeout)
 
-        steady_seconds = min(10.0, max(2.0, messages / rate))
-        progress(f"latency: {rate:g} messages/s offered for {steady_seconds:g}s")
-        paced = _paced(nodes["AM"], rate, steady_seconds, start=inquiries + consultations)
-        whole = casework.Plan()
-        whole.extend(plan)
-        whole.extend(paced)
-        casework.wait_until(_all_filed(nodes, whole), 120)
-        answerer.stop()
-        lat = sorted(latencies_ms(nodes["AM"], paced.inquiries)
-                     + latencies_ms(nodes["KZ"], paced.inquiries))  # fmt: skip
+        progress("C, officers: every filed inquiry taken into review and answered")
+        answered, answer_errors = casework.answer_inquiries(nodes["KZ"], officers)
+        progress(f"D, machine: {answered} answers released, carried and filed at AM")
+        d = carry(pair, "KZ", "AM", answered, timeout)
+
+        count = max(1, int(rate * min(5.0, max(2.0, messages / rate))))
+        progress(f"latency: {count} inquiries released at {rate:g} messages/s")
+        latencies, paced_cpu = paced(pair, rate, count, inquiries + consultations, timeout=120)
         tally = casework.tally(nodes)
 
-    msgs_per_s = plan.messages / seconds
+    carried = b.messages + d.messages
+    seconds = b.seconds + d.seconds
+    msgs_per_s = carried / seconds
+    cpu: Counter[str] = Counter()
+    for phase in (b, d):
+        cpu.update(phase.cpu_seconds)
     return {
-        "messages": plan.messages,
+        "messages": carried,
         "cases": len(plan.inquiries) + len(plan.consultations),
-        "inquiries_answered": len(plan.inquiries),
+        "inquiries_answered": answered,
         "consultations": len(plan.consultations),
         "seconds": round(seconds, 3),
         "msgs_per_s": round(msgs_per_s, 1),
-        # CPU each process spent per message of the throughput run (the officers' use cases
-        # run in the benchmark's own process): the figure that load from elsewhere leaves be.
-        "cpu_ms_per_msg": cpu_ms,
-        "p50_ms": round(statistics.median(lat), 1) if lat else None,
-        "p99_ms": round(p99, 1) if (p99 := percentile(lat, 0.99)) is not None else None,
-        "latency_messages": len(lat),
+        # CPU each node process spent per message carried in B and D.
+        "cpu_ms_per_msg": _per_message(dict(cpu), carried),
+        "phases": {"B_am_to_kz": b.as_json(), "D_kz_to_am": d.as_json()},
+        # The officers' use cases, one unit of work each (A and C): latency, not throughput.
+        "officer_actions": officers.as_json(),
+        "p50_ms": _round(percentile(latencies, 0.5)),
+        "p99_ms": _round(percentile(latencies, 0.99)),
+        "latency_messages": len(latencies),
         "latency_rate_per_s": rate,
+        # CPU per message of the paced run: one message per relay round and filing round
+        # costs more than a backlog filed in batches.
+        "latency_cpu_ms_per_msg": _per_message(paced_cpu, len(latencies)),
         **tally.as_json(),
-        "answer_errors": dict(answerer.errors),
+        "answer_errors": dict(answer_errors),
         **crypto,
         "share_of_ceiling": round(
             ceiling.share_of_ceiling(msgs_per_s, crypto["ceiling_msgs_per_s"]), 3
         ),
         "db": database,
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

@@ -4,6 +4,7 @@ starts, screen it (again, after a clarification), and say why a message could no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from migrex.agreements import Agreement, Urgency
@@ -18,7 +19,7 @@ from migrex.envelope import new_message_id
 from migrex.errors import MigrexError
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.tables import InboxMessage
-from migrex.ledger.service import persons_in_period
+from migrex.ledger.service import VolumeCount
 from migrex.uow import UnitOfWork
 
 MESSAGE_PROBLEM = "message-problem"
@@ -49,9 +50,13 @@ def problem_text(error: BaseException) -> str:
 
 def open_incoming(
     uow: UnitOfWork, agreement: Agreement, row: InboxMessage, kind: MessageKind,
-    body: MessageBody, *, now: datetime,
+    body: MessageBody, *, now: datetime, volume: VolumeCount | None = None,
+    write: Callable[[UnitOfWork, CaseRow], None] | None = None,
 ) -> CaseRow:  # fmt: skip
-    """The incoming case the partner's request or notice opens, screened as it arrived."""
+    """The incoming case the partner's request or notice opens, screened as it arrived.
+    `volume` counts the persons received in the period (a filing round keeps one running
+    count for all its messages); without it the ledger is counted here. `write` stores the
+    new case row before anything refers to it (by default: added, and flushed)."""
     category = kind.category or ""
     urgency = getattr(body, "urgency", Urgency.NORMAL)
     # Only a request is owed an answer: a notice or information runs no clock.
@@ -62,12 +67,11 @@ def open_incoming(
         partner_authority=row.sender, state=INITIAL_STATE[Direction.INCOMING], urgency=urgency,
         opened_at=now, due_at=due, closed_at=None, opened_by=f"partner:{row.sender}",
     )  # fmt: skip
-    uow.session.add(case)
-    uow.session.flush()
+    (write or write_case)(uow, case)
     # Only persons count against the volume limits: information needs no count.
-    disclosed = persons_in_period(uow.session, agreement, direction="received",
-                                  partner_state=agreement.authority(row.sender).state,
-                                  now=now) if kind.personal else 0  # fmt: skip
+    volume = volume or VolumeCount(uow.session, direction="received", now=now)
+    partner_state = agreement.authority(row.sender).state
+    disclosed = volume.persons(agreement, partner_state) if kind.personal else 0
     screening = screen(agreement,
                        request_of(body, sender=row.sender, recipient=row.recipient),  # type: ignore[arg-type]
                        disclosed_in_period=disclosed)  # fmt: skip
@@ -75,9 +79,14 @@ def open_incoming(
     return case
 
 
+def write_case(uow: UnitOfWork, case: CaseRow) -> None:
+    uow.session.add(case)
+    uow.session.flush()
+
+
 def rescreen(
     uow: UnitOfWork, node: NodeContext, case: CaseRow, answer: ClarificationAnswer, *,
-    now: datetime,
+    now: datetime, volume: VolumeCount | None = None,
 ) -> None:  # fmt: skip
     """Screen the partner's request again as their clarification amends it: the reviewer sees
     what the amendment changed (a breach it brings is a proposed refusal, as at receipt)."""
@@ -87,9 +96,8 @@ def rescreen(
         return
     request = request_of(original, sender=case.partner_authority,  # type: ignore[arg-type]
                          recipient=case.our_authority)  # fmt: skip
-    disclosed = persons_in_period(uow.session, agreement, direction="received",
-                                  partner_state=agreement.authority(case.partner_authority).state,
-                                  now=now)  # fmt: skip
+    volume = volume or VolumeCount(uow.session, direction="received", now=now)
+    disclosed = volume.persons(agreement, agreement.authority(case.partner_authority).state)
     screening = screen(agreement, amended(request, answer), disclosed_in_period=disclosed)
     notes(uow, case.id, screening, prefix="after clarification: ")
 

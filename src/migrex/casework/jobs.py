@@ -7,28 +7,38 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import structlog
 from sqlalchemy import Engine
 
 from migrex.casework.context import NodeContext, node_context
 from migrex.casework.filing import file_inbox
 from migrex.exchange.runtime import ExchangeRuntime
+from migrex.exchange.wakeup import Doorbell
 from migrex.jobs import start_periodic
 from migrex.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
 
 
 def start_filing(
     unit_of_work: Callable[[], UnitOfWork], node: NodeContext, stop: threading.Event,
     interval: float = 0.5, *, exclusive: Engine | None = None,
+    received: Doorbell | None = None,
 ) -> threading.Thread:  # fmt: skip
+    """The filing clerk: a round after round while messages wait; idle, it waits `interval`,
+    or less when `received` is rung (the door in this process stored messages), so a message
+    is filed within a round of its arrival, not at the next poll."""
+
     def run() -> int:
         with unit_of_work() as uow:
             return file_inbox(uow, node, datetime.now(UTC))
 
-    return start_periodic("filing", run, stop, interval, exclusive=exclusive)
+    wake = received.wait if received is not None else None
+    return start_periodic("filing", run, stop, interval, exclusive=exclusive, wake=wake)
 
 
 def file_received_messages(runtime: ExchangeRuntime, stop: threading.Event) -> None:
     """Casework's job in the feature list: the filing clerk, whatever runs the relay, in one
-    of the node's processes at a time."""
+    of the node's processes at a time; woken by the door when it runs in the same process."""
     start_filing(runtime.node.unit_of_work, node_context(runtime.node), stop,
-                 exclusive=runtime.node.engine)  # fmt: skip
+                 exclusive=runtime.node.engine, received=runtime.received)  # fmt: skip

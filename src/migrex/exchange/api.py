@@ -95,4 +95,7 @@ async def deliver(request: Request) -> BatchOut:
             )  # fmt: skip
         return [outcome.as_json() for outcome in outcomes]
 
-    return BatchOut.model_validate({"results": await run_in_threadpool(receive)})
+    results = await run_in_threadpool(receive)
+    if any(result.get("status") == "accepted" for result in results):
+        runtime.received.ring()  # committed: the filing clerk may take them up now
+    return BatchOut.model_validate({"results": results})

@@ -56,6 +56,9 @@ class ExchangeRuntime:
     trust: Trust
     metrics: ExchangeMetrics = field(default_factory=ExchangeMetrics)
     wake: Doorbell = field(default_factory=Doorbell)
+    # Rung when the door has stored new messages: the filing clerk in this process files them
+    # at once instead of at its next poll.
+    received: Doorbell = field(default_factory=Doorbell)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _listener: threading.Thread | None = None
@@ -158,6 +161,7 @@ class ExchangeRuntime:
         redelivery with its first receipt."""
         self._stop.set()
         self.wake.ring_all()
+        self.received.ring_all()
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -6,17 +6,19 @@ or read it records, so the ledger can never miss a disclosure that happened.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.audit import events, subject_hash
 from migrex.audit.pending import record
+from migrex.db import in_list
 from migrex.ledger.subjects import Subject, subjects_in
 from migrex.ledger.tables import DisclosureRow
 
@@ -120,7 +122,15 @@ def _add(
     session: Session, key: bytes, subjects: Sequence[Subject], direction: str,
     facts: MessageFacts, *, actor: str,
 ) -> None:  # fmt: skip
-    rows = [
+    insert_rows(session, ledger_rows(key, subjects, direction, facts, actor=actor))
+
+
+def ledger_rows(
+    key: bytes, subjects: Sequence[Subject], direction: str, facts: MessageFacts, *, actor: str
+) -> list[dict[str, Any]]:
+    """The ledger's rows for `subjects`, one per identifier of each: for a caller that
+    inserts many messages' rows at once (`insert_rows`)."""
+    return [
         {
             "at": facts.at,
             "direction": direction,
@@ -140,8 +150,11 @@ def _add(
         for place, subject in enumerate(subjects)
         for identifier in subject.identifiers
     ]
+
+
+def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
-        session.execute(insert(DisclosureRow), rows)
+        session.execute(insert(DisclosureRow), list(rows))
 
 
 @dataclass(frozen=True)
@@ -222,23 +235,61 @@ def persons_in_period(
     return _count(session, agreement.id, direction, partners, since)
 
 
+class VolumeCount:
+    """Persons that went `direction` per agreement and partner state within the volume period
+    up to `now`, counted once each (`persons_in_period`) and then kept running by the caller
+    (`add`) as it records more in the same transaction: a filing round checks the limits of
+    a hundred openings with one count per partner instead of one each."""
+
+    def __init__(self, session: Session, *, direction: str, now: datetime) -> None:
+        self._session, self._direction, self._now = session, direction, now
+        self._persons: dict[tuple[str, str], int] = {}
+
+    def persons(self, agreement: Agreement, partner_state: str) -> int:
+        key = (agreement.id, partner_state)
+        if key not in self._persons:
+            self._persons[key] = persons_in_period(
+                self._session, agreement, direction=self._direction,
+                partner_state=partner_state, now=self._now,
+            )  # fmt: skip
+        return self._persons[key]
+
+    def add(self, agreement_id: str, partner_state: str, persons: int) -> int:
+        """Counts `persons` more (fewer, when negative: what a rolled-back step had added);
+        returns how many it counted. A pair not counted yet is left alone (0): its first
+        count will find them in the ledger."""
+        key = (agreement_id, partner_state)
+        if key not in self._persons:
+            return 0
+        self._persons[key] += persons
+        return persons
+
+
 def _count(
     session: Session, agreement_id: str, direction: str, partners: Sequence[str], since: datetime
 ) -> int:
-    # A person named under two identifiers in one message is one person.
+    values = {"agreement_id": agreement_id, "direction": direction, "partners": list(partners),
+              "since": since}  # fmt: skip
+    return session.scalar(_count_statement(session.get_bind().dialect.name), values) or 0
+
+
+@functools.cache
+def _count_statement(dialect: str) -> Select[int]:
+    # Built once: building the statement costs more than running it, and filing counts at
+    # every round. A person named under two identifiers in one message is one person.
     per_message = (
         select(DisclosureRow.message_id, DisclosureRow.person)
         .distinct()
         .where(
-            DisclosureRow.agreement_id == agreement_id,
-            DisclosureRow.direction == direction,
-            DisclosureRow.partner_authority.in_(partners),
+            DisclosureRow.agreement_id == bindparam("agreement_id"),
+            DisclosureRow.direction == bindparam("direction"),
+            in_list(DisclosureRow.partner_authority.expression, "partners", dialect),
             DisclosureRow.message_type.in_(OPENING_TYPES),
-            DisclosureRow.at > since,
+            DisclosureRow.at > bindparam("since", type_=DisclosureRow.at.type),
         )
         .subquery()
     )
-    return session.scalar(select(func.count()).select_from(per_message)) or 0
+    return select(func.count()).select_from(per_message)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ hash of the envelope: proof that the message was received, without its content.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
+from migrex.db import in_list
 from migrex.errors import MigrexError, NotFound
 from migrex.retention.sealing import new_data_key, open_text, seal_text, unwrap_key, wrap_key
 from migrex.retention.tables import RetentionKeyRow
@@ -76,12 +78,59 @@ def sealed_copies(
 
 def _data_key(session: Session, node_key: bytes, record: str) -> bytes:
     """The data key of `record`; NotFound without one, Erased once it is gone."""
-    row = session.get(RetentionKeyRow, record)
+    return _unwrapped(node_key, record, session.get(RetentionKeyRow, record))
+
+
+def _unwrapped(node_key: bytes, record: str, row: RetentionKeyRow | None) -> bytes:
     if row is None:
         raise NotFound(f"no data key for {record}")
     if row.wrapped_key is None:
         raise Erased(f"{record} was erased on {row.erased_at:%Y-%m-%d} (retention ended)")
     return unwrap_key(node_key, row.wrapped_key, record)
+
+
+@functools.cache
+def _keys_of(dialect: str) -> Select[RetentionKeyRow]:
+    # Built once: building the statement costs more than running it.
+    records = in_list(RetentionKeyRow.record.expression, "records", dialect)
+    return select(RetentionKeyRow).where(records)
+
+
+class DataKeys:
+    """The data keys of many records, read in one query and each unwrapped once, when first
+    used: for a batch of records handled together (a filing round). Records not read up
+    front are looked up one by one, as `open_record` does."""
+
+    def __init__(self, session: Session, node_key: bytes, records: Collection[str]) -> None:
+        self._session, self._node_key = session, node_key
+        self._rows: dict[str, RetentionKeyRow | None] = {}
+        self._keys: dict[str, bytes] = {}
+        self.read_more(records)
+
+    def read_more(self, records: Collection[str]) -> None:
+        """Reads the keys of these records too (one query)."""
+        wanted = [record for record in records if record not in self._rows]
+        if not wanted:
+            return
+        self._rows.update(dict.fromkeys(wanted))
+        dialect = self._session.get_bind().dialect.name
+        for row in self._session.scalars(_keys_of(dialect), {"records": wanted}):
+            self._rows[row.record] = row
+
+    def key(self, record: str) -> bytes:
+        """The data key of `record`; NotFound without one, Erased once it is gone."""
+        if record not in self._rows:
+            return _data_key(self._session, self._node_key, record)
+        key = self._keys.get(record)
+        if key is None:
+            key = self._keys[record] = _unwrapped(self._node_key, record, self._rows[record])
+        return key
+
+    def open(self, *, record: str, name: str, sealed: str) -> str:
+        return open_text(self.key(record), sealed, f"{record}/{name}")
+
+    def seal(self, *, record: str, name: str, text: str) -> str:
+        return seal_text(self.key(record), text, f"{record}/{name}")
 
 
 def seal_again(session: Session, node_key: bytes, *, record: str, name: str, text: str) -> str:

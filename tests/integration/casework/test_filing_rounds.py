@@ -1,0 +1,190 @@
+"""Filing a round of messages together: what it reads once must come out as filing them one by
+one would, a bad message among them is still quarantined alone, the volume limit still counts
+every person of the round, the audit log is appended once per round, and the clerk files what
+the door has just stored without waiting for its poll."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, func, select
+
+from casework_scenes import INQUIRY
+from casework_steps import context, now
+from migrex.audit import events
+from migrex.audit.leaves import LeafKind
+from migrex.audit.pending import record
+from migrex.audit.tables import AuditLeafRow
+from migrex.casework import filing
+from migrex.casework.jobs import start_filing
+from migrex.casework.service import OpenRequest, open_request
+from migrex.casework.tables import CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.envelope import new_message_id
+from migrex.exchange.outbox import OutgoingMessage, enqueue
+from migrex.exchange.relay import Relay
+from migrex.exchange.tables import InboxMessage
+from migrex.exchange.wakeup import Doorbell
+from migrex.ledger.tables import DisclosureRow
+from migrex.node import Node
+from nodes import DirectTransport, Pair
+
+
+def _inquiry(pair: Pair, document: str) -> str:
+    body = {**INQUIRY, "persons": [{**INQUIRY["persons"][0], "document_number": document}]}
+    with pair.am.unit_of_work() as uow:
+        request = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", body, "anna")
+        opened = open_request(uow, context(pair.am), request, now())
+    return opened.case_id
+
+
+def _stray_reply(pair: Pair) -> str:
+    """A reply to a case Kazakhstan never had: unfileable."""
+    agreement = pair.am.agreements["kz-am-2024"]
+    message_id = new_message_id(now())
+    with pair.am.unit_of_work() as uow:
+        enqueue(uow.session, OutgoingMessage(
+            message_id=message_id, agreement_id=agreement.id, sender="am-mcs",
+            recipient="kz-mia", type="person-inquiry-reply",
+            body={"step": "full", "results": [{"person": 0, "hit": False}]}, issued_at=now(),
+            expires_at=now() + agreement.message_lifetime,
+            case_id="01a2f000-0000-7000-8000-00000000beef", in_reply_to=None,
+        ), now())  # fmt: skip
+        uow.commit()
+    return message_id
+
+
+def _relayed(pair: Pair) -> None:
+    """Everything Armenia queued, in Kazakhstan's inbox, not filed yet."""
+    relay = Relay("test", pair.am.unit_of_work, pair.am_trust,
+                  DirectTransport(pair.kz, pair.kz_trust))  # fmt: skip
+    while relay.run_once():
+        pass
+
+
+@contextmanager
+def _statements(node: Node) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(node.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(node.engine, "before_cursor_execute", note)
+
+
+def _file_one_round(node: Node) -> int:
+    with node.unit_of_work() as uow:
+        return filing.file_inbox(uow, context(node), now())
+
+
+def test_a_bad_message_in_a_round_is_quarantined_alone(pair: Pair) -> None:
+    good = [_inquiry(pair, "AM1000001"), _inquiry(pair, "AM1000002")]
+    stray = _stray_reply(pair)
+    good.append(_inquiry(pair, "AM1000003"))
+    _relayed(pair)
+    assert _file_one_round(pair.kz) == 4
+    with pair.kz.unit_of_work() as uow:
+        rows = uow.session.execute(select(InboxMessage.message_id, InboxMessage.status))
+        status = {row[0]: row[1] for row in rows}
+        cases = set(uow.session.scalars(select(CaseRow.id)))
+        filed = uow.session.scalar(select(func.count()).select_from(CaseMessageRow))
+        ledger = uow.session.scalar(select(func.count()).select_from(DisclosureRow))
+        decisions = uow.session.scalars(
+            select(AuditLeafRow.message_id).where(AuditLeafRow.kind == LeafKind.DECISION)
+        ).all()
+    assert status.pop(stray) == "quarantined"
+    assert set(status.values()) == {"filed"}
+    assert cases == set(good) and filed == 3 and ledger == 3
+    assert decisions == [stray]  # the quarantine's entry, once
+
+
+def test_the_volume_limit_counts_every_person_of_the_round(pair: Pair) -> None:
+    # The period's limit (2000 persons) all but reached by what Armenia asked before.
+    at = datetime.now(UTC)
+    with pair.kz.unit_of_work() as uow:
+        uow.session.execute(DisclosureRow.__table__.insert(), [
+            {"at": at, "direction": "received", "subject_hash": f"{n:064x}",
+             "agreement_id": "kz-am-2024", "our_authority": "kz-mia",
+             "partner_authority": "am-mcs", "message_id": f"earlier-{n}",
+             "message_type": "person-inquiry", "case_id": None, "purpose": None,
+             "legal_basis": None, "fields": "", "actor": "test", "person": 0}
+            for n in range(1999)
+        ])  # fmt: skip
+        uow.commit()
+    cases = [_inquiry(pair, f"AM200000{n}") for n in range(3)]
+    _relayed(pair)
+    with _statements(pair.kz) as statements:
+        assert _file_one_round(pair.kz) == 3
+    with pair.kz.unit_of_work() as uow:
+        breaches = set(uow.session.scalars(
+            select(ScreeningNoteRow.case_id).where(ScreeningNoteRow.kind == "volume-exceeded")
+        ))  # fmt: skip
+    # The 2000th person is within the limit; the next two, in the same round, are not.
+    assert breaches == set(cases[1:])
+    counts = [s for s in statements if "count(" in s.lower() and "ledger_disclosure" in s]
+    assert len(counts) == 1  # counted once for the round, then kept running
+
+
+def test_a_round_appends_the_audit_log_once(pair: Pair) -> None:
+    with pair.kz.unit_of_work() as uow:
+        for n in range(3):
+            savepoint = uow.session.begin_nested()
+            leaf = events.decision(at=now(), actor="test", authority="kz-mia", case_id=f"c{n}",
+                                   event="file", purpose=None)  # fmt: skip
+            record(uow.session, leaf)
+            if n == 1:
+                savepoint.rollback()  # drops its own entry, not the others'
+            else:
+                savepoint.commit()
+        with _statements(pair.kz) as statements:
+            uow.commit()
+    with pair.kz.unit_of_work() as uow:
+        references = uow.session.scalars(
+            select(AuditLeafRow.data).where(AuditLeafRow.kind == LeafKind.DECISION)
+        ).all()
+    assert len(references) == 2
+    assert all(b"case:c1:" not in bytes(r) for r in references)
+    assert sum("audit_leaves" in s and s.lstrip().upper().startswith("INSERT")
+               for s in statements) == 1  # fmt: skip
+
+
+def test_the_clerk_files_what_the_door_just_stored(pair: Pair) -> None:
+    stop = threading.Event()
+    received = Doorbell()
+    start_filing(pair.kz.unit_of_work, context(pair.kz), stop, interval=60, received=received)
+    try:
+        time.sleep(0.5)  # its first round found nothing; it now waits up to a minute
+        case_id = _inquiry(pair, "AM3000001")
+        _relayed(pair)
+        received.ring()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with pair.kz.unit_of_work() as uow:
+                if uow.session.get(CaseRow, case_id) is not None:
+                    break
+            time.sleep(0.05)
+        with pair.kz.unit_of_work() as uow:
+            assert uow.session.get(CaseRow, case_id) is not None
+    finally:
+        stop.set()
+        received.ring_all()
+
+
+def test_the_clerk_finds_waiting_messages_by_index(pair: Pair) -> None:
+    # Every round looks for the messages waiting; the inbox keeps every message received for
+    # the retention period, so the look must not read them all (Kazakhstan's is SQLite).
+    statement = filing._statements("sqlite").waiting
+    compiled = statement.compile(dialect=pair.kz.engine.dialect)
+    with pair.kz.engine.connect() as connection:
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", (*compiled.params.values(),)
+        ))  # fmt: skip
+    assert "ix_exchange_inbox_status_id" in plan, plan
