@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from migrex.audit.tables import AuditCosignature
 from migrex.cli import app as cli_app
 from migrex.envelope import new_message_id, verify_receipt
 from migrex.exchange.service import SendMessage, send_message
@@ -78,6 +79,11 @@ def _undelivered(node: Node) -> int:
             select(func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.status != "delivered")
         ) or 0  # fmt: skip
+
+
+def _cosignatures(node: Node) -> int:
+    with node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditCosignature)) or 0
 
 
 def _version(node: Node) -> int:
@@ -157,7 +163,10 @@ def test_rotation_under_traffic_refuses_and_loses_nothing(three_nodes: World) ->
     assert {old.kid, new.kid} <= signers
 
     # The audit logs, their checkpoints and the partners' cosignatures (made with old and new
-    # keys) still verify, once the nodes have stopped adding to them.
+    # keys) still verify, once the nodes have stopped adding to them. Witnessing runs on its
+    # own interval, so the partners' cosignatures are waited for, not assumed.
+    for state in ("KZ", "AM"):
+        _wait(f"a cosignature of {state}'s log", lambda s=state: _cosignatures(world.nodes[s]) > 0)
     for process in world.processes.values():
         process.stop()
     for state in ("KZ", "AM"):
