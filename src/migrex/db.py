@@ -80,6 +80,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def begin_writing(session: Session) -> None:
+    """Starts the session's transaction holding SQLite's one write lock (`BEGIN IMMEDIATE`),
+    unless a transaction is already open; nothing on PostgreSQL, where writers lock rows.
+
+    For a round that reads and then writes. On SQLite a transaction that read first cannot
+    wait for the write lock when it comes to write: if another connection wrote meanwhile its
+    snapshot is stale (`SQLITE_BUSY_SNAPSHOT`), and if another is writing it would deadlock
+    (`SQLITE_BUSY`), so both fail at once, whatever the busy timeout, and the round is lost.
+    Taking the lock first waits (the busy timeout) instead, and then the round cannot fail so.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.driver_connection
+    if driver is not None and not driver.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def database_code(error: BaseException) -> dict[str, str]:
+    """The database's own code for a failed statement (`SQLITE_BUSY`, PostgreSQL's SQLSTATE
+    `40001`), for a log line: the code says what went wrong without the statement's text and
+    parameters, which the error's message quotes and which may hold personal data (G8)."""
+    original = getattr(error, "orig", None)
+    code = getattr(original, "sqlite_errorname", None) or getattr(original, "sqlstate", None)
+    return {"database_code": str(code)} if code else {}
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder created and their pragmas set."""
     parsed = make_url(url)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import structlog
 from sqlalchemy import Engine
 
+from migrex.db import database_code
 from migrex.leases import JobLease
 
 log = structlog.get_logger(__name__)
@@ -48,7 +49,12 @@ def start_periodic(
                 except Exception as error:
                     # The class only: a traceback's locals and many errors' own text (a
                     # validation error quotes its input) may hold personal data (G8).
-                    log.error("background round failed", job=name, error=type(error).__name__)
+                    log.error(
+                        "background round failed",
+                        job=name,
+                        error=type(error).__name__,
+                        **database_code(error),
+                    )
                     done = 0
                 if not (drain and done):
                     (wake or stop.wait)(interval)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -144,8 +144,16 @@ class Trust:
         self._fresh()
         return [*(d for kept in self.history.values() for d in kept), *self.directories.values()]
 
-    def decryption_keys(self, at: datetime) -> dict[str, DecryptionKey]:
-        """Our private X25519 keys valid at `at`, by key id (more than one during a rotation)."""
+    def decryption_keys(self, at: datetime) -> Mapping[str, DecryptionKey]:
+        """Our private X25519 keys valid at `at`, by key id (more than one during a rotation).
+
+        A kid not among them makes the key files be read once more at once: a partner seals
+        to a new key as soon as it has installed the directory listing it, which may be less
+        than the re-read interval after another process (`migrex pki rotate`) wrote it here;
+        refusing such an envelope would refuse it for good."""
+        return _FreshOnMiss(self, at, self._decryption_keys(at))
+
+    def _decryption_keys(self, at: datetime) -> dict[str, DecryptionKey]:
         return {
             key.kid: DecryptionKey(authority, key.key)
             for authority in self.hosted
@@ -223,6 +231,26 @@ def _tls_files(settings: Settings) -> tuple[Path, Path]:
     if settings.tls_cert is None or settings.tls_key is None:
         raise ConfigurationError("the node needs tls_cert and tls_key to talk to its partners")
     return settings.tls_cert, settings.tls_key
+
+
+class _FreshOnMiss(Mapping[str, DecryptionKey]):
+    """Our decryption keys, the files read again (once) when asked for a kid not among them."""
+
+    def __init__(self, trust: Trust, at: datetime, keys: dict[str, DecryptionKey]) -> None:
+        self._trust, self._at, self._keys, self._reread = trust, at, keys, False
+
+    def __getitem__(self, kid: str) -> DecryptionKey:
+        if kid not in self._keys and not self._reread:
+            self._reread = True
+            self._trust._fresh(now_please=True)
+            self._keys = self._trust._decryption_keys(self._at)
+        return self._keys[kid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def load_trust(settings: Settings, agreements: Mapping[str, Agreement]) -> Trust:

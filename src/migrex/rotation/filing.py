@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Final
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from migrex import features
 from migrex.audit.pending import discard_since, pending_mark
+from migrex.db import begin_writing
 from migrex.errors import MigrexError
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.exchange.trust import Trust
@@ -44,14 +45,8 @@ def file_directory_updates(
     waiting = select(InboxMessage.id).where(InboxMessage.status == FOR_ROTATION)
     if uow.session.scalar(waiting.limit(1)) is None:
         return 0
-    # Write before reading: on SQLite a transaction that read first fails ("database is
-    # locked") when it comes to write after another process wrote meanwhile; a write first
-    # waits for the lock instead (the busy timeout), and the round then holds it.
     uow.session.rollback()
-    uow.session.execute(
-        update(InboxMessage).where(InboxMessage.status == FOR_ROTATION)
-        .values(status=FOR_ROTATION).execution_options(synchronize_session=False)
-    )  # fmt: skip
+    begin_writing(uow.session)
     rows = list(uow.session.scalars(
         select(InboxMessage).where(InboxMessage.status == FOR_ROTATION).order_by(InboxMessage.id)
         .limit(limit)

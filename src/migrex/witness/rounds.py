@@ -36,6 +36,7 @@ from migrex.audit.partner_logs import MAX_WANTED, ProofsWanted, witness
 from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
 from migrex.audit.tables import AuditPartnerHead, AuditWitnessed
+from migrex.db import begin_writing
 from migrex.exchange.service import SendMessage
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.uow import UnitOfWork
@@ -56,6 +57,8 @@ def file_audit_messages(
         select(InboxMessage).where(InboxMessage.status == FOR_AUDIT).order_by(InboxMessage.id)
         .limit(limit)
     ))  # fmt: skip
+    if rows:
+        begin_writing(uow.session)
     for row in rows:
         try:
             body = json.loads(row.body)

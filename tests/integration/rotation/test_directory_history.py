@@ -37,3 +37,18 @@ def test_a_dropped_key_verifies_only_what_it_signed_before(pair: Pair) -> None:
     assert resolve("am-mcs", old.kid, dropped_at) is None  # a signature dated after: never
     assert resolve("am-mcs", pending.signing.kid, dropped_at) is not None
     assert old.use is KeyUse.SIGNING
+
+
+def test_a_key_written_by_another_process_a_moment_ago_decrypts_at_once(pair: Pair) -> None:
+    """A partner seals to our new key as soon as it has installed the directory listing it;
+    the running node must open that envelope even if it read its key files a moment before
+    `pki rotate` (another process) wrote the key, not refuse it for good."""
+    trust = pair.am_trust
+    at = now()
+    before = trust.decryption_keys(at)  # the files read now: the next look is a while away
+    pending = trust.keystore.add_pending("am-mcs", at)
+    assert pending.encryption.kid not in list(before)
+    keys = trust.decryption_keys(at)
+    assert keys.get(pending.encryption.kid) is not None
+    assert keys[pending.encryption.kid].authority_id == "am-mcs"
+    assert keys.get("no-such-kid") is None
