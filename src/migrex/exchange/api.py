@@ -6,14 +6,18 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from migrex.errors import MigrexError
 from migrex.exchange.receiver import receive_batch
 from migrex.exchange.runtime import MAX_BATCH, ExchangeRuntime
 from migrex.security.model import Refusal
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(tags=["exchange"])
 
@@ -27,6 +31,12 @@ class BatchTooLarge(MigrexError):
 class MalformedBatch(MigrexError):
     type_slug = "malformed-batch"
     title = "The request is not a batch of envelopes"
+    status = 400
+
+
+class PartnerDisconnected(MigrexError):
+    type_slug = "partner-disconnected"
+    title = "The partner disconnected before its batch was complete"
     status = 400
 
 
@@ -49,10 +59,16 @@ async def _capped_body(request: Request, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BatchTooLarge(f"the request exceeds {limit} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise BatchTooLarge(f"the request exceeds {limit} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise BatchTooLarge(f"the request exceeds {limit} bytes")
+    except ClientDisconnect:
+        # A partner node stopping, or cut off by the body deadline, mid-batch: nothing of it
+        # was taken, and its relay sends the batch again. Routine, not a server error.
+        log.info("partner disconnected mid-batch", received_bytes=len(body))
+        raise PartnerDisconnected("the batch was not received whole") from None
     return bytes(body)
 
 
