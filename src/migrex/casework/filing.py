@@ -539,18 +539,36 @@ def note_deliveries(uow: UnitOfWork, now: datetime) -> int:
 
 def note_discarded(uow: UnitOfWork, discarded: Discarded) -> None:
     """An operator discarded one of our messages before it was delivered (`migrex outbox
-    discard`): its case is told what will not arrive, and why. A discard hook
-    (`features.Feature.discard_hooks`), run in the operator's transaction."""
-    if discarded.case_id is None or uow.session.get(CaseRow, discarded.case_id) is None:
+    discard`): its case is told what will not arrive, and why; a request whose opening
+    message was discarded is closed as withdrawn, since the partner never received it and
+    nothing can follow. A discard hook (`features.Feature.discard_hooks`), run in the
+    operator's transaction."""
+    case = uow.session.get(CaseRow, discarded.case_id) if discarded.case_id else None
+    if case is None:
         return
     refused = (
         f" after {discarded.recipient} refused it ({discarded.refusal})"
         if discarded.refusal
         else ""
     )
-    note(uow, discarded.case_id, "flag", "message-discarded",
+    note(uow, case.id, "flag", "message-discarded",
          f"our {discarded.type} message {discarded.message_id} to {discarded.recipient} was "
          f"not delivered: {discarded.actor} discarded it{refused}: {discarded.reason}")  # fmt: skip
+    if _opened(case, discarded, uow) and Event.WITHDRAW in allowed_events(
+        Direction(case.direction), CaseState(case.state)
+    ):
+        move(uow, case, Event.WITHDRAW, discarded.actor, discarded.at)
+
+
+def _opened(case: CaseRow, discarded: Discarded, uow: UnitOfWork) -> bool:
+    """Whether the discarded message opened our outgoing case (its first message)."""
+    if case.direction != Direction.OUTGOING or case.state != CaseState.SENT:
+        return False
+    first = uow.session.scalar(
+        select(CaseMessageRow.message_id).where(CaseMessageRow.case_id == case.id)
+        .order_by(CaseMessageRow.id).limit(1)
+    )  # fmt: skip
+    return first == discarded.message_id
 
 
 def file_problem_report_received(uow: UnitOfWork, row: InboxMessage, body: MessageBody) -> str:

@@ -20,11 +20,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from casework_scenes import INQUIRY
-from casework_steps import context
+from casework_steps import case, context
 from migrex.audit.leaves import LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.service import OpenRequest, open_request
-from migrex.casework.tables import ScreeningNoteRow
+from migrex.casework.tables import CaseEventRow, ScreeningNoteRow
 from migrex.cli import app as cli_app
 from migrex.exchange.delivery import RetryPolicy, Status
 from migrex.exchange.queries import held_up
@@ -231,6 +231,23 @@ def test_a_discarded_head_is_audited_told_to_its_case_and_lets_the_case_go(pair:
     [note] = [n for n in notes if n.kind == "message-discarded"]
     assert a1 in note.detail and "expired" in note.detail and reason in note.detail
     assert max(o.kz.accepted.values()) == 1  # nothing was delivered twice
+    # The request itself never reached Kazakhstan: the case is closed as withdrawn, by the
+    # operator who discarded it, rather than left "sent" for ever.
+    withdrawn = case(pair.am, o.case_a)
+    assert withdrawn.state == "withdrawn" and withdrawn.closed_at == o.clock.now
+    with pair.am.unit_of_work() as uow:
+        last = uow.session.scalars(
+            select(CaseEventRow).where(CaseEventRow.case_id == o.case_a)
+            .order_by(CaseEventRow.id.desc())
+        ).first()  # fmt: skip
+    assert last is not None and (last.event, last.actor) == ("withdraw", "cli:operator")
+
+
+def test_discarding_a_later_message_leaves_the_case_open(pair: Pair) -> None:
+    o = outage(pair)
+    with pair.am.unit_of_work() as uow:
+        discard(uow, o.a[1], "sent by mistake", now=o.clock.now, actor="cli:operator")
+    assert case(pair.am, o.case_a).state == "sent"
 
 
 def test_a_reissue_of_a_message_that_did_arrive_files_nothing_twice(pair: Pair) -> None:
