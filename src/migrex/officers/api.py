@@ -200,11 +200,8 @@ sessions = APIRouter(prefix="/v1/session", tags=["officers"], responses=PROBLEM_
 
 
 def login_throttle(request: Request) -> LoginThrottle:
-    """The app's login throttle (`app.state.login_throttle`), made on first use."""
-    state = request.app.state
-    if getattr(state, "login_throttle", None) is None:
-        state.login_throttle = LoginThrottle()
-    throttle: LoginThrottle = state.login_throttle
+    """The app's login throttle (`app.state.login_throttle`, set where the app is made)."""
+    throttle: LoginThrottle = request.app.state.login_throttle
     return throttle
 
 

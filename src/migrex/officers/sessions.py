@@ -56,7 +56,7 @@ def log_in(
     password: str,
     now: datetime,
     *,
-    throttle: LoginThrottle | None = None,
+    throttle: LoginThrottle,
     address: str | None = None,
 ) -> tuple[Officer, IssuedToken]:
     """The officer and a new session token; NotAuthenticated for a wrong login (one message
@@ -64,22 +64,20 @@ def log_in(
     the address is locked (checked before any password is hashed). Every refused login is
     noted in the security log, by account record and address, never by the name typed."""
     try:
-        if throttle is not None:
-            throttle.check(username, address, now)
+        throttle.check(uow.session, username, address, now)
         officer = authenticate_password(uow, username, password, now)
     except (NotAuthenticated, LoginThrottled) as refused:
         uow.session.rollback()
         failed = isinstance(refused, NotAuthenticated)
-        if failed and throttle is not None:
-            throttle.failed(username, address, now)
+        if failed:
+            throttle.failed(uow.session, username, address, now)
         reason = "failed-login" if failed else "login-throttled"
         subject = login_subject(uow, username)
         note(uow.session, [Refusal(reason, f"{reason.replace('-', ' ')} for {subject}",
                                    address)], now)  # fmt: skip
         uow.commit()
         raise
-    if throttle is not None:
-        throttle.succeeded(username)
+    throttle.succeeded(uow.session, username)
     issued = issue_token(uow, username=officer.username, name=SESSION_NAME, ttl=SESSION_TTL,
                          actor=f"login:{officer.username}", now=now)  # fmt: skip
     return officer, issued

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from migrex.db import Base
@@ -62,7 +62,21 @@ class ApiTokenRow(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(120))
 
 
+class LoginThrottleRow(Base):
+    """Recent failed logins of one account or one address, under a keyed hash of it (the name
+    typed or the address itself is never stored), and until when they lock it."""
+
+    __tablename__ = "officer_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The failures still in the window, as a JSON list of ISO times (a few dozen at most).
+    failures: Mapped[str] = mapped_column(Text)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
 # The feature's tables, for `metadata.create_all(engine, tables=OFFICER_TABLES)` in tests.
 OFFICER_TABLES: tuple[Table, ...] = tuple(
-    Base.metadata.tables[name] for name in ("officer", "officer_role", "api_token")
+    Base.metadata.tables[name]
+    for name in ("officer", "officer_role", "api_token", "officer_login_throttle")
 )

@@ -1,10 +1,15 @@
 """Login throttling: per account and per address, with lockouts that grow, and a bound on how
 many password hashes run at once.
 
-The rules are plain and clocked from outside, so tests need no sleeping. Counters live in the
-process (several officer listeners each keep their own, which only makes them stricter per
-process); they are bounded, so spraying usernames or addresses cannot grow memory. An unknown
-username is counted like a real one: the answer never tells which accounts exist.
+Every way in (the officers' API, the console's sign-in) goes through `sessions.log_in`, which
+cannot be called without the throttle. The counts are kept in the node's database
+(`officer_login_throttle`), so every process serving officers shares them and a restart
+forgets nothing; the rules that move them are plain functions, clocked from outside. Neither a
+name typed nor an address is stored: each is kept under a keyed hash (the node's secret), since
+a username field sometimes receives a password. An unknown username is counted like a real
+one: the answer never tells which accounts exist. Records nobody failed with for
+`WINDOW` + `MAX_LOCK` are deleted as new failures come, so spraying names cannot grow the table
+beyond what that time allows.
 
 - An account may fail `ACCOUNT_FREE` times in `WINDOW`; each failure beyond locks it for
   `ACCOUNT_LOCK` doubled per further failure, at most `MAX_LOCK`. A success clears it.
@@ -15,16 +20,25 @@ username is counted like a real one: the answer never tells which accounts exist
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
 from migrex.errors import MigrexError
+from migrex.officers.tables import LoginThrottleRow
+
+# The node secret (in the key folder) the records' keys are hashed with.
+LOGIN_THROTTLE_KEY: Final = "login-throttle.key"
 
 WINDOW: Final = timedelta(minutes=15)
 ACCOUNT_FREE: Final = 5
@@ -32,7 +46,6 @@ ACCOUNT_LOCK: Final = timedelta(seconds=30)
 ADDRESS_FREE: Final = 20
 ADDRESS_LOCK: Final = timedelta(minutes=1)
 MAX_LOCK: Final = timedelta(minutes=15)
-MAX_TRACKED: Final = 10_000
 
 
 class LoginThrottled(MigrexError):
@@ -47,74 +60,87 @@ class LoginThrottled(MigrexError):
         self.headers = {"Retry-After": str(self.retry_after)}
 
 
-@dataclass
-class _Record:
-    failures: list[datetime] = field(default_factory=list)
-    locked_until: datetime | None = None
-
-
-@dataclass
-class _Counter:
+@dataclass(frozen=True)
+class Rule:
     free: int
     first_lock: timedelta
-    records: OrderedDict[str, _Record] = field(default_factory=OrderedDict)
 
-    def wait(self, key: str, now: datetime) -> timedelta | None:
-        record = self.records.get(key)
-        if record is None or record.locked_until is None or record.locked_until <= now:
-            return None
-        return record.locked_until - now
 
-    def fail(self, key: str, now: datetime) -> None:
-        record = self.records.pop(key, None) or _Record()
-        record.failures = [at for at in record.failures if now - at < WINDOW] + [now]
-        beyond = len(record.failures) - self.free
-        if beyond > 0:
-            lock = min(self.first_lock * 2 ** min(beyond - 1, 20), MAX_LOCK)
-            record.locked_until = now + lock
-        self.records[key] = record  # most recent last
-        while len(self.records) > MAX_TRACKED:
-            self.records.popitem(last=False)
+ACCOUNT: Final = Rule(ACCOUNT_FREE, ACCOUNT_LOCK)
+ADDRESS: Final = Rule(ADDRESS_FREE, ADDRESS_LOCK)
 
-    def clear(self, key: str) -> None:
-        self.records.pop(key, None)
+
+def after_failure(
+    failures: list[datetime], now: datetime, rule: Rule
+) -> tuple[list[datetime], datetime | None]:
+    """The failures still in the window with this one, and until when they lock (None: free)."""
+    # Enough to reach the longest lock; a flood of failures keeps the record small.
+    recent = [at for at in failures if now - at < WINDOW][-(rule.free + 40) :]
+    kept = [*recent, now]
+    beyond = len(kept) - rule.free
+    if beyond <= 0:
+        return kept, None
+    return kept, now + min(rule.first_lock * 2 ** min(beyond - 1, 20), MAX_LOCK)
+
+
+def wait_left(locked_until: datetime | None, now: datetime) -> timedelta | None:
+    if locked_until is None or locked_until <= now:
+        return None
+    return locked_until - now
 
 
 class LoginThrottle:
-    """Failed logins per account and per address, and whether a login may be tried now."""
+    """Failed logins per account and per address, kept in the node's database, and whether a
+    login may be tried now. `secret` keys the hashes the records are kept under."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._accounts = _Counter(ACCOUNT_FREE, ACCOUNT_LOCK)
-        self._addresses = _Counter(ADDRESS_FREE, ADDRESS_LOCK)
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
 
-    def check(self, account: str, address: str | None, now: datetime) -> None:
+    def check(self, session: Session, account: str, address: str | None, now: datetime) -> None:
         """Raises LoginThrottled while the account or the address is locked."""
-        with self._lock:
-            waits = [
-                wait
-                for wait in (
-                    self._accounts.wait(_account(account), now),
-                    self._addresses.wait(address, now) if address else None,
-                )
-                if wait is not None
-            ]
+        keys = [self._key("account", _account(account))]
+        if address:
+            keys.append(self._key("address", address))
+        rows = session.scalars(select(LoginThrottleRow).where(LoginThrottleRow.key.in_(keys)))
+        waits = [w for row in rows if (w := wait_left(row.locked_until, now)) is not None]
         if waits:
             raise LoginThrottled("too many failed logins; wait before trying again", max(waits))
 
-    def failed(self, account: str, address: str | None, now: datetime) -> None:
-        with self._lock:
-            self._accounts.fail(_account(account), now)
-            if address:
-                self._addresses.fail(address, now)
+    def failed(self, session: Session, account: str, address: str | None, now: datetime) -> None:
+        """Counts a failure against the account and the address (in the caller's transaction),
+        and forgets records nobody has failed with for long."""
+        session.execute(
+            delete(LoginThrottleRow).where(LoginThrottleRow.updated_at < now - WINDOW - MAX_LOCK)
+        )
+        self._fail(session, self._key("account", _account(account)), ACCOUNT, now)
+        if address:
+            self._fail(session, self._key("address", address), ADDRESS, now)
 
-    def succeeded(self, account: str) -> None:
-        with self._lock:
-            self._accounts.clear(_account(account))
+    def succeeded(self, session: Session, account: str) -> None:
+        session.execute(
+            delete(LoginThrottleRow)
+            .where(LoginThrottleRow.key == self._key("account", _account(account)))
+        )  # fmt: skip
+
+    def _fail(self, session: Session, key: str, rule: Rule, now: datetime) -> None:
+        # Row-locked on PostgreSQL, so two processes failing at once both count.
+        row = session.scalar(select(LoginThrottleRow).where(LoginThrottleRow.key == key)
+                             .with_for_update())  # fmt: skip
+        if row is None:
+            row = LoginThrottleRow(key=key, failures="[]")
+            session.add(row)
+        earlier = [datetime.fromisoformat(at) for at in json.loads(row.failures)]
+        failures, row.locked_until = after_failure(earlier, now, rule)
+        row.failures = json.dumps([at.isoformat() for at in failures])
+        row.updated_at = now
+        session.flush()
+
+    def _key(self, kind: str, value: str) -> str:
+        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def _account(username: str) -> str:
-    # Bounded, so a megabyte of username is not kept; case as the lookup folds it.
+    # Bounded, so a megabyte of username is not hashed; case as the lookup folds it.
     return username.strip().lower()[:100]
 
 

@@ -15,10 +15,11 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from migrex.errors import NotFound
-from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep
+from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, login_throttle
 from migrex.officers.model import NotAuthenticated, NotAuthorised
 from migrex.officers.service import revoke_presented_token
 from migrex.officers.sessions import COOKIE, SESSION_TTL, log_in
+from migrex.officers.throttle import LoginThrottled
 from migrex.ui import i18n
 from migrex.ui.forms import form_fields
 from migrex.ui.rendering import SIGN_IN, PageRoute, render
@@ -50,7 +51,15 @@ async def sign_in(request: Request, unit_of_work: UnitOfWorkFactoryDep) -> Respo
     fields = await form_fields(request, ("username", "password"))
     try:
         with unit_of_work() as uow:
-            _officer, issued = log_in(uow, fields["username"], fields["password"], _now())
+            _officer, issued = log_in(
+                uow, fields["username"], fields["password"], _now(),
+                throttle=login_throttle(request),
+                address=request.client.host if request.client else None,
+            )  # fmt: skip
+    except LoginThrottled as throttled:
+        page = render(request, "ui/sign_in.html", 429, reason=None, failed=False, throttled=True)
+        page.headers.update(throttled.headers)
+        return page
     except NotAuthenticated:
         # What was typed is not shown back: an error never repeats its input (G8).
         return render(request, "ui/sign_in.html", 401, reason=None, failed=True)

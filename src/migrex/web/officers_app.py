@@ -17,8 +17,10 @@ from migrex import features
 from migrex.casework.routes import CaseworkSetup, consultation_keys_of
 from migrex.casework.routes.bodies import publish_message_bodies
 from migrex.casework.service import node_context
+from migrex.identity.node_secrets import node_secret
 from migrex.node import Node
 from migrex.officers.passwords import bound_hashing
+from migrex.officers.throttle import LOGIN_THROTTLE_KEY, LoginThrottle
 from migrex.web.access_log import AccessLog
 from migrex.web.headers import SecurityHeaders
 from migrex.web.problems import install_problem_handlers
@@ -36,6 +38,9 @@ def create_officer_app(node: Node) -> FastAPI:
     )
     app.state.unit_of_work = node.unit_of_work
     bound_hashing(node.settings.login_hash_concurrency)
+    app.state.login_throttle = LoginThrottle(
+        node_secret(node.settings.resolved_key_dir, LOGIN_THROTTLE_KEY)
+    )
     app.state.session_idle = timedelta(minutes=node.settings.session_idle_minutes)
     # What casework's routes need; moves to casework's package when casework is converted.
     app.state.casework = CaseworkSetup(

@@ -20,12 +20,15 @@ from migrex.errors import MigrexError
 from migrex.officers.api import CurrentOfficer, sessions
 from migrex.officers.model import Role
 from migrex.officers.service import add_officer, issue_token
+from migrex.officers.tables import LoginThrottleRow
+from migrex.officers.throttle import LoginThrottle
 from migrex.security.tables import SecurityEvent
 from migrex.uow import UnitOfWork
 from migrex.web.problems import problem_response
 
 PASSWORD = "correct horse battery staple"
 PLANTED = "ZZPLANTEDSURNAME"
+SECRET = b"the node's login-throttle secret"
 
 
 @pytest.fixture
@@ -41,8 +44,13 @@ def unit_of_work(engine: Engine) -> Callable[[], UnitOfWork]:
 
 @pytest.fixture
 def app(unit_of_work: Callable[[], UnitOfWork]) -> FastAPI:
+    return _app(unit_of_work)
+
+
+def _app(unit_of_work: Callable[[], UnitOfWork]) -> FastAPI:
     app = FastAPI()
     app.state.unit_of_work = unit_of_work
+    app.state.login_throttle = LoginThrottle(SECRET)
 
     @app.exception_handler(MigrexError)
     async def _problem(request: Request, error: MigrexError) -> JSONResponse:
@@ -138,3 +146,32 @@ def test_logout_with_a_bearer_token_revokes_it(
     before, logout, after = run(app, steps, "192.0.2.30")
     assert before.status_code == 200 and logout.status_code == 204
     assert after.status_code == 401 and "revoked" in after.json()["detail"]
+
+
+def test_the_count_is_the_nodes_shared_by_processes_and_kept_over_a_restart(
+    unit_of_work: Callable[[], UnitOfWork],
+) -> None:
+    """Two processes serving officers (two apps on one database) count together: an attacker
+    gets no more tries by spreading them, nor by waiting for a restart."""
+    wrong = {"username": "anna", "password": "wrong"}
+    first, second = _app(unit_of_work), _app(unit_of_work)
+    assert [a.status_code for a in logins(first, [wrong] * 3, "192.0.2.40")] == [401] * 3
+    assert [a.status_code for a in logins(second, [wrong] * 3, "192.0.2.41")] == [401] * 3
+    restarted = _app(unit_of_work)
+    [locked] = logins(restarted, [{"username": "anna", "password": PASSWORD}], "192.0.2.42")
+    assert locked.status_code == 429
+
+
+def test_neither_the_name_typed_nor_the_address_is_stored(
+    app: FastAPI, unit_of_work: Callable[[], UnitOfWork]
+) -> None:
+    typed = "correct horse battery staple typed as a username"
+    logins(app, [{"username": typed, "password": "x"}], "203.0.113.77")
+    with unit_of_work() as uow:
+        rows = uow.session.scalars(select(LoginThrottleRow)).all()
+    assert len(rows) == 2  # the account and the address
+    stored = " ".join(f"{r.key} {r.failures}" for r in rows)
+    assert "horse" not in stored and "203.0.113" not in stored
+    # A node with another secret cannot tell which account the records are about.
+    other = LoginThrottle(b"another node")
+    assert {r.key for r in rows}.isdisjoint({other._key("account", typed), SECRET.hex()})

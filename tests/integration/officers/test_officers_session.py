@@ -19,6 +19,7 @@ from migrex.officers.api import CurrentOfficer, requires, sessions
 from migrex.officers.model import Action, Officer, Role
 from migrex.officers.service import add_officer
 from migrex.officers.sessions import COOKIE, CSRF_HEADER
+from migrex.officers.throttle import LoginThrottle
 from migrex.uow import UnitOfWork
 from migrex.web.problems import problem_response
 
@@ -26,6 +27,7 @@ from migrex.web.problems import problem_response
 def build_app(unit_of_work: Callable[[], UnitOfWork]) -> FastAPI:
     app = FastAPI()
     app.state.unit_of_work = unit_of_work
+    app.state.login_throttle = LoginThrottle(b"test")
 
     @app.exception_handler(MigrexError)
     async def _problem(request: Request, error: MigrexError) -> JSONResponse:

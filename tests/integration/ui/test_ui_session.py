@@ -54,6 +54,20 @@ def test_sign_in_opens_a_session_and_sign_out_revokes_it(app: FastAPI, pair: Pai
     assert Browser(app).get("/ui/", headers={"Cookie": f"{COOKIE}={token}"}).status_code == 303
 
 
+def test_console_sign_in_is_throttled_like_the_api_and_shares_its_count(
+    app: FastAPI, pair: Pair
+) -> None:
+    """The console is a second way in: it must count failures and lock as the API does, and
+    the count is the node's, not the page's (a new app, another process, sees it)."""
+    browser = Browser(app)
+    answers = [browser.sign_in("anna", "not the password").status_code for _ in range(6)]
+    assert answers == [401] * 6
+    locked = browser.sign_in("anna")  # even the right password waits out the lock
+    assert locked.status_code == 429 and 1 <= int(locked.headers["retry-after"]) <= 30
+    assert 'role="alert"' in locked.text and "set-cookie" not in locked.headers
+    assert Browser(officers_app(pair.am)).sign_in("anna").status_code == 429
+
+
 def test_a_wrong_password_shows_the_form_again(app: FastAPI) -> None:
     response = Browser(app).sign_in("anna", "not the password")
     assert response.status_code == 401
