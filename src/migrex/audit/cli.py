@@ -17,21 +17,17 @@ from typing import Annotated, Any, Protocol, cast
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from migrex import features
 from migrex.audit import log as audit_log
 from migrex.audit.cosigners import CosignerKeys, always_valid, merged
 from migrex.audit.heads_held import HeldHead
-from migrex.audit.leaves import AuditLeaf, LeafKind
+from migrex.audit.inspection import log_status, prove_message, verify_log
 from migrex.audit.log_keys import LogKeys, log_keys
-from migrex.audit.merkle import AuditError, leaf_hash
-from migrex.audit.tables import AuditLeafRow
+from migrex.audit.merkle import AuditError
 from migrex.audit.verification import VerifyReport
 from migrex.console import out, progress_bar
 from migrex.context import node_from
-from migrex.errors import NotFound
 from migrex.node import Node
 
 __all__ = ["VERIFY_SOURCES", "LogKeys", "VerifySources", "app", "log_keys"]
@@ -132,15 +128,17 @@ def verify_command(
     held = sources.held_heads(node) if with_partner else []
     with node.unit_of_work() as uow, progress_bar() as bar:
         task = bar.add_task("verifying", total=None)
-        report = audit_log.verify(
-            uow.session,
-            keys.verifiers,
-            witnesses,
-            held_heads=held,
+        verified = verify_log(
+            uow.session, keys, witnesses, held_heads=held,
             on_chunk=lambda done, total: bar.update(task, completed=done, total=total),
             workers=workers,
-        )
-        recoveries = _recoveries(uow.session)
+        )  # fmt: skip
+    report = verified.report
+    recoveries = [
+        {"position": r.position, "at": r.at.isoformat(), "actor": r.actor,
+         "reference": r.reference}
+        for r in verified.recoveries
+    ]  # fmt: skip
     if as_json:
         print(json.dumps({**_report_json(report), "recoveries": recoveries}))
     else:
@@ -162,21 +160,6 @@ def verify_command(
         raise typer.Exit(AuditError.exit_code)
 
 
-def _recoveries(session: Session) -> list[dict[str, Any]]:
-    """The log's recovery entries: where it was restored, and recoveries it witnessed."""
-    rows = session.execute(
-        select(AuditLeafRow.position, AuditLeafRow.data)
-        .where(AuditLeafRow.kind == str(LeafKind.RECOVERY))
-        .order_by(AuditLeafRow.position)
-    )
-    found = []
-    for position, data in rows:
-        leaf = AuditLeaf.decode(bytes(data))
-        found.append({"position": position, "at": leaf.at.isoformat(), "actor": leaf.actor,
-                      "reference": leaf.reference})  # fmt: skip
-    return found
-
-
 @app.command("prove")
 def prove_command(
     ctx: typer.Context, message_id: Annotated[str, typer.Argument(help="the message's id")]
@@ -184,46 +167,10 @@ def prove_command(
     """Print, as JSON, the inclusion proof of every entry about a message against a signed
     checkpoint (signing a new one when the latest does not cover them yet)."""
     node = node_from(ctx)
-    keys = log_keys(node)
     with node.unit_of_work() as uow:
-        session = uow.session
-        positions = audit_log.position_of_message(session, message_id)
-        if not positions:
-            raise NotFound(f"the audit log has no entry about message {message_id}")
-        signed = audit_log.latest_checkpoint(session)
-        if signed is None or signed.checkpoint.size <= positions[-1]:
-            signed = audit_log.make_checkpoint(
-                session, keys.origin, keys.origin, keys.private_key, datetime.now(UTC)
-            )
-            uow.commit()
-        size = signed.checkpoint.size
-        entries = []
-        for position in positions:
-            data = audit_log.leaf_data(session, position)
-            proof = audit_log.inclusion_proof_for(session, position, size)
-            entries.append(
-                {
-                    "leaf_index": position,
-                    "leaf_data": data.decode("utf-8"),
-                    "leaf_hash": _b64(leaf_hash(data)),
-                    "inclusion_proof": [_b64(node) for node in proof],
-                }
-            )
-    print(
-        json.dumps(
-            {
-                "message_id": message_id,
-                "tree_size": size,
-                "root_hash": _b64(signed.checkpoint.root_hash),
-                "checkpoint": signed.note,
-                "verifier_key": keys.verifier_key,
-                "entries": entries,
-                "how_to_verify": "RFC 9162 section 2.1.3.2 with leaf_hash = "
-                "SHA-256(0x00 || leaf_data); the root is the checkpoint's third line",
-            },
-            indent=2,
-        )
-    )
+        proof = prove_message(uow.session, log_keys(node), message_id, datetime.now(UTC))
+        uow.commit()
+    print(json.dumps(proof, indent=2))
 
 
 @app.command("checkpoint")
@@ -245,24 +192,20 @@ def show_command(ctx: typer.Context) -> None:
     node = node_from(ctx)
     keys = log_keys(node)
     with node.unit_of_work() as uow:
-        session = uow.session
-        size, root = audit_log.tree_size(session), audit_log.current_root(session)
-        signed = audit_log.latest_checkpoint(session)
-        cosigned = (
-            [] if signed is None else audit_log.cosignatures_of(session, signed.checkpoint.size)
-        )
+        status = log_status(uow.session)
     out.print(f"origin        {keys.origin}", highlight=False)
     out.print(f"verifier key  {keys.verifier_key}", highlight=False)
-    out.print(f"leaves        {size}", highlight=False)
-    out.print(f"root          {_b64(root)}", highlight=False)
-    if signed is None:
+    out.print(f"leaves        {status.size}", highlight=False)
+    out.print(f"root          {status.root}", highlight=False)
+    if status.checkpoint_signed_at is None:
         out.print("no checkpoint signed yet (migrex audit checkpoint)")
         return
     out.print(
-        f"checkpoint    {signed.checkpoint.size} leaves, signed {signed.created_at.isoformat()}",
+        f"checkpoint    {status.checkpoint_size} leaves, "
+        f"signed {status.checkpoint_signed_at.isoformat()}",
         highlight=False,
     )
     table = Table("witness", "cosigned at size", "received")
-    for row in cosigned:
+    for row in status.cosignatures:
         table.add_row(row.witness, str(row.size), row.received_at.isoformat(timespec="seconds"))
-    out.print(table if cosigned else "no cosignatures yet")
+    out.print(table if status.cosignatures else "no cosignatures yet")
