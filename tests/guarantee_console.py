@@ -31,8 +31,9 @@ PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
 FORMS: dict[str, dict[str, str]] = {
     "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
 }
-# What a refused input may add: a failed sign-in is written to the security log.
-LOGGED = ("exchange_security_event", "security_event")
+# What a refused input may add: a failed sign-in is written to the security log and counted
+# by the login throttle.
+LOGGED = ("exchange_security_event", "security_event", "officer_login_throttle")
 
 
 def _split(path: str, scene: Scene) -> tuple[str, str]:
