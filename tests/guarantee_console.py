@@ -28,8 +28,25 @@ from migrex.ledger.tables import DisclosureRow
 
 # Filled in for the path's parameters; a form each changing route accepts.
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
+_REQUEST = dict.fromkeys(
+    (
+        "agreement",
+        "sender",
+        "recipient",
+        "type",
+        "purpose",
+        "legal_basis",
+        "question",
+        "surname",
+        "given_name",
+        "document_number",
+    ),
+    "x",
+)
 FORMS: dict[str, dict[str, str]] = {
     "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
+    "POST /ui/requests": _REQUEST,
+    "POST /ui/requests/screen": _REQUEST,
 }
 # What a refused input may add: a failed sign-in is written to the security log.
 LOGGED = ("exchange_security_event", "security_event")
@@ -243,6 +260,35 @@ CONSOLE_ROWS: dict[str, Row] = {
     "POST /ui/cases/{case_id}/draft/approve": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/cases/{case_id}/clarification": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/cases/{case_id}/review": row(CONSOLE),
+    "GET /ui/requests/new": row(CONSOLE),
+    "POST /ui/requests/screen": row(
+        CONSOLE,
+        G4=_na(
+            "shows what screening found (kinds of breach and flag, counts, the agreement's "
+            "terms), never the person typed into the form"
+        ),
+        G10=BAD_FORM,
+    ),
+    "POST /ui/requests": row(
+        CONSOLE,
+        G4=_na(
+            "shows nothing; what leaves is ledgered by the outgoing gate of the use case the "
+            "API's route calls, checked per message kind (G4)"
+        ),
+        G5=_na(
+            "shows nothing; the request it sends is audited by the use case, checked per "
+            "message kind (G5)"
+        ),
+        G6=_na(
+            "the use case counts the request's persons against the limits, as on the API's "
+            "route, checked per message kind (G6)"
+        ),
+        G10=BAD_FORM,
+    ),
+    "GET /ui/search": row(
+        CONSOLE,
+        G4=_na("finds cases by number, message id and state, and lists no person's data"),
+    ),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),
 }

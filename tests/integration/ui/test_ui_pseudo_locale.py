@@ -16,6 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.support import Translations
 from fastapi import FastAPI
 
+from casework_scenes import REQUEST_CHOICE as CHOSEN
+from casework_scenes import REQUEST_FORM as FORM
 from casework_scenes import incoming_in_review, officers_app
 from console_catalogue import extracted
 from console_client import Browser, add_console_officer
@@ -132,7 +134,15 @@ def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
         "messages": browser.get(f"/ui/cases/{case_id}/messages", htmx=True),
         "draft": browser.post(f"/ui/cases/{case_id}/draft", htmx=True),
         "case": browser.get(f"/ui/cases/{case_id}"),
-    }
+        "new request": browser.get(f"/ui/requests/new?{CHOSEN}"),
+        "new request, choosing": browser.get("/ui/requests/new"),
+        "screening": browser.post("/ui/requests/screen", htmx=True,
+                                  form=FORM | {"legal_basis": "law", "urgency": "urgent"}),
+        "screening, breach": browser.post("/ui/requests/screen", htmx=True,
+                                          form=FORM | {"requested_field": ["violations"]}),
+        "search": browser.get(f"/ui/search?reference={case_id[:8]}"),
+        "search, nothing": browser.get("/ui/search?state=expired"),
+    }  # fmt: skip
     for name, response in pages.items():
         assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
         assert untranslated(response.text) == [], name
