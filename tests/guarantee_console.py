@@ -47,6 +47,10 @@ FORMS: dict[str, dict[str, str]] = {
     "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
     "POST /ui/requests": _REQUEST,
     "POST /ui/requests/screen": _REQUEST,
+    "POST /ui/cases/{case_id}/withdraw": {"reason": "x"},
+    "POST /ui/cases/{case_id}/clarification-answer": {"answer": "x"},
+    "POST /ui/cases/{case_id}/findings": {"finding": "x"},
+    "POST /ui/cases/{case_id}/outcome": {"outcome": "x"},
 }
 # What a refused input may add: a failed sign-in is written to the security log.
 LOGGED = ("exchange_security_event", "security_event")
@@ -113,7 +117,8 @@ BAD_FORMS = (
     b"",
     b"a=1&a=2",
     b"username=%00&password=%00&action=%00&to=%00&question=%00&explanation=%00&withhold=%00"
-    b"&ground=%00&case=%00",
+    b"&ground=%00&case=%00&reason=%00&answer=%00&finding=%00&outcome=%00&agreement=%00"
+    b"&legal_basis=%00&surname=%00",
 )
 
 
@@ -223,6 +228,10 @@ CONSOLE: Row = {
 LEDGERED = Check(showing_is_recorded, (True,))
 AUDITED = Check(showing_is_recorded, (False,))
 BAD_FORM = Check(bad_form_changes_nothing)
+STEP = _na(
+    "shows nothing; the step it takes is audited by the use case the API's route "
+    "calls, checked per message kind (G5)"
+)
 PUBLIC = _na("public: the sign-in page, the language choice and the console's own files "
              "show no record and change none")  # fmt: skip
 
@@ -260,6 +269,11 @@ CONSOLE_ROWS: dict[str, Row] = {
     "POST /ui/cases/{case_id}/draft/approve": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/cases/{case_id}/clarification": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/cases/{case_id}/review": row(CONSOLE),
+    "POST /ui/cases/{case_id}/withdraw": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/clarification-answer": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/findings": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/outcome": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/outcome/cosign": row(CONSOLE, G5=STEP),
     "GET /ui/requests/new": row(CONSOLE),
     "POST /ui/requests/screen": row(
         CONSOLE,

@@ -18,7 +18,12 @@ from fastapi import FastAPI
 
 from casework_scenes import REQUEST_CHOICE as CHOSEN
 from casework_scenes import REQUEST_FORM as FORM
-from casework_scenes import incoming_in_review, officers_app
+from casework_scenes import (
+    awaiting_clarification,
+    consultation_proposed,
+    incoming_in_review,
+    officers_app,
+)
 from console_catalogue import extracted
 from console_client import Browser, add_console_officer
 from migrex.officers.model import Role
@@ -142,6 +147,8 @@ def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
                                           form=FORM | {"requested_field": ["violations"]}),
         "search": browser.get(f"/ui/search?reference={case_id[:8]}"),
         "search, nothing": browser.get("/ui/search?state=expired"),
+        "our request, asked": browser.get(f"/ui/cases/{awaiting_clarification(pair)}"),
+        "consultation": browser.get(f"/ui/cases/{consultation_proposed(pair)}"),
     }  # fmt: skip
     for name, response in pages.items():
         assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
