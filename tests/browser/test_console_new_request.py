@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from casework_scenes import PERSON, PRECISE
 from conftest import ConsolePair, wait_for_state
+from migrex.ui.i18n import LOCALES
 
 CHOICE = "/ui/requests/new?recipient=kz-mia&category=persons-present&purpose=legal-status-of-stay"
 
@@ -88,4 +90,28 @@ def test_the_request_is_sent_with_the_keyboard_only(console_pair: ConsolePair, t
     page.keyboard.press("Enter")
     page.wait_for_url("**/ui/cases/*")
     expect(page.locator("h1")).to_contain_text(_case_id(page))
+    assert am.csp_violations == [] and am.errors == []
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_request_pages_are_accessible_in_every_language(
+    console_pair: ConsolePair, tab_at: Any, locale: str
+) -> None:
+    """The form, a screening that finds a breach (no legal basis: nothing may be sent), and
+    the search, audited in each language."""
+    am = tab_at(console_pair["AM"].url)
+    am.go(f"/ui/language/{locale}?next=/ui/sign-in")
+    am.sign_in("anahit")
+    page = am.go(CHOICE)
+    assert page.get_attribute("html", "lang") == locale
+    assert am.audit(f"request-form.{locale}") == []
+    page.fill("#p-document-number", PERSON["document_number"])
+    page.click("#request-form button[type=submit]")
+    screening = page.locator("#request-screening")
+    expect(screening.locator("[role=alert]")).to_be_visible()
+    expect(screening.locator(".flag-breach").first).to_be_visible()
+    assert screening.locator("button").count() == 0  # a breach cannot be sent
+    assert am.audit(f"request-breach.{locale}") == []
+    am.go("/ui/search?state=sent")
+    assert am.audit(f"search.{locale}") == []
     assert am.csp_violations == [] and am.errors == []
