@@ -42,6 +42,16 @@ CONSULTATION: dict[str, Any] = {
     "person": PERSON, "requested_fields": ["permit_type", "permit_valid_to"],
 }  # fmt: skip
 OUTCOME = "The stay is lawful until the work permit ends on 2026-03-31."
+# A new request in the console: what the form's choices name, and the form as filled in.
+REQUEST_CHOICE = "recipient=kz-mia&category=persons-present&purpose=legal-status-of-stay"
+REQUEST_FORM = {
+    "agreement": "kz-am-2024", "sender": "am-mcs", "recipient": "kz-mia",
+    "type": "person-inquiry", "purpose": "legal-status-of-stay", "legal_basis": PRECISE,
+    "urgency": "normal", "surname_latin": PERSON["surname_latin"],
+    "given_name_latin": PERSON["given_name_latin"], "birth_date": PERSON["birth_date"],
+    "document_number": PERSON["document_number"],
+    "requested_field": ["permit_type", "employer_name"],
+}  # fmt: skip
 
 
 def officers_app(node: Node) -> FastAPI:

@@ -28,8 +28,29 @@ from migrex.ledger.tables import DisclosureRow
 
 # Filled in for the path's parameters; a form each changing route accepts.
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
+_REQUEST = dict.fromkeys(
+    (
+        "agreement",
+        "sender",
+        "recipient",
+        "type",
+        "purpose",
+        "legal_basis",
+        "question",
+        "surname",
+        "given_name",
+        "document_number",
+    ),
+    "x",
+)
 FORMS: dict[str, dict[str, str]] = {
     "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
+    "POST /ui/requests": _REQUEST,
+    "POST /ui/requests/screen": _REQUEST,
+    "POST /ui/cases/{case_id}/withdraw": {"reason": "x"},
+    "POST /ui/cases/{case_id}/clarification-answer": {"answer": "x"},
+    "POST /ui/cases/{case_id}/findings": {"finding": "x"},
+    "POST /ui/cases/{case_id}/outcome": {"outcome": "x"},
 }
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
@@ -97,7 +118,8 @@ BAD_FORMS = (
     b"",
     b"a=1&a=2",
     b"username=%00&password=%00&action=%00&to=%00&question=%00&explanation=%00&withhold=%00"
-    b"&ground=%00&case=%00",
+    b"&ground=%00&case=%00&reason=%00&answer=%00&finding=%00&outcome=%00&agreement=%00"
+    b"&legal_basis=%00&surname=%00",
 )
 
 
@@ -207,6 +229,10 @@ CONSOLE: Row = {
 LEDGERED = Check(showing_is_recorded, (True,))
 AUDITED = Check(showing_is_recorded, (False,))
 BAD_FORM = Check(bad_form_changes_nothing)
+STEP = _na(
+    "shows nothing; the step it takes is audited by the use case the API's route "
+    "calls, checked per message kind (G5)"
+)
 PUBLIC = _na("public: the sign-in page, the language choice and the console's own files "
              "show no record and change none")  # fmt: skip
 
@@ -244,6 +270,40 @@ CONSOLE_ROWS: dict[str, Row] = {
     "POST /ui/cases/{case_id}/draft/approve": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/cases/{case_id}/clarification": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/cases/{case_id}/review": row(CONSOLE),
+    "POST /ui/cases/{case_id}/withdraw": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/clarification-answer": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/findings": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/outcome": row(CONSOLE, G5=STEP, G10=BAD_FORM),
+    "POST /ui/cases/{case_id}/outcome/cosign": row(CONSOLE, G5=STEP),
+    "GET /ui/requests/new": row(CONSOLE),
+    "POST /ui/requests/screen": row(
+        CONSOLE,
+        G4=_na(
+            "shows what screening found (kinds of breach and flag, counts, the agreement's "
+            "terms), never the person typed into the form"
+        ),
+        G10=BAD_FORM,
+    ),
+    "POST /ui/requests": row(
+        CONSOLE,
+        G4=_na(
+            "shows nothing; what leaves is ledgered by the outgoing gate of the use case the "
+            "API's route calls, checked per message kind (G4)"
+        ),
+        G5=_na(
+            "shows nothing; the request it sends is audited by the use case, checked per "
+            "message kind (G5)"
+        ),
+        G6=_na(
+            "the use case counts the request's persons against the limits, as on the API's "
+            "route, checked per message kind (G6)"
+        ),
+        G10=BAD_FORM,
+    ),
+    "GET /ui/search": row(
+        CONSOLE,
+        G4=_na("finds cases by number, message id and state, and lists no person's data"),
+    ),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),
 }

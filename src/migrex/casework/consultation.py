@@ -45,12 +45,29 @@ class CoSignatureInvalid(MigrexError):
     status = 422
 
 
+def is_open(case: CaseRow) -> bool:
+    """Whether the case is a consultation that still takes findings and outcomes."""
+    return case.category == CATEGORY and case.state not in TERMINAL_STATES | {CaseState.DRAFT}
+
+
+def awaits_cosignature(uow: UnitOfWork, case: CaseRow) -> bool:
+    """Whether the partner has proposed an outcome on an open consultation, for us to co-sign
+    (whether its signature verifies is for `cosign_outcome` to find)."""
+    if not is_open(case):
+        return False
+    received = select(CaseMessageRow.id).where(
+        CaseMessageRow.case_id == case.id, CaseMessageRow.direction == "received",
+        CaseMessageRow.type == "consultation-outcome",
+    )  # fmt: skip
+    return uow.session.scalar(received.limit(1)) is not None
+
+
 def _consultation(uow: UnitOfWork, case_id: str) -> CaseRow:
     case = load_case(uow, case_id)
     if case.category != CATEGORY:
         raise IllegalTransition(f"case {case_id} is not a legal-status consultation",
                                 [Problem("category", f"must be {CATEGORY}")])  # fmt: skip
-    if case.state in TERMINAL_STATES or case.state == CaseState.DRAFT:
+    if not is_open(case):
         raise IllegalTransition(f"case {case_id} is {case.state}: the consultation is not open",
                                 [Problem("state", "the consultation must be open")])  # fmt: skip
     return case

@@ -253,3 +253,34 @@ def open_draft_info(uow: UnitOfWork, case_id: str) -> DraftInfo | None:
     if row is None:
         return None
     return DraftInfo(row.decision, row.status, row.drafted_by, row.submitted_by)
+
+
+# ---------------------------------------------------------------- finding a case
+
+MIN_PREFIX = 4  # a case number's opening characters, as the console shortens it
+
+
+def find_cases(
+    uow: UnitOfWork,
+    officer: Officer,
+    *,
+    reference: str | None = None,
+    state: str | None = None,
+    limit: int = PER_PAGE,
+) -> list[CaseLine]:
+    """The cases the officer may see (VIEW_CASE for their authority, as the API's case routes
+    check it) whose number is `reference` or starts with it, or that hold a message (ours or
+    the partner's) of that id; in `state` when given. Newest first. No personal data is
+    searched: a person is found through the subject report, which is recorded."""
+    authorities = [a for a in officer.authorities if may(officer, Action.VIEW_CASE, a)]
+    query = select(CaseRow).where(CaseRow.our_authority.in_(authorities))
+    if reference:
+        by_message = select(CaseMessageRow.case_id).where(CaseMessageRow.message_id == reference)
+        matches = [CaseRow.id == reference, CaseRow.id.in_(by_message)]
+        if len(reference) >= MIN_PREFIX:
+            matches.append(CaseRow.id.startswith(reference, autoescape=True))
+        query = query.where(or_(*matches))
+    if state:
+        query = query.where(CaseRow.state == state)
+    rows = uow.session.scalars(query.order_by(CaseRow.opened_at.desc(), CaseRow.id).limit(limit))
+    return [CaseLine.of(row) for row in rows]

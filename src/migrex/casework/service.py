@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from migrex.agreements import Urgency
+from migrex.agreements import Agreement, Urgency
 from migrex.casework import gate
 from migrex.casework.context import SUBJECT_KEY, NodeContext, node_context
 from migrex.casework.filing import file_inbox
@@ -29,8 +29,14 @@ from migrex.casework.lifecycle import (
     overdue,
     transition,
 )
-from migrex.casework.messages import MessageInvalid, Withdrawal, parse_body, refusal_for
-from migrex.casework.screening import request_of, screen
+from migrex.casework.messages import (
+    MessageBody,
+    MessageInvalid,
+    Withdrawal,
+    parse_body,
+    refusal_for,
+)
+from migrex.casework.screening import Screening, request_of, screen
 from migrex.casework.steps import Move, history, load_case, move, notes, send
 from migrex.casework.tables import CaseRow
 from migrex.envelope import new_message_id
@@ -44,6 +50,7 @@ __all__ = [
     "NodeContext",
     "OpenRequest",
     "Opened",
+    "Screened",
     "expire",
     "file_inbox",
     "node_context",
@@ -51,6 +58,7 @@ __all__ = [
     "open_review",
     "overdue_cases",
     "refuse",
+    "screen_request",
     "withdraw",
 ]
 
@@ -73,13 +81,23 @@ class Opened:
     flags: list[str] = field(default_factory=list)
 
 
-def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime) -> Opened:
-    """Screens the request (or notice, or information) against the agreement, opens its case
-    and sends it through the gate.
+@dataclass(frozen=True)
+class Screened:
+    """A request as it would be sent, and what screening found in it."""
 
-    A breach stops the send (NotPermitted listing each breach); doubts are kept as flags.
-    Only kinds that open a case are accepted here; every other kind continues a case.
-    """
+    agreement: Agreement
+    category: str
+    body: MessageBody
+    screening: Screening
+
+
+def screen_request(
+    uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime
+) -> Screened:
+    """Screens a request (or notice, or information) against the agreement exactly as
+    `open_request` does before it sends, and sends nothing: what the officer sees before
+    sending. Raises as `open_request` does for a kind that opens no case, a send the agreement
+    does not allow at all, or a malformed body."""
     kind = gate.kind_for(command.type)
     if not kind.opens_case or kind.category is None:
         raise MessageInvalid(
@@ -99,6 +117,18 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
         request_of(body, sender=command.sender, recipient=command.recipient),  # type: ignore[arg-type]
         disclosed_in_period=disclosed,
     )
+    return Screened(agreement, kind.category, body, screening)
+
+
+def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime) -> Opened:
+    """Screens the request (or notice, or information) against the agreement, opens its case
+    and sends it through the gate.
+
+    A breach stops the send (NotPermitted listing each breach); doubts are kept as flags.
+    Only kinds that open a case are accepted here; every other kind continues a case.
+    """
+    screened = screen_request(uow, node, command, now)
+    agreement, body, screening = screened.agreement, screened.body, screened.screening
     if not screening.passed:
         raise NotPermitted(
             "the request breaches the agreement and was not sent",
@@ -110,10 +140,11 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     urgency = getattr(body, "urgency", command.urgency)
     state = transition(Direction.OUTGOING, INITIAL_STATE[Direction.OUTGOING], Event.SEND)
     # Only a request is owed an answer; a notice or information runs no clock.
-    due = due_at(agreement, kind.category, urgency, now) if kind.role is Role.REQUEST else None
+    role = gate.kind_for(command.type).role
+    due = due_at(agreement, screened.category, urgency, now) if role is Role.REQUEST else None
     case = CaseRow(
         id=new_message_id(now), agreement_id=agreement.id, direction=Direction.OUTGOING,
-        category=kind.category, purpose=getattr(body, "purpose", None),
+        category=screened.category, purpose=getattr(body, "purpose", None),
         our_authority=command.sender, partner_authority=command.recipient, state=state,
         urgency=urgency, opened_at=now, due_at=due, closed_at=None, opened_by=command.actor,
     )  # fmt: skip

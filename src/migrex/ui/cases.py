@@ -15,9 +15,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from migrex.casework import drafts
-from migrex.casework.clarification import ask_clarification
+from migrex.casework import consultation, drafts
+from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.context import hit_reference_key
+from migrex.casework.lifecycle import CaseState, Direction, Event, allowed_events
 from migrex.casework.queries import (
     case_history,
     case_messages,
@@ -27,11 +28,12 @@ from migrex.casework.queries import (
 )
 from migrex.casework.reading import read_case_messages
 from migrex.casework.routes.dependencies import CaseworkSetupDep, authorised
-from migrex.casework.service import open_review
+from migrex.casework.service import open_review, withdraw
+from migrex.casework.tables import CaseRow
 from migrex.errors import MigrexError
 from migrex.ledger.queries import reads_of_case
 from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep
-from migrex.officers.model import Action, NotAuthenticated, may
+from migrex.officers.model import Action, NotAuthenticated, Officer, may
 from migrex.officers.service import authenticate_password
 from migrex.registry.sql import SqlRegistries
 from migrex.ui import names
@@ -86,8 +88,28 @@ def case_page(
             "may_decide": may(officer, Action.DECIDE, authority),
             "may_review": may(officer, Action.REVIEW_INCOMING, authority),
             "holds": case.assigned_to == officer.actor,
+            "citizenship": case.category == "citizenship-verification",
+            **_steps(uow, officer, case),
         }  # fmt: skip
     return officer_page(request, officer, "ui/case.html", **context)
+
+
+def _steps(uow: Any, officer: Officer, case: CaseRow) -> dict[str, bool]:
+    """The requesting side's steps and the consultation's that the officer may take on the
+    case as it stands (the use cases check again when they run)."""
+    moves = allowed_events(Direction(case.direction), CaseState(case.state))
+    ours = case.direction == Direction.OUTGOING
+    authority = case.our_authority
+    consulting = consultation.is_open(case)
+    return {
+        "may_withdraw": ours and Event.WITHDRAW in moves
+        and may(officer, Action.WITHDRAW_REQUEST, authority),
+        "may_answer_clarification": ours and Event.CLARIFICATION_ANSWERED in moves
+        and may(officer, Action.ANSWER_CLARIFICATION, authority),
+        "may_consult": consulting and may(officer, Action.CONSULT, authority),
+        "may_cosign": may(officer, Action.DECIDE, authority)
+        and consultation.awaits_cosignature(uow, case),
+    }  # fmt: skip
 
 
 def _timeline(uow: Any, case_id: str) -> list[Moment]:
@@ -229,6 +251,85 @@ async def clarification(
         authorised(uow, case_id, officer, Action.DECIDE)
         ask_clarification(uow, setup.node, case_id, question=fields["question"],
                           actor=officer.actor, now=_now())  # fmt: skip
+    return _refresh()
+
+
+@router.post("/ui/cases/{case_id}/withdraw", summary="Withdraw one of our requests",
+             status_code=204)  # fmt: skip
+async def withdraw_request(
+    request: Request, case_id: str, officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep, setup: CaseworkSetupDep,
+) -> Response:  # fmt: skip
+    """Withdraws the request; the partner is told, with the reason."""
+    fields = await form_fields(request, ("reason",))
+    with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.WITHDRAW_REQUEST)
+        withdraw(uow, setup.node, case_id, reason=fields["reason"], actor=officer.actor,
+                 now=_now())  # fmt: skip
+    return _refresh()
+
+
+@router.post("/ui/cases/{case_id}/clarification-answer", summary="Answer the partner's "
+             "question about one of our requests", status_code=204)  # fmt: skip
+async def clarification_answer(
+    request: Request, case_id: str, officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep, setup: CaseworkSetupDep,
+) -> Response:  # fmt: skip
+    """Answers in words; the request as first sent stands (the API also takes amendments)."""
+    fields = await form_fields(request, ("answer",))
+    with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.ANSWER_CLARIFICATION)
+        answer_clarification(uow, setup.node, case_id, answer={"answers": [fields["answer"]]},
+                             actor=officer.actor, now=_now())  # fmt: skip
+    return _refresh()
+
+
+@router.post("/ui/cases/{case_id}/findings", summary="Add our finding to the consultation",
+             status_code=204)  # fmt: skip
+async def finding(
+    request: Request, case_id: str, officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep, setup: CaseworkSetupDep,
+) -> Response:  # fmt: skip
+    """A finding in words (the API also takes the fields it shares); the case does not move."""
+    fields = await form_fields(request, ("finding",))
+    with unit_of_work() as uow:
+        authorised(uow, case_id, officer, Action.CONSULT)
+        consultation.add_finding(uow, setup.node, case_id, finding=fields["finding"],
+                                 fields=None, actor=officer.actor, now=_now())  # fmt: skip
+    return _refresh()
+
+
+@router.post("/ui/cases/{case_id}/outcome", summary="Propose the consultation's outcome, "
+             "signed by our authority", status_code=204)  # fmt: skip
+async def outcome(
+    request: Request, case_id: str, officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep, setup: CaseworkSetupDep,
+) -> Response:  # fmt: skip
+    fields = await form_fields(request, ("outcome",))
+    at = _now()
+    with unit_of_work() as uow:
+        case = authorised(uow, case_id, officer, Action.CONSULT)
+        key = setup.keys().signing_key(case.our_authority, at)
+        consultation.propose_outcome(uow, setup.node, case_id, outcome=fields["outcome"],
+                                     signing_key=key, actor=officer.actor, now=at)  # fmt: skip
+    return _refresh()
+
+
+@router.post("/ui/cases/{case_id}/outcome/cosign", summary="Co-sign the partner's proposed "
+             "outcome", status_code=204)  # fmt: skip
+def cosign(
+    case_id: str, officer: CurrentOfficer, unit_of_work: UnitOfWorkFactoryDep,
+    setup: CaseworkSetupDep,
+) -> Response:  # fmt: skip
+    """Co-signs once the partner's signature verifies; our case is answered."""
+    at = _now()
+    keys = setup.keys()
+    with unit_of_work() as uow:
+        case = authorised(uow, case_id, officer, Action.DECIDE)
+        consultation.cosign_outcome(
+            uow, setup.node, case_id, signing_key=keys.signing_key(case.our_authority, at),
+            resolve_signing_key=keys.resolve_signing_key, actor=officer.actor, now=at,
+        )  # fmt: skip
     return _refresh()
 
 

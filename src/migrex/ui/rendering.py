@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from migrex.errors import MigrexError
 from migrex.officers.api import session_idle
-from migrex.officers.model import NotAuthenticated, Officer
+from migrex.officers.model import Action, NotAuthenticated, Officer, may
 from migrex.officers.sessions import COOKIE, csrf_value
 from migrex.ui import i18n
 from migrex.ui.assets import asset_url
@@ -124,5 +124,15 @@ def officer_page(
     return render(
         request, template, status_code, officer=officer,
         csrf=csrf_value(token) if token is not None else None,
-        idle_seconds=int(session_idle(request).total_seconds()), **context,
+        idle_seconds=int(session_idle(request).total_seconds()), menu=menu(officer), **context,
     )  # fmt: skip
+
+
+def menu(officer: Officer) -> dict[str, bool]:
+    """Which of the console's own pages the officer's roles open (the pages check again)."""
+    authorities = officer.authorities
+    return {
+        "request": any(may(officer, Action.CREATE_REQUEST, a)
+                       and may(officer, Action.SEND_REQUEST, a) for a in authorities),
+        "search": any(may(officer, Action.VIEW_CASE, a) for a in authorities),
+    }  # fmt: skip

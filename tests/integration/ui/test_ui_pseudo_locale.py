@@ -16,7 +16,14 @@ from babel.messages.mofile import write_mo
 from babel.support import Translations
 from fastapi import FastAPI
 
-from casework_scenes import incoming_in_review, officers_app
+from casework_scenes import REQUEST_CHOICE as CHOSEN
+from casework_scenes import REQUEST_FORM as FORM
+from casework_scenes import (
+    awaiting_clarification,
+    consultation_proposed,
+    incoming_in_review,
+    officers_app,
+)
 from console_catalogue import extracted
 from console_client import Browser, add_console_officer
 from migrex.officers.model import Role
@@ -132,7 +139,17 @@ def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
         "messages": browser.get(f"/ui/cases/{case_id}/messages", htmx=True),
         "draft": browser.post(f"/ui/cases/{case_id}/draft", htmx=True),
         "case": browser.get(f"/ui/cases/{case_id}"),
-    }
+        "new request": browser.get(f"/ui/requests/new?{CHOSEN}"),
+        "new request, choosing": browser.get("/ui/requests/new"),
+        "screening": browser.post("/ui/requests/screen", htmx=True,
+                                  form=FORM | {"legal_basis": "law", "urgency": "urgent"}),
+        "screening, breach": browser.post("/ui/requests/screen", htmx=True,
+                                          form=FORM | {"requested_field": ["violations"]}),
+        "search": browser.get(f"/ui/search?reference={case_id[:8]}"),
+        "search, nothing": browser.get("/ui/search?state=expired"),
+        "our request, asked": browser.get(f"/ui/cases/{awaiting_clarification(pair)}"),
+        "consultation": browser.get(f"/ui/cases/{consultation_proposed(pair)}"),
+    }  # fmt: skip
     for name, response in pages.items():
         assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
         assert untranslated(response.text) == [], name
