@@ -25,6 +25,7 @@ from migrex.casework.lifecycle import (
     TERMINAL_STATES,
     Direction,
     Event,
+    IllegalTransition,
     due_at,
     overdue,
     transition,
@@ -181,8 +182,12 @@ def refuse(
 def withdraw(
     uow: UnitOfWork, node: NodeContext, case_id: str, *, reason: str, actor: str, now: datetime
 ) -> str:
-    """Withdraws one of our requests; the partner is told."""
+    """Withdraws one of our requests; the partner is told. Only ours: an incoming case moves
+    to withdrawn when the partner withdraws it (filing its message), never by our hand, which
+    would tell the partner it withdrew its own request."""
     case = load_case(uow, case_id)
+    if case.direction != Direction.OUTGOING:
+        raise IllegalTransition(f"case {case_id} is the partner's request: only it can withdraw it")
     move(uow, case, Event.WITHDRAW, actor, now)
     message_id = send(uow, node, case, Withdrawal(reason=reason), actor=actor, now=now)
     uow.commit()

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from casework_scenes import incoming_in_review
 from casework_steps import case, context, deliver, now
 from factories import employment, person_present, write_csv
 from migrex.agreements import load_agreement
 from migrex.casework.answers import answer_inquiry
-from migrex.casework.lifecycle import CaseState
+from migrex.casework.lifecycle import CaseState, IllegalTransition
 from migrex.casework.onward import OnwardTransferRefused
 from migrex.casework.service import (
     OpenRequest,
@@ -214,3 +215,19 @@ def test_data_received_from_armenia_cannot_be_passed_to_a_third_state(pair: Pair
     )
     with pair.kz.unit_of_work() as uow:
         assert open_request(uow, context(pair.kz), back_home, now()).case_id
+
+
+def test_the_partners_request_cannot_be_withdrawn_by_us(pair: Pair) -> None:
+    """The state machine lets an incoming case in review become withdrawn (when the partner
+    withdraws it); an officer here must not: that would send the partner a withdrawal of its
+    own request."""
+    case_id = incoming_in_review(pair)
+    with pair.am.unit_of_work() as uow:
+        sent_before = uow.session.scalar(select(func.count()).select_from(OutboxMessage))
+    with pair.am.unit_of_work() as uow, pytest.raises(IllegalTransition) as refused:
+        withdraw(uow, context(pair.am), case_id, reason="not ours", actor="officer:anna",
+                 now=now())  # fmt: skip
+    assert refused.value.status == 409 and "partner's request" in refused.value.detail
+    assert case(pair.am, case_id).state == CaseState.IN_REVIEW
+    with pair.am.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(OutboxMessage)) == sent_before
