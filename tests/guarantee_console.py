@@ -45,6 +45,7 @@ _REQUEST = dict.fromkeys(
 )
 FORMS: dict[str, dict[str, str]] = {
     "POST /ui/sign-in": {"username": "every-role", "password": APPROVER_PASSWORD},
+    "POST /ui/audit/prove": {"message_id": ""},
     "POST /ui/requests": _REQUEST,
     "POST /ui/requests/screen": _REQUEST,
     "POST /ui/cases/{case_id}/withdraw": {"reason": "x"},
@@ -304,6 +305,9 @@ CONSOLE_ROWS: dict[str, Row] = {
         CONSOLE,
         G4=_na("finds cases by number, message id and state, and lists no person's data"),
     ),
+    "GET /ui/audit": row(CONSOLE),
+    "POST /ui/audit/verify": row(CONSOLE),
+    "POST /ui/audit/prove": row(CONSOLE, G10=BAD_FORM),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),
 }

@@ -60,7 +60,7 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # Each state's officers: username → roles at the state's authority.
 OFFICERS = {
     "KZ": ("kz-mia", {"aigerim": [Role.REVIEWER], "daulet": [Role.REVIEWER],
-                      "saule": [Role.SUPERVISOR, Role.REVIEWER]}),
+                      "saule": [Role.SUPERVISOR, Role.REVIEWER], "dana": [Role.AUDITOR]}),
     "AM": ("am-mcs", {"anahit": [Role.OFFICER], "armen": [Role.SUPERVISOR]}),
 }  # fmt: skip
 

@@ -51,6 +51,23 @@ def test_pages_are_accessible_and_keep_the_policy(
     assert tab.csp_violations == [] and tab.errors == []
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_auditor_verifies_the_log_in_the_browser(
+    console_pair: ConsolePair, tab_at: Any, locale: str, inquiry: str
+) -> None:
+    tab = tab_at(console_pair["KZ"].url)
+    tab.go("/ui/sign-in")
+    _choose(tab, locale)
+    tab.sign_in("dana")
+    tab.page.click("a[href='/ui/audit']")
+    tab.page.wait_for_url("**/ui/audit")
+    assert tab.audit(f"audit.{locale}") == []
+    tab.page.click("button[hx-post='/ui/audit/verify']")
+    expect(tab.page.locator("#verdict")).to_have_attribute("data-ok", "true")
+    assert tab.audit(f"audit-verified.{locale}") == []
+    assert tab.csp_violations == [] and tab.errors == []
+
+
 def test_signing_out_ends_the_session(console_pair: ConsolePair, tab_at: Any) -> None:
     tab = tab_at(console_pair["KZ"].url)
     tab.sign_in("aigerim")

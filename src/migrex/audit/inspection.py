@@ -115,7 +115,7 @@ def prove_message(
     log holds no entry about it."""
     positions = audit_log.position_of_message(session, message_id)
     if not positions:
-        raise NotFound(f"the audit log has no entry about message {message_id}")
+        raise NotFound("the audit log has no entry about this message")
     signed = audit_log.latest_checkpoint(session)
     if signed is None or signed.checkpoint.size <= positions[-1]:
         signed = audit_log.make_checkpoint(session, keys.origin, keys.origin, keys.private_key, now)

@@ -135,4 +135,5 @@ def menu(officer: Officer) -> dict[str, bool]:
         "request": any(may(officer, Action.CREATE_REQUEST, a)
                        and may(officer, Action.SEND_REQUEST, a) for a in authorities),
         "search": any(may(officer, Action.VIEW_CASE, a) for a in authorities),
+        "audit": may(officer, Action.VIEW_AUDIT, None),
     }  # fmt: skip

@@ -37,6 +37,8 @@ def create_officer_app(node: Node) -> FastAPI:
         redoc_url=None,
     )
     app.state.unit_of_work = node.unit_of_work
+    # For the pages that need the node's own keys (the auditor's verify and proofs).
+    app.state.node = node
     bound_hashing(node.settings.login_hash_concurrency)
     app.state.login_throttle = LoginThrottle(
         node_secret(node.settings.resolved_key_dir, LOGIN_THROTTLE_KEY)

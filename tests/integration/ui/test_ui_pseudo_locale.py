@@ -15,6 +15,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.support import Translations
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from casework_scenes import REQUEST_CHOICE as CHOSEN
 from casework_scenes import REQUEST_FORM as FORM
@@ -26,6 +27,7 @@ from casework_scenes import (
 )
 from console_catalogue import extracted
 from console_client import Browser, add_console_officer
+from migrex.casework.tables import CaseMessageRow
 from migrex.officers.model import Role
 from migrex.ui import i18n, rendering
 from nodes import Pair
@@ -102,6 +104,7 @@ def untranslated(html: str) -> list[str]:
 @pytest.fixture
 def app(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
     add_console_officer(pair.am, "anna", [(Role.REVIEWER, "am-mcs"), (Role.OFFICER, "am-mcs")])
+    add_console_officer(pair.am, "audra", [(Role.AUDITOR, "am-mcs")])
     pseudo = pseudo_translations()
     monkeypatch.setattr(i18n, "translations", lambda _locale: pseudo)
     rendering.environment.cache_clear()
@@ -149,6 +152,18 @@ def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
         "search, nothing": browser.get("/ui/search?state=expired"),
         "our request, asked": browser.get(f"/ui/cases/{awaiting_clarification(pair)}"),
         "consultation": browser.get(f"/ui/cases/{consultation_proposed(pair)}"),
+    }  # fmt: skip
+    auditor = Browser(app)
+    auditor.sign_in("audra")
+    with pair.am.unit_of_work() as uow:
+        message_id = uow.session.scalar(
+            select(CaseMessageRow.message_id).where(CaseMessageRow.case_id == case_id)
+        )  # fmt: skip
+    pages |= {
+        "audit log": auditor.get("/ui/audit"),
+        "audit verified": auditor.post("/ui/audit/verify", htmx=True),
+        "audit proof": auditor.post("/ui/audit/prove", form={"message_id": message_id},
+                                    htmx=True),
     }  # fmt: skip
     for name, response in pages.items():
         assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
