@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 WORKSPACE ?= demo-workspace
 
-.PHONY: demo test lint typecheck check-migrations install browser lock clean
+.PHONY: demo console test lint typecheck check-migrations install browser lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "migrex needs Python >= 3.11")'
@@ -20,6 +20,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/migrex demo --workspace $(WORKSPACE)
+
+# The demo, then both nodes stay up with their officers' consoles until Ctrl-C.
+console: $(STAMP)
+	$(VENV)/bin/migrex demo --workspace $(WORKSPACE) --console
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

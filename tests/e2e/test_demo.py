@@ -12,12 +12,16 @@ import copy
 import json
 import os
 import re
+import signal
+import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from migrex.demo.outcome import Delivery, DemoOutcome, LogVerdict
@@ -78,20 +82,62 @@ def check_transcript(text: str) -> None:
     assert not re.search(NEVER, text), re.search(NEVER, text)
 
 
-def test_the_demo_plays_the_whole_scenario(tmp_path: Path) -> None:
+def test_the_demo_plays_the_whole_scenario_then_keeps_the_consoles(tmp_path: Path) -> None:
+    """`make console`: the scenario, then both nodes stay up with their officers' consoles
+    over TLS; a demo officer signs in with the sign-in printed; SIGTERM stops it cleanly."""
     workspace = tmp_path / "ws"
-    result = subprocess.run(
+    demo = subprocess.Popen(
         [sys.executable, "-m", "migrex", "demo", "--workspace", str(workspace),
-         "--persons", "10000", "--agreements", str(ROOT / "agreements")],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={**os.environ, "COLUMNS": "200"}, check=False,
+         "--persons", "10000", "--agreements", str(ROOT / "agreements"), "--console"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    transcript = _read_until(demo, "Ctrl-C", timeout=300)
+    try:
+        consoles = re.findall(r"https://127\.0\.0\.1:\d+/ui/", transcript)
+        assert len(consoles) == 2, transcript[-3000:]
+        found = re.search(r"│ (kz-auditor) +│ ([A-Za-z0-9_-]{16}) +│", transcript)
+        assert found is not None, transcript[-3000:]
+        _sign_in_and_open_the_audit_page(consoles[0], *found.groups(), workspace)
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        rest, _ = demo.communicate(timeout=60)
+    assert demo.returncode == 0, (transcript + rest)[-3000:]
     check_outcome(json.loads((workspace / "outcome.json").read_text(encoding="utf-8")))
-    check_transcript(result.stdout)
+    check_transcript(transcript)
     charts = workspace / "am" / "charts"
     for name in ("am-workers-in-kz-year-over-year.svg", "am-workers-in-kz-2025-region.svg"):
         assert (charts / name).stat().st_size > 0, name
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """What the process printed up to the line holding `marker` (the test fails if it ends,
+    or takes longer, first)."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if marker in line:
+                return "".join(lines)
+    finally:
+        timer.cancel()
+    raise AssertionError("the demo ended before its consoles were up: " + "".join(lines)[-3000:])
+
+
+def _sign_in_and_open_the_audit_page(
+    console: str, username: str, password: str, workspace: Path
+) -> None:
+    base = console.removesuffix("/ui/")
+    trusted = ssl.create_default_context(cafile=str(workspace / "kz" / "pki" / "ca.pem"))
+    with httpx.Client(verify=trusted, base_url=base) as client:
+        signed = client.post("/ui/sign-in", data={"username": username, "password": password})
+        assert signed.status_code == 303, signed.text
+        page = client.get("/ui/audit")
+        assert page.status_code == 200 and "data-ok" not in page.text
+        assert 'hx-post="/ui/audit/verify"' in page.text
 
 
 # What a good run gives (as written by the demo at --persons 10000), and ways it can go wrong.

@@ -9,6 +9,7 @@ import typer
 
 from migrex.console import out
 from migrex.demo import scenario
+from migrex.demo.console_step import keep_consoles
 from migrex.demo.workspace import Workspace
 from migrex.synth.population import MIN_PERSONS
 
@@ -24,12 +25,25 @@ def demo(
         int, typer.Option(min=MIN_PERSONS, help="foreigners present in Kazakhstan")
     ] = 20_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic population")] = 2024,
+    console: Annotated[
+        bool,
+        typer.Option(
+            "--console",
+            help="then keep both nodes running with their officers' consoles, print the "
+            "addresses and the demo officers' sign-ins, until Ctrl-C",
+        ),
+    ] = False,
 ) -> None:
     """Generate both states' registries, import them into a KZ and an AM node, play the
     scenario; exits 1 if a message, a log check or the report's figures went wrong."""
-    outcome = scenario.run(Workspace(workspace), agreements, persons, seed)
+    place = Workspace(workspace)
+    outcome = scenario.run(place, agreements, persons, seed)
     failures = outcome.failures()
     for failure in failures:
         out.print(f"[red]demo failed:[/] {failure}", highlight=False)
     if failures:
         raise typer.Exit(1)
+    if console:
+        keep_consoles(place)
+    else:
+        out.print("To try the officers' consoles of both nodes: [bold]make console[/]")

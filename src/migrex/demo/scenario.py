@@ -45,7 +45,9 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
         for state in AUTHORITIES
     }
     ports = {state: free_port() for state in AUTHORITIES}
-    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")}, ports)
+    # Each node's officers' listener (TLS), for the consoles (`migrex demo --console`).
+    officer_ports = {state: free_port() for state in AUTHORITIES}
+    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")}, ports, officer_ports=officer_ports)
     out.rule("[bold]1. Synthetic registries")
     with progress_bar() as bar:
         task = bar.add_task("generating", total=None)
