@@ -933,6 +933,7 @@ ROWS: dict[str, Row] = {
     "migrex bench audit": row(OFFLINE),
     "migrex bench logins": row(OFFLINE),
     "migrex bench exchange": row(OFFLINE),
+    "migrex bench console": row(OFFLINE),
     "migrex bench stats": row(OFFLINE),
     "migrex bench registry": row(OFFLINE),
     "migrex synth": row(OFFLINE),

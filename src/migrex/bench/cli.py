@@ -10,7 +10,7 @@ import typer
 
 from migrex import features
 from migrex.agreements import load_agreement
-from migrex.bench import exchange, stats
+from migrex.bench import console, exchange, stats
 from migrex.bench.audit import audit_command
 from migrex.console import err, out
 
@@ -40,6 +40,31 @@ def exchange_command(
     figures = exchange.run(
         messages, db, agreement, rate=rate, progress=lambda s: err.print(f"[dim]{s}[/]")
     )
+    if as_json:
+        print(json.dumps(figures))
+    else:
+        out.print_json(data=figures)
+
+
+@app.command("console")
+def console_command(
+    cases: Annotated[int, typer.Option(min=300, help="incoming cases in the node")] = 10_000,
+    audit_entries: Annotated[
+        int, typer.Option(min=0, help="entries in the node's audit log")
+    ] = 100_000,
+    samples: Annotated[int, typer.Option(min=5, help="requests timed per page")] = 100,
+    db: Annotated[str, typer.Option("--db", "--backend", help="sqlite or postgresql")] = "sqlite",
+    agreement: Annotated[Path, typer.Option(help="agreement file")] = Path(
+        "agreements/kz-am-2024.toml"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
+) -> None:
+    """The officers' console on a node holding many cases and audit entries: server time of
+    a queue page, its htmx partial and the front page; the console's assets gzipped."""
+    if db not in exchange.DATABASES:
+        raise typer.BadParameter("--db is sqlite or postgresql")
+    figures = console.run(cases, audit_entries, samples, db, agreement,
+                          progress=lambda s: err.print(f"[dim]{s}[/]"))  # fmt: skip
     if as_json:
         print(json.dumps(figures))
     else:
