@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from migrex.channels.resolution import address_key, fold
+from migrex.channels.resolution import address_keys, identifier_keys
 
 Days = npt.NDArray[np.int32]
 NO_DAY: Final = np.int32(np.iinfo(np.int32).min)
@@ -113,11 +113,15 @@ def _present(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.bool_]:
 
 def _encoded(
     column: pa.ChunkedArray | pa.Array, rows: npt.NDArray[np.int64]
-) -> tuple[list[str], npt.NDArray[np.int64]]:
+) -> tuple[pa.Array, npt.NDArray[np.int64]]:
     """The distinct texts at `rows` and each row's index among them: keys are made once
     per distinct spelling, not once per row."""
     encoded = pc.dictionary_encode(column.take(pa.array(rows))).combine_chunks()
-    return [str(v) for v in encoded.dictionary.to_pylist()], np.asarray(encoded.indices, np.int64)
+    return encoded.dictionary, np.asarray(encoded.indices, np.int64)
+
+
+def _objects(texts: pa.Array) -> npt.NDArray[np.object_]:
+    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _organisations(
@@ -130,12 +134,12 @@ def _organisations(
     # A BIN or taxpayer number is the register's own key; folding only drops spaces and
     # dashes an export may put in it.
     spellings, codes = _encoded(ids, rows)
-    keys = np.array([fold(v).replace(" ", "") for v in spellings], dtype=object)[codes]
+    keys = _objects(identifier_keys(spellings))[codes]
     if names is None:
         shown = np.full(len(rows), "", dtype=object)
     else:
         named, which = _encoded(names.fill_null(""), rows)
-        shown = np.array(named, dtype=object)[which]
+        shown = _objects(named)[which]
     return _Edges(person[rows], keys, shown, src)
 
 
@@ -143,11 +147,10 @@ def _addresses(persons: pa.Table) -> _Edges:
     column = persons["registration_address"]
     rows = np.flatnonzero(_present(column))
     spellings, codes = _encoded(column, rows)
-    keys = np.array([address_key(s) for s in spellings], dtype=object)
     return _Edges(
         rows.astype(np.int64),
-        keys[codes],
-        np.array(spellings, dtype=object)[codes],
+        _objects(address_keys(spellings))[codes],
+        _objects(spellings)[codes],
         Source.PERSONS_PRESENT,
     )
 
@@ -160,7 +163,7 @@ def _windows(persons: pa.Table, entry: Days) -> _Edges:
     windows, code = np.unique(point_code * 100_000 + week, return_inverse=True)
     monday = ((windows % 100_000) * 7 - WEEK_SHIFT).astype("datetime64[D]").astype(str)
     labels = np.array(
-        [f"{points[w // 100_000]} week of {m}" for w, m in zip(windows, monday, strict=True)],
+        [f"{points[int(w // 100_000)]} week of {m}" for w, m in zip(windows, monday, strict=True)],
         dtype=object,
     )[code]
     return _Edges(rows.astype(np.int64), labels, labels, Source.PERSONS_PRESENT)
@@ -240,15 +243,19 @@ def _assemble(
     row = np.concatenate(rows) if rows else np.array([], np.int64)
     col = np.concatenate(cols) if cols else np.array([], np.int64)
     mask = np.concatenate(masks) if masks else np.array([], np.int8)
-    # One edge per (person, entity): sources of repeated rows are or-ed together.
-    order = np.lexsort((col, row))
-    row, col, mask = row[order], col[order], mask[order]
-    start = np.flatnonzero(np.r_[True, (row[1:] != row[:-1]) | (col[1:] != col[:-1])])
-    merged = np.bitwise_or.reduceat(mask, start) if len(start) else mask
+    # One edge per (person, entity), its sources or-ed: one 0/1 matrix per register.
     shape = (n, offset)
-    pattern = (row[start], col[start])
-    adjacency = sp.csr_matrix((np.ones(len(start)), pattern), shape=shape)
-    sources = sp.csr_matrix((merged.astype(np.int8), pattern), shape=shape)
+    sources = sp.csr_matrix(shape, dtype=np.int8)
+    for source in Source:
+        mine = mask == source
+        edges = sp.csr_matrix((np.ones(int(mine.sum()), np.int8), (row[mine], col[mine])), shape)
+        edges.sum_duplicates()
+        edges.data[:] = source
+        sources = sources + edges
+    sources.sort_indices()
+    adjacency = sp.csr_matrix(
+        (np.ones(sources.nnz), sources.indices.copy(), sources.indptr.copy()), shape
+    )
     return PersonEntityGraph(
         person_ids=ids,
         entry_day=entry,

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Cyrillic (Russian and Kazakh letters) and Armenian to Latin, one sound per letter; the
 # Latin side is what an officer types, so variants fold together (Х and Һ both H).
@@ -47,28 +50,75 @@ LEGAL_FORMS: Final = frozenset(
      "llp", "llc", "ltd", "limited", "jsc", "cjsc", "inc", "corp", "co", "company", "ie",
      "tovarishchestvo", "ogranichennoi", "otvetstvennostyu"}
 )  # fmt: skip
-_NOT_WORD = re.compile(r"[^0-9a-z]+")
-_COMBINING = re.compile(r"[\u0300-\u036f]")
-# "12а" and "12 a" are one house; keep a digit run and its letter together.
-_NUMBER_LETTER = re.compile(r"(?<=\d) (?=[a-z]\b)")
+
+# Punctuation becomes a space; anything else that is no letter or digit is dropped inside
+# the word (`_fold_word`). A Unicode class (\pL) made the split ten times slower.
+_PUNCTUATION: Final = r"[[:punct:]«»“”„№–—]+"
+# Digits and letters written together ("12а") or apart ("12 а") are one house number.
+_DIGITS_LETTERS: Final = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+
+
+def _fold_word(word: str) -> str:
+    if word.isascii():
+        bare = word
+    else:
+        latin = unicodedata.normalize("NFC", word).translate(_LETTERS)
+        bare = "".join(c for c in unicodedata.normalize("NFKD", latin) if c.isascii())
+    if not bare.isalnum():
+        bare = "".join(c for c in bare if c.isalnum())
+    if bare.isdigit() or bare.isalpha():
+        return bare
+    return _DIGITS_LETTERS.sub(" ", bare)
+
+
+def _keys(texts: pa.Array, drop: frozenset[str], separator: str) -> pa.Array:
+    """Each text folded word by word, leaving out `drop`. Registers repeat few words (the
+    towns, the streets, the numbers) a million times, so each distinct word is folded once
+    in Python and the rest is Arrow's kernels: a loop over a million addresses took 16 s."""
+    spaced = pc.replace_substring_regex(pc.utf8_lower(texts), _PUNCTUATION, " ")
+    split = pc.utf8_split_whitespace(spaced)
+    lists = split.combine_chunks() if isinstance(split, pa.ChunkedArray) else split
+    words = pc.dictionary_encode(lists.values)
+    folded = [_fold_word(str(w)) for w in words.dictionary.to_pylist()]
+    table = np.array([" ".join(p for p in w.split() if p not in drop) for w in folded], dtype=object)
+    flat = table[np.asarray(words.indices, dtype=np.int64)]
+    keep = flat != ""
+    kept = np.concatenate([[0], np.cumsum(keep)])
+    offsets = kept[np.asarray(lists.offsets, dtype=np.int64)].astype(np.int32)
+    rebuilt = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat[keep], pa.string()))
+    return pc.binary_join(rebuilt, separator)
+
+
+def fold_all(texts: pa.Array) -> pa.Array:
+    """`fold` of every text."""
+    return _keys(texts, frozenset(), " ")
+
+
+def address_keys(addresses: pa.Array) -> pa.Array:
+    """The key of each registration address: its words and numbers without the words that
+    name the kind of place."""
+    return _keys(addresses, ADDRESS_WORDS, " ")
+
+
+def organisation_keys(names: pa.Array) -> pa.Array:
+    """The key of each organisation's name without its legal form, word order kept."""
+    return _keys(names, LEGAL_FORMS, " ")
+
+
+def identifier_keys(ids: pa.Array) -> pa.Array:
+    """A BIN or taxpayer number without the spaces, dashes or dots an export put in it."""
+    return _keys(ids, frozenset(), "")
 
 
 def fold(text: str) -> str:
     """Lower-case Latin letters, digits and single spaces: scripts, accents and punctuation
     folded away."""
-    latin = unicodedata.normalize("NFC", text.casefold()).translate(_LETTERS)
-    bare = _COMBINING.sub("", unicodedata.normalize("NFKD", latin))
-    return _NOT_WORD.sub(" ", bare).strip()
+    return str(fold_all(pa.array([text], pa.string()))[0])
 
 
-@lru_cache(maxsize=1 << 16)
 def address_key(address: str) -> str:
-    """The key of a registration address: its words and numbers without the kind words."""
-    words = _NUMBER_LETTER.sub("", fold(address)).split()
-    return " ".join(w for w in words if w not in ADDRESS_WORDS)
+    return str(address_keys(pa.array([address], pa.string()))[0])
 
 
-@lru_cache(maxsize=1 << 14)
 def organisation_key(name: str) -> str:
-    """The key of an organisation's name without its legal form, word order kept."""
-    return " ".join(w for w in fold(name).split() if w not in LEGAL_FORMS)
+    return str(organisation_keys(pa.array([name], pa.string()))[0])

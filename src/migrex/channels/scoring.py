@@ -6,10 +6,13 @@ they were caught against the node's base rate (the lower end of a Wilson interva
 handful of members cannot make a lead), and how tightly their arrivals bunch. Nationality,
 sex, age, names and documents are not read at all (`graph`), and each card says so.
 
-    score = density × (1 + log2 violation lift) × (1 + log2 arrival burst)
+    score = density × (1 + log2 violation lift × (1 + log2 arrival burst))
 
-with each lift taken at the lower end of its 95 % interval and floored at 1: a cluster no
-more often caught and no more bunched than the register's base keeps its bare density.
+with each lift taken at the lower end of its 95 % interval and floored at 1. A cluster no
+more often caught than the register's base keeps its bare density, however bunched its
+arrivals: students arriving for the term, a crew hired for a season are no lead. A burst
+sharpens an excess of violations (a scheme delivering its people at once) and never makes
+one.
 """
 
 from __future__ import annotations
@@ -228,9 +231,9 @@ def score_block(graph: PersonEntityGraph, ctx: Context, block: Block) -> Scored:
     density = _density(graph, ctx, block)
     violations = _violations(graph, ctx, block)
     burst = _burst(graph, ctx, block)
-    lift = 1 + math.log2(max(1.0, violations["lift_low"]))
+    caught = math.log2(max(1.0, violations["lift_low"]))
     bunched = 1 + math.log2(max(1.0, burst["ratio_low"]))
-    score = density["observed"] * lift * bunched
+    score = density["observed"] * (1 + caught * bunched)
     parts = {
         "density": density,
         "violations": violations,
