@@ -40,6 +40,7 @@ MIN_PERSONS: Final = 4
 MAX_ROUNDS: Final = 60
 # A community larger than this is no lead an analyst can check: it is peeled again on its own.
 MAX_PERSONS: Final = 1000
+CORE_STEP: Final = 1.1
 
 
 def column_weights(degree: npt.NDArray[np.int64]) -> Floats:
@@ -229,21 +230,27 @@ def _communities(
     linking: Mask,
     min_density: float,
 ) -> list[tuple[Ints, Ints]]:
-    """The connected parts of a densest set, each part larger than `MAX_PERSONS` peeled
-    again on its own until its parts are small or it is one dense whole."""
+    """The connected parts of a densest set. A part larger than `MAX_PERSONS` is no lead:
+    on a register of a million, the workforces of the large employers chain into one part
+    as dense as a small channel joined to it by a single shared employer, and greedy
+    peeling (within a factor 2) cannot tell them apart. Such a part is cut to its weighted
+    core at a level a step higher, again and again, until its parts are small: what is
+    denser than its surroundings comes out, the rest falls away."""
     n_p, n_e = adjacency.shape
-    stack = components(adjacency, *found, linking)
+    stack = [(rows, cols, min_density) for rows, cols in components(adjacency, *found, linking)]
     parts = []
     while stack:
-        rows, cols = stack.pop()
+        rows, cols, level = stack.pop()
         if len(rows) <= MAX_PERSONS:
             parts.append((rows, cols))
             continue
-        sub_p, sub_e, density = densest(adjacency, weights, _mask(n_p, rows), _mask(n_e, cols))
-        if density < min_density or sub_p.sum() >= 0.9 * len(rows):
-            parts.append((rows, cols))
-            continue
-        stack.extend(components(adjacency, sub_p, sub_e, linking))
+        level *= CORE_STEP
+        core_p, core_e = weighted_core(
+            adjacency, weights, _mask(n_p, rows), _mask(n_e, cols), level
+        )
+        stack.extend(
+            (r, c, level) for r, c in components(adjacency, core_p, core_e, linking)
+        )
     return parts
 
 
@@ -275,7 +282,6 @@ def dense_blocks(
         found_p, found_e, density = densest(adjacency, weights, persons, entities)
         if density < min_density or not found_p.any():
             break
-        accepted = 0
         for part in _communities(adjacency, weights, (found_p, found_e), linking, min_density):
             if len(part[0]) < min_persons or not len(part[1]):
                 continue
@@ -283,11 +289,10 @@ def dense_blocks(
                 continue
             members = complete(by_entity, part, linking, free)
             free[members] = False
-            accepted += 1
             blocks.append(Block(members, part[1], density_of(adjacency, weights, members, part[1])))
-        # The persons of accepted blocks leave; a round that accepted none leaves its whole
-        # densest set, so no round repeats another.
-        persons &= free if accepted else ~found_p
+        # The whole densest set leaves, what was accepted from it or not: everything denser
+        # inside it came out with `_communities`, and no round repeats another.
+        persons &= free & ~found_p
         # What the found persons leave behind may no longer be dense: cut to the core again.
         persons, entities = weighted_core(adjacency, weights, persons, entities, min_density)
     return blocks

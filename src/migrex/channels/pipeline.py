@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from migrex.channels.egonets import egonet_blocks
 from migrex.channels.graph import EntityKind, PersonEntityGraph, Registers, build_graph
 from migrex.channels.peeling import MIN_DENSITY, Block, dense_blocks
 from migrex.channels.scoring import HIGH_SCORE, LeadCard, lead_cards
@@ -25,8 +26,11 @@ class Run:
 
 
 def detect(graph: PersonEntityGraph, min_density: float = MIN_DENSITY) -> list[Block]:
-    return dense_blocks(graph.adjacency, graph.entity_kind != EntityKind.ENTRY_WINDOW,
-                        min_density=min_density)  # fmt: skip
+    """Dense blocks by peeling, and the egonets of entities with an excess of violators;
+    where they overlap, scoring keeps the better (`scoring.lead_cards`)."""
+    linking = graph.entity_kind != EntityKind.ENTRY_WINDOW
+    dense = dense_blocks(graph.adjacency, linking, min_density=min_density)
+    return dense + egonet_blocks(graph.adjacency, linking, graph.violator)
 
 
 def run(

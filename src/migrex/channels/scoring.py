@@ -29,6 +29,7 @@ from migrex.channels.peeling import Block, column_weights
 
 Z95: Final = 1.959964
 BURST_DAYS: Final = 30
+OVERLAP: Final = 0.5
 # A lead scores at least this; on random graphs with the register's base rates no cluster
 # does (tests/unit/channels/test_detection.py), the planted channels score 9 to 25.
 HIGH_SCORE: Final = 3.0
@@ -243,6 +244,20 @@ def score_block(graph: PersonEntityGraph, ctx: Context, block: Block) -> Scored:
     return Scored(block, round(score, 4), parts)
 
 
+def distinct(ranked: list[Scored], overlap: float = OVERLAP) -> list[Scored]:
+    """Best first, leaving out each cluster that shares `overlap` of the smaller one's
+    persons with a better one: peeling and egonets often find one scheme twice."""
+    kept: list[Scored] = []
+    taken: list[set[int]] = []
+    for s in ranked:
+        mine = set(s.block.persons.tolist())
+        if any(len(mine & t) >= overlap * min(len(mine), len(t)) for t in taken):
+            continue
+        kept.append(s)
+        taken.append(mine)
+    return kept
+
+
 def _size_bucket(n: int) -> tuple[int, int]:
     low = 1 << (max(n, 1).bit_length() - 1)
     return low, 2 * low - 1
@@ -253,10 +268,11 @@ def lead_cards(
 ) -> list[LeadCard]:
     """Cards of the blocks scoring at least `min_score`, best first."""
     ctx = Context.of(graph)
-    scored = sorted(
+    ranked = sorted(
         (score_block(graph, ctx, b) for b in blocks),
         key=lambda s: (-s.score, -len(s.block.persons), int(s.block.persons.min())),
     )
+    scored = distinct(ranked)
     buckets: dict[tuple[int, int], list[float]] = {}
     for s in scored:
         buckets.setdefault(_size_bucket(len(s.block.persons)), []).append(s.score)
