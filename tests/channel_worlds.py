@@ -45,7 +45,9 @@ def random_registers(
     popularity /= popularity.sum()
     ids = [f"P{i:06d}" for i in range(persons)]
     inviter = rng.choice(n_parties, size=persons, p=popularity)
-    employer = np.where(rng.random(persons) < 0.7, inviter, rng.choice(n_parties, persons, p=popularity))
+    employer = np.where(
+        rng.random(persons) < 0.7, inviter, rng.choice(n_parties, persons, p=popularity)
+    )
     address = rng.integers(0, int(persons * 1.5), persons)
     entry = rng.integers(0, 3 * 365, persons)
     point = rng.integers(0, len(POINTS), persons)
@@ -70,14 +72,14 @@ def random_registers(
                 address[m] = int(rng.choice(flats))
             links += len(mine) + 1
             # Camouflage: the member is also employed by ordinary firms.
-            count = int(round(plant.camouflage * (len(mine) + 1)))
+            count = round(plant.camouflage * (len(mine) + 1))
             weights = popularity if plant.biased else None
             extra_employment += [(int(m), int(p)) for p in rng.choice(n_parties, count, p=weights)]
     persons_table = pa.table({
         "record_id": ids,
         "entry_date": _days(entry),
         "entry_point": [POINTS[p] for p in point],
-        "registration_address": [f"Almaty, Abay street {a // 200}, flat {a % 200}" for a in address],
+        "registration_address": [f"Almaty, Abay {a // 200}, flat {a % 200}" for a in address],
         "inviting_party": [f"{p:012d}" for p in inviter],
     })  # fmt: skip
     rows = [(i, int(employer[i])) for i in range(persons)] + extra_employment

@@ -74,8 +74,8 @@ def run(
     nodes: dict[str, dict[str, Any]] = {}
     for node in ("KZ", "AM"):
         err.print(f"[dim]analysing {node}[/]")
-        registers = Registers(*(_text(population.table(node, kind)) for kind in
-                                (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS)))  # fmt: skip
+        kinds = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS)
+        registers = Registers(*(_text(population.table(node, kind)) for kind in kinds))
         result = analyse(registers)
         channels = [frozenset(c.member_record_ids) for c in truth if c.node == node]
         leads = [frozenset(card.member_record_ids) for card in result.cards]

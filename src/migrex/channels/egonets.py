@@ -17,14 +17,23 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from migrex.channels.peeling import MAX_PERSONS, MIN_PERSONS, Block, Mask, column_weights, density_of
+from migrex.channels.peeling import (
+    MAX_PERSONS,
+    MIN_PERSONS,
+    Block,
+    Mask,
+    column_weights,
+    density_of,
+)
 
 MIN_LIFT: Final = 2.0
 SHARE: Final = 0.5  # an entity joins the block when half its own persons are in the egonet
 Z95: Final = 1.959964
 
 
-def wilson_low(successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+def wilson_low(
+    successes: npt.NDArray[np.float64], trials: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
     """The lower end of the 95 % Wilson interval, for arrays (0 with no trials)."""
     n = np.maximum(trials, 1.0)
     p = successes / n

@@ -123,8 +123,8 @@ def _peel(sub: sp.csr_matrix, w: Floats) -> tuple[Ints, int, float]:
         live_p, live_e = live_p[~gone_p], live_e[~gone_e]
         step += 1
     order, densities = _heap_peel(current, w[live_e])
-    nodes = np.concatenate([live_p, n_p + live_e])
-    removed_at[nodes[order]] = step + np.arange(len(order))
+    last = np.concatenate([live_p, n_p + live_e])
+    removed_at[last[order]] = step + np.arange(len(order))
     if len(densities):
         top = int(np.argmax(densities))
         if densities[top] > best:
@@ -199,13 +199,13 @@ def components(
             continue
         crossing = np.asarray(crossed[person_part == c].sum(axis=0)).ravel()
         shared = crossing >= max(2.0, 0.1 * len(mine))
-        parts.append((rows[mine], np.concatenate([cols[members[members >= n_p] - n_p], windows[shared]])))
+        parts.append(
+            (rows[mine], np.concatenate([cols[members[members >= n_p] - n_p], windows[shared]]))
+        )
     return parts
 
 
-def complete(
-    by_entity: sp.csc_matrix, part: tuple[Ints, Ints], linking: Mask, free: Mask
-) -> Ints:
+def complete(by_entity: sp.csc_matrix, part: tuple[Ints, Ints], linking: Mask, free: Mask) -> Ints:
     """The part's persons and every free person with two or more links to its entities,
     one of them a linking one: peeling keeps a block's core, and a member who gave the
     channel's flat but no employer is peeled off first."""
@@ -248,9 +248,7 @@ def _communities(
         core_p, core_e = weighted_core(
             adjacency, weights, _mask(n_p, rows), _mask(n_e, cols), level
         )
-        stack.extend(
-            (r, c, level) for r, c in components(adjacency, core_p, core_e, linking)
-        )
+        stack.extend((r, c, level) for r, c in components(adjacency, core_p, core_e, linking))
     return parts
 
 

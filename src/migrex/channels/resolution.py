@@ -80,7 +80,9 @@ def _keys(texts: pa.Array, drop: frozenset[str], separator: str) -> pa.Array:
     lists = split.combine_chunks() if isinstance(split, pa.ChunkedArray) else split
     words = pc.dictionary_encode(lists.values)
     folded = [_fold_word(str(w)) for w in words.dictionary.to_pylist()]
-    table = np.array([" ".join(p for p in w.split() if p not in drop) for w in folded], dtype=object)
+    table = np.array(
+        [" ".join(p for p in w.split() if p not in drop) for w in folded], dtype=object
+    )
     flat = table[np.asarray(words.indices, dtype=np.int64)]
     keep = flat != ""
     kept = np.concatenate([[0], np.cumsum(keep)])
