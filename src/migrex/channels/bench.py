@@ -24,6 +24,7 @@ from migrex.channels.evaluation import (
 )
 from migrex.channels.graph import Registers
 from migrex.channels.pipeline import run as analyse
+from migrex.channels.worlds import Plant, random_registers
 from migrex.console import err
 from migrex.registry.columns import Kind
 from migrex.synth import generate
@@ -49,6 +50,38 @@ def _without(registers: Registers, members: set[str]) -> Registers:
         keep(registers.employment, "person_record_id"),
         keep(registers.violations, "person_record_id"),
     )
+
+
+# FRAUDAR's protocol on registers of our own generator (`worlds`), apart from synth's:
+# camouflage none, 1:1 and 2:1 at random, 1:1 toward popular firms.
+CAMOUFLAGE = {"none": (0.0, False), "random_1_1": (1.0, False), "random_2_1": (2.0, False),
+              "biased_1_1": (1.0, True)}  # fmt: skip
+GRID_PERSONS, GRID_CHANNELS = 20_000, 10
+
+
+def _camouflage_grid(seed: int) -> dict[str, dict[str, dict[str, Any]]]:
+    """Figures per cohesion and camouflage, ten channels among 20,000 persons; and, at 50 %
+    cohesion, channels whose members are caught only 5 times the base rate over 90 days."""
+    grid: dict[str, dict[str, dict[str, Any]]] = {}
+    plants = {
+        f"cohesion_{round(cohesion * 100)}": {
+            name: Plant(cohesion=cohesion, camouflage=amount, biased=biased)
+            for name, (amount, biased) in CAMOUFLAGE.items()
+        }
+        for cohesion in (0.8, 0.5)
+    }
+    plants["weak_signal_cohesion_50"] = {
+        "random_1_1": Plant(cohesion=0.5, camouflage=1.0, caught=0.15, window_days=90)
+    }
+    for setting, variants in plants.items():
+        for name, plant in variants.items():
+            registers, channels = random_registers(
+                seed, GRID_PERSONS, plant, channels=GRID_CHANNELS
+            )
+            cards = analyse(registers).cards
+            found = metrics([frozenset(card.member_record_ids) for card in cards], channels)
+            grid.setdefault(setting, {})[name] = found
+    return grid
 
 
 def _peak_mb() -> float:
@@ -115,6 +148,8 @@ def run(
             "null_world": {"persons": null.graph.persons, "leads": len(null.cards),
                            "seconds_total": round(sum(null.seconds.values()), 3)},
         }  # fmt: skip
+    err.print("[dim]camouflage grid[/]")
+    grid = _camouflage_grid(seed)
     ours = _pooled(nodes, None)
     worst = _pooled(nodes, "baseline_most_violators")
     joined = _pooled(nodes, "baseline_shared_identifier_components")
@@ -139,5 +174,6 @@ def run(
         "lift_over_most_violators": lift(ours, worst),
         "lift_over_shared_identifier_components": lift(ours, joined),
         "nodes": nodes,
+        "camouflage": grid,
     }
     print(json.dumps(figures) if as_json else json.dumps(figures, indent=2))

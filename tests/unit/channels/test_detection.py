@@ -9,10 +9,10 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from channel_worlds import Plant, random_registers
 from migrex.channels.peeling import column_weights, dense_blocks
 from migrex.channels.pipeline import run
 from migrex.channels.scoring import HIGH_SCORE
+from migrex.channels.worlds import Plant, random_registers
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -28,7 +28,7 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 def test_a_planted_channel_is_the_top_lead_under_camouflage(
     seed: int, camouflage: float, biased: bool
 ) -> None:
-    registers, planted = random_registers(
+    registers, (planted,) = random_registers(
         seed, plant=Plant(camouflage=camouflage, biased=biased, cohesion=0.8)
     )
     cards = run(registers).cards
@@ -40,7 +40,8 @@ def test_a_planted_channel_is_the_top_lead_under_camouflage(
 @settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 2**31))
 def test_no_lead_in_a_register_without_channels(seed: int) -> None:
-    registers, _ = random_registers(seed)
+    registers, none = random_registers(seed)
+    assert none == []
     result = run(registers, min_score=0.0)
     assert result.blocks, "the background has dense blocks to score"
     assert max(c.score for c in result.cards) < HIGH_SCORE
@@ -50,7 +51,7 @@ def test_no_lead_in_a_register_without_channels(seed: int) -> None:
 def test_a_dense_crew_caught_no_more_than_others_is_no_lead(seed: int) -> None:
     """A hostel of one employer's crew, arriving together: dense and bunched, but caught at
     the base rate. A burst alone makes no lead."""
-    registers, planted = random_registers(seed, plant=Plant(caught=0.03))
+    registers, (planted,) = random_registers(seed, plant=Plant(caught=0.03))
     cards = run(registers, min_score=0.0).cards
     crew = max(cards, key=lambda c: _jaccard(frozenset(c.member_record_ids), planted))
     assert _jaccard(frozenset(crew.member_record_ids), planted) >= 0.5

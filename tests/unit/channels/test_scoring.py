@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channel_worlds import Plant, random_registers
 from migrex.channels.egonets import wilson_low
 from migrex.channels.pipeline import run
 from migrex.channels.scoring import SIGNALS_NOT_USED, wilson
+from migrex.channels.worlds import Plant, random_registers
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,7 @@ def test_array_and_scalar_wilson_agree(n: int, share: float) -> None:
 
 
 def test_a_card_explains_its_score() -> None:
-    registers, planted = random_registers(3, plant=Plant())
+    registers, (planted,) = random_registers(3, plant=Plant())
     card = run(registers).cards[0]
     document = json.loads(json.dumps(card.to_json()))
     assert set(document["member_record_ids"]) & planted
