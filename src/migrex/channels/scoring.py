@@ -30,8 +30,9 @@ from migrex.channels.peeling import Block, column_weights
 Z95: Final = 1.959964
 BURST_DAYS: Final = 30
 OVERLAP: Final = 0.5
-# A lead scores at least this; on random graphs with the register's base rates no cluster
-# does (tests/unit/channels/test_detection.py), the planted channels score 9 to 25.
+# A lead scores at least this. Clusters of random registers score below 1 and dense crews
+# caught at the base rate below 1 too (tests/unit/channels/test_detection.py); the channels
+# `migrex synth` plants score 14 to 26, a long-running scheme without a burst 3 to 7.
 HIGH_SCORE: Final = 3.0
 SIGNALS_NOT_USED: Final = (
     "citizenship",
@@ -244,17 +245,26 @@ def score_block(graph: PersonEntityGraph, ctx: Context, block: Block) -> Scored:
     return Scored(block, round(score, 4), parts)
 
 
-def distinct(ranked: list[Scored], overlap: float = OVERLAP) -> list[Scored]:
+def distinct(
+    ranked: list[Scored], identifying: npt.NDArray[np.bool_], overlap: float = OVERLAP
+) -> list[Scored]:
     """Best first, leaving out each cluster that shares `overlap` of the smaller one's
-    persons with a better one: peeling and egonets often find one scheme twice."""
+    persons with a better one, or whose parties and addresses are all in a better one's
+    card already: peeling and egonets often find one scheme twice, or one of its flats
+    with the neighbours registered there."""
     kept: list[Scored] = []
     taken: list[set[int]] = []
+    shown: set[int] = set()
     for s in ranked:
         mine = set(s.block.persons.tolist())
+        entities = set(s.block.entities[identifying[s.block.entities]].tolist())
+        if entities and entities <= shown:
+            continue
         if any(len(mine & t) >= overlap * min(len(mine), len(t)) for t in taken):
             continue
         kept.append(s)
         taken.append(mine)
+        shown |= entities
     return kept
 
 
@@ -272,7 +282,7 @@ def lead_cards(
         (score_block(graph, ctx, b) for b in blocks),
         key=lambda s: (-s.score, -len(s.block.persons), int(s.block.persons.min())),
     )
-    scored = distinct(ranked)
+    scored = distinct(ranked, graph.entity_kind != EntityKind.ENTRY_WINDOW)
     buckets: dict[tuple[int, int], list[float]] = {}
     for s in scored:
         buckets.setdefault(_size_bucket(len(s.block.persons)), []).append(s.score)
