@@ -83,6 +83,8 @@ def evaluate_command(
 ) -> None:
     """Run the whole analysis on register files and write the ranked leads; with a ground
     truth, print precision@10, channel recall@20 and member F1, and the baselines'."""
+    if not out_file.parent.is_dir():
+        raise typer.BadParameter(f"no folder {out_file.parent} to write into", param_hint="--out")
     result = _analyse(registries, min_score)
     ids = {str(v) for v in result.graph.person_ids.to_pylist()}
     channels = read_truth(truth, ids) if truth is not None else None

@@ -62,3 +62,11 @@ def test_a_folder_without_registers_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["channels", "run", "--registries", str(tmp_path)])
     assert result.exit_code == 5, result.output
     assert "persons_present" in result.output and "Traceback" not in result.output
+
+
+def test_a_leads_file_nowhere_to_write_is_refused_before_any_work(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "leads.csv"
+    argv = ["channels", "evaluate", "--registries", str(tmp_path), "--out", str(out)]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and not out.parent.exists()
