@@ -53,15 +53,19 @@ def egonet_blocks(adjacency: sp.csr_matrix, linking: Mask, violator: Mask) -> li
     caught = by_entity.T @ violator.astype(np.float64)
     low = wilson_low(caught, degree)
     seeds = linking & (degree >= MIN_PERSONS) & (degree <= MAX_PERSONS) & (low >= MIN_LIFT * base)
+    order = np.flatnonzero(seeds)[np.argsort(-low[seeds], kind="stable")]
+    # What each seed's persons share, for every seed in one sparse product.
+    shared = (by_entity[:, order].T @ adjacency).tocsr()
     blocks = []
-    for seed in np.flatnonzero(seeds)[np.argsort(-low[seeds], kind="stable")]:
-        persons = by_entity.indices[by_entity.indptr[seed] : by_entity.indptr[seed + 1]]
-        shared = np.asarray(adjacency[persons].sum(axis=0)).ravel()
-        inside = linking & (shared >= 2) & (shared >= SHARE * degree)
-        inside[seed] = True
-        windows = ~linking & (shared >= max(2.0, 0.1 * len(persons)))
-        entities = np.flatnonzero(inside | windows)
-        members = np.unique(by_entity[:, np.flatnonzero(inside)].indices).astype(np.int64)
+    for i, seed in enumerate(order):
+        n = degree[seed]
+        entity = shared.indices[shared.indptr[i] : shared.indptr[i + 1]]
+        count = shared.data[shared.indptr[i] : shared.indptr[i + 1]]
+        inside = linking[entity] & (count >= 2) & (count >= SHARE * degree[entity])
+        windows = ~linking[entity] & (count >= max(2.0, 0.1 * n))
+        parties = np.union1d(entity[inside], [seed])
+        entities = np.union1d(parties, entity[windows]).astype(np.int64)
+        members = np.unique(by_entity[:, parties].indices).astype(np.int64)
         if len(members) > MAX_PERSONS:
             continue
         blocks.append(Block(members, entities, density_of(adjacency, weights, members, entities)))

@@ -67,18 +67,20 @@ def weighted_core(
     adjacency: sp.csr_matrix, weights: Floats, persons: Mask, entities: Mask, level: float
 ) -> tuple[Mask, Mask]:
     """The nodes left when every node of weighted degree below `level` is removed, again
-    and again until none is."""
-    persons, entities = persons.copy(), entities.copy()
-    transposed = adjacency.T.tocsr()
+    and again until none is. Each pass works on what is left, so the passes shrink."""
+    rows, cols = np.flatnonzero(persons), np.flatnonzero(entities)
+    sub = adjacency[rows][:, cols].tocsr()
+    w = weights[cols]
     while True:
-        person_degree = adjacency @ (weights * entities)
-        entity_degree = weights * (transposed @ persons.astype(np.float64))
-        drop_p = persons & (person_degree < level)
-        drop_e = entities & (entity_degree < level)
-        if not drop_p.any() and not drop_e.any():
-            return persons, entities
-        persons &= ~drop_p
-        entities &= ~drop_e
+        keep_p = sub @ w >= level
+        keep_e = w * np.bincount(sub.indices, minlength=len(cols)) >= level
+        if keep_p.all() and keep_e.all():
+            break
+        sub = sub[keep_p][:, keep_e].tocsr()
+        rows, cols, w = rows[keep_p], cols[keep_e], w[keep_e]
+    core_p, core_e = np.zeros_like(persons), np.zeros_like(entities)
+    core_p[rows], core_e[cols] = True, True
+    return core_p, core_e
 
 
 def densest(
