@@ -228,6 +228,24 @@ FEATURES: Final[tuple[Feature, ...]] = (
         tables=("migrex.retention.tables",),
         jobs=("migrex.retention.jobs:erase_expired",),
     ),
+    Feature(
+        "channels",
+        commands=(
+            Command(
+                "channels",
+                "Illegal-migration channels: dense clusters in a node's registers, explained.",
+                "migrex.channels.cli:app",
+            ),
+        ),
+        benchmarks=(
+            Command(
+                "channels",
+                "Graph, detection and scoring of N persons present; accuracy and baselines.",
+                "migrex.channels.bench:run",
+                group=False,
+            ),
+        ),
+    ),
     # The web console: pages over the features above, on the officers' listener.
     Feature("ui", officer_routers=("migrex.ui.pages:router",)),
     Feature(

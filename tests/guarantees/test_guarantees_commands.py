@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from casework_scenes import incoming_in_review
-from factories import person_present, write_csv
+from factories import person_present, violation, write_csv
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
@@ -41,7 +41,7 @@ from migrex.casework.messages import SDMX_CSV, Attachment
 from migrex.directory import DirectoryInvalid, sign_directory, write_signed_directory
 from migrex.directory.updates import proposed_version
 from migrex.envelope import new_message_id
-from migrex.errors import NotFound
+from migrex.errors import ImportRejected, NotFound
 from migrex.exchange.delivery import Status
 from migrex.exchange.outbox import OutgoingMessage, claim, enqueue
 from migrex.exchange.service import NotAwaitingOperator, NotPermitted, ReissueRefused
@@ -49,7 +49,7 @@ from migrex.exchange.tables import OutboxMessage
 from migrex.exchange.trust import load_trust
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import NotAuthenticated, NotAuthorised
-from migrex.registry.columns import Kind
+from migrex.registry.columns import Kind, column_names
 from migrex.stats import sources
 from migrex.stats.aggregate import count, dimensions_of
 from migrex.stats.cube import TOTAL, CellKey
@@ -733,6 +733,74 @@ def security_log_names_no_person(scene: Scene, path: str) -> None:
         assert PLANTED not in output and PLANTED_DOCUMENT not in output, output
 
 
+# ---------------------------------------------------------------- channels
+
+
+def _channel_registers(scene: Scene) -> Path:
+    """Register files of twelve persons, all under the planted name and document, invited
+    by one party to one flat within a week, most of them caught: a lead."""
+    folder = scene.root / "channel-registers"
+    if folder.exists():
+        return folder
+    folder.mkdir()
+    people = [
+        person_present(
+            i,
+            surname=PLANTED,
+            surname_latin=PLANTED,
+            document_number=PLANTED_DOCUMENT,
+            inviting_party="990340000017",
+            registration_address="Almaty, Abay 3, flat 9",
+            entry_date=f"2024-03-{i + 1:02d}",
+        )
+        for i in range(12)
+    ] + [person_present(100 + i, registration_address=f"Astana, Mira {i}") for i in range(400)]
+    write_csv(folder / "persons_present.csv", Kind.PERSONS_PRESENT, people)
+    caught = [
+        violation(
+            i,
+            person_record_id=f"KZ-PP-{i:07d}",
+            surname_latin=PLANTED,
+            document_number=PLANTED_DOCUMENT,
+        )
+        for i in range(9)
+    ]
+    write_csv(folder / "violations.csv", Kind.VIOLATIONS, caught)
+    return folder  # fmt: skip
+
+
+def _channels_argv(path: str, folder: Path, out: Path) -> list[str]:
+    argv = [*path.split()[1:], "--registries", str(folder), "--json"]
+    return [*argv, "--out", str(out)] if path.endswith("evaluate") else argv
+
+
+def channels_bad_input(scene: Scene, path: str) -> None:
+    """G10: a persons-present file that is not UTF-8 (a planted name in it) is a short
+    ImportRejected naming the line, no traceback, no file written and no row changed."""
+    folder = scene.root / "not-registers"
+    folder.mkdir(exist_ok=True)
+    header = ",".join(column_names(Kind.PERSONS_PRESENT)).encode()
+    (folder / "persons_present.csv").write_bytes(header + b"\nX1," + PLANTED.encode() + b"\xff\n")
+    out = scene.root / "bad-leads.csv"
+    before = scene.counts()
+    result = scene.cli(*_channels_argv(path, folder, out))
+    _clean_error(result, ImportRejected.exit_code)
+    assert len(result.output.strip().splitlines()) <= 6, result.output
+    assert PLANTED not in result.output
+    assert not out.exists() and _changed(before, scene.counts()) == {}
+
+
+def channels_name_no_one(scene: Scene, path: str) -> None:
+    """G8: the leads found among persons under a planted name and document show record
+    ids, entities and figures, never the name or the document."""
+    out = scene.root / "leads.csv"
+    result = scene.cli(*_channels_argv(path, _channel_registers(scene), out))
+    assert result.exit_code == 0, result.output
+    assert "KZ-PP-0000000" in (out.read_text("utf-8") if out.exists() else result.output)
+    shown = result.output + (out.read_text("utf-8") if out.exists() else "")
+    assert PLANTED not in shown and PLANTED_DOCUMENT not in shown
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -775,6 +843,17 @@ STATS: Row = {
     Guarantee.G11: Check(statistics_act_as_an_officer),
     Guarantee.G12: _("shows the node's own store to its officers; what leaves is checked on "
                      "export and send (G12)"),
+}  # fmt: skip
+CHANNELS: Row = {
+    **{g: _("reads register files given on the command line, not the node's database: no "
+            "case, message, ledger, volume or release is touched") for g in Guarantee},
+    Guarantee.G4: _("shows record ids and shared entities of the files it is given; a lead "
+                    "becomes a disclosure only as a request, through casework's gate"),
+    Guarantee.G7: _("keeps no copy: writes only the leads file it is asked for"),
+    Guarantee.G8: Check(channels_name_no_one),
+    Guarantee.G10: Check(channels_bad_input),
+    Guarantee.G11: _("offline analysis of files, as `migrex synth` and the benchmarks: no "
+                     "officer; reading the node's own registry will take one"),
 }  # fmt: skip
 NOT_AUDITED = "changes the node's data but leaves no audit leaf (no leaf kind for administration)"
 
@@ -936,6 +1015,9 @@ ROWS: dict[str, Row] = {
     "migrex bench console": row(OFFLINE),
     "migrex bench stats": row(OFFLINE),
     "migrex bench registry": row(OFFLINE),
+    "migrex bench channels": row(OFFLINE),
+    "migrex channels run": row(CHANNELS),
+    "migrex channels evaluate": row(CHANNELS),
     "migrex synth": row(OFFLINE),
     "migrex demo": row(OFFLINE),
 }
