@@ -24,10 +24,11 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrex.linkage.encoder import Ints, Tokens, distinct_values, joined
 from migrex.linkage.keys import Keyed
-from migrex.linkage.names import forms
+from migrex.linkage.names import forms_of
 from migrex.linkage.records import Register
 
 PREFIX: Final = 4  # letters of a name's skeleton in its blocking token
@@ -40,42 +41,74 @@ def _date_tokens(value: str | None) -> list[str]:
     return [f"{value[:4]}{low}{high}"]
 
 
-def _year_name_tokens(value: str | None) -> list[str]:
-    """Year, then the start of each form of the name (`year\x1fsex\x1fname\x1flatin`)."""
-    if not value:
-        return []
-    year, sex, *spellings = value.split("\x1f")
-    if len(year) < 4:
-        return []
-    return sorted({f"{year[:4]}{sex}{form[:PREFIX]}" for form in forms(spellings)})
+def _prefixes(value: str | None) -> list[str]:
+    """The first letters of each form of a name (`local\x1flatin`)."""
+    return sorted({form[:PREFIX] for form in forms_of(value)}) if value else []
 
 
-PASSES: Final[dict[str, tuple[tuple[str, ...], Callable[[str | None], list[str]]]]] = {
-    "date": (("birth_date",), _date_tokens),
-    "year-surname": (("birth_date", "", "surname", "surname_latin"), _year_name_tokens),
-    "year-given": (("birth_date", "sex", "given_name", "given_name_latin"), _year_name_tokens),
+def _year(value: str | None) -> list[str]:
+    return [value] if value and len(value) == 4 else []
+
+
+# Each pass: its groups of columns, each group giving texts per distinct value; a record's
+# tokens are every combination of one text from each group (a year and a name prefix).
+Part = tuple[tuple[str, ...], Callable[[str | None], list[str]]]
+PASSES: Final[dict[str, tuple[Part, ...]]] = {
+    "date": ((("birth_date",), _date_tokens),),
+    "year-surname": ((("birth_year",), _year), (("surname", "surname_latin"), _prefixes)),
+    "year-given": (
+        (("birth_year", "sex"), lambda v: [v] if v and len(v) > 5 else []),
+        (("given_name", "given_name_latin"), _prefixes),
+    ),
 }
+
+
+def _texts(columns: list[pa.Array], texts_of: Callable[[str | None], list[str]]) -> tuple[
+    Ints, Ints, list[str]
+]:  # fmt: skip
+    """Each record's texts as (record, text id) pairs, and the distinct texts."""
+    rows, values = distinct_values(joined(columns))
+    vocabulary: dict[str, int] = {}
+    ids: list[int] = []
+    offsets = [0]
+    for value in values:
+        ids += [vocabulary.setdefault(t, len(vocabulary)) for t in texts_of(value)]
+        offsets.append(len(ids))
+    starts = np.array(offsets, dtype=np.int64)
+    lengths = (starts[1:] - starts[:-1])[rows]
+    owner = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+    at = np.repeat(starts[:-1][rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    at = at + np.arange(int(lengths.sum()), dtype=np.int64)
+    return owner, np.array(ids, dtype=np.int64)[at], list(vocabulary)
 
 
 def blocking_tokens(register: Register, key: bytes) -> dict[str, Tokens]:
     """The keyed tokens of every pass for a register's records."""
-    n = len(register)
-    empty = pa.nulls(n, pa.string())
+    columns = dict(register.columns)
+    columns["birth_year"] = pc.utf8_slice_codeunits(columns["birth_date"], 0, 4)
     out: dict[str, Tokens] = {}
-    for name, (columns, tokens_of) in PASSES.items():
-        rows, values = distinct_values(joined([register.columns[c] if c else empty for c in columns]))
-        texts: list[str] = []
-        offsets = [0]
-        for value in values:
-            texts += tokens_of(value)
-            offsets.append(len(texts))
-        starts = np.array(offsets, dtype=np.int64)
-        lengths = (starts[1:] - starts[:-1])[rows]
-        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        at = np.repeat(starts[:-1][rows] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-        at = at + np.arange(int(lengths.sum()), dtype=np.int64)
-        distinct = Keyed(key, f"block\x1f{name}").tokens(texts)
-        out[name] = Tokens(distinct[at] if len(at) else np.zeros(0, np.uint64), owner)
+    for name, parts in PASSES.items():
+        # Start from one empty text per record and combine with each part in turn.
+        owner = np.arange(len(register), dtype=np.int64)
+        combined = np.zeros(len(register), dtype=np.int64)
+        names: list[str] = [""]
+        for group, texts_of in parts:
+            rows, ids, vocabulary = _texts([columns[c] for c in group], texts_of)
+            # Join the tokens so far (by record) with this part's texts (by record).
+            order = np.argsort(owner, kind="stable")
+            owner, combined = owner[order], combined[order]
+            first = np.searchsorted(owner, rows, side="left")
+            count = np.searchsorted(owner, rows, side="right") - first
+            pick = np.repeat(first, count) + (
+                np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+            )
+            codes = combined[pick] * max(len(vocabulary), 1) + np.repeat(ids, count)
+            distinct, combined = np.unique(codes, return_inverse=True)
+            width = max(len(vocabulary), 1)
+            names = [names[c // width] + "\x1f" + vocabulary[c % width] for c in distinct.tolist()]
+            owner = owner[pick]
+        tokens = Keyed(key, f"block\x1f{name}").tokens(names)
+        out[name] = Tokens(tokens[combined] if len(combined) else np.zeros(0, np.uint64), owner)
     return out
 
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrex.linkage.keys import Keyed
-from migrex.linkage.names import bigrams, father_name, forms, place_forms
+from migrex.linkage.names import bigrams, father_name, forms, forms_of, place_forms
 from migrex.linkage.records import Register
 
 Ints = npt.NDArray[np.int64]
@@ -116,7 +116,7 @@ def distinct_values(column: pa.Array) -> tuple[Ints, list[str | None]]:
 
 
 def _name_grams(value: str | None) -> set[str]:
-    return bigrams(forms(value.split("\x1f"))) if value else set()
+    return bigrams(forms_of(value)) if value else set()
 
 
 def _patronymic_grams(value: str | None) -> set[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Final
 
 from migrex.linkage.scripts import script_of, to_latin
@@ -131,6 +132,13 @@ def forms(spellings: Iterable[str | None], *, variants: bool = True) -> list[str
             for _, rule in VARIANTS:
                 found.update(v for v in rule(form) if len(v) > 1)
     return sorted(found)
+
+
+@lru_cache(maxsize=1 << 18)
+def forms_of(spellings: str) -> tuple[str, ...]:
+    """`forms` of spellings joined by U+001F (one register cell each), remembered: a party's
+    encoder and its blocking both ask, and a register repeats its names."""
+    return tuple(forms(spellings.split("\x1f")))
 
 
 def place_forms(place: str | None) -> list[str]:
