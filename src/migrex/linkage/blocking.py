@@ -130,7 +130,8 @@ def _pass_pairs(left: Tokens, right: Tokens) -> npt.NDArray[np.int64]:
     within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     li = l_first[block] + within // r_count[block]
     ri = r_first[block] + within % r_count[block]
-    return left.rows[lo[li]] * (1 << 32) + right.rows[ro[ri]]
+    pairs: Ints = left.rows[lo[li]] * (1 << 32) + right.rows[ro[ri]]
+    return pairs
 
 
 def candidate_pairs(

@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 
 from migrex.console import err, out
+from migrex.linkage.compare import THRESHOLD
+from migrex.linkage.evaluation import figures, link, read_truth, scored, write_pairs
+from migrex.linkage.records import read_register
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -35,11 +38,6 @@ def evaluate(
 ) -> None:
     """Run both parties' encoders (throwaway key), blocking, comparison and matching on two
     register files; write the matched pairs; with --truth, print precision, recall, F1."""
-    # Imported here: numba and the encoder cost a second that `migrex --help` need not pay.
-    from migrex.linkage.compare import THRESHOLD
-    from migrex.linkage.evaluation import figures, link, read_truth, scored, write_pairs
-    from migrex.linkage.records import read_register
-
     left_register, right_register = read_register(left), read_register(right)
     true_pairs = read_truth(truth, left_register, right_register) if truth else None
     err.print(f"[dim]linking {len(left_register):,} × {len(right_register):,} records[/]")

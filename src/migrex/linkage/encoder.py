@@ -157,9 +157,9 @@ _FIELD_INPUT: Final[dict[str, tuple[tuple[str, ...], Callable[[str | None], set[
 }
 
 
-def _lists(values: list[str | None], grams_of: Callable[[str | None], set[str]]) -> tuple[
-    Ints, Ints, list[str]
-]:
+def _lists(
+    values: list[str | None], grams_of: Callable[[str | None], set[str]]
+) -> tuple[Ints, Ints, list[str]]:
     """CSR lists of gram ids per distinct value: (offsets, ids, vocabulary)."""
     vocabulary: dict[str, int] = {}
     ids: list[int] = []
@@ -180,7 +180,8 @@ def _explode(offsets: Ints, chosen: Ints) -> tuple[Ints, Ints]:
 
 
 def _segment(
-    keyed: Keyed, segment: Segment, rows: Ints, values: list[str | None],
+    keyed: Keyed,
+    *, segment: Segment, rows: Ints, values: list[str | None],
     salts: Ints, salt_names: list[str],
 ) -> Words:  # fmt: skip
     """The segment of every record: rows[i] is record i's distinct value, salts[i] its salt."""
@@ -221,7 +222,9 @@ def _segment(
 
 
 def _years(register: Register) -> tuple[Ints, list[str]]:
-    return distinct_values(pc.utf8_slice_codeunits(register.columns["birth_date"], 0, 4))
+    """Each record's birth year as an index among the distinct years, and those years."""
+    rows, years = distinct_values(pc.utf8_slice_codeunits(register.columns["birth_date"], 0, 4))
+    return rows, [year or "" for year in years]
 
 
 def encode_filters(
@@ -230,11 +233,14 @@ def encode_filters(
     """The (records, layout.words) filters of a register under `key`."""
     n = len(register)
     salts, salt_names = _years(register) if salted else (np.zeros(n, np.int64), [""])
-    salt_names = [s or "" for s in salt_names]
     parts = []
     for segment in layout.segments:
         columns, _ = _FIELD_INPUT[segment.field]
         rows, values = distinct_values(joined([register.columns[c] for c in columns]))
         keyed = Keyed(key, f"filter\x1f{segment.field}")
-        parts.append(_segment(keyed, segment, rows, values, salts, salt_names))
+        parts.append(
+            _segment(
+                keyed, segment=segment, rows=rows, values=values, salts=salts, salt_names=salt_names
+            )
+        )
     return np.ascontiguousarray(np.concatenate(parts, axis=1))

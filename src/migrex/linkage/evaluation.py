@@ -60,7 +60,7 @@ def link(
     blocked = time.perf_counter()
     scores = pair_scores(ours.filters, theirs.filters, li, ri)
     compared = time.perf_counter()
-    matches = match(li, ri, scores, len(left), len(right), threshold)
+    matches = match(li, ri, scores, n_left=len(left), n_right=len(right), threshold=threshold)
     matched = time.perf_counter()
     return Linkage(
         matches=matches,
@@ -94,11 +94,18 @@ def _read_table(path: Path) -> pa.Table:
 def read_truth(path: Path, left: Register, right: Register) -> set[tuple[int, int]]:
     """The true pairs of a truth file, as (left row, right row); pairs whose ids are not in
     the registers are left out (a truth file may cover a larger population)."""
-    table = _read_table(path)
+    return truth_pairs(_read_table(path), left, right, source=path.name)
+
+
+def truth_pairs(
+    table: pa.Table, left: Register, right: Register, source: str = "the truth table"
+) -> set[tuple[int, int]]:
+    """The (left row, right row) pairs a truth table names, whichever register its first
+    id column belongs to."""
     columns = next((pair for pair in TRUTH_COLUMNS if set(pair) <= set(table.column_names)), None)
     if columns is None:
         raise ImportRejected(
-            f"{path.name} does not name pairs",
+            f"{source} does not name pairs",
             [Problem("header", "needs columns left_id,right_id (or kz_national_id,"
                      "am_national_id)")],
         )  # fmt: skip

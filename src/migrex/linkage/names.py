@@ -40,9 +40,10 @@ _NOT_LETTER = re.compile(r"[^a-z]+")
 def skeleton(latin: str) -> str:
     """The comparison form of a lower-case Latin name: words kept apart by one space."""
     words = []
-    for word in _NOT_LETTER.split(latin.lower()):
-        if not word:
+    for letters in _NOT_LETTER.split(latin.lower()):
+        if not letters:
             continue
+        word = letters
         for old, new in _DIGRAPHS:
             word = word.replace(old, new)
         for old, new in _FOREIGN:
@@ -92,8 +93,10 @@ VARIANTS: Final[tuple[tuple[str, Callable[[str], list[str]]], ...]] = (
     # A Russian Г for an Armenian Հ the skeleton dropped: Гайк/Hayk, Гамлет/Hamlet.
     ("Г-/H-", _start(r"k(?=[aio])", ("",))),
     # A Russian Г for a medial Հ: Шагинян/Shahinyan.
-    ("-г-/-h-", lambda form: [_INTERVOCALIC_K.sub("", form)] if _INTERVOCALIC_K.search(form)
-     else []),  # fmt: skip
+    (
+        "-г-/-h-",
+        lambda form: [_INTERVOCALIC_K.sub("", form)] if _INTERVOCALIC_K.search(form) else [],
+    ),
     # The Russified surname of an Armenian: Багдасаров/Բաղդասարյան, Амбарцумов.
     ("-ов/-ян", _end(("ova", "ov"), "an")),
     # A feminine surname's masculine: Попова/Попов, Сатпаева/Сатпаев, Пушкина/Пушкин.

@@ -34,7 +34,7 @@ _CYRILLIC_TABLE: Final = str.maketrans(CYRILLIC)
 
 
 def script_of(text: str) -> str:
-    """"armenian", "cyrillic" or "latin": the script of the name's first letter that has one."""
+    """ "armenian", "cyrillic" or "latin": the script of the name's first letter that has one."""
     for char in text:
         if "\u0531" <= char <= "\u0587":
             return "armenian"
