@@ -165,8 +165,12 @@ def _lists(
     ids: list[int] = []
     offsets = [0]
     for value in values:
-        for gram in sorted(grams_of(value)):
-            ids.append(vocabulary.setdefault(gram, len(vocabulary)))
+        grams = grams_of(value)
+        for gram in grams:
+            number = vocabulary.get(gram)
+            if number is None:
+                number = vocabulary[gram] = len(vocabulary)
+            ids.append(number)
         offsets.append(len(ids))
     return np.array(offsets, np.int64), np.array(ids, np.int64), list(vocabulary)
 
