@@ -43,7 +43,7 @@ class Segment:
     field: str
     words: int  # 64-bit words
     hashes: int  # bits each gram sets
-    weight: float  # share of the score when both records have the field
+    weight: float  # its weight in the score (relative to the other fields both records hold)
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,13 @@ class Layout:
 
 
 # 1024 bits. Names carry most of the weight and the bits; the birth date as much as a name,
-# since the register's date is the best-kept field; sex and birthplace break near ties.
+# since the register's date is the best-kept field. The father's name, where both registers
+# keep one, tells namesakes born days apart from one person (Иванов Александр, born in 1985,
+# is many people); sex and birthplace break near ties.
 LAYOUT: Final = Layout((
     Segment("surname", 4, 4, 0.28),
     Segment("given_name", 4, 5, 0.28),
-    Segment("patronymic", 2, 4, 0.06),
+    Segment("patronymic", 2, 4, 0.12),
     Segment("birth_date", 3, 8, 0.28),
     Segment("sex", 1, 8, 0.05),
     Segment("birth_place", 2, 4, 0.05),

@@ -116,7 +116,7 @@ def test_matching_is_one_to_one_best_first() -> None:
     assert sorted(zip(matches.left.tolist(), matches.right.tolist(), strict=True)) == [
         (0, 1), (1, 0)
     ]  # fmt: skip
-    assert band_of(np.array([0.99, 0.9, 0.82, 0.1], dtype=np.float32)).tolist() == [
+    assert band_of(np.array([0.99, 0.92, 0.86, 0.1], dtype=np.float32)).tolist() == [
         0, 1, 2, len(BANDS)
     ]  # fmt: skip
 
