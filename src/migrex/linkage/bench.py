@@ -21,7 +21,6 @@ from migrex.linkage.compare import (
     THRESHOLD,
     dense_dice_count,
     dense_dice_count_numpy,
-    pair_scores,
 )
 from migrex.linkage.evaluation import encode, link, scored, truth_pairs
 from migrex.linkage.keys import KEY_BYTES
@@ -106,8 +105,6 @@ def run(
 
     err.print("[dim]linking the citizens' registers[/]")
     linkage = link(kz, am, key=key)
-    li, ri = linkage.candidates
-    _, seconds = _timed(lambda: pair_scores(ours.filters, theirs.filters, li, ri))
     quality = scored(linkage, truth_pairs(population.ground_truth.dual_citizens, kz, am))
     near = truth_pairs(population.ground_truth.near_misses, kz, am)
     found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
@@ -128,8 +125,8 @@ def run(
         "load_average_1min": round(os.getloadavg()[0], 2),
         "numpy_popcount_comparisons_per_s": round(numpy_rate),
         "numba_to_numpy": round(one / numpy_rate, 1),
-        "scored_candidate_pairs_per_s": round(len(li) / seconds) if len(li) else None,
-        "candidate_pairs": linkage.candidate_pairs,
+        "scored_pairs_per_s": round(linkage.compared_pairs / max(linkage.seconds["compare"], 1e-3)),
+        "compared_pairs": linkage.compared_pairs,
         "pairs_per_pass": linkage.pairs_per_pass,
         "threshold": THRESHOLD,
         "cross_script_precision": quality["precision"],

@@ -18,11 +18,10 @@ evaluation and the benchmark.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -112,8 +111,15 @@ def blocking_tokens(register: Register, key: bytes) -> dict[str, Tokens]:
     return out
 
 
-def _pass_pairs(left: Tokens, right: Tokens) -> npt.NDArray[np.int64]:
-    """Every (left row, right row) that share a token, as left·2³² + right."""
+CHUNK_PAIRS: Final = 1 << 22  # pairs handed out at once: 64 MiB of row numbers
+
+
+def _pass_chunks(left: Tokens, right: Tokens, chunk: int) -> Iterator[tuple[Ints, Ints]]:
+    """Every (left rows, right rows) pair that shares a token, `chunk` pairs at a time.
+
+    The pairs of all blocks are numbered one after the other (block b holds |L_b|·|R_b|
+    numbers), and a chunk is a range of those numbers: memory stays bounded however large
+    the registers, and a block of a very common date is cut like any other range."""
     lo = np.argsort(left.tokens, kind="stable")
     ro = np.argsort(right.tokens, kind="stable")
     lt, rt = left.tokens[lo], right.tokens[ro]
@@ -122,28 +128,62 @@ def _pass_pairs(left: Tokens, right: Tokens) -> npt.NDArray[np.int64]:
     r_count = np.searchsorted(rt, common, side="right") - r_first
     keep = r_count > 0
     l_first, l_count, r_first, r_count = l_first[keep], l_count[keep], r_first[keep], r_count[keep]
-    sizes = l_count * r_count
-    total = int(sizes.sum())
-    if not total:
-        return np.zeros(0, np.int64)
-    block = np.repeat(np.arange(len(sizes)), sizes)
-    within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    li = l_first[block] + within // r_count[block]
-    ri = r_first[block] + within % r_count[block]
-    pairs: Ints = left.rows[lo[li]] * (1 << 32) + right.rows[ro[ri]]
-    return pairs
+    ends = np.cumsum(l_count * r_count)
+    total = int(ends[-1]) if len(ends) else 0
+    for start in range(0, total, chunk):
+        number = np.arange(start, min(start + chunk, total), dtype=np.int64)
+        block = np.searchsorted(ends, number, side="right")
+        within = number - (ends[block] - l_count[block] * r_count[block])
+        li = l_first[block] + within // r_count[block]
+        ri = r_first[block] + within % r_count[block]
+        yield left.rows[lo[li]], right.rows[ro[ri]]
+
+
+def candidate_chunks(
+    left: dict[str, Tokens], right: dict[str, Tokens], chunk: int = CHUNK_PAIRS
+) -> Iterator[tuple[str, Ints, Ints]]:
+    """(pass, left rows, right rows) of the pairs that share a token, pass after pass. A pair
+    that shares tokens in two passes comes twice; matching keeps it once."""
+    for name in PASSES:
+        for li, ri in _pass_chunks(left[name], right[name], chunk):
+            yield name, li, ri
 
 
 def candidate_pairs(
     left: dict[str, Tokens], right: dict[str, Tokens]
 ) -> tuple[Ints, Ints, dict[str, int]]:
-    """The distinct pairs that share a token in any pass: (left rows, right rows, pairs per
-    pass before the passes are merged)."""
+    """The distinct pairs that share a token in any pass, all at once: (left rows, right
+    rows, pairs per pass before the passes are merged). For small registers and tests; a
+    run goes through `candidate_chunks`."""
     found = []
-    per_pass: dict[str, int] = {}
-    for name in PASSES:
-        pairs = _pass_pairs(left[name], right[name])
-        per_pass[name] = len(pairs)
-        found.append(pairs)
+    per_pass = dict.fromkeys(PASSES, 0)
+    for name, li, ri in candidate_chunks(left, right):
+        per_pass[name] += len(li)
+        found.append(li * (1 << 32) + ri)
     merged = np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
     return merged >> 32, merged & 0xFFFFFFFF, per_pass
+
+
+def pair_completeness(
+    left: dict[str, Tokens], right: dict[str, Tokens], pairs: set[tuple[int, int]]
+) -> float:
+    """The share of `pairs` (the true ones) whose records share a token in some pass."""
+    if not pairs:
+        return 1.0
+    wanted_left = np.array(sorted({a for a, _ in pairs}), dtype=np.int64)
+    wanted_right = np.array(sorted({b for _, b in pairs}), dtype=np.int64)
+
+    def tokens_of(tokens: Tokens, wanted: Ints) -> dict[int, set[int]]:
+        inside = np.isin(tokens.rows, wanted)
+        found: dict[int, set[int]] = {}
+        for row, token in zip(
+            tokens.rows[inside].tolist(), tokens.tokens[inside].tolist(), strict=True
+        ):
+            found.setdefault(row, set()).add(token)
+        return found
+
+    met: set[tuple[int, int]] = set()
+    for name in PASSES:
+        ours, theirs = tokens_of(left[name], wanted_left), tokens_of(right[name], wanted_right)
+        met |= {(a, b) for a, b in pairs if ours.get(a, set()) & theirs.get(b, set())}
+    return len(met) / len(pairs)

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from migrex.errors import ImportRejected, Problem
-from migrex.linkage.blocking import blocking_tokens, candidate_pairs
-from migrex.linkage.compare import BANDS, THRESHOLD, Matches, match, pair_scores
-from migrex.linkage.encoder import Encoded, encode_filters
+from migrex.linkage.blocking import (
+    PASSES,
+    blocking_tokens,
+    candidate_chunks,
+    pair_completeness,
+)
+from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, match, pair_scores
+from migrex.linkage.encoder import Encoded, Ints, encode_filters
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
 
@@ -41,38 +48,60 @@ class Linkage:
     """What a run found, by row of each register, and what it took."""
 
     matches: Matches
-    candidate_pairs: int
+    compared_pairs: int  # a pair blocked together by two passes counts twice
     pairs_per_pass: dict[str, int]
     seconds: dict[str, float]
-    candidates: tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] = field(repr=False)
+    pair_completeness: Callable[[set[tuple[int, int]]], float] = field(repr=False)
 
 
 def link(
     left: Register, right: Register, *, key: bytes | None = None,
     threshold: float = THRESHOLD, salted: bool = True,
 ) -> Linkage:  # fmt: skip
-    """Encode both registers, block, compare and match them."""
+    """Encode both registers, block, compare and match them. Candidate pairs are scored a
+    chunk at a time and only those at or above the threshold are kept, so memory follows
+    the matches, not the pairs compared."""
     key = key or secrets.token_bytes(KEY_BYTES)
     clock = time.perf_counter()
     ours, theirs = encode(left, key, salted=salted), encode(right, key, salted=salted)
     encoded = time.perf_counter()
-    li, ri, per_pass = candidate_pairs(ours.blocks, theirs.blocks)
-    blocked = time.perf_counter()
-    scores = pair_scores(ours.filters, theirs.filters, li, ri)
-    compared = time.perf_counter()
+    counts = (field_counts(ours.filters), field_counts(theirs.filters))
+    per_pass = dict.fromkeys(PASSES, 0)
+    kept: list[tuple[Ints, Ints, npt.NDArray[np.float32]]] = []
+    blocking = comparing = 0.0
+    chunks = candidate_chunks(ours.blocks, theirs.blocks)
+    while True:
+        start = time.perf_counter()
+        chunk = next(chunks, None)
+        blocked = time.perf_counter()
+        blocking += blocked - start
+        if chunk is None:
+            break
+        name, li, ri = chunk
+        per_pass[name] += len(li)
+        scores = pair_scores(ours.filters, theirs.filters, li, ri, counts=counts)
+        good = scores >= threshold
+        kept.append((li[good], ri[good], scores[good]))
+        comparing += time.perf_counter() - blocked
+    start = time.perf_counter()
+    li, ri, scores = (np.concatenate(part) for part in zip(*kept, strict=True)) if kept else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))  # fmt: skip
+    # A pair two passes found is kept twice with the same score: keep it once.
+    _, first = np.unique(li * (1 << 32) + ri, return_index=True)
+    li, ri, scores = li[first], ri[first], scores[first]
     matches = match(li, ri, scores, n_left=len(left), n_right=len(right), threshold=threshold)
     matched = time.perf_counter()
     return Linkage(
         matches=matches,
-        candidate_pairs=len(li),
+        compared_pairs=sum(per_pass.values()),
         pairs_per_pass=per_pass,
         seconds={
             "encode": round(encoded - clock, 3),
-            "block": round(blocked - encoded, 3),
-            "compare": round(compared - blocked, 3),
-            "match": round(matched - compared, 3),
+            "block": round(blocking, 3),
+            "compare": round(comparing, 3),
+            "match": round(matched - start, 3),
         },
-        candidates=(li, ri),
+        pair_completeness=lambda truth: pair_completeness(ours.blocks, theirs.blocks, truth),
     )
 
 
@@ -124,8 +153,6 @@ def truth_pairs(
 def scored(linkage: Linkage, truth: set[tuple[int, int]]) -> dict[str, Any]:
     """Precision, recall and F1 of the matches, and blocking's pair completeness."""
     found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
-    li, ri = linkage.candidates
-    met = set(zip(li.tolist(), ri.tolist(), strict=True)) & truth
     right = len(found & truth)
     precision = right / len(found) if found else 1.0
     recall = right / len(truth) if truth else 1.0
@@ -136,7 +163,7 @@ def scored(linkage: Linkage, truth: set[tuple[int, int]]) -> dict[str, Any]:
         "precision": round(precision, 4),
         "recall": round(recall, 4),
         "f1": round(f1, 4),
-        "pair_completeness": round(len(met) / len(truth), 4) if truth else 1.0,
+        "pair_completeness": round(linkage.pair_completeness(truth), 4),
     }
 
 
@@ -146,9 +173,9 @@ def figures(linkage: Linkage, left: Register, right: Register) -> dict[str, Any]
     return {
         "left_records": len(left),
         "right_records": len(right),
-        "candidate_pairs": linkage.candidate_pairs,
+        "compared_pairs": linkage.compared_pairs,
         "pairs_per_pass": linkage.pairs_per_pass,
-        "reduction_ratio": round(1 - linkage.candidate_pairs / max(len(left) * len(right), 1), 6),
+        "reduction_ratio": round(1 - linkage.compared_pairs / max(len(left) * len(right), 1), 6),
         "matches": len(linkage.matches.left),
         "bands": {name: int(bands[i]) for i, (name, _) in enumerate(BANDS)},
         "seconds": linkage.seconds,

@@ -4,12 +4,14 @@ One Latin form is not enough across scripts: Հովհաննիսյան is HOVHANN
 passport and Оганесян (OGANESYAN) in a Kazakh register, and their letter pairs share one in
 five. So a name becomes a small set of skeletons. A skeleton folds what the scripts and
 clerks disagree on (`skeleton`): one letter per sound, the glides of -ян/-ian/-yan, the Armenian
-Հ that Russian drops or writes Г, voiced and voiceless pairs (Акоп/Hakob, Саркис/Sargis),
+Հ that Russian drops (Акопян/Hakobyan), voiced and voiceless pairs (Акоп/Hakob, Саркис/Sargis),
 vowels that the Russian forms shift (Оганесян/Hovhannisyan), doubled letters. The variants
-(`VARIANTS`) add what a fold cannot: Ов-/Ог-/Hovh- at the start, a Г for a dropped Հ
-(Гайк/Hayk), the Russified -ов/-ова of an Armenian surname (Багдасаров), the masculine of a
-feminine surname. Every skeleton of every spelling a record holds (its local script and its
-passport Latin) is encoded, so two records agree when any of their forms do.
+(`VARIANTS`) add what a fold cannot: Ов-/Ог-/Hovh- at the start, the Russified -ов/-ова of an
+Armenian surname (Багдасаров), the masculine of a feminine surname, the consonants alone (the
+vowels Armenian leaves unwritten: Սարգսյան against Саркисян); and a Cyrillic spelling is also
+read without its Г, which often stands for an Armenian Հ (Мгер/Մհեր, Гамлет/Համլետ). Every
+form of every spelling a record holds (its local script and its passport Latin) is encoded,
+so two records agree when any of their forms do.
 
 Patronymics come as the father's name: the endings -ович/-овна, -ұлы/-қызы and the Armenian
 genitive -ի are removed first (Давидовна, Դավթի → DAVID, DAVT).
@@ -83,6 +85,8 @@ def _end(suffixes: tuple[str, ...], replacement: str) -> Callable[[str], list[st
 
 
 _INTERVOCALIC_K: Final = re.compile(r"(?<=[aio])k(?=[aio])")
+_NO_GE: Final = re.compile("[гГ]")
+_VOWELS: Final = re.compile("[aio]")
 
 # Each rule maps a skeleton to more skeletons of the same name (already folded, so written in
 # skeleton letters: Г and Գ are k, е/и/ы are i, у/о are o). Kept short: every variant is
@@ -90,13 +94,9 @@ _INTERVOCALIC_K: Final = re.compile(r"(?<=[aio])k(?=[aio])")
 VARIANTS: Final[tuple[tuple[str, Callable[[str], list[str]]], ...]] = (
     # Հովհ-/Օհ- → Ов-/Ог-/Оа-: Hovhannisyan, Ованнисян, Оганесян; Ohanyan, Оганян.
     ("Ов-/Ог-/Hovh-", _start(r"o[vk]?(?=[aio])", ("ov", "ok", "o"))),
-    # A Russian Г for an Armenian Հ the skeleton dropped: Гайк/Hayk, Гамлет/Hamlet.
-    ("Г-/H-", _start(r"k(?=[aio])", ("",))),
-    # A Russian Г for a medial Հ: Шагинян/Shahinyan.
-    (
-        "-г-/-h-",
-        lambda form: [_INTERVOCALIC_K.sub("", form)] if _INTERVOCALIC_K.search(form) else [],
-    ),
+    # The consonants alone: vowels an Armenian spelling leaves unwritten (Սարգսյան, Sargsyan
+    # against Саркисян) or a genitive drops (Դավիթ → Դավթի against Давидович).
+    ("consonants", lambda form: [_VOWELS.sub("", form)]),
     # The Russified surname of an Armenian: Багдасаров/Բաղդասարյան, Амбарцумов.
     ("-ов/-ян", _end(("ova", "ov"), "an")),
     # A feminine surname's masculine: Попова/Попов, Сатпаева/Сатпаев, Пушкина/Пушкин.
@@ -130,9 +130,17 @@ def forms(spellings: Iterable[str | None], *, variants: bool = True) -> list[str
             form = skeleton(to_latin(spelling))
             if form:
                 found.add(form)
+            # A Russian Г often stands for an Armenian Հ, which the skeleton drops: Мгер/Մհեր,
+            # Грант/Հրանտ, Гамлет/Համլետ, Оганесян/Օհան-. The spelling without Г is a variant.
+            if variants and script_of(spelling) == "cyrillic" and "г" in spelling.lower():
+                bare = skeleton(to_latin(_NO_GE.sub("", spelling)))
+                if len(bare) > 1:
+                    found.add(bare)
     if variants:
-        for form in list(found):
-            for _, rule in VARIANTS:
+        # Each rule applies to the forms the rules before it made too (Оганесян → Ованесян →
+        # its consonants), so the rules' order matters: the consonants come after the starts.
+        for _, rule in VARIANTS:
+            for form in list(found):
                 found.update(v for v in rule(form) if len(v) > 1)
     return sorted(found)
 

@@ -40,13 +40,13 @@ def test_evaluation_finds_the_dual_citizens_and_writes_the_pairs(
     assert figures["truth_pairs"] == 300
     assert figures["precision"] >= 0.99 and figures["recall"] >= 0.97
     assert figures["pair_completeness"] >= 0.995
-    assert figures["candidate_pairs"] < figures["left_records"] * figures["right_records"] / 1000
+    assert figures["compared_pairs"] < figures["left_records"] * figures["right_records"] / 1000
     with out.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["left_id", "right_id", "score"]
     assert len(rows) == figures["matches"]
     scores = [float(row["score"]) for row in rows]
-    assert scores == sorted(scores, reverse=True) and min(scores) >= 0.85
+    assert scores == sorted(scores, reverse=True) and min(scores) >= 0.82
     # One to one: no record of either register in two pairs.
     assert (
         len({row["left_id"] for row in rows}) == len({row["right_id"] for row in rows}) == len(rows)
