@@ -316,7 +316,7 @@ def linkage_prints_no_person(scene: Scene, path: str) -> None:
     result, out = _linkage(scene, "--left", str(left))
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     figures = json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[attr-defined]
-    assert set(figures) >= {"matches", "candidate_pairs", "seconds"}
+    assert set(figures) >= {"matches", "compared_pairs", "seconds"}
     printed = result.output  # type: ignore[attr-defined]
     assert PLANTED not in printed.upper()
     assert not any(v in printed for v in planted.column("national_id").to_pylist()[:50])
