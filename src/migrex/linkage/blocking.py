@@ -56,7 +56,7 @@ PASSES: Final[dict[str, tuple[Part, ...]]] = {
     "date": ((("birth_date",), _date_tokens),),
     "year-surname": ((("birth_year",), _year), (("surname", "surname_latin"), _prefixes)),
     "year-given": (
-        (("birth_year", "sex"), lambda v: [v] if v and len(v) > 5 else []),
+        (("birth_year", "sex"), lambda v: [v] if v and len(v.split("\x1f")[0]) == 4 else []),
         (("given_name", "given_name_latin"), _prefixes),
     ),
 }

@@ -9,6 +9,7 @@ Armenian passport's spelling, and `names.skeleton` folds the rest.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Final
 
 # Russian and Kazakh Cyrillic, lower case (text is lowered before it is looked up).
@@ -78,4 +79,6 @@ def to_latin(text: str) -> str:
         return armenian_latin(text)
     if script == "cyrillic":
         return cyrillic_latin(text)
-    return text.lower()
+    # Latin with diacritics (Müller, Şahin) keeps its base letters.
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
