@@ -103,6 +103,8 @@ class Encoded:
 
 
 def joined(columns: Sequence[pa.Array]) -> pa.Array:
+    """The cells of several columns as one text per row, joined by U+001F (a missing cell is
+    empty): a name and its passport Latin are one value to normalise."""
     if len(columns) == 1:
         return columns[0]
     return pc.binary_join_element_wise(
