@@ -29,8 +29,10 @@ from migrex.linkage.encoder import LAYOUT, Ints, Layout, Words
 Floats = npt.NDArray[np.float64]
 
 # The lowest score matched. Chance look-alikes (a common name, the same birth date or a day
-# off) grow with the registers: with 200,000 × 100,000 synthetic citizens, 0.8 matched five
-# pairs of two people among 305, 0.82 three among 301 (`migrex bench linkage`).
+# off) grow with the registers: with 200,000 × 100,000 synthetic citizens, 0.82 matched one
+# pair of two people among 299; with 1,000,000 × 500,000, 88 among 385, where the synthetic
+# registers (a few dozen names per people) hold 102 pairs of two people with the same name,
+# birth date and sex: only the father's name can tell those apart (`migrex bench linkage`).
 THRESHOLD: Final = 0.82
 # A field's Dice below FLOOR counts as no agreement at all, and the rest is stretched to
 # [0, 1]: two different names still share a letter pair or a stray bit (Dice 0.3-0.4), which

@@ -73,7 +73,7 @@ class Layout:
 LAYOUT: Final = Layout((
     Segment("surname", 4, 4, 0.28),
     Segment("given_name", 4, 5, 0.28),
-    Segment("patronymic", 2, 4, 0.12),
+    Segment("patronymic", 2, 4, 0.2),
     Segment("birth_date", 3, 8, 0.28),
     Segment("sex", 1, 8, 0.05),
     Segment("birth_place", 2, 4, 0.05),
