@@ -287,6 +287,24 @@ FEATURES: Final[tuple[Feature, ...]] = (
         ),
     ),
     Feature(
+        "linkage",
+        commands=(
+            Command(
+                "linkage",
+                "Privacy-preserving linkage of two citizens' registers.",
+                "migrex.linkage.cli:app",
+            ),
+        ),
+        benchmarks=(
+            Command(
+                "linkage",
+                "Encoding, Dice comparisons on 1 and 2 threads, cross-script precision/recall.",
+                "migrex.linkage.bench:run",
+                group=False,
+            ),
+        ),
+    ),
+    Feature(
         "synth",
         commands=(
             Command(

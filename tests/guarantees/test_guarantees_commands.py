@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select, update
 
@@ -275,6 +277,50 @@ def _synth(scene: Scene, seed: int) -> Path:
     if not folder.exists():
         write_population(generate(10_000, seed), folder, "parquet")
     return folder / "AM"
+
+
+def _linkage(scene: Scene, *argv: str) -> tuple[object, Path]:
+    """`migrex linkage evaluate` of the synthetic population's citizens' registers, with
+    `argv` in place of the files given by default; returns the result and the output path."""
+    folder = _synth(scene, 2024).parent
+    out = scene.root / "linkage-pairs.csv"
+    out.unlink(missing_ok=True)
+    files = {"--left": str(folder / "KZ" / "citizens.parquet"),
+             "--right": str(folder / "AM" / "citizens.parquet")}  # fmt: skip
+    given = dict(zip(argv[::2], argv[1::2], strict=True))
+    args = [a for option, value in (files | given).items() for a in (option, value)]
+    return scene.cli("linkage", "evaluate", *args, "--out", str(out), "--json"), out
+
+
+def linkage_bad_input(scene: Scene, path: str) -> None:
+    """G10: a register file without the contract's columns is refused with the file and the
+    column named; no pairs file is written and the node is not touched."""
+    bad = write_csv(scene.root / "not-citizens.csv", Kind.PERSONS_PRESENT, [])
+    before = scene.counts()
+    result, out = _linkage(scene, "--right", str(bad))
+    _clean_error(result, ImportRejected.exit_code)
+    output = result.output  # type: ignore[attr-defined]
+    assert "not-citizens.csv" in output and "citizenship_basis" in output
+    assert not out.exists()
+    assert _changed(before, scene.counts()) == {}
+
+
+def linkage_prints_no_person(scene: Scene, path: str) -> None:
+    """G8: what the evaluation prints is counts, shares and seconds; the pairs (ids and
+    scores) go to the file only. Run on registers that hold a planted surname."""
+    folder = _synth(scene, 2024).parent
+    table = pq.read_table(folder / "KZ" / "citizens.parquet")
+    planted = table.set_column(1, "surname", pa.array([PLANTED.capitalize()] * table.num_rows))
+    left = scene.root / "planted-citizens.parquet"
+    pq.write_table(planted, left)
+    result, out = _linkage(scene, "--left", str(left))
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[attr-defined]
+    assert set(figures) >= {"matches", "compared_pairs", "seconds"}
+    printed = result.output  # type: ignore[attr-defined]
+    assert PLANTED not in printed.upper()
+    assert not any(v in printed for v in planted.column("national_id").to_pylist()[:50])
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "left_id,right_id,score"
 
 
 def _release(scene: Scene, period: int, seed: int) -> object:
@@ -1018,6 +1064,10 @@ ROWS: dict[str, Row] = {
     "migrex bench channels": row(OFFLINE),
     "migrex channels run": row(CHANNELS),
     "migrex channels evaluate": row(CHANNELS),
+    "migrex bench linkage": row(OFFLINE),
+    "migrex linkage evaluate": row(
+        OFFLINE, G8=Check(linkage_prints_no_person), G10=Check(linkage_bad_input)
+    ),
     "migrex synth": row(OFFLINE),
     "migrex demo": row(OFFLINE),
 }

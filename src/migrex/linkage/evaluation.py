@@ -1,0 +1,197 @@
+"""The whole linkage on two register files, offline, with the very code of a run.
+
+Both parties' encoders run here under a throwaway key (drawn for the evaluation and
+forgotten), then blocking, comparison and matching as the linkage unit does them. With a
+truth file (the pairs that are one person), the result is scored: precision and recall of
+the matched pairs, and the pair completeness of blocking (true pairs that met in a block).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from migrex.errors import ImportRejected, Problem
+from migrex.linkage.blocking import (
+    PASSES,
+    blocking_tokens,
+    candidate_chunks,
+    pair_completeness,
+)
+from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, match, pair_scores
+from migrex.linkage.encoder import Encoded, Ints, encode_filters
+from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.records import Register
+
+# Truth files name the pair's two ids: `left_id,right_id`, or the synthetic population's
+# ground truth (`kz_national_id,am_national_id`, either register on the left).
+TRUTH_COLUMNS = (("left_id", "right_id"), ("kz_national_id", "am_national_id"))
+
+
+def encode(register: Register, key: bytes, *, salted: bool = True) -> Encoded:
+    """A party's side of a run: its filters and blocking tokens."""
+    return Encoded(encode_filters(register, key, salted=salted), blocking_tokens(register, key))
+
+
+@dataclass
+class Linkage:
+    """What a run found, by row of each register, and what it took."""
+
+    matches: Matches
+    compared_pairs: int  # a pair blocked together by two passes counts twice
+    pairs_per_pass: dict[str, int]
+    seconds: dict[str, float]
+    pair_completeness: Callable[[set[tuple[int, int]]], float] = field(repr=False)
+
+
+def link(
+    left: Register, right: Register, *, key: bytes | None = None,
+    threshold: float = THRESHOLD, salted: bool = True,
+) -> Linkage:  # fmt: skip
+    """Encode both registers, block, compare and match them. Candidate pairs are scored a
+    chunk at a time and only those at or above the threshold are kept, so memory follows
+    the matches, not the pairs compared."""
+    key = key or secrets.token_bytes(KEY_BYTES)
+    clock = time.perf_counter()
+    ours, theirs = encode(left, key, salted=salted), encode(right, key, salted=salted)
+    encoded = time.perf_counter()
+    counts = (field_counts(ours.filters), field_counts(theirs.filters))
+    per_pass = dict.fromkeys(PASSES, 0)
+    kept: list[tuple[Ints, Ints, npt.NDArray[np.float32]]] = []
+    blocking = comparing = 0.0
+    chunks = candidate_chunks(ours.blocks, theirs.blocks)
+    while True:
+        start = time.perf_counter()
+        chunk = next(chunks, None)
+        blocked = time.perf_counter()
+        blocking += blocked - start
+        if chunk is None:
+            break
+        name, li, ri = chunk
+        per_pass[name] += len(li)
+        scores = pair_scores(ours.filters, theirs.filters, li, ri, counts=counts)
+        good = scores >= threshold
+        kept.append((li[good], ri[good], scores[good]))
+        comparing += time.perf_counter() - blocked
+    start = time.perf_counter()
+    li, ri, scores = (np.concatenate(part) for part in zip(*kept, strict=True)) if kept else (
+        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))  # fmt: skip
+    # A pair two passes found is kept twice with the same score: keep it once.
+    _, first = np.unique(li * (1 << 32) + ri, return_index=True)
+    li, ri, scores = li[first], ri[first], scores[first]
+    matches = match(li, ri, scores, n_left=len(left), n_right=len(right), threshold=threshold)
+    matched = time.perf_counter()
+    return Linkage(
+        matches=matches,
+        compared_pairs=sum(per_pass.values()),
+        pairs_per_pass=per_pass,
+        seconds={
+            "encode": round(encoded - clock, 3),
+            "block": round(blocking, 3),
+            "compare": round(comparing, 3),
+            "match": round(matched - start, 3),
+        },
+        pair_completeness=lambda truth: pair_completeness(ours.blocks, theirs.blocks, truth),
+    )
+
+
+def _read_table(path: Path) -> pa.Table:
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pq.read_table(path)
+        return pacsv.read_csv(
+            path, convert_options=pacsv.ConvertOptions(strings_can_be_null=True, column_types={
+                name: pa.string() for pair in TRUTH_COLUMNS for name in pair
+            }),
+        )  # fmt: skip
+    except (OSError, pa.ArrowInvalid) as error:
+        raise ImportRejected(
+            f"{path.name} is not a readable truth file (CSV or Parquet)"
+        ) from error
+
+
+def read_truth(path: Path, left: Register, right: Register) -> set[tuple[int, int]]:
+    """The true pairs of a truth file, as (left row, right row); pairs whose ids are not in
+    the registers are left out (a truth file may cover a larger population)."""
+    return truth_pairs(_read_table(path), left, right, source=path.name)
+
+
+def truth_pairs(
+    table: pa.Table, left: Register, right: Register, source: str = "the truth table"
+) -> set[tuple[int, int]]:
+    """The (left row, right row) pairs a truth table names, whichever register its first
+    id column belongs to."""
+    columns = next((pair for pair in TRUTH_COLUMNS if set(pair) <= set(table.column_names)), None)
+    if columns is None:
+        raise ImportRejected(
+            f"{source} does not name pairs",
+            [Problem("header", "needs columns left_id,right_id (or kz_national_id,"
+                     "am_national_id)")],
+        )  # fmt: skip
+    first, second = (table.column(c).cast(pa.string()).to_pylist() for c in columns)
+    left_rows = {v: i for i, v in enumerate(left.ids.to_pylist())}
+    right_rows = {v: i for i, v in enumerate(right.ids.to_pylist())}
+    if sum(v in left_rows for v in second) > sum(v in left_rows for v in first):
+        first, second = second, first
+    return {
+        (left_rows[a], right_rows[b])
+        for a, b in zip(first, second, strict=True)
+        if a in left_rows and b in right_rows
+    }
+
+
+def scored(linkage: Linkage, truth: set[tuple[int, int]]) -> dict[str, Any]:
+    """Precision, recall and F1 of the matches, and blocking's pair completeness."""
+    found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
+    right = len(found & truth)
+    precision = right / len(found) if found else 1.0
+    recall = right / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "truth_pairs": len(truth),
+        "true_matches": right,
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "pair_completeness": round(linkage.pair_completeness(truth), 4),
+    }
+
+
+def figures(linkage: Linkage, left: Register, right: Register) -> dict[str, Any]:
+    """Counts and times of a run: no id, no name, no score of a single pair."""
+    bands = np.bincount(linkage.matches.bands, minlength=len(BANDS) + 1)
+    return {
+        "left_records": len(left),
+        "right_records": len(right),
+        "compared_pairs": linkage.compared_pairs,
+        "pairs_per_pass": linkage.pairs_per_pass,
+        "reduction_ratio": round(1 - linkage.compared_pairs / max(len(left) * len(right), 1), 6),
+        "matches": len(linkage.matches.left),
+        "bands": {name: int(bands[i]) for i, (name, _) in enumerate(BANDS)},
+        "seconds": linkage.seconds,
+    }
+
+
+def write_pairs(linkage: Linkage, left: Register, right: Register, out: Path) -> None:
+    """`left_id,right_id,score`, best first; written under a temporary name, then renamed."""
+    m = linkage.matches
+    table = pa.table({
+        "left_id": left.ids.take(pa.array(m.left)),
+        "right_id": right.ids.take(pa.array(m.right)),
+        "score": pa.array(np.round(m.scores.astype(np.float64), 4)),
+    })  # fmt: skip
+    partial = out.with_name(out.name + ".partial")
+    with partial.open("wb") as handle:
+        handle.write((",".join(table.column_names) + "\n").encode("utf-8"))
+        pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False))
+    partial.replace(out)

@@ -1,0 +1,188 @@
+"""Encoding, blocking and comparison: the same record under the same key gives the same
+filter, under another key an unrelated one; identical records score 1; blocking keeps the
+true pairs of the synthetic population together."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from migrex.linkage.blocking import (
+    blocking_tokens,
+    candidate_chunks,
+    candidate_pairs,
+    pair_completeness,
+)
+from migrex.linkage.compare import (
+    BANDS,
+    band_of,
+    dense_dice_count,
+    dense_dice_count_numpy,
+    field_counts,
+    match,
+    pair_scores,
+)
+from migrex.linkage.encoder import LAYOUT, encode_filters
+from migrex.linkage.evaluation import link, scored, truth_pairs
+from migrex.linkage.keys import Keyed
+from migrex.linkage.records import FIELDS, Register
+from migrex.registry.columns import Kind
+from migrex.synth import Population, generate
+
+KEY = bytes(range(32))
+OTHER_KEY = bytes(range(1, 33))
+
+names = st.text(alphabet="АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШабвгдежзиклмнопрстуфхцчшщыэюяՀովհաննիսյան",
+                min_size=1, max_size=14)  # fmt: skip
+dates = st.dates().map(lambda d: f"{d.year:04d}-{d.month:02d}-{d.day:02d}")
+
+
+def register(rows: list[dict[str, str | None]]) -> Register:
+    return Register({
+        name: pa.array([row.get(name) for row in rows], pa.string()) for name in FIELDS
+    })  # fmt: skip
+
+
+def person(surname: str, given: str, birth: str, **more: str | None) -> dict[str, str | None]:
+    return {"national_id": "X1", "surname": surname, "given_name": given, "birth_date": birth,
+            "sex": "M", **more}  # fmt: skip
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:  # type: ignore[type-arg]
+    common = int(np.bitwise_count(a & b).sum())
+    return 2 * common / int(np.bitwise_count(a).sum() + np.bitwise_count(b).sum())
+
+
+@settings(max_examples=40, deadline=None)
+@given(names, names, dates)
+def test_same_record_same_key_same_filter(surname: str, given: str, birth: str) -> None:
+    one = encode_filters(register([person(surname, given, birth)]), KEY)
+    again = encode_filters(register([person(given, "x", birth), person(surname, given, birth)]),
+                           KEY)  # fmt: skip
+    assert one.shape == (1, LAYOUT.words)
+    assert np.array_equal(one[0], again[1])
+    assert pair_scores(one, again, np.array([0]), np.array([1]))[0] == pytest.approx(1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(names, names, dates)
+def test_another_key_gives_an_unrelated_filter(surname: str, given: str, birth: str) -> None:
+    rows = register([person(surname, given, birth)])
+    ours, theirs = encode_filters(rows, KEY)[0], encode_filters(rows, OTHER_KEY)[0]
+    # No more bits in common than two random filters of the same fills share by chance, per
+    # segment (a generous Poisson bound on the expected count).
+    bounds = LAYOUT.bounds()
+    expected = 0.0
+    for f in range(len(LAYOUT.segments)):
+        a, b = ours[bounds[f] : bounds[f + 1]], theirs[bounds[f] : bounds[f + 1]]
+        size = 64 * (bounds[f + 1] - bounds[f])
+        expected += np.bitwise_count(a).sum() * np.bitwise_count(b).sum() / size
+    common = np.bitwise_count(ours & theirs).sum()
+    assert common <= expected + 4 * np.sqrt(expected) + 3
+
+
+def test_salting_puts_one_name_on_other_bits_in_another_year() -> None:
+    rows = register([person("Оганесян", "Арам", "1980-01-01"),
+                     person("Оганесян", "Арам", "1981-01-01")])  # fmt: skip
+    salted, plain = encode_filters(rows, KEY), encode_filters(rows, KEY, salted=False)
+    surname = slice(0, LAYOUT.segments[0].words)
+    assert np.array_equal(plain[0, surname], plain[1, surname])
+    assert dice(salted[0, surname], salted[1, surname]) < 0.5
+
+
+def test_a_missing_field_is_an_empty_segment_and_left_out_of_the_score() -> None:
+    rows = register([person("Оганесян", "Арам", "1980-01-01", patronymic="Ашотович"),
+                     person("Հովհաննիսյան", "Արամ", "1980-01-01")])  # fmt: skip
+    filters = encode_filters(rows, KEY)
+    counts = field_counts(filters)
+    patronymic = [s.field for s in LAYOUT.segments].index("patronymic")
+    assert counts[0, patronymic] > 0 and counts[1, patronymic] == 0
+    assert pair_scores(filters[:1], filters[1:], np.array([0]), np.array([0]))[0] > 0.93
+
+
+def test_the_compiled_count_equals_the_numpy_baseline() -> None:
+    rng = np.random.default_rng(7)
+    bits = rng.random((300, 1024)) < 0.25
+    filters = np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+    left, right = filters[:100], np.concatenate([filters[100:], filters[:20]])
+    assert dense_dice_count(left, right, 0.5) == dense_dice_count_numpy(left, right, 0.5)
+    assert dense_dice_count(left, right, 0.99) == 20  # each of the 20 copies with itself
+
+
+def test_matching_is_one_to_one_best_first() -> None:
+    li, ri = np.array([0, 0, 1, 2]), np.array([0, 1, 0, 2])
+    scores = np.array([0.95, 0.9, 0.97, 0.5], dtype=np.float32)
+    matches = match(li, ri, scores, n_left=3, n_right=3, threshold=0.85)
+    assert sorted(zip(matches.left.tolist(), matches.right.tolist(), strict=True)) == [
+        (0, 1), (1, 0)
+    ]  # fmt: skip
+    assert band_of(np.array([0.99, 0.92, 0.83, 0.1], dtype=np.float32)).tolist() == [
+        0, 1, 2, len(BANDS)
+    ]  # fmt: skip
+
+
+def test_swapped_day_and_month_meet_in_the_date_block() -> None:
+    ours = blocking_tokens(register([person("Оганесян", "Арам", "1980-03-07")]), KEY)
+    theirs = blocking_tokens(register([person("Հովհաննիսյան", "Արամ", "1980-07-03")]), KEY)
+    assert set(ours["date"].tokens.tolist()) == set(theirs["date"].tokens.tolist())
+    li, _, per_pass = candidate_pairs(ours, theirs)
+    assert len(li) == 1 and per_pass["date"] == 1
+    other = blocking_tokens(register([person("Оганесян", "Арам", "1980-03-07")]), OTHER_KEY)
+    assert not set(ours["date"].tokens.tolist()) & set(other["date"].tokens.tolist())
+
+
+def test_keyed_hashes_need_a_full_key() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        Keyed(b"short", "filter")
+
+
+@cache
+def population() -> Population:
+    return generate(10_000, 11)
+
+
+def registers() -> tuple[Register, Register]:
+    p = population()
+    return (Register.from_table(p.table("KZ", Kind.CITIZENS)),
+            Register.from_table(p.table("AM", Kind.CITIZENS)))  # fmt: skip
+
+
+def test_blocking_keeps_the_dual_citizens_together_and_compares_few_pairs() -> None:
+    kz, am = registers()
+    truth = truth_pairs(population().ground_truth.dual_citizens, kz, am)
+    li, ri, _ = candidate_pairs(blocking_tokens(kz, KEY), blocking_tokens(am, KEY))
+    met = set(zip(li.tolist(), ri.tolist(), strict=True)) & truth
+    assert len(met) / len(truth) >= 0.995
+    assert len(li) < len(kz) * len(am) / 1000
+
+
+def test_the_dual_citizens_are_found_across_scripts() -> None:
+    kz, am = registers()
+    linkage = link(kz, am, key=KEY)
+    quality = scored(linkage, truth_pairs(population().ground_truth.dual_citizens, kz, am))
+    assert quality["precision"] >= 0.99
+    assert quality["recall"] >= 0.97
+    # The planted near misses (twins, namesakes, siblings) are not taken for one person.
+    near = truth_pairs(population().ground_truth.near_misses, kz, am)
+    found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
+    assert len(found & near) <= 1
+
+
+def test_chunks_hand_out_every_pair_once_however_small() -> None:
+    kz, am = registers()
+    ours, theirs = blocking_tokens(kz, KEY), blocking_tokens(am, KEY)
+    whole = candidate_chunks(ours, theirs, chunk=1 << 30)
+    pieces = candidate_chunks(ours, theirs, chunk=997)
+
+    def pairs(chunks: object) -> list[tuple[str, int, int]]:
+        return sorted((name, a, b) for name, li, ri in chunks  # type: ignore[attr-defined]
+                      for a, b in zip(li.tolist(), ri.tolist(), strict=True))  # fmt: skip
+
+    assert pairs(whole) == pairs(pieces)
+    truth = truth_pairs(population().ground_truth.dual_citizens, kz, am)
+    assert pair_completeness(ours, theirs, truth) >= 0.995
