@@ -113,7 +113,10 @@ async def _measure(node: Node, samples: int) -> dict[str, list[float]]:
             raise RuntimeError(f"the benchmark's officer could not sign in ({signed.status_code})")
         pages = {
             "queue_page": ("/ui/queues/incoming", {}),
-            "queue_partial": ("/ui/queues/incoming?sort=opened&page=2", {"HX-Request": "true"}),
+            "queue_partial": (
+                "/ui/queues/incoming?sort=opened&page=2",
+                {"HX-Request": "true", "HX-Target": "queue-table"},
+            ),
             "front_page": ("/ui/", {}),
         }
         timings: dict[str, list[float]] = {name: [] for name in pages}
@@ -128,6 +131,8 @@ async def _measure(node: Node, samples: int) -> dict[str, list[float]]:
                     raise RuntimeError(f"{url} answered {response.status_code}")
                 if name != "front_page" and response.text.count('name="case" value=') < 50:
                     raise RuntimeError(f"{url} did not show a page of 50 cases")
+                if name == "queue_partial" and "<html" in response.text:
+                    raise RuntimeError(f"{url} answered a whole page, not the table alone")
     return timings
 
 

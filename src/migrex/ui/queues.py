@@ -62,9 +62,11 @@ def queue_view(
     chosen = _queue(queue, officer)
     filters = QueueFilter(agreement, partner, category, state)
     at = _now()
+    table_alone = is_htmx(request) and request.headers.get("HX-Target") == "queue-table"
     with unit_of_work() as uow:
         shown = queue_page(uow, chosen, officer, at, filters=filters, sort=sort, page=page)
-        counts = queue_counts(uow, officer, at)
+        # Every queue's count is for the whole page's tabs; the table alone shows none.
+        counts = {} if table_alone else queue_counts(uow, officer, at)
         holders = assignable_officers(uow, officer)
     agreements = setup.node.agreements
     locale = locale_of(request)
@@ -79,7 +81,7 @@ def queue_view(
         "may_claim": any(may(officer, Action.REVIEW_INCOMING, a) for a in officer.authorities),
         "may_assign": bool(holders),
     }  # fmt: skip
-    if is_htmx(request) and request.headers.get("HX-Target") == "queue-table":
+    if table_alone:
         return render(request, "ui/queue_table.html", officer=officer, **context)
     return officer_page(request, officer, "ui/queue.html", **context)
 
