@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from migrex.ui import assets, cases, queues, requests, search, signin
+from migrex.ui import admin, assets, cases, disclosures, queues, requests, search, signin
 
 router = APIRouter()
-for part in (assets, signin, queues, cases, requests, search):
+for part in (assets, signin, queues, cases, requests, search, disclosures, admin):
     router.include_router(part.router)

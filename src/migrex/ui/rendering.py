@@ -135,4 +135,8 @@ def menu(officer: Officer) -> dict[str, bool]:
         "request": any(may(officer, Action.CREATE_REQUEST, a)
                        and may(officer, Action.SEND_REQUEST, a) for a in authorities),
         "search": any(may(officer, Action.VIEW_CASE, a) for a in authorities),
+        "ledger": any(may(officer, Action.VIEW_DISCLOSURES, a) for a in authorities),
+        "subject_report": any(may(officer, Action.SUBJECT_REPORT, a) for a in authorities),
+        "officers": may(officer, Action.MANAGE_USERS, None),
+        "node": may(officer, Action.OPERATE_DELIVERY, None),
     }  # fmt: skip
