@@ -52,11 +52,12 @@ def held_up(uow: UnitOfWork, limit: int) -> list[HeldUp]:
 
 def outbox_counts(uow: UnitOfWork) -> dict[str, int]:
     """Outgoing messages per delivery status, every status named (0 when none)."""
-    counted = dict(
-        uow.session.execute(
+    counted: dict[str, int] = {
+        status: count
+        for status, count in uow.session.execute(
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        ).tuples()
-    )
+        )
+    }
     return {status.value: counted.get(status.value, 0) for status in Status}
 
 
@@ -64,5 +65,5 @@ def inbox_counts(uow: UnitOfWork) -> dict[str, int]:
     """Received messages per filing status (only the statuses some message has)."""
     counted = uow.session.execute(
         select(InboxMessage.status, func.count()).group_by(InboxMessage.status)
-    ).tuples()
-    return dict(sorted(counted))
+    )
+    return {status: count for status, count in sorted(counted, key=lambda row: row[0])}
