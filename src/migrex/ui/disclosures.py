@@ -98,7 +98,7 @@ async def subject_report(
 ) -> HTMLResponse:  # fmt: skip
     """The API's subject report, for the identifiers the form gives; the use case records
     the read in the audit log, one entry per identifier, as the API's route does."""
-    fields = await form_fields(request, ("authority",))
+    fields = await form_fields(request, (), ("authority",))
     identifiers = [document_identifier(d) for d in await form_list(request, "document")] + [
         national_id_identifier(n) for n in await form_list(request, "national_id")
     ]
@@ -107,7 +107,7 @@ async def subject_report(
     if len(identifiers) > MAX_IDENTIFIERS:
         raise FormInvalid(f"give at most {MAX_IDENTIFIERS} identifiers")
     chosen, every = _authorities(officer, Action.SUBJECT_REPORT, setup.node.hosted,
-                                 fields["authority"])  # fmt: skip
+                                 fields.get("authority"))  # fmt: skip
     with unit_of_work() as uow:
         entries = report_on_subject(uow.session, setup.node.subject_key, identifiers,
                                     authority=chosen, reader=officer.actor, at=_now())  # fmt: skip
