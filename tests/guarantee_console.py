@@ -354,8 +354,10 @@ CONSOLE_ROWS: dict[str, Row] = {
     ),
     "GET /ui/ledger": row(
         CONSOLE,
-        G4=_na("lists disclosures by message, partner, purpose and field names, with a count "
-               "of persons: never a person's data"),
+        G4=_na(
+            "lists disclosures by message, partner, purpose and field names, with a count "
+            "of persons: never a person's data"
+        ),
     ),
     "GET /ui/limits": row(
         CONSOLE, G4=_na("counts persons per partner state and period: no person's data")
@@ -363,8 +365,10 @@ CONSOLE_ROWS: dict[str, Row] = {
     "GET /ui/subject-report": row(CONSOLE),
     "POST /ui/subject-report": row(
         CONSOLE,
-        G4=_na("lists what the ledger holds about the person (partners, purposes, field "
-               "names), never the person's data; the read is audited (G5)"),
+        G4=_na(
+            "lists what the ledger holds about the person (partners, purposes, field "
+            "names), never the person's data; the read is audited (G5)"
+        ),
         G5=Check(subject_report_is_audited),
         G10=BAD_FORM,
     ),
@@ -375,21 +379,26 @@ CONSOLE_ROWS: dict[str, Row] = {
     ),
     "GET /ui/node": row(
         CONSOLE,
-        G4=_na("counts per status and envelopes' facts (ids, authorities, types, states), "
-               "never a body"),
+        G4=_na(
+            "counts per status and envelopes' facts (ids, authorities, types, states), never a body"
+        ),
     ),
     "POST /ui/outbox/{message_id}/reissue": row(
         CONSOLE,
         G5=Check(administration_is_audited),
-        G9=_na("the operator's way to move a held-up message on, the use case of `migrex "
-               "outbox reissue`, whose delivery is checked in tests/integration/exchange"),
+        G9=_na(
+            "the operator's way to move a held-up message on, the use case of `migrex "
+            "outbox reissue`, whose delivery is checked in tests/integration/exchange"
+        ),
     ),
     "POST /ui/outbox/{message_id}/discard": row(
         CONSOLE,
         G5=Check(administration_is_audited),
-        G9=_na("the operator's way to clear a held-up message, the use case of `migrex "
-               "outbox discard`, whose effect on the case is checked in tests/integration/"
-               "exchange"),
+        G9=_na(
+            "the operator's way to clear a held-up message, the use case of `migrex "
+            "outbox discard`, whose effect on the case is checked in tests/integration/"
+            "exchange"
+        ),
         G10=BAD_FORM,
     ),
     "POST /ui/sign-out": row(CONSOLE),

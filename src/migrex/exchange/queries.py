@@ -52,18 +52,18 @@ def held_up(uow: UnitOfWork, limit: int) -> list[HeldUp]:
 
 def outbox_counts(uow: UnitOfWork) -> dict[str, int]:
     """Outgoing messages per delivery status, every status named (0 when none)."""
-    counted: dict[str, int] = {
-        status: count
-        for status, count in uow.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        )
-    }
+    rows = uow.session.execute(
+        select(OutboxMessage.status, func.count().label("n")).group_by(OutboxMessage.status)
+    )
+    counted = {row.status: row.n for row in rows}
     return {status.value: counted.get(status.value, 0) for status in Status}
 
 
 def inbox_counts(uow: UnitOfWork) -> dict[str, int]:
     """Received messages per filing status (only the statuses some message has)."""
-    counted = uow.session.execute(
-        select(InboxMessage.status, func.count()).group_by(InboxMessage.status)
+    rows = uow.session.execute(
+        select(InboxMessage.status, func.count().label("n"))
+        .group_by(InboxMessage.status)
+        .order_by(InboxMessage.status)
     )
-    return {status: count for status, count in sorted(counted, key=lambda row: row[0])}
+    return {row.status: row.n for row in rows}

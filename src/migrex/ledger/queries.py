@@ -99,9 +99,11 @@ def disclosures(
            DisclosureRow.partner_authority, DisclosureRow.message_id, DisclosureRow.message_type,
            DisclosureRow.case_id, DisclosureRow.purpose, DisclosureRow.legal_basis,
            DisclosureRow.fields, DisclosureRow.actor)  # fmt: skip
-    grouped = select(*key, func.count(distinct(DisclosureRow.person)).label("persons")).where(
-        *where
-    ).group_by(*key)
+    grouped = (
+        select(*key, func.count(distinct(DisclosureRow.person)).label("persons"))
+        .where(*where)
+        .group_by(*key)
+    )
     total = uow.session.scalar(select(func.count()).select_from(grouped.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 1), pages)

@@ -9,6 +9,7 @@ report is asked for travel in a form, never in the address, and are not shown ba
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -38,7 +39,7 @@ def _now() -> datetime:
 
 
 def _authorities(
-    officer: Officer, action: Action, hosted: tuple[str, ...] | list[str], chosen: str | None
+    officer: Officer, action: Action, hosted: Sequence[str], chosen: str | None
 ) -> tuple[str, list[str]]:
     """The authority a page is for (the one chosen, else the first the officer may act for)
     and every one they may choose; NotAuthorised where they may not."""

@@ -119,8 +119,10 @@ def test_a_held_up_message_is_reissued_or_discarded(app: FastAPI, pair: Pair) ->
     dropped = ani.post(f"/ui/outbox/{second}/discard", htmx=True,
                        form={"reason": f"sent twice by mistake {PLANTED}"})  # fmt: skip
     assert dropped.status_code == 204 and _status(pair, second) == Status.DISCARDED
-    assert _administered(pair)[-2:] == [f"outbox-reissued:{first}",
-                                        f"outbox-discarded:{second}:reason-sha256:"]
+    assert _administered(pair)[-2:] == [
+        f"outbox-reissued:{first}",
+        f"outbox-discarded:{second}:reason-sha256:",
+    ]
     again = ani.post(f"/ui/outbox/{second}/reissue", htmx=True)
     assert again.status_code == 409  # discarded: nothing to re-issue
     page = ani.get("/ui/node").text
@@ -140,8 +142,9 @@ def test_a_held_up_message_is_reissued_or_discarded(app: FastAPI, pair: Pair) ->
     ],
 )
 def test_other_roles_are_refused(
-    app: FastAPI, pair: Pair, username: str, method: str, url: str, form: dict[str, str] | None
-) -> None:
+    app: FastAPI, pair: Pair, *, username: str, method: str, url: str,
+    form: dict[str, str] | None,
+) -> None:  # fmt: skip
     message_id = _parked(pair)
     other = _signed_in(app, username)
     assert 'href="/ui/officers"' not in other.get("/ui/").text

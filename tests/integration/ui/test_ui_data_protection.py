@@ -87,24 +87,32 @@ def test_the_subject_report_is_the_apis_and_is_audited(app: FastAPI, pair: Pair)
     form = dina.get("/ui/subject-report")
     assert form.status_code == 200 and 'hx-history="false"' in form.text
     before = _leaves(pair)
-    shown = dina.post("/ui/subject-report", htmx=True,
-                      form={"authority": "am-mcs", "document": PERSON["document_number"]})
+    shown = dina.post(
+        "/ui/subject-report",
+        htmx=True,
+        form={"authority": "am-mcs", "document": PERSON["document_number"]},
+    )
     assert shown.status_code == 200, shown.text
     assert "1 entry about the person" in shown.text and case_id in shown.text
     assert PERSON["document_number"] not in shown.text  # the identifier is not shown back
     assert _leaves(pair) == before + 1  # one audit entry per identifier, as on the API
     # The API's route gives the same entries.
-    api = call(app, "GET", "/v1/authorities/am-mcs/subject-report?document="
-               + PERSON["document_number"], token(pair.am, "dpo-api",
-                                                  [(Role.DATA_PROTECTION_OFFICER, "am-mcs")]))
+    api = call(
+        app,
+        "GET",
+        "/v1/authorities/am-mcs/subject-report?document=" + PERSON["document_number"],
+        token(pair.am, "dpo-api", [(Role.DATA_PROTECTION_OFFICER, "am-mcs")]),
+    )
     assert [e["case_id"] for e in api.json()] == [case_id]
-    nobody = dina.post("/ui/subject-report", htmx=True,
-                       form={"authority": "am-mcs", "national_id": "ZZ0000000"})
+    nobody = dina.post(
+        "/ui/subject-report", htmx=True, form={"authority": "am-mcs", "national_id": "ZZ0000000"}
+    )
     assert "The ledger holds nothing about this person." in nobody.text
     assert "ZZ0000000" not in nobody.text
     before = _leaves(pair)
-    assert dina.post("/ui/subject-report", htmx=True,
-                     form={"authority": "am-mcs"}).status_code == 422
+    assert (
+        dina.post("/ui/subject-report", htmx=True, form={"authority": "am-mcs"}).status_code == 422
+    )
     assert _leaves(pair) == before  # refused: nothing recorded
 
 
@@ -113,8 +121,12 @@ def test_limits_count_as_the_api_does(app: FastAPI, pair: Pair) -> None:
     dina = _signed_in(app, "dina")
     page = dina.get("/ui/limits")
     assert page.status_code == 200
-    api = call(app, "GET", "/v1/authorities/am-mcs/limits",
-               token(pair.am, "dpo-limits", [(Role.DATA_PROTECTION_OFFICER, "am-mcs")]))
+    api = call(
+        app,
+        "GET",
+        "/v1/authorities/am-mcs/limits",
+        token(pair.am, "dpo-limits", [(Role.DATA_PROTECTION_OFFICER, "am-mcs")]),
+    )
     [received] = [u for u in api.json() if u["direction"] == "received"]
     assert received["persons"] == 1
     assert f'<td translate="no">{received["limit"]}</td>' in page.text
@@ -147,6 +159,9 @@ def test_a_dpo_of_another_authority_sees_only_its_own(app: FastAPI, pair: Pair) 
     paruyr = _signed_in(app, "paruyr")
     assert case_id not in paruyr.get("/ui/ledger").text
     assert paruyr.get("/ui/ledger?authority=am-mcs").status_code == 403
-    refused = paruyr.post("/ui/subject-report", htmx=True,
-                          form={"authority": "am-mcs", "document": PERSON["document_number"]})
+    refused = paruyr.post(
+        "/ui/subject-report",
+        htmx=True,
+        form={"authority": "am-mcs", "document": PERSON["document_number"]},
+    )
     assert refused.status_code == 403

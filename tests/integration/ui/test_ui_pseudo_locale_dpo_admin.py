@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from test_ui_pseudo_locale import pseudo_translations, untranslated
 
 from casework_scenes import INQUIRY, PERSON, incoming_in_review, officers_app
 from casework_steps import context, now
@@ -18,7 +19,6 @@ from migrex.exchange.tables import OutboxMessage
 from migrex.officers.model import Role
 from migrex.ui import i18n, rendering
 from nodes import Pair
-from test_ui_pseudo_locale import pseudo_translations, untranslated
 
 
 @pytest.fixture
