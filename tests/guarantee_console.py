@@ -7,6 +7,7 @@ URL-encoded, and the CSRF header htmx sends (`console_client.Browser`)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from migrex.exchange.delivery import Status
 from migrex.exchange.tables import OutboxMessage
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.service import add_officer
+from migrex.retention.tables import RetentionKeyRow
 
 # Filled in for the path's parameters; a form each changing route accepts.
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming",
@@ -241,6 +243,23 @@ def administration_is_audited(scene: Scene, path: str) -> None:
     assert scene.counts()["audit_leaves"] > before
 
 
+def erasure_is_audited(scene: Scene, path: str) -> None:
+    """G5: the retention run started from the console logs each erasure, in its transaction
+    (`retention.run_retention`, the CLI's use case)."""
+    incoming_in_review(scene.pair)  # personal data sealed on arrival
+    with scene.node.unit_of_work() as uow:
+        for kept in uow.session.scalars(
+            select(RetentionKeyRow).where(RetentionKeyRow.erased_at.is_(None))
+        ):
+            kept.expires_at = now() - timedelta(minutes=1)
+        uow.commit()
+    browser = _signed_in(scene)
+    before = scene.counts()["audit_leaves"]
+    response = browser.post("/ui/retention/run", htmx=True)
+    assert response.status_code == 200, response.text
+    assert scene.counts()["audit_leaves"] > before
+
+
 class _Captured:
     """Every log record any logger emits meanwhile, formatted with its arguments."""
 
@@ -371,6 +390,17 @@ CONSOLE_ROWS: dict[str, Row] = {
         ),
         G5=Check(subject_report_is_audited),
         G10=BAD_FORM,
+    ),
+    "GET /ui/retention": row(
+        CONSOLE, G4=_na("lists records by message id, agreement and dates: no person's data")
+    ),
+    "POST /ui/retention/run": row(
+        CONSOLE,
+        G5=Check(erasure_is_audited),
+        G7=_na(
+            "runs the retention use case of `migrex retention run`, whose erasure of "
+            "every copy is checked in tests/integration/retention"
+        ),
     ),
     "GET /ui/officers": row(CONSOLE, G4=_na("lists officers, not data subjects")),
     "POST /ui/officers/{username}/disable": row(CONSOLE, G5=Check(administration_is_audited)),

@@ -55,6 +55,8 @@ def test_a_dpo_finds_the_disclosure_in_the_ledger(
     assert tab.audit(f"subject-report.{locale}") == []
     tab.go("/ui/limits")
     assert tab.audit(f"limits.{locale}") == []
+    tab.go("/ui/retention")
+    assert tab.audit(f"retention.{locale}") == []
     assert tab.csp_violations == [] and tab.errors == []
 
 

@@ -1,5 +1,6 @@
 """The data-protection officer's pages: the disclosure ledger with its filters, the subject
-report for a person, and the agreements' volume limits with their use.
+report for a person, the agreements' volume limits with their use, and the retention schedule
+with its erasures.
 
 The ledger's lines name messages, partners, purposes and field names, never a person; the
 subject report is the API's use case (`ledger.service.report_on_subject`), which records
@@ -20,9 +21,11 @@ from migrex.casework.routes.dependencies import CaseworkSetupDep
 from migrex.ledger.queries import DisclosureFilter, disclosure_choices, disclosures
 from migrex.ledger.service import authority_limits, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
-from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep
+from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, requires
 from migrex.officers.cli_identity import authorities_for
 from migrex.officers.model import Action, Officer
+from migrex.retention.queries import kept_records
+from migrex.retention.run import run_retention
 from migrex.ui import names
 from migrex.ui.forms import FormInvalid, form_fields, form_list
 from migrex.ui.rendering import PageRoute, is_htmx, locale_of, officer_page, render
@@ -32,6 +35,7 @@ router = APIRouter(route_class=PageRoute, tags=["console"])
 Choice = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9-]*$")]
 Way = Literal["sent", "received", "read"]
 MAX_IDENTIFIERS = 40  # as many as the API's report takes
+RETENTION_SHOWN = 100
 
 
 def _now() -> datetime:
@@ -137,3 +141,29 @@ def limits(
         uses = authority_limits(uow.session, setup.node.agreements, chosen, _now())
     return officer_page(request, officer, "ui/limits.html", authority=chosen, authorities=every,
                         uses=uses)  # fmt: skip
+
+
+@router.get("/ui/retention", summary="The retention schedule and the erasures",
+            response_class=HTMLResponse)  # fmt: skip
+def retention(
+    request: Request, officer: Annotated[Officer, requires(Action.RUN_RETENTION)],
+    unit_of_work: UnitOfWorkFactoryDep,
+) -> HTMLResponse:  # fmt: skip
+    """Records kept, soonest due first, and those erased (`migrex retention list`)."""
+    with unit_of_work() as uow:
+        kept = kept_records(uow, erased=False, limit=RETENTION_SHOWN)
+        erased = kept_records(uow, erased=True, limit=RETENTION_SHOWN)
+    return officer_page(request, officer, "ui/retention.html", kept=kept, erased=erased,
+                        now=_now())  # fmt: skip
+
+
+@router.post("/ui/retention/run", summary="Erase what is due now", response_class=HTMLResponse)
+def retention_run(
+    request: Request, officer: Annotated[Officer, requires(Action.RUN_RETENTION)],
+    unit_of_work: UnitOfWorkFactoryDep,
+) -> HTMLResponse:  # fmt: skip
+    """The retention run (`migrex retention run`): the keys of what is due are destroyed and
+    each erasure is logged, in one transaction."""
+    with unit_of_work() as uow:
+        done = run_retention(uow, _now())
+    return render(request, "ui/retention_done.html", erased=len(done))

@@ -139,4 +139,5 @@ def menu(officer: Officer) -> dict[str, bool]:
         "subject_report": any(may(officer, Action.SUBJECT_REPORT, a) for a in authorities),
         "officers": may(officer, Action.MANAGE_USERS, None),
         "node": may(officer, Action.OPERATE_DELIVERY, None),
+        "retention": may(officer, Action.RUN_RETENTION, None),
     }  # fmt: skip

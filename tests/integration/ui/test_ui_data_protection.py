@@ -16,6 +16,7 @@ from console_client import Browser, add_console_officer
 from migrex.audit.tables import AuditLeafRow
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import Role
+from migrex.retention.tables import RetentionKeyRow
 from nodes import Pair
 
 
@@ -140,6 +141,8 @@ def test_limits_count_as_the_api_does(app: FastAPI, pair: Pair) -> None:
         ("GET", "/ui/limits", None),
         ("GET", "/ui/subject-report", None),
         ("POST", "/ui/subject-report", {"authority": "am-mcs", "document": "AM1234567"}),
+        ("GET", "/ui/retention", None),
+        ("POST", "/ui/retention/run", None),
     ],
 )
 def test_other_roles_are_refused(
@@ -165,3 +168,28 @@ def test_a_dpo_of_another_authority_sees_only_its_own(app: FastAPI, pair: Pair) 
         form={"authority": "am-mcs", "document": PERSON["document_number"]},
     )
     assert refused.status_code == 403
+
+
+def test_retention_is_scheduled_and_run_as_the_cli_runs_it(app: FastAPI, pair: Pair) -> None:
+    incoming_in_review(pair)  # its personal data is sealed on arrival, kept for a while
+    dina = _signed_in(app, "dina")
+    page = dina.get("/ui/retention").text
+    assert "1 record kept, soonest due first" in page and "Nothing has been erased yet." in page
+    nothing = dina.post("/ui/retention/run", htmx=True)
+    assert nothing.status_code == 200 and "0 records erased" in nothing.text
+    with pair.am.unit_of_work() as uow:
+        [kept] = uow.session.scalars(select(RetentionKeyRow)).all()
+        kept.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+        uow.commit()
+    assert "Due now" in dina.get("/ui/retention").text
+    before = _leaves(pair)
+    erased = dina.post("/ui/retention/run", htmx=True)
+    assert "1 record erased" in erased.text
+    assert _leaves(pair) == before + 1  # the erasure is logged
+    with pair.am.unit_of_work() as uow:
+        [row] = uow.session.scalars(select(RetentionKeyRow)).all()
+        assert row.wrapped_key is None and row.erased_at is not None
+    assert "1 record erased" in dina.get("/ui/retention").text
+    anna = _signed_in(app, "anna")
+    assert anna.get("/ui/retention").status_code == 403
+    assert anna.post("/ui/retention/run", htmx=True).status_code == 403

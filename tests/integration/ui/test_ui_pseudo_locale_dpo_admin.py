@@ -59,6 +59,8 @@ def test_the_dpo_and_administrator_pages_are_translated(app: FastAPI, pair: Pair
         "subject report, nothing": dina.post("/ui/subject-report", htmx=True,
                                              form={"national_id": "X1"}),
         "limits": dina.get("/ui/limits"),
+        "retention": dina.get("/ui/retention"),
+        "retention run": dina.post("/ui/retention/run", htmx=True),
         "officers": ani.get("/ui/officers"),
         "password set": ani.post("/ui/officers/dina/password", htmx=True,
                                  form={"password": "a long passphrase, set again"}),
