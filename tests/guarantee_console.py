@@ -30,12 +30,13 @@ from migrex.casework.service import OpenRequest, open_request
 from migrex.exchange.delivery import Status
 from migrex.exchange.tables import OutboxMessage
 from migrex.ledger.tables import DisclosureRow
-from migrex.officers.service import add_officer
+from migrex.officers.service import add_officer, issue_token
 from migrex.retention.tables import RetentionKeyRow
 
 # Filled in for the path's parameters; a form each changing route accepts.
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming",
-              "username": "nobody-here", "message_id": "no-such-message"}  # fmt: skip
+              "username": "nobody-here", "message_id": "no-such-message",
+              "token_id": "999999"}  # fmt: skip
 _REQUEST = dict.fromkeys(
     (
         "agreement",
@@ -217,8 +218,9 @@ def subject_report_is_audited(scene: Scene, path: str) -> None:
 
 
 def administration_is_audited(scene: Scene, path: str) -> None:
-    """G5: disabling an officer, resetting a password, re-issuing and discarding a message
-    each add the use case's `administration` leaf, in the change's transaction."""
+    """G5: disabling an officer, resetting a password, revoking a token, re-issuing and
+    discarding a message each add the use case's `administration` leaf, in the change's
+    transaction."""
     method, _, template = path.partition(" ")
     with scene.node.unit_of_work() as uow:
         username = f"target-{scene.counts()['officer']}"
@@ -234,7 +236,10 @@ def administration_is_audited(scene: Scene, path: str) -> None:
         ).one()
         parked.status = Status.PARKED
         uow.commit()
-    url = template.format(username=username, message_id=message_id)
+    with scene.node.unit_of_work() as uow:
+        token_id = issue_token(uow, username=username, name="target", ttl=timedelta(days=1),
+                               actor="test").token_id  # fmt: skip
+    url = template.format(username=username, message_id=message_id, token_id=token_id)
     form = {"password": "a long passphrase for the target", "reason": "sent by mistake"}
     browser = _signed_in(scene)
     before = scene.counts()["audit_leaves"]
@@ -407,6 +412,7 @@ CONSOLE_ROWS: dict[str, Row] = {
     "POST /ui/officers/{username}/password": row(
         CONSOLE, G5=Check(administration_is_audited), G10=BAD_FORM
     ),
+    "POST /ui/tokens/{token_id}/revoke": row(CONSOLE, G5=Check(administration_is_audited)),
     "GET /ui/node": row(
         CONSOLE,
         G4=_na(

@@ -1,4 +1,5 @@
-"""The administrator's pages: the node's officers (disable one, reset a password) and the
+"""The administrator's pages: the node's officers and their live tokens (disable an officer,
+reset a password, revoke a token) and the
 node's delivery (outbox and inbox by status, the messages awaiting an operator, which can be
 re-issued or discarded with a reason).
 
@@ -20,7 +21,13 @@ from migrex.exchange.queries import held_up, inbox_counts, outbox_counts
 from migrex.exchange.service import discard, reissue
 from migrex.officers.api import UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer
-from migrex.officers.service import disable_officer, list_officers, set_password
+from migrex.officers.service import (
+    disable_officer,
+    list_officers,
+    list_tokens,
+    revoke_token,
+    set_password,
+)
 from migrex.ui.forms import form_fields
 from migrex.ui.rendering import PageRoute, officer_page, render
 
@@ -45,9 +52,11 @@ def _refresh() -> Response:
 def officers(
     request: Request, officer: Administrator, unit_of_work: UnitOfWorkFactoryDep
 ) -> HTMLResponse:
+    at = _now()
     with unit_of_work() as uow:
         listed = list_officers(uow)
-    return officer_page(request, officer, "ui/officers.html", officers=listed)
+        tokens = [t for t in list_tokens(uow) if t.revoked_at is None and t.expires_at > at]
+    return officer_page(request, officer, "ui/officers.html", officers=listed, tokens=tokens)
 
 
 @router.post("/ui/officers/{username}/disable", summary="Disable an officer", status_code=204)
@@ -69,6 +78,15 @@ async def reset_password(
         changed = set_password(uow, username=username, password=fields["password"],
                                actor=officer.actor, now=_now())  # fmt: skip
     return render(request, "ui/admin_done.html", done="password-set", target=changed.username)
+
+
+@router.post("/ui/tokens/{token_id}/revoke", summary="Revoke an API token or a session",
+             status_code=204)  # fmt: skip
+def revoke(token_id: int, officer: Administrator, unit_of_work: UnitOfWorkFactoryDep) -> Response:
+    """The token stops working at once (`migrex user revoke`)."""
+    with unit_of_work() as uow:
+        revoke_token(uow, token_id=token_id, actor=officer.actor, now=_now())
+    return _refresh()
 
 
 @router.get("/ui/node", summary="The node's delivery: outbox, inbox, messages held up",

@@ -20,6 +20,7 @@ from migrex.casework.service import OpenRequest, open_request
 from migrex.exchange.delivery import Status
 from migrex.exchange.tables import OutboxMessage
 from migrex.officers.model import Role
+from migrex.officers.service import list_tokens
 from nodes import Pair
 
 NEW_PASSWORD = "another long passphrase, set by the administrator"
@@ -104,6 +105,21 @@ def test_officers_are_listed_disabled_and_given_a_new_password(app: FastAPI, pai
     assert ani.post("/ui/officers/nobody/disable", htmx=True).status_code == 404
 
 
+def test_a_token_is_revoked(app: FastAPI, pair: Pair) -> None:
+    ani = _signed_in(app, "ani")
+    dina = _signed_in(app, "dina")
+    page = ani.get("/ui/officers").text
+    with pair.am.unit_of_work() as uow:
+        [session] = [t for t in list_tokens(uow, "dina") if t.revoked_at is None]
+    assert f"/ui/tokens/{session.id}/revoke" in page
+    revoked = ani.post(f"/ui/tokens/{session.id}/revoke", htmx=True)
+    assert revoked.status_code == 204
+    assert _administered(pair)[-1] == f"token-revoked:{session.id}"
+    assert dina.get("/ui/").status_code == 303  # her session ended
+    assert f"/ui/tokens/{session.id}/revoke" not in ani.get("/ui/officers").text
+    assert ani.post("/ui/tokens/999999/revoke", htmx=True).status_code == 404
+
+
 def test_a_held_up_message_is_reissued_or_discarded(app: FastAPI, pair: Pair) -> None:
     first, second = _parked(pair), _parked(pair)
     ani = _signed_in(app, "ani")
@@ -135,6 +151,7 @@ def test_a_held_up_message_is_reissued_or_discarded(app: FastAPI, pair: Pair) ->
     [
         ("GET", "/ui/officers", None),
         ("POST", "/ui/officers/ani/disable", None),
+        ("POST", "/ui/tokens/1/revoke", None),
         ("POST", "/ui/officers/ani/password", {"password": NEW_PASSWORD}),
         ("GET", "/ui/node", None),
         ("POST", "/ui/outbox/{message}/reissue", None),
