@@ -7,11 +7,13 @@ URL-encoded, and the CSRF header htmx sends (`console_client.Browser`)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import func, select
 
-from casework_scenes import incoming_in_review
+from casework_scenes import INQUIRY, incoming_in_review
+from casework_steps import context, now
 from console_client import Browser
 from guarantee_matrix import (
     APPROVER_PASSWORD,
@@ -24,10 +26,17 @@ from guarantee_matrix import (
     row,
 )
 from guarantee_paths import Guarantee
+from migrex.casework.service import OpenRequest, open_request
+from migrex.exchange.delivery import Status
+from migrex.exchange.tables import OutboxMessage
 from migrex.ledger.tables import DisclosureRow
+from migrex.officers.service import add_officer, issue_token
+from migrex.retention.tables import RetentionKeyRow
 
 # Filled in for the path's parameters; a form each changing route accepts.
-PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming"}
+PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming",
+              "username": "nobody-here", "message_id": "no-such-message",
+              "token_id": "999999"}  # fmt: skip
 _REQUEST = dict.fromkeys(
     (
         "agreement",
@@ -52,6 +61,8 @@ FORMS: dict[str, dict[str, str]] = {
     "POST /ui/cases/{case_id}/clarification-answer": {"answer": "x"},
     "POST /ui/cases/{case_id}/findings": {"finding": "x"},
     "POST /ui/cases/{case_id}/outcome": {"outcome": "x"},
+    "POST /ui/officers/{username}/password": {"password": "x"},
+    "POST /ui/outbox/{message_id}/discard": {"reason": "x"},
 }
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
@@ -194,6 +205,67 @@ def showing_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
         assert after_leaves > leaves, "no audit leaf for what was shown"
 
 
+def subject_report_is_audited(scene: Scene, path: str) -> None:
+    """G5: the subject report records the read about the person in the audit log, one entry
+    per identifier asked about, as the API's route does (`ledger.report_on_subject`)."""
+    incoming_in_review(scene.pair)  # a person the ledger holds
+    browser = _signed_in(scene)
+    leaves = scene.counts()["audit_leaves"]
+    response = browser.post("/ui/subject-report", htmx=True,
+                            form={"authority": "am-mcs", "document": "AM1234567"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert "AM1234567" not in response.text
+    assert scene.counts()["audit_leaves"] == leaves + 1
+
+
+def administration_is_audited(scene: Scene, path: str) -> None:
+    """G5: disabling an officer, resetting a password, revoking a token, re-issuing and
+    discarding a message each add the use case's `administration` leaf, in the change's
+    transaction."""
+    method, _, template = path.partition(" ")
+    with scene.node.unit_of_work() as uow:
+        username = f"target-{scene.counts()['officer']}"
+        add_officer(uow, username=username, display_name="Target", roles=[("officer", "am-mcs")],
+                    password=None, actor="test",
+                    hosted_authorities=scene.node.settings.authorities)  # fmt: skip
+    with scene.node.unit_of_work() as uow:
+        command = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", INQUIRY,
+                              "officer:test")  # fmt: skip
+        message_id = open_request(uow, context(scene.node), command, now()).message_id
+        parked = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        ).one()
+        parked.status = Status.PARKED
+        uow.commit()
+    with scene.node.unit_of_work() as uow:
+        token_id = issue_token(uow, username=username, name="target", ttl=timedelta(days=1),
+                               actor="test").token_id  # fmt: skip
+    url = template.format(username=username, message_id=message_id, token_id=token_id)
+    form = {"password": "a long passphrase for the target", "reason": "sent by mistake"}
+    browser = _signed_in(scene)
+    before = scene.counts()["audit_leaves"]
+    response = browser.request(method, url, form=form, htmx=True)
+    assert response.status_code in (200, 204), response.text
+    assert scene.counts()["audit_leaves"] > before
+
+
+def erasure_is_audited(scene: Scene, path: str) -> None:
+    """G5: the retention run started from the console logs each erasure, in its transaction
+    (`retention.run_retention`, the CLI's use case)."""
+    incoming_in_review(scene.pair)  # personal data sealed on arrival
+    with scene.node.unit_of_work() as uow:
+        for kept in uow.session.scalars(
+            select(RetentionKeyRow).where(RetentionKeyRow.erased_at.is_(None))
+        ):
+            kept.expires_at = now() - timedelta(minutes=1)
+        uow.commit()
+    browser = _signed_in(scene)
+    before = scene.counts()["audit_leaves"]
+    response = browser.post("/ui/retention/run", htmx=True)
+    assert response.status_code == 200, response.text
+    assert scene.counts()["audit_leaves"] > before
+
+
 class _Captured:
     """Every log record any logger emits meanwhile, formatted with its arguments."""
 
@@ -308,6 +380,67 @@ CONSOLE_ROWS: dict[str, Row] = {
     "GET /ui/audit": row(CONSOLE),
     "POST /ui/audit/verify": row(CONSOLE),
     "POST /ui/audit/prove": row(CONSOLE, G10=BAD_FORM),
+    "GET /ui/ledger": row(
+        CONSOLE,
+        G4=_na(
+            "lists disclosures by message, partner, purpose and field names, with a count "
+            "of persons: never a person's data"
+        ),
+    ),
+    "GET /ui/limits": row(
+        CONSOLE, G4=_na("counts persons per partner state and period: no person's data")
+    ),
+    "GET /ui/subject-report": row(CONSOLE),
+    "POST /ui/subject-report": row(
+        CONSOLE,
+        G4=_na(
+            "lists what the ledger holds about the person (partners, purposes, field "
+            "names), never the person's data; the read is audited (G5)"
+        ),
+        G5=Check(subject_report_is_audited),
+        G10=BAD_FORM,
+    ),
+    "GET /ui/retention": row(
+        CONSOLE, G4=_na("lists records by message id, agreement and dates: no person's data")
+    ),
+    "POST /ui/retention/run": row(
+        CONSOLE,
+        G5=Check(erasure_is_audited),
+        G7=_na(
+            "runs the retention use case of `migrex retention run`, whose erasure of "
+            "every copy is checked in tests/integration/retention"
+        ),
+    ),
+    "GET /ui/officers": row(CONSOLE, G4=_na("lists officers, not data subjects")),
+    "POST /ui/officers/{username}/disable": row(CONSOLE, G5=Check(administration_is_audited)),
+    "POST /ui/officers/{username}/password": row(
+        CONSOLE, G5=Check(administration_is_audited), G10=BAD_FORM
+    ),
+    "POST /ui/tokens/{token_id}/revoke": row(CONSOLE, G5=Check(administration_is_audited)),
+    "GET /ui/node": row(
+        CONSOLE,
+        G4=_na(
+            "counts per status and envelopes' facts (ids, authorities, types, states), never a body"
+        ),
+    ),
+    "POST /ui/outbox/{message_id}/reissue": row(
+        CONSOLE,
+        G5=Check(administration_is_audited),
+        G9=_na(
+            "the operator's way to move a held-up message on, the use case of `migrex "
+            "outbox reissue`, whose delivery is checked in tests/integration/exchange"
+        ),
+    ),
+    "POST /ui/outbox/{message_id}/discard": row(
+        CONSOLE,
+        G5=Check(administration_is_audited),
+        G9=_na(
+            "the operator's way to clear a held-up message, the use case of `migrex "
+            "outbox discard`, whose effect on the case is checked in tests/integration/"
+            "exchange"
+        ),
+        G10=BAD_FORM,
+    ),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),
 }

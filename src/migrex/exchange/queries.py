@@ -1,14 +1,14 @@
-"""What the operator's outbox lists read: no bodies, only envelopes' facts."""
+"""What the operator's outbox and inbox lists read: no bodies, only envelopes' facts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from migrex.exchange.delivery import NEEDS_OPERATOR, UNFINISHED
-from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.delivery import NEEDS_OPERATOR, UNFINISHED, Status
+from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.uow import UnitOfWork
 
 
@@ -48,3 +48,22 @@ def held_up(uow: UnitOfWork, limit: int) -> list[HeldUp]:
     for head_id, message_id in behind:
         waiting.setdefault(head_id, []).append(message_id)
     return [HeldUp(row, tuple(waiting.get(row.id, ()))) for row in heads]
+
+
+def outbox_counts(uow: UnitOfWork) -> dict[str, int]:
+    """Outgoing messages per delivery status, every status named (0 when none)."""
+    rows = uow.session.execute(
+        select(OutboxMessage.status, func.count().label("n")).group_by(OutboxMessage.status)
+    )
+    counted = {row.status: row.n for row in rows}
+    return {status.value: counted.get(status.value, 0) for status in Status}
+
+
+def inbox_counts(uow: UnitOfWork) -> dict[str, int]:
+    """Received messages per filing status (only the statuses some message has)."""
+    rows = uow.session.execute(
+        select(InboxMessage.status, func.count().label("n"))
+        .group_by(InboxMessage.status)
+        .order_by(InboxMessage.status)
+    )
+    return {row.status: row.n for row in rows}

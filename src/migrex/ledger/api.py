@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from migrex.ledger.service import Entry, limits_report, report_on_subject
+from migrex.ledger.service import Entry, authority_limits, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
 from migrex.officers.api import PROBLEM_RESPONSES, UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer
@@ -81,10 +81,8 @@ def limits_route(
 ) -> list[LimitOut]:
     """Persons requested each way per partner state in the current volume period."""
     node = request.app.state.casework.node
-    agreements = {k: a for k, a in node.agreements.items() if authority in a.authorities}
-    state = next(iter(agreements.values())).authority(authority).state if agreements else ""
     with unit_of_work() as uow:
-        uses = limits_report(uow.session, agreements, state, datetime.now(UTC))
+        uses = authority_limits(uow.session, node.agreements, authority, datetime.now(UTC))
     return [
         LimitOut(
             agreement_id=u.agreement_id,

@@ -306,6 +306,15 @@ class LimitUse:
         return self.persons / self.limit
 
 
+def authority_limits(
+    session: Session, agreements: Mapping[str, Agreement], authority: str, now: datetime
+) -> list[LimitUse]:
+    """`limits_report` for the agreements `authority` takes part in, from its state's side."""
+    mine = {k: a for k, a in agreements.items() if authority in a.authorities}
+    state = next(iter(mine.values())).authority(authority).state if mine else ""
+    return limits_report(session, mine, state, now)
+
+
 def limits_report(
     session: Session, agreements: Mapping[str, Agreement], own_state: str, now: datetime
 ) -> list[LimitUse]:

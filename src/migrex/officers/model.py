@@ -80,6 +80,9 @@ class Action(StrEnum):
     MANAGE_USERS = "manage-users"
     IMPORT_REGISTRY = "import-registry"
     MANAGE_KEYS = "manage-keys"
+    # The node's delivery as a whole: the outbox and inbox counts, and re-issuing or
+    # discarding a message that awaits an operator (what `migrex outbox` does on the host).
+    OPERATE_DELIVERY = "operate-delivery"
 
 
 # Actions on the node as a whole rather than on one authority's cases: the audit log, the
@@ -93,6 +96,7 @@ NODE_WIDE: frozenset[Action] = frozenset(
         Action.MANAGE_USERS,
         Action.IMPORT_REGISTRY,
         Action.MANAGE_KEYS,
+        Action.OPERATE_DELIVERY,
     }
 )
 
@@ -161,7 +165,13 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Audit leaves hold hashes and references only, so auditors never see personal data.
     Role.AUDITOR: frozenset({_A.VIEW_AUDIT, _A.VERIFY_AUDIT, _A.VIEW_SECURITY_LOG}),
     Role.ADMINISTRATOR: frozenset(
-        {_A.MANAGE_USERS, _A.IMPORT_REGISTRY, _A.MANAGE_KEYS, _A.VIEW_SECURITY_LOG}
+        {
+            _A.MANAGE_USERS,
+            _A.IMPORT_REGISTRY,
+            _A.MANAGE_KEYS,
+            _A.OPERATE_DELIVERY,
+            _A.VIEW_SECURITY_LOG,
+        }
     ),
 }
 

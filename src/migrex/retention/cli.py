@@ -7,12 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from migrex.console import out
 from migrex.context import node_from
+from migrex.retention.queries import kept_records
 from migrex.retention.run import run_retention
-from migrex.retention.tables import RetentionKeyRow
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -56,13 +55,7 @@ def list_command(
     """Sealed records and when each will be erased (or was)."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        statement = select(RetentionKeyRow).order_by(RetentionKeyRow.expires_at)
-        statement = statement.where(
-            RetentionKeyRow.erased_at.is_not(None)
-            if erased
-            else RetentionKeyRow.erased_at.is_(None)
-        )
-        rows = list(uow.session.scalars(statement.limit(1000)))
+        rows = kept_records(uow, erased=erased)
     table = Table("record", "agreement", "authority", "sealed", "erased" if erased else "due")
     for row in rows:
         when = row.erased_at if erased else row.expires_at

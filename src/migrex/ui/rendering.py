@@ -136,4 +136,9 @@ def menu(officer: Officer) -> dict[str, bool]:
                        and may(officer, Action.SEND_REQUEST, a) for a in authorities),
         "search": any(may(officer, Action.VIEW_CASE, a) for a in authorities),
         "audit": may(officer, Action.VIEW_AUDIT, None),
+        "ledger": any(may(officer, Action.VIEW_DISCLOSURES, a) for a in authorities),
+        "subject_report": any(may(officer, Action.SUBJECT_REPORT, a) for a in authorities),
+        "officers": may(officer, Action.MANAGE_USERS, None),
+        "node": may(officer, Action.OPERATE_DELIVERY, None),
+        "retention": may(officer, Action.RUN_RETENTION, None),
     }  # fmt: skip

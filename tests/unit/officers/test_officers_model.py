@@ -48,6 +48,7 @@ release-statistics     . . x . . .
 manage-users           . . . . . x
 import-registry        . . . . . x
 manage-keys            . . . . . x
+operate-delivery       . . . . . x
 """
 COLUMNS = (
     Role.OFFICER,

@@ -1,0 +1,173 @@
+"""The administrator's pages: officers with their roles, disabling one and resetting a
+password (the use cases `migrex user` calls, audited with the administrator as actor), and
+the node's delivery, where a message awaiting an operator is re-issued or discarded with a
+reason (the use cases `migrex outbox` calls); refused to every other role."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from casework_scenes import INQUIRY, officers_app
+from casework_steps import context, now
+from console_client import PASSWORD, Browser, add_console_officer
+from migrex.audit.tables import AuditLeafRow
+from migrex.casework.service import OpenRequest, open_request
+from migrex.exchange.delivery import Status
+from migrex.exchange.tables import OutboxMessage
+from migrex.officers.model import Role
+from migrex.officers.service import list_tokens
+from nodes import Pair
+
+NEW_PASSWORD = "another long passphrase, set by the administrator"
+PLANTED = "ZZPLANTEDSURNAME"
+
+
+@pytest.fixture
+def app(pair: Pair) -> Iterator[FastAPI]:
+    add_console_officer(pair.am, "ani", [(Role.ADMINISTRATOR, "am-mcs")])
+    add_console_officer(pair.am, "anna", [(Role.REVIEWER, "am-mcs")])
+    add_console_officer(pair.am, "dina", [(Role.DATA_PROTECTION_OFFICER, "am-mcs")])
+    yield officers_app(pair.am)
+
+
+def _leaves(pair: Pair) -> int:
+    with pair.am.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditLeafRow)) or 0
+
+
+def _administered(pair: Pair) -> list[str]:
+    """The references of the administration entries in the audit log, oldest first, with the
+    hash of a reason cut off."""
+    with pair.am.unit_of_work() as uow:
+        rows = uow.session.scalars(select(AuditLeafRow.data)
+                                   .where(AuditLeafRow.kind == "administration")
+                                   .order_by(AuditLeafRow.position))  # fmt: skip
+        references = [json.loads(data)["reference"] for data in rows]
+    return [r.rsplit(":", 1)[0] + ":" if "reason-sha256" in r else r for r in references]
+
+
+def _signed_in(app: FastAPI, username: str, password: str = PASSWORD) -> Browser:
+    browser = Browser(app)
+    assert browser.sign_in(username, password).status_code == 303
+    return browser
+
+
+def _parked(pair: Pair) -> str:
+    """A request am-mcs sends, parked after failed tries: it awaits an operator."""
+    with pair.am.unit_of_work() as uow:
+        command = OpenRequest("kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", INQUIRY,
+                              "officer:arev")  # fmt: skip
+        message_id = open_request(uow, context(pair.am), command, now()).message_id
+        row = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        ).one()
+        row.status, row.attempts, row.last_error = Status.PARKED, 5, "connection refused"
+        uow.commit()
+    return message_id
+
+
+def _status(pair: Pair, message_id: str) -> str:
+    with pair.am.unit_of_work() as uow:
+        return uow.session.scalars(
+            select(OutboxMessage.status).where(OutboxMessage.message_id == message_id)
+        ).one()
+
+
+def test_officers_are_listed_disabled_and_given_a_new_password(app: FastAPI, pair: Pair) -> None:
+    ani = _signed_in(app, "ani")
+    home = ani.get("/ui/").text
+    assert 'href="/ui/officers"' in home and 'href="/ui/node"' in home
+    page = ani.get("/ui/officers").text
+    assert "Dina" in page and "Data-protection officer" in page and "Reviewer" in page
+    anna = _signed_in(app, "anna")
+    before = _leaves(pair)
+    reset = ani.post("/ui/officers/anna/password", htmx=True, form={"password": NEW_PASSWORD})
+    assert reset.status_code == 200 and "The password of anna is set." in reset.text
+    assert NEW_PASSWORD not in reset.text
+    assert _leaves(pair) == before + 1
+    _signed_in(app, "anna", NEW_PASSWORD)
+    before = _leaves(pair) - 1
+    weak = ani.post("/ui/officers/anna/password", htmx=True, form={"password": "short"})
+    assert weak.status_code == 422 and "short" not in weak.text.split("<details>")[0]
+    assert _leaves(pair) == before + 1  # refused: nothing changed
+    disabled = ani.post("/ui/officers/anna/disable", htmx=True)
+    assert disabled.status_code == 204 and disabled.headers["HX-Refresh"] == "true"
+    assert _leaves(pair) == before + 2
+    done = _administered(pair)
+    assert done[-1] == "officer-disabled:anna" and "password-set:anna" in done
+    assert anna.get("/ui/").status_code == 303  # her session ends at once
+    assert "Disabled" in ani.get("/ui/officers").text
+    assert ani.post("/ui/officers/nobody/disable", htmx=True).status_code == 404
+
+
+def test_a_token_is_revoked(app: FastAPI, pair: Pair) -> None:
+    ani = _signed_in(app, "ani")
+    dina = _signed_in(app, "dina")
+    page = ani.get("/ui/officers").text
+    with pair.am.unit_of_work() as uow:
+        [session] = [t for t in list_tokens(uow, "dina") if t.revoked_at is None]
+    assert f"/ui/tokens/{session.id}/revoke" in page
+    revoked = ani.post(f"/ui/tokens/{session.id}/revoke", htmx=True)
+    assert revoked.status_code == 204
+    assert _administered(pair)[-1] == f"token-revoked:{session.id}"
+    assert dina.get("/ui/").status_code == 303  # her session ended
+    assert f"/ui/tokens/{session.id}/revoke" not in ani.get("/ui/officers").text
+    assert ani.post("/ui/tokens/999999/revoke", htmx=True).status_code == 404
+
+
+def test_a_held_up_message_is_reissued_or_discarded(app: FastAPI, pair: Pair) -> None:
+    first, second = _parked(pair), _parked(pair)
+    ani = _signed_in(app, "ani")
+    page = ani.get("/ui/node").text
+    assert first in page and second in page
+    assert "Parked after failed tries" in page
+    before = _leaves(pair)
+    assert ani.post(f"/ui/outbox/{first}/reissue", htmx=True).status_code == 204
+    assert _status(pair, first) == Status.PENDING
+    assert _leaves(pair) == before + 1
+    missing = ani.post(f"/ui/outbox/{second}/discard", htmx=True, form={"reason": " "})
+    assert missing.status_code == 422 and _status(pair, second) == Status.PARKED
+    dropped = ani.post(f"/ui/outbox/{second}/discard", htmx=True,
+                       form={"reason": f"sent twice by mistake {PLANTED}"})  # fmt: skip
+    assert dropped.status_code == 204 and _status(pair, second) == Status.DISCARDED
+    assert _administered(pair)[-2:] == [
+        f"outbox-reissued:{first}",
+        f"outbox-discarded:{second}:reason-sha256:",
+    ]
+    again = ani.post(f"/ui/outbox/{second}/reissue", htmx=True)
+    assert again.status_code == 409  # discarded: nothing to re-issue
+    page = ani.get("/ui/node").text
+    assert PLANTED not in page and second not in page
+
+
+@pytest.mark.parametrize("username", ["anna", "dina"])
+@pytest.mark.parametrize(
+    ("method", "url", "form"),
+    [
+        ("GET", "/ui/officers", None),
+        ("POST", "/ui/officers/ani/disable", None),
+        ("POST", "/ui/tokens/1/revoke", None),
+        ("POST", "/ui/officers/ani/password", {"password": NEW_PASSWORD}),
+        ("GET", "/ui/node", None),
+        ("POST", "/ui/outbox/{message}/reissue", None),
+        ("POST", "/ui/outbox/{message}/discard", {"reason": "no"}),
+    ],
+)
+def test_other_roles_are_refused(
+    app: FastAPI, pair: Pair, *, username: str, method: str, url: str,
+    form: dict[str, str] | None,
+) -> None:  # fmt: skip
+    message_id = _parked(pair)
+    other = _signed_in(app, username)
+    assert 'href="/ui/officers"' not in other.get("/ui/").text
+    before = _leaves(pair)
+    refused = other.request(method, url.format(message=message_id), form=form,
+                            htmx=method == "POST")  # fmt: skip
+    assert refused.status_code == 403, refused.text
+    assert _leaves(pair) == before and _status(pair, message_id) == Status.PARKED
+    _signed_in(app, "ani")  # still active, with the password it had
