@@ -22,7 +22,7 @@ from typing import Any, cast
 import httpx
 from sqlalchemy import Table
 
-from migrex.audit import log as audit_log
+from migrex.audit.pending import record
 from migrex.bench.audit import bench_leaf
 from migrex.bench.twonodes import postgres_databases, two_nodes
 from migrex.casework.lifecycle import CaseState, Direction
@@ -98,8 +98,9 @@ def _fill(node: Node, cases: int, audit_entries: int) -> None:
         uow.commit()
     for start in range(0, audit_entries, CHUNK):
         with node.unit_of_work() as uow:
-            leaves = [bench_leaf(n, now) for n in range(start, min(audit_entries, start + CHUNK))]
-            audit_log.append_leaves(uow.session, leaves, now)
+            # Through the queue, as every writer of the log: appended when the chunk commits.
+            for n in range(start, min(audit_entries, start + CHUNK)):
+                record(uow.session, bench_leaf(n, now))
             uow.commit()
 
 
