@@ -22,6 +22,7 @@ from typing import Any, cast
 import httpx
 from sqlalchemy import Table
 
+from migrex.audit import log as audit_log
 from migrex.audit.pending import record
 from migrex.bench.audit import bench_leaf
 from migrex.bench.twonodes import postgres_databases, two_nodes
@@ -102,6 +103,9 @@ def _fill(node: Node, cases: int, audit_entries: int) -> None:
             for n in range(start, min(audit_entries, start + CHUNK)):
                 record(uow.session, bench_leaf(n, now))
             uow.commit()
+    with node.unit_of_work() as uow:
+        if audit_log.tree_size(uow.session) < audit_entries:
+            raise RuntimeError("the audit log was not filled")
 
 
 async def _measure(node: Node, samples: int) -> dict[str, list[float]]:
