@@ -40,8 +40,8 @@ from migrex.console import out
 from migrex.context import node_from
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
-from migrex.officers.cli_identity import Token, acting, authorities_for, signed_in
-from migrex.officers.model import Action, require
+from migrex.officers.cli_identity import Token, acting, signed_in
+from migrex.officers.model import Action, authorities_for, require
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(decisions)  # draft, preview, narrow, submit, approve, discard, answer, refuse

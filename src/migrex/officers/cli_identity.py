@@ -18,7 +18,12 @@ from typing import Annotated
 
 import typer
 
-from migrex.officers.model import Action, NotAuthenticated, NotAuthorised, Officer, may, require
+from migrex.officers.model import (
+    Action,
+    NotAuthenticated,
+    Officer,
+    require,
+)
 from migrex.officers.service import authenticate_password, authenticate_token
 from migrex.uow import UnitOfWork
 
@@ -55,20 +60,6 @@ def acting(uow: UnitOfWork, token: str | None, action: Action, authority: str | 
     officer = signed_in(uow, token)
     require(officer, action, authority)
     return officer
-
-
-def authorities_for(
-    officer: Officer, action: Action, hosted: tuple[str, ...] | list[str], only: str | None
-) -> list[str]:
-    """The hosted authorities for which the officer may take `action`: just `only` when given
-    (NotAuthorised unless allowed), else every one allowed (NotAuthorised if none is)."""
-    if only is not None:
-        require(officer, action, only)
-        return [only]
-    allowed = [authority for authority in hosted if may(officer, action, authority)]
-    if not allowed:
-        raise NotAuthorised(f"{officer.username} may not {action} for any authority of this node")
-    return allowed
 
 
 def fresh_sign_in(uow: UnitOfWork, officer: Officer, password: str) -> Officer:

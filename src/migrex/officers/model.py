@@ -241,3 +241,17 @@ def allowed_actions(officer: Officer) -> dict[str, list[Action]]:
         for action in PERMISSIONS[grant.role]:
             allowed.setdefault("*" if action in NODE_WIDE else grant.authority, set()).add(action)
     return {scope: sorted(actions) for scope, actions in sorted(allowed.items())}
+
+
+def authorities_for(
+    officer: Officer, action: Action, hosted: tuple[str, ...] | list[str], only: str | None
+) -> list[str]:
+    """The hosted authorities for which the officer may take `action`: just `only` when given
+    (NotAuthorised unless allowed), else every one allowed (NotAuthorised if none is)."""
+    if only is not None:
+        require(officer, action, only)
+        return [only]
+    allowed = [authority for authority in hosted if may(officer, action, authority)]
+    if not allowed:
+        raise NotAuthorised(f"{officer.username} may not {action} for any authority of this node")
+    return allowed

@@ -29,8 +29,8 @@ from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.node import Node
-from migrex.officers.cli_identity import Token, acting, authorities_for, signed_in
-from migrex.officers.model import Action, Officer
+from migrex.officers.cli_identity import Token, acting, signed_in
+from migrex.officers.model import Action, Officer, authorities_for
 from migrex.stats import sources
 from migrex.stats.charts import breakdown_chart, year_over_year_chart
 from migrex.stats.cube import TOTAL

@@ -22,8 +22,7 @@ from migrex.ledger.queries import DisclosureFilter, disclosure_choices, disclosu
 from migrex.ledger.service import authority_limits, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
 from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, requires
-from migrex.officers.cli_identity import authorities_for
-from migrex.officers.model import Action, Officer
+from migrex.officers.model import Action, Officer, authorities_for
 from migrex.retention.queries import kept_records
 from migrex.retention.run import run_retention
 from migrex.ui import names
