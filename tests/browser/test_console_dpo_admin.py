@@ -52,6 +52,7 @@ def test_a_dpo_finds_the_disclosure_in_the_ledger(
     tab.page.click("#subject-form button[type=submit]")
     expect(tab.page.locator("#subject-report table tbody tr").first).to_be_visible()
     assert PERSON["document_number"] not in tab.page.inner_text("#subject-report")
+    expect(tab.page.locator("#r-document")).to_have_value("")  # what was typed is gone
     assert tab.audit(f"subject-report.{locale}") == []
     tab.go("/ui/limits")
     assert tab.audit(f"limits.{locale}") == []

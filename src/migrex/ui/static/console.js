@@ -26,6 +26,15 @@
     }
   });
 
+  // A form that sends a person's identifiers (the subject report) is emptied once answered:
+  // what was typed must not stay on the page after the report is shown.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (event.detail.successful && form && form.hasAttribute("data-clear-after")) {
+      form.reset();
+    }
+  });
+
   var idleSeconds = parseInt(meta("migrex-idle-seconds") || "0", 10);
   if (!idleSeconds) {
     return;
