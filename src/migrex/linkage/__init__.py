@@ -1,6 +1,6 @@
 """Privacy-preserving record linkage of two citizens' registers, across scripts.
 
-Each party normalises its names into the forms they are written in (`names`), encodes its
+Each party normalises its names into the forms they are written in (`migrex.spelling`), encodes its
 register as keyed Bloom filters (`encoder`) and blocking tokens (`blocking`) under a key the
 two parties share; the linkage unit, which never holds the key, compares the filters of the
 pairs that share a token and matches them one to one (`compare`). `evaluation` runs the

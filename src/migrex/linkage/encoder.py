@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrex.linkage.keys import Keyed
-from migrex.linkage.names import bigrams, father_name, forms, forms_of, place_forms
+from migrex.spelling.names import bigrams, father_name, forms, forms_of, place_forms
 from migrex.linkage.records import Register
 
 Ints = npt.NDArray[np.int64]

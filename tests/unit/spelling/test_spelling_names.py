@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrex.linkage.names import bigrams, father_name, forms, place_forms, skeleton
-from migrex.linkage.scripts import script_of, to_latin
+from migrex.spelling.names import bigrams, father_name, forms, place_forms, skeleton
+from migrex.spelling.scripts import script_of, to_latin
 from migrex.synth.names import forms as synth_forms
 from migrex.synth.translit import am_passport_latin, cyrillic_to_armenian, kz_passport_latin
 

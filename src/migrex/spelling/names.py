@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Final
 
-from migrex.linkage.scripts import script_of, to_latin
+from migrex.spelling.scripts import script_of, to_latin
 
 # Sounds written with two letters, each as one symbol (upper case until the letters other
 # alphabets use are mapped): W = ш/щ, Q = ч, C = ц, J = ж/ջ; х/խ/հ become h, dropped below.
