@@ -24,9 +24,9 @@ from migrex.linkage.compare import (
 )
 from migrex.linkage.evaluation import encode, link, scored, truth_pairs
 from migrex.linkage.keys import KEY_BYTES
-from migrex.spelling.names import forms
 from migrex.linkage.records import Register
 from migrex.registry.columns import Kind
+from migrex.spelling.names import forms
 from migrex.synth import generate
 
 T = TypeVar("T")

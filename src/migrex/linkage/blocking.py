@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 
 from migrex.linkage.encoder import Ints, Tokens, distinct_values, joined
 from migrex.linkage.keys import Keyed
-from migrex.spelling.names import forms_of
 from migrex.linkage.records import Register
+from migrex.spelling.names import forms_of
 
 PREFIX: Final = 4  # letters of a name's skeleton in its blocking token
 

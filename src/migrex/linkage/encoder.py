@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrex.linkage.keys import Keyed
-from migrex.spelling.names import bigrams, father_name, forms, forms_of, place_forms
 from migrex.linkage.records import Register
+from migrex.spelling.names import bigrams, father_name, forms, forms_of, place_forms
 
 Ints = npt.NDArray[np.int64]
 Words = npt.NDArray[np.uint64]
