@@ -63,6 +63,7 @@ FORMS: dict[str, dict[str, str]] = {
     "POST /ui/cases/{case_id}/outcome": {"outcome": "x"},
     "POST /ui/officers/{username}/password": {"password": "x"},
     "POST /ui/outbox/{message_id}/discard": {"reason": "x"},
+    "POST /ui/search/persons": {"surname": "x"},
 }
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
@@ -203,6 +204,19 @@ def showing_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
         assert after_reads > reads, "no ledger row for what was shown"
     else:
         assert after_leaves > leaves, "no audit leaf for what was shown"
+
+
+def person_search_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
+    """G4 (`ledger`) or G5: each person a name search shows is a "read" row in the ledger and
+    an audit leaf, as the API's person search records it (`casework.person_search`)."""
+    case_id = incoming_in_review(scene.pair)  # HOVHANNISYAN, asked about by Kazakhstan
+    browser = _signed_in(scene)
+    reads, leaves = _records(scene)
+    response = browser.post("/ui/search/persons", htmx=True, form={"surname": "Оганесян"})
+    assert response.status_code == 200, response.text
+    assert case_id in response.text
+    after_reads, after_leaves = _records(scene)
+    assert (after_reads > reads) if ledger else (after_leaves > leaves)
 
 
 def subject_report_is_audited(scene: Scene, path: str) -> None:
@@ -376,6 +390,12 @@ CONSOLE_ROWS: dict[str, Row] = {
     "GET /ui/search": row(
         CONSOLE,
         G4=_na("finds cases by number, message id and state, and lists no person's data"),
+    ),
+    "POST /ui/search/persons": row(
+        CONSOLE,
+        G4=Check(person_search_is_recorded, (True,)),
+        G5=Check(person_search_is_recorded, (False,)),
+        G10=BAD_FORM,
     ),
     "GET /ui/audit": row(CONSOLE),
     "POST /ui/audit/verify": row(CONSOLE),

@@ -56,6 +56,8 @@ BODIES: dict[str, Any] = {
     "POST /v1/cases/{case_id}/refuse": {"grounds": ["security"], "explanation": "x"},
     "POST /v1/cases/{case_id}/withdraw": {"reason": "x"},
     "POST /v1/session": {"username": "every-role", "password": "wrong"},
+    # Kazakhstan's request names HOVHANNISYAN (`incoming_in_review`): the Russian form finds it.
+    "POST /v1/persons/search": {"surname": "Оганесян"},
 }  # fmt: skip
 
 
@@ -287,6 +289,14 @@ ROWS: dict[str, Row] = {
     "POST /v1/cases/{case_id}/review": row(OFFICER),
     "POST /v1/cases/{case_id}/withdraw": row(OFFICER, G8=PLANTED_CHECK, G10=BAD_BODY),
     "POST /v1/outbox/{message_id}/retry": row(OFFICER),
+    "POST /v1/persons/search": row(
+        OFFICER,
+        G8=PLANTED_CHECK,
+        G10=BAD_BODY,
+        G4=LEDGERED,
+        G5=AUDITED,
+        G11=Check(refused_without_credentials, ("administrator",)),
+    ),
     "POST /v1/session": row(
         OFFICER, G8=PLANTED_CHECK, G10=BAD_BODY, G11=Check(wrong_password_is_refused)
     ),

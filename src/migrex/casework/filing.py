@@ -64,6 +64,7 @@ from migrex.casework.messages import (
     check_refusal,
     parse_body,
 )
+from migrex.casework.person_search import index_rows
 from migrex.casework.steps import asked_fields, case_view, move, note
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.db import begin_writing, in_list
@@ -78,6 +79,7 @@ from migrex.retention.service import (
     INBOX_BODY,
     SIGNED_MESSAGE,
     DataKeys,
+    add_search_terms,
     sealed_copies,
 )
 from migrex.retention.tables import RetentionKeyRow
@@ -159,6 +161,7 @@ def _file_apart(
     except Exception as error:
         savepoint.rollback()
         apart.ledger.clear()
+        apart.search_terms.clear()
         discard_since(uow.session, mark)
         quarantine(uow, node, row, problem_text(error), now)
 
@@ -220,6 +223,7 @@ class Round:
     threads: dict[str, list[CaseMessageRow]] = field(default_factory=dict)
     volume: VolumeCount | None = None
     ledger: list[dict[str, Any]] = field(default_factory=list)
+    search_terms: list[dict[str, str]] = field(default_factory=list)
     new_cases: list[CaseRow] = field(default_factory=list)
 
     @classmethod
@@ -315,7 +319,9 @@ class Round:
         if self.ledger:
             # On the connection: the session's pending rows go with the savepoint's flush.
             uow.session.connection().execute(_INSERT_LEDGER, self.ledger)
+        add_search_terms(uow.session, self.search_terms)
         self.ledger.clear()
+        self.search_terms.clear()
 
 
 def quarantine(
@@ -442,6 +448,7 @@ def _ledger(
     carried = arrival.kind.carried(arrival.body, opening)
     persons = [s for s in gate.subjects(carried) if s.identifiers]
     filing.ledger += ledger_rows(node.subject_key, persons, "received", facts, actor=facts.actor)
+    filing.search_terms += index_rows(node.subject_key, row.message_id, carried)
     if filing.volume is not None and row.type in OPENING_TYPES and persons:
         filing.volume.add(agreement.id, agreement.authority(row.sender).state, len(persons))
 

@@ -35,6 +35,7 @@ from migrex.casework.kinds import KINDS, Carried, MessageKind, Role
 from migrex.casework.lifecycle import Direction
 from migrex.casework.messages import MessageBody, MessageInvalid, parse_body
 from migrex.casework.onward import OnwardTransferRefused
+from migrex.casework.person_search import index_rows
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.envelope import new_message_id
 from migrex.errors import Problem
@@ -42,6 +43,7 @@ from migrex.exchange.outbox import OutgoingMessage, canonical_json, enqueue
 from migrex.exchange.service import NotPermitted
 from migrex.ledger.service import MessageFacts, received_about, record_subjects
 from migrex.ledger.subjects import Subject, identifiers_of
+from migrex.retention.service import add_search_terms
 from migrex.uow import UnitOfWork
 
 
@@ -148,6 +150,7 @@ def send(
             body.type, case.id, case.purpose, legal_basis(body, view.opening), actor, now,
         )  # fmt: skip
         record_subjects(uow.session, node.subject_key, facts, subjects(carried))
+        add_search_terms(uow.session, index_rows(node.subject_key, message_id, carried))
     record(uow.session, events.decision(at=now, actor=actor, authority=case.our_authority,
                                         case_id=case.id, event=f"send:{body.type}",
                                         purpose=case.purpose, message_id=message_id))  # fmt: skip

@@ -18,6 +18,8 @@ from migrex.exchange.tables import InboxMessage, OutboxMessage
 # 422 at the door rather than a body that fails to build inside the use case.
 NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
 
 class RequestIn(BaseModel):
     agreement_id: str = Field(max_length=64)
@@ -58,6 +60,20 @@ class ReminderOut(CaseOut):
     def at(cls, row: CaseRow, now: datetime) -> ReminderOut:
         due = row.due_at or now  # a reminder is only ever due for a case with a due time
         return cls(**CaseOut.of(row).model_dump(), time_left=due - now)
+
+
+class PersonSearchIn(BaseModel):
+    """A name in any script the agreements' registers use: Cyrillic, Armenian or Latin."""
+
+    surname: PersonName
+    given_name: PersonName | None = None
+
+
+class PersonFoundOut(BaseModel):
+    case: CaseOut
+    message_id: str
+    at: datetime
+    person: dict[str, Any] = Field(description="the person's names and birth date as held")
 
 
 class RefusalIn(BaseModel):

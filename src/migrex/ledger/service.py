@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -116,6 +116,16 @@ def record_read(
     read = MessageFacts(**{**facts.__dict__, "at": at})
     _add(session, key, subjects, "read", read, actor=reader)
     return subjects
+
+
+def record_found(
+    session: Session, key: bytes, facts: MessageFacts, place: int, subject: Subject, *,
+    reader: str, at: datetime,
+) -> None:  # fmt: skip
+    """A search showed someone in the node one person of a message: a read of that person,
+    under the person's place in the message."""
+    rows = ledger_rows(key, [subject], "read", replace(facts, at=at), actor=reader)
+    insert_rows(session, [{**row, "person": place} for row in rows])
 
 
 def _add(

@@ -10,18 +10,19 @@ hash of the envelope: proof that the message was received, without its content.
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.db import in_list
 from migrex.errors import MigrexError, NotFound
 from migrex.retention.sealing import new_data_key, open_text, seal_text, unwrap_key, wrap_key
-from migrex.retention.tables import RetentionKeyRow
+from migrex.retention.tables import RetentionKeyRow, SearchTermRow
 
 RETENTION_KEY = "retention.key"
 # The names a received message's sealed copies go by (bound into each seal, so a copy moved
@@ -172,5 +173,46 @@ def erase(session: Session, rows: list[RetentionKeyRow], now: datetime) -> list[
         erased.append(
             Erasure(row.record, row.agreement_id, row.our_authority, row.sealed_at, row.expires_at)
         )
+    if erased:
+        session.execute(delete(SearchTermRow).where(
+            SearchTermRow.record.in_([gone.record for gone in erased])
+        ))  # fmt: skip
     session.flush()
     return erased
+
+
+@dataclass(frozen=True)
+class Found:
+    """A search term found in a record, and where in it."""
+
+    record: str
+    scope: str
+    term: str
+
+
+def search_term_rows(record: str, terms: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """The rows that let `record` be found by keyed `terms` (scope, term) until it is erased:
+    for `add_search_terms`, or for a caller that inserts many records' rows at once."""
+    return [{"record": record, "scope": scope, "term": term} for scope, term in sorted(set(terms))]
+
+
+def add_search_terms(session: Session, rows: list[dict[str, str]]) -> None:
+    if rows:
+        # On the connection, as the ledger's rows: no flush of the session's pending objects.
+        session.connection().execute(_INSERT_SEARCH_TERMS, rows)
+
+
+_INSERT_SEARCH_TERMS = insert(cast(Table, SearchTermRow.__table__))
+
+
+def records_with(session: Session, terms: Collection[str], limit: int) -> list[Found]:
+    """Where any of `terms` occurs (at most `limit` finds, newest records first)."""
+    if not terms:
+        return []
+    query = (
+        select(SearchTermRow.record, SearchTermRow.scope, SearchTermRow.term)
+        .where(SearchTermRow.term.in_(sorted(terms)))
+        .order_by(SearchTermRow.id.desc())
+        .limit(limit)
+    )
+    return [Found(*row) for row in session.execute(query)]

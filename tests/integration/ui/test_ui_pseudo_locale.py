@@ -150,6 +150,10 @@ def test_every_page_is_translated(app: FastAPI, pair: Pair) -> None:
                                           form=FORM | {"requested_field": ["violations"]}),
         "search": browser.get(f"/ui/search?reference={case_id[:8]}"),
         "search, nothing": browser.get("/ui/search?state=expired"),
+        "person found": browser.post("/ui/search/persons", htmx=True,
+                                     form={"surname": "Оганесян"}),
+        "nobody found": browser.post("/ui/search/persons", htmx=True,
+                                     form={"surname": "Петросян"}),
         "our request, asked": browser.get(f"/ui/cases/{awaiting_clarification(pair)}"),
         "consultation": browser.get(f"/ui/cases/{consultation_proposed(pair)}"),
     }  # fmt: skip

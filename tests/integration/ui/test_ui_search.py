@@ -1,6 +1,7 @@
 """Finding a case in the console: by its number or its first characters, by a message id
 (the partner's reference), by state; only among the cases the officer's roles let them see,
-as the API's case routes allow; never by a person's data."""
+as the API's case routes allow. A person is found by name, in any script, only in a POST
+and only by an officer who may see personal data."""
 
 from __future__ import annotations
 
@@ -59,3 +60,33 @@ def test_only_the_cases_the_roles_let_the_officer_see(app: FastAPI, pair: Pair) 
     audra.sign_in("audra")  # an auditor sees no case
     assert 'href="/ui/search"' not in audra.get("/ui/").text
     assert not _found(audra.get(f"/ui/search?reference={case_id}").text, case_id)
+
+
+def test_a_person_is_found_by_name_in_another_script(app: FastAPI, pair: Pair) -> None:
+    case_id = incoming_in_review(pair)  # HOVHANNISYAN ARAM, as Kazakhstan asked about him
+    anna = Browser(app)
+    anna.sign_in("anna")
+    page = anna.get("/ui/search").text
+    assert 'id="person-search-form"' in page and 'hx-history="false"' in page
+    partial = anna.post("/ui/search/persons", htmx=True,
+                        form={"surname": "Հովհաննիսյան", "given_name": "Արամ"})  # fmt: skip
+    assert partial.status_code == 200 and _found(partial.text, case_id)
+    assert PERSON["surname_latin"] in partial.text
+    russified = anna.post("/ui/search/persons", htmx=True, form={"surname": "Оганесян"})
+    assert russified.status_code == 200 and _found(russified.text, case_id)
+    nobody = anna.post("/ui/search/persons", htmx=True, form={"surname": "Petrosyan"})
+    assert nobody.status_code == 200 and not _found(nobody.text, case_id)
+    assert anna.post("/ui/search/persons", htmx=True, form={"given_name": "x"}).status_code == 422
+
+
+def test_a_person_is_not_found_by_whom_may_not_see_them(app: FastAPI, pair: Pair) -> None:
+    case_id = incoming_in_review(pair)
+    pavel = Browser(app)
+    pavel.sign_in("pavel")  # a reviewer of another authority
+    found = pavel.post("/ui/search/persons", htmx=True, form={"surname": "Оганесян"})
+    assert found.status_code == 200 and not _found(found.text, case_id)
+    audra = Browser(app)
+    audra.sign_in("audra")  # an auditor sees no personal data: no form, and a refusal
+    assert (
+        audra.post("/ui/search/persons", htmx=True, form={"surname": "Оганесян"}).status_code == 403
+    )

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
+from migrex.casework.person_search import find_persons
 from migrex.casework.queries import cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
@@ -23,6 +24,8 @@ from migrex.casework.routes.dependencies import (
 from migrex.casework.schemas import (
     CaseOut,
     OpenedOut,
+    PersonFoundOut,
+    PersonSearchIn,
     ReminderOut,
     RequestIn,
     SentOut,
@@ -58,6 +61,25 @@ def open_request_route(
     with unit_of_work() as uow:
         opened = open_request(uow, setup.node, command, now())
     return OpenedOut(case_id=opened.case_id, message_id=opened.message_id, flags=opened.flags)
+
+
+@router.post("/persons/search", response_model=list[PersonFoundOut])
+def search_persons_route(
+    payload: PersonSearchIn,
+    officer: CurrentOfficer,
+    unit_of_work: UnitOfWorkFactoryDep,
+    setup: CaseworkSetupDep,
+) -> list[PersonFoundOut]:
+    """The cases that name a person, by their surname (and given name) in any script; each
+    person shown is recorded in the disclosure ledger as read. A POST, so that no name is
+    written into a URL and so into an access log."""
+    with unit_of_work() as uow:
+        found = find_persons(
+            uow, setup.node, officer, surname=payload.surname, given_name=payload.given_name,
+            reader=officer.actor, now=now(),
+        )  # fmt: skip
+        return [PersonFoundOut(case=CaseOut.of(f.case), message_id=f.message_id, at=f.at,
+                               person=f.person) for f in found]  # fmt: skip
 
 
 @router.get("/authorities/{authority}/cases", response_model=list[CaseOut])
