@@ -93,7 +93,8 @@ class ConsoleNode:
     state: str
     authority: str
     node: Node
-    url: str  # the officers' listener
+    url: str  # the officers' listener, over TLS
+    ca: Path  # the node's own authority, which signed the listener's certificate
 
 
 @dataclass
@@ -136,18 +137,17 @@ def _registries(node: Node, root: Path) -> None:
 @pytest.fixture(scope="package")
 def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePair]:
     """Kazakhstan's and Armenia's nodes as `migrex serve` processes, each with officers who
-    sign in with `console_client.PASSWORD`."""
+    sign in with `console_client.PASSWORD` on the officers' listener over HTTPS."""
     root = tmp_path_factory.mktemp("console")
     workspace = Workspace(root / "ws")
     ports = {state: free_port() for state in OFFICERS}
-    workspace.create({s: [AGREEMENT_FILE] for s in OFFICERS}, {"kz-am-2024": ("KZ", "AM")}, ports)
+    officer_ports = {state: free_port() for state in OFFICERS}
+    workspace.create({s: [AGREEMENT_FILE] for s in OFFICERS}, {"kz-am-2024": ("KZ", "AM")}, ports,
+                     officer_ports=officer_ports)  # fmt: skip
     pair = ConsolePair({})
     try:
         for state, (authority, officers) in OFFICERS.items():
             config = workspace.node_config(state)
-            officer_port = free_port()
-            with config.open("a", encoding="utf-8") as toml:
-                toml.write(f"officer_listen_port = {officer_port}\n")
             node = Node(load_settings(config))
             migrate.upgrade(node.engine)
             for username, roles in officers.items():
@@ -156,9 +156,14 @@ def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePa
                 _registries(node, root)
             process = NodeProcess(config, ports[state], workspace.node_dir(state) / "serve.log")
             pair.processes.append(process.start())
-            _wait_listening(officer_port)
+            _wait_listening(officer_ports[state])
+            host = node.settings.officer_listen_host
             pair.nodes[state] = ConsoleNode(
-                state, authority, node, f"http://127.0.0.1:{officer_port}"
+                state,
+                authority,
+                node,
+                f"https://{host}:{officer_ports[state]}",
+                workspace.node_dir(state) / "pki" / "ca.pem",
             )
         yield pair
     finally:
@@ -234,7 +239,10 @@ class Tab:
 
 @pytest.fixture
 def context(chromium: Browser) -> Iterator[BrowserContext]:
-    context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    # The listeners' certificates are signed by each demo node's own authority, which this
+    # browser profile does not trust; `test_console_pages` checks the chain with `ssl` itself.
+    context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900},
+                                   ignore_https_errors=True)  # fmt: skip
     context.add_init_script(script=AXE)
     context.add_init_script(script=_CSP_REPORTER)
     yield context

@@ -4,8 +4,10 @@ idle warning, which appears before the session ends and lets the officer stay.""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 
@@ -139,3 +141,17 @@ def test_claiming_from_the_queue_and_filtering_in_place(
     assert "partner=am-police" in tab.page.url
     assert tab.audit("queue-mine-filtered.en") == []
     assert tab.csp_violations == [] and tab.errors == []
+
+
+def test_the_console_is_served_over_tls_the_node_authority_signed(
+    console_pair: ConsolePair,
+) -> None:
+    """The browser above is told to accept the demo certificates; here the chain itself is
+    checked against each node's own authority, host name included, and HSTS is sent."""
+    for console in console_pair.nodes.values():
+        trusted = ssl.create_default_context(cafile=str(console.ca))
+        response = httpx.get(console.url + "/ui/sign-in", verify=trusted)
+        assert response.status_code == 200
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(console.url + "/ui/sign-in", verify=ssl.create_default_context())
