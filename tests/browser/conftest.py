@@ -16,6 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,11 +139,17 @@ def _registries(node: Node, root: Path) -> None:
 def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePair]:
     """Kazakhstan's and Armenia's nodes as `migrex serve` processes, each with officers who
     sign in with `console_client.PASSWORD` on the officers' listener over HTTPS."""
-    root = tmp_path_factory.mktemp("console")
+    with consoles(tmp_path_factory.mktemp("console"), AGREEMENT_FILE) as pair:
+        yield pair
+
+
+@contextmanager
+def consoles(root: Path, agreement_file: Path) -> Iterator[ConsolePair]:
+    """Both nodes running under `agreement_file`, until the block ends."""
     workspace = Workspace(root / "ws")
     ports = {state: free_port() for state in OFFICERS}
     officer_ports = {state: free_port() for state in OFFICERS}
-    workspace.create({s: [AGREEMENT_FILE] for s in OFFICERS}, {"kz-am-2024": ("KZ", "AM")}, ports,
+    workspace.create({s: [agreement_file] for s in OFFICERS}, {"kz-am-2024": ("KZ", "AM")}, ports,
                      officer_ports=officer_ports)  # fmt: skip
     pair = ConsolePair({})
     try:
@@ -227,6 +234,8 @@ class Tab:
         """axe-core's serious and critical WCAG 2.2 AA violations on the page as it is now,
         after a screenshot saved as `name`."""
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        # A tab behind another gets no animation frames, and a screenshot waits for one.
+        self.page.bring_to_front()
         self.page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=True)
         result = self.page.evaluate(
             "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
@@ -237,24 +246,35 @@ class Tab:
         return [{"id": v["id"], "nodes": [n["html"] for n in v["nodes"]]} for v in serious]
 
 
-@pytest.fixture
-def context(chromium: Browser) -> Iterator[BrowserContext]:
+def _new_context(chromium: Browser) -> BrowserContext:
     # The listeners' certificates are signed by each demo node's own authority, which this
     # browser profile does not trust; `test_console_pages` checks the chain with `ssl` itself.
     context = chromium.new_context(locale="en-GB", viewport={"width": 1280, "height": 900},
                                    ignore_https_errors=True)  # fmt: skip
     context.add_init_script(script=AXE)
     context.add_init_script(script=_CSP_REPORTER)
+    return context
+
+
+@pytest.fixture
+def context(chromium: Browser) -> Iterator[BrowserContext]:
+    context = _new_context(chromium)
     yield context
     context.close()
 
 
 @pytest.fixture
-def tab_at(context: BrowserContext) -> Any:
-    """`tab_at(url)`: a new tab whose CSP violations and page errors are collected."""
+def tab_at(context: BrowserContext, chromium: Browser) -> Iterator[Any]:
+    """`tab_at(url)`: a new tab whose CSP violations and page errors are collected. Each node
+    gets its own browser profile, as two ministries' officers have: both test nodes listen
+    on 127.0.0.1, and cookies do not tell ports apart, so one profile would let signing in
+    to one console sign the officer out of the other."""
+    profiles: dict[str, BrowserContext] = {}
 
     def open_tab(base: str) -> Tab:
-        page = context.new_page()
+        if base not in profiles:
+            profiles[base] = context if not profiles else _new_context(chromium)
+        page = profiles[base].new_page()
         tab = Tab(page, base)
 
         def on_console(message: Any) -> None:
@@ -265,4 +285,7 @@ def tab_at(context: BrowserContext) -> Any:
         page.on("pageerror", lambda e: tab.errors.append(str(e)))
         return tab
 
-    return open_tab
+    yield open_tab
+    for profile in profiles.values():
+        if profile is not context:
+            profile.close()
