@@ -9,7 +9,6 @@ to decide without one. `commit` only counts: a use case commits once, or (refuse
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -43,13 +42,8 @@ class FakeUnitOfWork:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        pass
+    def __exit__(self, *_: object) -> None:
+        """Nothing to roll back: what was not committed stays in `added` and `changed`."""
 
     @property
     def added(self) -> list[Any]:

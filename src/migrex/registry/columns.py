@@ -83,16 +83,21 @@ CITIZENSHIP_BASES = frozenset({"birth", "naturalisation", "restoration", "regist
 CITIZEN_STATUSES = frozenset({"active", "renounced", "deceased", "lost"})
 DECISIONS = frozenset({"warning", "fine", "expulsion", "entry_ban", "pending", "dismissed"})
 
+# A person's names, sex and birth date: the same columns in both registers of persons.
+PERSON = (
+    Column("surname", rule=Rule.LOCAL_NAME),
+    Column("given_name", rule=Rule.LOCAL_NAME),
+    Column("patronymic", rule=Rule.LOCAL_NAME, required=False),
+    Column("surname_latin", rule=Rule.LATIN_NAME),
+    Column("given_name_latin", rule=Rule.LATIN_NAME),
+    Column("sex", rule=Rule.SEX),
+    Column("birth_date", Type.DATE),
+)
+
 COLUMNS: dict[Kind, tuple[Column, ...]] = {
     Kind.PERSONS_PRESENT: (
         Column("record_id", rule=Rule.RECORD_ID),
-        Column("surname", rule=Rule.LOCAL_NAME),
-        Column("given_name", rule=Rule.LOCAL_NAME),
-        Column("patronymic", rule=Rule.LOCAL_NAME, required=False),
-        Column("surname_latin", rule=Rule.LATIN_NAME),
-        Column("given_name_latin", rule=Rule.LATIN_NAME),
-        Column("sex", rule=Rule.SEX),
-        Column("birth_date", Type.DATE),
+        *PERSON,
         Column("citizenship", rule=Rule.COUNTRY),
         Column("document_type", rule=Rule.DOCUMENT_TYPE),
         Column("document_number", rule=Rule.DOCUMENT_NUMBER),
@@ -121,13 +126,7 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
     ),
     Kind.CITIZENS: (
         Column("national_id", rule=Rule.NATIONAL_ID),
-        Column("surname", rule=Rule.LOCAL_NAME),
-        Column("given_name", rule=Rule.LOCAL_NAME),
-        Column("patronymic", rule=Rule.LOCAL_NAME, required=False),
-        Column("surname_latin", rule=Rule.LATIN_NAME),
-        Column("given_name_latin", rule=Rule.LATIN_NAME),
-        Column("sex", rule=Rule.SEX),
-        Column("birth_date", Type.DATE),
+        *PERSON,
         Column("birth_place", required=False),
         Column("passport_number", rule=Rule.DOCUMENT_NUMBER, required=False),
         Column("passport_issued", Type.DATE, required=False),

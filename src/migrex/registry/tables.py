@@ -77,16 +77,16 @@ def register_table(
 _NAMES_A_PERSON = {"person_record_id": "registry_person_present.record_id"}
 
 
-class PersonPresentRow(Base):
-    __tablename__ = "registry_person_present"
-    __table__ = register_table(
-        Kind.PERSONS_PRESENT, __tablename__, unique="record_id",
-        indexed=("citizenship", "document_number", "national_id"),
-    )  # fmt: skip
+class _Record:
+    """The typed names of the columns every register's table adds to its file's."""
 
     id: Mapped[int]
     batch_id: Mapped[int]
-    record_id: Mapped[str]
+
+
+class _Person(_Record):
+    """The typed names of `registry.columns.PERSON`, shared by both registers of persons."""
+
     surname: Mapped[str]
     given_name: Mapped[str]
     patronymic: Mapped[str | None]
@@ -94,6 +94,16 @@ class PersonPresentRow(Base):
     given_name_latin: Mapped[str]
     sex: Mapped[str]
     birth_date: Mapped[date]
+
+
+class PersonPresentRow(_Person, Base):
+    __tablename__ = "registry_person_present"
+    __table__ = register_table(
+        Kind.PERSONS_PRESENT, __tablename__, unique="record_id",
+        indexed=("citizenship", "document_number", "national_id"),
+    )  # fmt: skip
+
+    record_id: Mapped[str]
     citizenship: Mapped[str]
     document_type: Mapped[str]
     document_number: Mapped[str]
@@ -111,15 +121,13 @@ class PersonPresentRow(Base):
     departure_date: Mapped[date | None]
 
 
-class EmploymentRow(Base):
+class EmploymentRow(_Record, Base):
     __tablename__ = "registry_employment"
     __table__ = register_table(
         Kind.EMPLOYMENT, __tablename__, unique="record_id",
         indexed=("person_record_id",), references=_NAMES_A_PERSON,
     )  # fmt: skip
 
-    id: Mapped[int]
-    batch_id: Mapped[int]
     record_id: Mapped[str]
     person_record_id: Mapped[str]
     employer_id: Mapped[str]
@@ -130,22 +138,13 @@ class EmploymentRow(Base):
     end_date: Mapped[date | None]
 
 
-class CitizenRow(Base):
+class CitizenRow(_Person, Base):
     __tablename__ = "registry_citizen"
     __table__ = register_table(
         Kind.CITIZENS, __tablename__, unique="national_id", indexed=("passport_number",)
     )
 
-    id: Mapped[int]
-    batch_id: Mapped[int]
     national_id: Mapped[str]
-    surname: Mapped[str]
-    given_name: Mapped[str]
-    patronymic: Mapped[str | None]
-    surname_latin: Mapped[str]
-    given_name_latin: Mapped[str]
-    sex: Mapped[str]
-    birth_date: Mapped[date]
     birth_place: Mapped[str | None]
     passport_number: Mapped[str | None]
     passport_issued: Mapped[date | None]
@@ -155,15 +154,13 @@ class CitizenRow(Base):
     status: Mapped[str]
 
 
-class ViolationRow(Base):
+class ViolationRow(_Record, Base):
     __tablename__ = "registry_violation"
     __table__ = register_table(
         Kind.VIOLATIONS, __tablename__, unique="record_id",
         indexed=("person_record_id", "document_number"), references=_NAMES_A_PERSON,
     )  # fmt: skip
 
-    id: Mapped[int]
-    batch_id: Mapped[int]
     record_id: Mapped[str]
     person_record_id: Mapped[str | None]
     surname_latin: Mapped[str]
