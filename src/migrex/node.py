@@ -13,7 +13,7 @@ from migrex.agreements import Agreement, load_agreements
 from migrex.db import make_engine, make_session_factory
 from migrex.errors import ConfigurationError, Problem
 from migrex.settings import Settings
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork
 
 
 @dataclass
@@ -39,8 +39,8 @@ class Node:
             )
         return agreements
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
 
     def close(self) -> None:
         if "engine" in self.__dict__:

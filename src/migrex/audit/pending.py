@@ -40,6 +40,11 @@ def append_recorded(session: Session, at: datetime) -> list[int]:
     return append_leaves(session, leaves, at) if leaves else []
 
 
+def queued(session: Session) -> list[AuditLeaf]:
+    """The entries queued so far and not yet appended, oldest first (a copy)."""
+    return list(session.info.get(_KEY, []))
+
+
 def pending_mark(session: Session) -> int:
     """How many entries are queued now: pass it to `discard_since` to drop what a step that
     was rolled back to a savepoint queued after it."""

@@ -17,10 +17,10 @@ import typer
 from migrex.casework import drafts
 from migrex.casework.context import hit_reference_key
 from migrex.casework.service import NodeContext, node_context
+from migrex.casework.steps import load_case
 from migrex.casework.tables import CaseRow
 from migrex.console import out
 from migrex.context import node_from
-from migrex.errors import NotFound
 from migrex.node import Node
 from migrex.officers.cli_identity import Token, fresh_sign_in, signed_in
 from migrex.officers.model import Action, Officer, require
@@ -44,9 +44,7 @@ def acting_on_case(
     """The officer and the case, once the officer may take `action` for the case's authority.
     The token is checked before the case is looked up, so no one learns which cases exist."""
     officer = signed_in(uow, token)
-    case = uow.session.get(CaseRow, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
+    case = load_case(uow, case_id)
     require(officer, action, case.our_authority)
     return officer, case
 

@@ -22,6 +22,12 @@ from migrex.officers.service import list_officers
 from migrex.uow import UnitOfWork
 
 
+def case_state(uow: UnitOfWork, case_id: str) -> str | None:
+    """The state case `case_id` is in, or None when there is no such case."""
+    case = uow.session.get(CaseRow, case_id)
+    return case.state if case is not None else None
+
+
 def cases_of(uow: UnitOfWork, authority: str | None = None, limit: int = 500) -> list[CaseRow]:
     """The cases of `authority` (of every hosted authority when None), newest first."""
     query = select(CaseRow).order_by(CaseRow.opened_at.desc()).limit(limit)

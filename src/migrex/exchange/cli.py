@@ -14,14 +14,19 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from migrex.console import out
 from migrex.context import node_from
 from migrex.exchange.delivery import Status
-from migrex.exchange.queries import HeldUp, held_up
+from migrex.exchange.queries import (
+    HeldUp,
+    held_up,
+    recent_inbox,
+    recent_outbox,
+    refused_message_ids,
+)
 from migrex.exchange.service import discard, reissue, retry
-from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
+from migrex.exchange.tables import OutboxMessage
 from migrex.officers.cli_identity import administrator
 
 outbox_app = typer.Typer(no_args_is_help=True)
@@ -50,25 +55,22 @@ def outbox_list(
         with node.unit_of_work() as uow:
             _print_held_up(held_up(uow, limit), as_json)
         return
-    query = select(OutboxMessage, Receipt.received_at).outerjoin(
-        Receipt, Receipt.message_id == OutboxMessage.message_id
-    )
     with node.unit_of_work() as uow:
-        rows = list(uow.session.execute(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+        sent = recent_outbox(uow, limit)
     if as_json:
         typer.echo(json.dumps([
             {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
              "type": row.type, "case_id": row.case_id, "status": row.status,
              "refusal": row.refusal, "attempts": row.attempts, "receipted_at": receipted,
              "last_error": row.last_error}
-            for row, receipted in rows
+            for row, receipted in ((s.message, s.receipted_at) for s in sent)
         ], default=str))  # fmt: skip
         return
     table = Table(
         "message", "from → to", "type", "case", "status", "tries", "receipted", "last error"
     )
     table.columns[0].overflow = "fold"  # an id cut short is of no use to `retry`
-    for row, receipted in rows:
+    for row, receipted in ((s.message, s.receipted_at) for s in sent):
         table.add_row(
             row.message_id, f"{row.sender} → {row.recipient}", row.type, row.case_id or "",
             _status(row), str(row.attempts), receipted.isoformat() if receipted else "",
@@ -159,10 +161,7 @@ def outbox_reissue(
     now = datetime.now(UTC)
     with node.unit_of_work() as uow:
         if all_refused:
-            message_ids = list(uow.session.scalars(
-                select(OutboxMessage.message_id).where(OutboxMessage.status == Status.REFUSED)
-                .order_by(OutboxMessage.id)
-            ))  # fmt: skip
+            message_ids = refused_message_ids(uow)
         done = reissue(
             uow, message_ids or [], agreements=node.agreements, now=now, actor=administrator(),
         ) if message_ids else []  # fmt: skip
@@ -203,9 +202,7 @@ def inbox_list(
     """Received messages: who sent what to whom, when, and how each was filed."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
-        rows = list(uow.session.scalars(
-            select(InboxMessage).order_by(InboxMessage.id.desc()).limit(limit)
-        ))  # fmt: skip
+        rows = recent_inbox(uow, limit)
     if as_json:
         typer.echo(json.dumps([
             {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,

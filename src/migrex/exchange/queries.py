@@ -3,13 +3,73 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from migrex.exchange.delivery import NEEDS_OPERATOR, UNFINISHED, Status
-from migrex.exchange.tables import InboxMessage, OutboxMessage
+from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt
 from migrex.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An outgoing message and when its receipt came (None while none has)."""
+
+    message: OutboxMessage
+    receipted_at: datetime | None
+
+
+def recent_outbox(uow: UnitOfWork, limit: int) -> list[Sent]:
+    """The `limit` most recent outgoing messages, newest first, each with its receipt's time."""
+    rows = uow.session.execute(
+        select(OutboxMessage, Receipt.received_at)
+        .outerjoin(Receipt, Receipt.message_id == OutboxMessage.message_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return [Sent(message, receipted) for message, receipted in rows]
+
+
+def recent_inbox(
+    uow: UnitOfWork, limit: int, *, recipient: str | None = None
+) -> list[InboxMessage]:
+    """The `limit` most recent received messages, newest first (only those for `recipient`
+    when one is named)."""
+    query = select(InboxMessage)
+    if recipient is not None:
+        query = query.where(InboxMessage.recipient == recipient)
+    return list(uow.session.scalars(query.order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def sent_by(
+    uow: UnitOfWork, sender: str, limit: int, *, parked_only: bool = False
+) -> list[OutboxMessage]:
+    """The `limit` most recent messages `sender` sends, newest first (only the parked ones
+    when `parked_only`)."""
+    query = select(OutboxMessage).where(OutboxMessage.sender == sender)
+    if parked_only:
+        query = query.where(OutboxMessage.status == Status.PARKED)
+    return list(uow.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def outgoing(uow: UnitOfWork, message_id: str) -> OutboxMessage | None:
+    """The outgoing message `message_id`, or None when the outbox holds no such message."""
+    return uow.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+    ).first()
+
+
+def refused_message_ids(uow: UnitOfWork) -> list[str]:
+    """Every message the partner refused, oldest first: what `outbox reissue --all` seals anew."""
+    return list(
+        uow.session.scalars(
+            select(OutboxMessage.message_id)
+            .where(OutboxMessage.status == Status.REFUSED)
+            .order_by(OutboxMessage.id)
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def apply_refresh(
     for (kind, _), registry_file in zip(ordered, read, strict=True):
         if progress:
             progress(f"comparing {kind}", 0, registry_file.table.num_rows)
-        table: Table = ROWS[kind].__table__  # type: ignore[assignment]
+        table: Table = ROWS[kind].__table__
         stored = read_text_table(session, table, (*column_names(kind), "batch_id"))
         diff = compare(kind, stored, registry_file.table, mode)
         refreshed.append(_Refreshed(kind, registry_file, stored, diff))
@@ -122,7 +122,7 @@ def apply_refresh(
     for r, batch in zip(refreshed, batches, strict=True):  # persons before what names them
         if progress:
             progress(f"storing {r.kind}", 0, r.file.table.num_rows)
-        table = ROWS[r.kind].__table__  # type: ignore[assignment]
+        table = ROWS[r.kind].__table__
         rows = r.file.table
         rows = rows.append_column("batch_id", pa.array([batch.id] * rows.num_rows, pa.int64()))
         update_rows(session, table, key_column(r.kind), rows.take(pa.array(r.diff.changed)))
@@ -130,7 +130,7 @@ def apply_refresh(
     # Removals last, dependants first: an employment spell may only now have moved off the
     # person present it named.
     for r in reversed(refreshed):
-        delete_rows(session, ROWS[r.kind].__table__, key_column(r.kind),  # type: ignore[arg-type]
+        delete_rows(session, ROWS[r.kind].__table__, key_column(r.kind),
                     r.keys(r.diff.removed, stored=True))  # fmt: skip
     return [r.result(batch, mode) for r, batch in zip(refreshed, batches, strict=True)]
 

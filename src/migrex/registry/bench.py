@@ -23,7 +23,7 @@ from migrex.registry.apply import ImportedFile
 from migrex.registry.columns import Kind, column_names
 from migrex.registry.refresh import Mode
 from migrex.registry.service import import_registries
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork
 
 _SHARE = 100  # one record in a hundred is changed, one removed, one new
 
@@ -78,7 +78,7 @@ def run(
         today = (datetime.now(UTC) + timedelta(days=1)).date()
 
         def load(path: Path, mode: Mode) -> list[ImportedFile]:
-            with UnitOfWork(factory) as uow:
+            with SqlUnitOfWork(factory) as uow:
                 return import_registries(uow, [(Kind.PERSONS_PRESENT, path)], state="KZ",
                                          actor="bench", today=today, mode=mode)  # fmt: skip
 

@@ -1,7 +1,8 @@
 """What each registry file must contain: the columns, their types and the rule each obeys.
 
 This is the contract between a ministry's export (or `migrex synth`) and the importer. It is
-data, not code, so the importer, the generator and the documentation all read the same table.
+data, not code, so the importer, the generator, the documentation and the register tables
+(`registry.tables`, built from it) all read the same table.
 """
 
 from __future__ import annotations
@@ -44,13 +45,33 @@ class Rule(StrEnum):
     TEXT = "text"  # free text, 1-200 characters, no control characters
 
 
+# How many characters a register stores for a text cell of each rule: the width of its column
+# in the database (`registry.tables` builds the tables from this module). A column whose
+# values run longer than its rule's usual width names its own `width`.
+WIDTH: dict[Rule, int] = {
+    Rule.RECORD_ID: 40, Rule.LOCAL_NAME: 200, Rule.LATIN_NAME: 200, Rule.SEX: 1,
+    Rule.COUNTRY: 3, Rule.DOCUMENT_TYPE: 1, Rule.DOCUMENT_NUMBER: 20, Rule.NATIONAL_ID: 20,
+    Rule.ORGANISATION_ID: 20, Rule.REGION: 10, Rule.ISCO08: 4, Rule.CODE: 20, Rule.TEXT: 200,
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Column:
+    """One column of a register: its cell in the file and its column in the database."""
+
     name: str
     type: Type = Type.TEXT
     rule: Rule = Rule.TEXT
     required: bool = True
     codes: frozenset[str] = frozenset()
+    width: int | None = None  # characters stored, where the rule's `WIDTH` is too narrow
+
+    @property
+    def stored_width(self) -> int | None:
+        """The characters the register's table stores for this column (None for a date)."""
+        if self.type is Type.DATE:
+            return None
+        return self.width if self.width is not None else WIDTH[self.rule]
 
 
 ENTRY_POINTS = frozenset(
@@ -62,27 +83,32 @@ CITIZENSHIP_BASES = frozenset({"birth", "naturalisation", "restoration", "regist
 CITIZEN_STATUSES = frozenset({"active", "renounced", "deceased", "lost"})
 DECISIONS = frozenset({"warning", "fine", "expulsion", "entry_ban", "pending", "dismissed"})
 
+# A person's names, sex and birth date: the same columns in both registers of persons.
+PERSON = (
+    Column("surname", rule=Rule.LOCAL_NAME),
+    Column("given_name", rule=Rule.LOCAL_NAME),
+    Column("patronymic", rule=Rule.LOCAL_NAME, required=False),
+    Column("surname_latin", rule=Rule.LATIN_NAME),
+    Column("given_name_latin", rule=Rule.LATIN_NAME),
+    Column("sex", rule=Rule.SEX),
+    Column("birth_date", Type.DATE),
+)
+
 COLUMNS: dict[Kind, tuple[Column, ...]] = {
     Kind.PERSONS_PRESENT: (
         Column("record_id", rule=Rule.RECORD_ID),
-        Column("surname", rule=Rule.LOCAL_NAME),
-        Column("given_name", rule=Rule.LOCAL_NAME),
-        Column("patronymic", rule=Rule.LOCAL_NAME, required=False),
-        Column("surname_latin", rule=Rule.LATIN_NAME),
-        Column("given_name_latin", rule=Rule.LATIN_NAME),
-        Column("sex", rule=Rule.SEX),
-        Column("birth_date", Type.DATE),
+        *PERSON,
         Column("citizenship", rule=Rule.COUNTRY),
         Column("document_type", rule=Rule.DOCUMENT_TYPE),
         Column("document_number", rule=Rule.DOCUMENT_NUMBER),
         Column("national_id", rule=Rule.NATIONAL_ID, required=False),
         Column("entry_date", Type.DATE),
-        Column("entry_point", rule=Rule.CODE, codes=ENTRY_POINTS),
+        Column("entry_point", rule=Rule.CODE, codes=ENTRY_POINTS, width=40),
         Column("purpose_of_stay", rule=Rule.CODE, codes=PURPOSES_OF_STAY),
         Column("registration_region", rule=Rule.REGION),
         Column("registration_address"),
         Column("inviting_party", rule=Rule.ORGANISATION_ID, required=False),
-        Column("permit_type", rule=Rule.CODE, codes=PERMIT_TYPES, required=False),
+        Column("permit_type", rule=Rule.CODE, codes=PERMIT_TYPES, required=False, width=30),
         Column("permit_number", rule=Rule.RECORD_ID, required=False),
         Column("permit_valid_from", Type.DATE, required=False),
         Column("permit_valid_to", Type.DATE, required=False),
@@ -100,13 +126,7 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
     ),
     Kind.CITIZENS: (
         Column("national_id", rule=Rule.NATIONAL_ID),
-        Column("surname", rule=Rule.LOCAL_NAME),
-        Column("given_name", rule=Rule.LOCAL_NAME),
-        Column("patronymic", rule=Rule.LOCAL_NAME, required=False),
-        Column("surname_latin", rule=Rule.LATIN_NAME),
-        Column("given_name_latin", rule=Rule.LATIN_NAME),
-        Column("sex", rule=Rule.SEX),
-        Column("birth_date", Type.DATE),
+        *PERSON,
         Column("birth_place", required=False),
         Column("passport_number", rule=Rule.DOCUMENT_NUMBER, required=False),
         Column("passport_issued", Type.DATE, required=False),
@@ -123,7 +143,7 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
         Column("birth_date", Type.DATE),
         Column("citizenship", rule=Rule.COUNTRY),
         Column("document_number", rule=Rule.DOCUMENT_NUMBER),
-        Column("violation_type", rule=Rule.CODE, codes=VIOLATION_TYPES),
+        Column("violation_type", rule=Rule.CODE, codes=VIOLATION_TYPES, width=30),
         Column("detected_on", Type.DATE),
         Column("region", rule=Rule.REGION),
         Column("legal_article"),

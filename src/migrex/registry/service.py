@@ -181,5 +181,5 @@ def _store(
         if progress:
             progress(f"storing {kind}", done, rows.num_rows)
 
-    bulk_insert(session, ROWS[kind].__table__, rows, on_chunk)  # type: ignore[arg-type]
+    bulk_insert(session, ROWS[kind].__table__, rows, on_chunk)
     return ImportedFile(kind, registry_file.path, rows.num_rows, batch.id)

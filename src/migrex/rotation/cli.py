@@ -15,22 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
-from migrex.audit.tables import AuditLeafRow
 from migrex.console import out
 from migrex.context import node_from
 from migrex.directory import DirectoryFiles, DirectoryInvalid, write_signed_directory
 from migrex.directory.cli import demo, render_directory, show_directory
-from migrex.errors import ConfigurationError
 from migrex.exchange.trust import load_trust
 from migrex.identity.keystore import FileKeyStore
 from migrex.node import Node
 from migrex.officers.cli_identity import administrator
 from migrex.rotation import service
-from migrex.rotation.queries import directory_status
-from migrex.uow import UnitOfWork
+from migrex.rotation.queries import audit_log_reachable, directory_status
 
 pki_app = typer.Typer(
     help="Keys, the demo PKI and signed agreement directories.", no_args_is_help=True
@@ -43,18 +38,6 @@ directory_app = typer.Typer(
 )
 
 AgreementOption = Annotated[str, typer.Option("--agreement", help="the agreement's id")]
-
-
-def _reachable(uow: UnitOfWork) -> None:
-    """Files are not transactional: reach the audit log first, so that a node whose database
-    is down refuses the change rather than making one it cannot record."""
-    try:
-        uow.session.execute(select(AuditLeafRow.position).limit(1))
-    except SQLAlchemyError as error:
-        raise ConfigurationError(
-            "the node's audit log cannot be reached (is the database up, and at "
-            "`migrex db upgrade`?): nothing was changed"
-        ) from error
 
 
 def _configured(ctx: typer.Context) -> Node | None:
@@ -102,7 +85,7 @@ def rotate(
     overlap = timedelta(days=overlap_days)
     with node.unit_of_work() if node is not None else nullcontext() as uow:
         if uow is not None:
-            _reachable(uow)
+            audit_log_reachable(uow)
         pair = service.rotate_keys(
             store, authority, now, activate_now=activate_now, overlap=overlap,
             session=None if uow is None else uow.session, actor=administrator(),
@@ -201,7 +184,7 @@ def propose(
     node = node_from(ctx)
     trust = load_trust(node.settings, node.agreements)
     with node.unit_of_work() as uow:
-        _reachable(uow)
+        audit_log_reachable(uow)
         proposal = service.propose(
             uow, node, trust, agreement, datetime.now(UTC), send=send, actor=administrator()
         )
@@ -243,7 +226,7 @@ def install(
     node = node_from(ctx)
     trust = load_trust(node.settings, node.agreements)
     with node.unit_of_work() as uow:
-        _reachable(uow)
+        audit_log_reachable(uow)
         directory, activated = service.install(
             uow, node, trust, _read(file), datetime.now(UTC), actor=administrator(),
             overlap=timedelta(days=overlap_days),

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from migrex.audit.tables import AuditLeafRow
 from migrex.directory import DirectoryInvalid
 from migrex.directory.signing import payload_version
-from migrex.errors import MigrexError
+from migrex.errors import ConfigurationError, MigrexError
 from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.exchange.trust import Trust
 from migrex.identity.keys import AuthorityKey, current_key
@@ -21,8 +23,21 @@ from migrex.node import Node
 from migrex.retention.sealing import is_sealed
 from migrex.retention.service import INBOX_BODY, RETENTION_KEY, open_record
 from migrex.rotation.messages import DIRECTORY_UPDATE
+from migrex.uow import UnitOfWork
 
 LATEST = 10
+
+
+def audit_log_reachable(uow: UnitOfWork) -> None:
+    """Files are not transactional: reach the audit log first, so that a node whose database
+    is down refuses the change rather than making one it cannot record."""
+    try:
+        uow.session.execute(select(AuditLeafRow.position).limit(1))
+    except SQLAlchemyError as error:
+        raise ConfigurationError(
+            "the node's audit log cannot be reached (is the database up, and at "
+            "`migrex db upgrade`?): nothing was changed"
+        ) from error
 
 
 def key_state(key: AuthorityKey, keys: tuple[AuthorityKey, ...], at: datetime) -> str:

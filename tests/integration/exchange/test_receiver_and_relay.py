@@ -17,7 +17,7 @@ from migrex.envelope import MessageClaims, new_message_id, seal, verify_receipt
 from migrex.exchange.delivery import RetryPolicy, Status
 from migrex.exchange.receiver import ReceiverPolicy, receive_batch
 from migrex.exchange.relay import Relay
-from migrex.exchange.service import NotPermitted, SendMessage, retry, send_message
+from migrex.exchange.service import SendMessage, retry, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
 from nodes import DirectTransport, Pair
 
@@ -189,19 +189,6 @@ def test_an_unreachable_partner_means_retry_then_park_never_loss(pair: Pair) -> 
         assert retry(uow, [message_id], datetime.now(UTC)) == 1
     relay.run_once()
     assert counts(pair) == (1, 0)
-
-
-def test_the_agreement_decides_who_may_send(pair: Pair) -> None:
-    with pair.kz.unit_of_work() as uow, pytest.raises(NotPermitted):
-        send_message(
-            uow, SendMessage("kz-am-2024", "kz-mia", "kz-mlsp", "notice"),
-            agreements=pair.kz.agreements, hosted=pair.kz.settings.authorities, now=now(),
-        )  # fmt: skip
-    with pair.kz.unit_of_work() as uow, pytest.raises(NotPermitted):
-        send_message(
-            uow, SendMessage("kz-am-2024", "am-mcs", "kz-mia", "notice"),
-            agreements=pair.kz.agreements, hosted=pair.kz.settings.authorities, now=now(),
-        )  # fmt: skip
 
 
 def test_the_same_envelope_received_twice_at_once_is_stored_once(pair: Pair) -> None:

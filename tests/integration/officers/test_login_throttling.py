@@ -23,7 +23,7 @@ from migrex.officers.service import add_officer, issue_token
 from migrex.officers.tables import LoginThrottleRow
 from migrex.officers.throttle import LoginThrottle
 from migrex.security.tables import SecurityEvent
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork, UnitOfWork
 from migrex.web.problems import problem_response
 
 PASSWORD = "correct horse battery staple"
@@ -34,12 +34,12 @@ SECRET = b"the node's login-throttle secret"
 @pytest.fixture
 def unit_of_work(engine: Engine) -> Callable[[], UnitOfWork]:
     factory = make_session_factory(engine)
-    with UnitOfWork(factory) as work:
+    with SqlUnitOfWork(factory) as work:
         add_officer(
             work, username="anna", display_name="Anna", roles=[(Role.OFFICER, "kz-mia")],
             password=PASSWORD, actor="test", hosted_authorities=("kz-mia",),
         )  # fmt: skip
-    return lambda: UnitOfWork(factory)
+    return lambda: SqlUnitOfWork(factory)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from migrex.errors import MigrexError
 from migrex.officers.api import CurrentOfficer, requires, router
 from migrex.officers.model import Action, Officer, Role
 from migrex.officers.service import add_officer, issue_token, list_tokens, revoke_token
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork, UnitOfWork
 from migrex.web.problems import problem_response
 
 HOSTED = ("kz-mia", "kz-mlsp")
@@ -60,7 +60,7 @@ def build_app(unit_of_work: Callable[[], UnitOfWork]) -> FastAPI:
 @pytest.fixture
 def uow(engine: Engine) -> Callable[[], UnitOfWork]:
     factory = make_session_factory(engine)
-    return lambda: UnitOfWork(factory)
+    return lambda: SqlUnitOfWork(factory)
 
 
 @pytest.fixture

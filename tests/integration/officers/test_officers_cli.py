@@ -15,7 +15,7 @@ from migrex.officers.cli import app
 from migrex.officers.model import NotAuthenticated
 from migrex.officers.service import OfficerRejected, authenticate_password, authenticate_token
 from migrex.officers.tables import OfficerRow
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork
 
 runner = CliRunner()
 # Every command checks the node's folder and agreements first (`migrex.checks`).
@@ -63,9 +63,9 @@ def test_add_an_officer_issue_a_token_and_revoke_it(config: Path, engine: Engine
 
     factory = make_session_factory(engine)
     now = datetime.now(UTC)
-    with UnitOfWork(factory) as uow:
+    with SqlUnitOfWork(factory) as uow:
         assert authenticate_token(uow, token, now).username == "aram"
-    with UnitOfWork(factory) as uow:
+    with SqlUnitOfWork(factory) as uow:
         assert authenticate_password(uow, "aram", PASSWORD, now).username == "aram"
 
     code, stdout, _ = user(config, "tokens", "aram")
@@ -75,7 +75,7 @@ def test_add_an_officer_issue_a_token_and_revoke_it(config: Path, engine: Engine
     code, stdout, _ = user(config, "revoke", issued.group(1))
     assert code == 0
     assert "is revoked" in stdout
-    with UnitOfWork(factory) as uow, pytest.raises(NotAuthenticated, match="revoked"):
+    with SqlUnitOfWork(factory) as uow, pytest.raises(NotAuthenticated, match="revoked"):
         authenticate_token(uow, token, now)
 
     code, stdout, _ = user(config, "list")

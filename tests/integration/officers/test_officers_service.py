@@ -27,7 +27,7 @@ from migrex.officers.service import (
     set_password,
 )
 from migrex.officers.tables import ApiTokenRow, OfficerRoleRow, OfficerRow
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork, UnitOfWork
 
 NOW = datetime(2025, 9, 3, 9, 0, tzinfo=UTC)
 HOSTED = ("kz-mia", "kz-mlsp")
@@ -40,7 +40,7 @@ def uow(engine: Engine) -> Uow:
     # Until the officers' migration exists the tables are made here; on PostgreSQL they stay
     # in the session's database, which conftest empties after every test.
     factory = make_session_factory(engine)
-    return lambda: UnitOfWork(factory)
+    return lambda: SqlUnitOfWork(factory)
 
 
 def add(uow: Uow, username: str = "aram", **overrides: Any) -> None:

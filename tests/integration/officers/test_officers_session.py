@@ -20,7 +20,7 @@ from migrex.officers.model import Action, Officer, Role
 from migrex.officers.service import add_officer
 from migrex.officers.sessions import COOKIE, CSRF_HEADER
 from migrex.officers.throttle import LoginThrottle
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork, UnitOfWork
 from migrex.web.problems import problem_response
 
 
@@ -49,12 +49,12 @@ def build_app(unit_of_work: Callable[[], UnitOfWork]) -> FastAPI:
 @pytest.fixture
 def app(engine: Engine) -> FastAPI:
     factory = make_session_factory(engine)
-    with UnitOfWork(factory) as work:
+    with SqlUnitOfWork(factory) as work:
         add_officer(
             work, username="anna", display_name="Anna", roles=[(Role.OFFICER, "kz-mia")],
             password="correct horse battery staple", actor="test", hosted_authorities=("kz-mia",),
         )  # fmt: skip
-    return build_app(lambda: UnitOfWork(factory))
+    return build_app(lambda: SqlUnitOfWork(factory))
 
 
 def run(app: FastAPI, steps: Callable[[httpx.AsyncClient], Any]) -> Any:

@@ -18,13 +18,13 @@ from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
 from migrex.registry.tables import ImportBatch
 from migrex.schema import metadata
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork
 
 TODAY = date(2025, 12, 31)
 
 
 def run_import(engine: Engine, *files: tuple[Kind, Path]) -> None:
-    with UnitOfWork(make_session_factory(engine)) as uow:
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
         import_registries(uow, list(files), state="KZ", actor="test", today=TODAY)
 
 
@@ -59,7 +59,7 @@ def test_valid_files_are_imported_and_queryable(engine: Engine, tmp_path: Path) 
         (Kind.CITIZENS, write_csv(tmp_path / "c.csv", Kind.CITIZENS, [citizen(1), citizen(2)])),
         (Kind.VIOLATIONS, write_csv(tmp_path / "v.csv", Kind.VIOLATIONS, [violation(1)])),
     )
-    with UnitOfWork(make_session_factory(engine)) as uow:
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
         registries = SqlRegistries(uow.session)
         assert registries.count(Kind.PERSONS_PRESENT) == 5
         assert registries.workers_in_year("ARM", 2024) == 2  # persons 1 and 3

@@ -25,7 +25,7 @@ from migrex.registry.refresh import (
 )
 from migrex.registry.service import import_registries
 from migrex.registry.tables import ROWS, ImportBatch, RecordVersion
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork
 
 TODAY = date(2025, 12, 31)
 FILES = {Kind.PERSONS_PRESENT: "persons_present.csv", Kind.EMPLOYMENT: "employment.csv",
@@ -40,7 +40,7 @@ def files(folder: Path, registers: dict[Kind, list[dict[str, Any]]]) -> list[tup
 def run(
     engine: Engine, found: list[tuple[Kind, Path]], mode: Mode, max_removed: float = 100
 ) -> list[ImportedFile]:
-    with UnitOfWork(make_session_factory(engine)) as uow:
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
         return import_registries(uow, found, state="KZ", actor="test", today=TODAY, mode=mode,
                                  max_removed=max_removed)  # fmt: skip
 
@@ -218,7 +218,7 @@ def test_registers_as_of_a_moment_show_the_version_then_valid(
     assert imported is not None
     moved = {Kind.PERSONS_PRESENT: persons(1, registration_region="KZ-71"), Kind.EMPLOYMENT: []}
     run(engine, files(tmp_path / "b", moved), Mode.SNAPSHOT)
-    with UnitOfWork(make_session_factory(engine)) as uow:
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
         then, now_ = RegistersAsOf(uow.session, imported), RegistersAsOf(uow.session, _later())
         [was] = then.present_holding(document_number=person_present(1)["document_number"])
         [is_] = now_.present_holding(document_number=person_present(1)["document_number"])

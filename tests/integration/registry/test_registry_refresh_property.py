@@ -18,7 +18,7 @@ from migrex.registry.columns import Kind, column_names
 from migrex.registry.refresh import Mode
 from migrex.registry.service import import_registries
 from migrex.registry.tables import ROWS, ImportBatch, RecordVersion
-from migrex.uow import UnitOfWork
+from migrex.uow import SqlUnitOfWork
 
 TODAY = date(2025, 12, 31)
 ADDRESSES = ("Almaty, Abay avenue 10, flat 4", "Astana, Kabanbay batyr 2", "Shymkent, 1")
@@ -57,7 +57,7 @@ def _files(folder: Path, drawn: dict[int, tuple[str, bool, str | None]]) -> list
 
 
 def _snapshot(engine: Engine, found: list[Any]) -> None:
-    with UnitOfWork(make_session_factory(engine)) as uow:
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
         import_registries(uow, found, state="KZ", actor="test", today=TODAY,
                           mode=Mode.SNAPSHOT, max_removed=100)  # fmt: skip
 

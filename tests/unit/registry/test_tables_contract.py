@@ -1,17 +1,24 @@
 """The registry tables hold exactly what the file contract (`registry.columns`) admits.
 
-The contract is the one place a register's columns are defined; the tables declare them
-again with their SQL types, because the queries name them as typed attributes. This test
-keeps the two from drifting: same columns in the same order, a column nullable exactly when
-the contract makes it optional, dates as dates, and every text column wide enough for the
-longest value its rule lets through the import checks. (The migration that created the
-tables is history and stays as written.)"""
+The contract is the one place a register's columns are defined, and the tables are built
+from it (`registry.tables.register_table`); the classes only name the columns again as typed
+`Mapped` attributes, because the queries use them. These tests keep all three from drifting:
+same columns in the same order, a column nullable exactly when the contract makes it
+optional, dates as dates, every text column wide enough for the longest value its rule lets
+through the import checks, and each class's attributes the contract's columns with their
+Python types. (The migration that created the tables is history and stays as written;
+`tests/integration/core/test_migrations.py` checks the tables against the migrations.)"""
 
 from __future__ import annotations
 
+import inspect
+from datetime import date
+
 import pytest
 from sqlalchemy import Date, String
+from sqlalchemy.orm import Mapped
 
+from migrex.db import Base
 from migrex.registry.columns import COLUMNS, Column, Kind, Rule, Type
 from migrex.registry.tables import ROWS
 
@@ -48,3 +55,17 @@ def test_each_register_table_is_its_file_contract(kind: Kind) -> None:
                 column.type.length,
                 longest(spec),
             )
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_each_register_class_names_its_columns_with_their_python_types(kind: Kind) -> None:
+    row = ROWS[kind]
+    annotations: dict[str, object] = {}
+    for klass in reversed(row.__mro__):  # the class's own and its mixins', not Base's
+        if klass is row or not issubclass(Base, klass):
+            annotations.update(inspect.get_annotations(klass, eval_str=True))
+    expected: dict[str, object] = {"id": Mapped[int], "batch_id": Mapped[int]}
+    for spec in COLUMNS[kind]:
+        python_type = date if spec.type is Type.DATE else str
+        expected[spec.name] = Mapped[python_type] if spec.required else Mapped[python_type | None]
+    assert annotations == expected

@@ -13,10 +13,12 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, Request
 from joserfc.jwk import OKPKey
 
+from migrex.casework.queries import case_state
 from migrex.casework.schemas import SentOut
 from migrex.casework.service import NodeContext
+from migrex.casework.steps import load_case
 from migrex.casework.tables import CaseRow
-from migrex.errors import ConfigurationError, NotFound
+from migrex.errors import ConfigurationError
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
 from migrex.officers.api import PROBLEM_RESPONSES
@@ -82,14 +84,11 @@ def now() -> datetime:
 def authorised(uow: UnitOfWork, case_id: str, officer: Officer, action: Action) -> CaseRow:
     """The case, once the officer may take `action` for its authority; NotFound if unknown.
     Checked in the use case's own unit of work, so the check and the change see one case."""
-    case = uow.session.get(CaseRow, case_id)
-    if case is None:
-        raise NotFound(f"no case {case_id}")
+    case = load_case(uow, case_id)
     require(officer, action, case.our_authority)
     return case
 
 
 def sent(uow: UnitOfWork, case_id: str, message_id: str | None) -> SentOut:
     """The message a use case just queued, with the state it left the case in."""
-    case = uow.session.get(CaseRow, case_id)
-    return SentOut(message_id=message_id, state=case.state if case is not None else "unknown")
+    return SentOut(message_id=message_id, state=case_state(uow, case_id) or "unknown")

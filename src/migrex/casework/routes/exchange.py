@@ -10,14 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from migrex.casework.routes.dependencies import now, problem
 from migrex.casework.schemas import InboxEntryOut, OutboxEntryOut
 from migrex.errors import Conflict, NotFound
 from migrex.exchange.delivery import Status
+from migrex.exchange.queries import outgoing, recent_inbox, sent_by
 from migrex.exchange.service import retry
-from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer, require
 
@@ -39,10 +38,8 @@ def inbox(
     limit: Limit = 100,
 ) -> list[InboxEntryOut]:
     """Messages received for the authority, newest first, with how each was filed."""
-    query = select(InboxMessage).where(InboxMessage.recipient == authority)
     with unit_of_work() as uow:
-        rows = uow.session.scalars(query.order_by(InboxMessage.id.desc()).limit(limit))
-        return [InboxEntryOut.of(row) for row in rows]
+        return [InboxEntryOut.of(row) for row in recent_inbox(uow, limit, recipient=authority)]
 
 
 @router.get("/authorities/{authority}/outbox", response_model=list[OutboxEntryOut])
@@ -54,11 +51,8 @@ def outbox(
     limit: Limit = 100,
 ) -> list[OutboxEntryOut]:
     """Messages the authority sends, newest first, with their delivery state."""
-    query = select(OutboxMessage).where(OutboxMessage.sender == authority)
-    if parked:
-        query = query.where(OutboxMessage.status == Status.PARKED)
     with unit_of_work() as uow:
-        rows = uow.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit))
+        rows = sent_by(uow, authority, limit, parked_only=parked)
         return [OutboxEntryOut.of(row) for row in rows]
 
 
@@ -72,9 +66,7 @@ def retry_route(
 ) -> RetriedOut:
     """Put a parked message back in line for delivery (for the authority that sends it)."""
     with unit_of_work() as uow:
-        message = uow.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
-        ).first()
+        message = outgoing(uow, message_id)
     if message is None:
         raise NotFound(f"no outgoing message {message_id}")
     require(officer, Action.RETRY_DELIVERY, message.sender)
