@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
+from test_ui_pseudo_locale import pseudo_translations, untranslated
 
 from casework_scenes import officers_app
 from console_client import Browser, add_console_officer
@@ -22,6 +23,7 @@ from migrex.stats.comparison import compare
 from migrex.stats.cube import TOTAL
 from migrex.stats.release import Release
 from migrex.stats.service import PARTNER
+from migrex.ui import i18n, rendering
 from nodes import Pair
 from stats_scenes import AGREEMENT, OWN_DATASET, PARTNER_DATASET, stored_release
 
@@ -219,3 +221,29 @@ def test_what_the_pages_do_not_have_is_a_page_saying_so(
     assert sona.get(f"{PAGE}?version=9").status_code == 404
     bad = sona.get(f"{PAGE}?by=colour")
     assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+
+
+def test_no_text_of_the_statistics_pages_escapes_translation(
+    app: FastAPI, released: dict[str, Release], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pseudo-locale check of `test_ui_pseudo_locale`, on these pages: codes and titles
+    the agreement gives in English are marked as such, every other text is translated."""
+    pseudo = pseudo_translations()
+    monkeypatch.setattr(i18n, "translations", lambda _locale: pseudo)
+    rendering.environment.cache_clear()
+    try:
+        sona = _signed_in(app, "sona")
+        pages = {
+            "list": sona.get("/ui/statistics"),
+            "release": sona.get(PAGE),
+            "release, by age": sona.get(PAGE + "?version=1&by=age"),
+            "first period": sona.get(f"/ui/statistics/{AGREEMENT}/{OWN_DATASET}/2023"),
+            "partner's": sona.get(f"/ui/statistics/{AGREEMENT}/{PARTNER_DATASET}/2024"),
+            "sent": sona.post(f"{PAGE}/send", htmx=True, form={"recipient": "kz-mlsp"}),
+        }
+        for name, response in pages.items():
+            assert response.status_code == 200, (name, response.text)
+            assert "⟦" in response.text, f"{name}: the pseudo-locale is not in use"
+            assert untranslated(response.text) == [], name
+    finally:
+        rendering.environment.cache_clear()
