@@ -192,6 +192,30 @@ def compared(previous: Release, current: Release, dimension_id: str) -> list[Com
 
 
 @dataclass(frozen=True)
+class YearTotal:
+    """The grand total of a period's latest version, and its change from the period before
+    it in the list (None for the first)."""
+
+    period: int
+    total: int | None
+    change: Change | None
+
+
+def totals_by_year(stored: Iterable[ReleaseSummary]) -> list[YearTotal]:
+    """Per period, oldest first, the grand total of its latest version (None when blank)."""
+    latest: dict[int, ReleaseSummary] = {}
+    for summary in stored:
+        if summary.period not in latest or summary.version > latest[summary.period].version:
+            latest[summary.period] = summary
+    years: list[YearTotal] = []
+    for period in sorted(latest):
+        total = latest[period].grand_total
+        change = compare(years[-1].total, total) if years else None
+        years.append(YearTotal(period, total, change))
+    return years
+
+
+@dataclass(frozen=True)
 class ReleaseView:
     """One version of a release as a reader sees it."""
 
@@ -204,6 +228,7 @@ class ReleaseView:
     breakdown: list[Row]
     previous: Release | None  # the latest version of the latest earlier period, published
     comparison: list[Compared]
+    years: list[YearTotal]  # every period stored of this dataset
     sent: list[Sent]
     may_send: bool  # ours, and the officer may release the producer's statistics
 
@@ -230,6 +255,6 @@ def release_view(
     return ReleaseView(
         agreement, release, summary, versions, cross_tables(release, dataset.tables), chosen,
         breakdown, previous, [] if previous is None else compared(previous, release, chosen),
-        sent if summary.origin == OWN else [],
+        totals_by_year(stored), sent if summary.origin == OWN else [],
         summary.origin == OWN and may(officer, Action.RELEASE_STATISTICS, release.producer),
     )  # fmt: skip

@@ -12,9 +12,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from migrex.stats.breakdown import Row
+from migrex.stats.breakdown import Cell, Row
+from migrex.stats.cube import TOTAL
+from migrex.stats.published import ConfStatus
+from migrex.stats.queries import YearTotal
 
 LABEL_WIDTH = 300
+YEAR_LABEL_WIDTH = 60
 PLOT_WIDTH = 420
 VALUE_ROOM = 70  # right of the longest bar, for its value
 BAND = 26
@@ -68,9 +72,9 @@ def step_for(largest: int, most: int = 5) -> int:
         exponent += 1
 
 
-def horizontal_bars(rows: Sequence[Row]) -> BarChart:
+def horizontal_bars(rows: Sequence[Row], *, label_width: int = LABEL_WIDTH) -> BarChart:
     """One bar per row (its first cell), in the rows' order, on a scale from 0 to a round
-    number at least the largest published value."""
+    number at least the largest published value; the rows' labels take `label_width`."""
     values = [row.cells[0].value for row in rows]
     largest = max((v for v in values if v is not None), default=0)
     step = step_for(largest)
@@ -81,8 +85,17 @@ def horizontal_bars(rows: Sequence[Row]) -> BarChart:
         for n, (row, value) in enumerate(zip(rows, values, strict=True))
     ]  # fmt: skip
     axis_y = TOP + len(rows) * BAND
-    ticks = [Tick(round(LABEL_WIDTH + PLOT_WIDTH * v / end, 1), v) for v in range(0, end + 1, step)]
+    ticks = [Tick(round(label_width + PLOT_WIDTH * v / end, 1), v) for v in range(0, end + 1, step)]
     return BarChart(
-        width=LABEL_WIDTH + PLOT_WIDTH + VALUE_ROOM, height=int(axis_y + AXIS), left=LABEL_WIDTH,
+        width=label_width + PLOT_WIDTH + VALUE_ROOM, height=int(axis_y + AXIS), left=label_width,
         plot_width=PLOT_WIDTH, bar_height=BAR, axis_y=axis_y, bars=bars, ticks=ticks,
     )  # fmt: skip
+
+
+def by_year(years: Sequence[YearTotal]) -> BarChart:
+    """One bar per period: its grand total, or a blank band where it is confidential."""
+    return horizontal_bars([
+        Row(str(y.period), str(y.period), (Cell(TOTAL, y.total, ConfStatus.FREE if y.total
+                                                is not None else ConfStatus.CONFIDENTIAL),))
+        for y in years
+    ], label_width=YEAR_LABEL_WIDTH)  # fmt: skip

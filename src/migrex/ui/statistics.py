@@ -80,7 +80,8 @@ def release_page(
                             dimension=by or None)  # fmt: skip
     partners = names.partners({agreement.id: agreement}, setup.node.hosted)
     return officer_page(request, officer, "ui/statistics_release.html", view=view,
-                        chart=charts.horizontal_bars(view.breakdown), partners=partners,
+                        chart=charts.horizontal_bars(view.breakdown),
+                        years_chart=charts.by_year(view.years), partners=partners,
                         name=_namer(request, setup))  # fmt: skip
 
 

@@ -127,8 +127,8 @@ def test_the_chart_draws_published_cells_as_bars_and_blanks_as_bands(
                 continue
             code = observation.key[position]
             blank = observation.value is None
-            assert (f'id="blank-{code}"' in svg) == blank, code
-            assert (f'id="bar-{code}"' in svg) == (not blank), code
+            assert (f'id="breakdown-blank-{code}"' in svg) == blank, code
+            assert (f'id="breakdown-bar-{code}"' in svg) == (not blank), code
             drawn += 1
         assert drawn > 1
         table = page.text.split('id="breakdown"')[1].split("</table>")[0]
@@ -151,6 +151,12 @@ def test_the_year_before_is_compared_where_it_is_stored(
     regions = [o for o in after.observations if o.key[0] != TOTAL
                and all(code == TOTAL for code in o.key[1:])]  # fmt: skip
     assert comparison.count("<tr>") == 1 + 1 + len(regions)
+    years = page.text.split('id="years"')[1].split("</table>")[0]
+    latest = released["2024"].value(total)
+    for period, value in ((2023, before.value(total)), (2024, latest)):
+        row = years.split(f'<th scope="row" translate="no">{period}</th>')[1].split("</tr>")[0]
+        assert (f"{value:,}" in row) if value is not None else "⊘" in row, (period, row)
+        assert (f'id="year-bar-{period}"' in page.text) == (value is not None)
     first = sona.get(f"/ui/statistics/{AGREEMENT}/{OWN_DATASET}/2023")
     assert 'id="comparison"' not in first.text
     assert "nothing to compare with" in first.text

@@ -12,8 +12,9 @@ from migrex.agreements.codelists import codelists
 from migrex.stats.comparison import Unavailable
 from migrex.stats.cube import TOTAL
 from migrex.stats.published import ConfStatus, Observation
-from migrex.stats.queries import compared, cross_tables
+from migrex.stats.queries import compared, cross_tables, totals_by_year
 from migrex.stats.release import Release, ReleaseDimension
+from migrex.stats.service import ReleaseSummary
 
 DIMENSIONS = (ReleaseDimension("region", "CL_REGION_AM"), ReleaseDimension("sex", "CL_SEX"))
 REGIONS = codelists()["CL_REGION_AM"].ids
@@ -78,3 +79,21 @@ def test_the_comparison_holds_the_total_and_each_code_with_its_change() -> None:
     assert by_code["AM-ER"].reason is Unavailable.PREVIOUS_SUPPRESSED
     assert by_code["AM-ER"].absolute is None
     assert by_code["AM-SH"].absolute == -10 and by_code["AM-SH"].percent == Decimal("-100.0")
+
+
+def _summary(period: int, version: int, total: int | None) -> ReleaseSummary:
+    at = datetime(2026, 1, 15, tzinfo=UTC)
+    return ReleaseSummary("kz-workers-in-am", "am-mcs", "own", period, version, at, at, total,
+                          None, None)  # fmt: skip
+
+
+def test_totals_by_year_take_each_period_s_latest_version_oldest_first() -> None:
+    years = totals_by_year([
+        _summary(2025, 2, 2134), _summary(2025, 1, 2000), _summary(2023, 1, None),
+        _summary(2024, 1, 2623),
+    ])  # fmt: skip
+    assert [(y.period, y.total) for y in years] == [(2023, None), (2024, 2623), (2025, 2134)]
+    assert years[0].change is None
+    assert years[1].change is not None
+    assert years[1].change.reason is Unavailable.PREVIOUS_SUPPRESSED
+    assert years[2].change is not None and years[2].change.percent == Decimal("-18.6")

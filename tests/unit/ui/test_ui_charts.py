@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 
 from migrex.stats.breakdown import Cell, Row
 from migrex.stats.published import ConfStatus
-from migrex.ui.charts import BAND, LABEL_WIDTH, PLOT_WIDTH, horizontal_bars, step_for
+from migrex.stats.queries import YearTotal
+from migrex.ui.charts import (
+    BAND,
+    LABEL_WIDTH,
+    PLOT_WIDTH,
+    YEAR_LABEL_WIDTH,
+    by_year,
+    horizontal_bars,
+    step_for,
+)
 
 
 def _rows(*values: int | None) -> list[Row]:
@@ -52,3 +61,12 @@ def test_a_breakdown_with_every_cell_blank_still_has_a_scale() -> None:
     chart = horizontal_bars(_rows(None, None))
     assert all(b.length == 0 for b in chart.bars)
     assert [t.value for t in chart.ticks] == [0, 1]
+
+
+def test_the_years_chart_has_a_bar_per_year_and_a_band_for_a_blank_total() -> None:
+    chart = by_year([YearTotal(2023, None, None), YearTotal(2024, 2623, None),
+                     YearTotal(2025, 2134, None)])  # fmt: skip
+    assert [(b.code, b.value) for b in chart.bars] == [("2023", None), ("2024", 2623),
+                                                       ("2025", 2134)]  # fmt: skip
+    assert chart.left == YEAR_LABEL_WIDTH and chart.bars[0].length == 0
+    assert chart.bars[1].length == pytest.approx(PLOT_WIDTH * 2623 / 3000, abs=0.05)
