@@ -6,7 +6,11 @@ URL-encoded, and the CSRF header htmx sends (`console_client.Browser`)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
+import re
 from datetime import timedelta
 
 import httpx
@@ -26,17 +30,22 @@ from guarantee_matrix import (
     row,
 )
 from guarantee_paths import Guarantee
+from migrex.audit.tables import AuditLeafRow
+from migrex.casework.messages import SDMX_CSV, Attachment
 from migrex.casework.service import OpenRequest, open_request
 from migrex.exchange.delivery import Status
 from migrex.exchange.tables import OutboxMessage
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.service import add_officer, issue_token
 from migrex.retention.tables import RetentionKeyRow
+from migrex.stats.release import Release
+from stats_scenes import AGREEMENT, OWN_DATASET, stored_release
 
 # Filled in for the path's parameters; a form each changing route accepts.
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming",
               "username": "nobody-here", "message_id": "no-such-message",
-              "token_id": "999999"}  # fmt: skip
+              "token_id": "999999", "agreement_id": AGREEMENT, "dataset_id": OWN_DATASET,
+              "period": "2024"}  # fmt: skip
 _REQUEST = dict.fromkeys(
     (
         "agreement",
@@ -64,6 +73,10 @@ FORMS: dict[str, dict[str, str]] = {
     "POST /ui/officers/{username}/password": {"password": "x"},
     "POST /ui/outbox/{message_id}/discard": {"reason": "x"},
     "POST /ui/search/persons": {"surname": "x"},
+    "POST /ui/statistics/{agreement_id}/{dataset_id}/{period}/send": {
+        "recipient": "kz-mlsp",
+        "version": "1",
+    },
 }
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
@@ -280,6 +293,84 @@ def erasure_is_audited(scene: Scene, path: str) -> None:
     assert scene.counts()["audit_leaves"] > before
 
 
+STATISTICS = f"/ui/statistics/{AGREEMENT}/{OWN_DATASET}/2024"
+_CELL = re.compile(r'<td data-key="([^"]+)" data-status="([A-Z])">(.*?)</td>', re.S)
+_BLANK = re.compile(r'<span class="blank">(.*?)</span></span>', re.S)
+_C_ONLY = (
+    '<span aria-hidden="true" class="icon">⊘</span> <span aria-hidden="true" translate="no">C'
+    '</span><span class="visually-hidden">Confidential'
+)
+
+
+def _release(scene: Scene) -> Release:
+    """Armenia's release of its workers dataset for 2024, stored once per scene."""
+    if "console_release" not in scene.extra:
+        scene.extra["console_release"] = stored_release(scene.node, scene.root, OWN_DATASET, 2024)
+    release: Release = scene.extra["console_release"]
+    return release
+
+
+def statistics_show_only_what_is_published(scene: Scene, path: str) -> None:
+    """G12 on the pages: a blank shows the confidential code and nothing else (no value, no
+    primary or secondary code), and each cell of the release page is the published one."""
+    release = _release(scene)
+    browser = _signed_in(scene)
+    url = STATISTICS if "{period}" in path else "/ui/statistics"
+    page = browser.get(url)
+    assert page.status_code == 200, page.text
+    blanks = _BLANK.findall(page.text)
+    assert {b.strip() for b in blanks} <= {_C_ONLY}, set(blanks)
+    total = release.value(release.grand_total_key)
+    if url != STATISTICS:  # the list: each version's total as published
+        assert (f"{total:,}" in page.text) if total is not None else blanks
+    else:
+        assert blanks, "no blank is shown"
+        cells = {k: (status, shown) for k, status, shown in _CELL.findall(page.text)}
+        for observation in release.observations:
+            status, shown = cells[".".join(observation.key)]
+            assert status == str(observation.status.published), observation
+            assert (observation.value is None) == (re.search(r"\d", shown) is None), shown
+
+
+def statistics_send_is_audited(scene: Scene, path: str) -> None:
+    """G5: a version sent from the console is the release's decision leaf naming the officer
+    and the recipient, with the gate's leaf for the message, as `migrex stats send`."""
+    _release(scene)
+    browser = _signed_in(scene)
+    before = scene.counts()["audit_leaves"]
+    response = browser.post(STATISTICS + "/send", htmx=True,
+                            form={"recipient": "kz-mlsp", "version": "1"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    with scene.node.unit_of_work() as uow:
+        data = uow.session.scalars(select(AuditLeafRow.data).order_by(AuditLeafRow.position)
+                                   .offset(before)).all()  # fmt: skip
+    references = [json.loads(d).get("reference") or "" for d in data]
+    assert any(r.endswith(f"release-{OWN_DATASET}-2024-v1:sent-to:kz-mlsp") for r in references)
+    assert len(data) >= 2, references
+
+
+def statistics_sent_is_published(scene: Scene, path: str) -> None:
+    """G12 on what leaves: the message the console's send queues carries the release as
+    SDMX-CSV in which every blank is "C" without a value, every other cell its count (the
+    interval attack on what `stats send` carries is the commands matrix's)."""
+    release = _release(scene)
+    browser = _signed_in(scene)
+    response = browser.post(STATISTICS + "/send", htmx=True,
+                            form={"recipient": "kz-mlsp", "version": "1"})  # fmt: skip
+    assert response.status_code == 200, response.text
+    with scene.node.unit_of_work() as uow:
+        body = uow.session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.type == "statistical-information")
+            .order_by(OutboxMessage.id.desc()).limit(1)
+        ).one()  # fmt: skip
+    [attachment] = [Attachment.model_validate(a) for a in json.loads(body)["attachments"]
+                    if a["media_type"] == SDMX_CSV]  # fmt: skip
+    lines = list(csv.DictReader(io.StringIO(attachment.data().decode("utf-8"))))
+    assert len(lines) == len(release.observations)
+    assert {line["CONF_STATUS"] for line in lines} <= {"F", "C"}
+    assert all((line["CONF_STATUS"] == "C") == (line["OBS_VALUE"] == "") for line in lines)
+
+
 class _Captured:
     """Every log record any logger emits meanwhile, formatted with its arguments."""
 
@@ -460,6 +551,28 @@ CONSOLE_ROWS: dict[str, Row] = {
             "exchange"
         ),
         G10=BAD_FORM,
+    ),
+    "GET /ui/statistics": row(
+        CONSOLE,
+        G4=_na("lists statistics releases and their totals: aggregates, never a person"),
+        G12=Check(statistics_show_only_what_is_published),
+    ),
+    "GET /ui/statistics/{agreement_id}/{dataset_id}/{period}": row(
+        CONSOLE,
+        G4=_na("shows a release's aggregate counts, never a person's data"),
+        G12=Check(statistics_show_only_what_is_published),
+    ),
+    "POST /ui/statistics/{agreement_id}/{dataset_id}/{period}/send": row(
+        CONSOLE,
+        G4=_na("a statistics release holds counts, never a person's data"),
+        G5=Check(statistics_send_is_audited),
+        G6=_na("a statistics release names no person: nothing counts against the limits"),
+        G9=_na(
+            "only queues, through the use case of `migrex stats send`; delivery is the "
+            "relay job's (jobs matrix, G9)"
+        ),
+        G10=BAD_FORM,
+        G12=Check(statistics_sent_is_published),
     ),
     "POST /ui/sign-out": row(CONSOLE),
     "POST /ui/session/extend": row(CONSOLE),

@@ -28,12 +28,14 @@ DEMO_OFFICERS: dict[str, dict[str, tuple[Role, ...]]] = {
         "kz-dpo": (Role.DATA_PROTECTION_OFFICER,),
         "kz-auditor": (Role.AUDITOR,),
         "kz-admin": (Role.ADMINISTRATOR,),
+        "kz-statistician": (Role.STATISTICIAN,),
     },
     "AM": {
         "am-officer": (Role.OFFICER, Role.REVIEWER),
         "am-supervisor": (Role.SUPERVISOR, Role.REVIEWER),
         "am-dpo": (Role.DATA_PROTECTION_OFFICER,),
         "am-auditor": (Role.AUDITOR,),
+        "am-statistician": (Role.STATISTICIAN,),
     },
 }
 

@@ -36,6 +36,7 @@ class Role(StrEnum):
     DATA_PROTECTION_OFFICER = "dpo"
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
+    STATISTICIAN = "statistician"
 
     @classmethod
     def _missing_(cls, value: object) -> Role | None:
@@ -173,6 +174,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             _A.VIEW_SECURITY_LOG,
         }
     ),
+    # Statisticians release the authority's aggregate figures and read the partners': no
+    # case, no person, nothing else.
+    Role.STATISTICIAN: frozenset({_A.VIEW_STATISTICS, _A.RELEASE_STATISTICS}),
 }
 
 

@@ -30,12 +30,13 @@ from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.node import Node
 from migrex.officers.cli_identity import Token, acting, signed_in
-from migrex.officers.model import Action, Officer, authorities_for
+from migrex.officers.model import Action, Officer
 from migrex.stats import sources
 from migrex.stats.charts import breakdown_chart, year_over_year_chart
 from migrex.stats.cube import TOTAL
 from migrex.stats.messaging import SendRelease, send_release
 from migrex.stats.published import ConfStatus
+from migrex.stats.queries import require_reader
 from migrex.stats.release import Release
 from migrex.stats.sdmx_data import release_to_sdmx_csv, release_to_sdmx_ml
 from migrex.stats.sdmx_structure import structures_to_sdmx_ml
@@ -73,8 +74,7 @@ def _reader(uow: UnitOfWork, token: str | None, node: Node, agreement: Agreement
     """The officer holding `token`, once allowed to view statistics for an authority of
     `agreement` hosted here; NotAuthenticated or NotAuthorised otherwise."""
     officer = signed_in(uow, token)
-    parties = [a for a in node.settings.authorities if a in agreement.authorities]
-    authorities_for(officer, Action.VIEW_STATISTICS, parties, None)
+    require_reader(officer, agreement, node.settings.authorities)
     return officer
 
 

@@ -20,6 +20,7 @@ from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 LOCALES: Final = ("kk", "ru", "hy", "en")
@@ -61,6 +62,11 @@ def long_date(value: datetime, locale: str) -> str:
 
 def long_datetime(value: datetime, locale: str) -> str:
     return format_datetime(value, format="medium", locale=Locale.parse(locale), tzinfo=value.tzinfo)
+
+
+def count(value: int, locale: str) -> str:
+    """A whole number with the digit grouping of `locale` ("2 623" in Russian)."""
+    return format_decimal(value, locale=Locale.parse(locale))
 
 
 def iso_date(value: datetime) -> str:

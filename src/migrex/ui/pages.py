@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from migrex.ui import admin, assets, audit, cases, disclosures, queues, requests, search, signin
+from migrex.ui import (
+    admin,
+    assets,
+    audit,
+    cases,
+    disclosures,
+    queues,
+    requests,
+    search,
+    signin,
+    statistics,
+)
 
 router = APIRouter()
-for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin):
+for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin,
+             statistics):  # fmt: skip
     router.include_router(part.router)

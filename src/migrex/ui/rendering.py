@@ -47,6 +47,7 @@ def environment(locale: str) -> Environment:
         "iso_date": i18n.iso_date,
         "long_date": functools.partial(_long_date, locale=locale),
         "long_datetime": functools.partial(_long_datetime, locale=locale),
+        "count": functools.partial(i18n.count, locale=locale),
     }
     return env
 
@@ -141,4 +142,5 @@ def menu(officer: Officer) -> dict[str, bool]:
         "officers": may(officer, Action.MANAGE_USERS, None),
         "node": may(officer, Action.OPERATE_DELIVERY, None),
         "retention": may(officer, Action.RUN_RETENTION, None),
+        "statistics": any(may(officer, Action.VIEW_STATISTICS, a) for a in authorities),
     }  # fmt: skip

@@ -90,7 +90,10 @@ class Untranslated(HTMLParser):
             self._check("text", data)
 
     def _check(self, where: str, text: str) -> None:
-        rest = re.sub(r"⟦[^⟧]*⟧", "", text)
+        # Innermost first: a message may hold another (a translated name in a sentence).
+        rest, before = text, None
+        while rest != before:
+            before, rest = rest, re.sub(r"⟦[^⟦⟧]*⟧", "", rest)
         if not NEUTRAL.match(rest):
             self.found.append(f"{where}: {text.strip()!r}")
 

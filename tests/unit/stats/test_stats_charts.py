@@ -11,12 +11,8 @@ from xml.etree import ElementTree
 import pytest
 
 from migrex.agreements.codelists import codelists
-from migrex.stats.charts import (
-    ChartInvalid,
-    breakdown_chart,
-    breakdown_rows,
-    year_over_year_chart,
-)
+from migrex.stats.breakdown import ChartInvalid, breakdown_rows
+from migrex.stats.charts import breakdown_chart, year_over_year_chart
 from migrex.stats.published import ConfStatus, Observation
 from migrex.stats.release import Release, ReleaseDimension
 
