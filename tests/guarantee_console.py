@@ -71,6 +71,13 @@ FORMS: dict[str, dict[str, str]] = {
     "POST /ui/cases/{case_id}/findings": {"finding": "x"},
     "POST /ui/cases/{case_id}/outcome": {"outcome": "x"},
     "POST /ui/officers/{username}/password": {"password": "x"},
+    "POST /ui/officers": {
+        "username": "x",
+        "display_name": "x",
+        "password": "x",
+        "grant": "officer@am-mcs",
+    },
+    "POST /ui/officers/{username}/tokens": {"name": "x", "days": "1"},
     "POST /ui/outbox/{message_id}/discard": {"reason": "x"},
     "POST /ui/search/persons": {"surname": "x"},
     "POST /ui/statistics/{agreement_id}/{dataset_id}/{period}/send": {
@@ -268,7 +275,15 @@ def administration_is_audited(scene: Scene, path: str) -> None:
         token_id = issue_token(uow, username=username, name="target", ttl=timedelta(days=1),
                                actor="test").token_id  # fmt: skip
     url = template.format(username=username, message_id=message_id, token_id=token_id)
-    form = {"password": "a long passphrase for the target", "reason": "sent by mistake"}
+    form = {
+        "password": "a long passphrase for the target",
+        "reason": "sent by mistake",
+        "username": f"added-{username}",
+        "display_name": "Added",
+        "grant": "officer@am-mcs",
+        "name": "a script",
+        "days": "30",
+    }
     browser = _signed_in(scene)
     before = scene.counts()["audit_leaves"]
     response = browser.request(method, url, form=form, htmx=True)
@@ -528,6 +543,10 @@ CONSOLE_ROWS: dict[str, Row] = {
         CONSOLE, G5=Check(administration_is_audited), G10=BAD_FORM
     ),
     "POST /ui/tokens/{token_id}/revoke": row(CONSOLE, G5=Check(administration_is_audited)),
+    "POST /ui/officers": row(CONSOLE, G5=Check(administration_is_audited), G10=BAD_FORM),
+    "POST /ui/officers/{username}/tokens": row(
+        CONSOLE, G5=Check(administration_is_audited), G10=BAD_FORM
+    ),
     "GET /ui/node": row(
         CONSOLE,
         G4=_na(

@@ -127,3 +127,47 @@ def inbox_counts(uow: UnitOfWork) -> dict[str, int]:
         .order_by(InboxMessage.status)
     )
     return {row.status: row.n for row in rows}
+
+
+@dataclass(frozen=True)
+class PartnerDelivery:
+    """How deliveries to one partner authority stand: whether it is being reached."""
+
+    recipient: str
+    last_delivered_at: datetime | None
+    waiting: int  # not yet delivered: pending, in flight, or awaiting an operator
+    oldest_waiting_since: datetime | None
+    failing: int  # waiting messages whose last attempt failed
+    held: int  # awaiting an operator (parked or refused)
+
+    @property
+    def state(self) -> str:
+        """ "reached" when nothing waits or a delivery succeeded since the oldest waiting
+        message was queued; "not-reached" when one did before it, "never-reached" when none
+        ever did."""
+        if self.last_delivered_at is None:
+            return "never-reached" if self.waiting else "reached"
+        if self.oldest_waiting_since is None or self.last_delivered_at >= self.oldest_waiting_since:
+            return "reached"
+        return "not-reached"
+
+
+def partner_delivery(uow: UnitOfWork) -> list[PartnerDelivery]:
+    """Per partner authority we send to: the last delivery, and what waits and since when.
+
+    Read from the outbox, as the relay lives it, rather than by dialling the partner: a page
+    must not wait on a partner's network, and the relay's own attempts are the evidence."""
+    open_ = OutboxMessage.status.in_(UNFINISHED)
+    rows = uow.session.execute(
+        select(
+            OutboxMessage.recipient,
+            func.max(OutboxMessage.delivered_at),
+            func.count().filter(open_),
+            func.min(OutboxMessage.created_at).filter(open_),
+            func.count().filter(open_, OutboxMessage.last_error.is_not(None)),
+            func.count().filter(OutboxMessage.status.in_(NEEDS_OPERATOR)),
+        )
+        .group_by(OutboxMessage.recipient)
+        .order_by(OutboxMessage.recipient)
+    )
+    return [PartnerDelivery(*row) for row in rows]

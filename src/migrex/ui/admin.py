@@ -1,7 +1,8 @@
-"""The administrator's pages: the node's officers and their live tokens (disable an officer,
-reset a password, revoke a token) and the
-node's delivery (outbox and inbox by status, the messages awaiting an operator, which can be
-re-issued or discarded with a reason).
+"""The administrator's pages: the node's officers and their live tokens (add an officer,
+issue a token, disable an officer, reset a password, revoke a token) and the node's status
+(each partner's reachability as deliveries show it, the witnesses' cosignatures of our log,
+outbox and inbox by status, the messages awaiting an operator, which can be re-issued or
+discarded with a reason).
 
 Each change is the use case `migrex user` and `migrex outbox` call, with the console's
 officer as its actor: the use case writes its `administration` audit entry in the same
@@ -10,25 +11,28 @@ transaction (G5). A password typed here and a discard's reason are never shown b
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from migrex.audit.inspection import log_status
 from migrex.casework.routes.dependencies import CaseworkSetupDep
-from migrex.exchange.queries import held_up, inbox_counts, outbox_counts
+from migrex.exchange.queries import held_up, inbox_counts, outbox_counts, partner_delivery
 from migrex.exchange.service import discard, reissue
 from migrex.officers.api import UnitOfWorkFactoryDep, requires
-from migrex.officers.model import Action, Officer
+from migrex.officers.model import Action, Officer, Role
 from migrex.officers.service import (
+    add_officer,
     disable_officer,
+    issue_token,
     list_officers,
     list_tokens,
     revoke_token,
     set_password,
 )
-from migrex.ui.forms import form_fields
+from migrex.ui.forms import FormInvalid, form_fields, form_list
 from migrex.ui.rendering import PageRoute, officer_page, render
 
 router = APIRouter(route_class=PageRoute, tags=["console"])
@@ -56,7 +60,49 @@ def officers(
     with unit_of_work() as uow:
         listed = list_officers(uow)
         tokens = [t for t in list_tokens(uow) if t.revoked_at is None and t.expires_at > at]
-    return officer_page(request, officer, "ui/officers.html", officers=listed, tokens=tokens)
+    return officer_page(request, officer, "ui/officers.html", officers=listed, tokens=tokens,
+                        grants=_grantable(request))  # fmt: skip
+
+
+def _grantable(request: Request) -> list[tuple[str, str]]:
+    """Every role for every authority the node hosts, as "role@authority" choices."""
+    hosted = request.app.state.node.settings.authorities
+    return [(role.value, authority) for authority in hosted for role in Role]
+
+
+@router.post("/ui/officers", summary="Add an officer", status_code=204)
+async def add(
+    request: Request, officer: Administrator, unit_of_work: UnitOfWorkFactoryDep
+) -> Response:
+    """An officer with the roles ticked and a first password (`migrex user add`); the page
+    is shown again with them in it."""
+    fields = await form_fields(request, ("username", "display_name", "password"))
+    ticked = [grant.partition("@") for grant in await form_list(request, "grant")]
+    roles = [(role, authority) for role, _, authority in ticked]
+    if not roles or not all(role and authority for role, authority in roles):
+        raise FormInvalid("tick at least one role for one authority")
+    node = request.app.state.node
+    with unit_of_work() as uow:
+        add_officer(uow, username=fields["username"], display_name=fields["display_name"],
+                    roles=roles, password=fields["password"], actor=officer.actor,
+                    hosted_authorities=node.settings.authorities, now=_now())  # fmt: skip
+    return _refresh()
+
+
+@router.post("/ui/officers/{username}/tokens", summary="Issue an API token to an officer",
+             response_class=HTMLResponse)  # fmt: skip
+async def issue(
+    request: Request, username: str, officer: Administrator, unit_of_work: UnitOfWorkFactoryDep
+) -> HTMLResponse:
+    """A token for scripts acting as the officer (`migrex user token`); shown this once."""
+    fields = await form_fields(request, ("name", "days"))
+    if not fields["days"].isdigit():
+        raise FormInvalid("give the token's life in whole days")
+    with unit_of_work() as uow:
+        issued = issue_token(uow, username=username, name=fields["name"],
+                             ttl=timedelta(days=int(fields["days"])), actor=officer.actor,
+                             now=_now())  # fmt: skip
+    return render(request, "ui/admin_token.html", issued=issued, target=username)
 
 
 @router.post("/ui/officers/{username}/disable", summary="Disable an officer", status_code=204)
@@ -98,8 +144,9 @@ def node_status(
         outbox = outbox_counts(uow)
         inbox = inbox_counts(uow)
         held = held_up(uow, HELD_UP_SHOWN)
+        partners, log = partner_delivery(uow), log_status(uow.session)
         return officer_page(request, officer, "ui/node.html", outbox=outbox, inbox=inbox,
-                            held=held)  # fmt: skip
+                            held=held, partners=partners, log=log)  # fmt: skip
 
 
 @router.post("/ui/outbox/{message_id}/reissue", summary="Seal a held-up message anew",

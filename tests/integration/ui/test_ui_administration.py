@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from casework_scenes import INQUIRY, officers_app
+from casework_scenes import INQUIRY, call, officers_app
 from casework_steps import context, now
 from console_client import PASSWORD, Browser, add_console_officer
 from migrex.audit.tables import AuditLeafRow
@@ -105,6 +105,58 @@ def test_officers_are_listed_disabled_and_given_a_new_password(app: FastAPI, pai
     assert ani.post("/ui/officers/nobody/disable", htmx=True).status_code == 404
 
 
+def test_an_officer_is_added_with_roles_and_signs_in(app: FastAPI, pair: Pair) -> None:
+    ani = _signed_in(app, "ani")
+    page = ani.get("/ui/officers").text
+    assert 'value="statistician@am-police"' in page and 'value="dpo@am-mcs"' in page
+    form = {"username": "gohar", "display_name": "Gohar", "password": NEW_PASSWORD,
+            "grant": ["officer@am-mcs", "reviewer@am-police"]}  # fmt: skip
+    added = ani.post("/ui/officers", htmx=True, form=form)
+    assert added.status_code == 204 and added.headers["HX-Refresh"] == "true"
+    assert _administered(pair)[-1] == "officer-added:gohar"
+    assert "Gohar" in ani.get("/ui/officers").text
+    gohar = _signed_in(app, "gohar", NEW_PASSWORD)
+    assert 'href="/ui/search"' in gohar.get("/ui/").text
+    before = _leaves(pair)
+    for refused in (form, form | {"username": "hasmik", "password": "short"},
+                    form | {"username": "hasmik", "grant": "officer@kz-mia"},
+                    form | {"username": "hasmik", "grant": []}):  # fmt: skip
+        response = ani.post("/ui/officers", htmx=True, form=refused)
+        assert response.status_code == 422, response.text
+        assert (
+            NEW_PASSWORD not in response.text and "short" not in response.text.split("<details>")[0]
+        )
+    assert _leaves(pair) == before
+
+
+def test_a_token_is_issued_once_and_acts_as_its_officer(app: FastAPI, pair: Pair) -> None:
+    ani = _signed_in(app, "ani")
+    issued = ani.post("/ui/officers/dina/tokens", htmx=True, form={"name": "reports", "days": "7"})
+    assert issued.status_code == 200, issued.text
+    token = issued.text.split('id="issued-token" class="token" value="', 1)[1].split('"', 1)[0]
+    assert token.startswith("mgx_")
+    me = call(app, "GET", "/v1/officers/me", token)
+    assert me.status_code == 200 and me.json()["username"] == "dina"
+    with pair.am.unit_of_work() as uow:
+        [kept] = [t for t in list_tokens(uow, "dina") if t.name == "reports"]
+    assert _administered(pair)[-1] == f"token-issued:dina/{kept.id}"
+    assert token not in ani.get("/ui/officers").text  # shown that once
+    too_long = ani.post("/ui/officers/dina/tokens", htmx=True, form={"name": "x", "days": "9999"})
+    assert too_long.status_code == 422
+    assert ani.post("/ui/officers/nobody/tokens", htmx=True,
+                    form={"name": "x", "days": "1"}).status_code == 404  # fmt: skip
+
+
+def test_the_node_page_shows_partners_and_witnesses(app: FastAPI, pair: Pair) -> None:
+    ani = _signed_in(app, "ani")
+    assert "Nothing has been sent to a partner yet." in ani.get("/ui/node").text
+    _parked(pair)
+    page = ani.get("/ui/node").text
+    partners = page.split('id="partners"', 1)[1].split("</table>", 1)[0]
+    assert "kz-mia" in partners and 'data-state="never-reached"' in partners
+    assert "No witness has cosigned the log yet." in page
+
+
 def test_a_token_is_revoked(app: FastAPI, pair: Pair) -> None:
     ani = _signed_in(app, "ani")
     dina = _signed_in(app, "dina")
@@ -153,6 +205,17 @@ def test_a_held_up_message_is_reissued_or_discarded(app: FastAPI, pair: Pair) ->
         ("POST", "/ui/officers/ani/disable", None),
         ("POST", "/ui/tokens/1/revoke", None),
         ("POST", "/ui/officers/ani/password", {"password": NEW_PASSWORD}),
+        (
+            "POST",
+            "/ui/officers",
+            {
+                "username": "eve",
+                "display_name": "Eve",
+                "password": NEW_PASSWORD,
+                "grant": "administrator@am-mcs",
+            },
+        ),
+        ("POST", "/ui/officers/ani/tokens", {"name": "script", "days": "30"}),
         ("GET", "/ui/node", None),
         ("POST", "/ui/outbox/{message}/reissue", None),
         ("POST", "/ui/outbox/{message}/discard", {"reason": "no"}),

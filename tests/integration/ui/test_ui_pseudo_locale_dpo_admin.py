@@ -64,6 +64,8 @@ def test_the_dpo_and_administrator_pages_are_translated(app: FastAPI, pair: Pair
         "officers": ani.get("/ui/officers"),
         "password set": ani.post("/ui/officers/dina/password", htmx=True,
                                  form={"password": "a long passphrase, set again"}),
+        "token issued": ani.post("/ui/officers/dina/tokens", htmx=True,
+                                 form={"name": "reports", "days": "7"}),
         "node": ani.get("/ui/node"),
     }  # fmt: skip
     for name, response in pages.items():
