@@ -36,6 +36,7 @@ class Role(StrEnum):
     DATA_PROTECTION_OFFICER = "dpo"
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
+    ANALYST = "analyst"
 
     @classmethod
     def _missing_(cls, value: object) -> Role | None:
@@ -69,6 +70,10 @@ class Action(StrEnum):
     SUBJECT_REPORT = "subject-report"
     VIEW_DISCLOSURES = "view-disclosures"  # the disclosure ledger
     RUN_RETENTION = "run-retention"
+    # Analytics: leads of illegal-migration channels found in the node's registers.
+    RUN_CHANNELS = "run-channels"
+    VIEW_LEADS = "view-leads"  # the lead cards, which name member records
+    DECIDE_LEAD = "decide-lead"  # open a lead as a request, or dismiss it with a reason
     # Proof.
     VIEW_AUDIT = "view-audit"
     VERIFY_AUDIT = "verify-audit"
@@ -171,6 +176,19 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             _A.MANAGE_KEYS,
             _A.OPERATE_DELIVERY,
             _A.VIEW_SECURITY_LOG,
+        }
+    ),
+    # The analyst reviews channel leads and decides each: a request to the partner, made
+    # through the same casework path as any officer's, or a dismissal with a reason. The
+    # machine ranks and explains; it decides nothing.
+    Role.ANALYST: frozenset(
+        {
+            _A.RUN_CHANNELS,
+            _A.VIEW_LEADS,
+            _A.DECIDE_LEAD,
+            _A.CREATE_REQUEST,
+            _A.SEND_REQUEST,
+            _A.VIEW_CASE,
         }
     ),
 }
