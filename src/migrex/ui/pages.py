@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from migrex.ui import admin, assets, audit, cases, disclosures, queues, requests, search, signin
+from migrex.ui import (
+    admin,
+    assets,
+    audit,
+    cases,
+    disclosures,
+    leads,
+    queues,
+    requests,
+    search,
+    signin,
+)
 
 router = APIRouter()
-for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin):
+for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin, leads):
     router.include_router(part.router)
