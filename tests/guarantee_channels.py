@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from channel_scenes import import_am, synthetic_registers
-from guarantee_matrix import Scene
+from console_client import Browser
+from guarantee_matrix import APPROVER_PASSWORD, Scene
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.channels.service import StoreRun, store_run
@@ -142,3 +143,52 @@ def card_names_no_one(scene: Scene, path: str) -> None:
     for person in persons:
         for secret in (person.surname, person.surname_latin, person.document_number):
             assert secret not in result.output, "a member's name or document was printed"
+
+
+# ---------------------------------------------------------------- the console's lead pages
+
+
+def _browser(scene: Scene) -> Browser:
+    browser = Browser(scene.app)
+    signed = browser.sign_in("every-role", APPROVER_PASSWORD)
+    assert signed.status_code == 303, signed.text
+    return browser
+
+
+def _url(scene: Scene, path: str) -> tuple[str, str, str]:
+    method, _, template = path.partition(" ")
+    lead = a_lead(scene)
+    return method, template.format(lead_id=lead), lead
+
+
+def console_card_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
+    """G4 (`ledger`) or G5: the card names members: showing it writes a ledger "read" row per
+    member, and an audit leaf per member, under the analyst's name."""
+    _, url, lead = _url(scene, path)
+    browser = _browser(scene)
+    reads, before = _reads(scene), len(_leaves(scene))
+    response = browser.get(url)
+    assert response.status_code == 200, response.text
+    if ledger:
+        assert _reads(scene) > reads, "no ledger row for the card"
+    else:
+        ours = ("lead:" + lead, "officer:every-role")
+        shown = [leaf for leaf in _leaves(scene)[before:] if (leaf.reference, leaf.actor) == ours]
+        assert shown, "no audit leaf for the card"
+
+
+FORMS = {"dismiss": {"reason": "a work crew, checked"}, "open": {"to": TARGET}}
+
+
+def console_decision_is_audited(scene: Scene, path: str) -> None:
+    """G5: dismissing or opening a lead from its card leaves a leaf naming the lead and the
+    analyst, in the decision's commit."""
+    method, url, lead = _url(scene, path)
+    browser = _browser(scene)
+    assert browser.get(f"/ui/leads/{lead}").status_code == 200
+    before = len(_leaves(scene))
+    response = browser.request(method, url, form=FORMS[url.rsplit("/", 1)[1]], htmx=True)
+    assert response.status_code == 204, response.text
+    new = _leaves(scene)[before:]
+    assert any((leaf.reference or "").startswith(f"lead:{lead}:")
+               and leaf.actor == "officer:every-role" for leaf in new), new  # fmt: skip
