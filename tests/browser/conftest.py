@@ -61,7 +61,8 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 OFFICERS = {
     "KZ": ("kz-mia", {"aigerim": [Role.REVIEWER], "daulet": [Role.REVIEWER],
                       "saule": [Role.SUPERVISOR, Role.REVIEWER], "dana": [Role.AUDITOR]}),
-    "AM": ("am-mcs", {"anahit": [Role.OFFICER], "armen": [Role.SUPERVISOR]}),
+    "AM": ("am-mcs", {"anahit": [Role.OFFICER], "armen": [Role.SUPERVISOR],
+                      "ani": [Role.ANALYST]}),
 }  # fmt: skip
 
 # Reports every CSP violation to the console, where the test collects it.
