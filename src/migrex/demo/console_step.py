@@ -28,6 +28,7 @@ DEMO_OFFICERS: dict[str, dict[str, tuple[Role, ...]]] = {
         "kz-dpo": (Role.DATA_PROTECTION_OFFICER,),
         "kz-auditor": (Role.AUDITOR,),
         "kz-admin": (Role.ADMINISTRATOR,),
+        "kz-analyst": (Role.ANALYST,),
     },
     "AM": {
         "am-officer": (Role.OFFICER, Role.REVIEWER),
