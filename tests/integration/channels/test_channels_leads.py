@@ -29,6 +29,8 @@ from migrex.channels.queries import leads_of
 from migrex.channels.service import dismiss_lead, open_lead, show_lead
 from migrex.channels.tables import LeadEdgeRow, LeadMemberRow, LeadRow
 from migrex.exchange.tables import OutboxMessage
+from migrex.ledger.service import subject_report
+from migrex.ledger.subjects import document_identifier
 from migrex.ledger.tables import DisclosureRow
 from migrex.officers.model import NotAuthorised, Role
 from migrex.registry.tables import PersonPresentRow
@@ -115,6 +117,15 @@ def test_showing_a_card_is_a_recorded_read_of_each_member(kept: Pair) -> None:
     # One ledger row per identifier of each member (document and, where held, national id).
     assert {r.direction for r in reads} == {"read"} and {r.actor for r in reads} == {"officer:ani"}
     assert len({r.person for r in reads}) == view.lead.members
+    # The member's data-subject report says who read the card, when and for which purpose.
+    with kept.am.unit_of_work() as uow:
+        document = uow.session.scalar(select(PersonPresentRow.document_number).where(
+            PersonPresentRow.record_id == view.members[0].record_id))  # fmt: skip
+        assert document is not None
+        report = subject_report(uow.session, context(kept.am).subject_key,
+                                [document_identifier(document)])  # fmt: skip
+    assert [(e.direction, e.message_id, e.actor, e.purpose) for e in report] == [
+        ("read", f"lead:{view.lead.id}", "officer:ani", model.PURPOSE)]  # fmt: skip
     shown = [leaf for leaf in leaves(kept.am)[before:] if leaf.kind is LeafKind.PERSONAL_DATA_READ]
     assert len(shown) == view.lead.members
     assert all(leaf.reference == f"lead:{view.lead.id}" and leaf.subject_hash for leaf in shown)
