@@ -14,7 +14,7 @@ from typing import Final
 
 ROW: Final = 22  # px between two members, or two entities when they are as many
 TOP: Final = 24
-WIDTH: Final = 640
+WIDTH: Final = 760  # room for an entity's label (30 characters) right of its square
 MEMBER_X: Final = 150
 ENTITY_X: Final = 470
 RADIUS: Final = 6

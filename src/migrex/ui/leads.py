@@ -61,7 +61,7 @@ def lead_card(
         view = show_lead(uow, setup.node, officer, lead_id, now=_now(), target=to)
     drawing = layout(
         [(m.record_id, m.violator) for m in view.members],
-        [(e.position, e.kind, e.label) for e in view.entities],
+        [(e.position, e.kind, e.label or e.key) for e in view.entities],
         [(e.record_id, e.position) for e in view.edges],
     )
     locale = locale_of(request)
