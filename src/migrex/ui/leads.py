@@ -67,7 +67,7 @@ def lead_card(
     locale = locale_of(request)
     authority = view.run.authority
     return officer_page(
-        request, officer, "ui/lead.html", view=view, drawing=drawing,
+        request, officer, "ui/leads_card.html", view=view, drawing=drawing,
         entities={e.position: e for e in view.entities},
         may_decide=may(officer, Action.DECIDE_LEAD, authority)
         and may(officer, Action.CREATE_REQUEST, authority)
