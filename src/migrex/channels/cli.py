@@ -41,7 +41,7 @@ from migrex.channels.service import (
 from migrex.console import err, out
 from migrex.context import node_from
 from migrex.officers.cli_identity import Token, signed_in
-from migrex.officers.model import Action, NotAuthorised, authorities_for
+from migrex.officers.model import Action, authorities_for
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -83,7 +83,7 @@ def run_command(
         allowed = authorities_for(officer, Action.RUN_CHANNELS, node.settings.authorities,
                                   authority)  # fmt: skip
         if len(allowed) > 1:
-            raise NotAuthorised(f"say which authority the run is for: {', '.join(allowed)}")
+            raise typer.BadParameter(f"say which: {', '.join(allowed)}", param_hint="--authority")
         with err.status("reading the registers and peeling dense blocks"):
             stored = store_run(uow, StoreRun(officer, allowed[0], node.settings.state, min_score),
                                datetime.now(UTC))  # fmt: skip
