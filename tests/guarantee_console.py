@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from casework_scenes import INQUIRY, incoming_in_review
 from casework_steps import context, now
 from console_client import Browser
+from guarantee_channels import console_card_is_recorded, console_decision_is_audited
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
@@ -45,7 +46,7 @@ from stats_scenes import AGREEMENT, OWN_DATASET, stored_release
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming",
               "username": "nobody-here", "message_id": "no-such-message",
               "token_id": "999999", "agreement_id": AGREEMENT, "dataset_id": OWN_DATASET,
-              "period": "2024"}  # fmt: skip
+              "period": "2024", "lead_id": "R999999-L0001"}  # fmt: skip
 _REQUEST = dict.fromkeys(
     (
         "agreement",
@@ -84,6 +85,8 @@ FORMS: dict[str, dict[str, str]] = {
         "recipient": "kz-mlsp",
         "version": "1",
     },
+    "POST /ui/leads/{lead_id}/dismiss": {"reason": "x"},
+    "POST /ui/leads/{lead_id}/open": {"to": "x"},
 }
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
@@ -430,6 +433,35 @@ PUBLIC = _na("public: the sign-in page, the language choice and the console's ow
              "show no record and change none")  # fmt: skip
 
 CONSOLE_ROWS: dict[str, Row] = {
+    "GET /ui/leads": row(
+        CONSOLE, G4=_na("lists leads by rank, size, score and state: no member is shown")
+    ),
+    "GET /ui/leads/{lead_id}": row(
+        CONSOLE,
+        G4=Check(console_card_is_recorded, (True,)),
+        G5=Check(console_card_is_recorded, (False,)),
+    ),
+    "POST /ui/leads/{lead_id}/dismiss": row(
+        CONSOLE, G5=Check(console_decision_is_audited), G10=BAD_FORM
+    ),
+    "POST /ui/leads/{lead_id}/open": row(
+        CONSOLE,
+        G1=_na(
+            "the request leaves through casework.service.open_case and its outgoing gate "
+            "(G1 per message kind; tests/integration/channels)"
+        ),
+        G2=_na(
+            "the pre-filled request names the lead's violators by document only and asks the "
+            "purpose's profile fields only (tests/integration/channels)"
+        ),
+        G4=_na(
+            "shows nothing; what leaves is ledgered by the outgoing gate, checked per "
+            "message kind (G4)"
+        ),
+        G5=Check(console_decision_is_audited),
+        G6=_na("the use case counts the request's persons against the limits (G6 per kind)"),
+        G10=BAD_FORM,
+    ),
     "GET /": row(CONSOLE, G11=PUBLIC),
     "GET /ui/": row(CONSOLE),
     "GET /ui/language/{code}": row(CONSOLE, G11=PUBLIC),

@@ -245,6 +245,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 group=False,
             ),
         ),
+        tables=("migrex.channels.tables",),
     ),
     # The web console: pages over the features above, on the officers' listener.
     Feature("ui", officer_routers=("migrex.ui.pages:router",)),

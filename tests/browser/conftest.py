@@ -63,7 +63,7 @@ OFFICERS = {
     "KZ": ("kz-mia", {"aigerim": [Role.REVIEWER], "daulet": [Role.REVIEWER],
                       "saule": [Role.SUPERVISOR, Role.REVIEWER], "dana": [Role.AUDITOR]}),
     "AM": ("am-mcs", {"anahit": [Role.OFFICER], "armen": [Role.SUPERVISOR],
-                      "sona": [Role.STATISTICIAN]}),
+                      "sona": [Role.STATISTICIAN], "ani": [Role.ANALYST]}),
 }  # fmt: skip
 
 # Reports every CSP violation to the console, where the test collects it.

@@ -74,6 +74,12 @@ def check_outcome(outcome: dict[str, Any]) -> None:
         assert log["entries"] > 0 and log["checkpoints"] >= 1, log
         assert log["cosignatures"] >= 1, f"{log['state']}'s log was not witnessed"
     assert outcome["tampered_copy_caught"] is True
+    # The channels step: leads found in KZ's registers (synth plants channels there), the
+    # best one opened as a request naming its members with a violation, delivered to am-mcs.
+    channels = outcome["channels"]
+    assert channels["leads"] >= 1 and channels["opened"] == "R1-L0001", channels
+    assert channels["persons_asked"] >= 1, channels
+    assert channels["state_at_partner"] == "delivered", channels
 
 
 def check_transcript(text: str) -> None:
@@ -154,6 +160,8 @@ GOOD: dict[str, Any] = {
         {"state": "AM", "intact": True, "entries": 49, "checkpoints": 1, "cosignatures": 1},
     ],
     "tampered_copy_caught": True,
+    "channels": {"leads": 6, "opened": "R1-L0001", "persons_asked": 47,
+                 "state_at_partner": "delivered"},
 }  # fmt: skip
 GOOD_TRANSCRIPT = """\
 computed 2024 → 2025: 2,623 → 2,134 (−18.6 %)
@@ -191,6 +199,9 @@ BROKEN = {
     "computed change differs": _set("workers_change", "−18.7 %"),
     "a release arrives suppressed": _set("released", {"2024": 2623, "2025": None}),
     "a case ends elsewhere": _set("cases.refused inquiry at am-police", "in-review"),
+    "no channel lead is found": _set("channels.leads", 0),
+    "a lead's request never arrives": _set("channels.state_at_partner", None),
+    "a lead's request names no one": _set("channels.persons_asked", 0),
 }
 
 
@@ -225,10 +236,12 @@ def test_the_demo_reports_what_went_wrong() -> None:
         deliveries=[Delivery("legal-information", "am-mcs", "kz-mia", "pending", False, None)],
         logs=[LogVerdict("KZ", False, 1, 1, 1), LogVerdict("AM", True, 1, 1, 1)],
         tampered_copy_caught=False,
+        channels={"leads": 2, "opened": "R1-L0001", "persons_asked": 3, "state_at_partner": None},
     )  # fmt: skip
     assert outcome.failures() == [
         "legal-information am-mcs → kz-mia: pending, not stored, receipt signed by nobody",
         "KZ's log does not verify",
+        "the request opened from a channel lead did not reach Armenia's node",
         "the tampered copy of KZ's log verifies",
         "computed worker figures {2024: 2600, 2025: 2134} are not the report's",
     ]

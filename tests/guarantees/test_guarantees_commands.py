@@ -24,12 +24,20 @@ from sqlalchemy import func, select, update
 
 from casework_scenes import incoming_in_review
 from factories import person_present, violation, write_csv
+from guarantee_channels import (
+    acts_as_an_analyst,
+    bad_input_changes_nothing,
+    card_is_ledgered,
+    card_names_no_one,
+    decision_is_audited,
+)
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
     PLANTED_DOCUMENT,
     Check,
     NotApplicable,
+    Pending,
     Row,
     Scene,
     cells,
@@ -901,6 +909,24 @@ CHANNELS: Row = {
     Guarantee.G11: _("offline analysis of files, as `migrex synth` and the benchmarks: no "
                      "officer; reading the node's own registry will take one"),
 }  # fmt: skip
+KEPT_LEADS_RETENTION = Pending(
+    "kept leads hold member record ids and entity labels of the node's own registers; the "
+    "retention job does not yet erase leads whose members' records are gone"
+)
+LEADS: Row = {
+    Guarantee.G1: _("sends nothing; `channels open` sends through casework's gate (G1 per kind)"),
+    Guarantee.G2: _("sends nothing; what `channels open` sends is checked per message kind"),
+    Guarantee.G3: _("the registers read are the node's own; nothing leaves but through the gate"),
+    Guarantee.G4: _("lists leads by rank, size, score and state: no member is shown"),
+    Guarantee.G5: _("reads only: changes nothing to audit"),
+    Guarantee.G6: _("no request opens here: volume is counted when one does (G6 per kind)"),
+    Guarantee.G7: KEPT_LEADS_RETENTION,
+    Guarantee.G8: _("prints lead ids, ranks, sizes, scores and states"),
+    Guarantee.G9: _("only queues, when it sends; delivery is the relay job's (jobs matrix, G9)"),
+    Guarantee.G10: Check(bad_input_changes_nothing),
+    Guarantee.G11: Check(acts_as_an_analyst),
+    Guarantee.G12: _("makes, changes and shows no statistics release"),
+}  # fmt: skip
 NOT_AUDITED = "changes the node's data but leaves no audit leaf (no leaf kind for administration)"
 
 
@@ -1062,7 +1088,46 @@ ROWS: dict[str, Row] = {
     "migrex bench stats": row(OFFLINE),
     "migrex bench registry": row(OFFLINE),
     "migrex bench channels": row(OFFLINE),
-    "migrex channels run": row(CHANNELS),
+    "migrex channels run": row(
+        CHANNELS,
+        G4=_(
+            "prints run figures and lead ids, or (with --registries) record ids and shared "
+            "entities of files; a card's members are shown by `channels show`, recorded"
+        ),
+        G5=Check(decision_is_audited),
+        G7=KEPT_LEADS_RETENTION,
+        G11=Check(acts_as_an_analyst),
+    ),
+    "migrex channels list": row(LEADS),
+    "migrex channels show": row(
+        LEADS,
+        G4=Check(card_is_ledgered),
+        G5=Check(decision_is_audited),
+        G8=Check(card_names_no_one),
+    ),
+    "migrex channels dismiss": row(
+        LEADS,
+        G4=_("shows no one: prints the lead id"),
+        G5=Check(decision_is_audited),
+        G8=_(
+            "the reason is the analyst's free text, kept in the lead, never in a log line or "
+            "leaf (the leaf names the lead only)"
+        ),
+    ),
+    "migrex channels open": row(
+        LEADS,
+        G1=_(
+            "the request goes through casework.service.open_case: the outgoing gate (G1 per "
+            "kind; tests/integration/channels/test_channels_leads.py)"
+        ),
+        G2=_(
+            "the pre-filled request names the violators by document only and asks the "
+            "purpose's profile fields only (tests/integration/channels)"
+        ),
+        G4=_("the sent persons are ledgered by the gate, checked per message kind (G4)"),
+        G5=Check(decision_is_audited),
+        G6=_("volume is counted when the request opens, checked per message kind (G6)"),
+    ),
     "migrex channels evaluate": row(CHANNELS),
     "migrex bench linkage": row(OFFLINE),
     "migrex linkage evaluate": row(

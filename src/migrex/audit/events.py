@@ -79,6 +79,13 @@ def personal_data_shown(
                      subject_hash=subject_hash, reference=token(reference))  # fmt: skip
 
 
+def analysis(*, at: datetime, actor: str, authority: str, reference: str) -> AuditLeaf:
+    """An analyst's step on leads that sends nothing: a channels run stored
+    (`channels-run:3:12-leads`), a lead opened as a case or dismissed (`lead:R3-L0001:dismiss`)."""
+    return AuditLeaf(LeafKind.DECISION, at, token(actor), authority,
+                     reference=token(reference))  # fmt: skip
+
+
 # Administration acts for the node as a whole, not for one of its authorities.
 NODE = "node"
 

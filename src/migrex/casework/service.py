@@ -55,6 +55,7 @@ __all__ = [
     "expire",
     "file_inbox",
     "node_context",
+    "open_case",
     "open_request",
     "open_review",
     "overdue_cases",
@@ -128,6 +129,14 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     A breach stops the send (NotPermitted listing each breach); doubts are kept as flags.
     Only kinds that open a case are accepted here; every other kind continues a case.
     """
+    opened = open_case(uow, node, command, now)
+    uow.commit()
+    return opened
+
+
+def open_case(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime) -> Opened:
+    """`open_request` without its commit: for a use case above casework that opens a case as
+    one step of its own unit of work (an analyst opening a lead) and commits once itself."""
     screened = screen_request(uow, node, command, now)
     agreement, body, screening = screened.agreement, screened.body, screened.screening
     if not screening.passed:
@@ -156,7 +165,6 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     history(uow, case, Move(Event.SEND, INITIAL_STATE[Direction.OUTGOING], state),
             actor=command.actor, now=now)  # fmt: skip
     notes(uow, case.id, screening)
-    uow.commit()
     return Opened(case.id, message_id, [f"{f.kind}: {f.detail}" for f in screening.flags])
 
 

@@ -1,20 +1,25 @@
-"""`migrex channels`: find illegal-migration channels in a node's register files.
+"""`migrex channels`: find illegal-migration channels in a node's registers, and keep them.
 
-Both commands read files only (a node's folder, as `migrex synth` writes one) and print
-record ids and shared entities, never a person's name or document; the console page and
-requests to the partner made from a lead are the node's, not these commands'.
+`run` over the node's own registers acts as a named analyst (`officers.cli_identity`): the
+run and its leads are stored, and its audit leaf written, in one commit; `list` shows the
+kept leads, `show` one lead's card (a recorded read of personal data), `dismiss` and `open`
+are the analyst's decision. `run --registries FOLDER` and `evaluate` read files only (a
+node's folder, as `migrex synth` writes one), store nothing and need no officer. Every
+command prints record ids and shared entities, never a person's name or document.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from migrex.casework.context import node_context
 from migrex.channels.evaluation import (
     lift,
     metrics,
@@ -24,14 +29,31 @@ from migrex.channels.evaluation import (
 )
 from migrex.channels.peeling import MIN_DENSITY
 from migrex.channels.pipeline import Run, read_registers, run
+from migrex.channels.queries import leads_of
 from migrex.channels.scoring import HIGH_SCORE
+from migrex.channels.service import (
+    StoreRun,
+    dismiss_lead,
+    open_lead,
+    show_lead,
+    store_run,
+)
 from migrex.console import err, out
+from migrex.context import node_from
+from migrex.officers.cli_identity import Token, signed_in
+from migrex.officers.model import Action, authorities_for
 
 app = typer.Typer(no_args_is_help=True)
 
 Registries = Annotated[
     Path, typer.Option("--registries", file_okay=False, help="a node's folder of register files")
 ]
+FileRegistries = Annotated[
+    Path | None,
+    typer.Option("--registries", file_okay=False,
+                 help="analyse this folder of register files instead, storing nothing"),
+]  # fmt: skip
+Authority = Annotated[str | None, typer.Option(help="the hosted authority the analyst works for")]
 MinScore = Annotated[float, typer.Option(min=0.0, help="the least score a lead has")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
@@ -43,10 +65,37 @@ def _analyse(registries: Path, min_score: float) -> Run:
 
 @app.command("run")
 def run_command(
-    registries: Registries, min_score: MinScore = HIGH_SCORE, as_json: AsJson = False
+    ctx: typer.Context,
+    registries: FileRegistries = None,
+    min_score: MinScore = HIGH_SCORE,
+    authority: Authority = None,
+    as_json: AsJson = False,
+    token: Token = None,
 ) -> None:
-    """List the leads of a node's registers, best first, each with its card."""
-    result = _analyse(registries, min_score)
+    """Find the leads of the node's registers and keep them for the analysts, best first
+    (with --registries: list the leads of register files, storing nothing)."""
+    if registries is not None:
+        _print_run(_analyse(registries, min_score), as_json)
+        return
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        officer = signed_in(uow, token)
+        allowed = authorities_for(officer, Action.RUN_CHANNELS, node.settings.authorities,
+                                  authority)  # fmt: skip
+        if len(allowed) > 1:
+            raise typer.BadParameter(f"say which: {', '.join(allowed)}", param_hint="--authority")
+        with err.status("reading the registers and peeling dense blocks"):
+            stored = store_run(uow, StoreRun(officer, allowed[0], node.settings.state, min_score),
+                               datetime.now(UTC))  # fmt: skip
+    if as_json:
+        print(json.dumps({"run": stored.run_id, "persons": stored.persons,
+                          "leads": stored.leads, "seconds": stored.seconds}))  # fmt: skip
+        return
+    out.print(f"run {stored.run_id}: {len(stored.leads)} leads among {stored.persons:,} persons "
+              "present, kept for review (`migrex channels list`)")  # fmt: skip
+
+
+def _print_run(result: Run, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"seconds": result.seconds,
                           "leads": [card.to_json() for card in result.cards]},
@@ -66,6 +115,107 @@ def run_command(
         )
     out.print(table)
     out.print(f"{len(result.cards)} leads among {result.graph.persons:,} persons present")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    authority: Authority = None,
+    state: Annotated[
+        str | None, typer.Option(help="only leads in this state: new, opened or dismissed")
+    ] = None,
+    as_json: AsJson = False,
+    token: Token = None,
+) -> None:
+    """The kept leads of the authorities the analyst works for: rank, size, score, state."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        officer = signed_in(uow, token)
+        ours = authorities_for(officer, Action.VIEW_LEADS, node.settings.authorities, authority)
+        lines = leads_of(uow, ours, state=state)
+    if as_json:
+        print(json.dumps([{**line.__dict__, "found_at": line.found_at.isoformat()}
+                          for line in lines]))  # fmt: skip
+        return
+    table = Table("lead", "authority", "rank", "members", "violators", "score", "state", "case")
+    for line in lines:
+        table.add_row(line.id, line.authority, str(line.rank), str(line.members),
+                      str(line.violators), f"{line.score:.1f}", line.state,
+                      line.case_id or "")  # fmt: skip
+    out.print(table)
+
+
+Lead = Annotated[str, typer.Argument(help="the lead, e.g. R3-L0001")]
+
+
+@app.command("show")
+def show_command(
+    ctx: typer.Context, lead: Lead, as_json: AsJson = False, token: Token = None
+) -> None:
+    """One lead's card: its score broken down, its members and every edge's source, and the
+    pre-filled request to the partner. Showing it is recorded as a read of personal data."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        officer = signed_in(uow, token)
+        view = show_lead(uow, node_context(node), officer, lead, now=datetime.now(UTC))
+    entities = [{"position": e.position, "kind": e.kind, "label": e.label,
+                 "members_linked": e.members_linked, "degree": e.degree,
+                 "sources": e.sources.split(",")} for e in view.entities]  # fmt: skip
+    card = {
+        "lead": view.lead.id, "run": view.run.id, "rank": view.lead.rank,
+        "score": view.lead.score, "state": view.lead.state, "case": view.lead.case_id,
+        "partner_data": view.lead.partner_data, "breakdown": view.breakdown,
+        "members": [{"record_id": m.record_id, "violator": m.violator} for m in view.members],
+        "shared_entities": entities,
+        "edges": [{"record_id": e.record_id, "entity": e.position,
+                   "sources": e.sources.split(","), "state": e.state,
+                   "read_on": e.read_on.isoformat() if e.read_on else None,
+                   "partner_data": e.partner_data} for e in view.edges],
+        "benign_explanations": view.benign, "signals_not_used": view.not_used,
+        "request_to": view.target.value if view.target else None,
+        "request_members": view.asked_records,
+        "request_fields": (view.request or {}).get("requested_fields", []),
+        "request_problem": view.request_problem,
+    }  # fmt: skip
+    if as_json:
+        print(json.dumps(card, ensure_ascii=False))
+    else:
+        out.print_json(data=card)
+
+
+@app.command("dismiss")
+def dismiss_command(
+    ctx: typer.Context,
+    lead: Lead,
+    reason: Annotated[str, typer.Option(help="why the lead is no channel")],
+    token: Token = None,
+) -> None:
+    """Dismiss a lead, saying why (recorded; nothing leaves the node)."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        officer = signed_in(uow, token)
+        dismiss_lead(uow, officer, lead, reason=reason, now=datetime.now(UTC))
+    out.print(f"lead {lead} dismissed")
+
+
+@app.command("open")
+def open_command(
+    ctx: typer.Context,
+    lead: Lead,
+    to: Annotated[str, typer.Option("--to", help="AGREEMENT/AUTHORITY to ask, e.g. "
+                                    "kz-am-2024/am-mcs")],
+    token: Token = None,
+) -> None:  # fmt: skip
+    """Open a lead as its pre-filled minimal request to the partner: screened and sent as
+    any request, and the lead marked opened with its case."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        officer = signed_in(uow, token)
+        opened = open_lead(uow, node_context(node), officer, lead, target=to,
+                           now=datetime.now(UTC))  # fmt: skip
+    out.print(f"lead {lead} opened as case {opened.case_id}; message {opened.message_id} queued")
+    for flag in opened.flags:
+        out.print(f"  [yellow]flag[/] {flag}")
 
 
 @app.command("evaluate")

@@ -29,6 +29,7 @@ DEMO_OFFICERS: dict[str, dict[str, tuple[Role, ...]]] = {
         "kz-auditor": (Role.AUDITOR,),
         "kz-admin": (Role.ADMINISTRATOR,),
         "kz-statistician": (Role.STATISTICIAN,),
+        "kz-analyst": (Role.ANALYST,),
     },
     "AM": {
         "am-officer": (Role.OFFICER, Role.REVIEWER),

@@ -13,6 +13,7 @@ from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.console import out
 from migrex.demo.audit_step import run_audit
 from migrex.demo.casework_step import run_casework
+from migrex.demo.channels_step import run_channels
 from migrex.demo.outcome import Delivery, DemoOutcome
 from migrex.demo.stats_step import run_statistics
 from migrex.demo.workspace import Workspace
@@ -75,6 +76,7 @@ def run_exchange(workspace: Workspace, workers: dict[int, int], outcome: DemoOut
                               for state, message_id, command in sent]  # fmt: skip
         out.print(_table(nodes, sent, outcome.deliveries))
         outcome.cases = run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
+        outcome.channels = run_channels(nodes["KZ"], nodes["AM"])
         outcome.released, outcome.released_change = run_statistics(
             nodes["KZ"], nodes["AM"], workspace.node_dir("AM") / "charts"
         )

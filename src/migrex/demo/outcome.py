@@ -46,6 +46,9 @@ class DemoOutcome:
     # The released totals as Armenia's node received them, and the change it computed.
     released: dict[int, int | None] = field(default_factory=dict)
     released_change: str = ""
+    # The channels step: leads found in KZ's registers, the one opened as a request, how many
+    # persons that request named, and the state its case reached at Armenia's node.
+    channels: dict[str, str | int | None] = field(default_factory=dict)
     logs: list[LogVerdict] = field(default_factory=list)
     tampered_copy_caught: bool | None = None  # None when the tamper step did not run
 
@@ -62,6 +65,8 @@ class DemoOutcome:
                     and d.receipt_signed_by == d.recipient)
         ]  # fmt: skip
         found += [f"{log.state}'s log does not verify" for log in self.logs if not log.intact]
+        if self.channels and self.channels.get("state_at_partner") is None:
+            found.append("the request opened from a channel lead did not reach Armenia's node")
         if self.tampered_copy_caught is False:
             found.append("the tampered copy of KZ's log verifies")
         if self.reported and self.workers != self.reported:

@@ -33,7 +33,9 @@ _DIRECTION = {
 def _sentence(entry: Entry) -> str:
     when = entry.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if entry.direction == "read":
-        return f"{when}: {entry.actor} read a {entry.message_type} of case {entry.case_id}"
+        # A read outside any case (an analyst's lead card) names what was read instead.
+        of = f"case {entry.case_id}" if entry.case_id else (entry.message_id or "no case")
+        return f"{when}: {entry.actor} read a {entry.message_type} of {of}"
     fields = ", ".join(entry.fields) or "no fields"
     return (
         f"{when}: {entry.message_type} {_DIRECTION[entry.direction]} {entry.partner_authority} "

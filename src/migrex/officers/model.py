@@ -37,6 +37,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
     STATISTICIAN = "statistician"
+    ANALYST = "analyst"
 
     @classmethod
     def _missing_(cls, value: object) -> Role | None:
@@ -70,6 +71,10 @@ class Action(StrEnum):
     SUBJECT_REPORT = "subject-report"
     VIEW_DISCLOSURES = "view-disclosures"  # the disclosure ledger
     RUN_RETENTION = "run-retention"
+    # Analytics: leads of illegal-migration channels found in the node's registers.
+    RUN_CHANNELS = "run-channels"
+    VIEW_LEADS = "view-leads"  # the lead cards, which name member records
+    DECIDE_LEAD = "decide-lead"  # open a lead as a request, or dismiss it with a reason
     # Proof.
     VIEW_AUDIT = "view-audit"
     VERIFY_AUDIT = "verify-audit"
@@ -177,6 +182,19 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
     # Statisticians release the authority's aggregate figures and read the partners': no
     # case, no person, nothing else.
     Role.STATISTICIAN: frozenset({_A.VIEW_STATISTICS, _A.RELEASE_STATISTICS}),
+    # The analyst reviews channel leads and decides each: a request to the partner, made
+    # through the same casework path as any officer's, or a dismissal with a reason. The
+    # machine ranks and explains; it decides nothing.
+    Role.ANALYST: frozenset(
+        {
+            _A.RUN_CHANNELS,
+            _A.VIEW_LEADS,
+            _A.DECIDE_LEAD,
+            _A.CREATE_REQUEST,
+            _A.SEND_REQUEST,
+            _A.VIEW_CASE,
+        }
+    ),
 }
 
 

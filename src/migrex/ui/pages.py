@@ -10,6 +10,7 @@ from migrex.ui import (
     audit,
     cases,
     disclosures,
+    leads,
     queues,
     requests,
     search,
@@ -19,5 +20,5 @@ from migrex.ui import (
 
 router = APIRouter()
 for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin,
-             statistics):  # fmt: skip
+             statistics, leads):  # fmt: skip
     router.include_router(part.router)

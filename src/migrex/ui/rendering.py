@@ -136,6 +136,7 @@ def menu(officer: Officer) -> dict[str, bool]:
         "request": any(may(officer, Action.CREATE_REQUEST, a)
                        and may(officer, Action.SEND_REQUEST, a) for a in authorities),
         "search": any(may(officer, Action.VIEW_CASE, a) for a in authorities),
+        "leads": any(may(officer, Action.VIEW_LEADS, a) for a in authorities),
         "audit": may(officer, Action.VIEW_AUDIT, None),
         "ledger": any(may(officer, Action.VIEW_DISCLOSURES, a) for a in authorities),
         "subject_report": any(may(officer, Action.SUBJECT_REPORT, a) for a in authorities),

@@ -180,6 +180,7 @@ EXPECTED = {
     Role.AUDITOR: (403, 403, 200),
     Role.ADMINISTRATOR: (403, 403, 403),
     Role.STATISTICIAN: (403, 403, 403),
+    Role.ANALYST: (403, 403, 403),
 }
 
 

@@ -20,36 +20,39 @@ from migrex.officers.model import (
 )
 
 # The whole permission table, written out: changing PERMISSIONS means changing this, on purpose.
-# Columns: officer, reviewer, supervisor, dpo, auditor, administrator, statistician.
+# Columns: officer, reviewer, supervisor, dpo, auditor, administrator, statistician, analyst.
 # x = allowed, . = not.
 MATRIX = """
-create-request         x . . . . . .
-send-request           x . . . . . .
-withdraw-request       x . . . . . .
-answer-clarification   x . . . . . .
-send-notice            x . . . . . .
-review-incoming        . x x . . . .
-decide                 . x . . . . .
-consult                x x . . . . .
-view-case              x x x x . . .
-view-personal-data     x x x . . . .
-assign-case            . . x . . . .
-view-inbox             x x x . . . .
-view-outbox            x . x . . . .
-view-overdue           x x x . . . .
-retry-delivery         . . x . . . .
-subject-report         . . . x . . .
-view-disclosures       . . . x . . .
-run-retention          . . . x . . .
-view-audit             . . . x x . .
-verify-audit           . . . x x . .
-view-security-log      . . . . x x .
-view-statistics        x x x x . . x
-release-statistics     . . x . . . x
-manage-users           . . . . . x .
-import-registry        . . . . . x .
-manage-keys            . . . . . x .
-operate-delivery       . . . . . x .
+create-request         x . . . . . . x
+send-request           x . . . . . . x
+withdraw-request       x . . . . . . .
+answer-clarification   x . . . . . . .
+send-notice            x . . . . . . .
+review-incoming        . x x . . . . .
+decide                 . x . . . . . .
+consult                x x . . . . . .
+view-case              x x x x . . . x
+view-personal-data     x x x . . . . .
+assign-case            . . x . . . . .
+view-inbox             x x x . . . . .
+view-outbox            x . x . . . . .
+view-overdue           x x x . . . . .
+retry-delivery         . . x . . . . .
+subject-report         . . . x . . . .
+view-disclosures       . . . x . . . .
+run-retention          . . . x . . . .
+view-audit             . . . x x . . .
+verify-audit           . . . x x . . .
+view-security-log      . . . . x x . .
+view-statistics        x x x x . . x .
+release-statistics     . . x . . . x .
+run-channels           . . . . . . . x
+view-leads             . . . . . . . x
+decide-lead            . . . . . . . x
+manage-users           . . . . . x . .
+import-registry        . . . . . x . .
+manage-keys            . . . . . x . .
+operate-delivery       . . . . . x . .
 """
 COLUMNS = (
     Role.OFFICER,
@@ -59,6 +62,7 @@ COLUMNS = (
     Role.AUDITOR,
     Role.ADMINISTRATOR,
     Role.STATISTICIAN,
+    Role.ANALYST,
 )
 HOSTED = "kz-mia"
 OTHER = "kz-mlsp"
@@ -116,6 +120,8 @@ def test_separation_of_duties() -> None:
         Action.VIEW_STATISTICS,
         Action.RELEASE_STATISTICS,
     }
+    # The analyst decides leads, never what partners ask of us, and reads no case's messages.
+    assert not PERMISSIONS[Role.ANALYST] & {Action.DECIDE, Action.VIEW_PERSONAL_DATA}
 
 
 def test_a_role_counts_only_for_its_authority() -> None:

@@ -1,0 +1,322 @@
+"""Use cases of the channel leads: store a run over the node's registers, show a lead card
+(a read of personal data, recorded), dismiss a lead with a reason, open it as a request.
+
+Each is one unit of work that checks the analyst's permission, writes its change and its
+audit leaf, and commits once. Opening a lead sends nothing itself: the request goes through
+casework's own path (`casework.service.open_case`: screening, the outgoing gate, the
+ledger), in the same transaction as the lead's decision.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from migrex.agreements import Agreement
+from migrex.audit import events, subject_hash
+from migrex.audit.pending import record
+from migrex.casework.context import NodeContext
+from migrex.casework.service import Opened, OpenRequest, open_case
+from migrex.channels import model
+from migrex.channels.edges import lead_edges
+from migrex.channels.graph import PersonEntityGraph, Registers
+from migrex.channels.pipeline import run
+from migrex.channels.scoring import HIGH_SCORE
+from migrex.channels.tables import (
+    ChannelRunRow,
+    LeadEdgeRow,
+    LeadEntityRow,
+    LeadMemberRow,
+    LeadRow,
+)
+from migrex.ledger.service import MessageFacts, record_subjects
+from migrex.ledger.subjects import Subject, identifiers_of
+from migrex.officers.model import Action, Officer, require
+from migrex.registry.bulk import read_text_table
+from migrex.registry.columns import Kind
+from migrex.registry.tables import ROWS, PersonPresentRow
+from migrex.uow import UnitOfWork
+
+# The register columns a run reads: what persons share, never who they are.
+READ_COLUMNS: dict[Kind, tuple[str, ...]] = {
+    Kind.PERSONS_PRESENT: ("record_id", "entry_date", "entry_point", "registration_address",
+                           "inviting_party"),
+    Kind.EMPLOYMENT: ("person_record_id", "employer_id", "employer_name", "start_date"),
+    Kind.VIOLATIONS: ("person_record_id", "inviting_party", "employer_id", "detected_on"),
+}  # fmt: skip
+# What a lead card shows of each member, as the ledger names it; the members the pre-filled
+# request names are shown with their citizenship and document too.
+CARD_FIELDS = ("record_id", "entry_date", "entry_point", "registration_address",
+               "inviting_party", "employer_name", "violations")  # fmt: skip
+REQUEST_SHOWN = ("citizenship", "document_type", "document_number")
+LEAD_MESSAGE_TYPE = "channel-lead"
+
+
+@dataclass(frozen=True)
+class StoreRun:
+    officer: Officer
+    authority: str  # the hosted authority the analyst works for
+    state: str  # the node's state, whose registers are read
+    min_score: float = HIGH_SCORE
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    run_id: int
+    persons: int
+    leads: list[str]
+    seconds: dict[str, float]
+
+
+def node_registers(session: Session) -> Registers:
+    """The node's registers as the graph reads them: only READ_COLUMNS, as text."""
+    tables = {kind: read_text_table(session, ROWS[kind].__table__, columns)
+              for kind, columns in READ_COLUMNS.items()}  # fmt: skip
+    return Registers(tables[Kind.PERSONS_PRESENT], tables[Kind.EMPLOYMENT], tables[Kind.VIOLATIONS])
+
+
+def store_run(uow: UnitOfWork, command: StoreRun, now: datetime) -> StoredRun:
+    """Analyses the node's registers and keeps every lead with its card and edges."""
+    require(command.officer, Action.RUN_CHANNELS, command.authority)
+    session = uow.session
+    registers = node_registers(session)
+    result = run(registers, min_score=command.min_score)
+    row = ChannelRunRow(
+        authority=command.authority, state=command.state, actor=command.officer.actor, at=now,
+        persons=result.graph.persons, leads=len(result.cards), min_score=command.min_score,
+        seconds=json.dumps(result.seconds),
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    ids = []
+    for card in result.cards:
+        lead = model.lead_id(row.id, card.rank)
+        ids.append(lead)
+        edges = lead_edges(result.graph, registers, card, command.state)
+        caught = _violators(result.graph, card.member_record_ids)
+        breakdown = {"density": card.density, "violations": card.violations,
+                     "burst": card.burst, "border_window": card.border_window,
+                     "rank_among_size": card.rank_among_size}  # fmt: skip
+        session.add(LeadRow(
+            id=lead, run_id=row.id, rank=card.rank, score=card.score, members=card.members,
+            violators=int(card.violations["violators"]), breakdown=json.dumps(breakdown),
+            benign=json.dumps(card.benign_explanations),
+            not_used=json.dumps(card.signals_not_used),
+            partner_data=any(e.partner_data for e in edges), state=model.LeadState.NEW,
+        ))  # fmt: skip
+        session.flush()
+        session.add_all(LeadMemberRow(lead_id=lead, record_id=m, violator=m in caught)
+                        for m in card.member_record_ids)  # fmt: skip
+        session.add_all(
+            LeadEntityRow(lead_id=lead, position=i, kind=e.kind, key=e.key[:200],
+                          label=e.label[:200], members_linked=e.members_linked, degree=e.degree,
+                          sources=",".join(e.sources))
+            for i, e in enumerate(card.shared_entities)
+        )  # fmt: skip
+        session.add_all(
+            LeadEdgeRow(lead_id=lead, record_id=e.record_id, position=e.position,
+                        sources=",".join(e.sources), state=e.state, read_on=e.read_on,
+                        partner_data=e.partner_data)
+            for e in edges
+        )  # fmt: skip
+    reference = f"channels-run:{row.id}:{len(ids)}-leads"
+    record(session, events.analysis(at=now, actor=command.officer.actor,
+                                    authority=command.authority, reference=reference))  # fmt: skip
+    uow.commit()
+    return StoredRun(row.id, result.graph.persons, ids, result.seconds)
+
+
+def _violators(graph: PersonEntityGraph, members: Sequence[str]) -> set[str]:
+    rows = pc.index_in(pa.array(members, pa.string()), value_set=graph.person_ids).to_pylist()
+    return {m for m, row in zip(members, rows, strict=True)
+            if row is not None and bool(graph.violator[row])}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whom a lead may be opened to: a partner authority under an agreement with the purpose."""
+
+    agreement_id: str
+    recipient: str
+    partner_state: str
+
+    @property
+    def value(self) -> str:
+        return f"{self.agreement_id}/{self.recipient}"
+
+
+def targets(agreements: Mapping[str, Agreement], sender: str) -> list[Target]:
+    """Every partner `sender` may send a person inquiry to under the channels purpose."""
+    found = []
+    for agreement in sorted(agreements.values(), key=lambda a: a.id):
+        if model.PURPOSE not in agreement.purposes or sender not in agreement.authorities:
+            continue
+        for recipient in agreement.authorities.values():
+            if agreement.may_send(model.REQUEST_CATEGORY, sender, recipient.id):
+                found.append(Target(agreement.id, recipient.id, recipient.state))
+    return found
+
+
+@dataclass(frozen=True)
+class LeadCardView:
+    lead: LeadRow
+    run: ChannelRunRow
+    members: list[LeadMemberRow]
+    entities: list[LeadEntityRow]
+    edges: list[LeadEdgeRow]
+    breakdown: dict[str, Any]
+    benign: list[str]
+    not_used: list[str]
+    targets: list[Target]
+    target: Target | None
+    request: dict[str, Any] | None  # the pre-filled request to `target`; None when no one fits
+    request_problem: str | None = None
+    asked_records: list[str] = field(default_factory=list)
+
+
+def load_lead(session: Session, lead_id: str) -> tuple[LeadRow, ChannelRunRow]:
+    lead = session.get(LeadRow, lead_id) if model.LEAD_ID.match(lead_id) else None
+    if lead is None:
+        raise model.LeadNotFound(f"no lead {lead_id}")
+    # A lead's run is its foreign key: it is there.
+    return lead, session.get_one(ChannelRunRow, lead.run_id)
+
+
+def _identities(session: Session, records: Sequence[str]) -> dict[str, PersonPresentRow]:
+    """The members still in the register (a record removed since the run is left out)."""
+    rows = session.scalars(select(PersonPresentRow).where(PersonPresentRow.record_id.in_(records)))
+    return {r.record_id: r for r in rows}
+
+
+def _prefill(
+    agreements: Mapping[str, Agreement], lead: LeadRow, members: Sequence[LeadMemberRow],
+    persons: Mapping[str, PersonPresentRow], target: Target,
+) -> tuple[dict[str, Any] | None, str | None, list[str]]:  # fmt: skip
+    """The pre-filled request, or why there is none, and the records it names."""
+    found = [
+        model.Member(m.record_id, m.violator, p.citizenship, p.document_type, p.document_number)
+        for m in members
+        if (p := persons.get(m.record_id)) is not None
+    ]
+    try:
+        body = model.minimal_request(agreements[target.agreement_id], lead.id, found)
+    except model.NoMemberToAsk as error:
+        return None, str(error), []
+    return body, None, [m.record_id for m in model.members_to_ask(found)]
+
+
+def show_lead(
+    uow: UnitOfWork, node: NodeContext, officer: Officer, lead_id: str, *, now: datetime,
+    target: str | None = None,
+) -> LeadCardView:  # fmt: skip
+    """The lead's card with its pre-filled request to `target` (the first partner when not
+    given). The card names member records: each member shown is a ledger "read" row and an
+    audit leaf under the analyst's name (G4, G5)."""
+    session = uow.session
+    lead, run_row = load_lead(session, lead_id)
+    require(officer, Action.VIEW_LEADS, run_row.authority)
+    members = list(session.scalars(
+        select(LeadMemberRow).where(LeadMemberRow.lead_id == lead.id)
+        .order_by(LeadMemberRow.record_id)
+    ))  # fmt: skip
+    entities = list(session.scalars(
+        select(LeadEntityRow).where(LeadEntityRow.lead_id == lead.id)
+        .order_by(LeadEntityRow.position)
+    ))  # fmt: skip
+    edges = list(session.scalars(
+        select(LeadEdgeRow).where(LeadEdgeRow.lead_id == lead.id)
+        .order_by(LeadEdgeRow.position, LeadEdgeRow.record_id)
+    ))  # fmt: skip
+    offered = targets(node.agreements, run_row.authority)
+    chosen = next((t for t in offered if t.value == target), offered[0] if offered else None)
+    persons = _identities(session, [m.record_id for m in members])
+    body, problem, asked = (_prefill(node.agreements, lead, members, persons, chosen)
+                            if chosen else (None, "no partner takes this purpose", []))  # fmt: skip
+    _record_card_read(session, node, lead, run_row, target=chosen, persons=persons,
+                      asked=set(asked), reader=officer.actor, now=now)  # fmt: skip
+    uow.commit()
+    return LeadCardView(
+        lead, run_row, members, entities, edges, json.loads(lead.breakdown),
+        json.loads(lead.benign), json.loads(lead.not_used), offered, chosen, body, problem, asked,
+    )  # fmt: skip
+
+
+def _record_card_read(
+    session: Session, node: NodeContext, lead: LeadRow, run_row: ChannelRunRow, *,
+    target: Target | None, persons: Mapping[str, PersonPresentRow], asked: set[str],
+    reader: str, now: datetime,
+) -> None:  # fmt: skip
+    facts = MessageFacts(
+        "read", target.agreement_id if target else "", run_row.authority,
+        target.recipient if target else "", f"lead:{lead.id}", LEAD_MESSAGE_TYPE, None,
+        model.PURPOSE, None, reader, now,
+    )  # fmt: skip
+    shown = []
+    for record_id, person in sorted(persons.items()):
+        identifiers = identifiers_of({"document_number": person.document_number,
+                                      "national_id": person.national_id})  # fmt: skip
+        fields = CARD_FIELDS + (REQUEST_SHOWN if record_id in asked else ())
+        shown.append(Subject(identifiers, fields))
+    shown = [s for s in shown if s.identifiers]
+    record_subjects(session, node.subject_key, facts, shown)
+    for subject in shown:
+        record(session, events.personal_data_shown(
+            at=now, actor=reader, authority=run_row.authority, purpose=model.PURPOSE,
+            subject_hash=subject_hash(node.subject_key, subject.identifiers[0]),
+            reference=f"lead:{lead.id}",
+        ))  # fmt: skip
+
+
+def dismiss_lead(
+    uow: UnitOfWork, officer: Officer, lead_id: str, *, reason: str, now: datetime
+) -> None:
+    """The analyst dismisses the lead, saying why; nothing leaves the node."""
+    lead, run_row = load_lead(uow.session, lead_id)
+    require(officer, Action.DECIDE_LEAD, run_row.authority)
+    lead.state = model.decide(model.LeadState(lead.state), model.LeadEvent.DISMISS)
+    lead.reason = model.dismissal_reason(reason)
+    lead.decided_by, lead.decided_at = officer.actor, now
+    record(uow.session, events.analysis(at=now, actor=officer.actor, authority=run_row.authority,
+                                        reference=f"lead:{lead.id}:dismiss"))  # fmt: skip
+    uow.commit()
+
+
+def open_lead(
+    uow: UnitOfWork, node: NodeContext, officer: Officer, lead_id: str, *, target: str,
+    now: datetime,
+) -> Opened:  # fmt: skip
+    """Opens the lead as its pre-filled minimal request to `target` ("agreement/recipient"):
+    screened and sent through casework's path, the lead marked opened with its case, all in
+    one commit. The analyst must also be allowed to create and send requests."""
+    session = uow.session
+    lead, run_row = load_lead(session, lead_id)
+    sender = run_row.authority
+    require(officer, Action.DECIDE_LEAD, sender)
+    require(officer, Action.CREATE_REQUEST, sender)
+    require(officer, Action.SEND_REQUEST, sender)
+    state = model.decide(model.LeadState(lead.state), model.LeadEvent.OPEN)
+    chosen = next((t for t in targets(node.agreements, sender) if t.value == target), None)
+    if chosen is None:
+        raise model.NoPartner(f"{sender} may not ask {target} under the channels purpose")
+    members = list(session.scalars(select(LeadMemberRow).where(LeadMemberRow.lead_id == lead.id)))
+    persons = _identities(session, [m.record_id for m in members])
+    body, problem, _ = _prefill(node.agreements, lead, members, persons, chosen)
+    if body is None:
+        raise model.NoMemberToAsk(problem or "no member to ask")
+    command = OpenRequest(chosen.agreement_id, sender, chosen.recipient, model.REQUEST_TYPE,
+                          body, officer.actor)  # fmt: skip
+    opened = open_case(uow, node, command, now)
+    lead.state, lead.case_id = state, opened.case_id
+    lead.decided_by, lead.decided_at = officer.actor, now
+    record(session, events.analysis(at=now, actor=officer.actor, authority=sender,
+                                    reference=f"lead:{lead.id}:open:{opened.case_id}"))  # fmt: skip
+    uow.commit()
+    return opened
