@@ -8,8 +8,9 @@ sending a request needs, accepting what deciding an incoming request needs. Refu
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,6 +23,7 @@ from migrex.linkage.queries import linkage_runs
 from migrex.linkage.runs import (
     LinkageNode,
     ProposeRun,
+    Run,
     accept_linkage_run,
     linkage_node,
     propose_linkage_run,
@@ -109,22 +111,36 @@ def accept_command(
 def runs_command(
     ctx: typer.Context,
     authority: Annotated[str | None, typer.Option(help="only this hosted authority's")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the runs as JSON")] = False,
     token: Token = None,
 ) -> None:
     """The linkage runs proposed by or to the officer's authorities, newest first."""
     node = node_from(ctx)
     runs = _linkage_node(node)
-    table = Table("case", "run", "direction", "ours ↔ partner", "state", "fields", "period")
     with node.unit_of_work() as uow:
         officer = signed_in(uow, token)
-        for ours in authorities_for(officer, Action.VIEW_CASE, node.settings.authorities,
-                                    authority):  # fmt: skip
-            for run in linkage_runs(uow, runs.casework, ours):
-                proposal, case = run.proposal, run.case
-                table.add_row(
-                    case.id, proposal.run_id, case.direction,
-                    f"{case.our_authority} ↔ {case.partner_authority}", case.state,
-                    ", ".join(proposal.fields),
-                    f"{proposal.period_start}:{proposal.period_end}",
-                )  # fmt: skip
+        ours = authorities_for(officer, Action.VIEW_CASE, node.settings.authorities, authority)
+        found = [run for each in ours for run in linkage_runs(uow, runs.casework, each)]
+    if as_json:
+        typer.echo(json.dumps([_as_json(run) for run in found], indent=2))
+        return
+    table = Table("case", "run", "direction", "ours ↔ partner", "state", "fields", "period")
+    for run in found:
+        case, proposal = run.case, run.proposal
+        table.add_row(
+            case.id, proposal.run_id, case.direction,
+            f"{case.our_authority} ↔ {case.partner_authority}", case.state,
+            ", ".join(proposal.fields), f"{proposal.period_start}:{proposal.period_end}",
+        )  # fmt: skip
     out.print(table)
+
+
+def _as_json(run: Run) -> dict[str, Any]:
+    case, proposal = run.case, run.proposal
+    return {
+        "case": case.id, "run": proposal.run_id, "direction": case.direction,
+        "ours": case.our_authority, "partner": case.partner_authority, "state": case.state,
+        "fields": list(proposal.fields),
+        "period": f"{proposal.period_start}:{proposal.period_end}",
+        "threshold": proposal.threshold, "key_ids": proposal.key_ids,
+    }  # fmt: skip
