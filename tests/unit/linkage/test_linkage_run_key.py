@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from migrex.agreements import LINKAGE_FIELDS
+from migrex.linkage.encoder import LAYOUT
 from migrex.linkage.keys import KEY_BYTES, Keyed, run_key
 
 KZ, AM, KG = X25519PrivateKey.generate(), X25519PrivateKey.generate(), X25519PrivateKey.generate()
@@ -66,3 +68,8 @@ def test_a_low_order_partner_key_is_refused() -> None:
     with pytest.raises(ValueError):
         run_key(KZ, zero, agreement_id="kz-am-2024", run_id="r", our_authority="kz-mia",
                 their_authority="am-mcs")  # fmt: skip
+
+
+def test_the_agreements_linkage_fields_are_the_encoders_segments() -> None:
+    # An agreement may name only fields a run can encode, and every field a run encodes.
+    assert {segment.field for segment in LAYOUT.segments} == LINKAGE_FIELDS
