@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from migrex.agreements import Agreement
+from migrex.audit import events
+from migrex.audit.pending import record
 from migrex.casework.bodies import body_of
 from migrex.casework.context import NodeContext, node_context
 from migrex.casework.gate import as_json
@@ -156,17 +158,25 @@ def _key_ids(run: Run) -> RunKeyIds:
     return RunKeyIds(tuple(sorted(run.proposal.key_ids.items())))
 
 
-def run_key(uow: UnitOfWork, node: LinkageNode, case_id: str) -> bytes:
+def run_key(
+    uow: UnitOfWork, node: LinkageNode, case_id: str, *, actor: str, now: datetime
+) -> bytes:
     """The run's encoding key, once the run was accepted; each side derives it from its own
-    recorded key and the partner's. NotPermitted before acceptance; NotFound when the node no
-    longer holds the recorded key."""
+    recorded key and the partner's. Who derived it, for which run, is an audit entry (the
+    key lets its holder encode the register). NotPermitted before acceptance; NotFound when
+    the node no longer holds the recorded key."""
     run = run_of(uow, node.casework, case_id)
     if not run.accepted:
         raise NotPermitted(f"run {run.proposal.run_id} is {run.case.state}, not accepted")
     case = run.case
-    return derive_run_key(node.trust, case.agreement_id, case.our_authority,
-                          case.partner_authority, run.proposal.run_id,
-                          key_ids=_key_ids(run))  # fmt: skip
+    key = derive_run_key(node.trust, case.agreement_id, case.our_authority,
+                         case.partner_authority, run.proposal.run_id,
+                         key_ids=_key_ids(run))  # fmt: skip
+    record(uow.session, events.decision(at=now, actor=actor, authority=case.our_authority,
+                                        case_id=case.id, event="derive-run-key",
+                                        purpose=case.purpose))  # fmt: skip
+    uow.commit()
+    return key
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from casework_steps import context, deliver, now, partner_sends, state
+from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.lifecycle import CaseState
 from migrex.casework.queries import case_notes
@@ -67,7 +68,7 @@ def test_a_proposed_run_is_accepted_and_both_derive_the_same_key(pair: Pair) -> 
         assert [n for n in case_notes(uow, case_id) if n.severity == "breach"] == []
         # Not accepted yet: no side derives a key.
         with pytest.raises(NotPermitted):
-            run_key(uow, kz(pair), case_id)
+            run_key(uow, kz(pair), case_id, actor="officer:bolat", now=now())
     with pair.kz.unit_of_work() as uow:
         accepted = accept_linkage_run(uow, kz(pair), case_id, actor="officer:bolat", now=now())
     assert accepted.run_id == run.proposal.run_id
@@ -75,10 +76,14 @@ def test_a_proposed_run_is_accepted_and_both_derive_the_same_key(pair: Pair) -> 
     assert state(pair.kz, case_id) == CaseState.ANSWERED
     assert state(pair.am, case_id) == CaseState.ANSWERED
     with pair.am.unit_of_work() as uow:
-        am_key = run_key(uow, am(pair), case_id)
+        am_key = run_key(uow, am(pair), case_id, actor="officer:anna", now=now())
     with pair.kz.unit_of_work() as uow:
-        kz_key = run_key(uow, kz(pair), case_id)
+        kz_key = run_key(uow, kz(pair), case_id, actor="officer:bolat", now=now())
     assert am_key == kz_key and len(am_key) == 32
+    with pair.am.unit_of_work() as uow:
+        derived = [AuditLeaf.decode(bytes(data)).reference
+                   for data in uow.session.scalars(select(AuditLeafRow.data))]  # fmt: skip
+    assert f"case:{case_id}:derive-run-key" in derived
     # Every step left its leaves on both sides: sent, filed, reviewed, accepted.
     assert leaves(pair.am) > before[0] and leaves(pair.kz) > before[1]
 
@@ -93,7 +98,7 @@ def test_a_refused_run_derives_no_key(pair: Pair) -> None:
     assert state(pair.am, case_id) == CaseState.REFUSED
     for node, side in ((pair.am, am(pair)), (pair.kz, kz(pair))):
         with node.unit_of_work() as uow, pytest.raises(NotPermitted):
-            run_key(uow, side, case_id)
+            run_key(uow, side, case_id, actor="officer:x", now=now())
 
 
 def test_a_proposal_on_fields_the_agreement_leaves_out_is_stopped_and_refused(
