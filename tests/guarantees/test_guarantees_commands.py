@@ -76,6 +76,9 @@ INQUIRY = json.dumps({"purpose": "legal-status-of-stay", "persons": [{"document_
                       "requested_fields": ["surname_latin"]})  # fmt: skip
 OPEN = ["--agreement", "kz-am-2024", "--from", "am-mcs", "--to", "kz-mia",
         "--type", "person-inquiry", "--body", INQUIRY]  # fmt: skip
+BAD_RUN = ["--field", "document_number", "--legal-basis", PLANTED]
+PROPOSE_RUN = ["--agreement", "kz-am-2024", "--from", "am-mcs", "--to", "kz-mia",
+               "--period", "2025-01-01:2025-12-31"]  # fmt: skip
 ARGS: dict[str, list[str]] = {
     "migrex case open": OPEN,
     "migrex message send": OPEN,
@@ -102,6 +105,9 @@ ARGS: dict[str, list[str]] = {
     "migrex case cosign-outcome": ["{case}"],
     "migrex subject report": ["--authority", "am-mcs", "--document", "AM1234567"],
     "migrex limits": ["--authority", "am-mcs"],
+    "migrex linkage propose": PROPOSE_RUN,
+    "migrex linkage accept": ["{case}"],
+    "migrex linkage runs": [],
 }
 # Bad input for each: a case that does not exist, a body that is not JSON, an authority the
 # node does not host, a number out of range.
@@ -114,6 +120,10 @@ BAD: dict[str, list[str]] = {
     "migrex case reminders": ["--within-days", "0"],
     "migrex subject report": ["--authority", "am-mcs"],
     "migrex limits": ["--authority", "nowhere"],
+    # A run on document numbers, which the agreement's linkage section does not name.
+    "migrex linkage propose": [*PROPOSE_RUN, *BAD_RUN],
+    "migrex linkage accept": ["no-such-case", "--remarks", PLANTED],
+    "migrex linkage runs": ["--authority", "nowhere"],
 }
 
 
@@ -956,6 +966,8 @@ ROWS: dict[str, Row] = {
     **{name: row(OFFICER) for name in ARGS},
     "migrex case open": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex message send": row(OFFICER, G8=Check(no_planted_person_in_errors)),
+    "migrex linkage propose": row(OFFICER, G8=Check(no_planted_person_in_errors)),
+    "migrex linkage accept": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex case read": row(OFFICER, G4=LEDGERED, G5=AUDITED),
     "migrex case draft": row(OFFICER, G4=LEDGERED, G5=AUDITED),
     "migrex case narrow": row(OFFICER, G4=LEDGERED, G5=AUDITED),

@@ -86,6 +86,11 @@ class Sample:
 
 
 REFUSAL = {"grounds": [{"ground": "security", "article": "?"}], "explanation": PLANTED}
+LINKAGE_RUN = {"run_id": "run-" + "0" * 12, "purpose": "combat-dual-citizenship",
+               "fields": ["surname", "given_name", "birth_date"], "period_start": "2025-01-01",
+               "period_end": "2025-12-31", "hardening_version": "migrex-bloom/1",
+               "threshold": 0.9, "candidates_to": ["kz-mia", "am-mcs"],
+               "key_ids": {"am-mcs": "a" * 43, "kz-mia": "b" * 43}}  # fmt: skip
 SAMPLES: dict[str, Sample] = {
     "statistical-information": Sample({"subject": "Figures", "figures": {"2024": 10}}, None),
     "legal-information": Sample({"subject": "Law", "summary": "Registration"}, None),
@@ -150,6 +155,14 @@ SAMPLES: dict[str, Sample] = {
     "refusal": Sample(REFUSAL, ("person-inquiry", INQUIRY)),
     "withdrawal": Sample({"reason": PLANTED}, ("person-inquiry", INQUIRY)),
     "message-problem": Sample({"message_id": str(uuid.uuid4()), "problem": "x"}, None),
+    # A run on a document number: a field the agreement's linkage section does not name.
+    "linkage-run-proposal": Sample(
+        LINKAGE_RUN, None, {**LINKAGE_RUN, "fields": ["surname", "document_number"]}
+    ),
+    "linkage-run-acceptance": Sample(
+        {"run_id": LINKAGE_RUN["run_id"], "remarks": "As proposed."},
+        ("linkage-run-proposal", LINKAGE_RUN),
+    ),
     # A partner declining a version we never proposed: filed, changing nothing.
     "directory-update": Sample(
         {"stage": "declined", "agreement_id": "kz-am-2024", "version": 99, "reason": "x"}, None
@@ -600,6 +613,15 @@ ROWS: dict[str, Row] = {
     "refusal": row(NO_PERSON),
     "withdrawal": row(NO_PERSON),
     "message-problem": row(NO_PERSON, G7=_("a code and the places at fault, never content")),
+    "linkage-run-proposal": row(
+        NO_PERSON,
+        # Not a person's fields: the fields a run may link on are the agreement's.
+        G2=Check(outside_the_profile_is_refused),
+        G7=_("names fields, a period, parameters and key ids, never a person: kept in clear"),
+    ),
+    "linkage-run-acceptance": row(
+        NO_PERSON, G7=_("a run id and a remark on the run, never a person: kept in clear")
+    ),
     "directory-update": row(
         NO_PERSON,
         G1=Check(update_outside_the_agreement_is_refused),

@@ -12,6 +12,7 @@ from migrex.agreements.loader import (
 )
 from migrex.agreements.model import (
     KNOWN_CATEGORIES,
+    LINKAGE_FIELDS,
     PERSON_FIELDS,
     SCREENING_BREACHES,
     Agreement,
@@ -19,6 +20,7 @@ from migrex.agreements.model import (
     Category,
     DataProfile,
     DataProtection,
+    Linkage,
     Party,
     Purpose,
     ReferenceFigure,
@@ -30,6 +32,7 @@ from migrex.agreements.model import (
 
 __all__ = [
     "KNOWN_CATEGORIES",
+    "LINKAGE_FIELDS",
     "PERSON_FIELDS",
     "SCREENING_BREACHES",
     "Agreement",
@@ -37,6 +40,7 @@ __all__ = [
     "Category",
     "DataProfile",
     "DataProtection",
+    "Linkage",
     "Party",
     "Purpose",
     "ReferenceFigure",

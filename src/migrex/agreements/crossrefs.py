@@ -13,7 +13,12 @@ from datetime import timedelta
 import pycountry
 
 from migrex.agreements.codelists import DIMENSIONS, POPULATIONS, codelists
-from migrex.agreements.model import KNOWN_CATEGORIES, PERSON_FIELDS, SCREENING_BREACHES
+from migrex.agreements.model import (
+    KNOWN_CATEGORIES,
+    LINKAGE_FIELDS,
+    PERSON_FIELDS,
+    SCREENING_BREACHES,
+)
 from migrex.agreements.paths import document_paths, join_path, path_matches, split_path
 from migrex.agreements.schemas import AgreementSchema, DatasetSchema
 from migrex.errors import Problem, ProblemCollector
@@ -288,6 +293,32 @@ def _days(span: timedelta) -> str:
 
 
 # Each check with the top-level sections it reads; it runs only when all of them are valid.
+LINKAGE_CATEGORY = "record-linkage"
+
+
+def _linkage(schema: AgreementSchema, out: ProblemCollector) -> None:
+    linkage = schema.linkage
+    if linkage is None:
+        return
+    purpose = schema.purposes.get(linkage.purpose)
+    if purpose is None:
+        out.add("linkage.purpose", f"unknown purpose {linkage.purpose!r}")
+    elif LINKAGE_CATEGORY not in purpose.categories:
+        out.add("linkage.purpose", f"the purpose does not cover {LINKAGE_CATEGORY} information")
+    if LINKAGE_CATEGORY not in schema.categories:
+        out.add("linkage", f"needs the {LINKAGE_CATEGORY} category, in which runs are proposed")
+    for i, name in enumerate(linkage.fields):
+        if name not in LINKAGE_FIELDS:
+            known = ", ".join(sorted(LINKAGE_FIELDS))
+            out.add(f"linkage.fields[{i}]", f"unknown linkage field {name!r}; known: {known}")
+    _unique(out, "linkage.fields", linkage.fields, "field")
+    ids = {a.id for a in schema.authorities}
+    for i, authority in enumerate(linkage.candidates_to):
+        if authority not in ids:
+            out.add(f"linkage.candidates_to[{i}]", f"unknown authority {authority!r}")
+    _unique(out, "linkage.candidates_to", linkage.candidates_to, "authority")
+
+
 _CHECKS: tuple[tuple[Callable[[AgreementSchema, ProblemCollector], None], frozenset[str]], ...] = (
     (_parties, frozenset({"parties"})),
     (_dates, frozenset({"signed", "validity", "ratifications", "parties"})),
@@ -300,4 +331,5 @@ _CHECKS: tuple[tuple[Callable[[AgreementSchema, ProblemCollector], None], frozen
     (_deadlines, frozenset({"deadlines", "categories"})),
     (_reference_figures, frozenset({"reference_figures"})),
     (_datasets, frozenset({"statistics", "parties", "authorities"})),
+    (_linkage, frozenset({"linkage", "purposes", "categories", "authorities"})),
 )

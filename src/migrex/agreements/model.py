@@ -58,7 +58,15 @@ KNOWN_CATEGORIES: frozenset[str] = frozenset(
         "legal-status-consultation",
         "assistance",
         "citizenship-verification",
+        "record-linkage",
     }
+)
+
+# The fields a record-linkage encoding can be built from (the segments of
+# `migrex.linkage.encoder.LAYOUT`). An agreement's linkage section may name only these, and a
+# proposed run only those its agreement names.
+LINKAGE_FIELDS: frozenset[str] = frozenset(
+    {"surname", "given_name", "patronymic", "birth_date", "sex", "birth_place"}
 )
 
 # Screening findings that turn into a proposed refusal; the agreement says which ground each
@@ -219,6 +227,19 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Linkage:
+    """How the parties link their citizens' registers: for `purpose`, on `fields`, pairs
+    scoring at least `threshold` are candidates, sent to the authorities `candidates_to`;
+    `unit` is the linkage unit that compares the encodings, when the agreement names one."""
+
+    purpose: str
+    fields: frozenset[str]
+    threshold: float
+    candidates_to: frozenset[str]
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
 class Provenance:
     source: str
     configuration: tuple[str, ...]
@@ -260,6 +281,8 @@ class Agreement:
     message_lifetime: timedelta = field(hash=False)
     reference_figures: tuple[ReferenceFigure, ...] = field(hash=False)
     provenance: Provenance = field(hash=False)
+    # None: the agreement provides for no record linkage.
+    linkage: Linkage | None = field(default=None, hash=False)
 
     def authority(self, authority_id: str) -> Authority:
         """The authority with this id; raises NotFound when the agreement has none."""

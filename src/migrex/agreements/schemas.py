@@ -177,6 +177,14 @@ class ReferenceFigureSchema(_Section):
     reported_on: date
 
 
+class LinkageSchema(_Section):
+    purpose: Id
+    fields: list[str] = Field(min_length=1)
+    threshold: Annotated[float, Field(gt=0, le=1)]
+    candidates_to: list[Id] = Field(min_length=1)
+    unit: Id | None = None
+
+
 class ProvenanceSchema(_Section):
     source: Text
     configuration: list[str] = []
@@ -202,6 +210,7 @@ class AgreementSchema(_Section):
     statistics: StatisticsSchema
     exchange: ExchangeSchema
     reference_figures: list[ReferenceFigureSchema] = []
+    linkage: LinkageSchema | None = None
     provenance: ProvenanceSchema
 
     def to_agreement(self) -> model.Agreement:
@@ -323,7 +332,14 @@ class AgreementSchema(_Section):
             provenance=model.Provenance(
                 self.provenance.source, tuple(self.provenance.configuration)
             ),
-        )
+            linkage=None if self.linkage is None else model.Linkage(
+                self.linkage.purpose,
+                frozenset(self.linkage.fields),
+                self.linkage.threshold,
+                frozenset(self.linkage.candidates_to),
+                self.linkage.unit,
+            ),
+        )  # fmt: skip
 
 
 def _frozen(mapping: dict[str, _V]) -> MappingProxyType[str, _V]:

@@ -33,6 +33,8 @@ from migrex.casework.messages import (
     ConsultationOutcome,
     LegalInformation,
     LegalStatusConsultation,
+    LinkageRunAcceptance,
+    LinkageRunProposal,
     MessageProblem,
     MethodologicalInformation,
     PersonIdentifiers,
@@ -104,6 +106,9 @@ class MessageKind:
     strip: Strip = field(default=_keep, repr=False)
     # An answer's fields must lie inside what its request asked for, not only the profile.
     answers_request: bool = False
+    # Whether the generic request form and `migrex case open` offer it for its category;
+    # False for a kind its feature's own step opens (a linkage run records its keys).
+    offered: bool = True
 
     @property
     def opens_case(self) -> bool:
@@ -226,6 +231,7 @@ def _strip_notice(body: dict[str, Any], allowed: frozenset[str]) -> Stripped:
 _R, _N, _C = Role.REQUEST, Role.NOTICE, Role.CONTINUES
 _PRESENT, _CONSULT = "persons-present", "legal-status-consultation"
 _CITIZENSHIP = "citizenship-verification"
+_LINKAGE = "record-linkage"
 
 
 def _kind(*args: Any, **kwargs: Any) -> tuple[str, MessageKind]:
@@ -287,6 +293,9 @@ KINDS: Mapping[str, MessageKind] = dict(
         _kind("withdrawal", Withdrawal, _C, None, False),
         # Tells the sender one of its messages could not be filed; never opens a case.
         _kind("message-problem", MessageProblem, _C, None, False),
+        # A record-linkage run: names fields and parameters, never a person (`migrex.linkage`).
+        _kind("linkage-run-proposal", LinkageRunProposal, _R, _LINKAGE, False, offered=False),
+        _kind("linkage-run-acceptance", LinkageRunAcceptance, _C, _LINKAGE, False),
     )
 )
 

@@ -24,6 +24,7 @@ from migrex.casework.messages import (
     ClarificationAnswer,
     ClarificationRequest,
     ConsultationOutcome,
+    LinkageRunAcceptance,
     MessageBody,
     PersonInquiryReply,
     Refusal,
@@ -168,7 +169,12 @@ def event_of(body: MessageBody, *, parties: Collection[str] = ()) -> Event | Non
             return E.FULFIL_PARTIALLY
         case AssistanceReply() if body.withheld:
             return E.FULFIL_PARTIALLY
-        case PersonInquiryReply() | AssistanceReply() | CitizenshipVerificationReply():
+        case (
+            PersonInquiryReply()
+            | AssistanceReply()
+            | CitizenshipVerificationReply()
+            | LinkageRunAcceptance()
+        ):
             return E.FULFIL
         case ConsultationOutcome():
             return E.FULFIL if parties and set(parties) <= body.signed_by() else None

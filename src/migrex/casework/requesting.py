@@ -25,7 +25,10 @@ class Opening:
 
 def opening_type(category: str) -> str | None:
     """The message type that opens a case of `category` (None for a category with none)."""
-    return next((k.type for k in KINDS.values() if k.opens_case and k.category == category), None)
+    return next(
+        (k.type for k in KINDS.values() if k.opens_case and k.offered and k.category == category),
+        None,
+    )
 
 
 def openings(agreement: Agreement, sender: str, recipient: str) -> list[Opening]:

@@ -25,6 +25,7 @@ from migrex.casework.messages import (
     GroundCited,
     InformationBody,
     LegalStatusConsultation,
+    LinkageRunProposal,
     OpeningBody,
     PersonalOpeningBody,
     PersonInquiry,
@@ -48,6 +49,7 @@ class FlagKind(StrEnum):
     CITIZENSHIP_FIELDS_MISSING = "citizenship-fields-missing"
     NEAR_VOLUME_LIMIT = "near-volume-limit"
     IDENTIFIERS_INSUFFICIENT = "identifiers-insufficient"
+    LINKAGE_TERMS_DIFFER = "linkage-terms-differ"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,15 @@ class Screening:
 
 
 @dataclass(frozen=True)
+class LinkageTerms:
+    """What a proposed linkage run sets beyond its fields, held against the agreement's."""
+
+    threshold: float
+    candidates_to: frozenset[str]
+    unit: str | None
+
+
+@dataclass(frozen=True)
 class Request:
     """What screening needs to know of a request, whatever its message type.
 
@@ -112,6 +123,9 @@ class Request:
     # Persons of an inquiry named without a document number or national id: the register
     # cannot be searched for them (see casework.matching), so the reviewer must ask.
     unidentified: tuple[int, ...] = ()
+    # A linkage run's terms: its `fields` are then held against the agreement's linkage
+    # fields rather than a data profile (a run names fields to encode, never a person).
+    linkage: LinkageTerms | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,10 @@ def request_of(body: OpeningBody, *, sender: str, recipient: str) -> Request:
     category = CATEGORY_OF_TYPE[body.type] or body.type  # every opening type has a category
     if isinstance(body, InformationBody):
         return Request(category, sender, recipient, purpose=body.purpose)
+    if isinstance(body, LinkageRunProposal):
+        terms = LinkageTerms(body.threshold, frozenset(body.candidates_to), body.unit)
+        return Request(category, sender, recipient, body.purpose, body.legal_basis,
+                       fields=frozenset(body.fields), linkage=terms)  # fmt: skip
     fields, persons = _asked(body)
     unidentified = tuple(
         index for index, who in enumerate(body.persons)
@@ -208,7 +226,9 @@ def screen(
         )
     purpose = _valid_purpose(agreement, request, personal, findings)
     findings += _legal_basis(request, personal, thresholds)
-    if purpose is not None:
+    if purpose is not None and request.linkage is not None:
+        findings += _linkage(agreement, request, request.linkage)
+    elif purpose is not None:
         # Without a valid purpose there is no profile to hold the fields against; the
         # purpose breach already stands for them.
         findings += _fields(agreement, purpose, request)
@@ -281,6 +301,30 @@ def _fields(agreement: Agreement, purpose: Purpose, request: Request) -> list[_F
     ):
         doubt = f"purpose {purpose.id} is about citizenship, yet no citizenship field is requested"
         findings.append(Flag(FlagKind.CITIZENSHIP_FIELDS_MISSING, doubt))
+    return findings
+
+
+def _linkage(agreement: Agreement, request: Request, terms: LinkageTerms) -> list[_Finding]:
+    """A run's fields must lie inside the agreement's linkage fields (none without a linkage
+    section); terms laxer than the agreement's are a doubt for the reviewer."""
+    linkage = agreement.linkage
+    allowed = frozenset() if linkage is None else linkage.fields
+    outside = request.fields - allowed
+    findings: list[_Finding] = []
+    if outside:
+        detail = f"{agreement.id} does not provide for linkage on: {', '.join(sorted(outside))}"
+        findings.append((BreachKind.FIELDS_OUTSIDE_PROFILE, detail))
+    if linkage is None:
+        return findings
+    differ = []
+    if terms.threshold < linkage.threshold:
+        differ.append(f"threshold {terms.threshold} is below the agreement's {linkage.threshold}")
+    if not terms.candidates_to <= linkage.candidates_to:
+        extra = ", ".join(sorted(terms.candidates_to - linkage.candidates_to))
+        differ.append(f"candidates would also go to {extra}")
+    if linkage.unit is not None and terms.unit != linkage.unit:
+        differ.append(f"the agreement's linkage unit is {linkage.unit}, not {terms.unit}")
+    findings += [Flag(FlagKind.LINKAGE_TERMS_DIFFER, d) for d in differ]
     return findings
 
 

@@ -202,6 +202,42 @@ class Trust:
                 break
         return None
 
+    def own_encryption_key(self, authority: str, kid: str) -> AuthorityKey | None:
+        """Our authority's stored X25519 key `kid`, whatever its window: a key kept after a
+        rotation still derives what was agreed under it (a linkage run's key)."""
+        for attempt in (False, True):
+            self._fresh(now_please=attempt)
+            for key in self._own_keys(authority):
+                if key.use is KeyUse.ENCRYPTION and key.kid == kid:
+                    return key
+        return None
+
+    def current_encryption_key(self, authority: str, at: datetime) -> AuthorityKey:
+        """Our authority's current X25519 key (the newest one valid at `at`)."""
+        current = current_key(self._own_keys(authority), KeyUse.ENCRYPTION, at)
+        if current is None:
+            raise ConfigurationError(f"no valid encryption key for {authority} in the key store")
+        return current
+
+    def listed_encryption_key(self, agreement_id: str, authority: str, kid: str) -> OKPKey | None:
+        """The partner's public X25519 key `kid` as the agreement's directory lists it, in the
+        installed version or, once dropped from it, in a version installed before."""
+        self._directory(agreement_id)
+        versions = [*self.history.get(agreement_id, ()), self.directories[agreement_id]]
+        for directory in reversed(versions):
+            entry = next((e for e in directory.entries if e.authority_id == authority), None)
+            for published in () if entry is None else entry.encryption_keys:
+                if published.kid == kid:
+                    return published.key
+        return None
+
+    def recipient_key_id(self, agreement_id: str, recipient: str, at: datetime) -> str:
+        """The kid of the key `recipient_key` gives."""
+        found = self._directory(agreement_id).encryption_key(recipient, at)
+        if found is None:
+            raise NotFound(f"no valid encryption key for {recipient} in {agreement_id}'s directory")
+        return found[0]
+
     def recipient_key(self, agreement_id: str, recipient: str, at: datetime) -> OKPKey:
         found = self._directory(agreement_id).encryption_key(recipient, at)
         if found is None:

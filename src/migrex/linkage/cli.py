@@ -1,4 +1,5 @@
-"""`migrex linkage`: privacy-preserving linkage of two citizens' registers."""
+"""`migrex linkage`: privacy-preserving linkage of two citizens' registers: `evaluate` offline on
+register files, and a run proposed, accepted and listed as casework (`run_cli`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from migrex.console import err, out
 from migrex.linkage.compare import THRESHOLD
 from migrex.linkage.evaluation import figures, link, read_truth, scored, write_pairs
 from migrex.linkage.records import read_register
+from migrex.linkage.run_cli import app as runs
 
 app = typer.Typer(no_args_is_help=True)
+app.add_typer(runs)  # propose, accept, runs
 
 
 @app.command("evaluate")

@@ -1,9 +1,15 @@
-"""Keyed hashes: every bit position and every blocking token comes from HMAC-SHA256.
+"""The run's key, and keyed hashes: every bit position and every blocking token comes from
+HMAC-SHA256 under it.
 
 Without the key a party shares with its partner, nobody (the linkage unit included) can tell
 which letter pair set which bits or which birth date made which token, nor compute the
 encoding of a guessed name. Each distinct (salt, text) is hashed once: a register repeats its
 names and dates, so the hashing cost grows with what is distinct, not with the records.
+
+The key never travels: each party derives it (`run_key`) from its own authority's private
+X25519 key and the partner authority's public one, as the agreement's signed directory lists
+it, bound by HKDF to the agreement, the run and both authorities. The linkage unit, which holds
+neither private key, cannot derive it.
 """
 
 from __future__ import annotations
@@ -14,8 +20,51 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32
+# Names the derivation below; a change to what it binds, or how, takes a new label, so two
+# nodes on different versions derive different keys rather than silently the same one.
+RUN_KEY_VERSION = "migrex-linkage-run-key/1"
+
+
+def run_key(
+    ours: X25519PrivateKey,
+    theirs: X25519PublicKey,
+    *,
+    agreement_id: str,
+    run_id: str,
+    our_authority: str,
+    their_authority: str,
+) -> bytes:
+    """The run's KEY_BYTES-byte encoding key: HKDF-SHA256 over X25519(ours, theirs).
+
+    Both parties get the same key, each from its own private key and the other's public one:
+    the authorities are bound in sorted order, so neither side's view of who is "ours" matters.
+    The salt binds the agreement and the run, so no two runs (and no two agreements between the
+    same authorities) share a key; the info binds the authorities and the version label.
+    Raises ValueError for a run between an authority and itself, or for a low-order partner
+    key (an all-zero shared secret).
+    """
+    if our_authority == their_authority:
+        raise ValueError("a linkage run is between two different authorities")
+    shared = ours.exchange(theirs)  # raises ValueError on an all-zero result
+    first, second = sorted((our_authority, their_authority))
+    salt = _joined("salt", agreement_id, run_id)
+    info = _joined(RUN_KEY_VERSION, first, second)
+    return HKDF(hashes.SHA256(), KEY_BYTES, salt, info).derive(shared)
+
+
+def _joined(*parts: str) -> bytes:
+    """Length-prefixed parts: no two different lists of ids give the same bytes."""
+    out = bytearray()
+    for part in parts:
+        raw = part.encode("utf-8")
+        out += len(raw).to_bytes(4, "big") + raw
+    return bytes(out)
+
 
 Uint64s = npt.NDArray[np.uint64]
 

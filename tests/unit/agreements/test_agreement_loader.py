@@ -204,7 +204,27 @@ BROKEN_COPIES = {
         _set(("statistics", "datasets", "am-workers-in-kz", "producer"), "am-mcs"),
         "statistics.datasets.am-workers-in-kz.producer",
     ),
+    "linkage on a field no encoding has": (
+        _set(("linkage", "fields", 1), "document_number"),
+        "linkage.fields[1]",
+    ),
+    "linkage for a purpose without the record-linkage category": (
+        _set(("linkage", "purpose"), "assistance"),
+        "linkage.purpose",
+    ),
+    "linkage candidates for an unknown authority": (
+        _set(("linkage", "candidates_to", 0), "kz-nobody"),
+        "linkage.candidates_to[0]",
+    ),
+    "linkage threshold above one": (_set(("linkage", "threshold"), 1.5), "linkage.threshold"),
 }
+
+
+def test_the_linkage_section_is_optional_and_read() -> None:
+    assert load_agreement(KZ_KG_FILE).linkage is None
+    linkage = load_agreement(KZ_AM_FILE).linkage
+    assert linkage is not None and linkage.purpose == "combat-dual-citizenship"
+    assert linkage.unit is None and linkage.candidates_to == {"kz-mia", "am-mcs"}
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN_COPIES))

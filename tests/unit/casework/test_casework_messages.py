@@ -123,6 +123,19 @@ VALID: dict[str, dict[str, Any]] = {
         "explanation": "The request touches a security operation.",
     },
     "withdrawal": {"reason": "The person has left."},
+    "linkage-run-proposal": {
+        "run_id": "01935c4e-7a10-7000-8000-000000000000",
+        "purpose": "combat-dual-citizenship",
+        "fields": ["surname", "given_name", "birth_date"],
+        "period_start": "2025-01-01",
+        "period_end": "2025-12-31",
+        "hardening_version": "bloom-1024/1",
+        "hardening": {"window": 2, "salted": "yes"},
+        "threshold": 0.82,
+        "candidates_to": ["kz-mia", "am-mcs"],
+        "key_ids": {"am-mcs": "a" * 43, "kz-mia": "b" * 43},
+    },
+    "linkage-run-acceptance": {"run_id": "01935c4e-7a10-7000-8000-000000000000"},
 }
 
 

@@ -11,6 +11,7 @@ from migrex.casework.messages.information import (
     ReleaseHeader,
     StatisticalInformation,
 )
+from migrex.casework.messages.linkage import LinkageRunAcceptance, LinkageRunProposal
 from migrex.casework.messages.parsing import (
     BODY_MODELS,
     MESSAGE_TYPES,
@@ -75,7 +76,8 @@ __all__ = [
     "CitizenshipVerificationReply", "CitizenshipVerificationRequest", "ClarificationAnswer",
     "ClarificationRequest", "CoSignature", "ConsultationFinding", "ConsultationOutcome",
     "GroundCited", "InformationBody", "InquiryResult", "LegalInformation",
-    "LegalStatusConsultation", "MessageBody", "MessageInvalid", "MessageProblem",
+    "LegalStatusConsultation", "LinkageRunAcceptance", "LinkageRunProposal", "MessageBody",
+    "MessageInvalid", "MessageProblem",
     "MethodologicalInformation", "OpeningBody", "PersonIdentifiers", "PersonInquiry",
     "PersonInquiryReply", "PersonRecord", "PersonalOpeningBody", "Refusal", "ReleaseHeader",
     "RequestBase", "RequestedFields", "ShortText", "StatisticalInformation", "Step", "Text",

@@ -17,6 +17,7 @@ from migrex.casework.messages.information import (
     MethodologicalInformation,
     StatisticalInformation,
 )
+from migrex.casework.messages.linkage import LinkageRunAcceptance, LinkageRunProposal
 from migrex.casework.messages.parts import Body
 from migrex.casework.messages.persons import (
     AssistanceReply,
@@ -65,7 +66,9 @@ MessageBody = Annotated[
     | ClarificationAnswer
     | Refusal
     | Withdrawal
-    | MessageProblem,
+    | MessageProblem
+    | LinkageRunProposal
+    | LinkageRunAcceptance,
     Field(discriminator="type"),
 ]
 MESSAGE_BODY: TypeAdapter[MessageBody] = TypeAdapter(MessageBody)
@@ -80,7 +83,7 @@ PersonalOpeningBody = (
     | CitizenshipVerificationRequest
 )
 InformationBody = StatisticalInformation | LegalInformation | MethodologicalInformation
-OpeningBody = InformationBody | PersonalOpeningBody
+OpeningBody = InformationBody | PersonalOpeningBody | LinkageRunProposal
 
 BODY_MODELS: Mapping[str, type[Body]] = {
     model.model_fields["type"].default: model
@@ -103,6 +106,8 @@ BODY_MODELS: Mapping[str, type[Body]] = {
         Refusal,
         Withdrawal,
         MessageProblem,
+        LinkageRunProposal,
+        LinkageRunAcceptance,
     )
 }
 MESSAGE_TYPES: frozenset[str] = frozenset(BODY_MODELS)
