@@ -28,13 +28,17 @@ forge one. Random nonces, not counters: a resumed sender writes chunk i again un
 key, and it must not reuse chunk i's nonce.
 
 Every file is written under a temporary name, flushed to disk and renamed: a killed sender
-leaves at worst a `.partial` file, which the receiver does not read. `receive` verifies the
-chunks that are there, one at a time, and records its progress; a chunk that fails stops it
-with `TransferRefused`, and `resume_from` tells the sender which chunk to write next.
-`read_batches` and `load` are the only ways to use a transfer: they refuse one the receiver
-has not seen complete, and they check every chunk again as they decrypt it (a file changed
-on disk after it was received is refused, whatever `received.json` says). `load` returns
-nothing until the last chunk and the manifest have checked.
+leaves at worst a `.partial` file, which the receiver does not read. The receiving side is
+`linkage.reception`: `receive` verifies the chunks that are there, one at a time, and
+records its progress; a chunk that fails stops it with `TransferRefused`, and `resume_from`
+tells the sender which chunk to write next (between nodes, the receiver's answer to the
+sender's question; here, a file the sender reads). `resume_sending` then carries on from
+there without sending a verified chunk again. `read_batches` and `load` are the only ways
+to use a transfer: they refuse one the receiver has not seen complete, and they check every
+chunk again as they decrypt it (a file changed on disk after it was received is refused,
+whatever `received.json` says, which is why that note needs no protection of its own).
+`load` returns nothing until the last chunk and the manifest have checked. Writer and
+readers hold one chunk at a time (`CHUNK_RECORDS` records, some 6 MB).
 """
 
 from __future__ import annotations
