@@ -30,7 +30,7 @@ from migrex.linkage.chunks import (
     open_chunk,
     unpack,
 )
-from migrex.linkage.encoder import Encoded, Tokens, Words
+from migrex.linkage.encoder import Encoded, Ints, Tokens, Words
 from migrex.linkage.transfer import (
     MANIFEST,
     MANIFEST_TYP,
@@ -274,22 +274,21 @@ def load(
 ) -> Received:  # fmt: skip
     """The encodings of a complete transfer, assembled; nothing is returned, and no array
     escapes, unless every chunk checks."""
-    manifest: Manifest | None = None
-    filters: Words | None = None
-    pseudonyms: Uint64s | None = None
-    rows: dict[str, list[Any]] = {}
-    tokens: dict[str, list[Any]] = {}
     opening = read_opening(
         directory, decryption_keys=decryption_keys, resolve_signing_key=resolve_signing_key,
         now=now,
     )  # fmt: skip
     manifest = read_manifest(directory, opening, resolve_signing_key, now)
-    if manifest is None:
-        raise TransferRefused("incomplete", "the transfer has no manifest")
-    filters = np.empty((manifest.record_count, opening.words), dtype=np.uint64)
-    pseudonyms = np.empty(manifest.record_count, dtype=np.uint64)
-    for name in opening.passes:
-        rows[name], tokens[name] = [], []
+    state = _state(directory, opening)
+    if manifest is None or not state.complete:
+        raise TransferRefused("incomplete", "the transfer has not been received whole")
+    # Sized by the count the receiver verified, not by the manifest's word alone.
+    if state.records != manifest.record_count:
+        raise TransferRefused("manifest-mismatch", "the manifest's count is not what arrived")
+    filters: Words = np.empty((manifest.record_count, opening.words), dtype=np.uint64)
+    pseudonyms: Uint64s = np.empty(manifest.record_count, dtype=np.uint64)
+    rows: dict[str, list[Ints]] = {name: [] for name in opening.passes}
+    tokens: dict[str, list[Uint64s]] = {name: [] for name in opening.passes}
     for batch in read_batches(
         directory, decryption_keys=decryption_keys, resolve_signing_key=resolve_signing_key,
         now=now,

@@ -275,6 +275,23 @@ def test_a_chunk_changed_after_it_was_received_is_refused_on_use(
     assert (caught.value.reason, caught.value.chunk) == ("bad-signature", 6)
 
 
+def test_a_damaged_progress_note_is_refused_and_a_forged_one_is_not_believed(
+    parties: Parties, sent: Path
+) -> None:
+    (sent / STATE).write_text("{not json")
+    assert refused(parties, sent).reason == "state-invalid"
+    (sent / STATE).unlink()
+    assert parties.receive(sent).complete
+    # A note claiming the whole when a chunk was swapped for another run's: use re-checks.
+    state = json.loads((sent / STATE).read_text())
+    (sent / chunk_name(7)).write_bytes((sent / chunk_name(6)).read_bytes())
+    (sent / STATE).write_text(json.dumps(state))
+    assert parties.receive(sent).complete  # the note is the receiver's own shortcut
+    with pytest.raises(TransferRefused) as caught:
+        parties.load(sent)
+    assert (caught.value.reason, caught.value.chunk) == ("duplicate", 7)
+
+
 def shifted(batch: Batch, first: int) -> dict[str, Tokens]:
     return {
         name: Tokens(t.tokens, t.rows - batch.first + first) for name, t in batch.blocks.items()
