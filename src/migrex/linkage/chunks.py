@@ -61,7 +61,6 @@ Reason = Literal[
     "surplus",
     "manifest-mismatch",
     "incomplete",
-    "state-invalid",
 ]
 REFUSAL_REASONS: frozenset[str] = frozenset(get_args(Reason))
 

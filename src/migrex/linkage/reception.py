@@ -158,15 +158,15 @@ class _State:
 
 
 def _state(directory: Path, opening: Opening) -> _State:
-    """The receiver's progress on this opening; a fresh start for another or none."""
+    """The receiver's progress on this opening; a fresh start for another, for none, or for
+    a note that cannot be read (it only saves checking again what was checked before)."""
     fresh = _State(opening.sha256.hex(), 0, opening.sha256.hex(), 0, False, False)
     path = directory / STATE
-    if not path.is_file():
-        return fresh
     try:
         found = _State(**json.loads(read_capped(path, _MAX_DOCUMENT, "the state")))
-    except (ValueError, TypeError):
-        raise TransferRefused("state-invalid", f"{STATE} is damaged; remove it") from None
+        bytes.fromhex(found.previous)
+    except (OSError, ValueError, TypeError, TransferRefused):
+        return fresh
     return found if found.opening_sha256 == fresh.opening_sha256 else fresh
 
 
@@ -175,7 +175,9 @@ def _save(directory: Path, chain: _Chain, complete: bool) -> None:
         chain.opening.sha256.hex(), chain.index, chain.previous.hex(), chain.records,
         chain.short, complete,
     )  # fmt: skip
-    write_atomically(directory / STATE, json.dumps(vars(state), sort_keys=True).encode())
+    # Not synced: a note lost in a crash costs checking its chunks again, nothing more.
+    note = json.dumps(vars(state), sort_keys=True).encode()
+    write_atomically(directory / STATE, note, durable=False)
 
 
 def receive(
@@ -221,11 +223,12 @@ def resume_from(directory: Path) -> ResumePoint:
     """Where the sender starts again: the first chunk the receiver has not verified, and the
     hash of the last one it has (the opening's, before the first)."""
     digest = hashlib.sha256(read_capped(directory / OPENING, _MAX_DOCUMENT, "the opening")).digest()
-    path = directory / STATE
-    if path.is_file():
-        state = json.loads(read_capped(path, _MAX_DOCUMENT, "the state"))
-        if state.get("opening_sha256") == digest.hex():
-            return ResumePoint(int(state["verified"]), bytes.fromhex(state["previous"]))
+    try:
+        state = _State(**json.loads(read_capped(directory / STATE, _MAX_DOCUMENT, "the state")))
+        if state.opening_sha256 == digest.hex():
+            return ResumePoint(state.verified, bytes.fromhex(state.previous))
+    except (OSError, ValueError, TypeError, TransferRefused):
+        pass  # no note, or none readable: from the start
     return ResumePoint(0, digest)
 
 

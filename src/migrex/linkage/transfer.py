@@ -150,15 +150,18 @@ def _fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """`data` at `path`, whole or not at all: written beside it, synced, then renamed."""
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """`data` at `path`, whole or not at all: written beside it, synced (when `durable`),
+    then renamed."""
     partial = path.with_name(path.name + ".partial")
     with partial.open("wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     partial.replace(path)
-    _fsync_directory(path.parent)
+    if durable:
+        _fsync_directory(path.parent)
 
 
 def read_capped(path: Path, limit: int, what: str, chunk: int | None = None) -> bytes:

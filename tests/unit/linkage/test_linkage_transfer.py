@@ -275,13 +275,15 @@ def test_a_chunk_changed_after_it_was_received_is_refused_on_use(
     assert (caught.value.reason, caught.value.chunk) == ("bad-signature", 6)
 
 
-def test_a_damaged_progress_note_is_refused_and_a_forged_one_is_not_believed(
+def test_a_damaged_progress_note_costs_a_new_check_and_a_forged_one_is_not_believed(
     parties: Parties, sent: Path
 ) -> None:
     (sent / STATE).write_text("{not json")
-    assert refused(parties, sent).reason == "state-invalid"
-    (sent / STATE).unlink()
+    assert resume_from(sent).index == 0
+    with pytest.raises(TransferRefused):
+        parties.load(sent)
     assert parties.receive(sent).complete
+    assert resume_from(sent).index == 8
     # A note claiming the whole when a chunk was swapped for another run's: use re-checks.
     state = json.loads((sent / STATE).read_text())
     (sent / chunk_name(7)).write_bytes((sent / chunk_name(6)).read_bytes())
