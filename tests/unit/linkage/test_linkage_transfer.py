@@ -465,3 +465,53 @@ def test_chunk_headers_must_be_well_formed(sent: Path) -> None:
         np.frombuffer((sent / chunk_name(0)).read_bytes()[:8], dtype=np.uint8).tobytes()
         == b"MGXLNK01"
     )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    records=st.integers(1, 200), chunk_records=st.integers(1, 40), cut=st.floats(0, 1),
+    seed=st.integers(0, 99),
+)  # fmt: skip
+def test_a_transfer_interrupted_anywhere_resumes_to_the_same_whole(
+    records: int, chunk_records: int, cut: float, seed: int
+) -> None:
+    encoded, pseudonyms = encodings(records, seed)
+    cut_batches = list(batches(encoded, pseudonyms, chunk_records))
+    written = int(cut * len(cut_batches))
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        sending = SHARED.start(directory, chunk_records=chunk_records)
+        for batch in cut_batches[:written]:
+            sending.write(batch)
+        (directory / (chunk_name(written) + ".partial")).write_bytes(b"\0" * 77)
+        assert SHARED.receive(directory).verified == written
+        point = resume_from(directory)
+        assert point.index == written
+        sending = resume_sending(
+            directory, point, signing_key=SHARED.signing, sender_decryption_key=SHARED.own,
+            now=NOW,
+        )  # fmt: skip
+        send(sending, batches(encoded, pseudonyms, chunk_records), NOW)
+        assert SHARED.receive(directory).complete
+        assert_same(SHARED.load(directory), encoded, pseudonyms)
+
+
+TAMPERED = Parties()
+TAMPERED_DATA = encodings(300, seed=5)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.integers(0, 10), where=st.floats(0, 1, exclude_max=True), bit=st.integers(0, 7))
+def test_any_flipped_bit_of_any_file_is_refused(which: int, where: float, bit: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        directory = Path(folder)
+        TAMPERED.send_all(directory, *TAMPERED_DATA, chunk_records=40)  # 8 chunks
+        files = [OPENING, MANIFEST, *(chunk_name(i) for i in range(8))]
+        path = directory / files[which % len(files)]
+        raw = bytearray(path.read_bytes())
+        raw[int(where * len(raw))] ^= 1 << bit
+        path.write_bytes(bytes(raw))
+        with pytest.raises(TransferRefused):
+            TAMPERED.receive(directory)
+        with pytest.raises(TransferRefused):
+            TAMPERED.load(directory)
