@@ -54,12 +54,12 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 class _Chain:
     """Checks chunks in order against the opening: index, run, link, signature, tag, content."""
 
-    def __init__(self, opening: Opening, point: ResumePoint, records: int, short: bool) -> None:
+    def __init__(self, opening: Opening, point: ResumePoint) -> None:
         self.opening = opening
         self.index = point.index
         self.previous = point.previous
-        self.records = records
-        self.short = short
+        self.records = point.records
+        self.short = point.records != point.index * opening.chunk_records
         self._aead = AESGCM(opening.content_key)
         verify_key = opening.verify_key.public_key
         if not isinstance(verify_key, Ed25519PublicKey):
@@ -153,14 +153,13 @@ class _State:
     verified: int
     previous: str
     records: int
-    short: bool
     complete: bool
 
 
 def _state(directory: Path, opening: Opening) -> _State:
     """The receiver's progress on this opening; a fresh start for another, for none, or for
     a note that cannot be read (it only saves checking again what was checked before)."""
-    fresh = _State(opening.sha256.hex(), 0, opening.sha256.hex(), 0, False, False)
+    fresh = _State(opening.sha256.hex(), 0, opening.sha256.hex(), 0, False)
     path = directory / STATE
     try:
         found = _State(**json.loads(read_capped(path, _MAX_DOCUMENT, "the state")))
@@ -170,10 +169,13 @@ def _state(directory: Path, opening: Opening) -> _State:
     return found if found.opening_sha256 == fresh.opening_sha256 else fresh
 
 
+def _point(state: _State) -> ResumePoint:
+    return ResumePoint(state.verified, bytes.fromhex(state.previous), state.records)
+
+
 def _save(directory: Path, chain: _Chain, complete: bool) -> None:
     state = _State(
-        chain.opening.sha256.hex(), chain.index, chain.previous.hex(), chain.records,
-        chain.short, complete,
+        chain.opening.sha256.hex(), chain.index, chain.previous.hex(), chain.records, complete,
     )  # fmt: skip
     # Not synced: a note lost in a crash costs checking its chunks again, nothing more.
     note = json.dumps(vars(state), sort_keys=True).encode()
@@ -201,10 +203,7 @@ def receive(
             "manifest-mismatch", "the encodings were made with other parameters than ours"
         )
     state = _state(directory, opening)
-    chain = _Chain(
-        opening, ResumePoint(state.verified, bytes.fromhex(state.previous)), state.records,
-        state.short,
-    )  # fmt: skip
+    chain = _Chain(opening, _point(state))
     manifest = read_manifest(directory, opening, resolve_signing_key, now)
     limit = manifest.chunk_count if manifest is not None else None
     while (directory / chunk_name(chain.index)).is_file() or (
@@ -226,10 +225,10 @@ def resume_from(directory: Path) -> ResumePoint:
     try:
         state = _State(**json.loads(read_capped(directory / STATE, _MAX_DOCUMENT, "the state")))
         if state.opening_sha256 == digest.hex():
-            return ResumePoint(state.verified, bytes.fromhex(state.previous))
+            return _point(state)
     except (OSError, ValueError, TypeError, TransferRefused):
         pass  # no note, or none readable: from the start
-    return ResumePoint(0, digest)
+    return ResumePoint(0, digest, 0)
 
 
 def read_batches(
@@ -248,7 +247,7 @@ def read_batches(
     manifest = read_manifest(directory, opening, resolve_signing_key, now)
     if manifest is None:
         raise TransferRefused("incomplete", "the transfer has no manifest")
-    chain = _Chain(opening, ResumePoint(0, opening.sha256), 0, False)
+    chain = _Chain(opening, ResumePoint(0, opening.sha256, 0))
     for index in range(manifest.chunk_count):
         batch = chain.check(directory)
         if index == manifest.chunk_count - 1:

@@ -107,10 +107,12 @@ def chunk_name(index: int) -> str:
 
 @dataclass(frozen=True)
 class ResumePoint:
-    """The next chunk the receiver wants and the hash it must link to."""
+    """The next chunk the receiver wants, the hash it must link to, and the records of the
+    chunks before it (all full, but for a short last one)."""
 
     index: int
     previous: bytes
+    records: int
 
 
 @dataclass(frozen=True)
@@ -343,8 +345,8 @@ class Sending:
         self._aead = AESGCM(opening.content_key)
         self.next_index = point.index
         self.previous = point.previous
-        self.records = point.index * opening.chunk_records
-        self._short = False
+        self.records = point.records
+        self._short = point.records != point.index * opening.chunk_records
 
     def write(self, batch: Batch) -> None:
         """Seal, sign and write the next chunk (synced and renamed into place)."""
@@ -406,7 +408,7 @@ def start_sending(
     raw = sign_compact(canonical_json(payload), signing_key, OPENING_TYP).encode("ascii")
     write_atomically(directory / OPENING, raw)
     opening = Opening(raw, payload, signing_key, content_key)
-    return Sending(directory, opening, signing_key, ResumePoint(0, opening.sha256))
+    return Sending(directory, opening, signing_key, ResumePoint(0, opening.sha256, 0))
 
 
 def resume_sending(
@@ -424,8 +426,11 @@ def resume_sending(
     _check_opening(payload)
     content_key = _unwrap(payload["key_for_sender"], sender_decryption_key)
     opening = Opening(raw, payload, signing_key, content_key)
+    size = opening.chunk_records
     if point.index == 0 and point.previous != opening.sha256:
         raise ValueError("the first chunk links to the opening")
+    if point.index and not (point.index - 1) * size < point.records <= point.index * size:
+        raise ValueError("the records before the resumption do not fill its chunks")
     (directory / MANIFEST).unlink(missing_ok=True)
     index = point.index
     while (directory / chunk_name(index)).exists():

@@ -359,6 +359,24 @@ def test_a_sender_that_died_before_the_first_chunk_starts_from_the_opening(
     assert_same(parties.load(tmp_path), *data)
 
 
+def test_a_sender_that_died_before_the_manifest_writes_only_the_manifest(
+    parties: Parties, data: Data, tmp_path: Path
+) -> None:
+    sending = parties.start(tmp_path, chunk_records=CHUNK)
+    for batch in batches(data[0], data[1], CHUNK):
+        sending.write(batch)
+    assert parties.receive(tmp_path).verified == 8
+    point = resume_from(tmp_path)
+    assert (point.index, point.records) == (8, RECORDS)  # the last chunk was short
+    kept = {path.name: path.read_bytes() for path in tmp_path.glob("chunk-*")}
+    sending = resume_sending(
+        tmp_path, point, signing_key=parties.signing, sender_decryption_key=parties.own, now=NOW
+    )
+    assert send(sending, batches(data[0], data[1], CHUNK), NOW).record_count == RECORDS
+    assert {path.name: path.read_bytes() for path in tmp_path.glob("chunk-*")} == kept
+    assert parties.receive(tmp_path).complete
+
+
 def test_only_the_sender_can_resume(parties: Parties, data: Data, tmp_path: Path) -> None:
     parties.start(tmp_path, chunk_records=CHUNK)
     with pytest.raises(TransferRefused):
