@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -34,6 +34,7 @@ from migrex.linkage.encoder import Encoded, Ints, Tokens, Words
 from migrex.linkage.transfer import (
     MANIFEST,
     MANIFEST_TYP,
+    MAX_DOCUMENT,
     OPENING,
     STATE,
     Manifest,
@@ -47,7 +48,6 @@ from migrex.linkage.transfer import (
     write_atomically,
 )
 
-_MAX_DOCUMENT: Final = 64 * 1024
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -122,7 +122,7 @@ def read_manifest(
     path = directory / MANIFEST
     if not path.is_file():
         return None
-    raw = read_capped(path, _MAX_DOCUMENT, "the manifest")
+    raw = read_capped(path, MAX_DOCUMENT, "the manifest")
     payload, _ = signed_document(raw, MANIFEST_TYP, resolve_signing_key, now)
 
     def mismatch(what: str) -> TransferRefused:
@@ -162,7 +162,7 @@ def _state(directory: Path, opening: Opening) -> _State:
     fresh = _State(opening.sha256.hex(), 0, opening.sha256.hex(), 0, False)
     path = directory / STATE
     try:
-        found = _State(**json.loads(read_capped(path, _MAX_DOCUMENT, "the state")))
+        found = _State(**json.loads(read_capped(path, MAX_DOCUMENT, "the state")))
         bytes.fromhex(found.previous)
     except (OSError, ValueError, TypeError, TransferRefused):
         return fresh
@@ -221,9 +221,9 @@ def receive(
 def resume_from(directory: Path) -> ResumePoint:
     """Where the sender starts again: the first chunk the receiver has not verified, and the
     hash of the last one it has (the opening's, before the first)."""
-    digest = hashlib.sha256(read_capped(directory / OPENING, _MAX_DOCUMENT, "the opening")).digest()
+    digest = hashlib.sha256(read_capped(directory / OPENING, MAX_DOCUMENT, "the opening")).digest()
     try:
-        state = _State(**json.loads(read_capped(directory / STATE, _MAX_DOCUMENT, "the state")))
+        state = _State(**json.loads(read_capped(directory / STATE, MAX_DOCUMENT, "the state")))
         if state.opening_sha256 == digest.hex():
             return _point(state)
     except (OSError, ValueError, TypeError, TransferRefused):

@@ -84,7 +84,7 @@ OPENING_TYP: Final = "migrex-linkage-opening+jws"
 MANIFEST_TYP: Final = "migrex-linkage-manifest+jws"
 KEY_CTY: Final = "migrex-linkage-content-key"
 CHUNK_RECORDS: Final = 32_768  # about 6 MB a chunk with the 1024-bit layout
-_MAX_DOCUMENT = 64 * 1024
+MAX_DOCUMENT: Final = 64 * 1024  # an opening or a manifest; the receiver's note
 ENCODING_VERSION: Final = 1
 
 
@@ -309,7 +309,7 @@ def read_opening(
     path = directory / OPENING
     if not path.is_file():
         raise TransferRefused("incomplete", f"{directory.name} holds no opening yet")
-    raw = read_capped(path, _MAX_DOCUMENT, "the opening")
+    raw = read_capped(path, MAX_DOCUMENT, "the opening")
     payload, verify_key = signed_document(raw, OPENING_TYP, resolve_signing_key, now)
     _check_opening(payload)
     token = payload["key_for_recipient"]
@@ -417,7 +417,7 @@ def resume_sending(
 ) -> Sending:  # fmt: skip
     """Carry on a transfer this sender opened, from the receiver's `point` (`resume_from`):
     chunks from there on, and any manifest, are removed and written again."""
-    raw = read_capped(directory / OPENING, _MAX_DOCUMENT, "the opening")
+    raw = read_capped(directory / OPENING, MAX_DOCUMENT, "the opening")
 
     def ourselves(authority: str, kid: str, at: datetime) -> OKPKey | None:
         return signing_key if kid == key_id(signing_key) else None

@@ -397,7 +397,12 @@ def test_only_the_sender_can_resume(parties: Parties, data: Data, tmp_path: Path
 def test_reading_holds_one_chunk_at_a_time(parties: Parties, tmp_path: Path) -> None:
     encoded, pseudonyms = encodings(20_000, seed=3)
     parties.send_all(tmp_path, encoded, pseudonyms, chunk_records=500)  # 40 chunks
-    assert parties.receive(tmp_path).complete
+    tracemalloc.start()
+    try:
+        assert parties.receive(tmp_path).complete
+        _, receiving = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     chunk_bytes = max(p.stat().st_size for p in tmp_path.glob("chunk-*.bin"))
     total = sum(p.stat().st_size for p in tmp_path.glob("chunk-*.bin"))
     records = 0
@@ -410,6 +415,7 @@ def test_reading_holds_one_chunk_at_a_time(parties: Parties, tmp_path: Path) -> 
         tracemalloc.stop()
     assert records == 20_000
     assert peak < 5 * chunk_bytes and peak < total / 5
+    assert receiving < 5 * chunk_bytes
 
 
 def test_writing_holds_one_chunk_at_a_time(parties: Parties, tmp_path: Path) -> None:
