@@ -1,0 +1,308 @@
+"""Attacks on a run's encodings by someone who holds a similar list of the population.
+
+The attacker has the filters a party sent (as the linkage unit has them), the encoder's code
+(it is open: the layout, the letter pairs of each field, the salting by birth year) and a
+plaintext list drawn from the same population, which holds some of the encoded people. He
+does not have the run's key: no function here takes one. Each attack returns, for every
+encoding, the row of the attacker's list it names (or -1 where it names none); the harness
+(`attack.harness`) scores those guesses against the truth, which only it knows.
+
+- Frequency: the most frequent filter segments of a field are aligned, rank by rank, with
+  the most frequent names of the attacker's list.
+- Pattern mining: from the segments the frequency step named, the bit positions each letter
+  pair sets are inferred (set in every named segment holding the pair, in none without it);
+  every encoding is then read as the letter pairs whose positions it has, and named where
+  one name of the attacker's list has just those pairs.
+- Graph matching: a similarity graph of the encodings (Dice) and one of the attacker's list
+  (Dice of his own encoding of it, under a key of his own: the Dice of filters estimates the
+  Dice of the letter pairs) are matched by node features (the sorted similarities to the
+  nearest neighbours), then refined by each node's similarities to the best-matched nodes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow.compute as pc
+from scipy.optimize import linear_sum_assignment
+
+from migrex.linkage.encoder import LAYOUT, Ints, Layout, Words, encode_filters, joined
+from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.records import Register
+from migrex.spelling.names import bigrams, forms_of
+
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+NAME_FIELDS = ("surname", "given_name")
+_SPELLINGS = {"surname": ("surname", "surname_latin"), "given_name": ("given_name", "given_name_latin")}
+
+
+def segment_of(filters: Words, field: str, layout: Layout = LAYOUT) -> Words:
+    """The words of one field's segment in every filter (the layout is public)."""
+    at = [s.field for s in layout.segments].index(field)
+    bounds = layout.bounds()
+    return np.ascontiguousarray(filters[:, bounds[at] : bounds[at + 1]])
+
+
+def name_texts(register: Register, field: str) -> list[str]:
+    """Each row's name in `field` as the encoder sees it: its letter pairs, sorted and
+    joined. Spellings the encoder folds together (Жумабаев, Жұмабаев, ZHUMABAEV) are one."""
+    column = joined([register.columns[c] for c in _SPELLINGS[field]])
+    distinct = pc.dictionary_encode(column, null_encoding="encode")
+    texts = [
+        "\x1f".join(sorted(bigrams(forms_of(v)))) if v else ""
+        for v in distinct.dictionary.to_pylist()
+    ]
+    rows = distinct.indices.to_numpy(zero_copy_only=False)
+    return [texts[i] for i in rows.tolist()]
+
+
+def name_labels(attacker: Register, field: str, *, by_year: bool) -> Ints:
+    """Each of the attacker's rows as an index among his distinct names of `field` (as the
+    encoder sees them), with the birth year in front when he mirrors the encoder's
+    salting."""
+    texts = name_texts(attacker, field)
+    if by_year:
+        years = pc.utf8_slice_codeunits(attacker.columns["birth_date"], 0, 4).to_pylist()
+        texts = [f"{y}\x1e{t}" for y, t in zip(years, texts, strict=True)]
+    _, inverse = np.unique(np.array(texts, dtype=object), return_inverse=True)
+    return np.asarray(inverse, dtype=np.int64)
+
+
+def _groups(values: Ints) -> tuple[Ints, Ints, Ints]:
+    """Distinct values by falling count (ties by value): (values, counts, one row of each)."""
+    distinct, first, counts = np.unique(values, return_index=True, return_counts=True)
+    order = np.lexsort((distinct, -counts))
+    return distinct[order], counts[order], first[order]
+
+
+def _pattern_ids(segments: Words) -> Ints:
+    """Each segment's index among the distinct segments."""
+    _, inverse = np.unique(segments, axis=0, return_inverse=True)
+    return np.asarray(inverse, dtype=np.int64).ravel()
+
+
+def frequency_attack(
+    segments: Words, labels: Ints, *, min_count: int = 3, ranks: int = 200
+) -> Ints:
+    """Names each encoding whose segment is among the `ranks` most frequent (held at least
+    `min_count` times) with the attacker's row of the name of the same frequency rank."""
+    guesses = np.full(len(segments), -1, dtype=np.int64)
+    patterns = _pattern_ids(segments)
+    ours, our_counts, _ = _groups(patterns)
+    _, their_counts, their_rows = _groups(labels)
+    # A share, not a count: the two lists need not be of one size.
+    scale = len(segments) / max(len(labels), 1)
+    for rank in range(min(ranks, len(ours), len(their_rows))):
+        if our_counts[rank] < min_count or their_counts[rank] * scale < min_count:
+            break
+        guesses[patterns == ours[rank]] = their_rows[rank]
+    return guesses
+
+
+def _grams_matrix(attacker: Register, field: str) -> tuple[Bools, list[str]]:
+    """Which letter pairs each of the attacker's rows puts in the field's segment."""
+    column = joined([attacker.columns[c] for c in _SPELLINGS[field]]).to_pylist()
+    sets = [bigrams(forms_of(v)) if v else set() for v in column]
+    vocabulary = sorted(set().union(*sets))
+    index = {g: i for i, g in enumerate(vocabulary)}
+    held = np.zeros((len(sets), len(vocabulary)), dtype=np.bool_)
+    for row, grams in enumerate(sets):
+        held[row, [index[g] for g in grams]] = True
+    return held, vocabulary
+
+
+def _bits(segments: Words) -> Bools:
+    return np.unpackbits(segments.view(np.uint8), axis=1, bitorder="little").astype(np.bool_)
+
+
+def pattern_mining_attack(
+    segments: Words, attacker: Register, field: str, seeds: Ints,
+    *, hashes: int, seed_ranks: int = 20, least: float = 0.8,
+) -> Ints:  # fmt: skip
+    """Names encodings by the letter pairs their bits show. `seeds` are the frequency
+    attack's guesses (a row of the attacker's list or -1 per encoding): the most frequent
+    segments it named teach the positions of the pairs; `hashes` is the bits a pair sets
+    (public). An encoding is named where one name's positions cover its own bits among those
+    learnt best (Dice at least `least`), and no other name's as well."""
+    guesses = np.full(len(segments), -1, dtype=np.int64)
+    bits = _bits(segments)
+    held, _ = _grams_matrix(attacker, field)
+    named = np.flatnonzero(seeds >= 0)
+    if not len(named):
+        return guesses
+    # One taught pattern per frequent segment the frequency step named.
+    patterns = _pattern_ids(segments[named])
+    distinct, first, counts = np.unique(patterns, return_index=True, return_counts=True)
+    top = first[np.argsort(-counts, kind="stable")[:seed_ranks]]
+    seed_bits = bits[named[top]].astype(np.float64)  # (seeds, bits)
+    seed_grams = held[seeds[named[top]]]  # (seeds, grams)
+    del distinct
+    with_gram = seed_grams.sum(axis=0)
+    usable = np.flatnonzero((with_gram >= 3) & (with_gram < len(top)))
+    if not len(usable):
+        return guesses
+    g = seed_grams[:, usable].astype(np.float64)
+    set_with = (g.T @ seed_bits) / g.sum(axis=0)[:, None]  # P(bit | pair held)
+    set_without = ((1 - g).T @ seed_bits) / (1 - g).sum(axis=0)[:, None]
+    # A pair's positions: set in (nearly) every seed that holds it, rarely in the others.
+    score = np.where(set_with >= 0.9, set_with - set_without, -1.0)
+    best = np.argsort(-score, axis=1)[:, :hashes]
+    strong = np.take_along_axis(score, best, axis=1) >= 0.5
+    learnt = np.zeros((len(usable), bits.shape[1]), dtype=np.bool_)
+    learnt[np.repeat(np.arange(len(usable)), hashes)[strong.ravel()], best.ravel()[strong.ravel()]] = True
+    keep = learnt.any(axis=1)
+    learnt, usable = learnt[keep], usable[keep]
+    if not len(usable):
+        return guesses
+    covered = learnt.any(axis=0)
+    # Each distinct name's expected bits among the learnt positions.
+    names, name_rows = np.unique(held[:, usable], axis=0, return_index=True)
+    expected = (names.astype(np.float64) @ learnt.astype(np.float64)) > 0  # (names, bits)
+    seen = bits & covered[None, :]
+    e = expected.astype(np.float32)
+    e_counts = e.sum(axis=1)
+    for start in range(0, len(seen), 512):
+        block = seen[start : start + 512].astype(np.float32)
+        dice = 2 * (block @ e.T) / np.maximum(block.sum(axis=1)[:, None] + e_counts[None, :], 1)
+        top_two = -np.sort(-np.partition(dice, -2, axis=1)[:, -2:], axis=1)
+        ok = (top_two[:, 0] >= least) & (top_two[:, 1] < top_two[:, 0])
+        guesses[start : start + 512][ok] = name_rows[dice.argmax(axis=1)[ok]]
+    return guesses
+
+
+def dice_matrix(left: Words, right: Words, rows: int = 128) -> npt.NDArray[np.float32]:
+    """Whole-filter Dice of every left filter with every right one."""
+    left_counts = np.bitwise_count(left).sum(axis=1, dtype=np.int64)
+    right_counts = np.bitwise_count(right).sum(axis=1, dtype=np.int64)
+    result = np.zeros((len(left), len(right)), dtype=np.float32)
+    for start in range(0, len(left), rows):
+        block = left[start : start + rows]
+        common = np.bitwise_count(block[:, None, :] & right[None, :, :]).sum(axis=2)
+        total = left_counts[start : start + rows, None] + right_counts[None, :]
+        result[start : start + rows] = 2 * common / np.maximum(total, 1)
+    return result
+
+
+def _features(similarity: npt.NDArray[np.float32], neighbours: int) -> Floats:
+    """Each node's similarities to its nearest neighbours, highest first (itself left out)."""
+    s = similarity.copy()
+    np.fill_diagonal(s, -1.0)
+    top = -np.sort(-np.partition(s, -neighbours, axis=1)[:, -neighbours:], axis=1)
+    return top.astype(np.float64)
+
+
+def _distance(left: npt.NDArray[np.floating], right: npt.NDArray[np.floating]) -> Floats:
+    """Squared Euclidean distance of every left row to every right row."""
+    a, b = left.astype(np.float64), right.astype(np.float64)
+    d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2 * a @ b.T
+    return np.maximum(d, 0.0)
+
+
+def _assign(cost: Floats) -> tuple[Ints, Ints, Floats]:
+    """One-to-one assignment of least total cost, with how far each chosen cost stands below
+    the row's next best (the confidence)."""
+    rows, cols = linear_sum_assignment(cost)
+    chosen = cost[rows, cols]
+    ordered = np.sort(cost[rows], axis=1)
+    second = np.where(ordered[:, 0] < chosen, ordered[:, 0], ordered[:, min(1, cost.shape[1] - 1)])
+    return rows.astype(np.int64), cols.astype(np.int64), second - chosen
+
+
+def graph_attack(
+    filters: Words, attacker: Register, *, salted: bool, neighbours: int = 10,
+    anchors: float = 0.2, rounds: int = 4,
+) -> Ints:  # fmt: skip
+    """Matches the encodings' similarity graph with the attacker's. `salted`: whether he
+    mirrors the encoder's salting by birth year in his own encoding (he tries both)."""
+    own = encode_filters(attacker, secrets.token_bytes(KEY_BYTES), salted=salted)
+    ours, theirs = dice_matrix(filters, filters), dice_matrix(own, own)
+    ours_f, theirs_f = _features(ours, neighbours), _features(theirs, neighbours)
+    rows, cols, margin = _assign(_distance(ours_f, theirs_f))
+    for _ in range(rounds):
+        keep = np.argsort(-margin)[: max(int(anchors * len(rows)), 1)]
+        a, b = rows[keep], cols[keep]
+        rows, cols, margin = _assign(_distance(ours[:, a], theirs[:, b]))
+    guesses = np.full(len(filters), -1, dtype=np.int64)
+    guesses[rows] = cols
+    return guesses
+
+
+ATTACKS = ("frequency", "pattern_mining", "graph_matching")
+
+
+@dataclass(frozen=True)
+class Scene:
+    """An attack's setting: the encoded register, the attacker's list, and what only the
+    harness knows: for every encoding, its person's row in the attacker's list (-1 where he
+    does not hold it)."""
+
+    encoded: Register
+    attacker: Register
+    rows: Ints
+
+
+def scene(population: Register, *, size: int, overlap: float, seed: int) -> Scene:
+    """`size` records drawn from a population, and the attacker's list of as many: a share
+    `overlap` of the encoded people and the rest other people of the same population."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(population))
+    size = min(size, len(population) // 2)
+    held = order[:size]
+    shared = round(overlap * size)
+    theirs = rng.permutation(np.concatenate([held[:shared], order[size : 2 * size - shared]]))
+    where = {int(p): i for i, p in enumerate(theirs.tolist())}
+    rows = np.array([where.get(int(p), -1) for p in held.tolist()], dtype=np.int64)
+    return Scene(_take(population, held), _take(population, theirs), rows)
+
+
+def _take(register: Register, rows: Ints) -> Register:
+    return Register({name: column.take(rows) for name, column in register.columns.items()})
+
+
+Progress = Callable[[str], None]
+
+
+def rates(
+    filters: Words, setting: Scene, *, layout: Layout = LAYOUT, progress: Progress | None = None
+) -> dict[str, float]:
+    """The share of encodings each attack re-identifies, and the highest. Frequency and
+    pattern mining count a surname or given name recovered (as the encoder sees it: its
+    letter pairs); graph matching counts a person matched to his row in the attacker's
+    list. The attacker tries with and without mirroring the salting by year; the better
+    counts."""
+    report = progress or (lambda step: None)
+    n = max(len(filters), 1)
+    found = dict.fromkeys(ATTACKS, 0.0)
+    hashes = {s.field: s.hashes for s in layout.segments}
+    for field in NAME_FIELDS:
+        segments = segment_of(filters, field, layout)
+        true = np.array(name_texts(setting.encoded, field), dtype=object)
+        theirs = np.array(name_texts(setting.attacker, field), dtype=object)
+
+        def right(guesses: Ints, true: npt.NDArray[np.object_] = true,
+                  theirs: npt.NDArray[np.object_] = theirs) -> float:  # fmt: skip
+            hit = (guesses >= 0) & (theirs[np.maximum(guesses, 0)] == true)
+            return float(hit.sum()) / n
+
+        for by_year in (False, True):
+            report(f"frequency and pattern mining: {field}")
+            labels = name_labels(setting.attacker, field, by_year=by_year)
+            first = frequency_attack(segments, labels)
+            found["frequency"] = max(found["frequency"], right(first))
+            mined = pattern_mining_attack(
+                segments, setting.attacker, field, first, hashes=hashes[field]
+            )
+            found["pattern_mining"] = max(found["pattern_mining"], right(mined))
+    for salted in (False, True):
+        report("graph matching")
+        guesses = graph_attack(filters, setting.attacker, salted=salted)
+        hit = (guesses >= 0) & (guesses == setting.rows)
+        found["graph_matching"] = max(found["graph_matching"], float(hit.sum()) / n)
+    result = {name: round(rate, 4) for name, rate in found.items()}
+    return result | {"max": max(result.values())}
