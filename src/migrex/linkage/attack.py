@@ -39,7 +39,10 @@ Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 
 NAME_FIELDS = ("surname", "given_name")
-_SPELLINGS = {"surname": ("surname", "surname_latin"), "given_name": ("given_name", "given_name_latin")}
+_SPELLINGS = {
+    "surname": ("surname", "surname_latin"),
+    "given_name": ("given_name", "given_name_latin"),
+}
 
 
 def segment_of(filters: Words, field: str, layout: Layout = LAYOUT) -> Words:
@@ -155,12 +158,14 @@ def pattern_mining_attack(
     best = np.argsort(-score, axis=1)[:, :hashes]
     strong = np.take_along_axis(score, best, axis=1) >= 0.5
     learnt = np.zeros((len(usable), bits.shape[1]), dtype=np.bool_)
-    learnt[np.repeat(np.arange(len(usable)), hashes)[strong.ravel()], best.ravel()[strong.ravel()]] = True
+    learnt[
+        np.repeat(np.arange(len(usable)), hashes)[strong.ravel()], best.ravel()[strong.ravel()]
+    ] = True
     keep = learnt.any(axis=1)
     learnt, usable = learnt[keep], usable[keep]
     if not len(usable):
         return guesses
-    covered = learnt.any(axis=0)
+    covered: Bools = np.asarray(learnt.any(axis=0), dtype=np.bool_)
     # Each distinct name's expected bits among the learnt positions.
     names, name_rows = np.unique(held[:, usable], axis=0, return_index=True)
     expected = (names.astype(np.float64) @ learnt.astype(np.float64)) > 0  # (names, bits)
@@ -201,7 +206,8 @@ def _distance(left: npt.NDArray[np.floating], right: npt.NDArray[np.floating]) -
     """Squared Euclidean distance of every left row to every right row."""
     a, b = left.astype(np.float64), right.astype(np.float64)
     d = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2 * a @ b.T
-    return np.maximum(d, 0.0)
+    result: Floats = np.maximum(d, 0.0)
+    return result
 
 
 def _assign(cost: Floats) -> tuple[Ints, Ints, Floats]:
@@ -266,6 +272,7 @@ def _take(register: Register, rows: Ints) -> Register:
 
 
 Progress = Callable[[str], None]
+STEPS = 2 * len(NAME_FIELDS) + 2  # the steps `rates` reports
 
 
 def rates(
