@@ -21,6 +21,7 @@ encoding, the row of the attacker's list it names (or -1 where it names none); t
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,15 +125,59 @@ def _bits(segments: Words) -> Bools:
     return np.unpackbits(segments.view(np.uint8), axis=1, bitorder="little").astype(np.bool_)
 
 
+def _learn(seed_bits: Bools, seed_grams: Bools, hashes: int) -> tuple[Bools, Ints]:
+    """The positions of the letter pairs held by at least two seeds (and not by all): the
+    `hashes` positions set in (nearly) every seed holding the pair and most rarely in the
+    others. Returns (pairs, bits) and the pairs' columns in `seed_grams`."""
+    with_gram = seed_grams.sum(axis=0)
+    usable = np.flatnonzero((with_gram >= 2) & (with_gram < len(seed_grams)))
+    if not len(usable):
+        return np.zeros((0, seed_bits.shape[1]), dtype=np.bool_), usable
+    g = seed_grams[:, usable].astype(np.float64)
+    b = seed_bits.astype(np.float64)
+    set_with = (g.T @ b) / g.sum(axis=0)[:, None]  # P(bit | pair held)
+    set_without = ((1 - g).T @ b) / (1 - g).sum(axis=0)[:, None]
+    score = np.where(set_with >= 0.9, set_with - set_without, -1.0)
+    best = np.argsort(-score, axis=1)[:, :hashes]
+    strong = (np.take_along_axis(score, best, axis=1) >= 0.5).ravel()
+    learnt = np.zeros((len(usable), seed_bits.shape[1]), dtype=np.bool_)
+    learnt[np.repeat(np.arange(len(usable)), hashes)[strong], best.ravel()[strong]] = True
+    keep = learnt.any(axis=1)
+    return learnt[keep], usable[keep]
+
+
+def _read(bits: Bools, names: Bools, learnt: Bools, least: float) -> tuple[Ints, Floats]:
+    """For each segment, the name (row of `names`, pairs by learnt pair) whose expected bits
+    best match its own among the learnt positions, or -1 where none reaches Dice `least` or
+    two do equally well; and that Dice."""
+    covered: Bools = np.asarray(learnt.any(axis=0), dtype=np.bool_)
+    expected = (names.astype(np.float32) @ learnt.astype(np.float32)) > 0
+    e = expected.astype(np.float32)
+    e_counts = e.sum(axis=1)
+    chosen = np.full(len(bits), -1, dtype=np.int64)
+    value = np.zeros(len(bits), dtype=np.float64)
+    if not len(names):
+        return chosen, value
+    for start in range(0, len(bits), 512):
+        block = (bits[start : start + 512] & covered[None, :]).astype(np.float32)
+        dice = 2 * (block @ e.T) / np.maximum(block.sum(axis=1)[:, None] + e_counts[None, :], 1)
+        ordered = -np.sort(-dice, axis=1)[:, :2]
+        second = ordered[:, 1] if dice.shape[1] > 1 else np.zeros(len(block))
+        ok = (ordered[:, 0] >= least) & (second < ordered[:, 0])
+        chosen[start : start + 512][ok] = dice.argmax(axis=1)[ok]
+        value[start : start + 512] = ordered[:, 0]
+    return chosen, value
+
+
 def pattern_mining_attack(
     segments: Words, attacker: Register, field: str, seeds: Ints,
-    *, hashes: int, seed_ranks: int = 20, least: float = 0.8,
+    *, hashes: int, seed_ranks: int = 20, least: float = 0.8, rounds: int = 2,
 ) -> Ints:  # fmt: skip
     """Names encodings by the letter pairs their bits show. `seeds` are the frequency
     attack's guesses (a row of the attacker's list or -1 per encoding): the most frequent
-    segments it named teach the positions of the pairs; `hashes` is the bits a pair sets
-    (public). An encoding is named where one name's positions cover its own bits among those
-    learnt best (Dice at least `least`), and no other name's as well."""
+    segments it named teach the positions of the pairs (`hashes` per pair: the layout is
+    public); seeds their own reading contradicts are dropped; every encoding is then read,
+    and the segments read teach the next round."""
     guesses = np.full(len(segments), -1, dtype=np.int64)
     bits = _bits(segments)
     held, _ = _grams_matrix(attacker, field)
@@ -141,43 +186,34 @@ def pattern_mining_attack(
         return guesses
     # One taught pattern per frequent segment the frequency step named.
     patterns = _pattern_ids(segments[named])
-    distinct, first, counts = np.unique(patterns, return_index=True, return_counts=True)
-    top = first[np.argsort(-counts, kind="stable")[:seed_ranks]]
-    seed_bits = bits[named[top]].astype(np.float64)  # (seeds, bits)
-    seed_grams = held[seeds[named[top]]]  # (seeds, grams)
-    del distinct
-    with_gram = seed_grams.sum(axis=0)
-    usable = np.flatnonzero((with_gram >= 3) & (with_gram < len(top)))
-    if not len(usable):
-        return guesses
-    g = seed_grams[:, usable].astype(np.float64)
-    set_with = (g.T @ seed_bits) / g.sum(axis=0)[:, None]  # P(bit | pair held)
-    set_without = ((1 - g).T @ seed_bits) / (1 - g).sum(axis=0)[:, None]
-    # A pair's positions: set in (nearly) every seed that holds it, rarely in the others.
-    score = np.where(set_with >= 0.9, set_with - set_without, -1.0)
-    best = np.argsort(-score, axis=1)[:, :hashes]
-    strong = np.take_along_axis(score, best, axis=1) >= 0.5
-    learnt = np.zeros((len(usable), bits.shape[1]), dtype=np.bool_)
-    learnt[
-        np.repeat(np.arange(len(usable)), hashes)[strong.ravel()], best.ravel()[strong.ravel()]
-    ] = True
-    keep = learnt.any(axis=1)
-    learnt, usable = learnt[keep], usable[keep]
-    if not len(usable):
-        return guesses
-    covered: Bools = np.asarray(learnt.any(axis=0), dtype=np.bool_)
-    # Each distinct name's expected bits among the learnt positions.
-    names, name_rows = np.unique(held[:, usable], axis=0, return_index=True)
-    expected = (names.astype(np.float64) @ learnt.astype(np.float64)) > 0  # (names, bits)
-    seen = bits & covered[None, :]
-    e = expected.astype(np.float32)
-    e_counts = e.sum(axis=1)
-    for start in range(0, len(seen), 512):
-        block = seen[start : start + 512].astype(np.float32)
-        dice = 2 * (block @ e.T) / np.maximum(block.sum(axis=1)[:, None] + e_counts[None, :], 1)
-        top_two = -np.sort(-np.partition(dice, -2, axis=1)[:, -2:], axis=1)
-        ok = (top_two[:, 0] >= least) & (top_two[:, 1] < top_two[:, 0])
-        guesses[start : start + 512][ok] = name_rows[dice.argmax(axis=1)[ok]]
+    _, first, counts = np.unique(patterns, return_index=True, return_counts=True)
+    top = named[first[np.argsort(-counts, kind="stable")[:seed_ranks]]]
+    seed_bits, seed_rows = bits[top], seeds[top]
+    # The attacker's distinct names, by the pairs they hold.
+    _, name_rows = np.unique(held, axis=0, return_index=True)
+    for _ in range(rounds):
+        learnt, usable = _learn(seed_bits, held[seed_rows], hashes)
+        if not len(usable):
+            return guesses
+        names = held[name_rows][:, usable]
+        # Seeds whose own bits do not read as their name were named wrong: taught again
+        # without them.
+        mine = held[seed_rows][:, usable]
+        read, _ = _read(seed_bits, mine, learnt, 0.0)
+        agree = read == np.arange(len(seed_rows))
+        seed_bits, seed_rows = seed_bits[agree], seed_rows[agree]
+        learnt, usable = _learn(seed_bits, held[seed_rows], hashes)
+        if not len(usable):
+            return guesses
+        names = held[name_rows][:, usable]
+        chosen, _ = _read(bits, names, learnt, least)
+        guesses = np.where(chosen >= 0, name_rows[np.maximum(chosen, 0)], -1)
+        # Everything read is taught in the next round, once per distinct segment.
+        read_rows = np.flatnonzero(guesses >= 0)
+        if not len(read_rows):
+            break
+        _, once = np.unique(_pattern_ids(segments[read_rows]), return_index=True)
+        seed_bits, seed_rows = bits[read_rows[once]], guesses[read_rows[once]]
     return guesses
 
 
@@ -222,11 +258,18 @@ def _assign(cost: Floats) -> tuple[Ints, Ints, Floats]:
 
 def graph_attack(
     filters: Words, attacker: Register, *, salted: bool, neighbours: int = 10,
-    anchors: float = 0.2, rounds: int = 4,
+    anchors: float = 0.2, rounds: int = 4, seed: int | None = None,
 ) -> Ints:  # fmt: skip
     """Matches the encodings' similarity graph with the attacker's. `salted`: whether he
-    mirrors the encoder's salting by birth year in his own encoding (he tries both)."""
-    own = encode_filters(attacker, secrets.token_bytes(KEY_BYTES), salted=salted)
+    mirrors the encoder's salting by birth year in his own encoding (he tries both). His
+    own encoding is under a key of his own: random, or drawn from `seed` for a repeatable
+    run; it has nothing to do with the run's."""
+    own_key = (
+        secrets.token_bytes(KEY_BYTES)
+        if seed is None
+        else hashlib.sha256(f"attacker\x1f{seed}".encode()).digest()
+    )
+    own = encode_filters(attacker, own_key, salted=salted)
     ours, theirs = dice_matrix(filters, filters), dice_matrix(own, own)
     ours_f, theirs_f = _features(ours, neighbours), _features(theirs, neighbours)
     rows, cols, margin = _assign(_distance(ours_f, theirs_f))
