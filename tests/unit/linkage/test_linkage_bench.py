@@ -10,7 +10,7 @@ from migrex.linkage.bench import run
 
 
 def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    run(persons=10_000, seed=3, dense=100, as_json=True)
+    run(persons=10_000, seed=3, dense=100, attacked=300, as_json=True)
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["left_records"] > figures["right_records"] > 0
     assert figures["encode_records_per_s"] > 0
@@ -19,3 +19,8 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     assert figures["cross_script_recall"] >= 0.97
     assert figures["pair_completeness"] >= 0.995
     assert figures["dual_citizens"] == 300
+    assert figures["attack_encodings"] == 300
+    rates = figures["attack_rates"]
+    assert figures["reidentification_rate"] == rates["hardened"]["max"]
+    assert all(0 <= r <= 1 for kind in rates.values() for r in kind.values())
+    assert rates["unhardened"]["max"] > 0
