@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pyarrow.compute as pc
 from scipy.optimize import linear_sum_assignment
 
-from migrex.linkage.encoder import LAYOUT, Ints, Layout, Words, encode_filters, joined
+from migrex.linkage.encoder import LAYOUT, SALTS, Ints, Layout, Words, encode_filters, joined
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
 from migrex.spelling.names import bigrams, forms_of
@@ -66,14 +66,14 @@ def name_texts(register: Register, field: str) -> list[str]:
     return [texts[i] for i in rows.tolist()]
 
 
-def name_labels(attacker: Register, field: str, *, by_year: bool) -> Ints:
+def name_labels(attacker: Register, field: str, *, salt: str | None) -> Ints:
     """Each of the attacker's rows as an index among his distinct names of `field` (as the
-    encoder sees them), with the birth year in front when he mirrors the encoder's
-    salting."""
+    encoder sees them), with the salt in front when he mirrors the encoder's salting (a key
+    of `encoder.SALTS`)."""
     texts = name_texts(attacker, field)
-    if by_year:
-        years = pc.utf8_slice_codeunits(attacker.columns["birth_date"], 0, 4).to_pylist()
-        texts = [f"{y}\x1e{t}" for y, t in zip(years, texts, strict=True)]
+    if salt is not None:
+        rows, names = SALTS[salt](attacker)
+        texts = [f"{names[s]}\x1e{t}" for s, t in zip(rows.tolist(), texts, strict=True)]
     _, inverse = np.unique(np.array(texts, dtype=object), return_inverse=True)
     return np.asarray(inverse, dtype=np.int64)
 
@@ -257,11 +257,11 @@ def _assign(cost: Floats) -> tuple[Ints, Ints, Floats]:
 
 
 def graph_attack(
-    filters: Words, attacker: Register, *, salted: bool, neighbours: int = 10,
+    filters: Words, attacker: Register, *, salt: str | None, neighbours: int = 10,
     anchors: float = 0.2, rounds: int = 4, seed: int | None = None,
 ) -> Ints:  # fmt: skip
-    """Matches the encodings' similarity graph with the attacker's. `salted`: whether he
-    mirrors the encoder's salting by birth year in his own encoding (he tries both). His
+    """Matches the encodings' similarity graph with the attacker's. `salt`: the salting (a
+    key of `encoder.SALTS`) he mirrors in his own encoding, or None (he tries each). His
     own encoding is under a key of his own: random, or drawn from `seed` for a repeatable
     run; it has nothing to do with the run's."""
     own_key = (
@@ -269,7 +269,7 @@ def graph_attack(
         if seed is None
         else hashlib.sha256(f"attacker\x1f{seed}".encode()).digest()
     )
-    own = encode_filters(attacker, own_key, salted=salted)
+    own = encode_filters(attacker, own_key, salted=salt is not None, salt=salt or "year")
     ours, theirs = dice_matrix(filters, filters), dice_matrix(own, own)
     ours_f, theirs_f = _features(ours, neighbours), _features(theirs, neighbours)
     rows, cols, margin = _assign(_distance(ours_f, theirs_f))
@@ -315,7 +315,9 @@ def _take(register: Register, rows: Ints) -> Register:
 
 
 Progress = Callable[[str], None]
-STEPS = 2 * len(NAME_FIELDS) + 2  # the steps `rates` reports
+# The saltings the attacker mirrors in turn: none, and each the encoder offers.
+MIRRORS: tuple[str | None, ...] = (None, *SALTS)
+STEPS = len(MIRRORS) * (len(NAME_FIELDS) + 1)  # the steps `rates` reports
 
 
 def rates(
@@ -324,8 +326,7 @@ def rates(
     """The share of encodings each attack re-identifies, and the highest. Frequency and
     pattern mining count a surname or given name recovered (as the encoder sees it: its
     letter pairs); graph matching counts a person matched to his row in the attacker's
-    list. The attacker tries with and without mirroring the salting by year; the better
-    counts."""
+    list. The attacker tries each salting the encoder offers, and none; the best counts."""
     report = progress or (lambda step: None)
     n = max(len(filters), 1)
     found = dict.fromkeys(ATTACKS, 0.0)
@@ -340,18 +341,18 @@ def rates(
             hit = (guesses >= 0) & (theirs[np.maximum(guesses, 0)] == true)
             return float(hit.sum()) / n
 
-        for by_year in (False, True):
+        for salt in MIRRORS:
             report(f"frequency and pattern mining: {field}")
-            labels = name_labels(setting.attacker, field, by_year=by_year)
+            labels = name_labels(setting.attacker, field, salt=salt)
             first = frequency_attack(segments, labels)
             found["frequency"] = max(found["frequency"], right(first))
             mined = pattern_mining_attack(
                 segments, setting.attacker, field, first, hashes=hashes[field]
             )
             found["pattern_mining"] = max(found["pattern_mining"], right(mined))
-    for salted in (False, True):
+    for salt in MIRRORS:
         report("graph matching")
-        guesses = graph_attack(filters, setting.attacker, salted=salted)
+        guesses = graph_attack(filters, setting.attacker, salt=salt)
         hit = (guesses >= 0) & (guesses == setting.rows)
         found["graph_matching"] = max(found["graph_matching"], float(hit.sum()) / n)
     result = {name: round(rate, 4) for name, rate in found.items()}

@@ -11,7 +11,15 @@ import typer
 from migrex.console import err, out, progress_bar
 from migrex.linkage.attack import STEPS, scene
 from migrex.linkage.compare import THRESHOLD
-from migrex.linkage.evaluation import attack_figures, figures, link, read_truth, scored, write_pairs
+from migrex.linkage.evaluation import (
+    HARDENINGS,
+    attack_figures,
+    figures,
+    link,
+    read_truth,
+    scored,
+    write_pairs,
+)
 from migrex.linkage.records import Register, read_register
 from migrex.registry.columns import Kind
 from migrex.synth import generate
@@ -82,9 +90,10 @@ def attack(
 ) -> None:
     """Frequency, pattern-mining and graph-matching attacks on a run's encodings (throwaway
     key the attacker never sees) by someone holding a similar list of the population; prints
-    the share re-identified, without hardening and with the encoder's."""
+    the share re-identified, without hardening, with the encoder's salting by birth year (the
+    default) and with its salting by birth date."""
     with progress_bar() as bar:
-        task = bar.add_task("drawing the population", total=2 * (STEPS + 1) + 1)
+        task = bar.add_task("drawing the population", total=len(HARDENINGS) * (STEPS + 1) + 1)
         if population is None:
             table = generate(persons, seed).table("KZ", Kind.CITIZENS)
             register = Register.from_table(table)
