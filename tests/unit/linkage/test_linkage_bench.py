@@ -24,3 +24,5 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     assert figures["reidentification_rate"] == rates["hardened"]["max"]
     assert all(0 <= r <= 1 for kind in rates.values() for r in kind.values())
     assert rates["unhardened"]["max"] > 0
+    assert figures["reidentification_rate_salted_by_date"] == rates["salted_by_date"]["max"]
+    assert 0.9 <= figures["cross_script_f1_salted_by_date"] <= 1
