@@ -1,18 +1,18 @@
 """Attacks on a run's encodings by someone who holds a similar list of the population.
 
 The attacker has the filters a party sent (as the linkage unit has them), the encoder's code
-(it is open: the layout, the letter pairs of each field, the salting by birth year) and a
+(it is open: the layout, the letter pairs of each field, the saltings it offers) and a
 plaintext list drawn from the same population, which holds some of the encoded people. He
 does not have the run's key: no function here takes one. Each attack returns, for every
-encoding, the row of the attacker's list it names (or -1 where it names none); the harness
-(`attack.harness`) scores those guesses against the truth, which only it knows.
+encoding, the row of the attacker's list it names (or -1 where it names none); `rates`
+scores those guesses against the truth (`Scene.rows`), which only the harness knows.
 
 - Frequency: the most frequent filter segments of a field are aligned, rank by rank, with
   the most frequent names of the attacker's list.
 - Pattern mining: from the segments the frequency step named, the bit positions each letter
-  pair sets are inferred (set in every named segment holding the pair, in none without it);
-  every encoding is then read as the letter pairs whose positions it has, and named where
-  one name of the attacker's list has just those pairs.
+  pair sets are inferred (set in nearly every named segment holding the pair, rarely in the
+  others); every encoding is then read by those positions and named where one name of the
+  attacker's list fits its bits best; what was read teaches the next round.
 - Graph matching: a similarity graph of the encodings (Dice) and one of the attacker's list
   (Dice of his own encoding of it, under a key of his own: the Dice of filters estimates the
   Dice of the letter pairs) are matched by node features (the sorted similarities to the
