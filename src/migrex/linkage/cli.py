@@ -78,7 +78,7 @@ def attack(
     ] = None,
     size: Annotated[
         int, typer.Option(min=200, help="records encoded (and in the attacker's list)")
-    ] = 2000,
+    ] = 1000,
     overlap: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="share of the encoded people the attacker holds")
     ] = 0.75,
