@@ -341,6 +341,42 @@ def linkage_prints_no_person(scene: Scene, path: str) -> None:
     assert out.read_text(encoding="utf-8").splitlines()[0] == "left_id,right_id,score"
 
 
+def _planted_citizens(scene: Scene) -> tuple[Path, pa.Table]:
+    """Kazakhstan's citizens' register of population 2024 with every surname the planted one."""
+    folder = _synth(scene, 2024).parent
+    table = pq.read_table(folder / "KZ" / "citizens.parquet")
+    planted = table.set_column(1, "surname", pa.array([PLANTED.capitalize()] * table.num_rows))
+    path = scene.root / "planted-citizens.parquet"
+    pq.write_table(planted, path)
+    return path, planted
+
+
+def attack_prints_no_person(scene: Scene, path: str) -> None:
+    """G8: the attack harness prints shares re-identified, never a name, an id or a guess,
+    though it reads a register that holds a planted surname."""
+    population, planted = _planted_citizens(scene)
+    result = scene.cli("linkage", "attack", "--population", str(population), "--size", "300",
+                       "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[attr-defined]
+    assert set(figures) >= {"unhardened", "hardened", "encodings"}
+    printed = result.output  # type: ignore[attr-defined]
+    assert PLANTED not in printed.upper()
+    assert not any(v in printed for v in planted.column("national_id").to_pylist()[:50])
+
+
+def attack_bad_input(scene: Scene, path: str) -> None:
+    """G10: a population file that is not a citizens' register is refused with the file and
+    the column named, and the node is not touched."""
+    bad = write_csv(scene.root / "not-citizens.csv", Kind.PERSONS_PRESENT, [])
+    before = scene.counts()
+    result = scene.cli("linkage", "attack", "--population", str(bad))
+    _clean_error(result, ImportRejected.exit_code)
+    output = result.output  # type: ignore[attr-defined]
+    assert "not-citizens.csv" in output and "citizenship_basis" in output
+    assert _changed(before, scene.counts()) == {}
+
+
 def _release(scene: Scene, period: int, seed: int) -> object:
     """`migrex stats release` of the workers dataset for `period` from population `seed`,
     by the officer holding every role."""
@@ -1144,6 +1180,9 @@ ROWS: dict[str, Row] = {
     "migrex bench linkage": row(OFFLINE),
     "migrex linkage evaluate": row(
         OFFLINE, G8=Check(linkage_prints_no_person), G10=Check(linkage_bad_input)
+    ),
+    "migrex linkage attack": row(
+        OFFLINE, G8=Check(attack_prints_no_person), G10=Check(attack_bad_input)
     ),
     "migrex synth": row(OFFLINE),
     "migrex demo": row(OFFLINE),

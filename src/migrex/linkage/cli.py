@@ -9,11 +9,22 @@ from typing import Annotated
 
 import typer
 
-from migrex.console import err, out
+from migrex.console import err, out, progress_bar
+from migrex.linkage.attack import STEPS, scene
 from migrex.linkage.compare import THRESHOLD
-from migrex.linkage.evaluation import figures, link, read_truth, scored, write_pairs
-from migrex.linkage.records import read_register
+from migrex.linkage.evaluation import (
+    HARDENINGS,
+    attack_figures,
+    figures,
+    link,
+    read_truth,
+    scored,
+    write_pairs,
+)
+from migrex.linkage.records import Register, read_register
 from migrex.linkage.run_cli import app as runs
+from migrex.registry.columns import Kind
+from migrex.synth import generate
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(runs)  # propose, accept, runs
@@ -56,3 +67,47 @@ def evaluate(
     else:
         out.print_json(data=result)
         out.print(f"{result['matches']:,} pairs in [cyan]{out_file}[/]")
+
+
+@app.command("attack")
+def attack(
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="a citizens' register both sides are drawn from (default: a synthetic one)",
+        ),
+    ] = None,
+    size: Annotated[
+        int, typer.Option(min=200, help="records encoded (and in the attacker's list)")
+    ] = 1000,
+    overlap: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="share of the encoded people the attacker holds")
+    ] = 0.75,
+    persons: Annotated[
+        int, typer.Option(min=10_000, help="size of the synthetic population (migrex synth)")
+    ] = 10_000,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the population and of the draw")] = 2024,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
+) -> None:
+    """Frequency, pattern-mining and graph-matching attacks on a run's encodings (throwaway
+    key the attacker never sees) by someone holding a similar list of the population; prints
+    the share re-identified, without hardening, with the encoder's salting by birth year (the
+    default) and with its salting by birth date."""
+    with progress_bar() as bar:
+        task = bar.add_task("drawing the population", total=len(HARDENINGS) * (STEPS + 1) + 1)
+        if population is None:
+            table = generate(persons, seed).table("KZ", Kind.CITIZENS)
+            register = Register.from_table(table)
+        else:
+            register = read_register(population)
+        setting = scene(register, size=size, overlap=overlap, seed=seed)
+        bar.update(task, advance=1)
+        result = attack_figures(
+            setting, progress=lambda step: bar.update(task, advance=1, description=step)
+        )
+    if as_json:
+        print(json.dumps(result))
+    else:
+        out.print_json(data=result)

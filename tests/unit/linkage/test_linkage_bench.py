@@ -10,7 +10,7 @@ from migrex.linkage.bench import run
 
 
 def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    run(persons=10_000, seed=3, dense=100, transfer_records=20_000, as_json=True)
+    run(persons=10_000, seed=3, dense=100, transfer_records=20_000, attacked=300, as_json=True)
     figures = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert figures["left_records"] > figures["right_records"] > 0
     assert figures["encode_records_per_s"] > 0
@@ -22,3 +22,10 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     transfer = figures["transfer"]
     assert transfer["records"] == 20_000 and transfer["chunks"] == 1
     assert figures["transfer_mb_per_s"] > 0 and transfer["megabytes"] > 20_000 * 128 / 1e6
+    assert figures["attack_encodings"] == 300
+    rates = figures["attack_rates"]
+    assert figures["reidentification_rate"] == rates["hardened"]["max"]
+    assert all(0 <= r <= 1 for kind in rates.values() for r in kind.values())
+    assert rates["unhardened"]["max"] > 0
+    assert figures["reidentification_rate_salted_by_date"] == rates["salted_by_date"]["max"]
+    assert 0.9 <= figures["cross_script_f1_salted_by_date"] <= 1

@@ -95,6 +95,19 @@ def test_salting_puts_one_name_on_other_bits_in_another_year() -> None:
     assert dice(salted[0, surname], salted[1, surname]) < 0.5
 
 
+def test_salting_by_date_survives_a_swap_of_day_and_month_but_not_another_day() -> None:
+    rows = register([person("Оганесян", "Арам", "1980-03-04"),
+                     person("Оганесян", "Арам", "1980-04-03"),
+                     person("Оганесян", "Арам", "1980-03-05")])  # fmt: skip
+    by_date = encode_filters(rows, KEY, salt="date")
+    surname = slice(0, LAYOUT.segments[0].words)
+    assert np.array_equal(by_date[0, surname], by_date[1, surname])
+    assert dice(by_date[0, surname], by_date[2, surname]) < 0.5
+    # The default is the year, and its filters are what they were.
+    assert np.array_equal(encode_filters(rows, KEY), encode_filters(rows, KEY, salt="year"))
+    assert not np.array_equal(encode_filters(rows, KEY), by_date)
+
+
 def test_a_missing_field_is_an_empty_segment_and_left_out_of_the_score() -> None:
     rows = register([person("Оганесян", "Арам", "1980-01-01", patronymic="Ашотович"),
                      person("Հովհաննիսյան", "Արամ", "1980-01-01")])  # fmt: skip
