@@ -50,6 +50,13 @@ def test_pages_are_accessible_and_keep_the_policy(
     assert tab.audit(f"queue-incoming.{locale}") == []
     tab.go(f"/ui/cases/{inquiry}")
     assert tab.audit(f"case.{locale}") == []
+    # The person of the inquiry (HOVHANNISYAN in Latin letters) found by a Russian spelling.
+    tab.go("/ui/search")
+    tab.page.fill("#p-surname", "Оганесян")
+    tab.page.click("#person-search-form button[type=submit]")
+    expect(tab.page.locator("#persons-found")).to_contain_text(inquiry)
+    expect(tab.page.locator("#p-surname")).to_have_value("")  # the name typed does not stay
+    assert tab.audit(f"search-person.{locale}") == []
     assert tab.csp_violations == [] and tab.errors == []
 
 
