@@ -585,6 +585,14 @@ CONSOLE_ROWS: dict[str, Row] = {
             "counts per status and envelopes' facts (ids, authorities, types, states), never a body"
         ),
     ),
+    "POST /ui/outbox/{message_id}/retry": row(
+        CONSOLE,
+        G5=Check(administration_is_audited),
+        G9=_na(
+            "a supervisor's way to put a parked message back in line, the use case of the "
+            "API's retry, whose delivery is checked in tests/integration/exchange"
+        ),
+    ),
     "POST /ui/outbox/{message_id}/reissue": row(
         CONSOLE,
         G5=Check(administration_is_audited),

@@ -171,3 +171,12 @@ def partner_delivery(uow: UnitOfWork) -> list[PartnerDelivery]:
         .order_by(OutboxMessage.recipient)
     )
     return [PartnerDelivery(*row) for row in rows]
+
+
+def outgoing_of_case(uow: UnitOfWork, case_id: str) -> list[OutboxMessage]:
+    """The case's outgoing messages in the order they were queued, with their delivery."""
+    return list(
+        uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_id == case_id).order_by(OutboxMessage.id)
+        )
+    )

@@ -29,6 +29,8 @@ PLANTED = "ZZPLANTEDSURNAME"
 
 @pytest.fixture
 def app(pair: Pair) -> Iterator[FastAPI]:
+    add_console_officer(pair.am, "arpi", [(Role.SUPERVISOR, "am-mcs")])
+    add_console_officer(pair.am, "arev", [(Role.OFFICER, "am-mcs")])
     add_console_officer(pair.am, "ani", [(Role.ADMINISTRATOR, "am-mcs")])
     add_console_officer(pair.am, "anna", [(Role.REVIEWER, "am-mcs")])
     add_console_officer(pair.am, "dina", [(Role.DATA_PROTECTION_OFFICER, "am-mcs")])
@@ -155,6 +157,27 @@ def test_the_node_page_shows_partners_and_witnesses(app: FastAPI, pair: Pair) ->
     partners = page.split('id="partners"', 1)[1].split("</table>", 1)[0]
     assert "kz-mia" in partners and 'data-state="never-reached"' in partners
     assert "No witness has cosigned the log yet." in page
+
+
+def test_a_supervisor_retries_a_parked_message_from_its_case(app: FastAPI, pair: Pair) -> None:
+    message_id = _parked(pair)
+    with pair.am.unit_of_work() as uow:
+        case_id = uow.session.scalars(
+            select(OutboxMessage.case_id).where(OutboxMessage.message_id == message_id)
+        ).one()
+    arev = _signed_in(app, "arev")  # the caseworker sees the delivery but may not retry it
+    page = arev.get(f"/ui/cases/{case_id}").text
+    assert 'id="deliveries"' in page and "Parked after failed tries" in page
+    assert f"/ui/outbox/{message_id}/retry" not in page
+    assert arev.post(f"/ui/outbox/{message_id}/retry", htmx=True).status_code == 403
+    arpi = _signed_in(app, "arpi")
+    assert f"/ui/outbox/{message_id}/retry" in arpi.get(f"/ui/cases/{case_id}").text
+    before = _leaves(pair)
+    retried = arpi.post(f"/ui/outbox/{message_id}/retry", htmx=True)
+    assert retried.status_code == 204 and retried.headers["HX-Refresh"] == "true"
+    assert _status(pair, message_id) == Status.PENDING and _leaves(pair) == before + 1
+    assert arpi.post(f"/ui/outbox/{message_id}/retry", htmx=True).status_code == 409
+    assert arpi.post("/ui/outbox/no-such/retry", htmx=True).status_code == 404
 
 
 def test_a_token_is_revoked(app: FastAPI, pair: Pair) -> None:
