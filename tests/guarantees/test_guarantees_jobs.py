@@ -151,7 +151,7 @@ JOB: Row = {
     Guarantee.G8: Check(logs_no_error_text),
     Guarantee.G9: Check(keeps_going),
     Guarantee.G10: Check(keeps_going),
-    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention'), "
+    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention', 'channels'), "
                      "started by `migrex serve`, an administration command"),
     Guarantee.G12: _("moves no statistics release of its own"),
 }  # fmt: skip
