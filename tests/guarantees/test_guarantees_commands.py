@@ -1189,8 +1189,11 @@ ROWS: dict[str, Row] = {
         G6=_("volume is counted when the request opens, checked per message kind (G6)"),
     ),
     "migrex channels forget": _admin(
+        G4=_("shows no one and sends nothing: prints counts of what it erased"),
         G5=Check(forgetting_is_audited),
         G7=KEPT_LEADS_RETENTION,
+        G8=_("prints and logs counts only, never a record id (the G7 check reads its output)"),
+        G10=_("takes no argument: a usage error is Click's (exit 2) before any work"),
         G11=_(
             "erases what the law requires, as the channels job of `migrex serve` does, and "
             "decides and shows nothing: administration, as `migrex retention run`, recorded "
