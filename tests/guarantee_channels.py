@@ -8,21 +8,29 @@ dismisses or opens is one no other check has decided.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 from channel_scenes import import_am, synthetic_registers
 from console_client import Browser
-from guarantee_matrix import APPROVER_PASSWORD, Scene
+from factories import person_present, write_csv
+from guarantee_matrix import APPROVER_PASSWORD, PLANTED, PLANTED_DOCUMENT, Scene
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
-from migrex.channels.service import StoreRun, store_run
+from migrex.channels.service import StoreRun, forget_departed, store_run
 from migrex.channels.tables import LeadMemberRow
+from migrex.db import Base
 from migrex.ledger.tables import DisclosureRow
-from migrex.officers.model import NotAuthenticated, NotAuthorised
+from migrex.node import Node
+from migrex.officers.model import Grant, NotAuthenticated, NotAuthorised, Officer, Role
 from migrex.officers.service import list_officers
+from migrex.registry.columns import Kind
+from migrex.registry.refresh import Mode
+from migrex.registry.service import import_registries
 from migrex.registry.tables import PersonPresentRow
 
 TARGET = "kz-am-2024/kz-mia"
@@ -192,3 +200,94 @@ def console_decision_is_audited(scene: Scene, path: str) -> None:
     new = _leaves(scene)[before:]
     assert any((leaf.reference or "").startswith(f"lead:{lead}:")
                and leaf.actor == "officer:every-role" for leaf in new), new  # fmt: skip
+
+
+# ---------------------------------------------------------------- kept leads and retention
+
+# Kazakhstan's node of the scene (its registers are the factories'): twelve persons invited
+# by one party to one flat within a fortnight, the first under the planted name (and a
+# document of its own: the register takes only a document of the issuing state's format),
+# among three hundred others. The record ids are the scene's alone.
+PLANTED_RECORD = "KZ-PP-0070000"
+PLANTED_PERSON_DOCUMENT = person_present(70_000)["document_number"]
+_CHANNEL = range(70_000, 70_012)
+_OTHERS = range(70_100, 70_400)
+
+
+def _kz_persons(root: Path, *, planted: bool) -> Path:
+    people = [
+        person_present(
+            i,
+            inviting_party="940540000012",
+            registration_address="Almaty, Abay 3, flat 9",
+            entry_date=f"2024-03-{i - _CHANNEL.start + 1:02d}",
+            **({"surname_latin": PLANTED} if i == _CHANNEL.start else {}),
+        )
+        for i in _CHANNEL
+        if planted or i != _CHANNEL.start
+    ] + [person_present(i, registration_address=f"Astana, Mira {i}") for i in _OTHERS]
+    name = "persons-with-planted" if planted else "persons-without-planted"
+    return write_csv(root / name / "persons_present.csv", Kind.PERSONS_PRESENT, people)
+
+
+def _refresh(node: Node, path: Path) -> None:
+    """The register of persons present becomes the file (a monthly snapshot)."""
+    with node.unit_of_work() as uow:
+        import_registries(uow, [(Kind.PERSONS_PRESENT, path)], state="KZ", actor="test",
+                          mode=Mode.SNAPSHOT, max_removed=100)  # fmt: skip
+
+
+def channels_rows(node: Node) -> list[tuple[str, tuple[Any, ...]]]:
+    """Every row of every channels table of the node, with its table's name."""
+    tables = [t for t in Base.metadata.sorted_tables if t.name.startswith("channels_")]
+    with node.unit_of_work() as uow:
+        return [(t.name, tuple(r)) for t in tables for r in uow.session.execute(t.select())]
+
+
+def planted_lead_forgotten(scene: Scene, forget: Callable[[Node], None]) -> None:
+    """A lead of Kazakhstan's node holds the planted person; the register is refreshed
+    without them and `forget` runs: afterwards no channels row names their record id, name
+    or document, and the lead keeps its members whose records are still present."""
+    node = scene.pair.kz
+    (scene.root / "persons-with-planted").mkdir(exist_ok=True)
+    (scene.root / "persons-without-planted").mkdir(exist_ok=True)
+    _refresh(node, _kz_persons(scene.root, planted=True))
+    analyst = Officer(0, "matrix-analyst", "Matrix analyst",
+                      frozenset({Grant(Role.ANALYST, node.settings.authorities[0])}))  # fmt: skip
+    with node.unit_of_work() as uow:
+        stored = store_run(uow, StoreRun(analyst, node.settings.authorities[0], "KZ", 0.0),
+                           datetime.now(UTC))  # fmt: skip
+    with node.unit_of_work() as uow:
+        held = {lead: set(uow.session.scalars(select(LeadMemberRow.record_id).where(
+            LeadMemberRow.lead_id == lead))) for lead in stored.leads}  # fmt: skip
+    planted = [lead for lead, members in held.items() if PLANTED_RECORD in members]
+    assert planted, "the planted person is in no lead"
+    _refresh(node, _kz_persons(scene.root, planted=False))
+    forget(node)
+    for table, values in channels_rows(node):
+        for value in values:
+            text = str(value)
+            assert PLANTED_RECORD not in text, f"{table} still names the departed record"
+            for secret in (PLANTED, PLANTED_DOCUMENT, PLANTED_PERSON_DOCUMENT):
+                assert secret not in text, f"{table} still holds the departed person's data"
+    with node.unit_of_work() as uow:
+        for lead in planted:
+            kept = set(uow.session.scalars(select(LeadMemberRow.record_id).where(
+                LeadMemberRow.lead_id == lead)))  # fmt: skip
+            assert kept == held[lead] - {PLANTED_RECORD}, f"{lead} lost members still present"
+
+
+def kept_leads_forget_departed(scene: Scene, path: str) -> None:
+    """G7: once a record leaves the registers, the kept leads forget it: the use case the
+    job and `migrex channels forget` run, or the command itself."""
+
+    def forget(node: Node) -> None:
+        if path == "migrex channels forget":
+            result = scene.cli("channels", "forget", node=node)
+            assert result.exit_code == 0, result.output
+            assert PLANTED_RECORD not in result.output, result.output
+            return
+        with node.unit_of_work() as uow:
+            forget_departed(uow, datetime.now(UTC))
+
+    planted_lead_forgotten(scene, forget)

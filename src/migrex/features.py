@@ -246,6 +246,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
             ),
         ),
         tables=("migrex.channels.tables",),
+        jobs=("migrex.channels.jobs:forget_departed_members",),
     ),
     # The web console: pages over the features above, on the officers' listener.
     Feature("ui", officer_routers=("migrex.ui.pages:router",)),

@@ -78,7 +78,10 @@ class Settings(BaseSettings):
         300, gt=0, description="the same when nothing but witnessing itself was logged since"
     )
     retention_interval_seconds: float = Field(
-        3600, gt=0, description="how often received personal data past retention is erased"
+        3600,
+        gt=0,
+        description="how often received personal data past retention is erased, and kept "
+        "channel leads forget the records gone from the registers",
     )
     relay_max_attempts: int = Field(
         12, ge=1, description="delivery attempts of one message before it is parked"

@@ -30,6 +30,7 @@ from guarantee_channels import (
     card_is_ledgered,
     card_names_no_one,
     decision_is_audited,
+    kept_leads_forget_departed,
 )
 from guarantee_matrix import (
     APPROVER_PASSWORD,
@@ -37,7 +38,6 @@ from guarantee_matrix import (
     PLANTED_DOCUMENT,
     Check,
     NotApplicable,
-    Pending,
     Row,
     Scene,
     cells,
@@ -901,6 +901,19 @@ def channels_name_no_one(scene: Scene, path: str) -> None:
     assert PLANTED not in shown and PLANTED_DOCUMENT not in shown
 
 
+def forgetting_is_audited(scene: Scene, path: str) -> None:
+    """G5: `channels forget` that erases members leaves one erasure leaf, counts only."""
+    before = scene.counts(scene.pair.kz)["audit_leaves"]
+    kept_leads_forget_departed(scene, path)
+    with scene.pair.kz.unit_of_work() as uow:
+        data = uow.session.scalars(select(AuditLeafRow.data).order_by(AuditLeafRow.position)
+                                   .offset(before))  # fmt: skip
+        new = [AuditLeaf.decode(bytes(d)) for d in data]
+    erased = [leaf for leaf in new if leaf.kind is LeafKind.ERASURE]
+    assert len(erased) == 1 and erased[0].actor.startswith("cli:"), new
+    assert (erased[0].reference or "").startswith("channels-forgotten:members=1:"), erased
+
+
 # ---------------------------------------------------------------- the table
 
 _ = NotApplicable
@@ -955,10 +968,9 @@ CHANNELS: Row = {
     Guarantee.G11: _("offline analysis of files, as `migrex synth` and the benchmarks: no "
                      "officer; reading the node's own registry will take one"),
 }  # fmt: skip
-KEPT_LEADS_RETENTION = Pending(
-    "kept leads hold member record ids and entity labels of the node's own registers; the "
-    "retention job does not yet erase leads whose members' records are gone"
-)
+# Kept leads hold record ids and entity labels of the node's own registers: once a record
+# leaves them, the channels job (and `migrex channels forget`) erases every copy on the cards.
+KEPT_LEADS_RETENTION = Check(kept_leads_forget_departed)
 LEADS: Row = {
     Guarantee.G1: _("sends nothing; `channels open` sends through casework's gate (G1 per kind)"),
     Guarantee.G2: _("sends nothing; what `channels open` sends is checked per message kind"),
@@ -1175,6 +1187,18 @@ ROWS: dict[str, Row] = {
         G4=_("the sent persons are ledgered by the gate, checked per message kind (G4)"),
         G5=Check(decision_is_audited),
         G6=_("volume is counted when the request opens, checked per message kind (G6)"),
+    ),
+    "migrex channels forget": _admin(
+        G4=_("shows no one and sends nothing: prints counts of what it erased"),
+        G5=Check(forgetting_is_audited),
+        G7=KEPT_LEADS_RETENTION,
+        G8=_("prints and logs counts only, never a record id (the G7 check reads its output)"),
+        G10=_("takes no argument: a usage error is Click's (exit 2) before any work"),
+        G11=_(
+            "erases what the law requires, as the channels job of `migrex serve` does, and "
+            "decides and shows nothing: administration, as `migrex retention run`, recorded "
+            "as cli:<user>"
+        ),
     ),
     "migrex channels evaluate": row(CHANNELS),
     "migrex bench linkage": row(OFFLINE),

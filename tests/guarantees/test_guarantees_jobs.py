@@ -11,10 +11,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from structlog.testing import capture_logs
 
 from casework_steps import context, now
+from guarantee_channels import planted_lead_forgotten
 from guarantee_matrix import (
     PLANTED,
     PLANTED_DOCUMENT,
@@ -29,8 +30,10 @@ from guarantee_matrix import (
 from guarantee_paths import Guarantee, jobs
 from migrex import features
 from migrex.casework.reading import read_case_messages
+from migrex.channels.tables import LeadMemberRow
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.node import Node
+from migrex.registry.tables import PersonPresentRow
 from migrex.retention.tables import RetentionKeyRow
 
 FAILING_ROUNDS = 3
@@ -109,6 +112,32 @@ def erases_what_expired(scene: Scene, target: str) -> None:
     assert received and all(v.erased and v.body is None for v in received), received
 
 
+def forgets_departed_members(scene: Scene, target: str) -> None:
+    """G7: once a record leaves the registers, the channels job's round erases it from the
+    kept leads: no channels row names its record id, name or document."""
+
+    def by_the_job(node: Node) -> None:
+        settings = node.settings.model_copy(update={"retention_interval_seconds": 0.05})
+        running = Node(settings)
+        runtime, stop = ExchangeRuntime(running, scene.pair.kz_trust), threading.Event()
+        features.resolve(target)(runtime, stop)
+        deadline = time.monotonic() + 20
+        while _departed_members(node) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        runtime.stop()
+        running.close()
+
+    planted_lead_forgotten(scene, by_the_job)
+
+
+def _departed_members(node: Node) -> int:
+    with node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(LeadMemberRow).where(
+            ~exists().where(PersonPresentRow.record_id == LeadMemberRow.record_id)
+        )) or 0  # fmt: skip
+
+
 def _live_keys(scene: Scene) -> int:
     with scene.node.unit_of_work() as uow:
         return uow.session.scalar(select(func.count()).select_from(RetentionKeyRow)
@@ -122,7 +151,7 @@ JOB: Row = {
     Guarantee.G8: Check(logs_no_error_text),
     Guarantee.G9: Check(keeps_going),
     Guarantee.G10: Check(keeps_going),
-    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention'), "
+    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention', 'channels'), "
                      "started by `migrex serve`, an administration command"),
     Guarantee.G12: _("moves no statistics release of its own"),
 }  # fmt: skip
@@ -132,6 +161,7 @@ ROWS: dict[str, Row] = {
     "migrex.casework.jobs:file_received_messages": row(JOB),
     "migrex.witness.jobs:start_witnessing": row(JOB),
     "migrex.retention.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
+    "migrex.channels.jobs:forget_departed_members": row(JOB, G7=Check(forgets_departed_members)),
 }
 
 

@@ -90,6 +90,14 @@ def analysis(*, at: datetime, actor: str, authority: str, reference: str) -> Aud
 NODE = "node"
 
 
+def forgotten(*, at: datetime, actor: str, reference: str) -> AuditLeaf:
+    """Kept copies of the node's own register records were erased because the records left
+    the register: `reference` gives what and how many (`channels-forgotten:members=3:...`),
+    never a record."""
+    return AuditLeaf(LeafKind.ERASURE, at, token(actor), NODE,
+                     reference=token(reference))  # fmt: skip
+
+
 def administration(*, at: datetime, actor: str, action: str, target: str) -> AuditLeaf:
     """An administrator's change to the node: `action` ("officer-added", "token-issued",
     "registry-imported", ...) on `target` (an officer's account name, a token id, a register)."""

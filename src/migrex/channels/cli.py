@@ -3,9 +3,13 @@
 `run` over the node's own registers acts as a named analyst (`officers.cli_identity`): the
 run and its leads are stored, and its audit leaf written, in one commit; `list` shows the
 kept leads, `show` one lead's card (a recorded read of personal data), `dismiss` and `open`
-are the analyst's decision. `run --registries FOLDER` and `evaluate` read files only (a
-node's folder, as `migrex synth` writes one), store nothing and need no officer. Every
-command prints record ids and shared entities, never a person's name or document.
+are the analyst's decision. `forget` erases from the kept leads the members whose records
+have left the registers, as the node's job does on its own; like `migrex retention run`, it
+is an administration command that erases what the law requires, decides nothing and shows
+no one, so it needs no officer and is audited under the host's user. `run --registries
+FOLDER` and `evaluate` read files only (a node's folder, as `migrex synth` writes one),
+store nothing and need no officer. Every command prints record ids and shared entities,
+never a person's name or document.
 """
 
 from __future__ import annotations
@@ -34,13 +38,14 @@ from migrex.channels.scoring import HIGH_SCORE
 from migrex.channels.service import (
     StoreRun,
     dismiss_lead,
+    forget_departed,
     open_lead,
     show_lead,
     store_run,
 )
 from migrex.console import err, out
 from migrex.context import node_from
-from migrex.officers.cli_identity import Token, signed_in
+from migrex.officers.cli_identity import Token, administrator, signed_in
 from migrex.officers.model import Action, authorities_for
 
 app = typer.Typer(no_args_is_help=True)
@@ -216,6 +221,19 @@ def open_command(
     out.print(f"lead {lead} opened as case {opened.case_id}; message {opened.message_id} queued")
     for flag in opened.flags:
         out.print(f"  [yellow]flag[/] {flag}")
+
+
+@app.command("forget")
+def forget_command(ctx: typer.Context) -> None:
+    """Erase from the kept leads every member whose record has left the registers (as the
+    job of `migrex serve` does): counts are printed and logged, never a record."""
+    node = node_from(ctx)
+    with node.unit_of_work() as uow:
+        done = forget_departed(uow, datetime.now(UTC), actor=administrator())
+    out.print(
+        f"{done.members} members, {done.edges} edges, {done.entities} shared entities "
+        f"erased; {done.leads_deleted} undecided leads too small to keep deleted"
+    )
 
 
 @app.command("evaluate")

@@ -1,5 +1,6 @@
 """Use cases of the channel leads: store a run over the node's registers, show a lead card
-(a read of personal data, recorded), dismiss a lead with a reason, open it as a request.
+(a read of personal data, recorded), dismiss a lead with a reason, open it as a request,
+and forget the members whose records have left the registers.
 
 Each is one unit of work that checks the analyst's permission, writes its change and its
 audit leaf, and commits once. Opening a lead sends nothing itself: the request goes through
@@ -17,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import select
+from sqlalchemy import Delete, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
@@ -28,6 +29,7 @@ from migrex.casework.service import Opened, OpenRequest, open_case
 from migrex.channels import model
 from migrex.channels.edges import lead_edges
 from migrex.channels.graph import PersonEntityGraph, Registers
+from migrex.channels.peeling import MIN_PERSONS
 from migrex.channels.pipeline import run
 from migrex.channels.scoring import HIGH_SCORE
 from migrex.channels.tables import (
@@ -320,3 +322,89 @@ def open_lead(
                                     reference=f"lead:{lead.id}:open:{opened.case_id}"))  # fmt: skip
     uow.commit()
     return opened
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What one pass of `forget_departed` erased: counts only."""
+
+    members: int
+    edges: int
+    entities: int
+    leads_deleted: int
+
+    @property
+    def total(self) -> int:
+        return self.members + self.edges + self.entities + self.leads_deleted
+
+
+FORGETTING_ACTOR = "channels"
+
+
+def _departed(record_id: Any) -> Any:
+    """True where `record_id` names no record of the persons-present register."""
+    return ~exists().where(PersonPresentRow.record_id == record_id)
+
+
+def forget_departed(uow: UnitOfWork, now: datetime, *, actor: str = FORGETTING_ACTOR) -> Forgotten:
+    """Erases from every kept lead what names a record no longer in the node's registers
+    (G7: once a record's retention ends, no copy of it stays readable): its member rows,
+    its edges, and the shared entities no remaining member links to (their labels and keys
+    were read from the records that left).
+
+    An undecided lead left with fewer members than a run ever keeps (`peeling.MIN_PERSONS`)
+    is deleted whole, with its entities: it is no longer what a run would call a lead, no
+    analyst has decided anything on it, and the next run finds again whatever the remaining
+    records still show. A decided lead (opened or dismissed) stays with its decision, the
+    analyst, the time, the reason and the case it opened, for accountability, but loses the
+    members that left like any other. A lead's member and violator counts follow its rows.
+
+    One erasure leaf, counts only, when anything was erased; one commit. The caller is the
+    node itself (the channels job, `migrex channels forget`): nothing here is an analyst's
+    decision, so no officer is asked for."""
+    session = uow.session
+    touched = set(session.scalars(
+        select(LeadMemberRow.lead_id).where(_departed(LeadMemberRow.record_id)).distinct()
+    )) | set(session.scalars(
+        select(LeadEdgeRow.lead_id).where(_departed(LeadEdgeRow.record_id)).distinct()
+    ))  # fmt: skip
+    if not touched:
+        return Forgotten(0, 0, 0, 0)
+    members = _deleted(session, delete(LeadMemberRow).where(_departed(LeadMemberRow.record_id)))
+    edges = _deleted(session, delete(LeadEdgeRow).where(_departed(LeadEdgeRow.record_id)))
+    entities = deleted = 0
+    for lead in session.scalars(select(LeadRow).where(LeadRow.id.in_(sorted(touched)))):
+        left = session.scalar(select(func.count()).where(LeadMemberRow.lead_id == lead.id)) or 0
+        if lead.state == model.LeadState.NEW and left < MIN_PERSONS:
+            entities += _delete_lead(session, lead)
+            deleted += 1
+            continue
+        linked = select(LeadEdgeRow.position).where(LeadEdgeRow.lead_id == lead.id)
+        entities += _deleted(session, delete(LeadEntityRow).where(
+            LeadEntityRow.lead_id == lead.id, LeadEntityRow.position.not_in(linked)
+        ))  # fmt: skip
+        lead.members = left
+        lead.violators = session.scalar(select(func.count()).where(
+            LeadMemberRow.lead_id == lead.id, LeadMemberRow.violator.is_(True)
+        )) or 0  # fmt: skip
+    forgotten = Forgotten(members, edges, entities, deleted)
+    reference = (f"channels-forgotten:members={members}:edges={edges}:entities={entities}:"
+                 f"leads-deleted={deleted}")  # fmt: skip
+    record(session, events.forgotten(at=now, actor=actor, reference=reference))
+    uow.commit()
+    return forgotten
+
+
+def _delete_lead(session: Session, lead: LeadRow) -> int:
+    """Deletes the lead and all its card; returns how many entities went with it."""
+    for table in (LeadMemberRow, LeadEdgeRow):
+        _deleted(session, delete(table).where(table.lead_id == lead.id))
+    entities = _deleted(session, delete(LeadEntityRow).where(LeadEntityRow.lead_id == lead.id))
+    session.delete(lead)
+    return entities
+
+
+def _deleted(session: Session, statement: Delete) -> int:
+    """Runs a bulk delete of rows no one has loaded; returns how many went."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
