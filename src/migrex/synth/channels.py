@@ -5,13 +5,19 @@ crossing within a few weeks, registering most of them at one or two flats, often
 them at a front firm, with violations following (illegal employment, a stated purpose that is
 not the real one, false invitations, overstays). Legitimate large employers with dormitories
 make similar-looking clusters in the background; only these are channels.
+
+`ChannelOptions` varies the planting for benchmarks: the cohesion (the chance a member links
+to each of the channel's entities: its inviter, its front firm, its flats, its crossing and
+arrival window), camouflage as in FRAUDAR's protocol (members also employed by ordinary
+firms, one or two such links per channel link, at random or biased toward the big
+employers), and a null world without channels. The defaults plant today's channels.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -20,8 +26,10 @@ import pyarrow.compute as pc
 from migrex.synth.arrays import (
     NO_DATE,
     TODAY,
+    Bools,
     Days,
     Frame,
+    Ints,
     concat,
     day,
     labels,
@@ -29,7 +37,7 @@ from migrex.synth.arrays import (
     uniform_days,
     where,
 )
-from migrex.synth.employers import Context, organisation_ids
+from migrex.synth.employers import Context, Employers, organisation_ids
 from migrex.synth.foreigners import AM_FOREIGNERS, KZ_FOREIGNERS, cohort
 from migrex.synth.permits import PURPOSES
 from migrex.synth.places import SECTOR_NAMES, addresses, firm_names, regions
@@ -93,6 +101,25 @@ _VIOLATION_KINDS = (
     OVERSTAY,
     NO_REGISTRATION,
 )
+
+
+CAMOUFLAGE: Final = {"none": (0.0, False), "1:1": (1.0, False), "2:1": (2.0, False),
+                     "biased": (1.0, True)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChannelOptions:
+    """How channels are planted; the defaults are each plan's own shares and no camouflage."""
+
+    planted: bool = True  # False: a null world without channels
+    cohesion: float | None = None  # chance of each channel link; None: each plan's own shares
+    camouflage: str = "none"  # a key of CAMOUFLAGE
+
+    def __post_init__(self) -> None:
+        if self.cohesion is not None and not 0.0 < self.cohesion <= 1.0:
+            raise ValueError(f"cohesion must be in (0, 1]; got {self.cohesion}")
+        if self.camouflage not in CAMOUFLAGE:
+            raise ValueError(f"camouflage must be one of {', '.join(CAMOUFLAGE)}")
 
 
 @dataclass(frozen=True)
@@ -159,12 +186,18 @@ def _organisers(
 
 
 def _front_spells(
-    rng: np.random.Generator, plan: ChannelPlan, entry: Days, front: int, region: int
+    rng: np.random.Generator,
+    plan: ChannelPlan,
+    entry: Days,
+    front: int,
+    region: int,
+    *,
+    cohesion: float | None = None,
 ) -> Spells:
     """Most members are "hired" by the front firm soon after arriving."""
     if plan.front_sector is None:
         return no_spells()
-    hired = np.flatnonzero(rng.random(len(entry)) < 0.6)
+    hired = np.flatnonzero(rng.random(len(entry)) < (0.6 if cohesion is None else cohesion))
     start = entry[hired] + rng.integers(5, 41, len(hired))
     end = start + rng.integers(60, 301, len(hired))
     ongoing = (rng.random(len(hired)) < 0.5) | (end > TODAY)
@@ -188,8 +221,61 @@ def _departures(rng: np.random.Generator, entry: Days, spells: Spells) -> Days:
     return np.where(gone, leave, NO_DATE).astype(np.int32)
 
 
+def _camouflage(
+    rng: np.random.Generator,
+    employers: Employers,
+    links: Ints,
+    entry: Days,
+    departure: Days,
+    *,
+    camouflage: str,
+) -> Spells:
+    """Employment at ordinary firms, `ratio` spells per channel link of each member, at
+    firms drawn uniformly or (biased) by size; within the member's stay."""
+    ratio, biased = CAMOUFLAGE[camouflage]
+    count = np.rint(ratio * links).astype(np.int64)
+    person = np.repeat(np.arange(len(links)), count)
+    ordinary = np.flatnonzero(employers.weight > 0)
+    if biased:
+        employer = employers.pick(rng, len(person))
+    else:
+        employer = ordinary[rng.integers(0, len(ordinary), len(person))]
+    gone = departure[person] != NO_DATE
+    last = np.where(gone, departure[person], TODAY).astype(np.int64)
+    first = np.minimum(entry[person].astype(np.int64) + 5, last - 1)
+    start = uniform_days(rng, first, np.maximum(first, last - 30), len(person)).astype(np.int64)
+    end = uniform_days(rng, np.minimum(start + 30, last), last, len(person)).astype(np.int64)
+    ongoing = ~gone & (rng.random(len(person)) < 0.5)
+    return Spells(
+        person.astype(np.int64),
+        start.astype(np.int32),
+        np.where(ongoing, NO_DATE, end).astype(np.int32),
+        employer.astype(np.int64),
+        employers.region[employer],
+    )
+
+
+def _link_columns(
+    persons: Frame, plan: ChannelPlan, inviter: str, linked: dict[str, Bools] | None
+) -> None:
+    """The crossing and the inviter: the channel's for linked members, else their own."""
+    n = len(persons["surname"])
+    crossing = labels((plan.entry_point,), np.zeros(n, dtype=np.int64))
+    invited = pa.array([inviter] * n, pa.string())
+    if linked is None:
+        persons["entry_point"] = crossing
+        persons["inviting_party"] = invited
+    else:
+        persons["entry_point"] = pc.if_else(
+            pa.array(linked["window"]), crossing, persons["entry_point"]
+        )
+        persons["inviting_party"] = pc.if_else(
+            pa.array(linked["inviter"]), invited, persons["inviting_party"]
+        )
+
+
 def _plan_rows(
-    ctx: Context, plan: ChannelPlan, number: int
+    ctx: Context, plan: ChannelPlan, number: int, options: ChannelOptions | None = None
 ) -> tuple[Frame, Spells, Frame, Channel]:
     rng = ctx.rng(f"channel-{plan.node}-{number}")
     n = plan.members
@@ -197,23 +283,46 @@ def _plan_rows(
     region = list(regions(node)).index(plan.region)
     employers = ctx.employers[node]
     inviter, front = _organisers(ctx, rng, plan, region)
+    cohesion = options.cohesion if options else None
     opened = int(uniform_days(rng, day(2023, 3, 1), day(2025, 4, 30), 1)[0])
     entry = (opened + rng.integers(0, plan.window_days + 1, n)).astype(np.int32)
-    spells = _front_spells(rng, plan, entry, front, region)
+    # With a cohesion set, each link of a member to the channel is drawn on its own: who
+    # invited them, the crossing and window they came through, the front, the flat.
+    linked = (
+        {name: rng.random(n) < cohesion for name in ("inviter", "window", "flat")}
+        if cohesion is not None
+        else None
+    )
+    if linked is not None:
+        scattered = uniform_days(rng, day(2023, 1, 1), day(2025, 9, 30), n)
+        entry = np.where(linked["window"], entry, scattered).astype(np.int32)
+    spells = _front_spells(rng, plan, entry, front, region, cohesion=cohesion)
     nat = next(x for x in (*KZ_FOREIGNERS, *AM_FOREIGNERS) if x.code == plan.citizenship)
     purpose = np.full(n, PURPOSES.index(plan.purpose), dtype=np.int64)
     persons = cohort(ctx, rng, node, nat, purpose, spells=spells, entry=entry)
 
     flats = addresses(rng, node, np.full(plan.addresses, region))
-    at_flat = rng.random(n) < 0.85
+    at_flat = rng.random(n) < 0.85 if linked is None else linked["flat"]
     flat = flats.take(rng.integers(0, plan.addresses, n))
     persons["registration_address"] = pc.if_else(
         pa.array(at_flat), flat, addresses(rng, node, np.full(n, region))
     )
     persons["registration_region"] = labels((plan.region,), np.zeros(n, dtype=np.int64))
-    persons["entry_point"] = labels((plan.entry_point,), np.zeros(n, dtype=np.int64))
-    persons["inviting_party"] = pa.array([inviter] * n, pa.string())
+    _link_columns(persons, plan, inviter, linked)
     persons["departure_date"] = _departures(rng, entry, spells)
+    if options is not None and options.camouflage != "none":
+        hired = np.bincount(spells.person, minlength=n) > 0
+        links = at_flat.astype(np.int64) + hired
+        links += linked["inviter"].astype(np.int64) + linked["window"] if linked else 2
+        extra = _camouflage(
+            rng,
+            ctx.employers[node],
+            links,
+            entry,
+            persons["departure_date"],
+            camouflage=options.camouflage,
+        )
+        spells = Spells.join([spells, extra])
     persons["_channel"] = np.full(n, number, dtype=np.int64)
 
     caught = np.flatnonzero(rng.random(n) < plan.violation_share)
@@ -235,7 +344,7 @@ def _plan_rows(
         caught,
         kind=kind,
         detected=detected,
-        inviting_party=pa.array([inviter] * len(caught), pa.string()),
+        inviting_party=persons["inviting_party"].take(caught),
         employer_id=where(kind == ILLEGAL_EMPLOYMENT, employer_id),
     )
     violations["_channel"] = np.full(len(caught), number, dtype=np.int64)
@@ -257,12 +366,16 @@ def _plan_rows(
     return persons, spells, violations, channel
 
 
-def plant_channels(ctx: Context, node: str) -> PlantedChannels:
+def plant_channels(
+    ctx: Context, node: str, options: ChannelOptions | None = None
+) -> PlantedChannels:
     """The node's planted channels; persons' rows are numbered from 0 across channels."""
+    if options is not None and not options.planted:
+        return PlantedChannels({}, no_spells(), {}, [])
     persons, spells, violations, channels = [], [], [], []
     offset = 0
     for number, plan in enumerate(p for p in PLANS if p.node == node):
-        rows, worked, caught, channel = _plan_rows(ctx, plan, number)
+        rows, worked, caught, channel = _plan_rows(ctx, plan, number, options)
         caught["_person"] = caught["_person"] + offset
         persons.append(rows)
         spells.append(worked.shifted(offset))

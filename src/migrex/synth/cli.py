@@ -12,6 +12,7 @@ from rich.table import Table
 from migrex.console import out as stdout
 from migrex.console import progress_bar
 from migrex.registry.columns import Kind
+from migrex.synth.channels import CAMOUFLAGE, ChannelOptions
 from migrex.synth.population import GENERATION_STEPS, MIN_PERSONS, NODES, generate
 from migrex.synth.writer import FILES_WRITTEN, write_population
 
@@ -19,6 +20,16 @@ from migrex.synth.writer import FILES_WRITTEN, write_population
 class FileFormat(StrEnum):
     PARQUET = "parquet"
     CSV = "csv"
+
+
+class Camouflage(StrEnum):
+    NONE = "none"
+    ONE_TO_ONE = "1:1"
+    TWO_TO_ONE = "2:1"
+    BIASED = "biased"
+
+
+assert {c.value for c in Camouflage} == set(CAMOUFLAGE)  # noqa: S101 - one list of kinds
 
 
 def synth(
@@ -34,9 +45,31 @@ def synth(
     fmt: Annotated[FileFormat, typer.Option("--format", "--fmt", help="file format")] = (
         FileFormat.PARQUET
     ),
+    channel_cohesion: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            max=1.0,
+            help="chance a channel member links to each of its channel's entities "
+            "(default: each channel's own shares)",
+        ),
+    ] = None,
+    camouflage: Annotated[
+        Camouflage,
+        typer.Option(
+            help="channel members also employed by ordinary firms: 1 or 2 per channel link, "
+            "at random, or 1 biased toward big employers"
+        ),
+    ] = Camouflage.NONE,
+    no_channels: Annotated[
+        bool, typer.Option("--no-channels", help="a null world: plant no channel")
+    ] = False,
 ) -> None:
     """Generate synthetic registries for both states, with planted ground truth."""
     suffix = FileFormat(fmt).value
+    options = ChannelOptions(
+        planted=not no_channels, cohesion=channel_cohesion, camouflage=Camouflage(camouflage).value
+    )
     with progress_bar() as bar:
         task = bar.add_task("generating", total=len(GENERATION_STEPS) + FILES_WRITTEN)
         try:
@@ -44,6 +77,7 @@ def synth(
                 persons,
                 seed,
                 progress=lambda step: bar.update(task, advance=1, description=f"generated {step}"),
+                channels=options,
             )
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--persons") from error

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from migrex.registry.columns import Kind
 from migrex.synth.arrays import TODAY, Days, Frame, Ints, concat, digits, take, to_table, where
-from migrex.synth.channels import Channel, plant_channels
+from migrex.synth.channels import Channel, ChannelOptions, plant_channels
 from migrex.synth.citizens import background_citizens
 from migrex.synth.dual import DUAL_CITIZENS, NEAR_MISSES, plant_dual_citizens, plant_near_misses
 from migrex.synth.employers import Context, make_employers
@@ -69,8 +69,15 @@ class Population:
         return self.registries[node][kind]
 
 
-def generate(persons: int, seed: int, progress: Listener | None = None) -> Population:
-    """Generates both nodes' registries; the same (persons, seed) always gives the same data."""
+def generate(
+    persons: int,
+    seed: int,
+    progress: Listener | None = None,
+    channels: ChannelOptions | None = None,
+) -> Population:
+    """Generates both nodes' registries; the same (persons, seed, channels) always gives the
+    same data. `channels` varies the planted channels (`ChannelOptions`); without it, or with
+    its defaults, they are planted as they always were."""
     if seed < 0:
         raise ValueError(f"seed must be zero or positive; got {seed}")
     if persons < MIN_PERSONS:
@@ -97,14 +104,14 @@ def generate(persons: int, seed: int, progress: Listener | None = None) -> Popul
     ctx.employers["AM"] = make_employers(ctx, "AM", max(150, persons // 160))
     report("employers")
     registries: dict[str, dict[Kind, pa.Table]] = {}
-    channels: list[Channel] = []
+    found_channels: list[Channel] = []
     for node, present in (("KZ", persons), ("AM", persons // 4)):
-        tables, found = _node(ctx, node, present, citizens[node])
+        tables, found = _node(ctx, node, present, citizens[node], channels)
         registries[node] = tables
-        channels += found
+        found_channels += found
         report(f"persons present {node}")
     return Population(
-        persons, seed, registries, GroundTruth(dual.truth, near.truth, tuple(channels))
+        persons, seed, registries, GroundTruth(dual.truth, near.truth, tuple(found_channels))
     )
 
 
@@ -118,7 +125,9 @@ class _Present:
     channels: list[Channel]
 
 
-def _present(ctx: Context, node: str, total: int) -> _Present:
+def _present(
+    ctx: Context, node: str, total: int, options: ChannelOptions | None = None
+) -> _Present:
     rng = ctx.rng(f"persons-{node}")
     frames: list[Frame] = []
     spells: list[Spells] = []
@@ -136,9 +145,10 @@ def _present(ctx: Context, node: str, total: int) -> _Present:
             [np.full(armenians, WORK), draw_purposes(rng, ARMENIANS_IN_KZ, idle)]
         )
         add(cohort(ctx, rng, node, ARMENIANS_IN_KZ, purpose, spells=worked), worked)
-    planted = plant_channels(ctx, node)
-    offset = add(planted.persons, planted.spells)
-    planted.violations["_person"] = planted.violations["_person"] + offset
+    planted = plant_channels(ctx, node, options)
+    if planted.channels:
+        offset = add(planted.persons, planted.spells)
+        planted.violations["_person"] = planted.violations["_person"] + offset
     rest = total - sum(len(f["surname"]) for f in frames)
     nationalities: list[tuple[Nationality, int]] = []
     if node == "AM":
@@ -154,7 +164,9 @@ def _present(ctx: Context, node: str, total: int) -> _Present:
         jobs: Ints = rng.choice(len(SPELLS_PER_WORKER), size=len(workers), p=SPELLS_PER_WORKER)
         worked = random_spells(rng, ctx.employers[node], workers, jobs)
         add(cohort(ctx, rng, node, nat, purpose, spells=worked), worked)
-    return _Present(concat(frames), Spells.join(spells), planted.violations, planted.channels)
+    persons = concat(frames)
+    persons.setdefault("_channel", np.full(len(persons["surname"]), -1, dtype=np.int64))
+    return _Present(persons, Spells.join(spells), planted.violations, planted.channels)
 
 
 def _strangers(ctx: Context, rng: np.random.Generator, node: str, n: int) -> Frame:
@@ -175,7 +187,7 @@ def _violations(ctx: Context, node: str, present: _Present, total: int) -> Frame
     persons = present.persons
     wanted = round(VIOLATION_SHARE * total)
     unregistered = max(5, wanted // 12)
-    planted = len(present.planted_violations["_person"])
+    planted = len(present.planted_violations.get("_person", ()))
     eligible = np.flatnonzero(persons["_channel"] < 0)
     eaeu = np.asarray(
         pc.is_in(persons["citizenship"], value_set=pa.array(sorted(EAEU))), dtype=bool
@@ -184,7 +196,10 @@ def _violations(ctx: Context, node: str, present: _Present, total: int) -> Frame
         rng, node, persons, eligible=eligible, n=max(0, wanted - planted - unregistered), eaeu=eaeu
     )
     strangers = unregistered_violations(rng, node, _strangers(ctx, rng, node, unregistered))
-    return concat([present.planted_violations, registered, strangers])
+    parts = [present.planted_violations, registered, strangers]
+    found = concat([part for part in parts if part])
+    found.setdefault("_channel", np.full(len(found["_person"]), -1, dtype=np.int64))
+    return found
 
 
 def _ids(node: str, letter: str, n: int) -> pa.Array:
@@ -192,9 +207,9 @@ def _ids(node: str, letter: str, n: int) -> pa.Array:
 
 
 def _node(
-    ctx: Context, node: str, total: int, citizens: Frame
+    ctx: Context, node: str, total: int, citizens: Frame, options: ChannelOptions | None = None
 ) -> tuple[dict[Kind, pa.Table], list[Channel]]:
-    present = _present(ctx, node, total)
+    present = _present(ctx, node, total, options)
     violations = _violations(ctx, node, present, total)
     rng = ctx.rng(f"registries-{node}")
     # Registry order says nothing about how a row was made: persons are shuffled, then
