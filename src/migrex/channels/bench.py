@@ -2,6 +2,12 @@
 accuracy on the planted channels and the two baselines' in the same run, and the leads it
 finds in the same population without the channels' members (`false_leads_per_million`).
 
+Two grids follow, each channel setting scored with the baselines: `camouflage`, on the
+channel package's own generator (`worlds`, kept apart from `migrex synth` and never tuned
+on), and `synth_grid`, on `migrex synth` populations at cohesion 80 % and 50 % under no,
+1:1, 2:1 and biased camouflage, with the lift over each baseline, plus `migrex synth
+--no-channels` (a null world, where every lead is a false one).
+
 Timings are wall-clock seconds of each stage on the node's persons present; the peak memory
 is the process's (generating the population included: `peak_rss_mb_after_generating`)."""
 
@@ -27,7 +33,8 @@ from migrex.channels.pipeline import run as analyse
 from migrex.channels.worlds import Plant, random_registers
 from migrex.console import err
 from migrex.registry.columns import Kind
-from migrex.synth import generate
+from migrex.synth import Population, generate
+from migrex.synth.channels import ChannelOptions
 
 FIGURES = ("precision_at_10", "channel_recall_at_20", "member_f1")
 
@@ -84,6 +91,67 @@ def _camouflage_grid(seed: int) -> dict[str, dict[str, dict[str, Any]]]:
     return grid
 
 
+SYNTH_COHESION = (0.8, 0.5)
+SYNTH_CAMOUFLAGE = ("none", "1:1", "2:1", "biased")
+
+
+def _registers(population: Population, node: str) -> Registers:
+    kinds = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS)
+    return Registers(*(_text(population.table(node, kind)) for kind in kinds))
+
+
+def _synth_figures(population: Population) -> dict[str, Any]:
+    """Ours and the baselines' figures over both nodes of one population, with the lifts."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for node in ("KZ", "AM"):
+        result = analyse(_registers(population, node))
+        truth = population.ground_truth.channels
+        channels = [frozenset(c.member_record_ids) for c in truth if c.node == node]
+        leads = [frozenset(card.member_record_ids) for card in result.cards]
+        nodes[node] = {
+            **metrics(leads, channels),
+            "baseline_most_violators": metrics(most_violators(result.graph), channels),
+            "baseline_shared_identifier_components": metrics(
+                shared_identifier_components(result.graph), channels
+            ),
+        }
+    ours = _pooled(nodes, None)
+    worst = _pooled(nodes, "baseline_most_violators")
+    joined = _pooled(nodes, "baseline_shared_identifier_components")
+    return {
+        **ours,
+        "channels": sum(n["channels"] for n in nodes.values()),
+        "leads": sum(n["leads"] for n in nodes.values()),
+        "baseline_most_violators": worst,
+        "baseline_shared_identifier_components": joined,
+        "lift_over_most_violators": lift(ours, worst),
+        "lift_over_shared_identifier_components": lift(ours, joined),
+    }
+
+
+def _synth_grid(persons: int, seed: int) -> dict[str, Any]:
+    """`migrex synth`'s own channels at each cohesion and camouflage, and its null world
+    (`--no-channels`): every lead there is a false one."""
+    grid: dict[str, Any] = {"persons": persons, "seed": seed}
+    for cohesion in SYNTH_COHESION:
+        setting = grid.setdefault(f"cohesion_{round(cohesion * 100)}", {})
+        for camouflage in SYNTH_CAMOUFLAGE:
+            options = ChannelOptions(cohesion=cohesion, camouflage=camouflage)
+            setting[camouflage] = _synth_figures(generate(persons, seed, channels=options))
+    null = generate(persons, seed, channels=ChannelOptions(planted=False))
+    leads, present = 0, 0
+    for node in ("KZ", "AM"):
+        result = analyse(_registers(null, node))
+        leads += len(result.cards)
+        present += result.graph.persons
+    grid["null_world"] = {
+        "persons": present,
+        "leads": leads,
+        "false_leads_per_million": round(1e6 * leads / present, 2),
+    }
+    return grid
+
+
 def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -117,6 +185,13 @@ def run(
     ] = 200_000,
     seed: Annotated[int, typer.Option(min=0, help="the synthetic population's seed")] = 2024,
     as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
+    grid_persons: Annotated[
+        int,
+        typer.Option(
+            min=10_000,
+            help="size of each `migrex synth` population in the cohesion × camouflage grid",
+        ),
+    ] = 200_000,
 ) -> None:
     """Build the graph, detect and score on a synthetic population; prints JSON."""
     clock = time.perf_counter()
@@ -127,8 +202,7 @@ def run(
     nodes: dict[str, dict[str, Any]] = {}
     for node in ("KZ", "AM"):
         err.print(f"[dim]analysing {node}[/]")
-        kinds = (Kind.PERSONS_PRESENT, Kind.EMPLOYMENT, Kind.VIOLATIONS)
-        registers = Registers(*(_text(population.table(node, kind)) for kind in kinds))
+        registers = _registers(population, node)
         result = analyse(registers)
         channels = [frozenset(c.member_record_ids) for c in truth if c.node == node]
         null = analyse(_without(registers, set().union(*channels)))
@@ -150,6 +224,10 @@ def run(
         }  # fmt: skip
     err.print("[dim]camouflage grid[/]")
     grid = _camouflage_grid(seed)
+    err.print("[dim]synth grid[/]")
+    clock = time.perf_counter()
+    synth_grid = _synth_grid(grid_persons, seed)
+    synth_grid["seconds"] = round(time.perf_counter() - clock, 2)
     ours = _pooled(nodes, None)
     worst = _pooled(nodes, "baseline_most_violators")
     joined = _pooled(nodes, "baseline_shared_identifier_components")
@@ -175,5 +253,6 @@ def run(
         "lift_over_shared_identifier_components": lift(ours, joined),
         "nodes": nodes,
         "camouflage": grid,
+        "synth_grid": synth_grid,
     }
     print(json.dumps(figures) if as_json else json.dumps(figures, indent=2))

@@ -348,6 +348,8 @@ def _plan_rows(
         employer_id=where(kind == ILLEGAL_EMPLOYMENT, employer_id),
     )
     violations["_channel"] = np.full(len(caught), number, dtype=np.int64)
+    # The window is the channel's: members who came another way are outside it.
+    window = entry[linked["window"]] if linked is not None and linked["window"].any() else entry
     channel = Channel(
         channel_id=f"{node}-CH-{number + 1}",
         node=node,
@@ -358,8 +360,8 @@ def _plan_rows(
         front_firm=plan.front_sector is not None,
         addresses=tuple(flats.to_pylist()),
         entry_point=plan.entry_point,
-        arrivals_from=to_date(int(entry.min())),
-        arrivals_to=to_date(int(entry.max())),
+        arrivals_from=to_date(int(window.min())),
+        arrivals_to=to_date(int(window.max())),
         declared_purpose=plan.purpose,
         region=plan.region,
     )

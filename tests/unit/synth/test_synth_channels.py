@@ -1,0 +1,162 @@
+"""Planted channels under `ChannelOptions`: today's defaults unchanged, cohesion as asked,
+camouflage in FRAUDAR's ratios, and a null world without channels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from migrex.registry.columns import Kind
+from migrex.synth import MIN_PERSONS, Channel, Population, generate
+from migrex.synth.channels import ChannelOptions
+from migrex.synth.cli import synth
+
+SEED = 7
+# The tables and ground truth of generate(MIN_PERSONS, 7) before channel options existed.
+DEFAULT_DIGEST = "5826467002ab8478b53e618eb2585781a49db20d9e5fceec6cd0c63c3b66d47c"
+
+
+def _digest(population: Population) -> str:
+    digest = hashlib.sha256()
+    for node in ("KZ", "AM"):
+        for kind in Kind:
+            for column in population.table(node, kind).columns:
+                digest.update(repr(column.to_pylist()).encode())
+    channels = [c.to_json() for c in population.ground_truth.channels]
+    digest.update(json.dumps(channels).encode())
+    return digest.hexdigest()
+
+
+def _rows(population: Population, node: str, kind: Kind) -> list[dict[str, object]]:
+    table: pa.Table = population.table(node, kind)
+    return table.to_pylist()
+
+
+def _links(population: Population, channel: Channel) -> dict[str, tuple[int, int]]:
+    """Per member: (channel links, ordinary employment rows)."""
+    members = set(channel.member_record_ids)
+    persons = {
+        r["record_id"]: r
+        for r in _rows(population, channel.node, Kind.PERSONS_PRESENT)
+        if r["record_id"] in members
+    }
+    jobs: dict[str, Counter[bool]] = {m: Counter() for m in members}
+    for row in _rows(population, channel.node, Kind.EMPLOYMENT):
+        if row["person_record_id"] in members:
+            front = channel.front_firm and row["employer_id"] == channel.employer_id
+            jobs[str(row["person_record_id"])][front] += 1
+    out = {}
+    for member, person in persons.items():
+        window = (
+            person["entry_point"] == channel.entry_point
+            and channel.arrivals_from <= person["entry_date"] <= channel.arrivals_to
+        )
+        links = (
+            int(person["inviting_party"] == channel.inviting_party)
+            + int(window)
+            + int(person["registration_address"] in channel.addresses)
+            + int(jobs[member][True] > 0)
+        )
+        out[member] = (links, jobs[member][False])
+    return out
+
+
+def test_default_output_is_unchanged() -> None:
+    assert _digest(generate(MIN_PERSONS, SEED)) == DEFAULT_DIGEST
+    assert _digest(generate(MIN_PERSONS, SEED, channels=ChannelOptions())) == DEFAULT_DIGEST
+
+
+@pytest.mark.parametrize("cohesion", [0.5, 0.8])
+def test_cohesion_is_the_share_of_channel_links_members_have(cohesion: float) -> None:
+    population = generate(MIN_PERSONS, SEED, channels=ChannelOptions(cohesion=cohesion))
+    linked = possible = 0
+    for channel in population.ground_truth.channels:
+        for links, ordinary in _links(population, channel).values():
+            linked += links
+            possible += 4 if channel.front_firm else 3
+            assert ordinary == 0  # no camouflage asked for
+    assert possible > 500
+    assert linked / possible == pytest.approx(cohesion, abs=0.05)
+
+
+@pytest.mark.parametrize(("camouflage", "ratio"), [("none", 0), ("1:1", 1), ("2:1", 2)])
+def test_camouflage_adds_ordinary_links_in_the_asked_ratio(camouflage: str, ratio: int) -> None:
+    options = ChannelOptions(cohesion=0.8, camouflage=camouflage)
+    population = generate(MIN_PERSONS, SEED, channels=options)
+    links = ordinary = 0
+    for channel in population.ground_truth.channels:
+        for own, other in _links(population, channel).values():
+            links += own
+            ordinary += other
+    assert links > 500
+    # A member who came another way can still fall into the window by chance: a link the
+    # generator did not count, hence the tolerance.
+    assert ordinary == pytest.approx(ratio * links, rel=0.02)
+
+
+def _employers_of_camouflage(camouflage: str) -> Counter[str]:
+    options = ChannelOptions(camouflage=camouflage)
+    population = generate(MIN_PERSONS, SEED, channels=options)
+    used: Counter[str] = Counter()
+    for channel in population.ground_truth.channels:
+        members = set(channel.member_record_ids)
+        for row in _rows(population, channel.node, Kind.EMPLOYMENT):
+            front = channel.front_firm and row["employer_id"] == channel.employer_id
+            if row["person_record_id"] in members and not front:
+                used[str(row["employer_id"])] += 1
+    return used
+
+
+def test_biased_camouflage_goes_to_popular_employers() -> None:
+    biased, random = _employers_of_camouflage("biased"), _employers_of_camouflage("1:1")
+    assert sum(biased.values()) == sum(random.values()) > 0
+    top = sum(n for _, n in biased.most_common(10))
+    assert top / sum(biased.values()) > 2 * sum(n for _, n in random.most_common(10)) / sum(
+        random.values()
+    )
+
+
+def test_null_world_has_no_channel_and_the_same_size() -> None:
+    population = generate(MIN_PERSONS, SEED, channels=ChannelOptions(planted=False))
+    assert population.ground_truth.channels == ()
+    assert population.table("KZ", Kind.PERSONS_PRESENT).num_rows == MIN_PERSONS
+    assert population.table("AM", Kind.PERSONS_PRESENT).num_rows == MIN_PERSONS // 4
+    assert population.table("KZ", Kind.VIOLATIONS).num_rows > 0
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(ValueError, match="cohesion"):
+        ChannelOptions(cohesion=1.5)
+    with pytest.raises(ValueError, match="camouflage"):
+        ChannelOptions(camouflage="3:1")
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("synth")(synth)
+    app.command("noop")(lambda: None)  # with two commands, `synth` is a subcommand
+    return app
+
+
+def test_command_writes_a_null_world_and_camouflaged_channels(tmp_path: Path) -> None:
+    base = ["synth", "--persons", "10000", "--seed", "3", "--format", "csv"]
+    null = CliRunner().invoke(_app(), [*base, "--out", str(tmp_path / "null"), "--no-channels"])
+    assert null.exit_code == 0, null.output
+    truth = json.loads((tmp_path / "null" / "ground_truth" / "channels.json").read_text())
+    assert truth["channels"] == []
+    options = ["--channel-cohesion", "0.5", "--camouflage", "2:1"]
+    planted = CliRunner().invoke(_app(), [*base, "--out", str(tmp_path / "on"), *options])
+    assert planted.exit_code == 0, planted.output
+    truth = json.loads((tmp_path / "on" / "ground_truth" / "channels.json").read_text())
+    assert len(truth["channels"]) == 7
+    refused = CliRunner().invoke(
+        _app(), [*base, "--out", str(tmp_path / "x"), "--camouflage", "3:1"]
+    )
+    assert refused.exit_code == 2
