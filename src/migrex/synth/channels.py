@@ -65,6 +65,7 @@ class ChannelPlan:
     window_days: int  # arrivals spread over this many days
     addresses: int  # flats most members are registered at
     violation_share: float
+    shells: int = 1  # front firms in a chain members are moved between (same owners)
 
 
 _C = ChannelPlan
@@ -91,6 +92,12 @@ PLANS = (
     _C("AM", "IND", 34, "EVN-AIRPORT", "AM-ER", "study", "firm", "construction", 30, 2, 0.65),
     _C("AM", "IRN", 26, "MEGHRI-ROAD", "AM-SU", "tourism", "firm", None, 21, 1, 0.6),
 )
+# Archetypes planted only on request (`ChannelOptions.more_archetypes`): a chain of three
+# shell employers the members are moved between, so no one firm employs most of them.
+MORE_PLANS = (
+    _C("KZ", "KGZ", 42, "KORDAI-ROAD", "KZ-75", "work", "front", "construction", 28, 2, 0.6, 3),
+    _C("AM", "IRN", 24, "MEGHRI-ROAD", "AM-SU", "business", "firm", "trade", 28, 1, 0.6, 3),
+)
 # What members are caught for: (illegal_employment, purpose_mismatch, false_invitation,
 # overstay, no_registration); a declared "work" stay cannot mismatch.
 _VIOLATION_MIX = (35, 25, 15, 20, 5)
@@ -112,6 +119,8 @@ class ChannelOptions:
     """How channels are planted; the defaults are each plan's own shares and no camouflage."""
 
     planted: bool = True  # False: a null world without channels
+    more_archetypes: bool = False  # also MORE_PLANS (shell-employer chains)
+    hard_negatives: bool = False  # also lawful look-alikes (`lawful_clusters`)
     cohesion: float | None = None  # chance of each channel link; None: each plan's own shares
     camouflage: str = "none"  # a key of CAMOUFLAGE
 
@@ -182,6 +191,15 @@ def _organisers(
     inviter = {"firm": ids[0].as_py(), "front": ids[1].as_py()}.get(plan.inviter)
     if inviter is None:
         inviter = ctx.kz_citizen_ids[int(rng.integers(0, len(ctx.kz_citizen_ids)))].as_py()
+    if plan.shells > 1:
+        more = plan.shells - 1
+        kinds = np.full(more, sectors[1])
+        ctx.employers[node] = ctx.employers[node].with_extra(
+            organisation_ids(ctx, rng, node, more, np.zeros(more, dtype=bool)),
+            firm_names(rng, node, kinds, np.zeros(more, dtype=bool)),
+            kinds,
+            np.full(more, region),
+        )
     return str(inviter), len(employers) + 1
 
 
@@ -201,13 +219,40 @@ def _front_spells(
     start = entry[hired] + rng.integers(5, 41, len(hired))
     end = start + rng.integers(60, 301, len(hired))
     ongoing = (rng.random(len(hired)) < 0.5) | (end > TODAY)
-    return Spells(
+    spells = Spells(
         hired,
         start.astype(np.int32),
         np.where(ongoing, NO_DATE, end).astype(np.int32),
         np.full(len(hired), front),
         np.full(len(hired), region),
     )
+    if plan.shells <= 1:
+        return spells
+    return _chain(rng, spells, front, plan.shells)
+
+
+def _chain(rng: np.random.Generator, hired: Spells, front: int, shells: int) -> Spells:
+    """Members moved along a chain of shells: the first spell at a random firm of the chain
+    (the front and the shells `_organisers` set up right after it), then, when it ends,
+    one at the next firm of the chain."""
+    n = len(hired.person)
+    chain = front + np.arange(shells)
+    at = rng.integers(0, shells, n)
+    moved = (hired.end != NO_DATE) & (rng.random(n) < 0.8)
+    start = hired.end[moved].astype(np.int64) + rng.integers(1, 15, int(moved.sum()))
+    end = start + rng.integers(60, 241, len(start))
+    ongoing = (rng.random(len(start)) < 0.5) | (end > TODAY)
+    start = np.minimum(start, TODAY - 1)
+    return Spells.join([
+        Spells(hired.person, hired.start, hired.end, chain[at], hired.region),
+        Spells(
+            hired.person[moved],
+            start.astype(np.int32),
+            np.where(ongoing, NO_DATE, end).astype(np.int32),
+            chain[(at[moved] + 1) % shells],
+            hired.region[moved],
+        ),
+    ])  # fmt: skip
 
 
 def _departures(rng: np.random.Generator, entry: Days, spells: Spells) -> Days:
@@ -376,7 +421,8 @@ def plant_channels(
         return PlantedChannels({}, no_spells(), {}, [])
     persons, spells, violations, channels = [], [], [], []
     offset = 0
-    for number, plan in enumerate(p for p in PLANS if p.node == node):
+    plans = PLANS + MORE_PLANS if options is not None and options.more_archetypes else PLANS
+    for number, plan in enumerate(p for p in plans if p.node == node):
         rows, worked, caught, channel = _plan_rows(ctx, plan, number, options)
         caught["_person"] = caught["_person"] + offset
         persons.append(rows)

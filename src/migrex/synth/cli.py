@@ -64,11 +64,28 @@ def synth(
     no_channels: Annotated[
         bool, typer.Option("--no-channels", help="a null world: plant no channel")
     ] = False,
+    more_archetypes: Annotated[
+        bool,
+        typer.Option(
+            "--more-archetypes", help="also plant chains of shell employers moving members on"
+        ),
+    ] = False,
+    hard_negatives: Annotated[
+        bool,
+        typer.Option(
+            "--hard-negatives",
+            help="also lawful look-alikes: a university's dormitory, an employer's hostel",
+        ),
+    ] = False,
 ) -> None:
     """Generate synthetic registries for both states, with planted ground truth."""
     suffix = FileFormat(fmt).value
     options = ChannelOptions(
-        planted=not no_channels, cohesion=channel_cohesion, camouflage=Camouflage(camouflage).value
+        planted=not no_channels,
+        cohesion=channel_cohesion,
+        camouflage=Camouflage(camouflage).value,
+        more_archetypes=more_archetypes,
+        hard_negatives=hard_negatives,
     )
     with progress_bar() as bar:
         task = bar.add_task("generating", total=len(GENERATION_STEPS) + FILES_WRITTEN)

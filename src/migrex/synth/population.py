@@ -32,6 +32,7 @@ from migrex.synth.foreigners import (
     draw_purposes,
     identities,
 )
+from migrex.synth.lawful import lawful_clusters
 from migrex.synth.permits import WORK
 from migrex.synth.places import draw_regions, region_codes
 from migrex.synth.spells import Spells, armenian_spells, employment_frame, random_spells
@@ -149,6 +150,8 @@ def _present(
     if planted.channels:
         offset = add(planted.persons, planted.spells)
         planted.violations["_person"] = planted.violations["_person"] + offset
+    if options is not None and options.hard_negatives:
+        add(*lawful_clusters(ctx, node))
     rest = total - sum(len(f["surname"]) for f in frames)
     nationalities: list[tuple[Nationality, int]] = []
     if node == "AM":

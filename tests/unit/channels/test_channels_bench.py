@@ -13,7 +13,7 @@ def test_synth_grid_scores_every_setting_and_the_null_world() -> None:
     for setting in ("cohesion_80", "cohesion_50"):
         assert set(grid[setting]) == set(SYNTH_CAMOUFLAGE)
         for figures in grid[setting].values():
-            assert figures["channels"] == 7
+            assert figures["channels"] == 9
             for name in FIGURES:
                 assert 0.0 <= figures[name] <= 1.0
                 assert 0.0 <= figures["baseline_most_violators"][name] <= 1.0
@@ -21,5 +21,5 @@ def test_synth_grid_scores_every_setting_and_the_null_world() -> None:
     # Tight, uncamouflaged channels are found even at the smallest size.
     assert grid["cohesion_80"]["none"]["channel_recall_at_20"] >= 0.5
     null = grid["null_world"]
-    assert null["persons"] == MIN_PERSONS + MIN_PERSONS // 4
+    assert null["persons"] == MIN_PERSONS + MIN_PERSONS // 4  # the look-alikes among them
     assert null["false_leads_per_million"] == round(1e6 * null["leads"] / null["persons"], 2)

@@ -160,3 +160,45 @@ def test_command_writes_a_null_world_and_camouflaged_channels(tmp_path: Path) ->
         _app(), [*base, "--out", str(tmp_path / "x"), "--camouflage", "3:1"]
     )
     assert refused.exit_code == 2
+
+
+def test_more_archetypes_add_shell_chains_across_three_employers() -> None:
+    classic = generate(MIN_PERSONS, SEED)
+    population = generate(MIN_PERSONS, SEED, channels=ChannelOptions(more_archetypes=True))
+    channels = population.ground_truth.channels
+    assert len(channels) == len(classic.ground_truth.channels) + 2
+    # The classic channels are planted as before; the chains come after them on each node.
+    kept = {c.channel_id: c.member_record_ids for c in classic.ground_truth.channels}
+    assert all(
+        len(kept[c.channel_id]) == len(c.member_record_ids)
+        for c in channels
+        if c.channel_id in kept
+    )
+    for chain in (c for c in channels if c.channel_id not in kept):
+        members = set(chain.member_record_ids)
+        employers = Counter(
+            row["employer_id"]
+            for row in _rows(population, chain.node, Kind.EMPLOYMENT)
+            if row["person_record_id"] in members
+        )
+        assert len(employers) == 3  # the front and two shells, nobody else
+        assert max(employers.values()) < sum(employers.values()) * 0.6
+        assert chain.employer_id in employers
+
+
+def test_hard_negatives_are_lawful_clusters_outside_the_ground_truth() -> None:
+    plain = generate(MIN_PERSONS, SEED, channels=ChannelOptions(planted=False))
+    options = ChannelOptions(planted=False, hard_negatives=True)
+    population = generate(MIN_PERSONS, SEED, channels=options)
+    assert population.ground_truth.channels == ()
+
+    def shared(world: Population, node: str) -> Counter[tuple[object, object]]:
+        persons = _rows(world, node, Kind.PERSONS_PRESENT)
+        return Counter((p["registration_address"], p["inviting_party"]) for p in persons)
+
+    for node, clusters in (("KZ", 2), ("AM", 1)):
+        grown = shared(population, node)
+        grown.subtract(shared(plain, node))
+        # Each look-alike: dozens at one address invited by one party (a dormitory, a hostel).
+        assert sum(1 for n in grown.values() if n >= 50) == clusters
+    assert population.table("KZ", Kind.PERSONS_PRESENT).num_rows == MIN_PERSONS
