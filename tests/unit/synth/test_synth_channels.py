@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,12 +14,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from migrex.registry.checks import TableCheck
 from migrex.registry.columns import Kind
 from migrex.synth import MIN_PERSONS, Channel, Population, generate
 from migrex.synth.channels import ChannelOptions
 from migrex.synth.cli import synth
 
 SEED = 7
+TODAY = date(2025, 12, 31)
 # The tables and ground truth of generate(MIN_PERSONS, 7) before channel options existed.
 DEFAULT_DIGEST = "5826467002ab8478b53e618eb2585781a49db20d9e5fceec6cd0c63c3b66d47c"
 
@@ -202,3 +205,22 @@ def test_hard_negatives_are_lawful_clusters_outside_the_ground_truth() -> None:
         # Each look-alike: dozens at one address invited by one party (a dormitory, a hostel).
         assert sum(1 for n in grown.values() if n >= 50) == clusters
     assert population.table("KZ", Kind.PERSONS_PRESENT).num_rows == MIN_PERSONS
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ChannelOptions(cohesion=0.5, camouflage="2:1", more_archetypes=True, hard_negatives=True),
+        ChannelOptions(camouflage="biased", more_archetypes=True),
+        ChannelOptions(planted=False, hard_negatives=True),
+    ],
+)
+def test_every_table_passes_the_importers_checks(options: ChannelOptions) -> None:
+    population = generate(MIN_PERSONS, SEED, channels=options)
+    for node in ("KZ", "AM"):
+        for kind in Kind:
+            table = population.table(node, kind)
+            as_text = pa.table(
+                [c.cast(pa.string()) for c in table.columns], names=table.column_names
+            )
+            assert TableCheck(kind, node, TODAY).run(as_text) == [], (node, kind)
