@@ -211,6 +211,14 @@ def wait_for_state(node: Node, case_id: str, states: tuple[str, ...], timeout: f
     raise AssertionError(f"case {case_id} did not reach {states}")
 
 
+def settled(page: Page) -> None:
+    """Waits until htmx has no request in flight and nothing swapping or settling: a button
+    htmx swapped in answers a click or a key only once htmx has processed it, and on a loaded
+    machine the test can be quicker."""
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    page.wait_for_function("(busy) => !document.querySelector(busy)", arg=busy)
+
+
 @dataclass
 class Tab:
     """One browser tab with what the checks collect from it."""

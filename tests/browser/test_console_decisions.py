@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from conftest import AGREEMENT_FILE, ConsolePair, Tab, consoles, open_inquiry, wait_for_state
+from conftest import (
+    AGREEMENT_FILE,
+    ConsolePair,
+    Tab,
+    consoles,
+    open_inquiry,
+    settled,
+    wait_for_state,
+)
 from console_client import PASSWORD
 
 
@@ -32,6 +40,8 @@ def four_eyes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePair]
 def _in_review(tab: Tab, case_id: str) -> None:
     tab.go(f"/ui/cases/{case_id}")
     tab.page.locator("section", has_text="Claim").get_by_role("button", name="Claim").click()
+    expect(tab.page.get_by_role("button", name="Take into review")).to_be_visible()
+    settled(tab.page)
     tab.page.get_by_role("button", name="Take into review").click()
     expect(
         tab.page.get_by_role("button", name="Draft the answer from the registries")
@@ -51,6 +61,7 @@ def test_a_second_officer_signs_in_again_and_approves(four_eyes: ConsolePair, ta
     kz.page.get_by_role("button", name="Draft the answer from the registries").click()
     decision = kz.page.locator("#decision")
     expect(decision).to_contain_text("requires a second officer")
+    settled(kz.page)
     decision.get_by_role("button", name="Submit for approval").click()
     expect(decision).to_contain_text("awaits a second officer's approval")
     expect(decision.get_by_role("button", name="Approve and send")).to_have_count(0)  # not hers
@@ -61,12 +72,16 @@ def test_a_second_officer_signs_in_again_and_approves(four_eyes: ConsolePair, ta
     kz.page.get_by_role("link", name=case_id).click()
     kz.page.wait_for_url(f"**/ui/cases/{case_id}")
     kz.page.get_by_role("button", name="Show the draft as it would leave").click()
+    expect(decision.get_by_label("Password")).to_be_visible()
+    settled(kz.page)
     decision.get_by_label("Password").fill("not the password")
     decision.get_by_role("button", name="Approve and send").click()
     expect(kz.page.locator("body")).to_contain_text("password")  # refused, still signed in
     assert wait_for_state(four_eyes["KZ"].node, case_id, ("in-review",), timeout=5) == "in-review"
     kz.go(f"/ui/cases/{case_id}")
     kz.page.get_by_role("button", name="Show the draft as it would leave").click()
+    expect(decision.get_by_label("Password")).to_be_visible()
+    settled(kz.page)
     decision.get_by_label("Password").fill(PASSWORD)
     decision.get_by_role("button", name="Approve and send").click()
     expect(decision).to_contain_text("The decision was sent.")
@@ -88,6 +103,7 @@ def test_a_refusal_with_a_ground_reaches_the_requesting_party(
     kz.page.get_by_role("button", name="Draft the refusal").click()
     decision = kz.page.locator("#decision")
     expect(decision).to_contain_text("A refusal")
+    settled(kz.page)
     decision.get_by_role("button", name="Send").click()  # refusals need no second officer here
     expect(decision).to_contain_text("The decision was sent.")
     assert kz.csp_violations == [] and kz.errors == []
