@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from migrex import features
@@ -29,6 +30,7 @@ from migrex.exchange.outbox import (
     waiting_behind,
 )
 from migrex.exchange.tables import OutboxMessage
+from migrex.officers.model import Action, Officer, require
 from migrex.uow import UnitOfWork
 
 
@@ -131,6 +133,21 @@ def retry(
                                               target=target))  # fmt: skip
     uow.commit()
     return count
+
+
+def retry_for_officer(uow: UnitOfWork, officer: Officer, message_id: str, now: datetime) -> None:
+    """An officer puts one parked message of their authority back in line (the API's and the
+    console's retry): NotFound, NotAuthorised for another authority's message, Conflict when
+    it is not parked. The check and the retry share the unit of work."""
+    message = uow.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+    )
+    if message is None:
+        raise NotFound(f"no outgoing message {message_id}")
+    require(officer, Action.RETRY_DELIVERY, message.sender)
+    status = message.status
+    if retry(uow, [message_id], now, actor=officer.actor) == 0:
+        raise Conflict(f"message {message_id} is not parked; it is {status}")
 
 
 @dataclass(frozen=True)

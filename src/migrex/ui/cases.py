@@ -30,12 +30,12 @@ from migrex.casework.reading import read_case_messages
 from migrex.casework.routes.dependencies import CaseworkSetupDep, authorised
 from migrex.casework.service import open_review, withdraw
 from migrex.casework.tables import CaseRow
-from migrex.errors import Conflict, MigrexError, NotFound
-from migrex.exchange.queries import outgoing, outgoing_of_case
-from migrex.exchange.service import retry
+from migrex.errors import MigrexError
+from migrex.exchange.queries import outgoing_of_case
+from migrex.exchange.service import retry_for_officer
 from migrex.ledger.queries import reads_of_case
 from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep
-from migrex.officers.model import Action, NotAuthenticated, Officer, may, require
+from migrex.officers.model import Action, NotAuthenticated, Officer, may
 from migrex.officers.service import authenticate_password
 from migrex.registry.sql import SqlRegistries
 from migrex.ui import names
@@ -108,13 +108,7 @@ def retry_delivery(
     """The API's retry (`POST /v1/outbox/{id}/retry`), for the authority that sends it; the
     use case audits the attempt. The page is shown again with the message waiting."""
     with unit_of_work() as uow:
-        message = outgoing(uow, message_id)
-        if message is None:
-            raise NotFound(f"no outgoing message {message_id}")
-        require(officer, Action.RETRY_DELIVERY, message.sender)
-        status = message.status
-        if retry(uow, [message_id], _now(), actor=officer.actor) == 0:
-            raise Conflict(f"message {message_id} is not parked; it is {status}")
+        retry_for_officer(uow, officer, message_id, _now())
     return Response(status_code=204, headers={"HX-Refresh": "true"})
 
 

@@ -13,12 +13,11 @@ from pydantic import BaseModel
 
 from migrex.casework.routes.dependencies import now, problem
 from migrex.casework.schemas import InboxEntryOut, OutboxEntryOut
-from migrex.errors import Conflict, NotFound
 from migrex.exchange.delivery import Status
-from migrex.exchange.queries import outgoing, recent_inbox, sent_by
-from migrex.exchange.service import retry
+from migrex.exchange.queries import recent_inbox, sent_by
+from migrex.exchange.service import retry_for_officer
 from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, requires
-from migrex.officers.model import Action, Officer, require
+from migrex.officers.model import Action, Officer
 
 router = APIRouter(tags=["exchange"])
 
@@ -66,11 +65,5 @@ def retry_route(
 ) -> RetriedOut:
     """Put a parked message back in line for delivery (for the authority that sends it)."""
     with unit_of_work() as uow:
-        message = outgoing(uow, message_id)
-    if message is None:
-        raise NotFound(f"no outgoing message {message_id}")
-    require(officer, Action.RETRY_DELIVERY, message.sender)
-    with unit_of_work() as uow:
-        if retry(uow, [message_id], now(), actor=officer.actor) == 0:
-            raise Conflict(f"message {message_id} is not parked; it is {message.status}")
+        retry_for_officer(uow, officer, message_id, now())
     return RetriedOut(message_id=message_id, status=Status.PENDING)
