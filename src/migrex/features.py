@@ -305,6 +305,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 group=False,
             ),
         ),
+        partner_routers=("migrex.linkage.unit_api:router",),
     ),
     Feature(
         "synth",

@@ -48,9 +48,13 @@ class Node:
 
 
 def hosting_problems(settings: Settings, agreements: dict[str, Agreement]) -> list[Problem]:
-    """Each hosted authority must be one of the node's state in at least one agreement."""
+    """Each hosted authority must be one of the node's state in at least one agreement, or
+    the linkage unit one of its agreements names (a node serving as that unit hosts it)."""
     problems = []
     for authority_id in settings.authorities:
+        if any(a.linkage is not None and a.linkage.unit == authority_id
+               for a in agreements.values()):  # fmt: skip
+            continue
         known = [
             a.authorities[authority_id]
             for a in agreements.values()

@@ -381,7 +381,34 @@ def _envelope(scene: Scene, claimed_sender: str = "kz-mia") -> str:
                 recipient_key=trust.recipient_key("kz-am-2024", "am-mcs", at))  # fmt: skip
 
 
+def linkage_route_is_the_units_alone(scene: Scene, path: str) -> None:
+    """G1/G8/G10/G11 on the linkage unit's routes at a party's door: a node that is not the
+    agreement's unit answers 404 to every one, whatever is sent, stores nothing and echoes
+    nothing. At the unit itself (a real process over mutual TLS),
+    tests/integration/linkage/test_linkage_unit.py shows a party cannot open a transfer,
+    open a result or receipt one in the other party's name, and the unit keeps no encoding,
+    result, key or name."""
+    method, template = path.split(" ", 1)
+    url = template.format(agreement_id="kz-am-2024", run_id=new_message_id(now()),
+                          sender="kz-mia", party="kz-mia", index=0)  # fmt: skip
+    before = scene.counts()
+    response = scene.call(method, url, None, raw=PLANTED.encode(), app=scene.door)
+    _problem(response, 404)
+    assert PLANTED not in response.text
+    assert _changed(before, scene.counts(), logged=True) == {}
+    assert not (scene.node.settings.data_dir / "linkage-unit").exists()
+
+
+_LINKAGE_UNIT = row(DOOR, **{g.name: Check(linkage_route_is_the_units_alone)
+                             for g in (Guarantee.G1, Guarantee.G8, Guarantee.G10, Guarantee.G11)})
+_LINKAGE_PREFIX = "/v1/linkage/{agreement_id}/runs/{run_id}"
+
 DOOR_ROWS: dict[str, Row] = {
+    **{f"{method} {_LINKAGE_PREFIX}/{tail}": _LINKAGE_UNIT for method, tail in (
+        ("PUT", "transfers/{sender}/opening"), ("PUT", "transfers/{sender}/chunks/{index}"),
+        ("PUT", "transfers/{sender}/manifest"), ("GET", "transfers/{sender}"),
+        ("GET", "results/{party}"), ("POST", "results/{party}/receipt"),
+    )},  # fmt: skip
     "POST /v1/envelopes": row(
         DOOR,
         G1=Check(only_parties_of_the_named_agreement),

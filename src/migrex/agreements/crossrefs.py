@@ -317,6 +317,10 @@ def _linkage(schema: AgreementSchema, out: ProblemCollector) -> None:
         if authority not in ids:
             out.add(f"linkage.candidates_to[{i}]", f"unknown authority {authority!r}")
     _unique(out, "linkage.candidates_to", linkage.candidates_to, "authority")
+    if linkage.unit is not None and linkage.unit in ids:
+        # The unit is no competent authority: no category may name it, so no request, notice
+        # or personal data can be addressed to it; it only receives encodings.
+        out.add("linkage.unit", f"{linkage.unit!r} is a competent authority, not a linkage unit")
 
 
 _CHECKS: tuple[tuple[Callable[[AgreementSchema, ProblemCollector], None], frozenset[str]], ...] = (

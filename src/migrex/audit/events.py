@@ -86,6 +86,19 @@ def analysis(*, at: datetime, actor: str, authority: str, reference: str) -> Aud
                      reference=token(reference))  # fmt: skip
 
 
+def linkage_step(*, at: datetime, actor: str, authority: str, reference: str) -> AuditLeaf:
+    """A step of a linkage run outside its case: encodings sent or received, a run compared,
+    a result collected (`linkage:RUN:received:kz-mia:records=...`); counts, never a record."""
+    return AuditLeaf(LeafKind.DECISION, at, token(actor), authority,
+                     reference=token(reference))  # fmt: skip
+
+
+def linkage_erased(*, at: datetime, actor: str, authority: str, reference: str) -> AuditLeaf:
+    """A linkage unit deleted a run's encodings or results (`linkage:RUN:encodings-deleted:...`)."""
+    return AuditLeaf(LeafKind.ERASURE, at, token(actor), authority,
+                     reference=token(reference))  # fmt: skip
+
+
 # Administration acts for the node as a whole, not for one of its authorities.
 NODE = "node"
 

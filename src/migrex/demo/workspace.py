@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from migrex.directory.demo import DemoNodeSpec, DemoTrust, bootstrap_demo, node_config
+from migrex.directory.demo import (
+    DemoNodeSpec,
+    DemoTrust,
+    DemoUnitSpec,
+    bootstrap_demo,
+    node_config,
+)
 
 DEFAULT_PORTS = {"KZ": 8443, "AM": 8444}
 AUTHORITIES = {"KZ": ("kz-mia", "kz-mlsp"), "AM": ("am-police", "am-mcs")}
@@ -32,6 +38,9 @@ class Workspace:
     def node_config(self, state: str) -> Path:
         return self.node_dir(state) / "node.toml"
 
+    def unit_config(self, unit: DemoUnitSpec) -> Path:
+        return self.root / unit.folder / "node.toml"
+
     def create(
         self,
         agreements_by_state: Mapping[str, Sequence[Path]],
@@ -41,12 +50,15 @@ class Workspace:
         *,
         operator_ports: Mapping[str, int] | None = None,
         officer_ports: Mapping[str, int] | None = None,
+        units: Sequence[DemoUnitSpec] = (),
+        agreement_files: Mapping[str, Path] | None = None,
     ) -> DemoTrust:
         """Starts from an empty folder: trust material and one node.toml per state.
 
         `directories` maps each agreement that gets a signed directory to its parties;
         `operator_ports` and `officer_ports`, where given, open each node's operator
-        listener and its officers' API (over TLS).
+        listener and its officers' API (over TLS). Each of `units` is a linkage unit's node
+        for its agreement, whose file `agreement_files` gives.
         """
         if self.root.exists():
             shutil.rmtree(self.root)
@@ -59,10 +71,13 @@ class Workspace:
             )
             for state in agreements_by_state
         ]  # fmt: skip
-        trust = bootstrap_demo(self.root, specs, directories, datetime.now(UTC))
+        trust = bootstrap_demo(self.root, specs, directories, datetime.now(UTC), units)
         for spec in specs:
             database = (database_urls or {}).get(spec.state, "")
             self.node_config(spec.state).write_text(
                 node_config(spec, agreements_by_state[spec.state], database), encoding="utf-8"
             )
+        for unit in units:
+            files = [(agreement_files or {})[unit.agreement_id]]
+            self.unit_config(unit).write_text(node_config(unit.node, files), encoding="utf-8")
         return trust

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
-from migrex.directory.build import assemble_directory, node_contribution
+from migrex.directory.build import NodeContribution, assemble_directory, node_contribution
 from migrex.directory.signing import SignedDirectory, sign_directory
 from migrex.directory.store import write_signed_directory, write_trusted_party_keys
 from migrex.errors import ConfigurationError
@@ -56,6 +56,26 @@ DEFAULT_DEMO_AGREEMENTS: Final[Mapping[str, tuple[str, ...]]] = {"kz-am-2024": (
 
 
 @dataclass(frozen=True)
+class DemoUnitSpec:
+    """A linkage unit's node for one agreement: hosted in `state` (its TLS certificate is from
+    that state's CA), in its own folder `root/<folder>/`, its only "authority" the unit."""
+
+    agreement_id: str
+    unit_id: str
+    state: str
+    node_id: str
+    port: int
+    folder: str = "lu"
+    host: str = "127.0.0.1"
+    operator_port: int | None = None
+
+    @property
+    def node(self) -> DemoNodeSpec:
+        return DemoNodeSpec(self.state, self.node_id, (self.unit_id,), self.port, self.host,
+                            self.operator_port)  # fmt: skip
+
+
+@dataclass(frozen=True)
 class NodeTrust:
     """Where one node's trust material was written (all under `root/<state lowercase>/`)."""
 
@@ -77,12 +97,15 @@ class NodeTrust:
 @dataclass(frozen=True)
 class DemoTrust:
     root: Path
-    nodes: Mapping[str, NodeTrust]
+    nodes: Mapping[str, NodeTrust]  # by state
+    units: Mapping[str, NodeTrust] = field(default_factory=dict)  # by unit id
 
 
-def node_trust_paths(root: Path, spec: DemoNodeSpec, agreements: Sequence[str]) -> NodeTrust:
+def node_trust_paths(
+    root: Path, spec: DemoNodeSpec, agreements: Sequence[str], folder: str | None = None
+) -> NodeTrust:
     """The layout a node folder gets; the node's `data_dir` is `var`, so keys go to var/keys."""
-    node_dir = root / spec.state.lower()
+    node_dir = root / (folder or spec.state.lower())
     pki = node_dir / "pki"
     return NodeTrust(
         state=spec.state,
@@ -106,15 +129,23 @@ def bootstrap_demo(
     nodes: Sequence[DemoNodeSpec],
     agreements: Mapping[str, Sequence[str]],
     now: datetime,
+    units: Sequence[DemoUnitSpec] = (),
 ) -> DemoTrust:
-    """Creates every node's PKI, keys and signed directories; refuses to overwrite any."""
+    """Creates every node's PKI, keys and signed directories; refuses to overwrite any.
+
+    Each of `units` gets a node folder of its own, a certificate from its host state's CA,
+    the keys of its unit, and its place in its agreement's directory."""
     specs = {spec.state: spec for spec in nodes}
     partners = _partners(specs, agreements)
     trust = {
         state: node_trust_paths(root, spec, [a for a, s in agreements.items() if state in s])
         for state, spec in specs.items()
     }
-    for paths in trust.values():
+    unit_trust = {
+        unit.unit_id: node_trust_paths(root, unit.node, [unit.agreement_id], unit.folder)
+        for unit in units
+    }
+    for paths in [*trust.values(), *unit_trust.values()]:
         if paths.ca_certificate.parent.exists() or paths.key_dir.exists():
             raise ConfigurationError(f"{paths.node_dir} already has keys or a PKI; remove them")
 
@@ -134,13 +165,34 @@ def bootstrap_demo(
         trusted = {s: public_key(party_keys[s].as_dict()) for s in (state, *partners[state])}
         write_trusted_party_keys(paths.trusted_parties, trusted)
 
+    unit_contributions = {}
+    for unit in units:
+        paths = unit_trust[unit.unit_id]
+        parties = agreements[unit.agreement_id]
+        _write_pki(paths, unit.node, now, ca=cas[unit.state])
+        write_certificates_pem(paths.trust_anchors, [cas[p].certificate for p in sorted(parties)])
+        write_trusted_party_keys(
+            paths.trusted_parties, {s: public_key(party_keys[s].as_dict()) for s in parties}
+        )
+        store = FileKeyStore(paths.key_dir)
+        store.generate(unit.unit_id, now)
+        unit_contributions[unit.unit_id] = node_contribution(
+            state=unit.state, node_id=unit.node_id, authorities=(unit.unit_id,), keystore=store,
+            endpoint=unit.node.endpoint, at=now,
+            trust_anchor_pems=[trust[unit.state].ca_certificate.read_text(encoding="ascii")],
+        )  # fmt: skip
+
     for agreement_id, states in agreements.items():
+        extra = [unit_contributions[u.unit_id] for u in units if u.agreement_id == agreement_id]
         signed = _signed_directory(
-            agreement_id, states, specs=specs, trust=trust, stores=stores, now=now
+            agreement_id, states, specs=specs, trust=trust, stores=stores, now=now, extra=extra
         )
         for state in states:
             write_signed_directory(trust[state].directories[agreement_id], signed)
-    return DemoTrust(root, trust)
+        for unit in units:
+            if unit.agreement_id == agreement_id:
+                write_signed_directory(unit_trust[unit.unit_id].directories[agreement_id], signed)
+    return DemoTrust(root, trust, unit_trust)
 
 
 def _partners(
@@ -161,8 +213,13 @@ def _partners(
     return partners
 
 
-def _write_pki(paths: NodeTrust, spec: DemoNodeSpec, now: datetime) -> CertifiedKey:
-    ca = create_state_ca(spec.state, now)
+def _write_pki(
+    paths: NodeTrust, spec: DemoNodeSpec, now: datetime, ca: CertifiedKey | None = None
+) -> CertifiedKey:
+    """The node's certificates, from `ca` when given (a second node of a state), otherwise
+    from a new CA of the node's state, which is written beside them."""
+    own_ca = ca is None
+    ca = ca or create_state_ca(spec.state, now)
     dns_names, ip_addresses = ["localhost"], ["127.0.0.1"]
     try:
         address = str(ipaddress.ip_address(spec.host))
@@ -179,8 +236,9 @@ def _write_pki(paths: NodeTrust, spec: DemoNodeSpec, now: datetime) -> Certified
         ip_addresses=sorted(set(ip_addresses)),
     )
     write_certificates_pem(paths.ca_certificate, [ca.certificate])
-    # Kept beside the node only because this is a demo; a real CA key never leaves its CA.
-    write_private_key_pem(paths.ca_key, ca.private_key)
+    if own_ca:
+        # Kept beside the node only because this is a demo; a real CA key never leaves its CA.
+        write_private_key_pem(paths.ca_key, ca.private_key)
     write_certificates_pem(paths.node_certificate, [node.certificate])
     write_private_key_pem(paths.node_key, node.private_key)
     # The officers' listener has a certificate of its own: the node's is for partners.
@@ -246,6 +304,7 @@ def _signed_directory(
     stores: Mapping[str, FileKeyStore],
     now: datetime,
     version: int = 1,
+    extra: Sequence[NodeContribution] = (),
 ) -> SignedDirectory:
     contributions = [
         node_contribution(
@@ -259,7 +318,7 @@ def _signed_directory(
         )
         for state in states
     ]
-    directory = assemble_directory(agreement_id, version, now, contributions)
+    directory = assemble_directory(agreement_id, version, now, [*contributions, *extra])
     first, *others = states
     signed = sign_directory(directory, first, stores[first].party_key(first, now).key)
     for state in others:

@@ -69,14 +69,20 @@ def link(
     left: Register, right: Register, *, key: bytes | None = None,
     threshold: float = THRESHOLD, salted: bool = True, salt: str = "year",
 ) -> Linkage:  # fmt: skip
-    """Encode both registers, block, compare and match them. Candidate pairs are scored a
-    chunk at a time and only those at or above the threshold are kept, so memory follows
-    the matches, not the pairs compared."""
+    """Encode both registers (under a throwaway key unless given one), then `compare`."""
     key = key or secrets.token_bytes(KEY_BYTES)
     clock = time.perf_counter()
     ours = encode(left, key, salted=salted, salt=salt)
     theirs = encode(right, key, salted=salted, salt=salt)
-    encoded = time.perf_counter()
+    linkage = compare(ours, theirs, threshold=threshold)
+    linkage.seconds = {"encode": round(time.perf_counter() - clock, 3)} | linkage.seconds
+    return linkage
+
+
+def compare(ours: Encoded, theirs: Encoded, *, threshold: float = THRESHOLD) -> Linkage:
+    """Block, compare and match two parties' encodings: what a linkage unit does. Candidate
+    pairs are scored a chunk at a time and only those at or above the threshold are kept,
+    so memory follows the matches, not the pairs compared."""
     counts = (field_counts(ours.filters), field_counts(theirs.filters))
     per_pass = dict.fromkeys(PASSES, 0)
     kept: list[tuple[Ints, Ints, npt.NDArray[np.float32]]] = []
@@ -101,14 +107,13 @@ def link(
     # A pair two passes found is kept twice with the same score: keep it once.
     _, first = np.unique(li * (1 << 32) + ri, return_index=True)
     li, ri, scores = li[first], ri[first], scores[first]
-    matches = match(li, ri, scores, n_left=len(left), n_right=len(right), threshold=threshold)
+    matches = match(li, ri, scores, n_left=len(ours), n_right=len(theirs), threshold=threshold)
     matched = time.perf_counter()
     return Linkage(
         matches=matches,
         compared_pairs=sum(per_pass.values()),
         pairs_per_pass=per_pass,
         seconds={
-            "encode": round(encoded - clock, 3),
             "block": round(blocking, 3),
             "compare": round(comparing, 3),
             "match": round(matched - start, 3),

@@ -1,0 +1,144 @@
+"""A party's side of a linkage run with a unit: send our encodings, collect our candidates.
+
+Both steps act on an accepted run (its case), as a named officer, and each is an audit entry
+with counts only. Sending encodes the node's own register under the run's key (derived here,
+never sent), gives each record a pseudonym only this node can resolve (`linkage.pseudonyms`),
+writes the transfer to disk and uploads it to the unit the agreement names; a failure leaves
+the transfer on disk, and sending again carries on where the unit stands. Once the unit has
+the whole transfer, our copy is deleted. Collecting opens the unit's sealed result, resolves
+our pseudonyms to our own register's ids, files them as candidates for officers
+(`linkage.candidates`) and sends the unit a signed receipt, upon which it deletes the result.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+from migrex.audit import events
+from migrex.audit.pending import record
+from migrex.exchange.service import NotPermitted
+from migrex.linkage.chunks import batches
+from migrex.linkage.evaluation import encode
+from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
+from migrex.linkage.records import Register
+from migrex.linkage.results import open_result, result_digest, sign_receipt
+from migrex.linkage.runs import LinkageNode, Run, run_key, run_of
+from migrex.linkage.transfer import CHUNK_RECORDS, encoding_parameters, send, start_sending
+from migrex.linkage.unit_client import UnitClient, upload
+from migrex.uow import UnitOfWork
+
+OUTGOING: Final = Path("linkage") / "outgoing"
+
+
+@dataclass(frozen=True)
+class Sent:
+    run_id: str
+    records: int
+    complete: bool
+
+
+@dataclass(frozen=True)
+class ResolvedCandidate:
+    """A candidate of ours, its pseudonym resolved to our register's id."""
+
+    pair_id: str
+    national_id: str
+    band: str
+
+
+@dataclass(frozen=True)
+class Collected:
+    run_id: str
+    candidates: list[ResolvedCandidate]
+    unresolved: int  # pseudonyms no active citizen of ours has (decoys, departures)
+
+
+def _unit_of(node: LinkageNode, run: Run) -> str:
+    agreement = node.casework.agreements[run.case.agreement_id]
+    if agreement.linkage is None or agreement.linkage.unit is None:
+        raise NotPermitted(f"{agreement.id} names no linkage unit")
+    return agreement.linkage.unit
+
+
+def outgoing_dir(node: LinkageNode, run_id: str) -> Path:
+    return node.trust.settings.data_dir / OUTGOING / run_id
+
+
+def send_encodings(
+    uow: UnitOfWork, node: LinkageNode, case_id: str, *, register: Register,
+    client: UnitClient, actor: str, now: datetime, chunk_records: int = CHUNK_RECORDS,
+) -> Sent:  # fmt: skip
+    """Encode `register` for the accepted run `case_id` and send it to the unit (or carry on
+    sending it). NotPermitted before acceptance or without a unit."""
+    run = run_of(uow, node.casework, case_id)
+    unit = _unit_of(node, run)
+    run_id, ours = run.proposal.run_id, run.case.our_authority
+    directory = outgoing_dir(node, run_id)
+    if not (directory / "manifest.jws").is_file():
+        shutil.rmtree(directory, ignore_errors=True)  # a half-written transfer: start over
+        key = run_key(uow, node, case_id, actor=actor, now=now)
+        encoded = encode(register, key)
+        names = pseudonyms(pseudonym_key(node.trust.settings.resolved_key_dir, run_id),
+                           register.ids)  # fmt: skip
+        trust = node.trust
+        sending = start_sending(
+            directory, run_id=run_id, sender=ours, recipient=unit,
+            encoding=encoding_parameters(), signing_key=trust.signing_key(ours, now),
+            recipient_key=trust.recipient_key(run.case.agreement_id, unit, now),
+            sender_key=trust.current_encryption_key(ours, now).key, now=now,
+            chunk_records=chunk_records,
+        )  # fmt: skip
+        send(sending, batches(encoded, names, chunk_records), now)
+    step = upload(client, directory, run_id, ours)
+    complete = bool(step.get("complete"))
+    records = int(step.get("records", 0))
+    if complete:
+        shutil.rmtree(directory, ignore_errors=True)
+    record(uow.session, events.linkage_step(
+        at=now, actor=actor, authority=ours,
+        reference=f"linkage:{run_id}:sent:records={records}:complete={complete}",
+    ))  # fmt: skip
+    uow.commit()
+    return Sent(run_id, records, complete)
+
+
+def collect_candidates(
+    uow: UnitOfWork, node: LinkageNode, case_id: str, *, national_ids: Callable[[], Iterable[str]],
+    client: UnitClient, file: Callable[[UnitOfWork, str, str, list[ResolvedCandidate]], int],
+    actor: str, now: datetime,
+) -> Collected | None:  # fmt: skip
+    """Our candidates of the run, once the unit has compared it (None before): resolved,
+    filed with `file(uow, case_id, authority, candidates)` and receipted to the unit in
+    that order, so a failure before the receipt leaves the result at the unit to collect
+    again (filing is idempotent per pair)."""
+    run = run_of(uow, node.casework, case_id)
+    unit = _unit_of(node, run)
+    run_id, ours = run.proposal.run_id, run.case.our_authority
+    sealed = client.result(run_id, ours)
+    if sealed is None:
+        return None
+    found = open_result(
+        sealed, run_id=run_id, unit=unit, party=ours,
+        decryption_keys=node.trust.decryption_keys(now),
+        resolve_signing_key=node.trust.resolve_signing_key, now=now,
+    )  # fmt: skip
+    key = pseudonym_key(node.trust.settings.resolved_key_dir, run_id)
+    ids = resolve(key, national_ids(), (c.pseudonym for c in found))
+    resolved = [ResolvedCandidate(c.pair_id, ids[c.pseudonym], c.band)
+                for c in found if c.pseudonym in ids]  # fmt: skip
+    file(uow, case_id, ours, resolved)
+    record(uow.session, events.linkage_step(
+        at=now, actor=actor, authority=ours,
+        reference=f"linkage:{run_id}:collected:candidates={len(resolved)}"
+                  f":unresolved={len(found) - len(resolved)}",
+    ))  # fmt: skip
+    uow.commit()
+    receipt = sign_receipt(run_id=run_id, party=ours, result_sha256=result_digest(sealed),
+                           signing_key=node.trust.signing_key(ours, now), now=now)  # fmt: skip
+    client.receipt(run_id, ours, receipt)
+    return Collected(run_id, resolved, len(found) - len(resolved))

@@ -1,0 +1,134 @@
+"""A linkage run through a linkage unit running as its own process, over HTTPS with mutual
+TLS: both parties send their encodings, the unit compares them, each party collects only its
+own candidates, and the unit keeps nothing: no encoding, no result, no key, no name."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from casework_steps import now
+from linkage_unit_steps import UNIT, Linked, accepted_run, linked_nodes
+from migrex.audit.leaves import AuditLeaf
+from migrex.audit.tables import AuditLeafRow
+from migrex.linkage.chunks import TransferRefused
+from migrex.linkage.own_register import national_ids, own_citizens
+from migrex.linkage.party import Collected, collect_candidates, outgoing_dir, send_encodings
+from migrex.linkage.results import open_result, result_digest, sign_receipt
+from migrex.linkage.runs import run_key, run_of
+from migrex.linkage.unit import FOLDER
+from migrex.linkage.unit_client import UnitRefused
+
+
+@pytest.fixture
+def linked(tmp_path: Path, database_url: str) -> Iterator[Linked]:
+    yield from linked_nodes(tmp_path, database_url)
+
+
+def send(linked: Linked, state: str, case_id: str) -> None:
+    node = linked.pair.kz if state == "KZ" else linked.pair.am
+    with node.unit_of_work() as uow, linked.client(state) as client:
+        register = own_citizens(uow.session)
+        sent = send_encodings(
+            uow, linked.party(state), case_id, register=register, client=client,
+            actor="officer:x", now=now(), chunk_records=1000,
+        )  # fmt: skip
+    assert sent.complete and sent.records == len(register)
+    assert not outgoing_dir(linked.party(state), sent.run_id).exists()
+
+
+def collect(linked: Linked, state: str, case_id: str, timeout: float = 120) -> Collected:
+    node = linked.pair.kz if state == "KZ" else linked.pair.am
+    deadline = time.monotonic() + timeout
+    while True:
+        with node.unit_of_work() as uow, linked.client(state) as client:
+            found = collect_candidates(
+                uow, linked.party(state), case_id,
+                national_ids=lambda: list(national_ids(uow.session)), client=client,
+                file=linked.file(state), actor="officer:x", now=now(),
+            )  # fmt: skip
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, "the unit did not compare the run in time"
+        time.sleep(0.5)
+
+
+def unit_files(linked: Linked) -> list[Path]:
+    root = linked.unit.settings.data_dir / FOLDER
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_the_unit_finds_the_planted_dual_citizens_and_keeps_nothing(linked: Linked) -> None:
+    case_id = accepted_run(linked)
+    send(linked, "KZ", case_id)
+    send(linked, "AM", case_id)
+    kz, am = collect(linked, "KZ", case_id), collect(linked, "AM", case_id)
+
+    # One pair id per pair, the same at both sides; each side holds only its own ids.
+    kz_by_pair = {c.pair_id: c.national_id for c in kz.candidates}
+    am_by_pair = {c.pair_id: c.national_id for c in am.candidates}
+    assert kz_by_pair.keys() == am_by_pair.keys()
+    found = {(kz_by_pair[p], am_by_pair[p]) for p in kz_by_pair}
+    truth = linked.truth()
+    hits = len(found & truth)
+    assert hits / len(found) >= 0.95, (hits, len(found))
+    assert hits / len(truth) >= 0.95, (hits, len(truth))
+    assert {c.band for c in kz.candidates} <= {"strong", "probable", "possible"}
+
+    # The unit deleted both transfers once compared and each result once receipted.
+    leftovers = [p.name for p in unit_files(linked) if p.name not in ("run.json", ".lock")]
+    assert leftovers == []
+    with linked.unit.unit_of_work() as uow:
+        leaves = [AuditLeaf.decode(d) for d in uow.session.scalars(select(AuditLeafRow.data))]
+    references = [leaf.reference for leaf in leaves]
+    steps = [r.split(":", 2)[2] for r in references if r and r.startswith("linkage:")]
+    assert any(s.startswith("compared:pairs=") for s in steps)
+    assert sum(s.startswith("encodings-deleted:compared") for s in steps) == 1
+    assert sum(s.startswith("result-deleted:collected-by:") for s in steps) == 2
+
+    # Nothing the unit stored or logged holds the run's key or any name of either register.
+    with linked.pair.kz.unit_of_work() as uow:
+        key = run_key(uow, linked.party("KZ"), case_id, actor="officer:x", now=now())
+        surnames = own_citizens(uow.session).columns["surname_latin"].to_pylist()
+    names = set(surnames[:200])
+    stored = [p.read_bytes() for p in linked.unit.settings.data_dir.rglob("*") if p.is_file()]
+    assert not any(key in blob for blob in stored)
+    assert not any(name.encode() in blob for blob in stored for name in names if len(name) > 5)
+
+
+def test_a_result_is_sealed_to_its_party_and_a_party_cannot_act_for_the_other(
+    linked: Linked,
+) -> None:
+    case_id = accepted_run(linked)
+    send(linked, "KZ", case_id)
+    send(linked, "AM", case_id)
+    am = linked.party("AM")
+    with linked.pair.am.unit_of_work() as uow:
+        run_id = run_of(uow, am.casework, case_id).proposal.run_id
+    deadline = time.monotonic() + 120
+    with linked.client("AM") as client:
+        while (sealed := client.result(run_id, "kz-mia")) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        # Armenia can fetch Kazakhstan's result, but not open it: it is sealed to kz-mia.
+        with pytest.raises(TransferRefused) as refused:
+            open_result(sealed, run_id=run_id, unit=UNIT, party="am-mcs",
+                        decryption_keys=am.trust.decryption_keys(now()),
+                        resolve_signing_key=am.trust.resolve_signing_key, now=now())  # fmt: skip
+        assert refused.value.reason == "wrong-recipient"
+        # Nor receipt it in Kazakhstan's name to have it deleted.
+        forged = sign_receipt(
+            run_id=run_id, party="kz-mia", result_sha256=result_digest(sealed),
+            signing_key=am.trust.signing_key("am-mcs", now()), now=now(),
+        )  # fmt: skip
+        with pytest.raises(UnitRefused):
+            client.receipt(run_id, "kz-mia", forged)
+        # Nor open a transfer for Kazakhstan in the run.
+        with pytest.raises(UnitRefused):
+            client.put(run_id, "kz-mia", "opening", b"x.y.z")
+    # Kazakhstan still collects its result.
+    assert collect(linked, "KZ", case_id).candidates
