@@ -399,16 +399,26 @@ def linkage_route_is_the_units_alone(scene: Scene, path: str) -> None:
     assert not (scene.node.settings.data_dir / "linkage-unit").exists()
 
 
-_LINKAGE_UNIT = row(DOOR, **{g.name: Check(linkage_route_is_the_units_alone)
-                             for g in (Guarantee.G1, Guarantee.G8, Guarantee.G10, Guarantee.G11)})
+_LINKAGE_UNIT = row(
+    DOOR,
+    **{
+        g.name: Check(linkage_route_is_the_units_alone)
+        for g in (Guarantee.G1, Guarantee.G8, Guarantee.G10, Guarantee.G11)
+    },
+)
 _LINKAGE_PREFIX = "/v1/linkage/{agreement_id}/runs/{run_id}"
 
+_LINKAGE_ROUTES = (
+    ("PUT", "transfers/{sender}/opening"),
+    ("PUT", "transfers/{sender}/chunks/{index}"),
+    ("PUT", "transfers/{sender}/manifest"),
+    ("GET", "transfers/{sender}"),
+    ("GET", "results/{party}"),
+    ("POST", "results/{party}/receipt"),
+)
+
 DOOR_ROWS: dict[str, Row] = {
-    **{f"{method} {_LINKAGE_PREFIX}/{tail}": _LINKAGE_UNIT for method, tail in (
-        ("PUT", "transfers/{sender}/opening"), ("PUT", "transfers/{sender}/chunks/{index}"),
-        ("PUT", "transfers/{sender}/manifest"), ("GET", "transfers/{sender}"),
-        ("GET", "results/{party}"), ("POST", "results/{party}/receipt"),
-    )},  # fmt: skip
+    **{f"{method} {_LINKAGE_PREFIX}/{tail}": _LINKAGE_UNIT for method, tail in _LINKAGE_ROUTES},
     "POST /v1/envelopes": row(
         DOOR,
         G1=Check(only_parties_of_the_named_agreement),

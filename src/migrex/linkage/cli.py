@@ -23,11 +23,13 @@ from migrex.linkage.evaluation import (
 )
 from migrex.linkage.records import Register, read_register
 from migrex.linkage.run_cli import app as runs
+from migrex.linkage.unit_cli import app as with_unit
 from migrex.registry.columns import Kind
 from migrex.synth import generate
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(runs)  # propose, accept, runs
+app.add_typer(with_unit)  # send, collect
 
 
 @app.command("evaluate")

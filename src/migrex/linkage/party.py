@@ -28,7 +28,16 @@ from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
 from migrex.linkage.records import Register
 from migrex.linkage.results import open_result, result_digest, sign_receipt
 from migrex.linkage.runs import LinkageNode, Run, run_key, run_of
-from migrex.linkage.transfer import CHUNK_RECORDS, encoding_parameters, send, start_sending
+from migrex.linkage.transfer import (
+    CHUNK_RECORDS,
+    MANIFEST,
+    OPENING,
+    ResumePoint,
+    encoding_parameters,
+    resume_sending,
+    send,
+    start_sending,
+)
 from migrex.linkage.unit_client import UnitClient, upload
 from migrex.uow import UnitOfWork
 
@@ -58,7 +67,8 @@ class Collected:
     unresolved: int  # pseudonyms no active citizen of ours has (decoys, departures)
 
 
-def _unit_of(node: LinkageNode, run: Run) -> str:
+def unit_name(node: LinkageNode, run: Run) -> str:
+    """The unit the run's agreement names; NotPermitted when it names none."""
     agreement = node.casework.agreements[run.case.agreement_id]
     if agreement.linkage is None or agreement.linkage.unit is None:
         raise NotPermitted(f"{agreement.id} names no linkage unit")
@@ -76,24 +86,39 @@ def send_encodings(
     """Encode `register` for the accepted run `case_id` and send it to the unit (or carry on
     sending it). NotPermitted before acceptance or without a unit."""
     run = run_of(uow, node.casework, case_id)
-    unit = _unit_of(node, run)
+    unit = unit_name(node, run)
     run_id, ours = run.proposal.run_id, run.case.our_authority
     directory = outgoing_dir(node, run_id)
-    if not (directory / "manifest.jws").is_file():
-        shutil.rmtree(directory, ignore_errors=True)  # a half-written transfer: start over
+    at_unit = client.step(run_id, ours)
+    if at_unit is not None and at_unit.get("complete"):
+        return Sent(run_id, int(at_unit["records"]), complete=True)
+    if not (directory / MANIFEST).is_file():
         key = run_key(uow, node, case_id, actor=actor, now=now)
         encoded = encode(register, key)
         names = pseudonyms(pseudonym_key(node.trust.settings.resolved_key_dir, run_id),
                            register.ids)  # fmt: skip
         trust = node.trust
-        sending = start_sending(
-            directory, run_id=run_id, sender=ours, recipient=unit,
-            encoding=encoding_parameters(), signing_key=trust.signing_key(ours, now),
-            recipient_key=trust.recipient_key(run.case.agreement_id, unit, now),
-            sender_key=trust.current_encryption_key(ours, now).key, now=now,
-            chunk_records=chunk_records,
-        )  # fmt: skip
-        send(sending, batches(encoded, names, chunk_records), now)
+        if at_unit is None:
+            shutil.rmtree(directory, ignore_errors=True)  # the unit has nothing: start over
+            sending = start_sending(
+                directory, run_id=run_id, sender=ours, recipient=unit,
+                encoding=encoding_parameters(), signing_key=trust.signing_key(ours, now),
+                recipient_key=trust.recipient_key(run.case.agreement_id, unit, now),
+                sender_key=trust.current_encryption_key(ours, now).key, now=now,
+                chunk_records=chunk_records,
+            )  # fmt: skip
+        elif (directory / OPENING).is_file():
+            # Killed while writing: carry on from what the unit has verified (the same key
+            # and register give the same chunks again).
+            point = ResumePoint(int(at_unit["next_chunk"]), bytes.fromhex(at_unit["previous"]),
+                                int(at_unit["records"]))  # fmt: skip
+            sending = resume_sending(
+                directory, point, signing_key=trust.signing_key(ours, now),
+                sender_decryption_key=trust.current_encryption_key(ours, now).key, now=now,
+            )  # fmt: skip
+        else:
+            raise NotPermitted(f"the unit holds a transfer of run {run_id} this node has lost")
+        send(sending, batches(encoded, names, sending.opening.chunk_records), now)
     step = upload(client, directory, run_id, ours)
     complete = bool(step.get("complete"))
     records = int(step.get("records", 0))
@@ -117,7 +142,7 @@ def collect_candidates(
     that order, so a failure before the receipt leaves the result at the unit to collect
     again (filing is idempotent per pair)."""
     run = run_of(uow, node.casework, case_id)
-    unit = _unit_of(node, run)
+    unit = unit_name(node, run)
     run_id, ours = run.proposal.run_id, run.case.our_authority
     sealed = client.result(run_id, ours)
     if sealed is None:

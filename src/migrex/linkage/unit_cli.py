@@ -1,0 +1,55 @@
+"""`migrex linkage send|collect`: a party's steps of an accepted run with the agreement's
+linkage unit, acting as a named officer.
+
+Sending encodes the node's own citizens' register (or a register file of the same contract,
+`--register`) and uploads it; it needs what deciding on the run needs. Run it again after a
+failure and it carries on where the unit stands. Collecting files our candidates for officers
+once the unit has compared the run; it needs what seeing the authority's personal data needs,
+since candidates are our own citizens.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from migrex.casework.decision_cli import acting_on_case
+from migrex.console import out
+from migrex.context import node_from
+from migrex.exchange.trust import load_trust
+from migrex.linkage.own_register import own_citizens
+from migrex.linkage.party import send_encodings, unit_name
+from migrex.linkage.records import read_register
+from migrex.linkage.runs import linkage_node, run_of
+from migrex.linkage.unit_client import UnitClient, unit_address
+from migrex.officers.cli_identity import Token
+from migrex.officers.model import Action
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("send")
+def send_command(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="the accepted run's case")],
+    register: Annotated[
+        Path | None, typer.Option(help="a citizens' register file (default: the node's own)")
+    ] = None,
+    token: Token = None,
+) -> None:
+    """Encode our citizens' register for an accepted run and send it to the linkage unit."""
+    node = node_from(ctx)
+    party = linkage_node(node, load_trust(node.settings, node.agreements))
+    with node.unit_of_work() as uow:
+        officer, _case = acting_on_case(uow, token, case_id, Action.DECIDE)
+        run = run_of(uow, party.casework, case_id)
+        records = read_register(register) if register else own_citizens(uow.session)
+        address = unit_address(party.trust, run.case.agreement_id, unit_name(party, run))
+        with UnitClient(address) as client:
+            sent = send_encodings(uow, party, case_id, register=records, client=client,
+                                  actor=officer.actor, now=datetime.now(UTC))  # fmt: skip
+    state = "whole at the unit" if sent.complete else "not yet whole: send again to carry on"
+    out.print(f"run {sent.run_id}: {sent.records} records sent, {state}")
