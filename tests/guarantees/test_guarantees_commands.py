@@ -108,6 +108,7 @@ ARGS: dict[str, list[str]] = {
     "migrex linkage propose": PROPOSE_RUN,
     "migrex linkage accept": ["{case}"],
     "migrex linkage runs": [],
+    "migrex linkage send": ["{case}"],
 }
 # Bad input for each: a case that does not exist, a body that is not JSON, an authority the
 # node does not host, a number out of range.
@@ -124,6 +125,7 @@ BAD: dict[str, list[str]] = {
     "migrex linkage propose": [*PROPOSE_RUN, *BAD_RUN],
     "migrex linkage accept": ["no-such-case", "--remarks", PLANTED],
     "migrex linkage runs": ["--authority", "nowhere"],
+    "migrex linkage send": ["no-such-case", "--register", PLANTED],
 }
 
 
@@ -1016,6 +1018,7 @@ ROWS: dict[str, Row] = {
     "migrex message send": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex linkage propose": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex linkage accept": row(OFFICER, G8=Check(no_planted_person_in_errors)),
+    "migrex linkage send": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex case read": row(OFFICER, G4=LEDGERED, G5=AUDITED),
     "migrex case draft": row(OFFICER, G4=LEDGERED, G5=AUDITED),
     "migrex case narrow": row(OFFICER, G4=LEDGERED, G5=AUDITED),
