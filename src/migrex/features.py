@@ -304,6 +304,12 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 "migrex.linkage.bench:run",
                 group=False,
             ),
+            Command(
+                "linkage-scale",
+                "The linkage unit's whole work at a real run's size (20 M x 3 M): time, memory.",
+                "migrex.linkage.scale:run",
+                group=False,
+            ),
         ),
         partner_routers=("migrex.linkage.unit_api:router",),
     ),

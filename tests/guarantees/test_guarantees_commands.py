@@ -1205,6 +1205,7 @@ ROWS: dict[str, Row] = {
     ),
     "migrex channels evaluate": row(CHANNELS),
     "migrex bench linkage": row(OFFLINE),
+    "migrex bench linkage-scale": row(OFFLINE),
     "migrex linkage evaluate": row(
         OFFLINE, G8=Check(linkage_prints_no_person), G10=Check(linkage_bad_input)
     ),
