@@ -64,7 +64,7 @@ class Linked:
                        table.column("am_national_id").to_pylist(), strict=True))  # fmt: skip
 
 
-def linked_nodes(root: Path, database_url: str, persons: int = 10_000) -> Iterator[Linked]:
+def _workspace(root: Path, database_url: str) -> tuple[Workspace, DemoUnitSpec]:
     workspace = Workspace(root / "ws")
     unit_spec = DemoUnitSpec(AGREEMENT, UNIT, "KZ", "kz-am-lu-node", free_port())
     workspace.create(
@@ -72,6 +72,19 @@ def linked_nodes(root: Path, database_url: str, persons: int = 10_000) -> Iterat
         {"KZ": free_port(), "AM": free_port()}, {"AM": database_url},
         units=[unit_spec], agreement_files={AGREEMENT: AGREEMENT_FILE},
     )  # fmt: skip
+    return workspace, unit_spec
+
+
+def unit_node(root: Path) -> Node:
+    """A linkage unit's node, its database migrated, with no party running."""
+    workspace, unit_spec = _workspace(root, "")
+    unit = Node(load_settings(workspace.unit_config(unit_spec)))
+    migrate.upgrade(unit.engine)
+    return unit
+
+
+def linked_nodes(root: Path, database_url: str, persons: int = 10_000) -> Iterator[Linked]:
+    workspace, unit_spec = _workspace(root, database_url)
     kz = Node(load_settings(workspace.node_config("KZ")))
     am = Node(load_settings(workspace.node_config("AM")))
     unit = Node(load_settings(workspace.unit_config(unit_spec)))

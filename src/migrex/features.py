@@ -312,6 +312,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
             ),
         ),
         partner_routers=("migrex.linkage.unit_api:router",),
+        jobs=("migrex.linkage.unit_jobs:expire_unit_files",),
     ),
     Feature(
         "synth",

@@ -5,9 +5,11 @@ which may quote personal data (G8)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,10 +30,17 @@ from guarantee_matrix import (
     run_cell,
 )
 from guarantee_paths import Guarantee, jobs
+from linkage_unit_steps import Linked, accepted_run, linked_nodes, unit_node
 from migrex import features
+from migrex.audit.leaves import AuditLeaf
+from migrex.audit.tables import AuditLeafRow
 from migrex.casework.reading import read_case_messages
 from migrex.channels.tables import LeadMemberRow
 from migrex.exchange.runtime import ExchangeRuntime
+from migrex.exchange.trust import load_trust
+from migrex.linkage.own_register import own_citizens
+from migrex.linkage.party import send_encodings
+from migrex.linkage.unit import FOLDER, KEEP, LinkageUnit
 from migrex.node import Node
 from migrex.registry.tables import PersonPresentRow
 from migrex.retention.tables import RetentionKeyRow
@@ -41,7 +50,11 @@ FAILING_ROUNDS = 3
 
 def _run_with_failing_rounds(scene: Scene, target: str) -> tuple[int, list[dict[str, Any]]]:
     """Starts the job with every interval short; its first rounds fail with an error whose
-    text names the planted person. Returns how many rounds it tried, and what it logged."""
+    text names the planted person. Returns how many rounds it tried, and what it logged.
+    The linkage unit's job runs on a unit's node (on a party's it starts nothing), its
+    rounds failing in the unit's file system."""
+    if target in UNIT_JOBS:
+        return _unit_rounds_failing(scene, target)
     settings = scene.node.settings.model_copy(update={
         "witness_interval_seconds": 0.05, "retention_interval_seconds": 0.05,
         "relay_poll_seconds": 0.05, "relay_threads": 1,
@@ -68,6 +81,36 @@ def _run_with_failing_rounds(scene: Scene, target: str) -> tuple[int, list[dict[
         stop.set()
         runtime.stop()
     node.close()
+    return rounds[0], logs
+
+
+UNIT_JOBS = ("migrex.linkage.unit_jobs:expire_unit_files",)
+
+
+def _unit_rounds_failing(scene: Scene, target: str) -> tuple[int, list[dict[str, Any]]]:
+    unit = unit_node(scene.root / "unit-rounds")
+    settings = unit.settings.model_copy(update={"retention_interval_seconds": 0.05})
+    node = Node(settings)
+    rounds = [0]
+    real = LinkageUnit.expire
+
+    def flaky(self: LinkageUnit, now: Any, keep: Any = KEEP) -> int:
+        rounds[0] += 1
+        if rounds[0] <= FAILING_ROUNDS:
+            raise OSError(f"cannot delete the encodings of {PLANTED} {PLANTED_DOCUMENT}")
+        return real(self, now, keep)
+
+    runtime, stop = ExchangeRuntime(node, load_trust(settings, node.agreements)), threading.Event()
+    with pytest.MonkeyPatch.context() as patch, capture_logs() as logs:
+        patch.setattr(LinkageUnit, "expire", flaky)
+        features.resolve(target)(runtime, stop)
+        deadline = time.monotonic() + 20
+        while rounds[0] <= FAILING_ROUNDS + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        runtime.stop()
+    node.close()
+    unit.close()
     return rounds[0], logs
 
 
@@ -131,6 +174,46 @@ def forgets_departed_members(scene: Scene, target: str) -> None:
     planted_lead_forgotten(scene, by_the_job)
 
 
+def unit_expires_what_waited(scene: Scene, target: str) -> None:
+    """G7 at the linkage unit: the encodings of a run whose other party never sent its own
+    are deleted by the job once they waited longer than the unit keeps anything, and the
+    deletion is logged."""
+    for linked in linked_nodes(scene.root / "unit", f"sqlite:///{scene.root / 'unit-am.db'}"):
+        case_id = accepted_run(linked)
+        with linked.pair.kz.unit_of_work() as uow, linked.client("KZ") as client:
+            send_encodings(uow, linked.party("KZ"), case_id, register=own_citizens(uow.session),
+                           client=client, actor="officer:x", now=now())  # fmt: skip
+        linked.unit_process.stop()
+        kept = list((linked.unit.settings.data_dir / FOLDER).rglob("*"))
+        assert any(p.name == "opening.jws" for p in kept)
+        waited = time.time() - KEEP.total_seconds() - 3600
+        for path in kept:
+            os.utime(path, (waited, waited))
+        settings = linked.unit.settings.model_copy(update={"retention_interval_seconds": 0.05})
+        running = Node(settings)
+        runtime, stop = ExchangeRuntime(running, load_trust(settings, running.agreements)), \
+            threading.Event()  # fmt: skip
+        features.resolve(target)(runtime, stop)
+        deadline = time.monotonic() + 20
+        while not _expiry_logged(linked) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        runtime.stop()
+        running.close()
+        assert _unit_openings(linked) == []
+        assert _expiry_logged(linked)
+
+
+def _expiry_logged(linked: Linked) -> bool:
+    with linked.unit.unit_of_work() as uow:
+        leaves = [AuditLeaf.decode(d) for d in uow.session.scalars(select(AuditLeafRow.data))]
+    return any("encodings-deleted:expired" in (leaf.reference or "") for leaf in leaves)
+
+
+def _unit_openings(linked: Linked) -> list[Path]:
+    return list((linked.unit.settings.data_dir / FOLDER).rglob("opening.jws"))
+
+
 def _departed_members(node: Node) -> int:
     with node.unit_of_work() as uow:
         return uow.session.scalar(select(func.count()).select_from(LeadMemberRow).where(
@@ -162,6 +245,7 @@ ROWS: dict[str, Row] = {
     "migrex.witness.jobs:start_witnessing": row(JOB),
     "migrex.retention.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
     "migrex.channels.jobs:forget_departed_members": row(JOB, G7=Check(forgets_departed_members)),
+    "migrex.linkage.unit_jobs:expire_unit_files": row(JOB, G7=Check(unit_expires_what_waited)),
 }
 
 

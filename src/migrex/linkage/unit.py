@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -72,6 +72,9 @@ log = structlog.get_logger(__name__)
 FOLDER: Final = "linkage-unit"
 NOTE: Final = "run.json"
 RESULTS: Final = "results"
+# A run whose other party never sends, or a result its party never collects, is deleted
+# after this long: the unit keeps nothing of a run for longer than its parties need.
+KEEP: Final = timedelta(days=14)
 
 
 class RunConflict(MigrexError):
@@ -314,7 +317,7 @@ class LinkageUnit:
             right = load(run / right_id, decryption_keys=keys, resolve_signing_key=resolve,
                          now=now)  # fmt: skip
             if _encoding(run / left_id) != _encoding(run / right_id):
-                self._delete_encodings(agreement_id, run_id, unit, [left_id, right_id], "refused")
+                self._delete_encodings(agreement_id, run_id, [left_id, right_id], "refused")
                 raise TransferRefused("manifest-mismatch", "the parties encoded differently")
             linkage = compare(left.encoded, right.encoded, threshold=linkage_terms.threshold)
             ours, theirs = candidates_of(linkage.matches, left.pseudonyms, right.pseudonyms)
@@ -335,12 +338,12 @@ class LinkageUnit:
                               "pairs": len(ours)})  # fmt: skip
             compared = f"compared:pairs={len(ours)}:compared={linkage.compared_pairs}"
             self._audit(agreement_id, run_id, compared)
-            self._delete_encodings(agreement_id, run_id, unit, [left_id, right_id], "compared")
+            self._delete_encodings(agreement_id, run_id, [left_id, right_id], "compared")
         log.info("linkage run compared", agreement=agreement_id, run=run_id, pairs=len(ours))
         return True
 
     def _delete_encodings(
-        self, agreement_id: str, run_id: str, unit: str, senders: list[str], why: str
+        self, agreement_id: str, run_id: str, senders: list[str], why: str
     ) -> None:
         run = self.run_dir(agreement_id, run_id)
         for sender in senders:
@@ -380,6 +383,39 @@ class LinkageUnit:
         path.unlink()
         self._audit(agreement_id, run_id, f"result-deleted:collected-by:{party}", erased=True)
 
+    # --- expiry -------------------------------------------------------------------------
+
+    def expire(self, now: datetime, keep: timedelta = KEEP) -> int:
+        """Deletes what waited longer than `keep`: the encodings of a run whose other party
+        never sent its own, and a result its party never collected. Each is logged; how
+        many were deleted is returned."""
+        deleted = 0
+        for agreement_id in sorted(self.node.agreements):
+            try:
+                self.unit_of(agreement_id)
+            except NotFound:
+                continue
+            folder = self.root / agreement_id
+            for run in sorted(folder.iterdir()) if folder.is_dir() else []:
+                deleted += self._expire_run(agreement_id, run, now - keep)
+        return deleted
+
+    def _expire_run(self, agreement_id: str, run: Path, before: datetime) -> int:
+        if not run.is_dir() or not is_message_id(run.name):
+            return 0
+        stale = [d for d in run.iterdir() if d.is_dir() and _older(d, before)]
+        senders = [d.name for d in stale if d.name != RESULTS]
+        if senders:
+            self._delete_encodings(agreement_id, run.name, senders, "expired")
+        results = run / RESULTS
+        expired = (
+            [p for p in results.glob("*.jwe") if _older(p, before)] if results.is_dir() else []
+        )
+        for path in expired:
+            path.unlink()
+            self._audit(agreement_id, run.name, f"result-deleted:expired:{path.stem}", erased=True)
+        return len(senders) + len(expired)
+
     # --- the unit's notes and log -------------------------------------------------------
 
     def _audit(self, agreement_id: str, run_id: str, what: str, *, erased: bool = False) -> None:
@@ -393,6 +429,12 @@ class LinkageUnit:
 
 
 _STARTING = threading.Lock()
+
+
+def _older(path: Path, before: datetime) -> bool:
+    """Nothing under `path` changed since `before`."""
+    stamps = [path.stat().st_mtime, *(p.stat().st_mtime for p in path.rglob("*"))]
+    return max(stamps) < before.timestamp()
 
 
 def _note(run: Path) -> dict[str, Any]:
