@@ -26,10 +26,10 @@ from migrex.linkage.attack import Scene, rates
 from migrex.linkage.blocking import (
     PASSES,
     blocking_tokens,
-    candidate_chunks,
     pair_completeness,
 )
-from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, match, pair_scores
+from migrex.linkage.blockwise import blocks_of, scored_pairs
+from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, match
 from migrex.linkage.encoder import Encoded, Ints, encode_filters
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
@@ -80,26 +80,21 @@ def link(
 
 
 def compare(ours: Encoded, theirs: Encoded, *, threshold: float = THRESHOLD) -> Linkage:
-    """Block, compare and match two parties' encodings: what a linkage unit does. Candidate
-    pairs are scored a chunk at a time and only those at or above the threshold are kept,
-    so memory follows the matches, not the pairs compared."""
+    """Block, compare and match two parties' encodings: what a linkage unit does. Each
+    pass's blocks are scored as small dense blocks (`linkage.blockwise`) and only the pairs
+    at or above the threshold are kept, so memory follows the matches, not the pairs
+    compared."""
     counts = (field_counts(ours.filters), field_counts(theirs.filters))
     per_pass = dict.fromkeys(PASSES, 0)
     kept: list[tuple[Ints, Ints, npt.NDArray[np.float32]]] = []
     blocking = comparing = 0.0
-    chunks = candidate_chunks(ours.blocks, theirs.blocks)
-    while True:
+    for name in PASSES:
         start = time.perf_counter()
-        chunk = next(chunks, None)
+        blocks = blocks_of(ours.blocks[name], theirs.blocks[name])
+        per_pass[name] = blocks.pairs
         blocked = time.perf_counter()
+        kept += scored_pairs(ours.filters, theirs.filters, blocks, threshold, counts=counts)
         blocking += blocked - start
-        if chunk is None:
-            break
-        name, li, ri = chunk
-        per_pass[name] += len(li)
-        scores = pair_scores(ours.filters, theirs.filters, li, ri, counts=counts)
-        good = scores >= threshold
-        kept.append((li[good], ri[good], scores[good]))
         comparing += time.perf_counter() - blocked
     start = time.perf_counter()
     li, ri, scores = (np.concatenate(part) for part in zip(*kept, strict=True)) if kept else (
