@@ -3,9 +3,10 @@
 A candidate names a record of the party's own citizens' register. When the record leaves the
 register (the person was erased), the candidate goes with it, whatever its state. An open
 candidate, which no officer took up, goes with its run once the agreement's retention period
-has passed since the run began; a decided one (dismissed, or closed by the partner's answer)
-keeps its decision, the officer, the reason and the case for accountability, but not whose
-record it was once the retention period has passed since the decision.
+has passed since the run began; a decided one (asked about, dismissed, or closed by the
+partner's answer) keeps its decision, the officer, the reason and the case for
+accountability, but not whose record it was once the retention period has passed since the
+decision.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from migrex.agreements import Agreement
 from migrex.audit import events
 from migrex.audit.pending import record
 from migrex.casework.tables import CaseRow
-from migrex.linkage.candidate_rules import FINAL, CandidateState, keeping
+from migrex.linkage.candidate_rules import CandidateState, keeping
 from migrex.linkage.tables import CandidateRow
 from migrex.registry.tables import CitizenRow
 from migrex.uow import UnitOfWork
@@ -59,7 +60,7 @@ def forget_candidates(
         select(CandidateRow, CaseRow.opened_at)
         .join(CaseRow, CaseRow.id == CandidateRow.run_case_id)
         .where((CandidateRow.state == CandidateState.OPEN)
-               | (CandidateRow.state.in_(sorted(FINAL)) & CandidateRow.national_id.is_not(None)))
+               | CandidateRow.national_id.is_not(None))
     ).all()  # fmt: skip
     for candidate, run_opened_at in waiting:
         agreement = agreements.get(candidate.agreement_id)

@@ -124,10 +124,11 @@ def keeping(
     """What retention does with a candidate now (G7). An open one, which no officer took up,
     goes with its run once the run's retention ends ("delete"); a decided one keeps its
     decision but, once the retention period has passed since the decision, not whose record
-    it was ("strip": the national id goes). A requested one waits for the partner's answer,
-    which the case's own deadline and expiry bound."""
+    it was ("strip": the national id goes). A requested one counts from the request: an
+    answer that never came (a refusal, a withdrawal, a lapsed case) keeps no id for ever, and
+    a late answer still closes it by its case."""
     if state is CandidateState.OPEN:
         return "delete" if run_opened_at + retention <= now else "keep"
-    if state in FINAL and decided_at is not None and decided_at + retention <= now:
+    if decided_at is not None and decided_at + retention <= now:
         return "strip"
     return "keep"

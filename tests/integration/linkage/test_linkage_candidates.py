@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select
 
 from casework_steps import context, deliver, now, state
 from factories import citizen
@@ -241,3 +241,37 @@ def test_retention_deletes_erased_persons_and_expired_runs_and_strips_decided_on
         "linkage-candidates-forgotten:erased-persons=1:expired=0:stripped=0",
         "linkage-candidates-forgotten:erased-persons=0:expired=1:stripped=1",
     ]
+
+
+def _in_linkage_tables(node: Node, secret: str) -> list[str]:
+    """Where `secret` is in any column of any table linkage keeps (the registry keeps its own
+    record versions, under its own rules)."""
+    metadata = MetaData()
+    metadata.reflect(node.engine)
+    found = []
+    with node.engine.connect() as connection:
+        for table in metadata.sorted_tables:
+            if not table.name.startswith("linkage_"):
+                continue
+            for row in connection.execute(select(table)):
+                found += [f"{table.name}.{column.name}"
+                          for column, value in zip(table.columns, row, strict=True)
+                          if secret in str(value)]  # fmt: skip
+    return found
+
+
+def test_an_erased_persons_candidate_leaves_no_copy_of_their_id(
+    pair: Pair, run: str, tmp_path: Path
+) -> None:
+    """G7: once the person leaves the register and the retention pass ran, their national id
+    is in no column of linkage's tables (the scan finds it before, so it can fail)."""
+    secret = KZ_OTHER["national_id"]
+    file(pair.kz, run, "kz-mia", ("P-0002", secret, "possible"))
+    with pair.kz.unit_of_work() as uow:
+        dismiss_candidate(uow, KZ_OFFICER, candidate_by_pair(uow, ["kz-mia"], "P-0002"),
+                          reason="different person", now=now())  # fmt: skip
+    citizens(pair.kz, "KZ", [KZ_PERSON], tmp_path, Mode.SNAPSHOT)
+    assert _in_linkage_tables(pair.kz, secret) == ["linkage_candidate.national_id"]
+    with pair.kz.unit_of_work() as uow:
+        assert forget_candidates(uow, pair.kz.agreements, now()).erased_persons == 1
+    assert _in_linkage_tables(pair.kz, secret) == []

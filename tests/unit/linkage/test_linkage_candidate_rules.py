@@ -106,10 +106,8 @@ def test_retention_deletes_untaken_candidates_with_their_run_and_strips_decided_
                    retention=RETENTION, now=now)  # fmt: skip
     if state is S.OPEN:
         assert fate == ("delete" if since_run >= RETENTION else "keep")
-    elif state in FINAL:
+    else:  # decided by an officer (requested, dismissed) or by the partner's answer (closed)
         assert fate == ("strip" if since_decision >= RETENTION else "keep")
-    else:  # requested: the partner's answer (or the case's expiry) decides first
-        assert fate == "keep"
 
 
 def test_a_request_quotes_a_pair_about_one_person_only() -> None:
