@@ -20,6 +20,8 @@ from casework_scenes import INQUIRY, incoming_in_review
 from casework_steps import context, now
 from console_client import Browser
 from guarantee_channels import console_card_is_recorded, console_decision_is_audited
+from guarantee_linkage import console_candidate_is_recorded
+from guarantee_linkage import console_decision_is_audited as candidate_decision_is_audited
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
@@ -46,7 +48,8 @@ from stats_scenes import AGREEMENT, OWN_DATASET, stored_release
 PARAMETERS = {"code": "en", "name": "console.js", "queue": "incoming",
               "username": "nobody-here", "message_id": "no-such-message",
               "token_id": "999999", "agreement_id": AGREEMENT, "dataset_id": OWN_DATASET,
-              "period": "2024", "lead_id": "R999999-L0001"}  # fmt: skip
+              "period": "2024", "lead_id": "R999999-L0001",
+              "candidate_id": "999999"}  # fmt: skip
 _REQUEST = dict.fromkeys(
     (
         "agreement",
@@ -87,6 +90,8 @@ FORMS: dict[str, dict[str, str]] = {
     },
     "POST /ui/leads/{lead_id}/dismiss": {"reason": "x"},
     "POST /ui/leads/{lead_id}/open": {"to": "x"},
+    "POST /ui/linkage/{candidate_id}/verify": {"pair": "x"},
+    "POST /ui/linkage/{candidate_id}/dismiss": {"reason": "x"},
 }
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
@@ -460,6 +465,35 @@ CONSOLE_ROWS: dict[str, Row] = {
         ),
         G5=Check(console_decision_is_audited),
         G6=_na("the use case counts the request's persons against the limits (G6 per kind)"),
+        G10=BAD_FORM,
+    ),
+    "GET /ui/linkage": row(
+        CONSOLE, G4=_na("lists pair ids, bands and states: no record of the register is shown")
+    ),
+    "GET /ui/linkage/{candidate_id}": row(
+        CONSOLE,
+        G4=Check(console_candidate_is_recorded, (True,)),
+        G5=Check(console_candidate_is_recorded, (False,)),
+    ),
+    "POST /ui/linkage/{candidate_id}/dismiss": row(
+        CONSOLE, G5=Check(candidate_decision_is_audited), G10=BAD_FORM
+    ),
+    "POST /ui/linkage/{candidate_id}/verify": row(
+        CONSOLE,
+        G1=_na(
+            "the request leaves through casework.service.open_case and its outgoing gate "
+            "(G1 per message kind; tests/integration/linkage)"
+        ),
+        G2=_na(
+            "the pre-filled request names the person by Latin names and birth date only and "
+            "asks the citizenship status (tests/integration/linkage)"
+        ),
+        G4=_na(
+            "shows nothing; what leaves is ledgered by the outgoing gate, checked per "
+            "message kind (G4)"
+        ),
+        G5=Check(candidate_decision_is_audited),
+        G6=_na("the use case counts the request's person against the limits (G6 per kind)"),
         G10=BAD_FORM,
     ),
     "GET /": row(CONSOLE, G11=PUBLIC),

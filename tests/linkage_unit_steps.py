@@ -5,7 +5,7 @@ proposed by Kazakhstan and accepted by Armenia."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +18,6 @@ from migrex.demo.workspace import Workspace
 from migrex.directory.demo import DemoUnitSpec
 from migrex.exchange.processes import NodeProcess, free_port
 from migrex.exchange.trust import load_trust
-from migrex.linkage.party import ResolvedCandidate
 from migrex.linkage.runs import LinkageNode, ProposeRun, accept_linkage_run, propose_linkage_run
 from migrex.linkage.unit_client import UnitClient, unit_address
 from migrex.node import Node
@@ -38,7 +37,6 @@ class Linked:
     unit: Node
     unit_process: NodeProcess
     synth: Path
-    filed: dict[str, list[ResolvedCandidate]] = field(default_factory=dict)
 
     def party(self, state: str) -> LinkageNode:
         node, trust = (
@@ -50,13 +48,6 @@ class Linked:
 
     def client(self, state: str) -> UnitClient:
         return UnitClient(unit_address(self.party(state).trust, AGREEMENT, UNIT))
-
-    def file(self, state: str):  # type: ignore[no-untyped-def]
-        def filed(uow, case_id, authority, candidates):  # type: ignore[no-untyped-def]
-            self.filed.setdefault(state, []).extend(candidates)
-            return len(candidates)
-
-        return filed
 
     def truth(self) -> set[tuple[str, str]]:
         table = pq.read_table(self.synth / "ground_truth" / "dual_citizens.parquet")

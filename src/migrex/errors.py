@@ -48,6 +48,8 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "SnapshotRemovesTooMuch": 35,
     "BackupRefused": 37,
     "RestoreTargetInUse": 38,
+    "UnitUnreachable": 39,
+    "ResultNotReady": 40,
     # Start-up checks (migrex.checks): what is missing, and so what to run.
     "DatabaseMissing": 28,
     "DatabaseNotCurrent": 29,

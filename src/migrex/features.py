@@ -50,6 +50,10 @@ class Feature:
     `discard_hooks` name functions `hook(uow, discarded: exchange.service.Discarded)`
     the exchange calls, in the operator's transaction, when an outgoing message is discarded
     (`migrex outbox discard`): casework, above the exchange, notes it on the message's case.
+    `sending_hooks` pair a message type with a function the outgoing gate calls, in the
+    sender's transaction, once a message of that type passed its checks on a case
+    (`hook(session, case_id, our_authority, body, now=now)`): linkage closes the candidate a
+    citizenship reply answers, at the party that sends it.
     `own_kinds` are message types that belong to no case, which the feature files itself:
     casework's clerk sets each aside in the inbox as `set_aside_status(name)` for the
     feature's own job.
@@ -64,6 +68,7 @@ class Feature:
     jobs: tuple[str, ...] = ()
     filing_hooks: tuple[tuple[str, str], ...] = ()
     discard_hooks: tuple[str, ...] = ()
+    sending_hooks: tuple[tuple[str, str], ...] = ()
     own_kinds: tuple[str, ...] = ()
 
 
@@ -311,8 +316,17 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 group=False,
             ),
         ),
+        tables=("migrex.linkage.tables",),
         partner_routers=("migrex.linkage.unit_api:router",),
-        jobs=("migrex.linkage.unit_jobs:expire_unit_files",),
+        jobs=(
+            "migrex.linkage.jobs:forget_candidates_job",
+            "migrex.linkage.unit_jobs:expire_unit_files",
+        ),
+        filing_hooks=(
+            ("citizenship-verification-request", "migrex.linkage.candidates:partner_asked"),
+            ("citizenship-verification-reply", "migrex.linkage.candidates:reply_filed"),
+        ),
+        sending_hooks=(("citizenship-verification-reply", "migrex.linkage.candidates:reply_sent"),),
     ),
     Feature(
         "synth",
@@ -376,6 +390,11 @@ def jobs() -> Iterator[Any]:
 def filing_hooks() -> dict[str, Any]:
     """Message type → the hook called when a message of that type is filed."""
     return {kind: resolve(target) for f in FEATURES for kind, target in f.filing_hooks}
+
+
+def sending_hooks() -> dict[str, Any]:
+    """Message type → the hook the outgoing gate calls when the node sends one."""
+    return {kind: resolve(target) for f in FEATURES for kind, target in f.sending_hooks}
 
 
 def discard_hooks() -> list[Any]:

@@ -32,6 +32,12 @@ from guarantee_channels import (
     decision_is_audited,
     kept_leads_forget_departed,
 )
+from guarantee_linkage import (
+    candidates_name_no_one,
+    command_decision_is_audited,
+    kept_candidates_forget_erased,
+    reason_is_not_given_back,
+)
 from guarantee_matrix import (
     APPROVER_PASSWORD,
     PLANTED,
@@ -109,6 +115,10 @@ ARGS: dict[str, list[str]] = {
     "migrex linkage accept": ["{case}"],
     "migrex linkage runs": [],
     "migrex linkage send": ["{case}"],
+    "migrex linkage collect": ["{case}"],
+    "migrex linkage candidates": [],
+    "migrex linkage verify": ["P-none"],
+    "migrex linkage dismiss": ["P-none", "--reason", "x"],
 }
 # Bad input for each: a case that does not exist, a body that is not JSON, an authority the
 # node does not host, a number out of range.
@@ -126,6 +136,10 @@ BAD: dict[str, list[str]] = {
     "migrex linkage accept": ["no-such-case", "--remarks", PLANTED],
     "migrex linkage runs": ["--authority", "nowhere"],
     "migrex linkage send": ["no-such-case", "--register", PLANTED],
+    "migrex linkage collect": ["no-such-case", "--wait", "-1"],
+    "migrex linkage candidates": ["--state", "nowhere"],
+    "migrex linkage verify": ["no-such-pair"],
+    "migrex linkage dismiss": ["no-such-pair", "--reason", PLANTED],
 }
 
 
@@ -1019,6 +1033,28 @@ ROWS: dict[str, Row] = {
     "migrex linkage propose": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex linkage accept": row(OFFICER, G8=Check(no_planted_person_in_errors)),
     "migrex linkage send": row(OFFICER, G8=Check(no_planted_person_in_errors)),
+    "migrex linkage collect": row(OFFICER),
+    "migrex linkage candidates": row(
+        OFFICER,
+        G4=_("lists pair ids, bands and states: no record of the register is shown"),
+        G7=Check(kept_candidates_forget_erased),
+        G8=Check(candidates_name_no_one),
+    ),
+    "migrex linkage verify": row(
+        OFFICER,
+        G1=_(
+            "the request leaves through casework.service.open_case and its outgoing gate "
+            "(G1 per message kind; tests/integration/linkage)"
+        ),
+        G2=_(
+            "the pre-filled request names the person by Latin names and birth date only and "
+            "asks the citizenship status (tests/integration/linkage)"
+        ),
+        G5=Check(command_decision_is_audited),
+    ),
+    "migrex linkage dismiss": row(
+        OFFICER, G5=Check(command_decision_is_audited), G8=Check(reason_is_not_given_back)
+    ),
     "migrex case read": row(OFFICER, G4=LEDGERED, G5=AUDITED),
     "migrex case draft": row(OFFICER, G4=LEDGERED, G5=AUDITED),
     "migrex case narrow": row(OFFICER, G4=LEDGERED, G5=AUDITED),

@@ -18,6 +18,7 @@ from structlog.testing import capture_logs
 
 from casework_steps import context, now
 from guarantee_channels import planted_lead_forgotten
+from guarantee_linkage import ERASED, a_candidate
 from guarantee_matrix import (
     PLANTED,
     PLANTED_DOCUMENT,
@@ -40,6 +41,7 @@ from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.trust import load_trust
 from migrex.linkage.own_register import own_citizens
 from migrex.linkage.party import send_encodings
+from migrex.linkage.tables import CandidateRow
 from migrex.linkage.unit import FOLDER, KEEP, LinkageUnit
 from migrex.node import Node
 from migrex.registry.tables import PersonPresentRow
@@ -214,6 +216,30 @@ def _unit_openings(linked: Linked) -> list[Path]:
     return list((linked.unit.settings.data_dir / FOLDER).rglob("opening.jws"))
 
 
+def forgets_erased_candidates(scene: Scene, target: str) -> None:
+    """G7: the linkage job's round deletes the candidate of a record no longer in the
+    citizens' register: no candidate row names it."""
+    a_candidate(scene, ERASED)
+    assert _erased_candidates(scene.node) == 1
+    settings = scene.node.settings.model_copy(update={"retention_interval_seconds": 0.05})
+    running = Node(settings)
+    runtime, stop = ExchangeRuntime(running, scene.pair.am_trust), threading.Event()
+    features.resolve(target)(runtime, stop)
+    deadline = time.monotonic() + 20
+    while _erased_candidates(scene.node) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runtime.stop()
+    running.close()
+    assert _erased_candidates(scene.node) == 0, "the linkage job kept an erased person's candidate"
+
+
+def _erased_candidates(node: Node) -> int:
+    with node.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(CandidateRow)
+                                  .where(CandidateRow.national_id == ERASED)) or 0  # fmt: skip
+
+
 def _departed_members(node: Node) -> int:
     with node.unit_of_work() as uow:
         return uow.session.scalar(select(func.count()).select_from(LeadMemberRow).where(
@@ -234,7 +260,8 @@ JOB: Row = {
     Guarantee.G8: Check(logs_no_error_text),
     Guarantee.G9: Check(keeps_going),
     Guarantee.G10: Check(keeps_going),
-    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention', 'channels'), "
+    Guarantee.G11: _("runs as the node itself (actor 'relay', 'filing', 'retention', 'channels', "
+                     "'linkage'), "
                      "started by `migrex serve`, an administration command"),
     Guarantee.G12: _("moves no statistics release of its own"),
 }  # fmt: skip
@@ -245,6 +272,7 @@ ROWS: dict[str, Row] = {
     "migrex.witness.jobs:start_witnessing": row(JOB),
     "migrex.retention.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
     "migrex.channels.jobs:forget_departed_members": row(JOB, G7=Check(forgets_departed_members)),
+    "migrex.linkage.jobs:forget_candidates_job": row(JOB, G7=Check(forgets_erased_candidates)),
     "migrex.linkage.unit_jobs:expire_unit_files": row(JOB, G7=Check(unit_expires_what_waited)),
 }
 

@@ -45,6 +45,9 @@ class NodeContext:
     # Message type → inbox status: kinds of no case that a feature files itself
     # (`migrex.features.Feature.own_kinds`), left to it as they arrive.
     set_aside: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Message type → what a feature above casework does when the node sends such a message
+    # on a case (`migrex.features.Feature.sending_hooks`).
+    sending_hooks: Mapping[str, SendingHook] = field(default_factory=dict, repr=False)
 
 
 class FilingHook(Protocol):
@@ -52,8 +55,17 @@ class FilingHook(Protocol):
 
     def __call__(
         self, session: Session, agreement: Agreement, sender: str, body: Any, *,
-        message_id: str, now: datetime,
+        message_id: str, case_id: str, now: datetime,
     ) -> None: ...  # fmt: skip
+
+
+class SendingHook(Protocol):
+    """Called by the outgoing gate once a message passed its checks, in the sender's
+    transaction, with the case it goes out on; raising stops the send."""
+
+    def __call__(
+        self, session: Session, case_id: str, our_authority: str, body: Any, *, now: datetime
+    ) -> None: ...
 
 
 def node_context(node: Node) -> NodeContext:
@@ -66,7 +78,7 @@ def node_context(node: Node) -> NodeContext:
     return NodeContext(
         node.agreements, node.settings.authorities,
         node_secret(keys, SUBJECT_KEY), node_secret(keys, RETENTION_KEY), signing,
-        features.filing_hooks(), features.set_aside(),
+        features.filing_hooks(), features.set_aside(), features.sending_hooks(),
     )  # fmt: skip
 
 

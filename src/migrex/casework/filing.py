@@ -387,7 +387,8 @@ def file_message(
         check_refusal(agreement, body)
     hook = node.filing_hooks.get(row.type)
     if hook is not None:
-        hook(uow.session, agreement, row.sender, body, message_id=row.message_id, now=now)
+        hook(uow.session, agreement, row.sender, body, message_id=row.message_id,
+             case_id=case.id, now=now)  # fmt: skip
     arrival = Arrival(row, kind, case, view, payload, body)
     arrival = _minimised(uow, agreement.fields_allowed(case.purpose) if case.purpose
                          else frozenset(), arrival)  # fmt: skip

@@ -142,6 +142,9 @@ def send(
     carried = kind.carried(body, view.opening)
     check_profile(agreement, kind, case, carried, view.asked)
     check_onward_transfer(uow, node, agreement, case, carried)
+    hook = node.sending_hooks.get(body.type)
+    if hook is not None:
+        hook(uow.session, case.id, case.our_authority, body, now=now)
     message_id = new_message_id(now)
     payload = as_json(body)
     if kind.personal:

@@ -1,5 +1,6 @@
 """`migrex linkage`: privacy-preserving linkage of two citizens' registers: `evaluate` offline on
-register files, and a run proposed, accepted and listed as casework (`run_cli`)."""
+register files, a run proposed, accepted and listed as casework (`run_cli`), and the officers'
+queue of a run's candidates (`candidate_cli`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 
 from migrex.console import err, out, progress_bar
 from migrex.linkage.attack import STEPS, scene
+from migrex.linkage.candidate_cli import app as candidates
 from migrex.linkage.compare import THRESHOLD
 from migrex.linkage.evaluation import (
     HARDENINGS,
@@ -30,6 +32,7 @@ from migrex.synth import generate
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(runs)  # propose, accept, runs
 app.add_typer(with_unit)  # send, collect
+app.add_typer(candidates)  # candidates, verify, dismiss
 
 
 @app.command("evaluate")

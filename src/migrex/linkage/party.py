@@ -22,6 +22,7 @@ from typing import Final
 from migrex.audit import events
 from migrex.audit.pending import record
 from migrex.exchange.service import NotPermitted
+from migrex.linkage.candidates import ResolvedCandidate, file_candidates
 from migrex.linkage.chunks import batches
 from migrex.linkage.evaluation import encode
 from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
@@ -49,15 +50,6 @@ class Sent:
     run_id: str
     records: int
     complete: bool
-
-
-@dataclass(frozen=True)
-class ResolvedCandidate:
-    """A candidate of ours, its pseudonym resolved to our register's id."""
-
-    pair_id: str
-    national_id: str
-    band: str
 
 
 @dataclass(frozen=True)
@@ -134,11 +126,10 @@ def send_encodings(
 
 def collect_candidates(
     uow: UnitOfWork, node: LinkageNode, case_id: str, *, national_ids: Callable[[], Iterable[str]],
-    client: UnitClient, file: Callable[[UnitOfWork, str, str, list[ResolvedCandidate]], int],
-    actor: str, now: datetime,
+    client: UnitClient, actor: str, now: datetime,
 ) -> Collected | None:  # fmt: skip
     """Our candidates of the run, once the unit has compared it (None before): resolved,
-    filed with `file(uow, case_id, authority, candidates)` and receipted to the unit in
+    filed for officers (`linkage.candidates.file_candidates`) and receipted to the unit in
     that order, so a failure before the receipt leaves the result at the unit to collect
     again (filing is idempotent per pair)."""
     run = run_of(uow, node.casework, case_id)
@@ -156,7 +147,8 @@ def collect_candidates(
     ids = resolve(key, national_ids(), (c.pseudonym for c in found))
     resolved = [ResolvedCandidate(c.pair_id, ids[c.pseudonym], c.band)
                 for c in found if c.pseudonym in ids]  # fmt: skip
-    file(uow, case_id, ours, resolved)
+    file_candidates(uow, run_case_id=case_id, authority=ours, candidates=resolved, actor=actor,
+                    now=now)  # fmt: skip
     record(uow.session, events.linkage_step(
         at=now, actor=actor, authority=ours,
         reference=f"linkage:{run_id}:collected:candidates={len(resolved)}"

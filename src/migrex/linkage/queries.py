@@ -1,12 +1,19 @@
-"""What `migrex linkage runs` lists: the node's linkage runs, each read from its case."""
+"""What `migrex linkage runs` and `candidates` list: the node's linkage runs, each read from
+its case, and the candidates its officers work through."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, select
 
 from migrex.casework.context import NodeContext
 from migrex.casework.tables import CaseRow
+from migrex.linkage.candidate_rules import BANDS, CandidateInvalid, CandidateNotFound
 from migrex.linkage.runs import LINKAGE_CATEGORY, Run, run_of
+from migrex.linkage.tables import CandidateRow
 from migrex.uow import UnitOfWork
 
 
@@ -24,3 +31,64 @@ def linkage_runs(
     if authority is not None:
         query = query.where(CaseRow.our_authority == authority)
     return [run_of(uow, node, case_id) for case_id in uow.session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class CandidateLine:
+    """A candidate as the queue lists it: no personal data (the pair id is the unit's, the
+    national id is not shown)."""
+
+    id: int
+    run_id: str
+    run_case_id: str
+    authority: str
+    pair_id: str
+    band: str
+    state: str
+    filed_at: datetime
+    decided_by: str | None
+    request_case_id: str | None
+    outcome: str | None
+
+
+def candidates_of(
+    uow: UnitOfWork, authorities: Sequence[str], *, run: str | None = None,
+    state: str | None = None, limit: int = 500,
+) -> list[CandidateLine]:  # fmt: skip
+    """The candidates of `authorities` (of one run, by its run id or its case id, and in one
+    state when given), strongest band first, then oldest first."""
+    band_order = case(*((CandidateRow.band == b, i) for i, b in enumerate(BANDS)), else_=len(BANDS))
+    query = (
+        select(CandidateRow)
+        .where(CandidateRow.authority.in_(list(authorities)))
+        .order_by(CandidateRow.run_case_id, band_order, CandidateRow.filed_at, CandidateRow.id)
+        .limit(limit)
+    )
+    if run is not None:
+        query = query.where((CandidateRow.run_id == run) | (CandidateRow.run_case_id == run))
+    if state is not None:
+        query = query.where(CandidateRow.state == state)
+    return [
+        CandidateLine(c.id, c.run_id, c.run_case_id, c.authority, c.pair_id, c.band, c.state,
+                      c.filed_at, c.decided_by, c.request_case_id, c.outcome)
+        for c in uow.session.scalars(query)
+    ]  # fmt: skip
+
+
+def candidate_by_pair(
+    uow: UnitOfWork, authorities: Sequence[str], pair_id: str, run: str | None = None
+) -> int:
+    """The id of the candidate of `pair_id` among `authorities`' (of one run when given);
+    CandidateNotFound for none, CandidateInvalid when the pair id names candidates of several
+    runs and no run is given."""
+    query = select(CandidateRow.id).where(
+        CandidateRow.pair_id == pair_id, CandidateRow.authority.in_(list(authorities))
+    )
+    if run is not None:
+        query = query.where((CandidateRow.run_id == run) | (CandidateRow.run_case_id == run))
+    found = list(uow.session.scalars(query.limit(2)))
+    if not found:
+        raise CandidateNotFound("no linkage candidate of that pair among the officer's")
+    if len(found) > 1:
+        raise CandidateInvalid("the pair id names candidates of several runs: give --run")
+    return found[0]

@@ -44,7 +44,7 @@ from migrex.audit import events
 from migrex.audit.pending import record
 from migrex.envelope import is_message_id
 from migrex.envelope.model import is_authority_id
-from migrex.errors import MigrexError, NotFound
+from migrex.errors import Conflict, NotFound
 from migrex.exchange.trust import Trust
 from migrex.linkage.chunks import TransferRefused
 from migrex.linkage.evaluation import compare
@@ -77,7 +77,7 @@ RESULTS: Final = "results"
 KEEP: Final = timedelta(days=14)
 
 
-class RunConflict(MigrexError):
+class RunConflict(Conflict):
     type_slug = "linkage-run-conflict"
     title = "The linkage unit cannot take this file for the run in its present state"
     status = 409

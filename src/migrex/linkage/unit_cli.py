@@ -10,6 +10,7 @@ since candidates are our own citizens.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +21,11 @@ from migrex.casework.decision_cli import acting_on_case
 from migrex.console import out
 from migrex.context import node_from
 from migrex.exchange.trust import load_trust
-from migrex.linkage.own_register import own_citizens
-from migrex.linkage.party import send_encodings, unit_name
+from migrex.linkage.own_register import national_ids, own_citizens
+from migrex.linkage.party import collect_candidates, send_encodings, unit_name
 from migrex.linkage.records import read_register
 from migrex.linkage.runs import linkage_node, run_of
-from migrex.linkage.unit_client import UnitClient, unit_address
+from migrex.linkage.unit_client import ResultNotReady, UnitClient, unit_address
 from migrex.officers.cli_identity import Token
 from migrex.officers.model import Action
 
@@ -53,3 +54,36 @@ def send_command(
                                   actor=officer.actor, now=datetime.now(UTC))  # fmt: skip
     state = "whole at the unit" if sent.complete else "not yet whole: send again to carry on"
     out.print(f"run {sent.run_id}: {sent.records} records sent, {state}")
+
+
+@app.command("collect")
+def collect_command(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(help="the accepted run's case")],
+    wait: Annotated[
+        float, typer.Option(min=0, help="seconds to wait for the unit to finish comparing")
+    ] = 0.0,
+    token: Token = None,
+) -> None:
+    """Collect our candidates of a run from the linkage unit, once it has compared the run:
+    they are filed for officers (`migrex linkage candidates`) and the unit deletes them."""
+    node = node_from(ctx)
+    party = linkage_node(node, load_trust(node.settings, node.agreements))
+    deadline = time.monotonic() + wait
+    while True:
+        with node.unit_of_work() as uow:
+            officer, _case = acting_on_case(uow, token, case_id, Action.VIEW_PERSONAL_DATA)
+            run = run_of(uow, party.casework, case_id)
+            address = unit_address(party.trust, run.case.agreement_id, unit_name(party, run))
+            with UnitClient(address) as client:
+                found = collect_candidates(
+                    uow, party, case_id, national_ids=lambda: list(national_ids(uow.session)),
+                    client=client, actor=officer.actor, now=datetime.now(UTC),
+                )  # fmt: skip
+        if found is not None or time.monotonic() >= deadline:
+            break
+        time.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
+    if found is None:
+        raise ResultNotReady(f"run case {case_id}: the unit is comparing or awaits a party")
+    missing = f", {found.unresolved} not in our register" if found.unresolved else ""
+    out.print(f"run {found.run_id}: {len(found.candidates)} candidates filed{missing}")

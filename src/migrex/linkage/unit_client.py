@@ -29,6 +29,12 @@ class UnitUnreachable(MigrexError):
     status = 502
 
 
+class ResultNotReady(MigrexError):
+    type_slug = "linkage-result-not-ready"
+    title = "The linkage unit has not compared the run yet; collect again later"
+    status = 409
+
+
 class UnitRefused(MigrexError):
     type_slug = "linkage-unit-refused"
     title = "The linkage unit refused the request"

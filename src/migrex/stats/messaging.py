@@ -111,7 +111,7 @@ def received_release(agreement: Agreement, sender: str, body: StatisticalInforma
 
 def file_release(
     session: Session, agreement: Agreement, sender: str, body: Any, *, message_id: str,
-    now: datetime,
+    case_id: str, now: datetime,
 ) -> None:  # fmt: skip
     """Casework's filing hook for statistical information: a release it carries is checked
     and stored as the partner's (ReleaseInvalid, NotFound or Conflict quarantine it)."""

@@ -11,6 +11,7 @@ from migrex.ui import (
     cases,
     disclosures,
     leads,
+    linkage,
     queues,
     requests,
     search,
@@ -20,5 +21,5 @@ from migrex.ui import (
 
 router = APIRouter()
 for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin,
-             statistics, leads):  # fmt: skip
+             statistics, leads, linkage):  # fmt: skip
     router.include_router(part.router)

@@ -49,7 +49,7 @@ def collect(linked: Linked, state: str, case_id: str, timeout: float = 120) -> C
             found = collect_candidates(
                 uow, linked.party(state), case_id,
                 national_ids=lambda: list(national_ids(uow.session)), client=client,
-                file=linked.file(state), actor="officer:x", now=now(),
+                actor="officer:x", now=now(),
             )  # fmt: skip
         if found is not None:
             return found

@@ -30,6 +30,10 @@ from migrex.casework.messages.parts import (
     Withheld,
 )
 
+# As `linkage.candidate_rules.PAIR_ID`: the linkage unit's id of a pair, no person's data.
+LinkagePairId = Annotated[
+    str, StringConstraints(max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
+]
 Persons = Annotated[
     list[PersonIdentifiers], Field(min_length=1, max_length=MAX_PERSONS_PER_MESSAGE)
 ]
@@ -222,6 +226,16 @@ class CitizenshipVerificationRequest(RequestBase):
     type: Literal["citizenship-verification-request"] = "citizenship-verification-request"
     persons: Persons
     requested_fields: RequestedFields = Field(default_factory=lambda: ["citizenship_status"])
+    # The record-linkage pair the request follows up, as the linkage unit named it to both
+    # parties: the requested party finds its own candidate of the pair by it. A pair is one
+    # person on each side, so a request quoting one asks about one person.
+    linkage_pair_id: LinkagePairId | None = None
+
+    @model_validator(mode="after")
+    def _one_person_per_pair(self) -> Self:
+        if self.linkage_pair_id is not None and len(self.persons) != 1:
+            raise ValueError("a request quoting a linkage pair asks about its one person")
+        return self
 
 
 class CitizenshipFinding(Body):
