@@ -43,8 +43,6 @@ CASES = {
     "violation notice filed at am-police": "violation-notice",
     "refused inquiry at am-police": "refused",
     "clarified inquiry at am-mcs": "partially-answered",
-    "citizenship verification at kz-mia": "answered",
-    "citizenship held": "yes",
     "consultation at am-mcs": "answered",
     "consultation at kz-mia": "answered",
 }
@@ -80,6 +78,14 @@ def check_outcome(outcome: dict[str, Any]) -> None:
     assert channels["leads"] >= 1 and channels["opened"] == "R1-L0001", channels
     assert channels["persons_asked"] >= 1, channels
     assert channels["state_at_partner"] == "delivered", channels
+    # The linkage step: the unit's pairs against the planted dual citizens, then one pair
+    # asked about formally, which Armenia's answer closes at both parties.
+    linkage = outcome["linkage"]
+    assert linkage["planted"] > 0, linkage
+    assert linkage["true_pairs"] / linkage["planted"] >= 0.9, linkage
+    assert linkage["true_pairs"] / linkage["pairs"] >= 0.9, linkage
+    assert linkage["held"] == "yes" and linkage["request_at_kz"] == "answered", linkage
+    assert linkage["pair_at_kz"] == "confirmed" and linkage["pair_at_am"] == "confirmed", linkage
 
 
 def check_transcript(text: str) -> None:
@@ -162,6 +168,8 @@ GOOD: dict[str, Any] = {
     "tampered_copy_caught": True,
     "channels": {"leads": 6, "opened": "R1-L0001", "persons_asked": 47,
                  "state_at_partner": "delivered"},
+    "linkage": {"planted": 300, "pairs": 301, "true_pairs": 298, "held": "yes",
+                "request_at_kz": "answered", "pair_at_kz": "confirmed", "pair_at_am": "confirmed"},
 }  # fmt: skip
 GOOD_TRANSCRIPT = """\
 computed 2024 → 2025: 2,623 → 2,134 (−18.6 %)
@@ -202,6 +210,10 @@ BROKEN = {
     "no channel lead is found": _set("channels.leads", 0),
     "a lead's request never arrives": _set("channels.state_at_partner", None),
     "a lead's request names no one": _set("channels.persons_asked", 0),
+    "the unit finds few planted dual citizens": _set("linkage.true_pairs", 200),
+    "the unit's pairs are mostly wrong": _set("linkage.pairs", 600),
+    "the pair asked about stays open": _set("linkage.pair_at_am", None),
+    "the formal answer says no": _set("linkage.held", "no"),
 }
 
 

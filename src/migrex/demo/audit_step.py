@@ -78,7 +78,7 @@ def run_audit(kz: Node, am: Node, folder: Path) -> tuple[list[LogVerdict], bool 
     """Witnesses and verifies both logs, then tampers with a copy of KZ's; returns each log's
     verdict and whether the tampering was caught (None on PostgreSQL: the copy is of a SQLite
     file)."""
-    out.rule("[bold]9. Proof: logs witnessed by the partner, verified, tampering caught")
+    out.rule("[bold]10. Proof: logs witnessed by the partner, verified, tampering caught")
     nodes = {"KZ": kz, "AM": am}
     _witness(nodes)
     table = Table("node", "log entries", "checkpoints", "cosignatures", "verification")

@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from sqlalchemy import select
 
 from migrex.casework.answers import answer_inquiry
-from migrex.casework.citizenship import answer_citizenship
 from migrex.casework.clarification import answer_clarification, ask_clarification
 from migrex.casework.consultation import add_finding, cosign_outcome, propose_outcome
 from migrex.casework.context import hit_reference_key
@@ -206,34 +204,6 @@ def clarified_then_answered(kz: Node, am: Node) -> str | None:
     return _state(am, case_id)
 
 
-def citizenship_verified(kz: Node, am: Node, synth_dir: Path) -> tuple[str, str | None]:
-    out.print("[bold]A citizenship verification (dual citizenship)[/]")
-    pairs = pq.read_table(synth_dir / "ground_truth" / "dual_citizens.parquet").to_pylist()
-    candidate = pairs[0]
-    out.print(f"  candidate from record linkage (here: the synthetic ground truth): "
-              f"{candidate['kz_surname']} {candidate['kz_given_name']}, KZ citizen")  # fmt: skip
-    body = {
-        "purpose": "combat-dual-citizenship",
-        "legal_basis": "Constitutional Law of Kazakhstan on Citizenship, Article 21",
-        "persons": [{"surname_latin": candidate["am_surname_latin"],
-                     "given_name_latin": candidate["am_given_name_latin"],
-                     "birth_date": candidate["am_birth_date"].isoformat()}],
-        "requested_fields": ["citizenship_status"],
-    }  # fmt: skip
-    case_id = _open(kz, "kz-mia", "am-mcs", "citizenship-verification-request", body)
-    _review(am, case_id)
-    with am.unit_of_work() as uow:
-        reply = answer_citizenship(
-            uow, _context(am), SqlRegistries(uow.session), case_id, actor="demo:reviewer",
-            now=datetime.now(UTC),
-        )  # fmt: skip
-    finding = reply.results[0]
-    out.print(f"  am-mcs answers: holds Armenian citizenship: [bold]{finding.holds}[/]")
-    _wait(lambda: _state(kz, case_id) == "answered")
-    out.print(f"  case at kz-mia: [green]{_state(kz, case_id)}[/]")
-    return str(finding.holds), _state(kz, case_id)
-
-
 def consultation_cosigned(kz: Node, am: Node) -> tuple[str | None, str | None]:
     out.print("[bold]A joint legal-status consultation closed with a co-signed outcome[/]")
     worker = _armenian_worker(kz)
@@ -296,7 +266,5 @@ def run_casework(kz: Node, am: Node, synth_dir: Path) -> dict[str, str | None]:
     ended["violation notice filed at am-police"] = violation_notice(kz, am)
     ended["refused inquiry at am-police"] = refused_on_security(kz, am)
     ended["clarified inquiry at am-mcs"] = clarified_then_answered(kz, am)
-    holds, ended["citizenship verification at kz-mia"] = citizenship_verified(kz, am, synth_dir)
-    ended["citizenship held"] = holds
     ended["consultation at am-mcs"], ended["consultation at kz-mia"] = consultation_cosigned(kz, am)
     return ended

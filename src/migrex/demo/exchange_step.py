@@ -14,6 +14,7 @@ from migrex.console import out
 from migrex.demo.audit_step import run_audit
 from migrex.demo.casework_step import run_casework
 from migrex.demo.channels_step import run_channels
+from migrex.demo.linkage_step import run_linkage
 from migrex.demo.outcome import Delivery, DemoOutcome
 from migrex.demo.stats_step import run_statistics
 from migrex.demo.workspace import Workspace
@@ -63,6 +64,10 @@ def run_exchange(workspace: Workspace, workers: dict[int, int], outcome: DemoOut
         )
         for state, node in nodes.items()
     }  # fmt: skip
+    if workspace.unit_config().exists():
+        config = workspace.unit_config()
+        port = load_settings(config).listen_port
+        processes["linkage unit"] = NodeProcess(config, port, config.parent / "serve.log")
     try:
         for state, process in processes.items():
             process.start()
@@ -77,6 +82,7 @@ def run_exchange(workspace: Workspace, workers: dict[int, int], outcome: DemoOut
         out.print(_table(nodes, sent, outcome.deliveries))
         outcome.cases = run_casework(nodes["KZ"], nodes["AM"], workspace.synth_dir)
         outcome.channels = run_channels(nodes["KZ"], nodes["AM"])
+        outcome.linkage = run_linkage(nodes["KZ"], nodes["AM"], workspace.synth_dir)
         outcome.released, outcome.released_change = run_statistics(
             nodes["KZ"], nodes["AM"], workspace.node_dir("AM") / "charts"
         )

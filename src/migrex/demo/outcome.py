@@ -49,6 +49,9 @@ class DemoOutcome:
     # The channels step: leads found in KZ's registers, the one opened as a request, how many
     # persons that request named, and the state its case reached at Armenia's node.
     channels: dict[str, str | int | None] = field(default_factory=dict)
+    # The linkage step: planted dual citizens, the unit's pairs, how many true, and how the
+    # pair an officer asked about ended at both parties.
+    linkage: dict[str, Any] = field(default_factory=dict)
     logs: list[LogVerdict] = field(default_factory=list)
     tampered_copy_caught: bool | None = None  # None when the tamper step did not run
 
@@ -67,6 +70,10 @@ class DemoOutcome:
         found += [f"{log.state}'s log does not verify" for log in self.logs if not log.intact]
         if self.channels and self.channels.get("state_at_partner") is None:
             found.append("the request opened from a channel lead did not reach Armenia's node")
+        if self.linkage and not self.linkage.get("true_pairs"):
+            found.append("the linkage run found none of the planted dual citizens")
+        if self.linkage and self.linkage.get("pair_at_kz") is None:
+            found.append("the pair asked about was not closed by Armenia's answer")
         if self.tampered_copy_caught is False:
             found.append("the tampered copy of KZ's log verifies")
         if self.reported and self.workers != self.reported:

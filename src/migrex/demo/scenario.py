@@ -18,6 +18,7 @@ from migrex.console import out, progress_bar
 from migrex.demo.exchange_step import run_exchange
 from migrex.demo.outcome import DemoOutcome
 from migrex.demo.workspace import AUTHORITIES, Workspace
+from migrex.directory.demo import DemoUnitSpec
 from migrex.exchange.processes import free_port
 from migrex.node import Node
 from migrex.registry.columns import Kind
@@ -47,7 +48,14 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
     ports = {state: free_port() for state in AUTHORITIES}
     # Each node's officers' listener (TLS), for the consoles (`migrex demo --console`).
     officer_ports = {state: free_port() for state in AUTHORITIES}
-    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")}, ports, officer_ports=officer_ports)
+    # The linkage unit of kz-am-2024, hosted in Kazakhstan: a third node of its own.
+    kz_am_file = next(p for p, a in agreements.items() if _states(a) == {"KZ", "AM"})
+    unit = DemoUnitSpec("kz-am-2024", "kz-am-lu", "KZ", "kz-am-lu-node", free_port())
+    workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")}, ports, officer_ports=officer_ports,
+                     units=[unit], agreement_files={"kz-am-2024": kz_am_file})  # fmt: skip
+    unit_node = Node(load_settings(workspace.unit_config(unit)))
+    migrate.upgrade(unit_node.engine)
+    unit_node.close()
     out.rule("[bold]1. Synthetic registries")
     with progress_bar() as bar:
         task = bar.add_task("generating", total=None)

@@ -60,7 +60,7 @@ def _received(am: Node) -> int:
 def run_statistics(kz: Node, am: Node, charts: Path) -> tuple[dict[int, int | None], str]:
     """Releases, sends, compares; returns the totals Armenia received by year and the change
     it computed between the last two."""
-    out.rule("[bold]8. Statistics: released in Kazakhstan, compared in Armenia")
+    out.rule("[bold]9. Statistics: released in Kazakhstan, compared in Armenia")
     for period in PERIODS:
         _send(kz, _release(kz, period))
     deadline = time.monotonic() + 30

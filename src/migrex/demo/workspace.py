@@ -22,6 +22,7 @@ AUTHORITIES = {"KZ": ("kz-mia", "kz-mlsp"), "AM": ("am-police", "am-mcs")}
 # Kyrgyzstan's authorities in the hypothetical kz-kg-example agreement: not part of the demo's
 # scenario, but a workspace can hold a KG node so that cross-agreement paths are tried for real.
 THIRD_STATE_AUTHORITIES = {"KG": ("kg-mvd", "kg-migration")}
+DEMO_UNIT_FOLDER = "lu"
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,9 @@ class Workspace:
     def node_config(self, state: str) -> Path:
         return self.node_dir(state) / "node.toml"
 
-    def unit_config(self, unit: DemoUnitSpec) -> Path:
-        return self.root / unit.folder / "node.toml"
+    def unit_config(self, unit: DemoUnitSpec | None = None) -> Path:
+        """The configuration of a linkage unit's node (the demo's, by default)."""
+        return self.root / (unit.folder if unit else DEMO_UNIT_FOLDER) / "node.toml"
 
     def create(
         self,
