@@ -39,6 +39,7 @@ from migrex.linkage.transfer import (
     send,
     start_sending,
 )
+from migrex.linkage.unit import KEEP
 from migrex.linkage.unit_client import UnitClient, upload
 from migrex.uow import UnitOfWork
 
@@ -159,3 +160,26 @@ def collect_candidates(
                            signing_key=node.trust.signing_key(ours, now), now=now)  # fmt: skip
     client.receipt(run_id, ours, receipt)
     return Collected(run_id, resolved, len(found) - len(resolved))
+
+
+def forget_stale_transfers(uow: UnitOfWork, data_dir: Path, now: datetime) -> int:
+    """Deletes our copies of transfers the unit never took whole (a send that failed and was
+    never run again) once nothing in them changed for `unit.KEEP`: encodings are derived
+    from our citizens' register and are kept no longer than the unit keeps its own. Each is
+    an erasure in the audit log; returns how many."""
+    folder = data_dir / OUTGOING
+    runs = sorted(folder.iterdir()) if folder.is_dir() else []
+    stale = [d for d in runs if d.is_dir() and _unchanged_since(d, now - KEEP)]
+    for directory in stale:
+        shutil.rmtree(directory, ignore_errors=True)
+        record(uow.session, events.forgotten(
+            at=now, actor="retention", reference=f"linkage:{directory.name}:outgoing-deleted",
+        ))  # fmt: skip
+    if stale:
+        uow.commit()
+    return len(stale)
+
+
+def _unchanged_since(directory: Path, before: datetime) -> bool:
+    stamps = [directory.stat().st_mtime, *(p.stat().st_mtime for p in directory.rglob("*"))]
+    return max(stamps) < before.timestamp()
