@@ -153,8 +153,8 @@ class LinkageUnit:
         """Takes a party's signed opening: it must be the sender's, for this run, to us. The
         same opening again is answered as before; another one is a conflict."""
         directory = self.transfer_dir(agreement_id, run_id, sender)
-        if _note(directory.parent).get("compared_at"):
-            raise RunConflict(f"run {run_id} was compared already")
+        if _over(directory.parent):
+            raise RunConflict(f"run {run_id} was compared or refused already")
         existing = directory / OPENING
         if existing.is_file():
             if existing.read_bytes() != raw:
@@ -241,8 +241,8 @@ class LinkageUnit:
 
     def _open_transfer(self, agreement_id: str, run_id: str, sender: str) -> Path:
         directory = self.transfer_dir(agreement_id, run_id, sender)
-        if _note(directory.parent).get("compared_at"):
-            raise RunConflict(f"run {run_id} was compared already")
+        if _over(directory.parent):
+            raise RunConflict(f"run {run_id} was compared or refused already")
         if not (directory / OPENING).is_file():
             raise NotFound(f"no transfer from {sender} for run {run_id}: send its opening first")
         return directory
@@ -272,11 +272,12 @@ class LinkageUnit:
     def ready(self, agreement_id: str, run_id: str) -> bool:
         """Both parties' transfers are whole and the run not compared yet."""
         senders = self.senders(agreement_id, run_id)
+        note = _note(self.run_dir(agreement_id, run_id))
         return (
             len(senders) == 2
             and all(self.step(agreement_id, run_id, s).complete for s in senders)
-            and not _note(self.run_dir(agreement_id, run_id)).get("compared_at")
-        )
+            and not note.get("compared_at") and not note.get("refused")
+        )  # fmt: skip
 
     def start_comparing(self, agreement_id: str, run_id: str) -> bool:
         """Compares the run in a thread of its own when it is ready and no one compares it;
@@ -313,12 +314,18 @@ class LinkageUnit:
             left_id, right_id = self.senders(agreement_id, run_id)
             keys = self.trust.decryption_keys(now)
             resolve = self.trust.resolve_signing_key
-            left = load(run / left_id, decryption_keys=keys, resolve_signing_key=resolve, now=now)
-            right = load(run / right_id, decryption_keys=keys, resolve_signing_key=resolve,
-                         now=now)  # fmt: skip
-            if _encoding(run / left_id) != _encoding(run / right_id):
+            try:
+                if _encoding(run / left_id) != _encoding(run / right_id):
+                    raise TransferRefused("manifest-mismatch", "the parties encoded differently")
+                left = load(run / left_id, decryption_keys=keys, resolve_signing_key=resolve,
+                            now=now)  # fmt: skip
+                right = load(run / right_id, decryption_keys=keys, resolve_signing_key=resolve,
+                             now=now)  # fmt: skip
+            except TransferRefused as refused:
+                # Nothing of the run can be compared: say why to both parties, keep nothing.
+                _write_note(run, {"refused": refused.reason, "refused_at": now.isoformat()})
                 self._delete_encodings(agreement_id, run_id, [left_id, right_id], "refused")
-                raise TransferRefused("manifest-mismatch", "the parties encoded differently")
+                raise
             linkage = compare(left.encoded, right.encoded, threshold=linkage_terms.threshold)
             ours, theirs = candidates_of(linkage.matches, left.pseudonyms, right.pseudonyms)
             signing = self.trust.signing_key(unit, now)
@@ -365,7 +372,11 @@ class LinkageUnit:
         path = run / RESULTS / f"{party}.jwe"
         if path.is_file():
             return path.read_bytes()
-        if _note(run).get("compared_at"):
+        note = _note(run)
+        if note.get("refused"):
+            raise RunConflict(f"run {run_id} could not be compared ({note['refused']}); "
+                              "the encodings were deleted: send again under a new run")  # fmt: skip
+        if note.get("compared_at"):
             raise NotFound(f"{party} collected its result of run {run_id} already")
         self.start_comparing(agreement_id, run_id)
         return None
@@ -443,6 +454,12 @@ def _note(run: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def _over(run: Path) -> bool:
+    """The run was compared or refused: it takes no more files."""
+    note = _note(run)
+    return bool(note.get("compared_at") or note.get("refused"))
 
 
 def _write_note(run: Path, values: dict[str, Any]) -> None:

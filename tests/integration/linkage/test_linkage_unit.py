@@ -15,11 +15,13 @@ from casework_steps import now
 from linkage_unit_steps import UNIT, Linked, accepted_run, linked_nodes
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
+from migrex.linkage import party as party_module
 from migrex.linkage.chunks import TransferRefused
 from migrex.linkage.own_register import national_ids, own_citizens
 from migrex.linkage.party import Collected, collect_candidates, outgoing_dir, send_encodings
 from migrex.linkage.results import open_result, result_digest, sign_receipt
 from migrex.linkage.runs import run_key, run_of
+from migrex.linkage.transfer import encoding_parameters
 from migrex.linkage.unit import FOLDER
 from migrex.linkage.unit_client import UnitRefused
 
@@ -132,3 +134,26 @@ def test_a_result_is_sealed_to_its_party_and_a_party_cannot_act_for_the_other(
             client.put(run_id, "kz-mia", "opening", b"x.y.z")
     # Kazakhstan still collects its result.
     assert collect(linked, "KZ", case_id).candidates
+
+
+def test_parties_that_encoded_differently_are_told_and_the_unit_keeps_nothing(
+    linked: Linked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = accepted_run(linked)
+    send(linked, "KZ", case_id)
+    honest = encoding_parameters
+    monkeypatch.setattr(party_module, "encoding_parameters", lambda: {**honest(), "salted": False})
+    send(linked, "AM", case_id)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            collect(linked, "KZ", case_id, timeout=1)
+        except UnitRefused as refused:
+            assert "409" in str(refused) and "could not be compared" in str(refused)
+            break
+        except AssertionError:
+            assert time.monotonic() < deadline
+    with pytest.raises(UnitRefused):
+        collect(linked, "AM", case_id, timeout=1)
+    leftovers = [p.name for p in unit_files(linked) if p.name not in ("run.json", ".lock")]
+    assert leftovers == []
