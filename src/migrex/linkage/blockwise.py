@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from migrex.linkage.compare import FLOOR, _popcount, field_counts
+from migrex.linkage.compare import FLOOR, field_counts, inverses, score_pair
 from migrex.linkage.encoder import LAYOUT, Ints, Layout, Tokens, Words
 
 Scores = npt.NDArray[np.float32]
@@ -32,27 +32,17 @@ BATCH_PAIRS: Final = 1 << 24
 def _block_scores(  # noqa: PLR0917 - a compiled kernel takes its arrays by position
     left: Words, right: Words, left_counts: Any, right_counts: Any,
     left_rows: Ints, right_rows: Ints, l_first: Ints, l_count: Ints, r_first: Ints,
-    r_count: Ints, offsets: Ints, bounds: Ints, weights: Any, floor: float, out: Any,
+    r_count: Ints, offsets: Ints, bounds: Ints, weights: Any, floor: float, inverse: Any,
+    out: Any,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
-    fields = len(bounds) - 1
     for b in numba.prange(len(l_first)):
         at = offsets[b]
         for x in range(l_count[b]):
             i = left_rows[l_first[b] + x]
             for y in range(r_count[b]):
-                j = right_rows[r_first[b] + y]
-                num, den = 0.0, 0.0
-                for f in range(fields):
-                    a, c = left_counts[i, f], right_counts[j, f]
-                    if a == 0 or c == 0:
-                        continue
-                    common = 0
-                    for w in range(bounds[f], bounds[f + 1]):
-                        common += _popcount(left[i, w] & right[j, w])
-                    agreement = (2.0 * common / (a + c) - floor) / (1.0 - floor)
-                    num += weights[f] * max(agreement, 0.0)
-                    den += weights[f]
-                out[at] = num / den if den > 0 else 0.0
+                out[at] = score_pair(left, right, left_counts, right_counts, i,
+                                     right_rows[r_first[b] + y], bounds, weights, floor,
+                                     inverse)  # fmt: skip
                 at += 1
 
 
@@ -97,7 +87,7 @@ def scored_pairs(
     scores), a batch of blocks at a time. A block larger than `batch` is scored whole."""
     left_counts, right_counts = counts or (field_counts(left, layout), field_counts(right, layout))
     sizes = blocks.l_count * blocks.r_count
-    bounds, weights = layout.bounds(), layout.weights()
+    bounds, weights, inverse = layout.bounds(), layout.weights(), inverses(layout)
     start = 0
     while start < len(sizes):
         stop = start + 1
@@ -112,7 +102,7 @@ def scored_pairs(
         _block_scores(left, right, left_counts, right_counts, blocks.left_rows,
                       blocks.right_rows, blocks.l_first[part], blocks.l_count[part],
                       blocks.r_first[part], blocks.r_count[part], offsets, bounds, weights,
-                      floor, out)  # fmt: skip
+                      floor, inverse, out)  # fmt: skip
         hits = np.flatnonzero(out >= threshold)
         block = np.searchsorted(ends, hits, side="right")
         within = hits - offsets[block]
