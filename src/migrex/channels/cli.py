@@ -38,8 +38,10 @@ from migrex.channels.scoring import HIGH_SCORE
 from migrex.channels.service import (
     StoreRun,
     dismiss_lead,
+    edge_source,
     forget_departed,
     open_lead,
+    origins_of,
     show_lead,
     store_run,
 )
@@ -91,7 +93,7 @@ def run_command(
             raise typer.BadParameter(f"say which: {', '.join(allowed)}", param_hint="--authority")
         with err.status("reading the registers and peeling dense blocks"):
             stored = store_run(uow, StoreRun(officer, allowed[0], node.settings.state, min_score),
-                               datetime.now(UTC))  # fmt: skip
+                               datetime.now(UTC), node=node_context(node))  # fmt: skip
     if as_json:
         print(json.dumps({"run": stored.run_id, "persons": stored.persons,
                           "leads": stored.leads, "seconds": stored.seconds}))  # fmt: skip
@@ -169,13 +171,19 @@ def show_command(
     card = {
         "lead": view.lead.id, "run": view.run.id, "rank": view.lead.rank,
         "score": view.lead.score, "state": view.lead.state, "case": view.lead.case_id,
-        "partner_data": view.lead.partner_data, "breakdown": view.breakdown,
-        "members": [{"record_id": m.record_id, "violator": m.violator} for m in view.members],
+        "partner_data": view.lead.partner_data,
+        "partner_origins": [f"{o.state}/{o.authority}" for o in origins_of(view.lead)],
+        "onward_transfer": ("back to the partner's state only" if view.lead.partner_data
+                            else None),
+        "breakdown": view.breakdown,
+        "members": [{"record_id": m.record_id, "violator": m.violator,
+                     "violation_from": m.violation_origin} for m in view.members],
         "shared_entities": entities,
         "edges": [{"record_id": e.record_id, "entity": e.position,
                    "sources": e.sources.split(","), "state": e.state,
                    "read_on": e.read_on.isoformat() if e.read_on else None,
-                   "partner_data": e.partner_data} for e in view.edges],
+                   "partner_data": e.partner_data, "source": edge_source(e)}
+                  for e in view.edges],
         "benign_explanations": view.benign, "signals_not_used": view.not_used,
         "request_to": view.target.value if view.target else None,
         "request_members": view.asked_records,

@@ -48,6 +48,7 @@ class Source(IntEnum):
     PERSONS_PRESENT = 1
     EMPLOYMENT = 2
     VIOLATIONS = 4
+    PARTNER = 8  # what a partner sent under the agreement (`partner`): its provenance applies
 
 
 def source_names(mask: int) -> list[str]:
@@ -57,11 +58,13 @@ def source_names(mask: int) -> list[str]:
 @dataclass(frozen=True)
 class Registers:
     """The register tables the graph reads (every cell text, as `registry.files` reads
-    them); employment and violations may be empty tables."""
+    them); employment and violations may be empty tables. `partner` holds what partners
+    sent about persons of these registers (`partner.partner_table`), when any."""
 
     persons: pa.Table
     employment: pa.Table
     violations: pa.Table
+    partner: pa.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,15 @@ def build_graph(registers: Registers) -> PersonEntityGraph:
         (EntityKind.ADDRESS, _addresses(persons)),
         (EntityKind.ENTRY_WINDOW, _windows(persons, entry)),
     ]
+    partner = registers.partner
+    if partner is not None and partner.num_rows:
+        # A partner's answer names the person's employer there, and whether it recorded a
+        # violation: the same kinds of link as our registers', each edge marked as theirs.
+        told = _person_index(ids, partner["person_record_id"])
+        flagged = told[np.asarray(pc.is_valid(partner["violation"]), dtype=bool)]
+        violator[flagged[flagged >= 0]] = True
+        groups.append((EntityKind.PARTY, _organisations(
+            told, partner["employer_id"], partner["employer_name"], Source.PARTNER)))  # fmt: skip
     return _assemble(ids, entry, violator, groups)
 
 
