@@ -53,7 +53,7 @@ from migrex.uow import UnitOfWork
 # The register columns a run reads: what persons share, never who they are.
 READ_COLUMNS: dict[Kind, tuple[str, ...]] = {
     Kind.PERSONS_PRESENT: ("record_id", "entry_date", "entry_point", "registration_address",
-                           "inviting_party"),
+                           "inviting_party", "document_issue_date", "document_issuing_office"),
     Kind.EMPLOYMENT: ("person_record_id", "employer_id", "employer_name", "start_date"),
     Kind.VIOLATIONS: ("person_record_id", "inviting_party", "employer_id", "detected_on"),
 }  # fmt: skip
