@@ -208,6 +208,53 @@ def console_decision_is_audited(scene: Scene, path: str) -> None:
                and leaf.actor == "officer:every-role" for leaf in new), new  # fmt: skip
 
 
+# ---------------------------------------------------------------- the officers' API for leads
+
+
+def api_card_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
+    """G4 (`ledger`) or G5: GET /v1/leads/{id} names members: a ledger "read" row and an
+    audit leaf per member, under the analyst's name, as the console and the CLI do."""
+    _, url, lead = _url(scene, path)
+    reads, before = _reads(scene), len(_leaves(scene))
+    response = scene.call("GET", url, scene.tokens["all"])
+    assert response.status_code == 200, response.text
+    assert response.json()["lead"] == lead and response.json()["members"]
+    if ledger:
+        assert _reads(scene) > reads, "no ledger row for the card"
+    else:
+        ours = ("lead:" + lead, "officer:every-role")
+        shown = [leaf for leaf in _leaves(scene)[before:] if (leaf.reference, leaf.actor) == ours]
+        assert shown, "no audit leaf for the card"
+
+
+def api_card_names_no_one(scene: Scene, path: str) -> None:
+    """G8: the card the API returns holds record ids, entities and figures; no member's
+    name or document."""
+    _, url, lead = _url(scene, path)
+    response = scene.call("GET", url, scene.tokens["all"])
+    assert response.status_code == 200, response.text
+    with scene.node.unit_of_work() as uow:
+        persons = uow.session.scalars(select(PersonPresentRow).join(
+            LeadMemberRow, LeadMemberRow.record_id == PersonPresentRow.record_id).where(
+            LeadMemberRow.lead_id == lead)).all()  # fmt: skip
+    assert persons
+    for person in persons:
+        for secret in (person.surname, person.surname_latin, person.document_number):
+            assert secret not in response.text, "a member's name or document was returned"
+
+
+def api_decision_is_audited(scene: Scene, path: str) -> None:
+    """G5: dismissing or opening a lead through the API leaves a leaf naming the lead and
+    the analyst, in the decision's commit."""
+    method, url, lead = _url(scene, path)
+    before = len(_leaves(scene))
+    response = scene.call(method, url, scene.tokens["all"], FORMS[url.rsplit("/", 1)[1]])
+    assert response.status_code == 200, response.text
+    new = _leaves(scene)[before:]
+    assert any((leaf.reference or "").startswith(f"lead:{lead}:")
+               and leaf.actor == "officer:every-role" for leaf in new), new  # fmt: skip
+
+
 # ---------------------------------------------------------------- kept leads and retention
 
 # Kazakhstan's node of the scene (its registers are the factories'): twelve persons invited

@@ -230,6 +230,36 @@ class LeadCardView:
     asked_records: list[str] = field(default_factory=list)
 
 
+def card_json(view: LeadCardView) -> dict[str, Any]:
+    """The card as `migrex channels show --json` prints it and the API returns it: record
+    ids, entities, figures and every edge's source; no name or document."""
+    entities = [{"position": e.position, "kind": e.kind, "label": e.label,
+                 "members_linked": e.members_linked, "degree": e.degree,
+                 "sources": e.sources.split(",")} for e in view.entities]  # fmt: skip
+    return {
+        "lead": view.lead.id, "run": view.run.id, "rank": view.lead.rank,
+        "score": view.lead.score, "state": view.lead.state, "case": view.lead.case_id,
+        "partner_data": view.lead.partner_data,
+        "partner_origins": [f"{o.state}/{o.authority}" for o in origins_of(view.lead)],
+        "onward_transfer": ("back to the partner's state only" if view.lead.partner_data
+                            else None),
+        "breakdown": view.breakdown,
+        "members": [{"record_id": m.record_id, "violator": m.violator,
+                     "violation_from": m.violation_origin} for m in view.members],
+        "shared_entities": entities,
+        "edges": [{"record_id": e.record_id, "entity": e.position,
+                   "sources": e.sources.split(","), "state": e.state,
+                   "read_on": e.read_on.isoformat() if e.read_on else None,
+                   "partner_data": e.partner_data, "source": edge_source(e)}
+                  for e in view.edges],
+        "benign_explanations": view.benign, "signals_not_used": view.not_used,
+        "request_to": view.target.value if view.target else None,
+        "request_members": view.asked_records,
+        "request_fields": (view.request or {}).get("requested_fields", []),
+        "request_problem": view.request_problem,
+    }  # fmt: skip
+
+
 def load_lead(session: Session, lead_id: str) -> tuple[LeadRow, ChannelRunRow]:
     lead = session.get(LeadRow, lead_id) if model.LEAD_ID.match(lead_id) else None
     if lead is None:
