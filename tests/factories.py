@@ -45,6 +45,8 @@ def person_present(n: int, **overrides: Any) -> dict[str, Any]:
         "permit_valid_from": "2023-05-02",
         "permit_valid_to": "2026-05-01",
         "departure_date": "",
+        "document_issue_date": "",
+        "document_issuing_office": "",
     }
     row.update(overrides)
     return row

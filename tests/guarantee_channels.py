@@ -15,13 +15,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from casework_steps import deliver
 from channel_scenes import import_am, synthetic_registers
 from console_client import Browser
 from factories import person_present, write_csv
 from guarantee_matrix import APPROVER_PASSWORD, PLANTED, PLANTED_DOCUMENT, Scene
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
-from migrex.channels.service import StoreRun, forget_departed, store_run
+from migrex.casework.service import OpenRequest, node_context, open_request
+from migrex.casework.tables import CaseMessageRow
+from migrex.channels.model import PURPOSE
+from migrex.channels.service import StoreRun, dismiss_lead, forget_departed, store_run
 from migrex.channels.tables import LeadMemberRow
 from migrex.db import Base
 from migrex.ledger.tables import DisclosureRow
@@ -32,6 +36,8 @@ from migrex.registry.columns import Kind
 from migrex.registry.refresh import Mode
 from migrex.registry.service import import_registries
 from migrex.registry.tables import PersonPresentRow
+from migrex.retention.service import erase
+from migrex.retention.tables import RetentionKeyRow
 
 TARGET = "kz-am-2024/kz-mia"
 ARGS: dict[str, list[str]] = {
@@ -202,6 +208,53 @@ def console_decision_is_audited(scene: Scene, path: str) -> None:
                and leaf.actor == "officer:every-role" for leaf in new), new  # fmt: skip
 
 
+# ---------------------------------------------------------------- the officers' API for leads
+
+
+def api_card_is_recorded(scene: Scene, path: str, ledger: bool) -> None:
+    """G4 (`ledger`) or G5: GET /v1/leads/{id} names members: a ledger "read" row and an
+    audit leaf per member, under the analyst's name, as the console and the CLI do."""
+    _, url, lead = _url(scene, path)
+    reads, before = _reads(scene), len(_leaves(scene))
+    response = scene.call("GET", url, scene.tokens["all"])
+    assert response.status_code == 200, response.text
+    assert response.json()["lead"] == lead and response.json()["members"]
+    if ledger:
+        assert _reads(scene) > reads, "no ledger row for the card"
+    else:
+        ours = ("lead:" + lead, "officer:every-role")
+        shown = [leaf for leaf in _leaves(scene)[before:] if (leaf.reference, leaf.actor) == ours]
+        assert shown, "no audit leaf for the card"
+
+
+def api_card_names_no_one(scene: Scene, path: str) -> None:
+    """G8: the card the API returns holds record ids, entities and figures; no member's
+    name or document."""
+    _, url, lead = _url(scene, path)
+    response = scene.call("GET", url, scene.tokens["all"])
+    assert response.status_code == 200, response.text
+    with scene.node.unit_of_work() as uow:
+        persons = uow.session.scalars(select(PersonPresentRow).join(
+            LeadMemberRow, LeadMemberRow.record_id == PersonPresentRow.record_id).where(
+            LeadMemberRow.lead_id == lead)).all()  # fmt: skip
+    assert persons
+    for person in persons:
+        for secret in (person.surname, person.surname_latin, person.document_number):
+            assert secret not in response.text, "a member's name or document was returned"
+
+
+def api_decision_is_audited(scene: Scene, path: str) -> None:
+    """G5: dismissing or opening a lead through the API leaves a leaf naming the lead and
+    the analyst, in the decision's commit."""
+    method, url, lead = _url(scene, path)
+    before = len(_leaves(scene))
+    response = scene.call(method, url, scene.tokens["all"], FORMS[url.rsplit("/", 1)[1]])
+    assert response.status_code == 200, response.text
+    new = _leaves(scene)[before:]
+    assert any((leaf.reference or "").startswith(f"lead:{lead}:")
+               and leaf.actor == "officer:every-role" for leaf in new), new  # fmt: skip
+
+
 # ---------------------------------------------------------------- kept leads and retention
 
 # Kazakhstan's node of the scene (its registers are the factories'): twelve persons invited
@@ -244,30 +297,69 @@ def channels_rows(node: Node) -> list[tuple[str, tuple[Any, ...]]]:
         return [(t.name, tuple(r)) for t in tables for r in uow.session.execute(t.select())]
 
 
+def _armenia_reports_a_member(scene: Scene) -> str:
+    """Armenia's violation notice about a member of the planted channel (not the planted
+    person), filed by Kazakhstan's node; its message id."""
+    person = person_present(_CHANNEL.start + 1)
+    with scene.pair.am.unit_of_work() as uow:
+        opened = open_request(uow, node_context(scene.pair.am), OpenRequest(
+            "kz-am-2024", "am-police", "kz-mia", "violation-notice", {
+                "purpose": PURPOSE, "legal_basis": "Article 2 of the agreement",
+                "person": {k: person[k] for k in ("citizenship", "document_type",
+                                                  "document_number")},
+                "violations": [{"violation_type": "overstay", "detected_on": "2024-04-02",
+                                "region": "AM-ER", "legal_article": "Article 21",
+                                "decision": "fine"}],
+            }, "officer:matrix",
+        ), datetime.now(UTC))  # fmt: skip
+    deliver(scene.pair.am, scene.pair.am_trust, scene.pair.kz, scene.pair.kz_trust)
+    with scene.pair.kz.unit_of_work() as uow:
+        return uow.session.scalars(select(CaseMessageRow.message_id).where(
+            CaseMessageRow.case_id == opened.case_id)).one()  # fmt: skip
+
+
+def _erase(node: Node, message_id: str) -> None:
+    """The notice's retention ends: its data key is destroyed, as retention's job does."""
+    with node.unit_of_work() as uow:
+        erase(uow.session, [uow.session.get_one(RetentionKeyRow, message_id)],
+              datetime.now(UTC))  # fmt: skip
+        uow.commit()
+
+
 def planted_lead_forgotten(scene: Scene, forget: Callable[[Node], None]) -> None:
-    """A lead of Kazakhstan's node holds the planted person; the register is refreshed
-    without them and `forget` runs: afterwards no channels row names their record id, name
-    or document, and the lead keeps its members whose records are still present."""
+    """A lead of Kazakhstan's node holds the planted person, and a member Armenia reported
+    a violation of (partner data), and is dismissed; the register is refreshed without the
+    planted person, the notice's retention ends, and `forget` runs: afterwards no channels
+    row names the planted record id, name or document, nor the notice, and the lead keeps
+    its members whose records are still present."""
     node = scene.pair.kz
     (scene.root / "persons-with-planted").mkdir(exist_ok=True)
     (scene.root / "persons-without-planted").mkdir(exist_ok=True)
     _refresh(node, _kz_persons(scene.root, planted=True))
+    notice = _armenia_reports_a_member(scene)
     analyst = Officer(0, "matrix-analyst", "Matrix analyst",
                       frozenset({Grant(Role.ANALYST, node.settings.authorities[0])}))  # fmt: skip
     with node.unit_of_work() as uow:
         stored = store_run(uow, StoreRun(analyst, node.settings.authorities[0], "KZ", 0.0),
-                           datetime.now(UTC))  # fmt: skip
+                           datetime.now(UTC), node=node_context(node))  # fmt: skip
+    assert notice in str(channels_rows(node)), "the lead holds no partner data"
     with node.unit_of_work() as uow:
         held = {lead: set(uow.session.scalars(select(LeadMemberRow.record_id).where(
             LeadMemberRow.lead_id == lead))) for lead in stored.leads}  # fmt: skip
     planted = [lead for lead, members in held.items() if PLANTED_RECORD in members]
     assert planted, "the planted person is in no lead"
+    # Decided, so that it stays (an undecided lead on the notice would go whole with it).
+    for lead in planted:
+        with node.unit_of_work() as uow:
+            dismiss_lead(uow, analyst, lead, reason="checked: a crew", now=datetime.now(UTC))
     _refresh(node, _kz_persons(scene.root, planted=False))
+    _erase(node, notice)
     forget(node)
     for table, values in channels_rows(node):
         for value in values:
             text = str(value)
             assert PLANTED_RECORD not in text, f"{table} still names the departed record"
+            assert notice not in text, f"{table} still holds what the erased notice said"
             for secret in (PLANTED, PLANTED_DOCUMENT, PLANTED_PERSON_DOCUMENT):
                 assert secret not in text, f"{table} still holds the departed person's data"
     with node.unit_of_work() as uow:

@@ -250,6 +250,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 group=False,
             ),
         ),
+        officer_routers=("migrex.channels.api:router",),
         tables=("migrex.channels.tables",),
         jobs=("migrex.channels.jobs:forget_departed_members",),
     ),

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from casework_scenes import incoming_in_review
 from casework_steps import now
+from guarantee_channels import api_card_is_recorded, api_card_names_no_one, api_decision_is_audited
 from guarantee_console import CONSOLE_ROWS
 from guarantee_matrix import (
     APPROVER_PASSWORD,
@@ -58,6 +59,8 @@ BODIES: dict[str, Any] = {
     "POST /v1/session": {"username": "every-role", "password": "wrong"},
     # Kazakhstan's request names HOVHANNISYAN (`incoming_in_review`): the Russian form finds it.
     "POST /v1/persons/search": {"surname": "Оганесян"},
+    "POST /v1/leads/{lead_id}/dismiss": {"reason": "a work crew, checked"},
+    "POST /v1/leads/{lead_id}/open": {"to": "kz-am-2024/kz-mia"},
 }  # fmt: skip
 
 
@@ -299,6 +302,43 @@ ROWS: dict[str, Row] = {
     ),
     "POST /v1/session": row(
         OFFICER, G8=PLANTED_CHECK, G10=BAD_BODY, G11=Check(wrong_password_is_refused)
+    ),
+    # The analysts' leads (issue 14): the same use cases as `migrex channels` and /ui/leads.
+    "GET /v1/leads": row(
+        OFFICER,
+        G8=PLANTED_CHECK,
+        G4=_("lists leads by rank, size, score and state: no member is shown"),
+    ),
+    "GET /v1/leads/{lead_id}": row(
+        OFFICER,
+        G4=Check(api_card_is_recorded, (True,)),
+        G5=Check(api_card_is_recorded, (False,)),
+        G8=Check(api_card_names_no_one),
+    ),
+    "POST /v1/leads/{lead_id}/dismiss": row(
+        OFFICER, G5=Check(api_decision_is_audited), G8=PLANTED_CHECK, G10=BAD_BODY
+    ),
+    "POST /v1/leads/{lead_id}/open": row(
+        OFFICER,
+        G1=_(
+            "the request leaves through casework.service.open_case and its outgoing gate "
+            "(G1 per message kind; tests/integration/channels)"
+        ),
+        G2=_(
+            "the pre-filled request names the lead's violators by document only and asks the "
+            "purpose's profile fields only (tests/integration/channels)"
+        ),
+        G3=_(
+            "a lead built on partner data goes back to that partner's state only: "
+            "casework.onward before the request is made (tests/integration/channels)"
+        ),
+        G4=_(
+            "shows nothing; what leaves is ledgered by the outgoing gate, checked per message "
+            "kind (G4)"
+        ),
+        G5=Check(api_decision_is_audited),
+        G8=PLANTED_CHECK,
+        G10=BAD_BODY,
     ),
     "GET /openapi.json": PUBLIC_DOC,
     # The web console, on the same listener.

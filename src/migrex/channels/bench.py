@@ -5,7 +5,8 @@ finds in the same population without the channels' members (`false_leads_per_mil
 Two grids follow, each channel setting scored with the baselines: `camouflage`, on the
 channel package's own generator (`worlds`, kept apart from `migrex synth` and never tuned
 on), and `synth_grid`, on `migrex synth` populations at cohesion 80 % and 50 % under no,
-1:1, 2:1 and biased camouflage (shell-employer chains and lawful look-alikes included),
+1:1, 2:1 and biased camouflage (shell-employer chains, document brokers and lawful
+look-alikes included),
 with the lift over each baseline, plus `migrex synth --no-channels` (a null world, where
 every lead is a false one).
 
@@ -133,7 +134,8 @@ def _synth_figures(population: Population) -> dict[str, Any]:
 def _synth_grid(persons: int, seed: int) -> dict[str, Any]:
     """`migrex synth`'s own channels, its further archetypes included, at each cohesion and
     camouflage among its lawful look-alikes (`--more-archetypes --hard-negatives`), and its
-    null world (`--no-channels --hard-negatives`): every lead there is a false one."""
+    null world (`--no-channels --more-archetypes --hard-negatives`: documents' offices and
+    dates too): every lead there is a false one."""
     grid: dict[str, Any] = {"persons": persons, "seed": seed}
     for cohesion in SYNTH_COHESION:
         setting = grid.setdefault(f"cohesion_{round(cohesion * 100)}", {})
@@ -142,7 +144,8 @@ def _synth_grid(persons: int, seed: int) -> dict[str, Any]:
                 cohesion=cohesion, camouflage=camouflage, more_archetypes=True, hard_negatives=True
             )
             setting[camouflage] = _synth_figures(generate(persons, seed, channels=options))
-    null = generate(persons, seed, channels=ChannelOptions(planted=False, hard_negatives=True))
+    null = generate(persons, seed, channels=ChannelOptions(planted=False, more_archetypes=True,
+                                                          hard_negatives=True))  # fmt: skip
     leads, present = 0, 0
     for node in ("KZ", "AM"):
         result = analyse(_registers(null, node))

@@ -37,6 +37,7 @@ from migrex.channels.queries import leads_of
 from migrex.channels.scoring import HIGH_SCORE
 from migrex.channels.service import (
     StoreRun,
+    card_json,
     dismiss_lead,
     forget_departed,
     open_lead,
@@ -91,7 +92,7 @@ def run_command(
             raise typer.BadParameter(f"say which: {', '.join(allowed)}", param_hint="--authority")
         with err.status("reading the registers and peeling dense blocks"):
             stored = store_run(uow, StoreRun(officer, allowed[0], node.settings.state, min_score),
-                               datetime.now(UTC))  # fmt: skip
+                               datetime.now(UTC), node=node_context(node))  # fmt: skip
     if as_json:
         print(json.dumps({"run": stored.run_id, "persons": stored.persons,
                           "leads": stored.leads, "seconds": stored.seconds}))  # fmt: skip
@@ -163,25 +164,7 @@ def show_command(
     with node.unit_of_work() as uow:
         officer = signed_in(uow, token)
         view = show_lead(uow, node_context(node), officer, lead, now=datetime.now(UTC))
-    entities = [{"position": e.position, "kind": e.kind, "label": e.label,
-                 "members_linked": e.members_linked, "degree": e.degree,
-                 "sources": e.sources.split(",")} for e in view.entities]  # fmt: skip
-    card = {
-        "lead": view.lead.id, "run": view.run.id, "rank": view.lead.rank,
-        "score": view.lead.score, "state": view.lead.state, "case": view.lead.case_id,
-        "partner_data": view.lead.partner_data, "breakdown": view.breakdown,
-        "members": [{"record_id": m.record_id, "violator": m.violator} for m in view.members],
-        "shared_entities": entities,
-        "edges": [{"record_id": e.record_id, "entity": e.position,
-                   "sources": e.sources.split(","), "state": e.state,
-                   "read_on": e.read_on.isoformat() if e.read_on else None,
-                   "partner_data": e.partner_data} for e in view.edges],
-        "benign_explanations": view.benign, "signals_not_used": view.not_used,
-        "request_to": view.target.value if view.target else None,
-        "request_members": view.asked_records,
-        "request_fields": (view.request or {}).get("requested_fields", []),
-        "request_problem": view.request_problem,
-    }  # fmt: skip
+    card = card_json(view)
     if as_json:
         print(json.dumps(card, ensure_ascii=False))
     else:

@@ -1,7 +1,9 @@
 """Each lead's member–entity edges, with where each was read: the register (or registers),
 the state whose register it is, and the date the register gives the link (the entry date
 for an invitation, an address or a crossing; the start of the employment spell; the day the
-violation naming the party was detected).
+violation naming the party was detected). A link a partner sent is an edge of its own, one
+per message, with that message's provenance (`partner.Provenance`): the partner's state, the
+message and case, the day it was received, and when its retention ends.
 
 Run once per stored run over the lead cards' members only, so a card's edges cost what the
 card's size costs, not the register's.
@@ -9,6 +11,7 @@ card's size costs, not the register's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +27,7 @@ from migrex.channels.graph import (
     Source,
     source_names,
 )
+from migrex.channels.partner import PartnerFact, Provenance, party_key
 from migrex.channels.resolution import identifier_keys
 from migrex.channels.scoring import LeadCard
 
@@ -35,7 +39,11 @@ class Edge:
     sources: tuple[str, ...]
     state: str
     read_on: date | None
-    partner_data: bool = False
+    provenance: Provenance | None = None  # None: our own register
+
+    @property
+    def partner_data(self) -> bool:
+        return self.provenance is not None
 
 
 def _day(value: int) -> date | None:
@@ -65,10 +73,26 @@ def _earliest(
     return found
 
 
+def _told(
+    facts: Sequence[PartnerFact], members: set[str]
+) -> dict[tuple[str, str], list[Provenance]]:
+    """(person record id, resolved party key) → the messages a partner named that link in."""
+    named = [f for f in facts if f.record_id in members and party_key(f)]
+    keys = identifier_keys(pa.array([party_key(f) for f in named], pa.string())).to_pylist()
+    told: dict[tuple[str, str], list[Provenance]] = {}
+    for fact, key in zip(named, keys, strict=True):
+        mine = told.setdefault((fact.record_id, key), [])
+        if fact.provenance not in mine:
+            mine.append(fact.provenance)
+    return told
+
+
 def lead_edges(
-    graph: PersonEntityGraph, registers: Registers, card: LeadCard, state: str
-) -> list[Edge]:
-    """The card's edges, member by member, in the order of its shared entities."""
+    graph: PersonEntityGraph, registers: Registers, card: LeadCard, state: str,
+    facts: Sequence[PartnerFact] = (),
+) -> list[Edge]:  # fmt: skip
+    """The card's edges, member by member, in the order of its shared entities; `facts` are
+    the partner data the graph was built with."""
     members = pa.array(card.member_record_ids, pa.string())
     rows = np.asarray(pc.index_in(members, value_set=graph.person_ids).fill_null(-1), np.int64)
     wanted = {(e.kind, e.key): i for i, e in enumerate(card.shared_entities)}
@@ -77,6 +101,7 @@ def lead_edges(
     for party in ("inviting_party", "employer_id"):
         for k, v in _earliest(registers.violations, members, party, "detected_on").items():
             caught[k] = min(v, caught.get(k, v))
+    told = _told(facts, set(card.member_record_ids))
     edges = []
     for record_id, row in zip(card.member_record_ids, rows.tolist(), strict=True):
         if row < 0:
@@ -97,6 +122,12 @@ def lead_edges(
             if kind is EntityKind.PARTY and mask & Source.VIOLATIONS:
                 days.append(caught.get((record_id, key)))
             known = [d for d in days if d is not None]
-            edges.append(Edge(record_id, position, tuple(source_names(int(mask))), state,
-                              min(known) if known else None))  # fmt: skip
+            own = int(mask) & ~Source.PARTNER
+            if own:
+                edges.append(Edge(record_id, position, tuple(source_names(own)), state,
+                                  min(known) if known else None))  # fmt: skip
+            if mask & Source.PARTNER:
+                edges.extend(Edge(record_id, position, ("partner",), origin.state,
+                                  origin.received_on, origin)
+                             for origin in told.get((record_id, key), []))  # fmt: skip
     return sorted(edges, key=lambda e: (e.position, e.record_id))

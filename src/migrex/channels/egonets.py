@@ -27,6 +27,8 @@ from migrex.channels.peeling import (
 )
 
 MIN_LIFT: Final = 2.0
+MIN_BATCH: Final = 10  # the fewest persons a document window seeding an egonet holds
+BATCH_LIFT: Final = 5.0  # and its violators' excess: a broker's clients are caught often
 SHARE: Final = 0.5  # an entity joins the block when half its own persons are in the egonet
 Z95: Final = 1.959964
 
@@ -43,16 +45,22 @@ def wilson_low(
     return np.where(trials > 0, np.maximum(0.0, (centre - spread) / (1 + z2 / n)), 0.0)
 
 
-def egonet_blocks(adjacency: sp.csr_matrix, linking: Mask, violator: Mask) -> list[Block]:
+def egonet_blocks(
+    adjacency: sp.csr_matrix, linking: Mask, violator: Mask, *, batches: Mask | None = None
+) -> list[Block]:
     """Blocks around each entity with a significant excess of violators, most significant
-    first."""
+    first. `batches` are windows that may seed a block too (not linking anyone else in),
+    when they hold at least MIN_BATCH persons."""
     by_entity = adjacency.tocsc()
     degree = np.diff(by_entity.indptr).astype(np.float64)
     weights = column_weights(degree.astype(np.int64))
     base = float(violator.mean()) if len(violator) else 0.0
     caught = by_entity.T @ violator.astype(np.float64)
     low = wilson_low(caught, degree)
-    seeds = linking & (degree >= MIN_PERSONS) & (degree <= MAX_PERSONS) & (low >= MIN_LIFT * base)
+    sized = (degree >= MIN_PERSONS) & (degree <= MAX_PERSONS)
+    seeds = sized & linking & (low >= MIN_LIFT * base)
+    if batches is not None:
+        seeds |= sized & batches & (degree >= MIN_BATCH) & (low >= BATCH_LIFT * base)
     order = np.flatnonzero(seeds)[np.argsort(-low[seeds], kind="stable")]
     # What each seed's persons share, for every seed in one sparse product.
     shared = (by_entity[:, order].T @ adjacency).tocsr()

@@ -1,10 +1,12 @@
 """The person × entity graph of one node's registers, as SciPy sparse matrices.
 
 Rows are persons present; columns are the things two persons can share: a party (who
-invited or employs them), a registration address (resolved, `resolution.address_key`) and an entry
-window (one crossing point in one ISO week). Every edge keeps which registers it came from,
-so a lead can say where each link was read. Nationality, sex, age, names and documents are
-never read: a channel is found from what its members share, not from who they are.
+invited or employs them), a registration address (resolved, `resolution.address_key`), an entry
+window (one crossing point in one ISO week) and, where the register gives them, a document
+window (the office that issued the person's foreign document, in one four-week period: what
+a document broker leaves in common). Every edge keeps which registers it came from, so a
+lead can say where each link was read. Nationality, sex, age, names and document numbers
+are never read: a channel is found from what its members share, not from who they are.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from migrex.channels.resolution import address_keys, identifier_keys
 Days = npt.NDArray[np.int32]
 NO_DAY: Final = np.int32(np.iinfo(np.int32).min)
 WEEK_SHIFT: Final = 3  # 1970-01-01 was a Thursday: (day + 3) // 7 counts weeks from Mondays
+ISSUE_PERIOD_DAYS: Final = 28  # a broker's batch of documents, issued within a few weeks
 
 
 class EntityKind(IntEnum):
@@ -34,6 +37,7 @@ class EntityKind(IntEnum):
     PARTY = 0  # who invited the person (persons present) or employs them (employment)
     ADDRESS = 1
     ENTRY_WINDOW = 2
+    DOCUMENT_WINDOW = 3  # the document's issuing office and four-week period of issue
 
     @property
     def label(self) -> str:
@@ -48,6 +52,7 @@ class Source(IntEnum):
     PERSONS_PRESENT = 1
     EMPLOYMENT = 2
     VIOLATIONS = 4
+    PARTNER = 8  # what a partner sent under the agreement (`partner`): its provenance applies
 
 
 def source_names(mask: int) -> list[str]:
@@ -57,11 +62,13 @@ def source_names(mask: int) -> list[str]:
 @dataclass(frozen=True)
 class Registers:
     """The register tables the graph reads (every cell text, as `registry.files` reads
-    them); employment and violations may be empty tables."""
+    them); employment and violations may be empty tables. `partner` holds what partners
+    sent about persons of these registers (`partner.partner_table`), when any."""
 
     persons: pa.Table
     employment: pa.Table
     violations: pa.Table
+    partner: pa.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,33 @@ def _windows(persons: pa.Table, entry: Days) -> _Edges:
     return _Edges(rows.astype(np.int64), labels, labels, Source.PERSONS_PRESENT)
 
 
+def _documents(persons: pa.Table) -> list[_Edges]:
+    """Each person's document windows: the issuing office (its spelling folded as an id's)
+    and a four-week period of the issue date, twice, the periods of the second shifted by
+    two weeks, so that a batch issued within a fortnight lies whole in one of them. None
+    when the register has no such columns (they are an optional part of the contract)."""
+    if not {"document_issuing_office", "document_issue_date"} <= set(persons.column_names):
+        return []
+    office = persons["document_issuing_office"]
+    issued = _days(persons["document_issue_date"])
+    rows = np.flatnonzero(_present(office) & (issued != NO_DAY))
+    spellings, code = _encoded(office, rows)
+    keys, shown = _objects(identifier_keys(spellings)), _objects(spellings)
+    found = []
+    for shift in (0, ISSUE_PERIOD_DAYS // 2):
+        period = (issued[rows].astype(np.int64) + shift) // ISSUE_PERIOD_DAYS
+        windows, which = np.unique(code * 1_000_000 + period, return_inverse=True)
+        start = (windows % 1_000_000) * ISSUE_PERIOD_DAYS - shift
+        first = start.astype("datetime64[D]").astype(str)
+        offices = (windows // 1_000_000).astype(np.int64)
+        key = np.array([f"{keys[o]} {d}" for o, d in zip(offices, first, strict=True)], object)
+        label = np.array([f"{shown[o]}, issued in the 4 weeks from {d}"
+                          for o, d in zip(offices, first, strict=True)], dtype=object)  # fmt: skip
+        found.append(_Edges(rows.astype(np.int64), key[which], label[which],
+                            Source.PERSONS_PRESENT))  # fmt: skip
+    return found
+
+
 def _person_index(ids: pa.Array, column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
     index = pc.index_in(column, value_set=ids)
     return np.asarray(index.fill_null(-1), dtype=np.int64)
@@ -209,6 +243,16 @@ def build_graph(registers: Registers) -> PersonEntityGraph:
         (EntityKind.ADDRESS, _addresses(persons)),
         (EntityKind.ENTRY_WINDOW, _windows(persons, entry)),
     ]
+    groups += [(EntityKind.DOCUMENT_WINDOW, edges) for edges in _documents(persons)]
+    partner = registers.partner
+    if partner is not None and partner.num_rows:
+        # A partner's answer names the person's employer there, and whether it recorded a
+        # violation: the same kinds of link as our registers', each edge marked as theirs.
+        told = _person_index(ids, partner["person_record_id"])
+        flagged = told[np.asarray(pc.is_valid(partner["violation"]), dtype=bool)]
+        violator[flagged[flagged >= 0]] = True
+        groups.append((EntityKind.PARTY, _organisations(
+            told, partner["employer_id"], partner["employer_name"], Source.PARTNER)))  # fmt: skip
     return _assemble(ids, entry, violator, groups)
 
 

@@ -130,19 +130,26 @@ def asked_fields(agreement: Agreement) -> list[str]:
     return [f for f in FOLLOW_UP_FIELDS if f in allowed]
 
 
-def minimal_request(agreement: Agreement, lead: str, members: Sequence[Member]) -> dict[str, Any]:
+def minimal_request(
+    agreement: Agreement, lead: str, members: Sequence[Member], *,
+    partner_states: Sequence[str] = (),
+) -> dict[str, Any]:  # fmt: skip
     """The person inquiry opening `lead` as a case: its purpose and legal basis, each member
     to ask about (`members_to_ask`) by document only, and the follow-up fields the purpose's
-    profile allows. NoMemberToAsk when no member has a violation recorded."""
+    profile allows. NoMemberToAsk when no member has a violation recorded. `partner_states`
+    are the states whose data the lead rests on too, as the legal basis says."""
     asked = members_to_ask(members)[:MAX_PERSONS]
     if not asked:
         raise NoMemberToAsk(f"no member of lead {lead} has a violation recorded")
     article = agreement.purposes[PURPOSE].article
+    found_in = "our registers"
+    if partner_states:
+        found_in += f" and data {', '.join(sorted(set(partner_states)))} sent under the agreement"
     return {
         "purpose": PURPOSE,
         "legal_basis": (
             f"{article} of agreement {agreement.id}: suppressing an illegal migration channel; "
-            f"lead {lead}, found in our registers and reviewed by an analyst"
+            f"lead {lead}, found in {found_in} and reviewed by an analyst"
         ),
         "persons": [
             {

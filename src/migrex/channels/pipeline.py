@@ -27,10 +27,17 @@ class Run:
 
 def detect(graph: PersonEntityGraph, min_density: float = MIN_DENSITY) -> list[Block]:
     """Dense blocks by peeling, and the egonets of entities with an excess of violators;
-    where they overlap, scoring keeps the better (`scoring.lead_cards`)."""
-    linking = graph.entity_kind != EntityKind.ENTRY_WINDOW
-    dense = dense_blocks(graph.adjacency, linking, min_density=min_density)
-    return dense + egonet_blocks(graph.adjacency, linking, graph.violator)
+    where they overlap, scoring keeps the better (`scoring.lead_cards`).
+
+    Time windows (an entry week at a crossing, a document office's four weeks) link no
+    one by themselves: thousands cross at one border post in a week, and any office issues
+    documents in batches. A document window seeds an egonet only when it holds a batch
+    (`egonets.MIN_BATCH`) with an excess of violators: a broker's."""
+    windows = (graph.entity_kind == EntityKind.ENTRY_WINDOW) | (
+        graph.entity_kind == EntityKind.DOCUMENT_WINDOW)  # fmt: skip
+    dense = dense_blocks(graph.adjacency, ~windows, min_density=min_density)
+    batches = graph.entity_kind == EntityKind.DOCUMENT_WINDOW
+    return dense + egonet_blocks(graph.adjacency, ~windows, graph.violator, batches=batches)
 
 
 def run(

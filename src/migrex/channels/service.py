@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Delete, delete, exists, func, select
+from sqlalchemy import Delete, Update, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.audit import events, subject_hash
 from migrex.audit.pending import record
 from migrex.casework.context import NodeContext
+from migrex.casework.onward import OnwardTransferRefused, Originator, check_onward_transfer
 from migrex.casework.service import Opened, OpenRequest, open_case
 from migrex.channels import model
 from migrex.channels.edges import lead_edges
 from migrex.channels.graph import PersonEntityGraph, Registers
+from migrex.channels.partner import Provenance, partner_facts, partner_table
 from migrex.channels.peeling import MIN_PERSONS
 from migrex.channels.pipeline import run
 from migrex.channels.scoring import HIGH_SCORE
@@ -45,12 +47,13 @@ from migrex.officers.model import Action, Officer, require
 from migrex.registry.bulk import read_text_table
 from migrex.registry.columns import Kind
 from migrex.registry.tables import ROWS, PersonPresentRow
+from migrex.retention.tables import RetentionKeyRow
 from migrex.uow import UnitOfWork
 
 # The register columns a run reads: what persons share, never who they are.
 READ_COLUMNS: dict[Kind, tuple[str, ...]] = {
     Kind.PERSONS_PRESENT: ("record_id", "entry_date", "entry_point", "registration_address",
-                           "inviting_party"),
+                           "inviting_party", "document_issue_date", "document_issuing_office"),
     Kind.EMPLOYMENT: ("person_record_id", "employer_id", "employer_name", "start_date"),
     Kind.VIOLATIONS: ("person_record_id", "inviting_party", "employer_id", "detected_on"),
 }  # fmt: skip
@@ -85,12 +88,22 @@ def node_registers(session: Session) -> Registers:
     return Registers(tables[Kind.PERSONS_PRESENT], tables[Kind.EMPLOYMENT], tables[Kind.VIOLATIONS])
 
 
-def store_run(uow: UnitOfWork, command: StoreRun, now: datetime) -> StoredRun:
-    """Analyses the node's registers and keeps every lead with its card and edges."""
+def store_run(
+    uow: UnitOfWork, command: StoreRun, now: datetime, *, node: NodeContext | None = None
+) -> StoredRun:
+    """Analyses the node's registers and keeps every lead with its card and edges. With the
+    node's context, what partners sent the authority and may still be kept is read too
+    (`partner.partner_facts`), each of its edges with its provenance."""
     require(command.officer, Action.RUN_CHANNELS, command.authority)
     session = uow.session
-    registers = node_registers(session)
+    facts = partner_facts(uow, node, command.authority, now) if node is not None else []
+    registers = replace(node_registers(session), partner=partner_table(facts) if facts else None)
     result = run(registers, min_score=command.min_score)
+    own_violators = set(registers.violations["person_record_id"].to_pylist())
+    reported: dict[str, Provenance] = {}
+    for fact in facts:
+        if fact.violation and fact.record_id not in own_violators:
+            reported.setdefault(fact.record_id, fact.provenance)
     row = ChannelRunRow(
         authority=command.authority, state=command.state, actor=command.officer.actor, at=now,
         persons=result.graph.persons, leads=len(result.cards), min_score=command.min_score,
@@ -102,8 +115,11 @@ def store_run(uow: UnitOfWork, command: StoreRun, now: datetime) -> StoredRun:
     for card in result.cards:
         lead = model.lead_id(row.id, card.rank)
         ids.append(lead)
-        edges = lead_edges(result.graph, registers, card, command.state)
+        edges = lead_edges(result.graph, registers, card, command.state, facts)
         caught = _violators(result.graph, card.member_record_ids)
+        told = {m: reported[m] for m in card.member_record_ids if m in reported and m in caught}
+        origins = {_origin(e.provenance.originator) for e in edges if e.provenance} | {
+            _origin(p.originator) for p in told.values()}  # fmt: skip
         breakdown = {"density": card.density, "violations": card.violations,
                      "burst": card.burst, "border_window": card.border_window,
                      "rank_among_size": card.rank_among_size}  # fmt: skip
@@ -112,11 +128,16 @@ def store_run(uow: UnitOfWork, command: StoreRun, now: datetime) -> StoredRun:
             violators=int(card.violations["violators"]), breakdown=json.dumps(breakdown),
             benign=json.dumps(card.benign_explanations),
             not_used=json.dumps(card.signals_not_used),
-            partner_data=any(e.partner_data for e in edges), state=model.LeadState.NEW,
+            partner_data=bool(origins), partner_origins=",".join(sorted(origins)) or None,
+            state=model.LeadState.NEW,
         ))  # fmt: skip
         session.flush()
-        session.add_all(LeadMemberRow(lead_id=lead, record_id=m, violator=m in caught)
-                        for m in card.member_record_ids)  # fmt: skip
+        session.add_all(
+            LeadMemberRow(lead_id=lead, record_id=m, violator=m in caught,
+                          violation_message=told[m].message_id if m in told else None,
+                          violation_origin=_origin(told[m].originator) if m in told else None)
+            for m in card.member_record_ids
+        )  # fmt: skip
         session.add_all(
             LeadEntityRow(lead_id=lead, position=i, kind=e.kind, key=e.key[:200],
                           label=e.label[:200], members_linked=e.members_linked, degree=e.degree,
@@ -126,7 +147,11 @@ def store_run(uow: UnitOfWork, command: StoreRun, now: datetime) -> StoredRun:
         session.add_all(
             LeadEdgeRow(lead_id=lead, record_id=e.record_id, position=e.position,
                         sources=",".join(e.sources), state=e.state, read_on=e.read_on,
-                        partner_data=e.partner_data)
+                        partner_data=e.partner_data,
+                        message_id=e.provenance.message_id if e.provenance else None,
+                        case_id=e.provenance.case_id if e.provenance else None,
+                        origin_authority=e.provenance.authority if e.provenance else None,
+                        expires_at=e.provenance.expires_at if e.provenance else None)
             for e in edges
         )  # fmt: skip
     reference = f"channels-run:{row.id}:{len(ids)}-leads"
@@ -134,6 +159,27 @@ def store_run(uow: UnitOfWork, command: StoreRun, now: datetime) -> StoredRun:
                                     authority=command.authority, reference=reference))  # fmt: skip
     uow.commit()
     return StoredRun(row.id, result.graph.persons, ids, result.seconds)
+
+
+def _origin(originator: Originator) -> str:
+    return f"{originator.state}/{originator.authority}"
+
+
+def origins_of(lead: LeadRow) -> list[Originator]:
+    """Whose data the lead rests on besides our registers: it may go back there only."""
+    return [Originator(*o.split("/", 1)) for o in (lead.partner_origins or "").split(",") if o]
+
+
+def edge_source(edge: LeadEdgeRow) -> str:
+    """Where a kept edge was read, as a card says it: "register: KZ, 2024-03-01" for our
+    own registers; "partner: AM, am-mcs, message M, case C, 2024-05-02; kept until
+    2029-05-02; back to AM only" for what a partner sent."""
+    when = edge.read_on.isoformat() if edge.read_on else "date unknown"
+    if not edge.partner_data:
+        return f"register: {edge.state}, {when}"
+    until = f"kept until {edge.expires_at:%Y-%m-%d}" if edge.expires_at else "retention unknown"
+    return (f"partner: {edge.state}, {edge.origin_authority}, message {edge.message_id}, "
+            f"case {edge.case_id}, {when}; {until}; back to {edge.state} only")  # fmt: skip
 
 
 def _violators(graph: PersonEntityGraph, members: Sequence[str]) -> set[str]:
@@ -184,6 +230,36 @@ class LeadCardView:
     asked_records: list[str] = field(default_factory=list)
 
 
+def card_json(view: LeadCardView) -> dict[str, Any]:
+    """The card as `migrex channels show --json` prints it and the API returns it: record
+    ids, entities, figures and every edge's source; no name or document."""
+    entities = [{"position": e.position, "kind": e.kind, "label": e.label,
+                 "members_linked": e.members_linked, "degree": e.degree,
+                 "sources": e.sources.split(",")} for e in view.entities]  # fmt: skip
+    return {
+        "lead": view.lead.id, "run": view.run.id, "rank": view.lead.rank,
+        "score": view.lead.score, "state": view.lead.state, "case": view.lead.case_id,
+        "partner_data": view.lead.partner_data,
+        "partner_origins": [f"{o.state}/{o.authority}" for o in origins_of(view.lead)],
+        "onward_transfer": ("back to the partner's state only" if view.lead.partner_data
+                            else None),
+        "breakdown": view.breakdown,
+        "members": [{"record_id": m.record_id, "violator": m.violator,
+                     "violation_from": m.violation_origin} for m in view.members],
+        "shared_entities": entities,
+        "edges": [{"record_id": e.record_id, "entity": e.position,
+                   "sources": e.sources.split(","), "state": e.state,
+                   "read_on": e.read_on.isoformat() if e.read_on else None,
+                   "partner_data": e.partner_data, "source": edge_source(e)}
+                  for e in view.edges],
+        "benign_explanations": view.benign, "signals_not_used": view.not_used,
+        "request_to": view.target.value if view.target else None,
+        "request_members": view.asked_records,
+        "request_fields": (view.request or {}).get("requested_fields", []),
+        "request_problem": view.request_problem,
+    }  # fmt: skip
+
+
 def load_lead(session: Session, lead_id: str) -> tuple[LeadRow, ChannelRunRow]:
     lead = session.get(LeadRow, lead_id) if model.LEAD_ID.match(lead_id) else None
     if lead is None:
@@ -198,6 +274,16 @@ def _identities(session: Session, records: Sequence[str]) -> dict[str, PersonPre
     return {r.record_id: r for r in rows}
 
 
+def _may_go(lead: LeadRow, run_row: ChannelRunRow, target: Target) -> bool:
+    """Whether the lead may be opened to `target`: always, unless it rests on data a
+    partner sent and `target` is of a third state (`casework.onward`)."""
+    try:
+        check_onward_transfer(origins_of(lead), target.partner_state, own_state=run_row.state)
+    except OnwardTransferRefused:
+        return False
+    return True
+
+
 def _prefill(
     agreements: Mapping[str, Agreement], lead: LeadRow, members: Sequence[LeadMemberRow],
     persons: Mapping[str, PersonPresentRow], target: Target,
@@ -209,7 +295,12 @@ def _prefill(
         if (p := persons.get(m.record_id)) is not None
     ]
     try:
-        body = model.minimal_request(agreements[target.agreement_id], lead.id, found)
+        body = model.minimal_request(
+            agreements[target.agreement_id],
+            lead.id,
+            found,
+            partner_states=[o.state for o in origins_of(lead)],
+        )
     except model.NoMemberToAsk as error:
         return None, str(error), []
     return body, None, [m.record_id for m in model.members_to_ask(found)]
@@ -237,11 +328,15 @@ def show_lead(
         select(LeadEdgeRow).where(LeadEdgeRow.lead_id == lead.id)
         .order_by(LeadEdgeRow.position, LeadEdgeRow.record_id)
     ))  # fmt: skip
-    offered = targets(node.agreements, run_row.authority)
+    every = targets(node.agreements, run_row.authority)
+    offered = [t for t in every if _may_go(lead, run_row, t)]
     chosen = next((t for t in offered if t.value == target), offered[0] if offered else None)
     persons = _identities(session, [m.record_id for m in members])
+    nobody = ("no partner takes this purpose" if not every else
+              "the lead rests on data a partner sent: it may go back to that state only, and "
+              "no partner of that state takes this purpose")  # fmt: skip
     body, problem, asked = (_prefill(node.agreements, lead, members, persons, chosen)
-                            if chosen else (None, "no partner takes this purpose", []))  # fmt: skip
+                            if chosen else (None, nobody, []))  # fmt: skip
     _record_card_read(session, node, lead, run_row, target=chosen, persons=persons,
                       asked=set(asked), reader=officer.actor, now=now)  # fmt: skip
     uow.commit()
@@ -308,6 +403,8 @@ def open_lead(
     chosen = next((t for t in targets(node.agreements, sender) if t.value == target), None)
     if chosen is None:
         raise model.NoPartner(f"{sender} may not ask {target} under the channels purpose")
+    # G3: a lead built on what a partner sent goes back to that partner's state only.
+    check_onward_transfer(origins_of(lead), chosen.partner_state, own_state=run_row.state)
     members = list(session.scalars(select(LeadMemberRow).where(LeadMemberRow.lead_id == lead.id)))
     persons = _identities(session, [m.record_id for m in members])
     body, problem, _ = _prefill(node.agreements, lead, members, persons, chosen)
@@ -332,10 +429,11 @@ class Forgotten:
     edges: int
     entities: int
     leads_deleted: int
+    partner_flags: int = 0  # violations known only from a partner, taken off as it expired
 
     @property
     def total(self) -> int:
-        return self.members + self.edges + self.entities + self.leads_deleted
+        return self.members + self.edges + self.entities + self.leads_deleted + self.partner_flags
 
 
 FORGETTING_ACTOR = "channels"
@@ -350,7 +448,8 @@ def forget_departed(uow: UnitOfWork, now: datetime, *, actor: str = FORGETTING_A
     """Erases from every kept lead what names a record no longer in the node's registers
     (G7: once a record's retention ends, no copy of it stays readable): its member rows,
     its edges, and the shared entities no remaining member links to (their labels and keys
-    were read from the records that left).
+    were read from the records that left). And what a partner sent whose retention has ended
+    (`partner`): see `_forget_partner_data`.
 
     An undecided lead left with fewer members than a run ever keeps (`peeling.MIN_PERSONS`)
     is deleted whole, with its entities: it is no longer what a run would call a lead, no
@@ -368,31 +467,88 @@ def forget_departed(uow: UnitOfWork, now: datetime, *, actor: str = FORGETTING_A
     )) | set(session.scalars(
         select(LeadEdgeRow.lead_id).where(_departed(LeadEdgeRow.record_id)).distinct()
     ))  # fmt: skip
-    if not touched:
-        return Forgotten(0, 0, 0, 0)
-    members = _deleted(session, delete(LeadMemberRow).where(_departed(LeadMemberRow.record_id)))
-    edges = _deleted(session, delete(LeadEdgeRow).where(_departed(LeadEdgeRow.record_id)))
-    entities = deleted = 0
+    members = edges = entities = deleted = 0
+    if touched:
+        members = _deleted(session, delete(LeadMemberRow).where(
+            _departed(LeadMemberRow.record_id)))  # fmt: skip
+        edges = _deleted(session, delete(LeadEdgeRow).where(_departed(LeadEdgeRow.record_id)))
     for lead in session.scalars(select(LeadRow).where(LeadRow.id.in_(sorted(touched)))):
         left = session.scalar(select(func.count()).where(LeadMemberRow.lead_id == lead.id)) or 0
         if lead.state == model.LeadState.NEW and left < MIN_PERSONS:
             entities += _delete_lead(session, lead)
             deleted += 1
             continue
-        linked = select(LeadEdgeRow.position).where(LeadEdgeRow.lead_id == lead.id)
-        entities += _deleted(session, delete(LeadEntityRow).where(
-            LeadEntityRow.lead_id == lead.id, LeadEntityRow.position.not_in(linked)
-        ))  # fmt: skip
-        lead.members = left
-        lead.violators = session.scalar(select(func.count()).where(
-            LeadMemberRow.lead_id == lead.id, LeadMemberRow.violator.is_(True)
-        )) or 0  # fmt: skip
-    forgotten = Forgotten(members, edges, entities, deleted)
-    reference = (f"channels-forgotten:members={members}:edges={edges}:entities={entities}:"
-                 f"leads-deleted={deleted}")  # fmt: skip
+        entities += _settle(session, lead)
+    partner = _forget_partner_data(session, now)
+    forgotten = Forgotten(members, edges + partner.edges, entities + partner.entities,
+                          deleted + partner.leads_deleted, partner.partner_flags)  # fmt: skip
+    if not forgotten.total:
+        return forgotten
+    reference = (f"channels-forgotten:members={members}:edges={forgotten.edges}:"
+                 f"entities={forgotten.entities}:leads-deleted={forgotten.leads_deleted}:"
+                 f"partner-flags={partner.partner_flags}")  # fmt: skip
     record(session, events.forgotten(at=now, actor=actor, reference=reference))
     uow.commit()
     return forgotten
+
+
+def _settle(session: Session, lead: LeadRow) -> int:
+    """After some of a kept lead's rows went: its entities no edge links to go too (how many
+    is returned), and its counts and partner marks follow what is left."""
+    linked = select(LeadEdgeRow.position).where(LeadEdgeRow.lead_id == lead.id)
+    gone = _deleted(session, delete(LeadEntityRow).where(
+        LeadEntityRow.lead_id == lead.id, LeadEntityRow.position.not_in(linked)
+    ))  # fmt: skip
+    lead.members = session.scalar(
+        select(func.count()).where(LeadMemberRow.lead_id == lead.id)) or 0  # fmt: skip
+    lead.violators = session.scalar(select(func.count()).where(
+        LeadMemberRow.lead_id == lead.id, LeadMemberRow.violator.is_(True)
+    )) or 0  # fmt: skip
+    origins = {o for o in session.scalars(select(LeadMemberRow.violation_origin).where(
+        LeadMemberRow.lead_id == lead.id, LeadMemberRow.violation_origin.is_not(None)
+    )) if o} | {f"{state}/{authority}" for state, authority in session.execute(
+        select(LeadEdgeRow.state, LeadEdgeRow.origin_authority).where(
+            LeadEdgeRow.lead_id == lead.id, LeadEdgeRow.partner_data.is_(True))
+    )}  # fmt: skip
+    lead.partner_data = bool(origins)
+    lead.partner_origins = ",".join(sorted(origins)) or None
+    return gone
+
+
+def _expired(message_id: Any, now: datetime) -> Any:
+    """True where `message_id` names a received message no longer kept: its data key
+    erased, its retention over, or no key at all."""
+    return ~exists().where(
+        RetentionKeyRow.record == message_id,
+        RetentionKeyRow.wrapped_key.is_not(None),
+        RetentionKeyRow.expires_at > now,
+    )
+
+
+def _forget_partner_data(session: Session, now: datetime) -> Forgotten:
+    """Kept leads forget what a partner sent once that message's retention ends (G7): a
+    lead still undecided rests on data that is gone, so it goes whole (the next run finds
+    again what our registers show); a decided one keeps its decision and loses the edges
+    the message gave and the violations it alone reported. Counts: edges and entities
+    erased, undecided leads deleted, and violation marks taken off."""
+    edge_gone = LeadEdgeRow.message_id.is_not(None) & _expired(LeadEdgeRow.message_id, now)
+    flag_gone = LeadMemberRow.violation_message.is_not(None) & _expired(
+        LeadMemberRow.violation_message, now)  # fmt: skip
+    touched = set(session.scalars(select(LeadEdgeRow.lead_id).where(edge_gone).distinct())) | set(
+        session.scalars(select(LeadMemberRow.lead_id).where(flag_gone).distinct()))  # fmt: skip
+    if not touched:
+        return Forgotten(0, 0, 0, 0)
+    entities = deleted = 0
+    for lead in session.scalars(select(LeadRow).where(
+            LeadRow.id.in_(sorted(touched)), LeadRow.state == model.LeadState.NEW)):  # fmt: skip
+        entities += _delete_lead(session, lead)
+        deleted += 1
+    edges = _deleted(session, delete(LeadEdgeRow).where(edge_gone))
+    flags = _updated(session, update(LeadMemberRow).where(flag_gone).values(
+        violator=False, violation_message=None, violation_origin=None))  # fmt: skip
+    for lead in session.scalars(select(LeadRow).where(LeadRow.id.in_(sorted(touched)))):
+        entities += _settle(session, lead)
+    return Forgotten(0, edges, entities, deleted, partner_flags=flags)
 
 
 def _delete_lead(session: Session, lead: LeadRow) -> int:
@@ -402,6 +558,11 @@ def _delete_lead(session: Session, lead: LeadRow) -> int:
     entities = _deleted(session, delete(LeadEntityRow).where(LeadEntityRow.lead_id == lead.id))
     session.delete(lead)
     return entities
+
+
+def _updated(session: Session, statement: Update) -> int:
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _deleted(session: Session, statement: Delete) -> int:

@@ -47,6 +47,8 @@ class LeadRow(Base):
     not_used: Mapped[str] = mapped_column(Text)  # JSON list of signals never read
     # Some edge was read from data a partner sent (its provenance and retention apply).
     partner_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whose data it is ("AM/am-mcs", comma-separated): the lead may go back there only.
+    partner_origins: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), index=True)  # model.LeadState
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column()
@@ -65,6 +67,10 @@ class LeadMemberRow(Base):
     lead_id: Mapped[str] = _lead()
     record_id: Mapped[str] = mapped_column(String(40))
     violator: Mapped[bool] = mapped_column(Boolean)
+    # When the violation is known only from what a partner sent: that message and its
+    # originator ("AM/am-mcs"); the flag goes when the message's retention ends.
+    violation_message: Mapped[str | None] = mapped_column(String(36), index=True)
+    violation_origin: Mapped[str | None] = mapped_column(String(80))
 
 
 class LeadEntityRow(Base):
@@ -94,3 +100,9 @@ class LeadEdgeRow(Base):
     state: Mapped[str] = mapped_column(String(2))  # whose register
     read_on: Mapped[date | None] = mapped_column(Date)  # the date the register gives the link
     partner_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    # For a link a partner sent: the message (its retention record), its case, the sending
+    # authority, and when its retention ends; the edge goes with the message.
+    message_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    case_id: Mapped[str | None] = mapped_column(String(64))
+    origin_authority: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column()

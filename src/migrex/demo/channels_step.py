@@ -52,7 +52,12 @@ def run_channels(kz: Node, am: Node) -> dict[str, str | int | None]:
     out.rule("[bold]7. Illegal-migration channels: leads for an analyst, never decisions")
     analyst = _analyst(kz)
     with kz.unit_of_work() as uow:
-        stored = store_run(uow, StoreRun(analyst, SENDER, kz.settings.state), datetime.now(UTC))
+        stored = store_run(
+            uow,
+            StoreRun(analyst, SENDER, kz.settings.state),
+            datetime.now(UTC),
+            node=node_context(kz),
+        )
     with kz.unit_of_work() as uow:
         lines = leads_of(uow, [SENDER])[:5]
     table = Table("rank", "lead", "members", "with a violation", "score", title="the best leads")

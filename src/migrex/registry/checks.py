@@ -23,7 +23,7 @@ from migrex.registry.vectorised import Mask, bin_mask, date_mask, iin_mask, rege
 # Dates that describe something that has already happened cannot lie in the future.
 PAST_DATES = frozenset(
     {"birth_date", "entry_date", "detected_on", "citizenship_acquired", "start_date",
-     "passport_issued", "decision_date", "departure_date"}
+     "passport_issued", "decision_date", "departure_date", "document_issue_date"}
 )  # fmt: skip
 # (earlier, later) pairs checked whenever both cells are present.
 ORDERED_DATES = (
@@ -32,6 +32,7 @@ ORDERED_DATES = (
     ("passport_issued", "passport_expires"),
     ("detected_on", "decision_date"),
     ("birth_date", "entry_date"),
+    ("birth_date", "document_issue_date"),
     ("entry_date", "departure_date"),
     ("birth_date", "citizenship_acquired"),
 )
@@ -129,6 +130,8 @@ class TableCheck:
         self.problems: list[CellProblem] = []
         self.dates: dict[str, pa.Array] = {}
         for column in COLUMNS[self.kind]:
+            if column.extension and column.name not in table.column_names:
+                continue  # a register without the column: nothing to check
             self._check_column(column, table.column(column.name).combine_chunks())
         self._check_date_order()
         self._check_unique()

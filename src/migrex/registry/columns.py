@@ -65,6 +65,9 @@ class Column:
     required: bool = True
     codes: frozenset[str] = frozenset()
     width: int | None = None  # characters stored, where the rule's `WIDTH` is too narrow
+    # A column a real register has that the first contract lacked: always optional, a file
+    # without it is complete, and `migrex synth` writes it only when asked to.
+    extension: bool = False
 
     @property
     def stored_width(self) -> int | None:
@@ -113,6 +116,10 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
         Column("permit_valid_from", Type.DATE, required=False),
         Column("permit_valid_to", Type.DATE, required=False),
         Column("departure_date", Type.DATE, required=False),
+        # The foreign document's issue date and the office that issued it (as the issuing
+        # state's own code or name): what a document broker leaves in common.
+        Column("document_issue_date", Type.DATE, required=False, extension=True),
+        Column("document_issuing_office", required=False, extension=True),
     ),
     Kind.EMPLOYMENT: (
         Column("record_id", rule=Rule.RECORD_ID),
@@ -155,5 +162,6 @@ COLUMNS: dict[Kind, tuple[Column, ...]] = {
 }
 
 
-def column_names(kind: Kind) -> tuple[str, ...]:
-    return tuple(column.name for column in COLUMNS[kind])
+def column_names(kind: Kind, *, extensions: bool = True) -> tuple[str, ...]:
+    """The columns of `kind`, in order; without `extensions`, those of the first contract."""
+    return tuple(c.name for c in COLUMNS[kind] if extensions or not c.extension)

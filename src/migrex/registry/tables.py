@@ -119,6 +119,8 @@ class PersonPresentRow(_Person, Base):
     permit_valid_from: Mapped[date | None]
     permit_valid_to: Mapped[date | None]
     departure_date: Mapped[date | None]
+    document_issue_date: Mapped[date | None]
+    document_issuing_office: Mapped[str | None]
 
 
 class EmploymentRow(_Record, Base):

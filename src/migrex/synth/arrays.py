@@ -184,14 +184,16 @@ def take(frame: Frame, rows: Ints) -> Frame:
 
 
 def to_table(kind: Kind, frame: Frame) -> pa.Table:
-    """The registry table: exactly the contract's columns, in its order, with its types."""
+    """The registry table: exactly the contract's columns, in its order, with its types;
+    a column of a later extension of the contract only when the frame has it."""
     n = len(next(iter(frame.values())))
     arrays = []
-    for column in COLUMNS[kind]:
+    columns = [c for c in COLUMNS[kind] if not c.extension or c.name in frame]
+    for column in columns:
         value = frame.get(column.name)
         if column.type is Type.DATE:
             days = np.full(n, NO_DATE, np.int32) if value is None else np.asarray(value, np.int32)
             arrays.append(pa.array(days, mask=days == NO_DATE).cast(pa.date32()))
         else:
             arrays.append(pa.nulls(n, pa.string()) if value is None else value)
-    return pa.table(arrays, names=[c.name for c in COLUMNS[kind]])
+    return pa.table(arrays, names=[c.name for c in columns])

@@ -8,14 +8,15 @@ make similar-looking clusters in the background; only these are channels.
 
 `ChannelOptions` varies the planting for benchmarks: the cohesion (the chance a member links
 to each of the channel's entities: its inviter, its front firm, its flats, its crossing and
-arrival window), camouflage as in FRAUDAR's protocol (members also employed by ordinary
-firms, one or two such links per channel link, at random or biased toward the big
-employers), and a null world without channels. The defaults plant today's channels.
+arrival window, or a broker's documents), camouflage as in FRAUDAR's protocol (members also
+employed by ordinary firms, one or two such links per channel link, at random or biased
+toward the big employers), and a null world without channels. The defaults plant today's
+channels.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final
 
@@ -37,6 +38,7 @@ from migrex.synth.arrays import (
     uniform_days,
     where,
 )
+from migrex.synth.documents import ISSUED, OFFICE, broker_documents, draw_documents
 from migrex.synth.employers import Context, Employers, organisation_ids
 from migrex.synth.foreigners import AM_FOREIGNERS, KZ_FOREIGNERS, cohort
 from migrex.synth.permits import PURPOSES
@@ -66,6 +68,9 @@ class ChannelPlan:
     addresses: int  # flats most members are registered at
     violation_share: float
     shells: int = 1  # front firms in a chain members are moved between (same owners)
+    # A document broker: members come each their own way (own inviter, flat, crossing and
+    # time) with foreign documents one small office issued within a fortnight.
+    broker: bool = False
 
 
 _C = ChannelPlan
@@ -94,10 +99,16 @@ PLANS = (
 )
 # Archetypes planted only on request (`ChannelOptions.more_archetypes`): a chain of three
 # shell employers the members are moved between, so no one firm employs most of them.
+# And document brokers: only the documents' issuing office and fortnight tie the members.
 MORE_PLANS = (
     _C("KZ", "KGZ", 42, "KORDAI-ROAD", "KZ-75", "work", "front", "construction", 28, 2, 0.6, 3),
     _C("AM", "IRN", 24, "MEGHRI-ROAD", "AM-SU", "business", "firm", "trade", 28, 1, 0.6, 3),
-)
+    _C("KZ", "UZB", 38, "ZHIBEK-ZHOLY-ROAD", "KZ-79", "private", "person", None, 0, 1, 0.6,
+       broker=True),
+    _C("AM", "IND", 26, "EVN-AIRPORT", "AM-ER", "study", "person", None, 0, 1, 0.6,
+       broker=True),
+)  # fmt: skip
+BROKER_DAYS: Final = 14  # a broker's batch of documents is issued within a fortnight
 # What members are caught for: (illegal_employment, purpose_mismatch, false_invitation,
 # overstay, no_registration); a declared "work" stay cannot mismatch.
 _VIOLATION_MIX = (35, 25, 15, 20, 5)
@@ -151,6 +162,10 @@ class Channel:
     member_record_ids: tuple[str, ...] = ()
     employment_record_ids: tuple[str, ...] = ()
     violation_record_ids: tuple[str, ...] = ()
+    # A document broker's office and the days its members' documents were issued between.
+    document_office: str | None = None
+    documents_from: date | None = None
+    documents_to: date | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,6 +177,7 @@ class Channel:
                 else value
             )
             for name, value in self.__dict__.items()
+            if value is not None or not name.startswith("document")
         }
 
 
@@ -319,6 +335,29 @@ def _link_columns(
         )
 
 
+def _arrivals(
+    rng: np.random.Generator, plan: ChannelPlan, opened: int, cohesion: float | None
+) -> tuple[Days, dict[str, Bools] | None]:
+    """Members' entry days, and with a cohesion set, which of the channel's links each
+    member has, drawn on its own: who invited them, the crossing and window they came
+    through, the flat (None: each plan's own shares)."""
+    n = plan.members
+    entry = (opened + rng.integers(0, plan.window_days + 1, n)).astype(np.int32)
+    linked = (
+        {name: rng.random(n) < cohesion for name in ("inviter", "window", "flat")}
+        if cohesion is not None
+        else None
+    )
+    if plan.broker:
+        # Each member comes their own way, within half a year of the batch of documents.
+        linked = {name: np.zeros(n, dtype=bool) for name in ("inviter", "window", "flat")}
+        entry = (opened + BROKER_DAYS + rng.integers(20, 181, n)).astype(np.int32)
+    elif linked is not None:
+        scattered = uniform_days(rng, day(2023, 1, 1), day(2025, 9, 30), n)
+        entry = np.where(linked["window"], entry, scattered).astype(np.int32)
+    return entry, linked
+
+
 def _plan_rows(
     ctx: Context, plan: ChannelPlan, number: int, options: ChannelOptions | None = None
 ) -> tuple[Frame, Spells, Frame, Channel]:
@@ -330,17 +369,7 @@ def _plan_rows(
     inviter, front = _organisers(ctx, rng, plan, region)
     cohesion = options.cohesion if options else None
     opened = int(uniform_days(rng, day(2023, 3, 1), day(2025, 4, 30), 1)[0])
-    entry = (opened + rng.integers(0, plan.window_days + 1, n)).astype(np.int32)
-    # With a cohesion set, each link of a member to the channel is drawn on its own: who
-    # invited them, the crossing and window they came through, the front, the flat.
-    linked = (
-        {name: rng.random(n) < cohesion for name in ("inviter", "window", "flat")}
-        if cohesion is not None
-        else None
-    )
-    if linked is not None:
-        scattered = uniform_days(rng, day(2023, 1, 1), day(2025, 9, 30), n)
-        entry = np.where(linked["window"], entry, scattered).astype(np.int32)
+    entry, linked = _arrivals(rng, plan, opened, cohesion)
     spells = _front_spells(rng, plan, entry, front, region, cohesion=cohesion)
     nat = next(x for x in (*KZ_FOREIGNERS, *AM_FOREIGNERS) if x.code == plan.citizenship)
     purpose = np.full(n, PURPOSES.index(plan.purpose), dtype=np.int64)
@@ -355,10 +384,13 @@ def _plan_rows(
     persons["registration_region"] = labels((plan.region,), np.zeros(n, dtype=np.int64))
     _link_columns(persons, plan, inviter, linked)
     persons["departure_date"] = _departures(rng, entry, spells)
+    documented = _broker_documents(rng, plan, persons, opened, cohesion) if plan.broker else None
     if options is not None and options.camouflage != "none":
         hired = np.bincount(spells.person, minlength=n) > 0
         links = at_flat.astype(np.int64) + hired
         links += linked["inviter"].astype(np.int64) + linked["window"] if linked else 2
+        if documented is not None:
+            links += documented[0]
         extra = _camouflage(
             rng,
             ctx.employers[node],
@@ -381,7 +413,10 @@ def _plan_rows(
     detected = uniform_days(rng, np.minimum(entry[caught] + 45, last), last, len(caught))
     # Without a front firm they work undeclared at one ordinary employer, where they are caught.
     workplace = front if plan.front_sector else int(employers.pick(rng, 1)[0])
-    employer_id = ctx.employers[node].ids[workplace].as_py()
+    employer_id: str | pa.Array = ctx.employers[node].ids[workplace].as_py()
+    if plan.broker:
+        # A broker's clients work wherever each found work: no workplace in common.
+        employer_id = ctx.employers[node].ids.take(pa.array(employers.pick(rng, len(caught))))
     violations = violation_rows(
         rng,
         node,
@@ -410,7 +445,28 @@ def _plan_rows(
         declared_purpose=plan.purpose,
         region=plan.region,
     )
+    if documented is not None:
+        channel = replace(channel, document_office=documented[1], documents_from=to_date(opened),
+                          documents_to=to_date(opened + BROKER_DAYS - 1))  # fmt: skip
     return persons, spells, violations, channel
+
+
+def _broker_documents(
+    rng: np.random.Generator, plan: ChannelPlan, persons: Frame, opened: int,
+    cohesion: float | None,
+) -> tuple[Bools, str]:  # fmt: skip
+    """The broker's documents for most members (each with the chance `cohesion`, else 0.9),
+    documents of the background for the others; which members, and the broker's office."""
+    n = plan.members
+    birth = np.asarray(persons["birth_date"])
+    office, issued, code = broker_documents(rng, persons["citizenship"], birth, opened, BROKER_DAYS)
+    own_office, own_issued = draw_documents(
+        rng, persons["citizenship"], np.asarray(persons["entry_date"]), birth
+    )
+    brokered = rng.random(n) < (0.9 if cohesion is None else cohesion)
+    persons[OFFICE] = pc.if_else(pa.array(brokered), office, own_office)
+    persons[ISSUED] = np.where(brokered, issued, own_issued).astype(np.int32)
+    return brokered, code
 
 
 def plant_channels(

@@ -67,7 +67,9 @@ def synth(
     more_archetypes: Annotated[
         bool,
         typer.Option(
-            "--more-archetypes", help="also plant chains of shell employers moving members on"
+            "--more-archetypes",
+            help="also plant chains of shell employers moving members on, and document "
+            "brokers (persons present then give their documents' issuing office and date)",
         ),
     ] = False,
     hard_negatives: Annotated[

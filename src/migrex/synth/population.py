@@ -19,6 +19,7 @@ from migrex.registry.columns import Kind
 from migrex.synth.arrays import TODAY, Days, Frame, Ints, concat, digits, take, to_table, where
 from migrex.synth.channels import Channel, ChannelOptions, plant_channels
 from migrex.synth.citizens import background_citizens
+from migrex.synth.documents import fill_documents
 from migrex.synth.dual import DUAL_CITIZENS, NEAR_MISSES, plant_dual_citizens, plant_near_misses
 from migrex.synth.employers import Context, make_employers
 from migrex.synth.foreigners import (
@@ -169,6 +170,9 @@ def _present(
         add(cohort(ctx, rng, node, nat, purpose, spells=worked), worked)
     persons = concat(frames)
     persons.setdefault("_channel", np.full(len(persons["surname"]), -1, dtype=np.int64))
+    if options is not None and options.more_archetypes:
+        # The register gives documents' issuing offices and dates (optional columns).
+        fill_documents(ctx.rng(f"documents-{node}"), persons)
     return _Present(persons, Spells.join(spells), planted.violations, planted.channels)
 
 

@@ -116,8 +116,10 @@ def test_a_departed_member_is_forgotten_and_the_others_kept(
     new = leaves(kept.am)[before:]
     erased = [leaf for leaf in new if leaf.kind is LeafKind.ERASURE]
     assert len(erased) == 1 and erased[0].actor == "channels", new
-    assert erased[0].reference == (f"channels-forgotten:members={named}:edges={edges}:"
-                                   f"entities={done.entities}:leads-deleted=0")  # fmt: skip
+    assert erased[0].reference == (
+        f"channels-forgotten:members={named}:edges={edges}:"
+        f"entities={done.entities}:leads-deleted=0:partner-flags=0"
+    )
     assert departed not in repr(new)
     assert _forget(kept) == Forgotten(0, 0, 0, 0), "a second pass finds nothing"
     assert len(leaves(kept.am)) == before + len(new), "an idle pass writes no leaf"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -13,10 +15,10 @@ from sqlalchemy import Engine, func, select
 from factories import citizen, employment, person_present, violation, write_csv
 from migrex.db import make_session_factory
 from migrex.errors import ImportRejected
-from migrex.registry.columns import Kind
+from migrex.registry.columns import Kind, column_names
 from migrex.registry.service import import_registries
 from migrex.registry.sql import SqlRegistries
-from migrex.registry.tables import ImportBatch
+from migrex.registry.tables import ImportBatch, PersonPresentRow
 from migrex.schema import metadata
 from migrex.uow import SqlUnitOfWork
 
@@ -200,3 +202,37 @@ def test_a_quoted_header_is_read_like_a_plain_one(engine: Engine, tmp_path: Path
     quoted.write_text("\n".join([header, *lines[1:]]) + "\n", encoding="utf-8")
     run_import(engine, (Kind.PERSONS_PRESENT, quoted))
     assert row_counts(engine)["registry_person_present"] == 1
+
+
+def _without_document_columns(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """The file as a register that has never had the optional document columns writes it."""
+    names = [n for n in column_names(Kind.PERSONS_PRESENT) if not n.startswith("document_issu")]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_a_documents_issue_date_and_office_are_optional_columns(
+    engine: Engine, tmp_path: Path
+) -> None:
+    given = [person_present(1, document_issue_date="2023-02-14",
+                            document_issuing_office="ARM-0042"), person_present(2)]  # fmt: skip
+    run_import(engine, (Kind.PERSONS_PRESENT,
+                        write_csv(tmp_path / "p.csv", Kind.PERSONS_PRESENT, given)))  # fmt: skip
+    with engine.connect() as connection:
+        stored = connection.execute(
+            select(PersonPresentRow.record_id, PersonPresentRow.document_issue_date,
+                   PersonPresentRow.document_issuing_office).order_by(PersonPresentRow.record_id)
+        ).all()  # fmt: skip
+    assert [tuple(r) for r in stored] == [("KZ-PP-0000001", date(2023, 2, 14), "ARM-0042"),
+                                         ("KZ-PP-0000002", None, None)]  # fmt: skip
+    older = _without_document_columns(tmp_path / "old.csv", [person_present(3)])
+    assert "document_issue_date" not in older.read_text("utf-8")
+    run_import(engine, (Kind.PERSONS_PRESENT, older))
+    future = [person_present(4, document_issue_date="2031-01-01")]
+    problem = rejected(
+        engine, (Kind.PERSONS_PRESENT, write_csv(tmp_path / "f.csv", Kind.PERSONS_PRESENT, future))
+    )
+    assert any("document_issue_date" in p.where for p in problem.problems)

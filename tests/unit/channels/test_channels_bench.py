@@ -13,7 +13,7 @@ def test_synth_grid_scores_every_setting_and_the_null_world() -> None:
     for setting in ("cohesion_80", "cohesion_50"):
         assert set(grid[setting]) == set(SYNTH_CAMOUFLAGE)
         for figures in grid[setting].values():
-            assert figures["channels"] == 9
+            assert figures["channels"] == 11  # with the chains and the brokers
             for name in FIGURES:
                 assert 0.0 <= figures[name] <= 1.0
                 assert 0.0 <= figures["baseline_most_violators"][name] <= 1.0

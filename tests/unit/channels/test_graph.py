@@ -60,3 +60,31 @@ def test_entry_windows_are_a_crossing_in_one_week() -> None:
     windows = [e for e in range(graph.entities) if graph.entity_kind[e] == EntityKind.ENTRY_WINDOW]
     assert [str(graph.entity_label[e]) for e in windows] == ["ALA-AIRPORT week of 2024-03-04"]
     assert graph.entry_day[2] == NO_DAY
+
+
+def _with_documents() -> Registers:
+    base = _registers()
+    persons = base.persons.append_column(
+        "document_issue_date", pa.array(["2024-03-01", "2024-03-13", "2024-03-02", "2024-03-01"])
+    ).append_column(
+        "document_issuing_office", pa.array(["UZB-0171", "uzb 0171", "UZB-0172", "UZB-0171"])
+    )
+    return Registers(persons, base.employment, base.violations)
+
+
+def test_document_windows_join_one_office_within_a_fortnight() -> None:
+    graph = build_graph(_with_documents())
+    windows = [e for e in range(graph.entities)
+               if graph.entity_kind[e] == EntityKind.DOCUMENT_WINDOW]  # fmt: skip
+    dense = graph.adjacency.toarray()
+    # A and B (one office, spelled two ways, twelve days apart) share a window; C's office
+    # is another; every person with a document is in two windows (shifted by two weeks).
+    assert any(dense[0, e] and dense[1, e] for e in windows)
+    assert not any(dense[2, e] and (dense[0, e] or dense[1, e]) for e in windows)
+    assert [int(dense[p, windows].sum()) for p in range(3)] == [2, 2, 2]
+    assert all("issued in the 4 weeks from" in graph.entity_label[e] for e in windows)
+
+
+def test_a_register_without_document_columns_has_no_document_window() -> None:
+    graph = build_graph(_registers())
+    assert EntityKind.DOCUMENT_WINDOW not in set(graph.entity_kind.tolist())

@@ -169,7 +169,7 @@ def test_more_archetypes_add_shell_chains_across_three_employers() -> None:
     classic = generate(MIN_PERSONS, SEED)
     population = generate(MIN_PERSONS, SEED, channels=ChannelOptions(more_archetypes=True))
     channels = population.ground_truth.channels
-    assert len(channels) == len(classic.ground_truth.channels) + 2
+    assert len(channels) == len(classic.ground_truth.channels) + 4
     # The classic channels are planted as before; the chains come after them on each node.
     kept = {c.channel_id: c.member_record_ids for c in classic.ground_truth.channels}
     assert all(
@@ -177,7 +177,7 @@ def test_more_archetypes_add_shell_chains_across_three_employers() -> None:
         for c in channels
         if c.channel_id in kept
     )
-    for chain in (c for c in channels if c.channel_id not in kept):
+    for chain in (c for c in channels if c.channel_id not in kept and not c.document_office):
         members = set(chain.member_record_ids)
         employers = Counter(
             row["employer_id"]
@@ -187,6 +187,41 @@ def test_more_archetypes_add_shell_chains_across_three_employers() -> None:
         assert len(employers) == 3  # the front and two shells, nobody else
         assert max(employers.values()) < sum(employers.values()) * 0.6
         assert chain.employer_id in employers
+
+
+def test_more_archetypes_plant_document_brokers() -> None:
+    """A broker's members share the documents' office and fortnight, and little else; the
+    register gives every person's document office and date, the default output none."""
+    population = generate(MIN_PERSONS, SEED, channels=ChannelOptions(more_archetypes=True))
+    brokers = [c for c in population.ground_truth.channels if c.document_office]
+    assert sorted(c.node for c in brokers) == ["AM", "KZ"]
+    for broker in brokers:
+        assert broker.documents_from and broker.documents_to
+        assert (broker.documents_to - broker.documents_from).days < 14
+        members = set(broker.member_record_ids)
+        rows = _rows(population, broker.node, Kind.PERSONS_PRESENT)
+        theirs = [r for r in rows if r["record_id"] in members]
+        at_office = [
+            r
+            for r in theirs
+            if r["document_issuing_office"] == broker.document_office
+            and broker.documents_from <= r["document_issue_date"] <= broker.documents_to
+        ]
+        assert len(at_office) >= 0.7 * len(members)  # fmt: skip
+        # Where that office issues documents to persons outside the batch, it does so rarely.
+        others = [r for r in rows if r["document_issuing_office"] == broker.document_office
+                  and r["record_id"] not in members]  # fmt: skip
+        assert len(others) < len(at_office)
+        inviters = Counter(r["inviting_party"] for r in theirs if r["inviting_party"])
+        assert not inviters or max(inviters.values()) < 0.5 * len(members)
+        flats = Counter(r["registration_address"] for r in theirs)
+        assert max(flats.values()) < 0.5 * len(members)
+        assert all(r["document_issuing_office"] and r["document_issue_date"] for r in rows)
+        assert broker.to_json()["document_office"] == broker.document_office
+    default = generate(MIN_PERSONS, SEED)
+    table = default.table("KZ", Kind.PERSONS_PRESENT)
+    assert "document_issuing_office" not in table.column_names
+    assert all("document_office" not in c.to_json() for c in default.ground_truth.channels)
 
 
 def test_hard_negatives_are_lawful_clusters_outside_the_ground_truth() -> None:

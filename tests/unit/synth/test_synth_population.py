@@ -187,7 +187,7 @@ def test_every_cell_passes_the_scalar_rules(population: Population, node: str, k
     table = population.table(node, kind)
     problems = []
     for index, row in _rows(table):
-        for column in COLUMNS[kind]:
+        for column in (c for c in COLUMNS[kind] if c.name in row):
             if (reason := _cell_problem(node, kind, column, row)) is not None:
                 problems.append((index, column.name, row[column.name], reason))
         for earlier, later in ORDERED:
@@ -227,7 +227,7 @@ def test_references_resolve_and_keys_are_unique(population: Population, node: st
 def test_registries_hold_exactly_the_contract_columns(population: Population) -> None:
     for tables in population.registries.values():
         for kind, table in tables.items():
-            assert tuple(table.column_names) == column_names(kind)
+            assert tuple(table.column_names) == column_names(kind, extensions=False)
 
 
 def test_kazakh_iins_encode_birth_date_and_sex(population: Population) -> None:

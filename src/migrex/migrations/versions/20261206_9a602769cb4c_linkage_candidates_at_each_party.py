@@ -1,7 +1,7 @@
 """linkage: the candidates of a run at each party, and what officers and answers made of them
 
 Revision ID: 9a602769cb4c
-Revises: 068b0631067d
+Revises: 9d2f4b6c8e11
 Create Date: 2026-12-06 13:18:58.251208
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "9a602769cb4c"
-down_revision = "068b0631067d"
+down_revision = "9d2f4b6c8e11"
 branch_labels = None
 depends_on = None
 
