@@ -68,8 +68,12 @@ def witnessing_node(node: Node, trust: Trust) -> WitnessingNode:
     authority = settings.authorities[0]
     signing = FileKeyStore(settings.resolved_key_dir).current_signing(authority)
     signer = LogSigner(authority, log_origin(settings.state, settings.node_id), signing.key)
-    # Only agreements with a signed directory have partner nodes to reach.
-    reachable = {k: a for k, a in node.agreements.items() if k in trust.directories}
+    # Only agreements with a signed directory have partner nodes to reach, and only those
+    # where the node hosts a competent authority: a linkage unit's node signs its log's
+    # checkpoints but has no partner to witness them, since no message can come from it.
+    hosted = set(settings.authorities)
+    reachable = {k: a for k, a in node.agreements.items()
+                 if k in trust.directories and hosted & set(a.authorities)}  # fmt: skip
     return WitnessingNode(reachable, settings.authorities, settings.state, signer,
                           trust.resolve_signing_key, trust.signing_key,
                           settings.witness_idle_interval_seconds)  # fmt: skip
