@@ -39,7 +39,7 @@ from migrex.linkage.transfer import (
     send,
     start_sending,
 )
-from migrex.linkage.unit import KEEP
+from migrex.linkage.unit import KEEP, unchanged_since
 from migrex.linkage.unit_client import UnitClient, upload
 from migrex.uow import UnitOfWork
 
@@ -169,7 +169,7 @@ def forget_stale_transfers(uow: UnitOfWork, data_dir: Path, now: datetime) -> in
     an erasure in the audit log; returns how many."""
     folder = data_dir / OUTGOING
     runs = sorted(folder.iterdir()) if folder.is_dir() else []
-    stale = [d for d in runs if d.is_dir() and _unchanged_since(d, now - KEEP)]
+    stale = [d for d in runs if d.is_dir() and unchanged_since(d, now - KEEP)]
     for directory in stale:
         shutil.rmtree(directory, ignore_errors=True)
         record(uow.session, events.forgotten(
@@ -178,8 +178,3 @@ def forget_stale_transfers(uow: UnitOfWork, data_dir: Path, now: datetime) -> in
     if stale:
         uow.commit()
     return len(stale)
-
-
-def _unchanged_since(directory: Path, before: datetime) -> bool:
-    stamps = [directory.stat().st_mtime, *(p.stat().st_mtime for p in directory.rglob("*"))]
-    return max(stamps) < before.timestamp()

@@ -414,14 +414,11 @@ class LinkageUnit:
     def _expire_run(self, agreement_id: str, run: Path, before: datetime) -> int:
         if not run.is_dir() or not is_message_id(run.name):
             return 0
-        stale = [d for d in run.iterdir() if d.is_dir() and _older(d, before)]
+        stale = [d for d in run.iterdir() if d.is_dir() and unchanged_since(d, before)]
         senders = [d.name for d in stale if d.name != RESULTS]
         if senders:
             self._delete_encodings(agreement_id, run.name, senders, "expired")
-        results = run / RESULTS
-        expired = (
-            [p for p in results.glob("*.jwe") if _older(p, before)] if results.is_dir() else []
-        )
+        expired = [p for p in (run / RESULTS).glob("*.jwe") if unchanged_since(p, before)]
         for path in expired:
             path.unlink()
             self._audit(agreement_id, run.name, f"result-deleted:expired:{path.stem}", erased=True)
@@ -442,7 +439,7 @@ class LinkageUnit:
 _STARTING = threading.Lock()
 
 
-def _older(path: Path, before: datetime) -> bool:
+def unchanged_since(path: Path, before: datetime) -> bool:
     """Nothing under `path` changed since `before`."""
     stamps = [path.stat().st_mtime, *(p.stat().st_mtime for p in path.rglob("*"))]
     return max(stamps) < before.timestamp()
