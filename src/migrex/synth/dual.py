@@ -67,6 +67,7 @@ NEAR_MISSES = {
 }  # fmt: skip
 _ARMENIAN_TOWNS = (("Ереван", "Երևան"), ("Гюмри", "Գյումրի"), ("Ванадзор", "Վանաձոր"),
                    ("Абовян", "Աբովյան"), ("Эчмиадзин", "Վաղարշապատ"))  # fmt: skip
+_KAZAKH_TOWNS_HY = ("Ալմաթի", "Աստանա", "Կարագանդա", "Շիմքենտ", "Ակտաու")
 _INDEPENDENCE_AM = day(1991, 9, 21)
 
 
@@ -96,8 +97,10 @@ def _pair(
     births: tuple[Days, Days],
     *,
     born_in_armenia: Bools,
+    same_town: bool = True,
 ) -> tuple[Frame, Frame]:
-    """The Kazakh and the Armenian citizens' rows of pairs of people."""
+    """The Kazakh and the Armenian citizens' rows of pairs of people; born in Kazakhstan,
+    both records name one town when `same_town` (one person, or one family's)."""
     n = len(births[0])
     kz_basis = np.where(born_in_armenia, NATURALISATION, BIRTH)
     # Armenia has allowed dual citizenship since 2007: Armenians abroad acquire it by
@@ -108,9 +111,12 @@ def _pair(
     kz_abroad, am_home = _armenian_birthplaces(rng, births[0])
     kz_native = native_birthplaces(rng, "KZ", n)
     kz_place = pc.if_else(pa.array(born_in_armenia), kz_abroad, kz_native)
-    rng.integers(0, 5, n)  # drawn as before the Armenian record named the Kazakh town
-    kz_towns = pc.utf8_slice_codeunits(kz_native, 3).to_pylist()  # without "г. "
-    am_abroad = join("Ղազախստան, ", pa.array([cyrillic_to_armenian(t) for t in kz_towns]))
+    other_town = labels(_KAZAKH_TOWNS_HY, rng.integers(0, len(_KAZAKH_TOWNS_HY), n))
+    if same_town:
+        kz_towns = pc.utf8_slice_codeunits(kz_native, 3).to_pylist()  # without "г. "
+        am_abroad = join("Ղազախստան, ", pa.array([cyrillic_to_armenian(t) for t in kz_towns]))
+    else:
+        am_abroad = join("Ղազախստան, ", other_town)
     am_place = pc.if_else(pa.array(born_in_armenia), am_home, am_abroad)
     kz = citizen_frame(
         ctx,
@@ -351,6 +357,7 @@ def plant_near_misses(ctx: Context) -> Planted:
             (kz_draw, am_draw),
             (kz_birth, am_birth),
             born_in_armenia=in_armenia,
+            same_town=kind in {"sibling", "twin"},
         )
         kz_frames.append(kz)
         am_frames.append(am)
