@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -41,8 +42,8 @@ from migrex.synth.citizens import (
     native_birthplaces,
 )
 from migrex.synth.employers import Context
+from migrex.synth.names import NameDraw, RenderedNames, draw_names, forms, pool, render
 from migrex.synth.translit import cyrillic_to_armenian
-from migrex.synth.names import NameDraw, draw_names, forms, pool, render
 from migrex.synth.variation import (
     passport_variants,
     russified_ov,
@@ -220,9 +221,58 @@ def plant_dual_citizens(ctx: Context) -> Planted:
     return Planted(kz, am, truth)
 
 
-def _names(frame: Frame) -> dict[str, list[str | None]]:
+Names = dict[str, list[str | None]]
+
+
+def _names(frame: Frame) -> Names:
     columns = ("surname", "surname_latin", "given_name", "given_name_latin", "patronymic")
     return {c: frame[c].to_pylist() for c in columns}
+
+
+def _vary_surname(
+    i: int, u: npt.NDArray[np.float64], sides: tuple[Names, Names], *,
+    married: list[RenderedNames], armenian: bool, female: bool,
+) -> str | None:  # fmt: skip
+    """Vary pair i's surname on one side (`u[5]` picks which); the kind, if any."""
+    side = int(u[5] < 0.5)
+    if female and u[3] < SHARES["maiden_name"]:
+        sides[side]["surname"][i] = married[side].surname[i].as_py()
+        sides[side]["surname_latin"][i] = married[side].surname_latin[i].as_py()
+        return "maiden_name"
+    if armenian and u[0] < SHARES["surname_ov"]:
+        varied = russified_ov(
+            str(sides[0]["surname"][i]), str(sides[0]["surname_latin"][i]), female
+        )
+        if varied:
+            sides[0]["surname"][i], sides[0]["surname_latin"][i] = varied
+            return "surname_ov"
+    elif armenian and u[0] < SHARES["surname_ov"] + SHARES["surname_yants"]:
+        varied = with_yants(str(sides[side]["surname"][i]), str(sides[side]["surname_latin"][i]))
+        if varied:
+            sides[side]["surname"][i], sides[side]["surname_latin"][i] = varied
+            return "surname_yants"
+    return None
+
+
+def _vary_spelling(i: int, u: npt.NDArray[np.float64], sides: tuple[Names, Names]) -> set[str]:
+    """An earlier passport's Latin on one side, a typo on the other (`u[5]`); the kinds."""
+    side = int(u[5] < 0.5)
+    found = set()
+    if u[1] < SHARES["passport_latin"]:
+        row = sides[1 - side]
+        field = "surname_latin" if u[1] < SHARES["passport_latin"] / 2 else "given_name_latin"
+        variants = passport_variants(str(row[field][i]), ("KZ", "AM")[1 - side])
+        if variants:
+            row[field][i] = variants[int(u[4] * len(variants))]
+            found.add("passport_latin")
+    if u[2] < SHARES["typo"]:
+        row = sides[side]
+        field = "surname" if u[2] < SHARES["typo"] / 2 else "given_name"
+        slipped = typo(str(row[field][i]), int(u[4] * 3), u[3])
+        if slipped != row[field][i]:
+            row[field][i] = slipped
+            found.add("typo")
+    return found
 
 
 def _vary(
@@ -231,61 +281,27 @@ def _vary(
     """Vary the names of one group's pairs in place (`synth.variation`); the kinds per pair."""
     n = len(draw.female)
     sides = (_names(kz), _names(am))
-    states = ("KZ", "AM")
     u = vary.random((n, 6))
     armenian = keys[0].startswith("arm")
     # The pool's other surnames, in each side's spelling: a husband's (or a maiden) name.
-    husband = (draw.surname + 1 + vary.integers(0, len(pool(keys[0][:3]).surnames) - 1, n)) % len(
-        pool(keys[0][:3]).surnames
-    )
+    surnames = len(pool(keys[0][:3]).surnames)
+    husband = (draw.surname + 1 + vary.integers(0, surnames - 1, n)) % surnames
     married = [
         render(forms(key), NameDraw(draw.female, husband, draw.given, draw.father, draw.variant))
         for key in keys
     ]
     first_latin = (list(sides[0]["surname_latin"]), list(sides[1]["surname_latin"]))
+    patronymics = (list(sides[0]["patronymic"]), list(sides[1]["patronymic"]))
     kinds: list[set[str]] = []
     for i in range(n):
-        found: set[str] = set()
-        kz_row = {c: v[i] for c, v in sides[0].items()}
-        am_row = {c: v[i] for c, v in sides[1].items()}
-        side = int(u[i, 5] < 0.5)  # which register a one-sided variation is in
-        if draw.female[i] and u[i, 3] < SHARES["maiden_name"]:
-            row = sides[side]
-            row["surname"][i] = married[side].surname[i].as_py()
-            row["surname_latin"][i] = married[side].surname_latin[i].as_py()
-            found.add("maiden_name")
-        elif armenian and u[i, 0] < SHARES["surname_ov"]:
-            varied = russified_ov(
-                str(kz_row["surname"]), str(kz_row["surname_latin"]), bool(draw.female[i])
-            )
-            if varied:
-                sides[0]["surname"][i], sides[0]["surname_latin"][i] = varied
-                found.add("surname_ov")
-        elif armenian and u[i, 0] < SHARES["surname_ov"] + SHARES["surname_yants"]:
-            row = sides[side]
-            varied = with_yants(str(row["surname"][i]), str(row["surname_latin"][i]))
-            if varied:
-                row["surname"][i], row["surname_latin"][i] = varied
-                found.add("surname_yants")
-        if u[i, 1] < SHARES["passport_latin"]:
-            row = sides[1 - side]
-            field = (
-                "surname_latin" if u[i, 1] < SHARES["passport_latin"] / 2 else "given_name_latin"
-            )
-            variants = passport_variants(str(row[field][i]), states[1 - side])
-            if variants:
-                row[field][i] = variants[int(u[i, 4] * len(variants))]
-                found.add("passport_latin")
-        if u[i, 2] < SHARES["typo"]:
-            row = sides[side]
-            field = "surname" if u[i, 2] < SHARES["typo"] / 2 else "given_name"
-            slipped = typo(str(row[field][i]), int(u[i, 4] * 3), u[i, 3])
-            if slipped != row[field][i]:
-                row[field][i] = slipped
-                found.add("typo")
-        if kz_row["patronymic"] is None and am_row["patronymic"] is not None:
+        surname = _vary_surname(
+            i, u[i], sides, married=married, armenian=armenian, female=bool(draw.female[i])
+        )
+        found = _vary_spelling(i, u[i], sides) | ({surname} if surname else set())
+        kz_has, am_has = patronymics[0][i] is not None, patronymics[1][i] is not None
+        if am_has and not kz_has:
             found.add("patronymic_dropped")
-        if kz_row["patronymic"] is not None and am_row["patronymic"] is None:
+        if kz_has and not am_has:
             found.add("patronymic_added")
         if armenian and first_latin[0][i] != first_latin[1][i]:
             found.add("russified_surname")
