@@ -33,6 +33,7 @@ from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, matc
 from migrex.linkage.encoder import Encoded, Ints, encode_filters
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
+from migrex.linkage.review import second_look
 
 # Truth files name the pair's two ids: `left_id,right_id`, or the synthetic population's
 # ground truth (`kz_national_id,am_national_id`, either register on the left).
@@ -67,11 +68,12 @@ class Linkage:
 
 def link(
     left: Register, right: Register, *, key: bytes | None = None,
-    threshold: float = THRESHOLD, salted: bool = True, salt: str = "year",
+    threshold: float = THRESHOLD, salted: bool = True, salt: str = "year", review: bool = True,
 ) -> Linkage:  # fmt: skip
     """Encode both registers, block, compare and match them. Candidate pairs are scored a
     chunk at a time and only those at or above the threshold are kept, so memory follows
-    the matches, not the pairs compared."""
+    the matches, not the pairs compared. With `review`, pairs short of the threshold by one
+    field get `review.second_look`."""
     key = key or secrets.token_bytes(KEY_BYTES)
     clock = time.perf_counter()
     ours = encode(left, key, salted=salted, salt=salt)
@@ -92,6 +94,10 @@ def link(
         name, li, ri = chunk
         per_pass[name] += len(li)
         scores = pair_scores(ours.filters, theirs.filters, li, ri, counts=counts)
+        if review:
+            scores = second_look(
+                ours.filters, theirs.filters, li, ri, scores, counts=counts, threshold=threshold
+            )
         good = scores >= threshold
         kept.append((li[good], ri[good], scores[good]))
         comparing += time.perf_counter() - blocked
