@@ -98,10 +98,11 @@ def _pair(
     births: tuple[Days, Days],
     *,
     born_in_armenia: Bools,
-    same_town: bool = True,
+    towns: np.random.Generator | None = None,
 ) -> tuple[Frame, Frame]:
-    """The Kazakh and the Armenian citizens' rows of pairs of people; born in Kazakhstan,
-    both records name one town when `same_town` (one person, or one family's)."""
+    """The Kazakh and the Armenian citizens' rows of pairs of people; both records name one
+    birthplace (one person's, or one family's) unless `towns` draws the Armenian record's
+    (two people; a generator of its own, so the people drawn stay those of `rng`)."""
     n = len(births[0])
     kz_basis = np.where(born_in_armenia, NATURALISATION, BIRTH)
     # Armenia has allowed dual citizenship since 2007: Armenians abroad acquire it by
@@ -113,11 +114,12 @@ def _pair(
     kz_native = native_birthplaces(rng, "KZ", n)
     kz_place = pc.if_else(pa.array(born_in_armenia), kz_abroad, kz_native)
     other_town = labels(_KAZAKH_TOWNS_HY, rng.integers(0, len(_KAZAKH_TOWNS_HY), n))
-    if same_town:
+    if towns is None:
         kz_towns = pc.utf8_slice_codeunits(kz_native, 3).to_pylist()  # without "г. "
         am_abroad = join("Ղազախստան, ", pa.array([cyrillic_to_armenian(t) for t in kz_towns]))
-    else:
+    else:  # two people: each born where chance put them
         am_abroad = join("Ղազախստան, ", other_town)
+        am_home = labels([hy for _, hy in _ARMENIAN_TOWNS], towns.integers(0, 5, n))
     am_place = pc.if_else(pa.array(born_in_armenia), am_home, am_abroad)
     kz = citizen_frame(
         ctx,
@@ -341,6 +343,7 @@ def _neighbour(rng: np.random.Generator, field: str, draw: NameDraw) -> Ints:
 def plant_near_misses(ctx: Context) -> Planted:
     """Armenian-origin pairs in both registries that are two different people."""
     rng = ctx.rng("near-misses")
+    towns = ctx.rng("near-miss-towns")
     kz_frames, am_frames, kinds = [], [], []
     for kind, count in NEAR_MISSES.items():
         female = rng.random(count) < 0.45
@@ -373,7 +376,7 @@ def plant_near_misses(ctx: Context) -> Planted:
             (kz_draw, am_draw),
             (kz_birth, am_birth),
             born_in_armenia=in_armenia,
-            same_town=kind in {"sibling", "twin"},
+            towns=None if kind in {"sibling", "twin"} else towns,
         )
         kz_frames.append(kz)
         am_frames.append(am)
