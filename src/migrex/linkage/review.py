@@ -45,7 +45,7 @@ LOOKED_AT: Final = 0.55
 # doubt when it is below `DIFFERS` (the true pairs of the synthetic registers: 0.68 at least
 # for fathers' names, 1.0 for birthplaces).
 AGREES: Final = 0.85
-DIFFERS: Final = 0.5
+DIFFERS: Final = 0.6
 
 
 @dataclass(frozen=True)
@@ -68,27 +68,37 @@ LOOKS: Final = (
     Look("surname", 0.0, ("given_name", "birth_date", "birth_place"), ("patronymic",)),
     # A day and month swapped: the year and the unordered day and month agree, 3 of the
     # date's 8 letter pairs (with the bits they share by chance, a Dice of 0.45 to 0.6 seen);
-    # another date of the same year shares 1 (up to 0.42 seen).
-    Look("birth_date", 0.43, ("surname", "given_name", "birth_place"), ("patronymic",)),
+    # another date of the same year shares 1 (up to 0.44 seen).
+    Look("birth_date", 0.45, ("surname", "given_name", "birth_place"), ("patronymic",)),
 )
 
 
 @dataclass(frozen=True)
 class Doubt:
-    """A pair whose `fields` both records hold and all differ, and whose `inexact` fields
-    all fall short of agreeing, is taken for two people."""
+    """A pair whose `fields` both records hold and all differ, whose `inexact` fields all
+    fall short of agreeing and whose `unconfirmed` fields one side or the other lacks, is
+    taken for two people."""
 
     fields: tuple[str, ...]
     inexact: tuple[str, ...] = ()
+    unconfirmed: tuple[str, ...] = ()
+    differs: float = DIFFERS  # the Dice below which `fields` differ
 
 
 DOUBTS: Final = (
     Doubt(("patronymic",)),  # the fathers differ: namesakes, cousins
+    Doubt(("sex",)),  # a brother and a sister (twins: Карен and Карине)
+    # Given names less alike than a typo leaves them (0.71 at least in the synthetic pairs):
+    # twins and siblings, who share all else (Ани and Анна, Гагик and Հայկ).
+    Doubt(("given_name",), differs=0.66),
     # Born in other towns, and days apart or with names alike but not the same (Армен and
     # Арман, Попова and Борисова): two people whom common names and a birthday bring close.
     Doubt(("birth_place",), ("birth_date",)),
     Doubt(("birth_place",), ("surname",)),
     Doubt(("birth_place",), ("given_name",)),
+    # Born in other towns, with no father's name on one side to confirm the rest: the names
+    # and the birthday alone are what namesakes born the same day share.
+    Doubt(("birth_place",), unconfirmed=("patronymic",)),
 )
 
 
@@ -148,9 +158,11 @@ def _doubted(pairs: _Pairs) -> npt.NDArray[np.bool_]:
     for doubt in DOUBTS:
         holds = np.ones(len(pairs.left), dtype=bool)
         for name in doubt.fields:
-            holds &= pairs.held[name] & (pairs.dice[name] < DIFFERS)
+            holds &= pairs.held[name] & (pairs.dice[name] < doubt.differs)
         for name in doubt.inexact:
             holds &= pairs.dice[name] < AGREES
+        for name in doubt.unconfirmed:
+            holds &= ~pairs.held[name]
         doubted |= holds
     return doubted
 
