@@ -10,7 +10,9 @@ a token in any pass:
 - `year-surname`: the birth year and the first letters of each form of the surname, for a
   date typed wrong by a day or more;
 - `year-given`: the birth year, sex and the first letters of each form of the given name, for
-  a surname changed on marriage or Russified beyond what the variants reach.
+  a surname changed on marriage or Russified beyond what the variants reach;
+- `passport`: the passport number, where both registers hold the same document (a person
+  registered in one state with the other state's passport).
 
 Pair completeness (the share of true pairs that meet in some block) is measured by the
 evaluation and the benchmark.
@@ -59,7 +61,9 @@ PASSES: Final[dict[str, tuple[Part, ...]]] = {
         (("birth_year", "sex"), lambda v: [v] if v and len(v.split("\x1f")[0]) == 4 else []),
         (("given_name", "given_name_latin"), _prefixes),
     ),
+    "passport": ((("passport_number",), lambda v: [v.upper()] if v else []),),
 }
+Passes = dict[str, tuple[Part, ...]]
 
 
 def _texts(columns: list[pa.Array], texts_of: Callable[[str | None], list[str]]) -> tuple[
@@ -81,12 +85,14 @@ def _texts(columns: list[pa.Array], texts_of: Callable[[str | None], list[str]])
     return owner, np.array(ids, dtype=np.int64)[at], list(vocabulary)
 
 
-def blocking_tokens(register: Register, key: bytes) -> dict[str, Tokens]:
-    """The keyed tokens of every pass for a register's records."""
+def blocking_tokens(
+    register: Register, key: bytes, passes: Passes = PASSES
+) -> dict[str, Tokens]:  # fmt: skip
+    """The keyed tokens of every pass of `passes` for a register's records."""
     columns = dict(register.columns)
     columns["birth_year"] = pc.utf8_slice_codeunits(columns["birth_date"], 0, 4)
     out: dict[str, Tokens] = {}
-    for name, parts in PASSES.items():
+    for name, parts in passes.items():
         # Start from one empty text per record and combine with each part in turn.
         owner = np.arange(len(register), dtype=np.int64)
         combined = np.zeros(len(register), dtype=np.int64)
@@ -140,11 +146,12 @@ def _pass_chunks(left: Tokens, right: Tokens, chunk: int) -> Iterator[tuple[Ints
 
 
 def candidate_chunks(
-    left: dict[str, Tokens], right: dict[str, Tokens], chunk: int = CHUNK_PAIRS
-) -> Iterator[tuple[str, Ints, Ints]]:
+    left: dict[str, Tokens], right: dict[str, Tokens], chunk: int = CHUNK_PAIRS,
+    passes: Passes = PASSES,
+) -> Iterator[tuple[str, Ints, Ints]]:  # fmt: skip
     """(pass, left rows, right rows) of the pairs that share a token, pass after pass. A pair
     that shares tokens in two passes comes twice; matching keeps it once."""
-    for name in PASSES:
+    for name in passes:
         for li, ri in _pass_chunks(left[name], right[name], chunk):
             yield name, li, ri
 

@@ -24,7 +24,6 @@ import pyarrow.parquet as pq
 from migrex.errors import ImportRejected, Problem
 from migrex.linkage.attack import Scene, rates
 from migrex.linkage.blocking import (
-    PASSES,
     blocking_tokens,
     pair_completeness,
 )
@@ -33,6 +32,7 @@ from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, matc
 from migrex.linkage.encoder import Encoded, Ints, encode_filters
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
+from migrex.linkage.review import LOOKED_AT, second_look
 
 # Truth files name the pair's two ids: `left_id,right_id`, or the synthetic population's
 # ground truth (`kz_national_id,am_national_id`, either register on the left).
@@ -67,33 +67,48 @@ class Linkage:
 
 def link(
     left: Register, right: Register, *, key: bytes | None = None,
-    threshold: float = THRESHOLD, salted: bool = True, salt: str = "year",
+    threshold: float = THRESHOLD, salted: bool = True, salt: str = "year", review: bool = True,
 ) -> Linkage:  # fmt: skip
     """Encode both registers (under a throwaway key unless given one), then `compare`."""
     key = key or secrets.token_bytes(KEY_BYTES)
     clock = time.perf_counter()
     ours = encode(left, key, salted=salted, salt=salt)
     theirs = encode(right, key, salted=salted, salt=salt)
-    linkage = compare(ours, theirs, threshold=threshold)
+    linkage = compare(ours, theirs, threshold=threshold, review=review)
     linkage.seconds = {"encode": round(time.perf_counter() - clock, 3)} | linkage.seconds
     return linkage
 
 
-def compare(ours: Encoded, theirs: Encoded, *, threshold: float = THRESHOLD) -> Linkage:
+def compare(
+    ours: Encoded, theirs: Encoded, *, threshold: float = THRESHOLD, review: bool = True
+) -> Linkage:
     """Block, compare and match two parties' encodings: what a linkage unit does. Each
     pass's blocks are scored as small dense blocks (`linkage.blockwise`) and only the pairs
     at or above the threshold are kept, so memory follows the matches, not the pairs
-    compared."""
+    compared. With `review`, pairs short of the threshold by one field get
+    `review.second_look` (those scoring at least `review.LOOKED_AT` are kept for it)."""
     counts = (field_counts(ours.filters), field_counts(theirs.filters))
-    per_pass = dict.fromkeys(PASSES, 0)
+    passes = [name for name in ours.blocks if name in theirs.blocks]
+    per_pass = dict.fromkeys(passes, 0)
     kept: list[tuple[Ints, Ints, npt.NDArray[np.float32]]] = []
     blocking = comparing = 0.0
-    for name in PASSES:
+    looked_at = min(LOOKED_AT, threshold) if review else threshold
+    for name in passes:
         start = time.perf_counter()
         blocks = blocks_of(ours.blocks[name], theirs.blocks[name])
         per_pass[name] = blocks.pairs
         blocked = time.perf_counter()
-        kept += scored_pairs(ours.filters, theirs.filters, blocks, threshold, counts=counts)
+        for li, ri, first in scored_pairs(ours.filters, theirs.filters, blocks, looked_at,
+                                          counts=counts):  # fmt: skip
+            scores = (
+                first
+                if not review
+                else second_look(
+                    ours.filters, theirs.filters, li, ri, first, counts=counts, threshold=threshold
+                )
+            )
+            good = scores >= threshold
+            kept.append((li[good], ri[good], scores[good]))
         blocking += blocked - start
         comparing += time.perf_counter() - blocked
     start = time.perf_counter()

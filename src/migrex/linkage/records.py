@@ -16,7 +16,7 @@ from migrex.registry.files import read_registry_file
 
 FIELDS = (
     "national_id", "surname", "surname_latin", "given_name", "given_name_latin", "patronymic",
-    "sex", "birth_date", "birth_place",
+    "sex", "birth_date", "birth_place", "passport_number",
 )  # fmt: skip
 
 

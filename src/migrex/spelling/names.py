@@ -61,12 +61,14 @@ def skeleton(latin: str) -> str:
     return " ".join(words)
 
 
-def _start(pattern: str, replacements: tuple[str, ...]) -> Callable[[str], list[str]]:
+def _start(
+    pattern: str, replacements: tuple[str, ...], shortest: int
+) -> Callable[[str], list[str]]:
     regex = re.compile(pattern)
 
     def variants(form: str) -> list[str]:
         match = regex.match(form)
-        if not match:
+        if not match or len(form) < shortest:
             return []
         rest = form[match.end() :]
         return [new + rest for new in replacements]
@@ -93,7 +95,9 @@ _VOWELS: Final = re.compile("[aio]")
 # encoded, and each adds letter pairs a stranger's name may share.
 VARIANTS: Final[tuple[tuple[str, Callable[[str], list[str]]], ...]] = (
     # Հովհ-/Օհ- → Ов-/Ог-/Оа-: Hovhannisyan, Ованнисян, Оганесян; Ohanyan, Оганян.
-    ("Ов-/Ог-/Hovh-", _start(r"o[vk]?(?=[aio])", ("ov", "ok", "o"))),
+    # Not for short forms: Гоар read without its Г is "oar", whose "ovar" and "okar" would
+    # only add letter pairs that no other spelling of the name has (Գոհար is "koar").
+    ("Ов-/Ог-/Hovh-", _start(r"o[vk]?(?=[aio])", ("ov", "ok", "o"), shortest=5)),
     # The consonants alone: vowels an Armenian spelling leaves unwritten (Սարգսյան, Sargsyan
     # against Саркисян) or a genitive drops (Դավիթ → Դավթի against Давидович).
     ("consonants", lambda form: [_VOWELS.sub("", form)]),
@@ -152,16 +156,35 @@ def forms_of(spellings: str) -> tuple[str, ...]:
     return tuple(forms(spellings.split("\x1f")))
 
 
+# Towns known by two names, the first of each group the one compared: renamed since Soviet
+# times (Ленинакан, Кировакан, Целиноград) or called otherwise in the other language
+# (Эчмиадзин is Վաղարշապատ in an Armenian record; Өскемен is Усть-Каменогорск).
+_TOWN_NAMES: Final = (
+    "Вагаршапат/Эчмиадзин", "Гюмри/Ленинакан/Александрополь", "Ванадзор/Кировакан",
+    "Алматы/Алма-Ата", "Астана/Нур-Султан/Акмола/Целиноград", "Конаев/Капчагай",
+    "Семей/Семипалатинск", "Кокшетау/Кокчетав", "Уральск/Орал", "Актау/Шевченко",
+    "Актобе/Актюбинск", "Жезказган/Джезказган", "Шымкент/Чимкент", "Усть-Каменогорск/Өскемен",
+    "Кызылорда/Кзыл-Орда", "Тараз/Джамбул/Аулие-Ата", "Петропавловск/Петропавл/Қызылжар",
+    "Талдыкорган/Талды-Курган",
+)  # fmt: skip
+_TOWNS: Final = {
+    skeleton(to_latin(name)): skeleton(to_latin(group.split("/")[0]))
+    for group in _TOWN_NAMES
+    for name in group.split("/")
+}
+
+
 def place_forms(place: str | None) -> list[str]:
     """The skeleton of a birthplace's town: the last part after a comma, without "г." or
-    "город" (Армянская ССР, г. Ереван and Երևան are both YEREVAN)."""
+    "город" (Армянская ССР, г. Ереван and Երևան are both YEREVAN); a town of two names by
+    the first (`_TOWN_NAMES`)."""
     if not place:
         return []
     town = place.rsplit(",", 1)[-1].strip().lower()
     for prefix in ("г. ", "город ", "с. ", "пос. ", "п. ", "аул "):
         town = town.removeprefix(prefix)
     form = skeleton(to_latin(town))
-    return [form] if form else []
+    return [_TOWNS.get(form, form)] if form else []
 
 
 def bigrams(forms_: Iterable[str]) -> set[str]:

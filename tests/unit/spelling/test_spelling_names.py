@@ -131,3 +131,18 @@ def test_scripts_are_told_apart() -> None:
 )
 def test_a_russian_g_for_an_armenian_h_is_a_variant(russian: str, armenian: str) -> None:
     assert set(forms([russian])) & set(forms([armenian]))
+
+
+def test_a_town_of_two_names_compares_as_one() -> None:
+    assert place_forms("Армения, г. Эчмиадзин") == place_forms("Վաղարշապատ")
+    assert place_forms("Армянская ССР, г. Ленинакан") == place_forms("Գյումրի")
+    assert place_forms("г. Семипалатинск") == place_forms("Ղազախստան, Սեմեյ")
+    assert place_forms("г. Алма-Ата") == place_forms("г. Алматы")
+    assert place_forms("г. Ереван") != place_forms("Գյումրի")
+
+
+def test_a_short_name_without_its_g_gets_no_hovh_variants() -> None:
+    # Гоар read without its Г is "oar": Ов-/Ог- variants of it would be letter pairs that
+    # no other spelling of Գոհար has.
+    assert dice(forms(["Гоар", "GOAR"]), forms(["Գոհար", "GOHAR"])) >= 0.85
+    assert {"ovanisan", "okanisan"} <= set(forms(["Оганесян"]))
