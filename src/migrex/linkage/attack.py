@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.optimize import linear_sum_assignment
 
@@ -310,6 +311,29 @@ def scene(population: Register, *, size: int, overlap: float, seed: int) -> Scen
     where = {int(p): i for i, p in enumerate(theirs.tolist())}
     rows = np.array([where.get(int(p), -1) for p in held.tolist()], dtype=np.int64)
     return Scene(_take(population, held), _take(population, theirs), rows)
+
+
+def one_salt_group(population: Register, *, size: int, seed: int, sex: str = "M") -> Scene:
+    """A scene inside one salt group of a large register: `size` people of one sex, every
+    one given the same birth date in both lists, and the attacker holding them all. Salting
+    splits a register into groups, but a group is as large as the register is: some 300
+    people of one sex share a birth date in 20 M records, and the date blocking tokens tell
+    the linkage unit which encodings those are. Inside the group, the salt is one and the
+    same, so the encoding is as exposed as an unsalted one of that size."""
+    same_sex = pc.equal(population.columns["sex"], sex)
+    people = Register(
+        {name: column.filter(same_sex) for name, column in population.columns.items()}
+    )
+    setting = scene(people, size=size, overlap=1.0, seed=seed)
+
+    def dated(register: Register) -> Register:
+        birth = pa.array([_GROUP_DATE] * len(register), pa.string())
+        return Register(register.columns | {"birth_date": birth})
+
+    return Scene(dated(setting.encoded), dated(setting.attacker), setting.rows)
+
+
+_GROUP_DATE = "1980-06-15"
 
 
 def _take(register: Register, rows: Ints) -> Register:

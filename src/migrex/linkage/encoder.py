@@ -24,7 +24,9 @@ date and sex) against the three attacks; salting by year, the former default, le
 attack 7-8 % of a thousand encodings, by date and sex it finds no more than it would by the
 filters' weights alone. Balancing (a segment with its complement, so every filter weighs the
 same) was measured too and did worse: it turns two different names of one salt, which share
-few bits, into two filters that agree on most.
+few bits, into two filters that agree on most. Salting does nothing inside one salt group:
+the few hundred people of one sex born on one day in a register of millions are encoded as
+if unsalted, and the graph attack matches nearly all of them (`attack.one_salt_group`).
 
 Work is done per distinct value: a register of millions repeats its surnames, names and
 dates, and hashing, name variants and segment building are paid once per (salt, value).

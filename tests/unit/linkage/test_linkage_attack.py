@@ -27,6 +27,7 @@ from migrex.linkage.attack import (
     graph_attack,
     name_labels,
     name_texts,
+    one_salt_group,
     pattern_mining_attack,
     rates,
     scene,
@@ -176,3 +177,22 @@ def test_the_default_hardening_defeats_frequency_and_pattern_mining() -> None:
     assert shares["frequency"] <= REIDENTIFICATION_GOAL
     assert shares["pattern_mining"] <= REIDENTIFICATION_GOAL
     assert shares["max"] <= REIDENTIFICATION_GOAL
+
+
+def test_inside_one_salt_group_the_encoding_is_as_exposed_as_an_unsalted_one() -> None:
+    """What the harness's thousand people drawn from a whole population cannot show: in a
+    large register a few hundred people share a birth date and a sex, hence a salt, and
+    inside that group the graph attack does as well on the hardened encoding as on an
+    unsalted one (nearly all of 200 people, the attacker holding them all)."""
+    population = Register.from_table(generate(10_000, 5).table("KZ", Kind.CITIZENS))
+    group = one_salt_group(population, size=200, seed=3)
+    assert len(set(group.encoded.columns["birth_date"].to_pylist())) == 1
+    assert set(group.encoded.columns["sex"].to_pylist()) == {"M"}
+    assert (group.rows >= 0).all()
+    shares = {}
+    for salt in (SALT, None):
+        guesses = graph_attack(encode_filters(group.encoded, KEY, salt=salt), group.attacker,
+                               salt=salt, seed=1)  # fmt: skip
+        shares[salt] = float(((guesses >= 0) & (guesses == group.rows)).mean())
+    assert shares[SALT] >= 0.5
+    assert abs(shares[SALT] - shares[None]) <= 0.15
