@@ -18,15 +18,17 @@ find no pattern frequent enough to count. A field the salt holds whole (the date
 then keeps in its segment only that it is present: its bits would tell the attacker which
 records share a salt and nothing the unit needs, since names agree only within one salt
 anyway. A record whose date or sex differs between the two registers loses its name
-agreement; birth-date typos of a day and changes of sex are rare, and `migrex bench linkage`
-measures what they cost. `migrex linkage attack` measures each salting (by year, by date, by
-date and sex) against the three attacks; salting by year, the former default, left the graph
-attack 7-8 % of a thousand encodings, by date and sex it finds no more than it would by the
-filters' weights alone. Balancing (a segment with its complement, so every filter weighs the
-same) was measured too and did worse: it turns two different names of one salt, which share
-few bits, into two filters that agree on most. Salting does nothing inside one salt group:
-the few hundred people of one sex born on one day in a register of millions are encoded as
-if unsalted, and the graph attack matches nearly all of them (`attack.one_salt_group`).
+agreement: a birth date typed a day off, some 2 % of the synthetic dual citizens, and
+`migrex bench linkage` measures what that costs (`f1_cost_points`). `migrex linkage attack`
+measures each salting (by year, by date, by date and sex) against the three attacks;
+salting by year, the former default, left the graph attack 6-8 % of a thousand encodings,
+by date and sex 0.2-1.2 %, about what a salt unique to every record leaves (0.3-0.8 %): so
+much the filters' weights give away. Balancing (a segment with its complement, so every
+filter weighs the same) was measured too and did worse: it turns two different names of one
+salt, which share few bits, into two filters that agree on most. Salting does nothing inside
+one salt group: the few hundred people of one sex born on one day in a register of millions
+are encoded as if unsalted, and the graph attack matches nearly all of them
+(`attack.one_salt_group`).
 
 Work is done per distinct value: a register of millions repeats its surnames, names and
 dates, and hashing, name variants and segment building are paid once per (salt, value).

@@ -88,7 +88,10 @@ class Keyed:
         # ECB on purpose: each block is one (gram, salt) pair, enciphered on its own, and the
         # same pair must give the same bits (AES as a pseudorandom permutation, not a mode of
         # encryption; no block is ever deciphered).
-        self._blocks = Cipher(algorithms.AES(self.digest("salted pairs")), modes.ECB())  # noqa: S305
+        # The cipher's key is the HMAC of a text no gram or token text can be (it starts with
+        # a control character none of them holds).
+        cipher_key = self.digest("\x1dsalted pairs")
+        self._blocks = Cipher(algorithms.AES(cipher_key), modes.ECB())  # noqa: S305
 
     def digest(self, text: str) -> bytes:
         """HMAC-SHA256 of the text under the purpose's subkey."""

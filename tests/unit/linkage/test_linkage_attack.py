@@ -182,8 +182,9 @@ def test_the_default_hardening_defeats_frequency_and_pattern_mining() -> None:
 def test_inside_one_salt_group_the_encoding_is_as_exposed_as_an_unsalted_one() -> None:
     """What the harness's thousand people drawn from a whole population cannot show: in a
     large register a few hundred people share a birth date and a sex, hence a salt, and
-    inside that group the graph attack does as well on the hardened encoding as on an
-    unsalted one (nearly all of 200 people, the attacker holding them all)."""
+    inside that group the graph attack does at least as well on the hardened encoding as on
+    an unsalted one (nearly all of 200 people, the attacker holding them all; unsalted, the
+    date's bits, the same for all, blur the names' a little)."""
     population = Register.from_table(generate(10_000, 5).table("KZ", Kind.CITIZENS))
     group = one_salt_group(population, size=200, seed=3)
     assert len(set(group.encoded.columns["birth_date"].to_pylist())) == 1
@@ -195,4 +196,4 @@ def test_inside_one_salt_group_the_encoding_is_as_exposed_as_an_unsalted_one() -
                                salt=salt, seed=1)  # fmt: skip
         shares[salt] = float(((guesses >= 0) & (guesses == group.rows)).mean())
     assert shares[SALT] >= 0.5
-    assert abs(shares[SALT] - shares[None]) <= 0.15
+    assert shares[SALT] >= shares[None] - 0.1
