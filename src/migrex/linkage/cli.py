@@ -98,8 +98,8 @@ def attack(
 ) -> None:
     """Frequency, pattern-mining and graph-matching attacks on a run's encodings (throwaway
     key the attacker never sees) by someone holding a similar list of the population; prints
-    the share re-identified, without hardening, with the encoder's salting by birth year (the
-    default) and with its salting by birth date."""
+    the share each re-identifies without hardening and under each salting the encoder offers
+    (by birth year; by birth date; by birth date and sex, the default)."""
     with progress_bar() as bar:
         task = bar.add_task("drawing the population", total=len(HARDENINGS) * (STEPS + 1) + 1)
         if population is None:

@@ -176,7 +176,7 @@ def _array(table: pa.Table, name: str) -> pa.Array:
     return table.column(name).combine_chunks()
 
 
-def encode(records: Register, key: bytes, *, salted: bool) -> Words:
+def encode(records: Register, key: bytes, *, salt: str | None) -> Words:
     """The filters of FEBRL records in `LAYOUT`: each segment encoded by the encoder's own
     field through a register whose column holds the FEBRL value."""
     parts = []
@@ -188,10 +188,10 @@ def encode(records: Register, key: bytes, *, salted: bool) -> Words:
         for source in _SOURCES[field.encoder_field]:
             columns[source] = pa.nulls(len(records), pa.string())
         columns[_SOURCES[field.encoder_field][0]] = value
-        # The salt is the birth year: always the record's own date's.
+        # The salt reads the record's own date (and sex): always its own, whatever the field.
         columns["birth_date"] = records.columns["birth_date"]
         layout = Layout((Segment(field.encoder_field, *_shape(field.segment)),))
-        parts.append(encode_filters(Register(columns), key, layout, salted=salted))
+        parts.append(encode_filters(Register(columns), key, layout, salt=salt))
     return np.ascontiguousarray(np.concatenate(parts, axis=1))
 
 
@@ -226,13 +226,13 @@ FEBRL_THRESHOLD: Final = 0.4
 
 
 def link_febrl4(
-    left: pa.Table, right: pa.Table, key: bytes, *, salted: bool = False,
+    left: pa.Table, right: pa.Table, key: bytes, *, salt: str | None = None,
     threshold: float = FEBRL_THRESHOLD,
 ) -> Result:  # fmt: skip
     """Link 4A with 4B (`read_febrl4`) and score the matches against `rec-N-org` =
     `rec-N-dup-0`."""
     a, b = register(left), register(right)
-    ours, theirs = encode(a, key, salted=salted), encode(b, key, salted=salted)
+    ours, theirs = encode(a, key, salt=salt), encode(b, key, salt=salt)
     counts = (field_counts(ours, LAYOUT), field_counts(theirs, LAYOUT))
     blocks = (
         blocking_tokens(a, key, passes=FEBRL_PASSES),

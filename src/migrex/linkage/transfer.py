@@ -75,7 +75,7 @@ from migrex.linkage.chunks import (
     pack,
     seal_chunk,
 )
-from migrex.linkage.encoder import LAYOUT, WINDOW, Layout
+from migrex.linkage.encoder import LAYOUT, SALT, WINDOW, Layout
 
 OPENING: Final = "opening.jws"
 MANIFEST: Final = "manifest.jws"
@@ -85,16 +85,16 @@ MANIFEST_TYP: Final = "migrex-linkage-manifest+jws"
 KEY_CTY: Final = "migrex-linkage-content-key"
 CHUNK_RECORDS: Final = 32_768  # about 6 MB a chunk with the 1024-bit layout
 MAX_DOCUMENT: Final = 64 * 1024  # an opening or a manifest; the receiver's note
-ENCODING_VERSION: Final = 1
+ENCODING_VERSION: Final = 2  # 2: the salt is named (1 said only whether there was one)
 
 
-def encoding_parameters(layout: Layout = LAYOUT, *, salted: bool = True) -> dict[str, Any]:
+def encoding_parameters(layout: Layout = LAYOUT, *, salt: str | None = SALT) -> dict[str, Any]:
     """What the receiver must know to use the filters and tokens: the layout, the hardening
     and the blocking passes. Two parties whose parameters differ cannot compare."""
     return {
         "version": ENCODING_VERSION,
         "segments": [[s.field, s.words, s.hashes] for s in layout.segments],
-        "salted": salted,
+        "salt": salt,
         "date_window": WINDOW,
         "passes": list(PASSES),
         "prefix": PREFIX,

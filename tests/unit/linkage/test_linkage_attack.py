@@ -1,6 +1,7 @@
 """The attack harness: each attack re-identifies a clear share of unhardened encodings of a
-small synthetic population, the harness reports shares in [0, 1], and no attack is handed
-the run's key.
+small synthetic population, the default hardening (salting by birth date and sex) brings
+each under the issue's goal of 1 %, the harness reports shares in [0, 1], and no attack is
+handed the run's key.
 
 The thresholds: the attacker's list holds some 700 distinct surnames and as many given
 names, and 1,000 people; a guess at random names under 0.2 % of encodings rightly. The
@@ -26,13 +27,14 @@ from migrex.linkage.attack import (
     graph_attack,
     name_labels,
     name_texts,
+    one_salt_group,
     pattern_mining_attack,
     rates,
     scene,
     segment_of,
 )
-from migrex.linkage.encoder import LAYOUT, Words, encode_filters
-from migrex.linkage.evaluation import HARDENINGS, attack_figures
+from migrex.linkage.encoder import LAYOUT, SALT, Words, encode_filters
+from migrex.linkage.evaluation import HARDENINGS, REIDENTIFICATION_GOAL, attack_figures
 from migrex.linkage.records import Register
 from migrex.registry.columns import Kind
 from migrex.synth import generate
@@ -49,7 +51,7 @@ def setting(overlap: float = 1.0) -> Scene:
 
 @cache
 def unhardened() -> Words:
-    return encode_filters(setting().encoded, KEY, salted=False)
+    return encode_filters(setting().encoded, KEY, salt=None)
 
 
 def named_right(guesses: np.ndarray, field: str) -> float:  # type: ignore[type-arg]
@@ -95,7 +97,7 @@ def test_graph_matching_matches_unhardened_encodings_to_their_people() -> None:
 
 
 def test_salting_by_year_defeats_the_frequency_attack_that_ignores_it() -> None:
-    salted = encode_filters(setting().encoded, KEY, salted=True)
+    salted = encode_filters(setting().encoded, KEY, salt="year")
     for field in NAME_FIELDS:
         labels = name_labels(setting().attacker, field, salt=None)
         plain = named_right(frequency_attack(segment_of(unhardened(), field), labels), field)
@@ -113,7 +115,9 @@ def test_the_harness_reports_shares_between_zero_and_one() -> None:
         assert all(0.0 <= shares[a] <= 1.0 for a in ATTACKS)
         assert shares["max"] == max(shares[a] for a in ATTACKS)
     assert figures["unhardened"]["max"] >= 0.1  # the attacks work: the harness proves something
-    assert figures["goal_met"] == (figures["hardened"]["max"] <= figures["goal"])
+    assert figures["reidentification_rate"] == figures[figures["hardening"]]["max"]
+    assert figures["hardening"] == "salted_by_date_and_sex"
+    assert figures["goal_met"] == (figures["reidentification_rate"] <= figures["goal"])
     assert len(steps) == len(HARDENINGS) * (attack.STEPS + 1)
 
 
@@ -125,7 +129,9 @@ def test_no_attack_is_handed_a_key() -> None:
             continue
         parameters = inspect.signature(function).parameters
         assert not any("key" in p for p in parameters), name
-    assert list(inspect.signature(rates).parameters) == ["filters", "setting", "layout", "progress"]
+    assert list(inspect.signature(rates).parameters) == [
+        "filters", "setting", "salt", "layout", "progress",
+    ]  # fmt: skip
     # What the scene hands over is registers and the truth only the harness reads.
     assert set(Scene.__dataclass_fields__) == {"encoded", "attacker", "rows"}
 
@@ -133,18 +139,61 @@ def test_no_attack_is_handed_a_key() -> None:
 def test_the_frequency_attack_works_under_any_run_key() -> None:
     """The attack does not depend on the key: under another one the encodings change, the
     attacker's knowledge does not, and he names as many."""
-    other = encode_filters(setting().encoded, bytes(range(1, 33)), salted=False)
+    other = encode_filters(setting().encoded, bytes(range(1, 33)), salt=None)
     labels = name_labels(setting().attacker, "given_name", salt=None)
     a = named_right(frequency_attack(segment_of(unhardened(), "given_name"), labels), "given_name")
     b = named_right(frequency_attack(segment_of(other, "given_name"), labels), "given_name")
     assert a >= 0.15 and b >= 0.15
 
 
-def test_salting_by_date_leaves_no_graph_to_match() -> None:
-    """Salted by birth date, a name shares bits only with people born the same day: the
-    graph attack, mirroring that salting or not, matches next to no one, where unsalted it
-    matched many (the test above)."""
-    salted = encode_filters(setting().encoded, KEY, salt="date")
-    for salt in attack.MIRRORS:
-        guesses = graph_attack(salted, setting().attacker, salt=salt, seed=1)
-        assert ((guesses >= 0) & (guesses == setting().rows)).mean() <= 0.03
+def graph_matched(salt: str | None, seed: int) -> float:
+    """The share of people the graph attack matches right, the attacker mirroring `salt`."""
+    filters = encode_filters(setting().encoded, KEY, salt=salt)
+    guesses = graph_attack(filters, setting().attacker, salt=salt, seed=seed)
+    return float(((guesses >= 0) & (guesses == setting().rows)).mean())
+
+
+def test_the_default_hardening_leaves_the_graph_attack_under_the_goal() -> None:
+    """Salted by birth date and sex (the default), a name shares bits only with people of
+    the same sex born the same day, and the date and sex segments are the same for all: the
+    graph attack, knowing the scheme, matches under 1 % of a thousand people at full
+    overlap (the mean over three of the attacker's own keys: 0.5-1.1 % each was measured,
+    about what the filters' weights alone give away). The same bound fails salted by year
+    (the former default; 6-7 % measured) and unhardened (50-75 %), so it tells the
+    hardenings apart."""
+
+    def mean(salt: str | None) -> float:
+        return float(np.mean([graph_matched(salt, seed) for seed in (1, 2, 3)]))
+
+    assert mean("date-sex") <= REIDENTIFICATION_GOAL
+    assert mean("year") > 3 * REIDENTIFICATION_GOAL
+    assert mean(None) > 30 * REIDENTIFICATION_GOAL
+
+
+def test_the_default_hardening_defeats_frequency_and_pattern_mining() -> None:
+    """Knowing the salting, the attacker counts his names per salt as well: no segment of a
+    name is frequent enough to align, so neither attack names anyone."""
+    shares = rates(encode_filters(setting().encoded, KEY), setting(), salt=SALT)
+    assert shares["frequency"] <= REIDENTIFICATION_GOAL
+    assert shares["pattern_mining"] <= REIDENTIFICATION_GOAL
+    assert shares["max"] <= REIDENTIFICATION_GOAL
+
+
+def test_inside_one_salt_group_the_encoding_is_as_exposed_as_an_unsalted_one() -> None:
+    """What the harness's thousand people drawn from a whole population cannot show: in a
+    large register a few hundred people share a birth date and a sex, hence a salt, and
+    inside that group the graph attack does at least as well on the hardened encoding as on
+    an unsalted one (nearly all of 200 people, the attacker holding them all; unsalted, the
+    date's bits, the same for all, blur the names' a little)."""
+    population = Register.from_table(generate(10_000, 5).table("KZ", Kind.CITIZENS))
+    group = one_salt_group(population, size=200, seed=3)
+    assert len(set(group.encoded.columns["birth_date"].to_pylist())) == 1
+    assert set(group.encoded.columns["sex"].to_pylist()) == {"M"}
+    assert (group.rows >= 0).all()
+    shares = {}
+    for salt in (SALT, None):
+        guesses = graph_attack(encode_filters(group.encoded, KEY, salt=salt), group.attacker,
+                               salt=salt, seed=1)  # fmt: skip
+        shares[salt] = float(((guesses >= 0) & (guesses == group.rows)).mean())
+    assert shares[SALT] >= 0.5
+    assert shares[SALT] >= shares[None] - 0.1

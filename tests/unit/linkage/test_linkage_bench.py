@@ -27,10 +27,15 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     assert figures["transfer_mb_per_s"] > 0 and transfer["megabytes"] > 20_000 * 128 / 1e6
     assert figures["attack_encodings"] == 300
     rates = figures["attack_rates"]
-    assert figures["reidentification_rate"] == rates["hardened"]["max"]
+    assert figures["hardening"] == "salted_by_date_and_sex"
+    assert figures["reidentification_rate"] == rates["salted_by_date_and_sex"]["max"]
     assert all(0 <= r <= 1 for kind in rates.values() for r in kind.values())
     assert rates["unhardened"]["max"] > 0
-    assert figures["reidentification_rate_salted_by_date"] == rates["salted_by_date"]["max"]
-    assert 0.9 <= figures["cross_script_f1_salted_by_date"] <= 1
+    f1 = figures["cross_script_f1_by_hardening"]
+    assert set(f1) == set(rates) and f1["salted_by_date_and_sex"] == figures["cross_script_f1"]
+    assert all(0.9 <= value <= 1 for value in f1.values())
+    assert figures["f1_cost_points"] == round(
+        100 * (f1["unhardened"] - figures["cross_script_f1"]), 2
+    )
     assert figures["pairs_per_pass"]["passport"] == 0  # the two states' passports differ
     assert figures["febrl4"] == "not run: --no-febrl" and figures["febrl4_f1"] is None

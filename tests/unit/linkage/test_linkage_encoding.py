@@ -89,7 +89,7 @@ def test_another_key_gives_an_unrelated_filter(surname: str, given: str, birth: 
 def test_salting_puts_one_name_on_other_bits_in_another_year() -> None:
     rows = register([person("Оганесян", "Арам", "1980-01-01"),
                      person("Оганесян", "Арам", "1981-01-01")])  # fmt: skip
-    salted, plain = encode_filters(rows, KEY), encode_filters(rows, KEY, salted=False)
+    salted, plain = encode_filters(rows, KEY), encode_filters(rows, KEY, salt=None)
     surname = slice(0, LAYOUT.segments[0].words)
     assert np.array_equal(plain[0, surname], plain[1, surname])
     assert dice(salted[0, surname], salted[1, surname]) < 0.5
@@ -99,13 +99,48 @@ def test_salting_by_date_survives_a_swap_of_day_and_month_but_not_another_day() 
     rows = register([person("Оганесян", "Арам", "1980-03-04"),
                      person("Оганесян", "Арам", "1980-04-03"),
                      person("Оганесян", "Арам", "1980-03-05")])  # fmt: skip
-    by_date = encode_filters(rows, KEY, salt="date")
     surname = slice(0, LAYOUT.segments[0].words)
-    assert np.array_equal(by_date[0, surname], by_date[1, surname])
-    assert dice(by_date[0, surname], by_date[2, surname]) < 0.5
-    # The default is the year, and its filters are what they were.
-    assert np.array_equal(encode_filters(rows, KEY), encode_filters(rows, KEY, salt="year"))
-    assert not np.array_equal(encode_filters(rows, KEY), by_date)
+    for salt in ("date", "date-sex"):
+        by_date = encode_filters(rows, KEY, salt=salt)
+        assert np.array_equal(by_date[0], by_date[1])
+        assert dice(by_date[0, surname], by_date[2, surname]) < 0.5
+    # The default is the date and the sex.
+    assert np.array_equal(encode_filters(rows, KEY), encode_filters(rows, KEY, salt="date-sex"))
+    assert not np.array_equal(encode_filters(rows, KEY), encode_filters(rows, KEY, salt="year"))
+
+
+def test_salting_by_sex_puts_one_name_on_other_bits_for_the_other_sex() -> None:
+    rows = register([person("Оганесян", "Арам", "1980-03-04"),
+                     {**person("Оганесян", "Арам", "1980-03-04"), "sex": "F"}])  # fmt: skip
+    filters = encode_filters(rows, KEY)
+    bounds = LAYOUT.bounds()
+    for at, segment in enumerate(LAYOUT.segments[:2]):
+        words = slice(bounds[at], bounds[at + 1])
+        assert dice(filters[0, words], filters[1, words]) < 0.5, segment.field
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(names, names, dates, st.sampled_from(["M", "F"])), min_size=2,
+                max_size=6))  # fmt: skip
+def test_the_fields_the_salt_holds_say_only_that_they_are_there(
+    people: list[tuple[str, str, str, str]],
+) -> None:
+    """Salted by date and sex, every record's date and sex segments are one and the same
+    pattern, whatever its date and sex: the bits tell nobody (the unit, an attacker holding
+    the filters) which records share a salt, while the unit still counts both fields as
+    agreeing for every pair. A record without a date keeps an empty segment (left out)."""
+    rows = register([person(s, g, d, sex=x) for s, g, d, x in people] +
+                    [person(people[0][0], people[0][1], "")])  # fmt: skip
+    filters = encode_filters(rows, KEY)
+    bounds = LAYOUT.bounds()
+    fields = [s.field for s in LAYOUT.segments]
+    for field in ("birth_date", "sex"):
+        at = fields.index(field)
+        held = filters[: len(people), bounds[at] : bounds[at + 1]]
+        assert (held == held[0]).all(), field
+        assert np.bitwise_count(held[0]).sum() > 0
+    date = fields.index("birth_date")
+    assert not filters[-1, bounds[date] : bounds[date + 1]].any()
 
 
 def test_a_missing_field_is_an_empty_segment_and_left_out_of_the_score() -> None:
@@ -154,6 +189,23 @@ def test_keyed_hashes_need_a_full_key() -> None:
         Keyed(b"short", "filter")
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=8, unique=True),
+       st.integers(0, 2**64 - 1))  # fmt: skip
+def test_salted_pairs_are_keyed_by_text_and_salt(texts: list[int], salt: int) -> None:
+    ours = np.array(texts, dtype=np.uint64)
+    salts = np.full(len(texts), salt, dtype=np.uint64)
+    h1, h2 = Keyed(KEY, "filter").salted_pairs(ours, salts)
+    again, _ = Keyed(KEY, "filter").salted_pairs(ours[::-1], salts)
+    assert np.array_equal(h1, again[::-1])  # each pair on its own, in any order
+    assert (h2 & np.uint64(1)).all()  # the step of double hashing is odd
+    other_salt, _ = Keyed(KEY, "filter").salted_pairs(ours, salts ^ np.uint64(1))
+    other_key, _ = Keyed(OTHER_KEY, "filter").salted_pairs(ours, salts)
+    other_purpose, _ = Keyed(KEY, "filter\x1fsurname").salted_pairs(ours, salts)
+    assert len(set(h1.tolist()) | set(other_salt.tolist()) | set(other_key.tolist())
+               | set(other_purpose.tolist())) == 4 * len(texts)  # fmt: skip
+
+
 @cache
 def population() -> Population:
     return generate(10_000, 11)
@@ -184,6 +236,19 @@ def test_the_dual_citizens_are_found_across_scripts() -> None:
     near = truth_pairs(population().ground_truth.near_misses, kz, am)
     found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
     assert len(found & near) <= 1
+
+
+def test_the_default_hardening_costs_at_most_a_point_of_f1() -> None:
+    """Salting by birth date and sex loses the true pairs whose date is typed a day off on
+    one side (their names no longer share bits) and nothing in precision. On these 300 dual
+    citizens one pair is a sixth of a point of F1; `migrex bench linkage` measures the cost
+    on 200,000 citizens (0.3-0.5 point; the issue allows 0.5)."""
+    kz, am = registers()
+    truth = truth_pairs(population().ground_truth.dual_citizens, kz, am)
+    hardened = scored(link(kz, am, key=KEY), truth)
+    plain = scored(link(kz, am, key=KEY, salt=None), truth)
+    assert hardened["f1"] >= plain["f1"] - 0.01
+    assert hardened["precision"] >= plain["precision"]
 
 
 def test_chunks_hand_out_every_pair_once_however_small() -> None:

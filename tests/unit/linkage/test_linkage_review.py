@@ -50,12 +50,15 @@ def _pairs_of(kind: str) -> set[tuple[int, int]]:
     return truth_pairs(truth.filter(pa.array(rows)), kz, am)
 
 
-@pytest.mark.parametrize("kind", ["maiden_name", "day_month_swap"])
-def test_a_second_look_finds_what_one_field_hid(kind: str) -> None:
+# A maiden surname hides one field from the filters; a day/month swap hides none under the
+# default salting, which reads day and month unordered (the names keep their bits), so the
+# second look only has to keep what the first found.
+@pytest.mark.parametrize(("kind", "hidden"), [("maiden_name", True), ("day_month_swap", False)])
+def test_a_second_look_finds_what_one_field_hid(kind: str, hidden: bool) -> None:
     pairs = _pairs_of(kind)
     assert len(pairs) >= 5
     before, after = _found(linked(False)) & pairs, _found(linked(True)) & pairs
-    assert len(after) > len(before)
+    assert len(after) > len(before) if hidden else after >= before
     assert len(after) >= 0.6 * len(pairs)
 
 
@@ -86,19 +89,21 @@ SISTER = {"surname": "Мурадян", "given_name": "Ани", "patronymic": "А
           "birth_date": "1961-03-15", "birth_place": "Армянская ССР, г. Ереван"}  # fmt: skip
 
 
+# A brother and a sister are apart before any second look: the default salting reads the
+# sex, so their names share no bits. The others share a salt and need the second look.
 @pytest.mark.parametrize(
-    ("other", "why"),
+    ("other", "why", "salted_apart"),
     [
         ({"surname": "Մուրադյան", "given_name": "Անի", "patronymic": "Դավթի",
-          "birth_place": "Երևան"}, "namesakes born the same day in one town, fathers apart"),
+          "birth_place": "Երևան"}, "namesakes born the same day in one town, fathers apart", False),
         ({"surname": "Մուրադյան", "given_name": "Աննա", "patronymic": "Արամի",
-          "birth_place": "Երևան"}, "twin sisters, Ани and Աննա"),
+          "birth_place": "Երևան"}, "twin sisters, Ани and Աննա", False),
         ({"surname": "Մուրադյան", "given_name": "Անի", "patronymic": "Արամի", "sex": "M",
-          "birth_place": "Երևան"}, "a brother and a sister"),
+          "birth_place": "Երևան"}, "a brother and a sister", True),
     ],
 )  # fmt: skip
 def test_a_pair_that_one_field_says_is_two_people_is_doubted(
-    other: dict[str, str], why: str
+    other: dict[str, str], why: str, salted_apart: bool
 ) -> None:
     left = _register([{**SISTER, "national_id": "K1"}])
     right = _register([{**SISTER, **other, "national_id": "A1"}])
@@ -106,6 +111,7 @@ def test_a_pair_that_one_field_says_is_two_people_is_doubted(
     counts = (field_counts(ours.filters), field_counts(theirs.filters))
     zero = np.zeros(1, dtype=np.int64)
     first = pair_scores(ours.filters, theirs.filters, zero, zero, counts=counts)
-    assert first[0] >= THRESHOLD, why  # the weighted mean alone takes them for one person
+    # The weighted mean alone takes them for one person, unless the salting kept them apart.
+    assert (first[0] < THRESHOLD) if salted_apart else (first[0] >= THRESHOLD), why
     again = second_look(ours.filters, theirs.filters, zero, zero, first, counts=counts)
     assert again[0] < THRESHOLD, why

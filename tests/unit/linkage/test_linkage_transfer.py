@@ -260,7 +260,7 @@ def test_a_transfer_for_another_recipient_is_refused(
 
 def test_encodings_made_with_other_parameters_are_refused(parties: Parties, sent: Path) -> None:
     with pytest.raises(TransferRefused) as caught:
-        receive(sent, **parties.receiver, encoding=encoding_parameters(salted=False))
+        receive(sent, **parties.receiver, encoding=encoding_parameters(salt="year"))
     assert caught.value.reason == "manifest-mismatch"
     assert receive(sent, **parties.receiver, encoding=encoding_parameters()).complete
 
