@@ -22,7 +22,15 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from migrex.channels.resolution import address_keys, identifier_keys
+from migrex.registry.columns import Kind
 
+# The register columns the graph and the cards read: what persons share, never who they are.
+GRAPH_COLUMNS: Final[dict[Kind, tuple[str, ...]]] = {
+    Kind.PERSONS_PRESENT: ("record_id", "entry_date", "entry_point", "registration_address",
+                           "inviting_party", "document_issue_date", "document_issuing_office"),
+    Kind.EMPLOYMENT: ("person_record_id", "employer_id", "employer_name", "start_date"),
+    Kind.VIOLATIONS: ("person_record_id", "inviting_party", "employer_id", "detected_on"),
+}  # fmt: skip
 Days = npt.NDArray[np.int32]
 NO_DAY: Final = np.int32(np.iinfo(np.int32).min)
 WEEK_SHIFT: Final = 3  # 1970-01-01 was a Thursday: (day + 3) // 7 counts weeks from Mondays
