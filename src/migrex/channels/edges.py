@@ -1,7 +1,8 @@
 """Each lead's member–entity edges, with where each was read: the register (or registers),
 the state whose register it is, and the date the register gives the link (the entry date
-for an invitation, an address or a crossing; the start of the employment spell; the day the
-violation naming the party was detected). A link a partner sent is an edge of its own, one
+for an invitation, an address or a crossing; the document's issue date for a document
+window; the start of the employment spell; the day the violation naming the party was
+detected). A link a partner sent is an edge of its own, one
 per message, with that message's provenance (`partner.Provenance`): the partner's state, the
 message and case, the day it was received, and when its retention ends.
 
@@ -115,7 +116,9 @@ def lead_edges(
             if position is None:
                 continue
             days = []
-            if mask & Source.PERSONS_PRESENT:
+            if kind is EntityKind.DOCUMENT_WINDOW and graph.issue_day is not None:
+                days.append(_day(int(graph.issue_day[row])))
+            elif mask & Source.PERSONS_PRESENT:
                 days.append(_day(int(graph.entry_day[row])))
             if kind is EntityKind.PARTY and mask & Source.EMPLOYMENT:
                 days.append(employed.get((record_id, key)))

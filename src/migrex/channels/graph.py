@@ -11,7 +11,7 @@ are never read: a channel is found from what its members share, not from who the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Final
 
@@ -22,7 +22,15 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 
 from migrex.channels.resolution import address_keys, identifier_keys
+from migrex.registry.columns import Kind
 
+# The register columns the graph and the cards read: what persons share, never who they are.
+GRAPH_COLUMNS: Final[dict[Kind, tuple[str, ...]]] = {
+    Kind.PERSONS_PRESENT: ("record_id", "entry_date", "entry_point", "registration_address",
+                           "inviting_party", "document_issue_date", "document_issuing_office"),
+    Kind.EMPLOYMENT: ("person_record_id", "employer_id", "employer_name", "start_date"),
+    Kind.VIOLATIONS: ("person_record_id", "inviting_party", "employer_id", "detected_on"),
+}  # fmt: skip
 Days = npt.NDArray[np.int32]
 NO_DAY: Final = np.int32(np.iinfo(np.int32).min)
 WEEK_SHIFT: Final = 3  # 1970-01-01 was a Thursday: (day + 3) // 7 counts weeks from Mondays
@@ -81,6 +89,7 @@ class PersonEntityGraph:
     entity_label: npt.NDArray[np.object_]  # one spelling as a register wrote it
     adjacency: sp.csr_matrix  # persons × entities, 1.0 per edge
     sources: sp.csr_matrix  # the same pattern, each edge's Source bit mask
+    issue_day: Days | None = None  # the document's issue date, where the register gives it
 
     @property
     def persons(self) -> int:
@@ -253,7 +262,10 @@ def build_graph(registers: Registers) -> PersonEntityGraph:
         violator[flagged[flagged >= 0]] = True
         groups.append((EntityKind.PARTY, _organisations(
             told, partner["employer_id"], partner["employer_name"], Source.PARTNER)))  # fmt: skip
-    return _assemble(ids, entry, violator, groups)
+    graph = _assemble(ids, entry, violator, groups)
+    if "document_issue_date" in persons.column_names:
+        return replace(graph, issue_day=_days(persons["document_issue_date"]))
+    return graph
 
 
 def _assemble(

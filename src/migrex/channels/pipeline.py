@@ -9,7 +9,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from migrex.channels.egonets import egonet_blocks
-from migrex.channels.graph import EntityKind, PersonEntityGraph, Registers, build_graph
+from migrex.channels.graph import (
+    GRAPH_COLUMNS,
+    EntityKind,
+    PersonEntityGraph,
+    Registers,
+    build_graph,
+)
 from migrex.channels.peeling import MIN_DENSITY, Block, dense_blocks
 from migrex.channels.scoring import HIGH_SCORE, LeadCard, lead_cards
 from migrex.errors import ImportRejected
@@ -82,9 +88,17 @@ def read_registers(folder: Path) -> Registers:
     tables = {}
     for kind in (Kind.EMPLOYMENT, Kind.VIOLATIONS):
         path = _find(folder, kind)
-        tables[kind] = read_registry_file(path, kind).table if path else _empty(kind)
+        tables[kind] = _graph_columns(read_registry_file(path, kind).table if path else
+                                      _empty(kind), kind)  # fmt: skip
     return Registers(
-        read_registry_file(persons, Kind.PERSONS_PRESENT).table,
+        _graph_columns(read_registry_file(persons, Kind.PERSONS_PRESENT).table,
+                       Kind.PERSONS_PRESENT),
         tables[Kind.EMPLOYMENT],
         tables[Kind.VIOLATIONS],
-    )
+    )  # fmt: skip
+
+
+def _graph_columns(table: pa.Table, kind: Kind) -> pa.Table:
+    """Only what the graph reads: the names, documents and the rest are let go at once (on
+    a register of millions they are most of its memory)."""
+    return table.select([c for c in GRAPH_COLUMNS[kind] if c in table.column_names])

@@ -29,7 +29,7 @@ from migrex.casework.onward import OnwardTransferRefused, Originator, check_onwa
 from migrex.casework.service import Opened, OpenRequest, open_case
 from migrex.channels import model
 from migrex.channels.edges import lead_edges
-from migrex.channels.graph import PersonEntityGraph, Registers
+from migrex.channels.graph import GRAPH_COLUMNS, PersonEntityGraph, Registers
 from migrex.channels.partner import Provenance, partner_facts, partner_table
 from migrex.channels.peeling import MIN_PERSONS
 from migrex.channels.pipeline import run
@@ -51,12 +51,7 @@ from migrex.retention.tables import RetentionKeyRow
 from migrex.uow import UnitOfWork
 
 # The register columns a run reads: what persons share, never who they are.
-READ_COLUMNS: dict[Kind, tuple[str, ...]] = {
-    Kind.PERSONS_PRESENT: ("record_id", "entry_date", "entry_point", "registration_address",
-                           "inviting_party", "document_issue_date", "document_issuing_office"),
-    Kind.EMPLOYMENT: ("person_record_id", "employer_id", "employer_name", "start_date"),
-    Kind.VIOLATIONS: ("person_record_id", "inviting_party", "employer_id", "detected_on"),
-}  # fmt: skip
+READ_COLUMNS = GRAPH_COLUMNS
 # What a lead card shows of each member, as the ledger names it; the members the pre-filled
 # request names are shown with their citizenship and document too.
 CARD_FIELDS = ("record_id", "entry_date", "entry_point", "registration_address",

@@ -413,10 +413,11 @@ def _plan_rows(
     detected = uniform_days(rng, np.minimum(entry[caught] + 45, last), last, len(caught))
     # Without a front firm they work undeclared at one ordinary employer, where they are caught.
     workplace = front if plan.front_sector else int(employers.pick(rng, 1)[0])
-    employer_id: str | pa.Array = ctx.employers[node].ids[workplace].as_py()
+    employer_id = ctx.employers[node].ids[workplace].as_py()
+    caught_at: str | pa.Array = employer_id
     if plan.broker:
         # A broker's clients work wherever each found work: no workplace in common.
-        employer_id = ctx.employers[node].ids.take(pa.array(employers.pick(rng, len(caught))))
+        caught_at = ctx.employers[node].ids.take(pa.array(employers.pick(rng, len(caught))))
     violations = violation_rows(
         rng,
         node,
@@ -425,7 +426,7 @@ def _plan_rows(
         kind=kind,
         detected=detected,
         inviting_party=persons["inviting_party"].take(caught),
-        employer_id=where(kind == ILLEGAL_EMPLOYMENT, employer_id),
+        employer_id=where(kind == ILLEGAL_EMPLOYMENT, caught_at),
     )
     violations["_channel"] = np.full(len(caught), number, dtype=np.int64)
     # The window is the channel's: members who came another way are outside it.

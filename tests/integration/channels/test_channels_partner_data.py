@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from casework_scenes import officers_app, token
 from casework_steps import context, deliver, now
+from channel_scenes import import_am, synthetic_registers
 from console_client import Browser, add_console_officer
 from factories import person_present, write_csv
 from migrex.casework.onward import OnwardTransferRefused
@@ -40,6 +41,7 @@ from migrex.exchange.tables import OutboxMessage
 from migrex.officers.model import Grant, Officer, Role
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
+from migrex.registry.tables import PersonPresentRow
 from migrex.retention.run import run_retention
 from nodes import Pair
 
@@ -348,3 +350,78 @@ def test_the_cli_and_the_console_mark_a_lead_on_partner_data(
     assert page.status_code == 200
     assert "partner data" in page.text and f'href="/ui/cases/{case_id}"' in page.text
     assert "kept until" in page.text and "never to a third state" in page.text
+
+
+# ---------------------------------------------------------------- on Armenia's node (PostgreSQL)
+
+
+@pytest.fixture(scope="module")
+def armenian_registers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthetic_registers(tmp_path_factory.mktemp("channels"))
+
+
+def test_on_either_database_a_partners_answer_joins_and_leaves_a_kept_lead(
+    pair: Pair, armenian_registers: Path
+) -> None:
+    """Armenia's node (the parametrised database) asks Kazakhstan about the members of its
+    best lead; the answer marks the next run's lead, and its erasure takes the answer's
+    edges and violation marks off the lead, which was dismissed meanwhile."""
+    import_am(pair.am, armenian_registers)
+    analyst = Officer(0, "ani", "Ani", frozenset({Grant(Role.ANALYST, "am-mcs")}))
+    with pair.am.unit_of_work() as uow:
+        first = store_run(uow, StoreRun(analyst, "am-mcs", "AM"), now())
+    with pair.am.unit_of_work() as uow:
+        members = sorted(uow.session.scalars(select(LeadMemberRow.record_id).where(
+            LeadMemberRow.lead_id == first.leads[0])))  # fmt: skip
+        people = {p.record_id: p for p in uow.session.scalars(
+            select(PersonPresentRow).where(PersonPresentRow.record_id.in_(members)))}  # fmt: skip
+    asked = members[:5]
+    with pair.am.unit_of_work() as uow:
+        opened = open_request(uow, context(pair.am), OpenRequest(
+            "kz-am-2024", "am-mcs", "kz-mia", "person-inquiry", {
+                "purpose": model.PURPOSE, "legal_basis": "Article 2 of the agreement",
+                "persons": [{"citizenship": people[m].citizenship,
+                             "document_type": people[m].document_type,
+                             "document_number": people[m].document_number} for m in asked],
+                "requested_fields": ["employer_name", "violations"], "step": "full",
+            }, "officer:ani",
+        ), now())  # fmt: skip
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    agreement = pair.kz.agreements["kz-am-2024"]
+    message_id = new_message_id(now())
+    results = [{"person": i, "hit": True,
+                "fields": {"employer_name": FIRM, "violations": [_violation()]}}
+               for i in range(len(asked))]  # fmt: skip
+    with pair.kz.unit_of_work() as uow:
+        enqueue(uow.session, OutgoingMessage(
+            message_id=message_id, agreement_id=agreement.id, sender="kz-mia",
+            recipient="am-mcs", type="person-inquiry-reply",
+            body={"step": "full", "results": results}, issued_at=now(),
+            expires_at=now() + agreement.message_lifetime, case_id=opened.case_id,
+            in_reply_to=None,
+        ), now())  # fmt: skip
+        uow.commit()
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    with pair.am.unit_of_work() as uow:
+        second = store_run(uow, StoreRun(analyst, "am-mcs", "AM"), now(), node=context(pair.am))
+    with pair.am.unit_of_work() as uow:
+        marked = [lead for lead in second.leads
+                  if uow.session.get_one(LeadRow, lead).partner_origins == "KZ/kz-mia"]  # fmt: skip
+    assert marked, "no lead of the second run rests on the answer"
+    lead = marked[0]
+    with pair.am.unit_of_work() as uow:
+        dismiss_lead(uow, analyst, lead, reason="checked with Kazakhstan", now=now())
+    later = now() + timedelta(days=366)
+    with pair.am.unit_of_work() as uow:
+        assert run_retention(uow, later)
+        uow.commit()
+    with pair.am.unit_of_work() as uow:
+        done = forget_departed(uow, later)
+    assert done.edges >= 1
+    with pair.am.unit_of_work() as uow:
+        row = uow.session.get_one(LeadRow, lead)
+        assert row.state == model.LeadState.DISMISSED and not row.partner_data
+        assert not uow.session.scalars(select(LeadEdgeRow).where(
+            LeadEdgeRow.message_id == message_id)).all()  # fmt: skip
+        assert not uow.session.scalars(select(LeadMemberRow).where(
+            LeadMemberRow.violation_message == message_id)).all()  # fmt: skip

@@ -13,7 +13,7 @@ import pytest
 from migrex.agreements import load_agreement
 from migrex.channels import model
 from migrex.channels.edges import lead_edges
-from migrex.channels.graph import Registers, build_graph
+from migrex.channels.graph import EntityKind, Registers, build_graph
 from migrex.channels.scoring import LeadCard, SharedEntity
 
 KZ_AM = load_agreement(Path(__file__).parents[3] / "agreements" / "kz-am-2024.toml")
@@ -97,3 +97,50 @@ def test_each_edge_says_its_register_and_date() -> None:
     assert all(e.state == "KZ" and not e.partner_data for e in edges.values())
     # The address is not among the card's entities under that key: no edge for it.
     assert {p for _, p in edges} == {0}
+
+
+def test_a_document_window_edge_is_dated_by_the_documents_issue() -> None:
+    persons = pa.table({
+        "record_id": ["A", "B"],
+        "entry_date": ["2024-03-04", "2024-05-06"],
+        "entry_point": ["ALA-AIRPORT", "KORDAI-ROAD"],
+        "registration_address": ["Almaty, Abaya 12, flat 5", "Astana, Mira 3"],
+        "inviting_party": pa.array([None, None], pa.string()),
+        "document_issue_date": ["2024-01-10", "2024-01-12"],
+        "document_issuing_office": ["UZB-0171", "UZB-0171"],
+    })  # fmt: skip
+    empty = pa.table(
+        {
+            c: pa.array([], pa.string())
+            for c in ("person_record_id", "employer_id", "employer_name", "start_date")
+        }
+    )
+    caught = pa.table(
+        {
+            c: pa.array([], pa.string())
+            for c in ("person_record_id", "inviting_party", "employer_id", "detected_on")
+        }
+    )
+    registers = Registers(persons, empty, caught)
+    graph = build_graph(registers)
+    window = next(
+        str(graph.entity_key[e])
+        for e in range(graph.entities)
+        if graph.entity_kind[e] == EntityKind.DOCUMENT_WINDOW and graph.adjacency[:, e].sum() == 2
+    )
+    card = LeadCard(
+        "L0001",
+        1,
+        5.0,
+        2,
+        ["A", "B"],
+        {},
+        {"violators": 0},
+        {},
+        {},
+        {},
+        [SharedEntity("document-window", window, window, 2, 2, [])],
+        [],
+    )
+    edges = {e.record_id: e for e in lead_edges(graph, registers, card, "KZ")}
+    assert edges["A"].read_on == date(2024, 1, 10) and edges["B"].read_on == date(2024, 1, 12)

@@ -255,6 +255,8 @@ def test_more_archetypes_plant_document_brokers() -> None:
         assert max(flats.values()) < 0.5 * len(members)
         assert all(r["document_issuing_office"] and r["document_issue_date"] for r in rows)
         assert broker.to_json()["document_office"] == broker.document_office
+        assert isinstance(broker.employer_id, str)
+    json.dumps([c.to_json() for c in population.ground_truth.channels])  # as synth writes it
     default = generate(MIN_PERSONS, SEED)
     table = default.table("KZ", Kind.PERSONS_PRESENT)
     assert "document_issuing_office" not in table.column_names
