@@ -230,13 +230,16 @@ class Dataset:
 class Linkage:
     """How the parties link their citizens' registers: for `purpose`, on `fields`, pairs
     scoring at least `threshold` are candidates, sent to the authorities `candidates_to`;
-    `unit` is the linkage unit that compares the encodings, when the agreement names one."""
+    `unit` is the linkage unit that compares the encodings, when the agreement names one;
+    `hardening`, the encoder and hardening every run must use (`linkage.runs.HARDENING_VERSION`),
+    when the agreement fixes one."""
 
     purpose: str
     fields: frozenset[str]
     threshold: float
     candidates_to: frozenset[str]
     unit: str | None = None
+    hardening: str | None = None
 
 
 @dataclass(frozen=True)

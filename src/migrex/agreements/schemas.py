@@ -183,6 +183,7 @@ class LinkageSchema(_Section):
     threshold: Annotated[float, Field(gt=0, le=1)]
     candidates_to: list[Id] = Field(min_length=1)
     unit: Id | None = None
+    hardening: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class ProvenanceSchema(_Section):
@@ -338,6 +339,7 @@ class AgreementSchema(_Section):
                 self.linkage.threshold,
                 frozenset(self.linkage.candidates_to),
                 self.linkage.unit,
+                self.linkage.hardening,
             ),
         )  # fmt: skip
 

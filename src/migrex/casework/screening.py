@@ -101,6 +101,7 @@ class LinkageTerms:
     threshold: float
     candidates_to: frozenset[str]
     unit: str | None
+    hardening: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def request_of(body: OpeningBody, *, sender: str, recipient: str) -> Request:
     if isinstance(body, InformationBody):
         return Request(category, sender, recipient, purpose=body.purpose)
     if isinstance(body, LinkageRunProposal):
-        terms = LinkageTerms(body.threshold, frozenset(body.candidates_to), body.unit)
+        terms = LinkageTerms(body.threshold, frozenset(body.candidates_to), body.unit,
+                             body.hardening_version)  # fmt: skip
         return Request(category, sender, recipient, body.purpose, body.legal_basis,
                        fields=frozenset(body.fields), linkage=terms)  # fmt: skip
     fields, persons = _asked(body)
@@ -324,6 +326,8 @@ def _linkage(agreement: Agreement, request: Request, terms: LinkageTerms) -> lis
         differ.append(f"candidates would also go to {extra}")
     if linkage.unit is not None and terms.unit != linkage.unit:
         differ.append(f"the agreement's linkage unit is {linkage.unit}, not {terms.unit}")
+    if linkage.hardening is not None and terms.hardening != linkage.hardening:
+        differ.append(f"the agreement's hardening is {linkage.hardening}, not {terms.hardening}")
     findings += [Flag(FlagKind.LINKAGE_TERMS_DIFFER, d) for d in differ]
     return findings
 

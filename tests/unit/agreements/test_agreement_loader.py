@@ -217,6 +217,10 @@ BROKEN_COPIES = {
         "linkage.candidates_to[0]",
     ),
     "linkage threshold above one": (_set(("linkage", "threshold"), 1.5), "linkage.threshold"),
+    "a competent authority as the linkage unit": (
+        _set(("linkage", "unit"), "kz-mia"),
+        "linkage.unit",
+    ),
 }
 
 
@@ -224,7 +228,8 @@ def test_the_linkage_section_is_optional_and_read() -> None:
     assert load_agreement(KZ_KG_FILE).linkage is None
     linkage = load_agreement(KZ_AM_FILE).linkage
     assert linkage is not None and linkage.purpose == "combat-dual-citizenship"
-    assert linkage.unit is None and linkage.candidates_to == {"kz-mia", "am-mcs"}
+    assert linkage.unit == "kz-am-lu" and linkage.candidates_to == {"kz-mia", "am-mcs"}
+    assert linkage.hardening == "migrex-bloom/2"
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN_COPIES))

@@ -12,6 +12,7 @@ from migrex.casework import BreachKind, FlagKind, parse_body, request_of, screen
 from migrex.casework.kinds import KINDS
 from migrex.casework.messages import LinkageRunProposal, MessageInvalid
 from migrex.casework.requesting import openings
+from migrex.linkage.runs import HARDENING_VERSION
 
 AGREEMENTS = Path(__file__).resolve().parents[3] / "agreements"
 KZ_AM = load_agreement(AGREEMENTS / "kz-am-2024.toml")
@@ -19,8 +20,9 @@ KZ_KG = load_agreement(AGREEMENTS / "kz-kg-example.toml")
 PROPOSAL: dict[str, Any] = {
     "run_id": "run-000000000001", "purpose": "combat-dual-citizenship",
     "fields": ["surname", "given_name", "birth_date", "sex"], "period_start": "2025-01-01",
-    "period_end": "2025-12-31", "hardening_version": "migrex-bloom/1", "threshold": 0.82,
-    "candidates_to": ["kz-mia", "am-mcs"], "key_ids": {"am-mcs": "a" * 43, "kz-mia": "b" * 43},
+    "period_end": "2025-12-31", "hardening_version": "migrex-bloom/2", "threshold": 0.82,
+    "candidates_to": ["kz-mia", "am-mcs"], "unit": "kz-am-lu",
+    "key_ids": {"am-mcs": "a" * 43, "kz-mia": "b" * 43},
 }  # fmt: skip
 
 
@@ -75,7 +77,20 @@ def test_laxer_terms_are_doubts_for_the_reviewer() -> None:
     assert [f.kind for f in found.flags] == [FlagKind.LINKAGE_TERMS_DIFFER] * 2
 
 
+def test_another_hardening_or_unit_than_the_agreements_is_a_doubt() -> None:
+    found = screened(hardening_version="migrex-bloom/1", unit="elsewhere")
+    assert found.passed
+    details = [f.detail for f in found.flags]
+    assert [f.kind for f in found.flags] == [FlagKind.LINKAGE_TERMS_DIFFER] * 2, details
+    assert any("migrex-bloom/2" in d for d in details) and any("kz-am-lu" in d for d in details)
+
+
 def test_an_agreement_without_linkage_refuses_every_run() -> None:
     found = screened(KZ_KG)
     kinds = {b.kind for b in found.breaches}
     assert BreachKind.CATEGORY_NOT_ALLOWED in kinds and not found.passed
+
+
+def test_the_agreement_names_the_hardening_this_encoder_makes() -> None:
+    # A new encoder version is a new term of the agreement: proposals would be flagged.
+    assert KZ_AM.linkage is not None and KZ_AM.linkage.hardening == HARDENING_VERSION
