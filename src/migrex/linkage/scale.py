@@ -70,8 +70,11 @@ def grown(base: Register, total: int, key: bytes, seed: int, label: str) -> Enco
                 rows.setdefault(name, []).append(found.rows + done)
             done += size
             bar.update(task, completed=done)
-    blocks = {name: Tokens(np.concatenate(tokens[name]), np.concatenate(rows[name]))
-              for name in tokens}  # fmt: skip
+    # One pass at a time, each block's parts let go as it is joined: joining every pass at
+    # once would hold each token twice.
+    blocks = {}
+    for name in list(tokens):
+        blocks[name] = Tokens(np.concatenate(tokens.pop(name)), np.concatenate(rows.pop(name)))
     return Encoded(filters, blocks)
 
 
@@ -91,6 +94,7 @@ def measure(left: int, right: int, persons: int, seed: int) -> dict[str, Any]:
     encoded_left = time.perf_counter()
     theirs = grown(am, right, key, seed + 2, f"{right:,} AM records")
     encoded_right = time.perf_counter()
+    del kz, am
     err.print(f"[dim]blocking, comparing and matching {left:,} × {right:,}[/]")
     linkage = compare(ours, theirs)
     done = time.perf_counter()
