@@ -326,6 +326,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
         filing_hooks=(
             ("citizenship-verification-request", "migrex.linkage.candidates:partner_asked"),
             ("citizenship-verification-reply", "migrex.linkage.candidates:reply_filed"),
+            ("linkage-run-acceptance", "migrex.linkage.runs:acceptance_filed"),
         ),
         sending_hooks=(("citizenship-verification-reply", "migrex.linkage.candidates:reply_sent"),),
     ),

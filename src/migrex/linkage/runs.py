@@ -11,9 +11,13 @@ its key is derived from, is the case's opening message.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
 from migrex.audit import events
@@ -30,7 +34,7 @@ from migrex.casework.messages import (
 )
 from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.steps import load_case, opening_of, send_answer
-from migrex.casework.tables import CaseRow
+from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.envelope import new_message_id
 from migrex.errors import NotFound
 from migrex.exchange.service import NotPermitted
@@ -38,6 +42,7 @@ from migrex.exchange.trust import Trust
 from migrex.linkage.encoder import LAYOUT, SALT, WINDOW
 from migrex.linkage.run_keys import RunKeyIds, current_key_ids, derive_run_key
 from migrex.node import Node
+from migrex.retention.sealing import is_sealed
 from migrex.uow import UnitOfWork
 
 PROPOSAL, ACCEPTANCE = "linkage-run-proposal", "linkage-run-acceptance"
@@ -203,3 +208,28 @@ def accept_linkage_run(
     message_id = send_answer(uow, node.casework, case, acceptance, actor=actor, now=now)
     uow.commit()
     return Accepted(case.id, run.proposal.run_id, message_id)
+
+
+def acceptance_filed(
+    session: Session, agreement: Agreement, sender: str, body: object, *, message_id: str,
+    case_id: str, now: datetime,
+) -> None:  # fmt: skip
+    """Filing hook of a `linkage-run-acceptance`: it must accept the run its case proposed.
+    An acceptance naming another run is quarantined, so the case is not taken as accepted
+    and no key is derived for a run the partner never agreed to."""
+    if not isinstance(body, LinkageRunAcceptance):
+        return
+    opening = session.scalars(
+        select(CaseMessageRow)
+        .where(CaseMessageRow.case_id == case_id, CaseMessageRow.type == PROPOSAL)
+        .order_by(CaseMessageRow.at)
+    ).first()  # fmt: skip
+    # A proposal names no person: its copy is kept in clear (`casework.kinds`).
+    proposal = None if opening is None or is_sealed(opening.body) else parse_body(
+        PROPOSAL, json.loads(opening.body))  # fmt: skip
+    if not isinstance(proposal, LinkageRunProposal):
+        raise MessageInvalid(f"case {case_id} proposed no linkage run to accept")
+    if proposal.run_id != body.run_id:
+        raise MessageInvalid(
+            f"the acceptance names run {body.run_id}; case {case_id} proposed {proposal.run_id}"
+        )

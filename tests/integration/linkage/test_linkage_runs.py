@@ -16,7 +16,7 @@ from migrex.casework.queries import case_notes
 from migrex.casework.service import open_review, refuse
 from migrex.envelope import new_message_id
 from migrex.exchange.service import NotPermitted
-from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.linkage.queries import linkage_runs
 from migrex.linkage.runs import (
     LinkageNode,
@@ -131,3 +131,25 @@ def test_a_proposal_on_fields_the_agreement_leaves_out_is_stopped_and_refused(
     assert "document_number" in breaches[0].detail
     flags = {n.detail for n in notes if n.severity == "flag"}
     assert any("threshold 0.5" in d for d in flags) and any("am-police" in d for d in flags)
+
+
+def test_an_acceptance_of_another_run_is_quarantined_and_the_run_stays_unaccepted(
+    pair: Pair,
+) -> None:
+    # Kazakhstan proposes; a faulty Armenian node answers naming another run.
+    command = ProposeRun(AGREEMENT, "kz-mia", "am-mcs", date(2025, 1, 1), date(2025, 12, 31),
+                         "officer:bolat")  # fmt: skip
+    with pair.kz.unit_of_work() as uow:
+        proposed = propose_linkage_run(uow, kz(pair), command, now())
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    wrong = {"type": "linkage-run-acceptance", "run_id": new_message_id(now())}
+    message_id = partner_sends(pair, proposed.case_id, "linkage-run-acceptance", wrong)
+    with pair.kz.unit_of_work() as uow:
+        row = uow.session.scalars(
+            select(InboxMessage).where(InboxMessage.message_id == message_id)
+        ).first()
+        assert row is not None and row.status == "quarantined", row and row.status
+        assert row.problem == "message-invalid"
+        with pytest.raises(NotPermitted):
+            run_key(uow, kz(pair), proposed.case_id, actor="officer:bolat", now=now())
+    assert state(pair.kz, proposed.case_id) != CaseState.ANSWERED
