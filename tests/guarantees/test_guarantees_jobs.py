@@ -8,7 +8,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,7 @@ from migrex.audit.tables import AuditLeafRow
 from migrex.casework.reading import read_case_messages
 from migrex.channels.tables import LeadMemberRow
 from migrex.exchange.runtime import ExchangeRuntime
-from migrex.exchange.trust import load_trust
+from migrex.exchange.trust import Trust, load_trust
 from migrex.linkage.own_register import own_citizens
 from migrex.linkage.party import send_encodings
 from migrex.linkage.tables import CandidateRow
@@ -132,6 +134,24 @@ def logs_no_error_text(scene: Scene, target: str) -> None:
         assert not event.get("exc_info"), f"{target} logs the traceback: {event}"
 
 
+def _run_until(
+    node: Node, trust: Trust | None, target: str, done: Callable[[], bool], timeout: float = 20
+) -> None:
+    """Runs the job `target` on a copy of `node` with a short round interval until `done()`
+    (or `timeout` seconds), then stops it; `trust` defaults to the node's own."""
+    settings = node.settings.model_copy(update={"retention_interval_seconds": 0.05})
+    running = Node(settings)
+    runtime = ExchangeRuntime(running, trust or load_trust(settings, running.agreements))
+    stop = threading.Event()
+    features.resolve(target)(runtime, stop)
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    runtime.stop()
+    running.close()
+
+
 def erases_what_expired(scene: Scene, target: str) -> None:
     """G7: once the retention job has run past a record's end, the received case's messages
     no longer open, whoever reads them."""
@@ -139,16 +159,7 @@ def erases_what_expired(scene: Scene, target: str) -> None:
     with scene.node.unit_of_work() as uow:
         uow.session.execute(update(RetentionKeyRow).values(expires_at=now() - timedelta(days=1)))
         uow.commit()
-    settings = scene.node.settings.model_copy(update={"retention_interval_seconds": 0.05})
-    node = Node(settings)
-    runtime, stop = ExchangeRuntime(node, scene.pair.am_trust), threading.Event()
-    features.resolve(target)(runtime, stop)
-    deadline = time.monotonic() + 20
-    while _live_keys(scene) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    runtime.stop()
-    node.close()
+    _run_until(scene.node, scene.pair.am_trust, target, lambda: _live_keys(scene) == 0)
     assert _live_keys(scene) == 0, "the retention job left keys of expired records"
     with scene.node.unit_of_work() as uow:
         views = read_case_messages(uow, context(scene.node), case_id, reader="officer:matrix",
@@ -162,16 +173,7 @@ def forgets_departed_members(scene: Scene, target: str) -> None:
     kept leads: no channels row names its record id, name or document."""
 
     def by_the_job(node: Node) -> None:
-        settings = node.settings.model_copy(update={"retention_interval_seconds": 0.05})
-        running = Node(settings)
-        runtime, stop = ExchangeRuntime(running, scene.pair.kz_trust), threading.Event()
-        features.resolve(target)(runtime, stop)
-        deadline = time.monotonic() + 20
-        while _departed_members(node) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stop.set()
-        runtime.stop()
-        running.close()
+        _run_until(node, scene.pair.kz_trust, target, lambda: _departed_members(node) == 0)
 
     planted_lead_forgotten(scene, by_the_job)
 
@@ -191,17 +193,7 @@ def unit_expires_what_waited(scene: Scene, target: str) -> None:
         waited = time.time() - KEEP.total_seconds() - 3600
         for path in kept:
             os.utime(path, (waited, waited))
-        settings = linked.unit.settings.model_copy(update={"retention_interval_seconds": 0.05})
-        running = Node(settings)
-        runtime, stop = ExchangeRuntime(running, load_trust(settings, running.agreements)), \
-            threading.Event()  # fmt: skip
-        features.resolve(target)(runtime, stop)
-        deadline = time.monotonic() + 20
-        while not _expiry_logged(linked) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stop.set()
-        runtime.stop()
-        running.close()
+        _run_until(linked.unit, None, target, partial(_expiry_logged, linked))
         assert _unit_openings(linked) == []
         assert _expiry_logged(linked)
 
@@ -221,16 +213,8 @@ def forgets_erased_candidates(scene: Scene, target: str) -> None:
     citizens' register: no candidate row names it."""
     a_candidate(scene, ERASED)
     assert _erased_candidates(scene.node) == 1
-    settings = scene.node.settings.model_copy(update={"retention_interval_seconds": 0.05})
-    running = Node(settings)
-    runtime, stop = ExchangeRuntime(running, scene.pair.am_trust), threading.Event()
-    features.resolve(target)(runtime, stop)
-    deadline = time.monotonic() + 20
-    while _erased_candidates(scene.node) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    stop.set()
-    runtime.stop()
-    running.close()
+    _run_until(scene.node, scene.pair.am_trust, target,
+               lambda: _erased_candidates(scene.node) == 0)  # fmt: skip
     assert _erased_candidates(scene.node) == 0, "the linkage job kept an erased person's candidate"
 
 
