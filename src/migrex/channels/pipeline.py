@@ -19,7 +19,7 @@ from migrex.channels.graph import (
 from migrex.channels.peeling import MIN_DENSITY, Block, dense_blocks
 from migrex.channels.scoring import HIGH_SCORE, LeadCard, lead_cards
 from migrex.errors import ImportRejected
-from migrex.registry.columns import COLUMNS, Kind
+from migrex.registry.columns import Kind
 from migrex.registry.files import FORMATS, read_registry_file
 
 
@@ -66,7 +66,7 @@ def run(
 
 
 def _empty(kind: Kind) -> pa.Table:
-    names = [c.name for c in COLUMNS[kind]]
+    names = list(GRAPH_COLUMNS[kind])
     return pa.table([pa.array([], pa.string()) for _ in names], names=names)
 
 
@@ -88,17 +88,13 @@ def read_registers(folder: Path) -> Registers:
     tables = {}
     for kind in (Kind.EMPLOYMENT, Kind.VIOLATIONS):
         path = _find(folder, kind)
-        tables[kind] = _graph_columns(read_registry_file(path, kind).table if path else
-                                      _empty(kind), kind)  # fmt: skip
+        tables[kind] = _read(path, kind) if path else _empty(kind)
     return Registers(
-        _graph_columns(read_registry_file(persons, Kind.PERSONS_PRESENT).table,
-                       Kind.PERSONS_PRESENT),
-        tables[Kind.EMPLOYMENT],
-        tables[Kind.VIOLATIONS],
-    )  # fmt: skip
+        _read(persons, Kind.PERSONS_PRESENT), tables[Kind.EMPLOYMENT], tables[Kind.VIOLATIONS]
+    )
 
 
-def _graph_columns(table: pa.Table, kind: Kind) -> pa.Table:
-    """Only what the graph reads: the names, documents and the rest are let go at once (on
-    a register of millions they are most of its memory)."""
-    return table.select([c for c in GRAPH_COLUMNS[kind] if c in table.column_names])
+def _read(path: Path, kind: Kind) -> pa.Table:
+    """Only what the graph reads: the names, documents and the rest are never held (on a
+    register of millions they are most of its memory)."""
+    return read_registry_file(path, kind, GRAPH_COLUMNS[kind]).table

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -52,19 +53,42 @@ def detect_format(path: Path) -> str:
     raise ImportRejected(f"{path.name}: unknown file type; use .csv or .parquet")
 
 
-def read_registry_file(path: Path, kind: Kind) -> RegistryFile:
+def read_registry_file(
+    path: Path, kind: Kind, columns: Collection[str] | None = None
+) -> RegistryFile:
+    """The file's table, checked against the register's columns. With `columns`, only those
+    are read and kept (the header is still checked whole): an analysis that reads three
+    columns of a register of millions then never holds the names and documents, not even
+    for a moment."""
     fmt = detect_format(path)
     try:
         if fmt == "csv":
             digest = _scan_csv(path)
-            table = _read_csv(path)
+            names, table = _read_csv(path, columns)
+        elif columns is None:
+            # The digest of the very bytes read: a file rewritten meanwhile cannot slip in.
+            content = path.read_bytes()
+            digest = hashlib.sha256(content).hexdigest()
+            names, table = _read_parquet(pa.BufferReader(content), path, None)
+            del content
         else:
-            raw = path.read_bytes()
-            digest, table = hashlib.sha256(raw).hexdigest(), _read_parquet(path, raw)
+            digest = _sha256(path)
+            names, table = _read_parquet(path, path, columns)
     except OSError as error:
         raise ImportRejected(f"cannot read {path}: {error.strerror}") from error
-    table = _conform(path, table, kind)
-    return RegistryFile(path, fmt, digest, table)
+    # Column by column, each let go once cleaned: a register of millions is never held twice.
+    raw = dict(zip(table.column_names, table.columns, strict=True))
+    rows = table.num_rows
+    del table
+    return RegistryFile(path, fmt, digest, _conform(path, raw, rows, kind, names, columns))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(SCAN_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _scan_csv(path: Path) -> str:
@@ -112,15 +136,17 @@ def _not_utf8(path: Path, chunk: bytes, error: UnicodeDecodeError, lines: int) -
     ) from None
 
 
-def _read_csv(path: Path) -> pa.Table:
+def _read_csv(path: Path, columns: Collection[str] | None) -> tuple[list[str], pa.Table]:
+    """The header's names, and the table of the wanted columns among them."""
     with path.open("rb") as file:
         head = file.read(MAX_FIELD_BYTES * 4)
         bom = len(BOM) if head.startswith(BOM) else 0
         first = head[bom:].split(b"\n", 1)[0].decode("utf-8", errors="replace")
         names = [name.strip() for name in next(csv.reader(io.StringIO(first)), [])]
         file.seek(bom)
+        wanted = _wanted(names, columns)
         try:
-            return pacsv.read_csv(
+            return names, pacsv.read_csv(
                 file,
                 read_options=pacsv.ReadOptions(
                     column_names=names, skip_rows=1, block_size=BLOCK_BYTES
@@ -130,6 +156,7 @@ def _read_csv(path: Path) -> pa.Table:
                     strings_can_be_null=True,
                     null_values=[""],
                     quoted_strings_can_be_null=True,
+                    include_columns=wanted or [],
                 ),
             )
         except pa.ArrowInvalid as error:
@@ -142,29 +169,50 @@ def _read_csv(path: Path) -> pa.Table:
             ) from error
 
 
-def _read_parquet(path: Path, raw: bytes) -> pa.Table:
+def _wanted(names: list[str], columns: Collection[str] | None) -> list[str] | None:
+    """The header's names to read, or None for all: a header naming a column twice is read
+    whole, for `_conform` to refuse."""
+    if columns is None or len(set(names)) < len(names):
+        return None
+    return [name for name in names if name in columns]
+
+
+def _read_parquet(
+    source: Path | pa.BufferReader, path: Path, columns: Collection[str] | None
+) -> tuple[list[str], pa.Table]:
+    """The schema's names, and the table of the wanted columns among them, as text."""
     try:
-        table = pq.read_table(pa.BufferReader(raw))
+        file = pq.ParquetFile(source)
+        names = file.schema_arrow.names
+        table = file.read(columns=_wanted(names, columns))
     except (pa.ArrowInvalid, OSError) as error:
         raise ImportRejected(
             f"{path.name} is not a readable Parquet file", [Problem("", _arrow_reason(error))]
         ) from error
-    columns = []
+    texts = []
     for field in table.schema:
         column = table.column(field.name)
         try:
-            columns.append(column if pa.types.is_string(field.type) else column.cast(pa.string()))
+            texts.append(column if pa.types.is_string(field.type) else column.cast(pa.string()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
             raise ImportRejected(
                 f"{path.name}: column {field.name} has type {field.type}, not readable as text"
             ) from error
-    return pa.table(columns, names=table.column_names)
+    return names, pa.table(texts, names=table.column_names)
 
 
-def _conform(path: Path, table: pa.Table, kind: Kind) -> pa.Table:
-    """Checks the header, then trims cells and fills absent optional columns."""
+def _conform(  # noqa: PLR0917 - one reading's parts, each used once
+    path: Path,
+    raw: dict[str, pa.ChunkedArray],
+    rows: int,
+    kind: Kind,
+    present: list[str],
+    columns: Collection[str] | None = None,
+) -> pa.Table:
+    """Checks the header (`present`, the file's column names), then trims the cells of the
+    wanted columns and fills absent optional ones. Takes the columns out of `raw` as it
+    cleans them."""
     expected = {column.name: column for column in COLUMNS[kind]}
-    present = table.column_names
     problems = [
         Problem(f"column {name}", "required column is missing")
         for name, column in expected.items()
@@ -183,21 +231,37 @@ def _conform(path: Path, table: pa.Table, kind: Kind) -> pa.Table:
         raise ImportRejected(
             f"{path.name} does not have the columns of the {kind} registry", problems
         )
-    for name in present:
-        longest = pc.max(pc.binary_length(table.column(name))).as_py()
+    for name, column in raw.items():
+        longest = pc.max(pc.binary_length(column)).as_py()
         if longest is not None and longest > MAX_FIELD_BYTES:
             raise ImportRejected(
                 f"{path.name} has a field longer than {MAX_FIELD_BYTES} bytes",
                 [Problem(f"column {name}", "no registry cell is this long")],
             )
-    columns = []
-    for name in expected:
-        if name in present:
-            trimmed = pc.utf8_trim_whitespace(table.column(name))
-            columns.append(pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed))
+    kept = [name for name in expected if columns is None or name in columns]
+    cells = []
+    for name in kept:
+        if name in raw:
+            cells.append(_cleaned(raw.pop(name)))
         else:
-            columns.append(pa.nulls(table.num_rows, pa.string()))
-    return pa.table(columns, names=list(expected))
+            cells.append(pa.chunked_array([pa.nulls(rows, pa.string())]))
+    return pa.table(cells, names=kept)
+
+
+def _cleaned(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Cells trimmed, an empty one missing."""
+    return pa.chunked_array([_cleaned_chunk(chunk) for chunk in column.chunks], pa.string())
+
+
+def _cleaned_chunk(chunk: pa.Array) -> pa.Array:
+    trimmed = pc.utf8_trim_whitespace(chunk)
+    if trimmed.offset:
+        return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    # An empty cell is missing: only the validity bitmap changes, the text is not copied.
+    filled = pc.fill_null(pc.greater(pc.binary_length(trimmed), 0), False)
+    return pa.Array.from_buffers(
+        pa.string(), len(trimmed), [filled.buffers()[1], *trimmed.buffers()[1:]]
+    )
 
 
 def _arrow_reason(error: Exception) -> str:
