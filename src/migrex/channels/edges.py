@@ -111,7 +111,7 @@ def lead_edges(
         for column, mask in zip(graph.sources.indices[start:end].tolist(),
                                 graph.sources.data[start:end].tolist(), strict=True):  # fmt: skip
             kind = EntityKind(int(graph.entity_kind[column]))
-            key = str(graph.entity_key[column])
+            key = graph.key(column)
             position = wanted.get((kind.label, key))
             if position is None:
                 continue

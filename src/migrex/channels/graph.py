@@ -85,8 +85,10 @@ class PersonEntityGraph:
     entry_day: Days  # days since 1970-01-01, NO_DAY if unknown
     violator: npt.NDArray[np.bool_]  # the person has a detected violation
     entity_kind: npt.NDArray[np.int8]  # EntityKind per column
-    entity_key: npt.NDArray[np.object_]  # resolved key per column
-    entity_label: npt.NDArray[np.object_]  # one spelling as a register wrote it
+    # Texts stay in Arrow: a register of ten million has millions of addresses, and a
+    # Python string for each would cost more than the whole matrix.
+    entity_key: pa.ChunkedArray  # resolved key per column (text)
+    entity_label: pa.ChunkedArray  # one spelling as a register wrote it ("" when none did)
     adjacency: sp.csr_matrix  # persons × entities, 1.0 per edge
     sources: sp.csr_matrix  # the same pattern, each edge's Source bit mask
     issue_day: Days | None = None  # the document's issue date, where the register gives it
@@ -106,14 +108,28 @@ class PersonEntityGraph:
     def entity_degree(self) -> npt.NDArray[np.int64]:
         return np.asarray(self.adjacency.getnnz(axis=0), dtype=np.int64)
 
+    def key(self, column: int) -> str:
+        return str(self.entity_key[int(column)].as_py())
+
+    def label(self, column: int) -> str:
+        return str(self.entity_label[int(column)].as_py())
+
+
+Codes = npt.NDArray[np.int32]
+NO_LABEL: Final = -1
+
 
 @dataclass
 class _Edges:
-    """Edges of one kind before entities are numbered."""
+    """Edges of one kind before entities are numbered: each edge's key and label are
+    indices into this group's distinct texts (the same key may appear under several
+    spellings; numbering merges them)."""
 
-    person: npt.NDArray[np.int64]
-    key: npt.NDArray[np.object_]
-    label: npt.NDArray[np.object_]
+    person: Codes
+    key: Codes  # index into `keys`
+    keys: pa.Array
+    label: Codes  # index into `labels`, NO_LABEL when the register gave none
+    labels: pa.Array
     source: int
 
 
@@ -127,62 +143,54 @@ def _present(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.bool_]:
     return np.asarray(pc.is_valid(column), dtype=bool)
 
 
-def _encoded(
-    column: pa.ChunkedArray | pa.Array, rows: npt.NDArray[np.int64]
-) -> tuple[pa.Array, npt.NDArray[np.int64]]:
+def _encoded(column: pa.ChunkedArray | pa.Array, rows: Codes) -> tuple[pa.Array, Codes]:
     """The distinct texts at `rows` and each row's index among them: keys are made once
     per distinct spelling, not once per row."""
     encoded = pc.dictionary_encode(column.take(pa.array(rows))).combine_chunks()
-    return encoded.dictionary, np.asarray(encoded.indices, np.int64)
+    return encoded.dictionary, np.asarray(encoded.indices, np.int32)
 
 
-def _objects(texts: pa.Array) -> npt.NDArray[np.object_]:
-    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+def _rows(mask: npt.NDArray[np.bool_]) -> Codes:
+    return np.flatnonzero(mask).astype(np.int32)
 
 
 def _organisations(
-    person: npt.NDArray[np.int64],
+    person: Codes,
     ids: pa.ChunkedArray,
     names: pa.ChunkedArray | None,
     src: int,
 ) -> _Edges:
-    rows = np.flatnonzero(_present(ids) & (person >= 0))
+    rows = _rows(_present(ids) & (person >= 0))
     # A BIN or taxpayer number is the register's own key; folding only drops spaces and
     # dashes an export may put in it.
     spellings, codes = _encoded(ids, rows)
-    keys = _objects(identifier_keys(spellings))[codes]
     if names is None:
-        shown = np.full(len(rows), "", dtype=object)
+        labels, which = pa.array([], pa.string()), np.full(len(rows), NO_LABEL, np.int32)
     else:
-        named, which = _encoded(names.fill_null(""), rows)
-        shown = _objects(named)[which]
-    return _Edges(person[rows], keys, shown, src)
+        labels, which = _encoded(names.fill_null(""), rows)
+    return _Edges(person[rows], codes, identifier_keys(spellings), which, labels, src)
 
 
 def _addresses(persons: pa.Table) -> _Edges:
     column = persons["registration_address"]
-    rows = np.flatnonzero(_present(column))
+    rows = _rows(_present(column))
     spellings, codes = _encoded(column, rows)
-    return _Edges(
-        rows.astype(np.int64),
-        _objects(address_keys(spellings))[codes],
-        _objects(spellings)[codes],
-        Source.PERSONS_PRESENT,
-    )
+    return _Edges(rows, codes, address_keys(spellings), codes, spellings, Source.PERSONS_PRESENT)
 
 
 def _windows(persons: pa.Table, entry: Days) -> _Edges:
     point = persons["entry_point"]
-    rows = np.flatnonzero(_present(point) & (entry != NO_DAY))
+    rows = _rows(_present(point) & (entry != NO_DAY))
     points, point_code = _encoded(point, rows)
     week = (entry[rows].astype(np.int64) + WEEK_SHIFT) // 7
     windows, code = np.unique(point_code * 100_000 + week, return_inverse=True)
     monday = ((windows % 100_000) * 7 - WEEK_SHIFT).astype("datetime64[D]").astype(str)
-    labels = np.array(
+    labels = pa.array(
         [f"{points[int(w // 100_000)]} week of {m}" for w, m in zip(windows, monday, strict=True)],
-        dtype=object,
-    )[code]
-    return _Edges(rows.astype(np.int64), labels, labels, Source.PERSONS_PRESENT)
+        pa.string(),
+    )
+    code = code.astype(np.int32)
+    return _Edges(rows, code, labels, code, labels, Source.PERSONS_PRESENT)
 
 
 def _documents(persons: pa.Table) -> list[_Edges]:
@@ -194,37 +202,40 @@ def _documents(persons: pa.Table) -> list[_Edges]:
         return []
     office = persons["document_issuing_office"]
     issued = _days(persons["document_issue_date"])
-    rows = np.flatnonzero(_present(office) & (issued != NO_DAY))
+    rows = _rows(_present(office) & (issued != NO_DAY))
     spellings, code = _encoded(office, rows)
-    keys, shown = _objects(identifier_keys(spellings)), _objects(spellings)
+    keys, shown = identifier_keys(spellings).to_pylist(), spellings.to_pylist()
     found = []
     for shift in (0, ISSUE_PERIOD_DAYS // 2):
         period = (issued[rows].astype(np.int64) + shift) // ISSUE_PERIOD_DAYS
-        windows, which = np.unique(code * 1_000_000 + period, return_inverse=True)
+        windows, which = np.unique(code.astype(np.int64) * 1_000_000 + period,
+                                   return_inverse=True)  # fmt: skip
         start = (windows % 1_000_000) * ISSUE_PERIOD_DAYS - shift
         first = start.astype("datetime64[D]").astype(str)
         offices = (windows // 1_000_000).astype(np.int64)
-        key = np.array([f"{keys[o]} {d}" for o, d in zip(offices, first, strict=True)], object)
-        label = np.array([f"{shown[o]}, issued in the 4 weeks from {d}"
-                          for o, d in zip(offices, first, strict=True)], dtype=object)  # fmt: skip
-        found.append(_Edges(rows.astype(np.int64), key[which], label[which],
-                            Source.PERSONS_PRESENT))  # fmt: skip
+        key = pa.array([f"{keys[o]} {d}" for o, d in zip(offices, first, strict=True)])
+        label = pa.array([f"{shown[o]}, issued in the 4 weeks from {d}"
+                          for o, d in zip(offices, first, strict=True)])  # fmt: skip
+        which = which.astype(np.int32)
+        found.append(_Edges(rows, which, key, which, label, Source.PERSONS_PRESENT))
     return found
 
 
-def _person_index(ids: pa.Array, column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+def _person_index(ids: pa.Array, column: pa.ChunkedArray) -> Codes:
     index = pc.index_in(column, value_set=ids)
-    return np.asarray(index.fill_null(-1), dtype=np.int64)
+    return np.asarray(index.fill_null(-1), dtype=np.int32)
 
 
 def build_graph(registers: Registers) -> PersonEntityGraph:
     """The graph of these registers. Persons without a record id are left out; an
     employment or violation naming no person present adds no edge."""
-    persons = registers.persons.filter(pc.is_valid(registers.persons["record_id"]))
+    persons = registers.persons
+    if persons["record_id"].null_count:  # a copy of the whole table only when one is needed
+        persons = persons.filter(pc.is_valid(persons["record_id"]))
     ids = persons["record_id"].combine_chunks()
     n = len(ids)
     entry = _days(persons["entry_date"])
-    everyone = np.arange(n, dtype=np.int64)
+    everyone = np.arange(n, dtype=np.int32)
     employment, violations = registers.employment, registers.violations
     at_work = _person_index(ids, employment["person_record_id"])
     caught = _person_index(ids, violations["person_record_id"])
@@ -262,7 +273,11 @@ def build_graph(registers: Registers) -> PersonEntityGraph:
         violator[flagged[flagged >= 0]] = True
         groups.append((EntityKind.PARTY, _organisations(
             told, partner["employer_id"], partner["employer_name"], Source.PARTNER)))  # fmt: skip
+    # Arrow's allocator keeps what it freed for reuse; the matrices are NumPy's.
+    pa.default_memory_pool().release_unused()
     graph = _assemble(ids, entry, violator, groups)
+    del groups
+    pa.default_memory_pool().release_unused()
     if "document_issue_date" in persons.column_names:
         return replace(graph, issue_day=_days(persons["document_issue_date"]))
     return graph
@@ -276,61 +291,96 @@ def _assemble(
 ) -> PersonEntityGraph:
     rows, cols, masks = [], [], []
     kinds: list[npt.NDArray[np.int8]] = []
-    keys: list[npt.NDArray[np.object_]] = []
-    labels: list[npt.NDArray[np.object_]] = []
+    keys: list[pa.Array | pa.ChunkedArray] = []
+    labels: list[pa.Array | pa.ChunkedArray] = []
     offset = 0
     for kind in EntityKind:
-        mine = [edges for k, edges in groups if k is kind]
-        key = np.concatenate([e.key for e in mine]) if mine else np.array([], dtype=object)
-        if not len(key):
+        mine = [edges for k, edges in groups if k is kind and len(edges.person)]
+        if not mine:
             continue
-        encoded = pa.array(key, pa.string()).dictionary_encode()
-        code = np.asarray(encoded.indices, dtype=np.int64)
-        unique = np.array(encoded.dictionary.to_pylist(), dtype=object)
-        label = np.concatenate([e.label for e in mine])
+        unique, code = _numbered(mine)
         rows.append(np.concatenate([e.person for e in mine]))
         cols.append(code + offset)
         masks.append(np.concatenate([np.full(len(e.key), e.source, np.int8) for e in mine]))
         kinds.append(np.full(len(unique), int(kind), dtype=np.int8))
         keys.append(unique)
-        labels.append(_first_spelling(label, code, len(unique)))
+        labels.append(_first_spelling(mine, code, len(unique)))
         offset += len(unique)
-    n = len(ids)
-    row = np.concatenate(rows) if rows else np.array([], np.int64)
-    col = np.concatenate(cols) if cols else np.array([], np.int64)
+    row = np.concatenate(rows) if rows else np.array([], np.int32)
+    col = np.concatenate(cols) if cols else np.array([], np.int32)
     mask = np.concatenate(masks) if masks else np.array([], np.int8)
-    # One edge per (person, entity), its sources or-ed: one 0/1 matrix per register.
-    shape = (n, offset)
-    sources = sp.csr_matrix(shape, dtype=np.int8)
-    for source in Source:
-        mine = mask == source
-        edges = sp.csr_matrix((np.ones(int(mine.sum()), np.int8), (row[mine], col[mine])), shape)
-        edges.sum_duplicates()
-        edges.data[:] = source
-        sources = sources + edges
-    sources.sort_indices()
+    del rows, cols, masks
+    sources = _sources(row, col, mask, (len(ids), offset))
     adjacency = sp.csr_matrix(
-        (np.ones(sources.nnz), sources.indices.copy(), sources.indptr.copy()), shape
+        (np.ones(sources.nnz), sources.indices, sources.indptr), sources.shape
     )
     return PersonEntityGraph(
         person_ids=ids,
         entry_day=entry,
         violator=violator,
         entity_kind=np.concatenate(kinds) if kinds else np.array([], np.int8),
-        entity_key=np.concatenate(keys) if keys else np.array([], object),
-        entity_label=np.concatenate(labels) if labels else np.array([], object),
+        entity_key=_texts(keys),
+        entity_label=_texts(labels),
         adjacency=adjacency,
         sources=sources,
     )
 
 
-def _first_spelling(
-    label: npt.NDArray[np.object_], code: npt.NDArray[np.int64], n: int
-) -> npt.NDArray[np.object_]:
+def _texts(parts: list[pa.Array | pa.ChunkedArray]) -> pa.ChunkedArray:
+    """One text per column, each kind's in its own chunks: joining them would copy every
+    address."""
+    chunks = [c for p in parts for c in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+    return pa.chunked_array(chunks, pa.string())
+
+
+def _numbered(edges: list[_Edges]) -> tuple[pa.Array, Codes]:
+    """The distinct keys of these groups, and each edge's index among them: the groups'
+    own distinct keys are merged, never one text per edge."""
+    merged = pc.dictionary_encode(pa.concat_arrays([e.keys for e in edges]))
+    index = np.asarray(merged.indices, np.int32)
+    starts = np.cumsum([0] + [len(e.keys) for e in edges[:-1]])
+    code = np.concatenate([index[start + e.key] for start, e in zip(starts, edges, strict=True)])
+    # Entities numbered in the order the edges first name them, whatever the groups' own
+    # order: the columns, and so every tie in peeling, follow the registers' rows.
+    seen, first = np.unique(code, return_index=True)
+    order = seen[np.argsort(first, kind="stable")]
+    rank = np.empty(len(merged.dictionary), np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return merged.dictionary.take(pa.array(order)), rank[code]
+
+
+def _first_spelling(edges: list[_Edges], code: Codes, n: int) -> pa.ChunkedArray:
     """Each entity's first spelling a register gave (a violation names an employer by id
     only; its name comes from the employment register)."""
-    shown = np.full(n, "", dtype=object)
-    named = np.flatnonzero(label != "")
+    spellings = pa.chunked_array([e.labels for e in edges], pa.string())
+    written = np.asarray(pc.fill_null(pc.greater(pc.binary_length(spellings), 0), False), bool)
+    starts = np.cumsum([0] + [len(e.labels) for e in edges[:-1]])
+    label = np.concatenate([
+        np.where(e.label == NO_LABEL, NO_LABEL, start + e.label)
+        for start, e in zip(starts, edges, strict=True)
+    ])  # fmt: skip
+    named = np.flatnonzero(label != NO_LABEL)
+    named = named[written[label[named]]]
     entities, first = np.unique(code[named], return_index=True)
-    shown[entities] = label[named[first]]
-    return shown
+    chosen = np.full(n, -1, np.int64)
+    chosen[entities] = label[named[first]]
+    shown = spellings.take(pa.array(chosen, mask=chosen < 0))
+    return pc.fill_null(shown, "")
+
+
+def _sources(
+    row: Codes, col: Codes, mask: npt.NDArray[np.int8], shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """One edge per (person, entity), the bit masks of its sources or-ed: one 0/1 matrix
+    per register, added."""
+    sources = sp.csr_matrix(shape, dtype=np.int8)
+    for source in Source:
+        mine = mask == source
+        if not mine.any():
+            continue
+        edges = sp.csr_matrix((np.ones(int(mine.sum()), np.int8), (row[mine], col[mine])), shape)
+        edges.sum_duplicates()
+        edges.data[:] = source
+        sources = sources + edges
+    sources.sort_indices()
+    return sources

@@ -89,9 +89,13 @@ def read_registers(folder: Path) -> Registers:
     for kind in (Kind.EMPLOYMENT, Kind.VIOLATIONS):
         path = _find(folder, kind)
         tables[kind] = _read(path, kind) if path else _empty(kind)
-    return Registers(
+    registers = Registers(
         _read(persons, Kind.PERSONS_PRESENT), tables[Kind.EMPLOYMENT], tables[Kind.VIOLATIONS]
     )
+    # Arrow's allocator keeps what the reading freed for reuse; the graph that follows
+    # allocates through NumPy, so give it back to the system.
+    pa.default_memory_pool().release_unused()
+    return registers
 
 
 def _read(path: Path, kind: Kind) -> pa.Table:

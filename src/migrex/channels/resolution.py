@@ -71,23 +71,43 @@ def _fold_word(word: str) -> str:
     return _DIGITS_LETTERS.sub(" ", bare)
 
 
+# Texts are keyed a slice at a time: the kernels' intermediate copies (lower case, split
+# words, their indices) then stay a few tens of megabytes on a register of ten million.
+SLICE: Final = 1 << 19
+
+
 def _keys(texts: pa.Array, drop: frozenset[str], separator: str) -> pa.Array:
     """Each text folded word by word, leaving out `drop`. Registers repeat few words (the
     towns, the streets, the numbers) a million times, so each distinct word is folded once
     in Python and the rest is Arrow's kernels: a loop over a million addresses took 16 s."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    folded: dict[str, str] = {}
+    keyed = [
+        _slice_keys(texts.slice(start, SLICE), drop, separator, folded)
+        for start in range(0, len(texts), SLICE)
+    ]
+    return pa.concat_arrays(keyed) if keyed else pa.array([], pa.string())
+
+
+def _slice_keys(
+    texts: pa.Array, drop: frozenset[str], separator: str, folded: dict[str, str]
+) -> pa.Array:
     spaced = pc.replace_substring_regex(pc.utf8_lower(texts), _PUNCTUATION, " ")
-    split = pc.utf8_split_whitespace(spaced)
-    lists = split.combine_chunks() if isinstance(split, pa.ChunkedArray) else split
+    lists = pc.utf8_split_whitespace(spaced)
+    del spaced
     words = pc.dictionary_encode(lists.values)
-    folded = [_fold_word(str(w)) for w in words.dictionary.to_pylist()]
-    table = np.array(
-        [" ".join(p for p in w.split() if p not in drop) for w in folded], dtype=object
-    )
-    flat = table[np.asarray(words.indices, dtype=np.int64)]
-    keep = flat != ""
+    table = []
+    for word in words.dictionary.to_pylist():
+        if word not in folded:
+            folded[word] = " ".join(p for p in _fold_word(word).split() if p not in drop)
+        table.append(folded[word])
+    index = np.asarray(words.indices, dtype=np.int32)
+    keep = np.array([w != "" for w in table], dtype=bool)[index]
     kept = np.concatenate([[0], np.cumsum(keep)])
-    offsets = kept[np.asarray(lists.offsets, dtype=np.int64)].astype(np.int32)
-    rebuilt = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat[keep], pa.string()))
+    offsets = kept[np.asarray(lists.offsets, dtype=np.int64) - lists.offsets[0].as_py()]
+    values = pa.array(table, pa.string()).take(pa.array(index[keep]))
+    rebuilt = pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values)
     return pc.binary_join(rebuilt, separator)
 
 

@@ -176,7 +176,7 @@ def _border_window(graph: PersonEntityGraph, block: Block) -> dict[str, Any]:
     crossed = np.asarray(graph.adjacency[block.persons][:, windows].sum(axis=0)).ravel()
     top = int(np.argmax(crossed))
     return {
-        "window": str(graph.entity_label[windows[top]]),
+        "window": graph.label(windows[top]),
         "members": int(crossed[top]),
         "share": round(float(crossed[top]) / len(block.persons), 3),
         "windows": len(windows),
@@ -195,8 +195,8 @@ def _shared(graph: PersonEntityGraph, ctx: Context, block: Block) -> list[Shared
         shared.append(
             SharedEntity(
                 kind=EntityKind(int(graph.entity_kind[entity])).label,
-                key=str(graph.entity_key[entity]),
-                label=str(graph.entity_label[entity]),
+                key=graph.key(entity),
+                label=graph.label(entity),
                 members_linked=int(linked[position]),
                 degree=int(ctx.entity_degree[entity]),
                 sources=source_names(sources),

@@ -36,20 +36,20 @@ def test_spellings_of_one_party_and_one_flat_are_one_column_each() -> None:
     assert graph.person_ids.to_pylist() == ["A", "B", "C"]
     degree = graph.entity_degree()
     kinds = graph.entity_kind
-    party = [e for e in range(graph.entities) if graph.entity_key[e] == "990340000017"]
+    party = [e for e in range(graph.entities) if graph.key(e) == "990340000017"]
     assert len(party) == 1 and kinds[party[0]] == EntityKind.PARTY and degree[party[0]] == 2
     flats = [e for e in range(graph.entities) if kinds[e] == EntityKind.ADDRESS]
     assert len(flats) == 1 and degree[flats[0]] == 2
-    assert graph.entity_label[party[0]] == "ТОО «Нур Строй»"
+    assert graph.label(party[0]) == "ТОО «Нур Строй»"
 
 
 def test_each_edge_keeps_its_registers() -> None:
     graph = build_graph(_registers())
-    party = list(graph.entity_key).index("990340000017")
+    party = graph.entity_key.to_pylist().index("990340000017")
     # A was invited by the firm and is employed by it (twice: one edge); B only invited.
     assert graph.sources[0, party] == Source.PERSONS_PRESENT | Source.EMPLOYMENT
     assert graph.sources[1, party] == Source.PERSONS_PRESENT
-    workplace = list(graph.entity_key).index("220000000001")
+    workplace = graph.entity_key.to_pylist().index("220000000001")
     assert graph.sources[1, workplace] == Source.VIOLATIONS
     assert graph.violator.tolist() == [False, True, False]
     assert graph.adjacency.max() == 1.0
@@ -58,7 +58,7 @@ def test_each_edge_keeps_its_registers() -> None:
 def test_entry_windows_are_a_crossing_in_one_week() -> None:
     graph = build_graph(_registers())
     windows = [e for e in range(graph.entities) if graph.entity_kind[e] == EntityKind.ENTRY_WINDOW]
-    assert [str(graph.entity_label[e]) for e in windows] == ["ALA-AIRPORT week of 2024-03-04"]
+    assert [graph.label(e) for e in windows] == ["ALA-AIRPORT week of 2024-03-04"]
     assert graph.entry_day[2] == NO_DAY
 
 
@@ -82,7 +82,7 @@ def test_document_windows_join_one_office_within_a_fortnight() -> None:
     assert any(dense[0, e] and dense[1, e] for e in windows)
     assert not any(dense[2, e] and (dense[0, e] or dense[1, e]) for e in windows)
     assert [int(dense[p, windows].sum()) for p in range(3)] == [2, 2, 2]
-    assert all("issued in the 4 weeks from" in graph.entity_label[e] for e in windows)
+    assert all("issued in the 4 weeks from" in graph.label(e) for e in windows)
 
 
 def test_a_register_without_document_columns_has_no_document_window() -> None:

@@ -124,7 +124,7 @@ def test_a_document_window_edge_is_dated_by_the_documents_issue() -> None:
     registers = Registers(persons, empty, caught)
     graph = build_graph(registers)
     window = next(
-        str(graph.entity_key[e])
+        graph.key(e)
         for e in range(graph.entities)
         if graph.entity_kind[e] == EntityKind.DOCUMENT_WINDOW and graph.adjacency[:, e].sum() == 2
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from migrex.channels import resolution
 from migrex.channels.resolution import address_key, address_keys, fold, organisation_key
 
 
@@ -43,3 +48,16 @@ def test_folding_keeps_latin_letters_and_digits_only() -> None:
 def test_many_at_once_match_one_by_one() -> None:
     texts = ["г. Алматы, ул. Абая, д. 12, кв. 5", "", "Tole bi 3", "Տիգրան Մեծի պող. 9"]
     assert address_keys(pa.array(texts)).to_pylist() == [address_key(t) for t in texts]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="аб Ա.,-12 Xx", max_size=12), max_size=30),
+    size=st.integers(1, 7),
+)
+def test_keys_do_not_depend_on_how_a_register_is_sliced(texts: list[str], size: int) -> None:
+    """A register of millions is keyed a slice at a time; each text's key is its own."""
+    whole = address_keys(pa.array(texts, pa.string())).to_pylist()
+    with patch.object(resolution, "SLICE", size):
+        sliced = address_keys(pa.chunked_array([pa.array(texts, pa.string())])).to_pylist()
+    assert sliced == whole == [address_key(t) for t in texts]
