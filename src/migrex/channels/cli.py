@@ -237,8 +237,7 @@ def evaluate_command(
     if not out_file.parent.is_dir():
         raise typer.BadParameter(f"no folder {out_file.parent} to write into", param_hint="--out")
     result = _analyse(registries, min_score)
-    ids = {str(v) for v in result.graph.person_ids.to_pylist()}
-    channels = read_truth(truth, ids) if truth is not None else None
+    channels = read_truth(truth, result.graph.person_ids) if truth is not None else None
     partial = out_file.with_name(out_file.name + ".partial")
     with partial.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

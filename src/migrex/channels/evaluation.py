@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
@@ -30,15 +32,18 @@ F1_LEADS: Final = 20
 Lead = frozenset[str]
 
 
-def read_truth(path: Path, person_ids: set[str]) -> list[Lead]:
+def read_truth(path: Path, person_ids: pa.Array) -> list[Lead]:
     """The planted channels in a ground-truth file (`migrex synth`'s channels.json) whose
-    members are persons of this register."""
+    members are persons of this register (`person_ids`, the graph's: looked up in Arrow, a
+    register of millions is never a Python set)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        channels = [frozenset(c["member_record_ids"]) for c in document["channels"]]
+        channels = [frozenset(map(str, c["member_record_ids"])) for c in document["channels"]]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ImportRejected(f"{path.name} is not a ground-truth file of channels") from error
-    return [c for c in channels if c and c <= person_ids]
+    named = pa.array(sorted(frozenset().union(*channels)), pa.string())
+    present = frozenset(named.filter(pc.is_in(named, value_set=person_ids)).to_pylist())
+    return [c for c in channels if c and c <= present]
 
 
 def _jaccard(a: Lead, b: Lead) -> float:
