@@ -168,6 +168,11 @@ def _place_grams(value: str | None) -> set[str]:
     return bigrams(place_forms(value))
 
 
+def _code_grams(value: str | None) -> set[str]:
+    """A code compared whole (a postcode, a house number): one gram."""
+    return {f"c{value}"} if value else set()
+
+
 _FIELD_INPUT: Final[dict[str, tuple[tuple[str, ...], Callable[[str | None], set[str]]]]] = {
     "surname": (("surname", "surname_latin"), _name_grams),
     "given_name": (("given_name", "given_name_latin"), _name_grams),
@@ -175,6 +180,7 @@ _FIELD_INPUT: Final[dict[str, tuple[tuple[str, ...], Callable[[str | None], set[
     "birth_date": (("birth_date",), _date_grams),
     "sex": (("sex",), _sex_grams),
     "birth_place": (("birth_place",), _place_grams),
+    "code": (("code",), _code_grams),
 }
 
 
