@@ -12,7 +12,7 @@ Linked without the social-security number, as the published figures are: names, 
 birth date. A citizens' register has no address, so a record here is filtered in segments of
 the same encoder, each through the register column whose treatment it needs: the street and
 suburb as letter pairs (a birthplace's), the street number, postcode and state as whole
-values (a sex's), the names and the birth date as they are.
+values (`code`), the names and the birth date as they are.
 """
 
 from __future__ import annotations
