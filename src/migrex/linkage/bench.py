@@ -181,7 +181,7 @@ def _febrl_figures(cache: Path, key: bytes) -> dict[str, Any]:
         "febrl4_compared_pairs": plain.compared_pairs,
         "febrl4_threshold": FEBRL_THRESHOLD,
         "febrl4_seconds": round(seconds, 2),
-        # The encoder's default hardening: FEBRL4's duplicates lose or mistype the birth
+        # The former default hardening: FEBRL4's duplicates lose or mistype the birth
         # year, and a record salted by another year shares no name bits with its original.
         "febrl4_salted_by_year": asdict(salted),
         # The run's default hardening (`encoder.SALT`): a mistyped birth date or sex moves
