@@ -11,11 +11,11 @@ from typing import Annotated
 import typer
 
 from migrex.console import err, out, progress_bar
-from migrex.linkage.attack import STEPS, scene
+from migrex.linkage.attack import one_salt_group, scene
 from migrex.linkage.candidate_cli import app as candidates
 from migrex.linkage.compare import THRESHOLD
 from migrex.linkage.evaluation import (
-    HARDENINGS,
+    ATTACK_STEPS,
     attack_figures,
     figures,
     link,
@@ -94,23 +94,29 @@ def attack(
         int, typer.Option(min=10_000, help="size of the synthetic population (migrex synth)")
     ] = 10_000,
     seed: Annotated[int, typer.Option(min=0, help="seed of the population and of the draw")] = 2024,
+    group_size: Annotated[
+        int,
+        typer.Option(min=50, help="people of one salt group attacked (some 300 in 20 M records)"),
+    ] = 300,
     as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
 ) -> None:
     """Frequency, pattern-mining and graph-matching attacks on a run's encodings (throwaway
-    key the attacker never sees) by someone holding a similar list of the population; prints
-    the share each re-identifies without hardening and under each salting the encoder offers
-    (by birth year; by birth date; by birth date and sex, the default)."""
+    key the attacker never sees) by someone holding a similar list of the population, and on
+    the encodings of one salt group (people of one sex born the same day, all held by the
+    attacker); prints the share each re-identifies without hardening and under each salting
+    the encoder offers (by birth year; by birth date; by birth date and sex, the default)."""
     with progress_bar() as bar:
-        task = bar.add_task("drawing the population", total=len(HARDENINGS) * (STEPS + 1) + 1)
+        task = bar.add_task("drawing the population", total=ATTACK_STEPS + 1)
         if population is None:
             table = generate(persons, seed).table("KZ", Kind.CITIZENS)
             register = Register.from_table(table)
         else:
             register = read_register(population)
         setting = scene(register, size=size, overlap=overlap, seed=seed)
+        group = one_salt_group(register, size=group_size, seed=seed)
         bar.update(task, advance=1)
         result = attack_figures(
-            setting, progress=lambda step: bar.update(task, advance=1, description=step)
+            setting, group, progress=lambda step: bar.update(task, advance=1, description=step)
         )
     if as_json:
         print(json.dumps(result))

@@ -12,7 +12,7 @@ Linked without the social-security number, as the published figures are: names, 
 birth date. A citizens' register has no address, so a record here is filtered in segments of
 the same encoder, each through the register column whose treatment it needs: the street and
 suburb as letter pairs (a birthplace's), the street number, postcode and state as whole
-values (a sex's), the names and the birth date as they are.
+values (`code`), the names and the birth date as they are.
 """
 
 from __future__ import annotations
@@ -126,9 +126,9 @@ FEBRL_FIELDS: Final = (
     Field("birth_place", ("address_1",), Segment("street", 3, 4, 0.12)),
     Field("birth_place", ("address_2",), Segment("locality", 2, 4, 0.04)),
     Field("birth_place", ("suburb",), Segment("suburb", 2, 4, 0.1)),
-    Field("sex", ("street_number",), Segment("street_number", 1, 8, 0.05)),
-    Field("sex", ("postcode",), Segment("postcode", 1, 8, 0.08)),
-    Field("sex", ("state",), Segment("state", 1, 8, 0.03)),
+    Field("code", ("street_number",), Segment("street_number", 1, 8, 0.05)),
+    Field("code", ("postcode",), Segment("postcode", 1, 8, 0.08)),
+    Field("code", ("state",), Segment("state", 1, 8, 0.03)),
 )
 LAYOUT: Final = Layout(tuple(f.segment for f in FEBRL_FIELDS))
 
@@ -200,7 +200,7 @@ _SOURCES: Final = {
     "given_name": ("given_name", "given_name_latin"),
     "birth_date": ("birth_date",),
     "birth_place": ("birth_place",),
-    "sex": ("sex",),
+    "code": ("code",),
 }
 
 

@@ -28,7 +28,17 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     assert figures["attack_encodings"] == 300
     rates = figures["attack_rates"]
     assert figures["hardening"] == "salted_by_date_and_sex"
-    assert figures["reidentification_rate"] == rates["salted_by_date_and_sex"]["max"]
+    in_group = figures["attack_rates_in_one_salt_group"]
+    assert (
+        figures["reidentification_rate_whole_population"] == rates["salted_by_date_and_sex"]["max"]
+    )
+    assert (
+        figures["reidentification_rate_in_one_salt_group"]
+        == (in_group["salted_by_date_and_sex"]["max"])
+    )
+    assert figures["reidentification_rate"] == max(
+        rates["salted_by_date_and_sex"]["max"], in_group["salted_by_date_and_sex"]["max"]
+    )
     assert all(0 <= r <= 1 for kind in rates.values() for r in kind.values())
     assert rates["unhardened"]["max"] > 0
     f1 = figures["cross_script_f1_by_hardening"]
