@@ -109,7 +109,7 @@ def _repeated(encoded: Encoded, records: int) -> Encoded:
     blocks = {}
     for name, tokens in encoded.blocks.items():
         offsets = np.repeat(np.arange(times, dtype=np.int64) * len(encoded), len(tokens.rows))
-        rows = np.tile(tokens.rows, times) + offsets
+        rows = np.tile(tokens.rows.astype(np.int64, copy=False), times) + offsets
         keep = rows < records
         blocks[name] = Tokens(np.tile(tokens.tokens, times)[keep], rows[keep])
     return Encoded(np.tile(encoded.filters, (times, 1))[:records], blocks)

@@ -43,7 +43,7 @@ BANDS: Final = (("strong", 0.95), ("probable", 0.9), ("possible", THRESHOLD))
 
 
 @intrinsic
-def _popcount(typingctx: Any, value: Any) -> Any:  # pragma: no cover - compiled
+def popcount(typingctx: Any, value: Any) -> Any:  # pragma: no cover - compiled
     """The CPU's popcount instruction (LLVM's ctpop) on one 64-bit word."""
     signature = types.uint64(types.uint64)
 
@@ -61,7 +61,7 @@ def _field_counts(filters: Words, bounds: Ints) -> Any:  # pragma: no cover - co
         for f in range(fields):
             total = 0
             for w in range(bounds[f], bounds[f + 1]):
-                total += _popcount(filters[i, w])
+                total += popcount(filters[i, w])
             counts[i, f] = total
     return counts
 
@@ -81,7 +81,7 @@ def score_pair(  # noqa: PLR0917 - a compiled kernel takes its arrays by positio
             continue
         common = 0
         for w in range(bounds[f], bounds[f + 1]):
-            common += _popcount(left[i, w] & right[j, w])
+            common += popcount(left[i, w] & right[j, w])
         agreement = (2.0 * common * inverse[a + b] - floor) * stretch
         num += weights[f] * max(agreement, 0.0)
         den += weights[f]
@@ -130,7 +130,7 @@ def _tiles(right: Words, per_mille: int) -> Any:  # pragma: no cover - compiled
         count = 0
         for w in range(16):
             tiles[j // LANES, w, j % LANES] = right[j, w]
-            count += _popcount(right[j, w])
+            count += popcount(right[j, w])
         weights[j] = per_mille * count
     return tiles, weights
 
@@ -152,15 +152,15 @@ def _dense_dice(
         for i in range(first, last):
             count = 0
             for w in range(16):
-                count += _popcount(left[i, w])
+                count += popcount(left[i, w])
             own[i - first] = per_mille * count
         hits = 0
         for t in range(tiles.shape[0]):
             for i in range(first, last):
                 for k in range(LANES):
-                    common = _popcount(left[i, 0] & tiles[t, 0, k])
+                    common = popcount(left[i, 0] & tiles[t, 0, k])
                     for w in range(1, 16):
-                        common += _popcount(left[i, w] & tiles[t, w, k])
+                        common += popcount(left[i, w] & tiles[t, w, k])
                     hits += 2000 * common >= own[i - first] + weights[t * LANES + k]
         found[run] = hits
     return found.sum()
