@@ -56,7 +56,7 @@ def popcount(typingctx: Any, value: Any) -> Any:  # pragma: no cover - compiled
 @numba.njit(parallel=True, nogil=True, cache=True)
 def _field_counts(filters: Words, bounds: Ints) -> Any:  # pragma: no cover - compiled
     n, fields = filters.shape[0], len(bounds) - 1
-    counts = np.zeros((n, fields), dtype=np.int32)
+    counts = np.zeros((n, fields), dtype=np.int16)
     for i in numba.prange(n):
         for f in range(fields):
             total = 0
@@ -186,15 +186,18 @@ def _greedy(  # noqa: PLR0917 - a compiled kernel takes its arrays by position
     return chosen[:count]
 
 
-def field_counts(filters: Words, layout: Layout = LAYOUT) -> npt.NDArray[np.int32]:
-    """The bits set in each field's segment of each filter: (records, fields)."""
-    result: npt.NDArray[np.int32] = _field_counts(filters, layout.bounds())
+def field_counts(filters: Words, layout: Layout = LAYOUT) -> npt.NDArray[np.int16]:
+    """The bits set in each field's segment of each filter: (records, fields). 16-bit: a
+    segment holds at most a few hundred bits, and a unit holds twenty million records."""
+    if max(s.words for s in layout.segments) * 64 > np.iinfo(np.int16).max:
+        raise ValueError("a segment too long for 16-bit bit counts")
+    result: npt.NDArray[np.int16] = _field_counts(filters, layout.bounds())
     return result
 
 
 def pair_scores(
     left: Words, right: Words, li: Ints, ri: Ints, *, layout: Layout = LAYOUT,
-    floor: float = FLOOR, counts: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]] | None = None,
+    floor: float = FLOOR, counts: tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]] | None = None,
 ) -> npt.NDArray[np.float32]:  # fmt: skip
     """The score of each candidate pair (left row li[k], right row ri[k]), in [0, 1].
     `counts` are both sides' `field_counts`, when the caller scores chunk after chunk."""
