@@ -14,8 +14,8 @@ The kernel is compiled for the unit's `LAYOUT`: its segment bounds are constants
 compiler unrolls each field's words and keeps a pair's sums in registers. A block's pairs
 number |L|·|R| and a pair counts as one comparison whether or not it reaches the threshold.
 
-Row numbers are held as 32-bit integers while a pass is scored (blocks name every token's
-row: at twenty million records, half a gigabyte saved on the largest pass).
+Row numbers are held as 32-bit integers while a pass is scored: blocks name every token's
+row, some 45 million on the largest pass of twenty million records.
 """
 
 from __future__ import annotations
