@@ -107,11 +107,12 @@ def batches(
         raise ValueError("one pseudonym per record")
     by_row: dict[str, tuple[npt.NDArray[np.int64], Uint64s]] = {}
     for name, found in encoded.blocks.items():
-        if np.all(found.rows[1:] >= found.rows[:-1]):  # as `blocking_tokens` makes them
-            by_row[name] = (found.rows, found.tokens)
+        rows = found.rows.astype(np.int64, copy=False)
+        if np.all(rows[1:] >= rows[:-1]):  # as `blocking_tokens` makes them
+            by_row[name] = (rows, found.tokens)
             continue
-        order = np.argsort(found.rows, kind="stable")
-        by_row[name] = (found.rows[order], found.tokens[order])
+        order = np.argsort(rows, kind="stable")
+        by_row[name] = (rows[order], found.tokens[order])
     for first in range(start * records, len(encoded), records):
         last = min(first + records, len(encoded))
         blocks = {}

@@ -109,10 +109,11 @@ WINDOW: Final = 2  # days either side of a birth date that its segment also hold
 
 @dataclass(frozen=True)
 class Tokens:
-    """One blocking pass: record `rows[i]` is in the block of `tokens[i]`."""
+    """One blocking pass: record `rows[i]` is in the block of `tokens[i]`. Rows are 64-bit
+    as blocking makes them, or 32-bit where a unit holds tens of millions of records."""
 
     tokens: npt.NDArray[np.uint64]
-    rows: Ints
+    rows: Ints | npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,7 @@ def compare(
             kept.append((li[good], ri[good], scores[good]))
         blocking += blocked - start
         comparing += time.perf_counter() - blocked
+        del blocks  # before the next pass's are built: the two never held at once
     start = time.perf_counter()
     li, ri, scores = (np.concatenate(part) for part in zip(*kept, strict=True)) if kept else (
         np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))  # fmt: skip

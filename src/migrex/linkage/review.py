@@ -31,7 +31,7 @@ from migrex.linkage.compare import THRESHOLD, pair_scores
 from migrex.linkage.encoder import LAYOUT, Ints, Layout, Words
 
 Scores = npt.NDArray[np.float32]
-Counts = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]
+Counts = tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]
 
 # A second look's score is the pair's score without the field, at most this: a "possible"
 # lead (`compare.BANDS`), never "probable" or "strong".

@@ -68,7 +68,9 @@ def grown(base: Register, total: int, key: bytes, seed: int, label: str) -> Enco
             filters[done : done + size] = encoded.filters
             for name, found in encoded.blocks.items():
                 tokens.setdefault(name, []).append(found.tokens)
-                rows.setdefault(name, []).append(found.rows + done)
+                # 32-bit row numbers: the blocks hold them so (`blockwise.Rows`), and a
+                # register of twenty million records saves a quarter of its tokens' memory.
+                rows.setdefault(name, []).append((found.rows + done).astype(np.int32))
             done += size
             bar.update(task, completed=done)
     # One pass at a time, each block's parts let go as it is joined: joining every pass at

@@ -4,13 +4,14 @@ blocked pair and scoring the list finds, whatever the tokens and however small t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrex.linkage.blocking import _pass_chunks
-from migrex.linkage.blockwise import blocks_of, scored_pairs
-from migrex.linkage.compare import pair_scores
-from migrex.linkage.encoder import LAYOUT, Tokens
+from migrex.linkage.blockwise import _block_scores, blocks_of, scored_pairs
+from migrex.linkage.compare import field_counts, inverses, pair_scores
+from migrex.linkage.encoder import LAYOUT, Layout, Segment, Tokens
 
 
 def _tokens(rng: np.random.Generator, records: int, vocabulary: int) -> Tokens:
@@ -42,3 +43,21 @@ def test_blockwise_scores_are_the_listed_pairs_scores(
         for i, j, s in zip(li, ri, scores, strict=True):
             found[(int(i), int(j))] = float(s)
     assert found == expected
+
+
+def test_the_kernel_refuses_a_layout_it_was_not_compiled_for() -> None:
+    """Its compiled copy outlives a change of the encoder's layout: scoring with other
+    bounds than its own is an error, never scores under the old ones."""
+    rng = np.random.default_rng(1)
+    left = _filters(rng, 4)
+    blocks = blocks_of(Tokens(np.zeros(4, np.uint64), np.arange(4)),
+                       Tokens(np.zeros(4, np.uint64), np.arange(4)))  # fmt: skip
+    other = Layout((Segment("surname", 8, 4, 0.5), Segment("given_name", 8, 5, 0.5)))
+    counts = field_counts(left, other)
+    out = np.zeros(16, dtype=np.float32)
+    with pytest.raises(ValueError, match="another layout"):
+        _block_scores(left, left, counts, counts, blocks.left_rows, blocks.right_rows,
+                      blocks.l_first, blocks.l_count, blocks.r_first, blocks.r_count,
+                      np.zeros(1, np.int64), other.bounds(), other.weights(), 0.3,
+                      inverses(other), out)  # fmt: skip
+    assert not out.any()

@@ -162,6 +162,25 @@ def test_the_compiled_count_equals_the_numpy_baseline() -> None:
     assert dense_dice_count(left, right, 0.99) == 20  # each of the 20 copies with itself
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 150), m=st.integers(1, 30),
+       threshold=st.floats(0.0, 1.0), density=st.floats(0.05, 0.6))  # fmt: skip
+def test_the_tiled_count_equals_the_numpy_baseline_whatever_the_sizes(
+    seed: int, n: int, m: int, threshold: float, density: float
+) -> None:
+    """Left runs and right tiles cut anywhere: a partial run, a partial tile, fewer right
+    filters than one tile, and thresholds from 0 (every pair, none of the padding) to 1."""
+    rng = np.random.default_rng(seed)
+    bits = rng.random((n + m, 1024)) < density
+    filters = np.packbits(bits, axis=1, bitorder="little").view(np.uint64)
+    left, right = filters[:n], filters[n:]
+    right[: min(n, m) // 2] = left[: min(n, m) // 2]
+    assert dense_dice_count(left, right, threshold) == dense_dice_count_numpy(
+        left, right, threshold
+    )
+    assert dense_dice_count(left, right, 0.0) == n * m
+
+
 def test_matching_is_one_to_one_best_first() -> None:
     li, ri = np.array([0, 0, 1, 2]), np.array([0, 1, 0, 2])
     scores = np.array([0.95, 0.9, 0.97, 0.5], dtype=np.float32)
