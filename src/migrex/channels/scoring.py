@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from migrex.channels.graph import NO_DAY, EntityKind, PersonEntityGraph, source_names
-from migrex.channels.peeling import Block, column_weights
+from migrex.channels.peeling import Block, column_weights, submatrix
 
 Z95: Final = 1.959964
 BURST_DAYS: Final = 30
@@ -117,7 +117,7 @@ def _density(graph: PersonEntityGraph, ctx: Context, block: Block) -> dict[str, 
     """Observed weighted density and what a random graph with the same degrees gives."""
     persons, entities = block.persons, block.entities
     nodes = len(persons) + len(entities)
-    inside = graph.adjacency[persons][:, entities]
+    inside = submatrix(graph.adjacency, persons, entities)
     observed = float(np.asarray(inside.sum(axis=0)).ravel() @ ctx.weights[entities]) / nodes
     stubs = float(ctx.person_degree[persons].sum())
     expected_edges = stubs * ctx.entity_degree[entities] / ctx.edges
@@ -173,7 +173,7 @@ def _border_window(graph: PersonEntityGraph, block: Block) -> dict[str, Any]:
     windows = block.entities[graph.entity_kind[block.entities] == EntityKind.ENTRY_WINDOW]
     if not len(windows):
         return {"window": None, "members": 0, "share": 0.0}
-    crossed = np.asarray(graph.adjacency[block.persons][:, windows].sum(axis=0)).ravel()
+    crossed = np.asarray(submatrix(graph.adjacency, block.persons, windows).sum(axis=0)).ravel()
     top = int(np.argmax(crossed))
     return {
         "window": graph.label(windows[top]),
@@ -184,8 +184,8 @@ def _border_window(graph: PersonEntityGraph, block: Block) -> dict[str, Any]:
 
 
 def _shared(graph: PersonEntityGraph, ctx: Context, block: Block) -> list[SharedEntity]:
-    inside = graph.adjacency[block.persons][:, block.entities].tocsc()
-    masks = graph.sources[block.persons][:, block.entities].tocsc()
+    inside = submatrix(graph.adjacency, block.persons, block.entities).tocsc()
+    masks = submatrix(graph.sources, block.persons, block.entities).tocsc()
     linked = np.diff(inside.indptr)
     shared = []
     for position in np.argsort(-linked, kind="stable"):
