@@ -249,6 +249,12 @@ FEATURES: Final[tuple[Feature, ...]] = (
                 "migrex.channels.bench:run",
                 group=False,
             ),
+            Command(
+                "channels-scale",
+                "The whole analysis of a node's register files (10 M persons): time, memory.",
+                "migrex.channels.bench:scale",
+                group=False,
+            ),
         ),
         officer_routers=("migrex.channels.api:router",),
         tables=("migrex.channels.tables",),

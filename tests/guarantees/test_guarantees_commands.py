@@ -1188,6 +1188,7 @@ ROWS: dict[str, Row] = {
     "migrex bench stats": row(OFFLINE),
     "migrex bench registry": row(OFFLINE),
     "migrex bench channels": row(OFFLINE),
+    "migrex bench channels-scale": row(OFFLINE),
     "migrex channels run": row(
         CHANNELS,
         G4=_(

@@ -16,8 +16,10 @@ is the process's (generating the population included: `peak_rss_mb_after_generat
 from __future__ import annotations
 
 import json
+import os
 import resource
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import pyarrow as pa
@@ -28,9 +30,11 @@ from migrex.channels.evaluation import (
     lift,
     metrics,
     most_violators,
+    read_truth,
     shared_identifier_components,
 )
 from migrex.channels.graph import Registers
+from migrex.channels.pipeline import read_registers
 from migrex.channels.pipeline import run as analyse
 from migrex.channels.worlds import Plant, random_registers
 from migrex.console import err
@@ -262,4 +266,61 @@ def run(
         "camouflage": grid,
         "synth_grid": synth_grid,
     }
+    print(json.dumps(figures) if as_json else json.dumps(figures, indent=2))
+
+
+SCALE_SECONDS, SCALE_GB = 300, 10  # the goal at ten million persons: 5 minutes, 10 GB
+
+
+def scale(
+    registries: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="a node's register files, as "
+            "`migrex synth --persons 10000000` writes them (e.g. synth-out/KZ)",
+        ),
+    ],
+    truth: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="synth's ground_truth/channels.json"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
+) -> None:
+    """The whole analysis of register files at a real register's size, as `channels run
+    --registries` does it: seconds per stage, CPU seconds, this process's peak memory, and
+    the figures against synth's ground truth. Run it in a process of its own: the peak is
+    the process's."""
+    clock, cpu = time.perf_counter(), time.process_time()
+    result = analyse(read_registers(registries))  # the registers are let go after the graph
+    wall = time.perf_counter() - clock
+    seconds = {"read": round(wall - sum(result.seconds.values()), 3), **result.seconds}
+    peak_gb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
+    figures: dict[str, Any] = {
+        "benchmark": "channels-scale",
+        "persons": result.graph.persons,
+        "entities": result.graph.entities,
+        "edges": result.graph.edges,
+        "seconds": seconds,
+        "seconds_total": round(wall, 1),
+        "cpu_seconds": round(time.process_time() - cpu, 1),
+        "peak_rss_gb": peak_gb,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "leads": len(result.cards),
+        "goal": {"seconds": SCALE_SECONDS, "gb": SCALE_GB,
+                 "met": wall <= SCALE_SECONDS and peak_gb <= SCALE_GB},
+    }  # fmt: skip
+    if truth is not None:
+        channels = read_truth(truth, result.graph.person_ids)
+        leads = [frozenset(card.member_record_ids) for card in result.cards]
+        unmatched = [lead for lead in leads if not any(len(lead & c) * 2 > len(lead)
+                                                       for c in channels)]  # fmt: skip
+        figures |= {
+            **metrics(leads, channels),
+            "false_leads": len(unmatched),
+            "false_leads_per_million": round(
+                1e6 * len(unmatched) / max(result.graph.persons, 1), 2
+            ),
+        }
     print(json.dumps(figures) if as_json else json.dumps(figures, indent=2))
