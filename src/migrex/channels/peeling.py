@@ -56,24 +56,47 @@ class Block:
 
 
 def submatrix(matrix: sp.csr_matrix, persons: Ints, entities: Ints) -> sp.csr_matrix:
-    """`matrix[persons][:, entities]`, for a block of a few persons and entities of a
-    register of millions: SciPy's column selection walks (and allocates) all the matrix's
-    columns each time, which over a thousand blocks cost minutes of a ten-million run;
-    here only the persons' own edges are looked at, the entities found by binary search."""
+    """`matrix[persons][:, entities]`, column `j` of the result being `entities[j]`.
+
+    SciPy's column selection walks (and allocates for) every column of the matrix at each
+    call, which over a thousand blocks cost minutes of a ten-million run. Here only the
+    persons' own edges are looked at: their entities are found by binary search when the
+    entities are few, through a table over the columns when they are many."""
     rows = matrix[np.asarray(persons, dtype=np.int64)]
-    order = np.argsort(entities, kind="stable")
-    ordered = np.asarray(entities, dtype=np.int64)[order]
-    at = np.searchsorted(ordered, rows.indices)
-    found = at < len(ordered)
-    found[found] = ordered[at[found]] == rows.indices[found]
+    entities = np.asarray(entities, dtype=np.int64)
+    if 64 * len(entities) < matrix.shape[1]:
+        found, column = _by_search(rows.indices, entities)
+    else:
+        found, column = _by_table(rows.indices, entities, matrix.shape[1])
     row_of = np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr))
-    per_row = np.bincount(row_of[found], minlength=rows.shape[0])
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
-    picked = sp.csr_matrix(
-        (rows.data[found], order[at[found]], indptr), shape=(len(persons), len(entities))
-    )
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(row_of[found], minlength=rows.shape[0]))])
+    picked = sp.csr_matrix((rows.data[found], column, indptr), shape=(len(persons), len(entities)))
     picked.sort_indices()
     return picked
+
+
+def _by_search(indices: Ints, entities: Ints) -> tuple[Mask, Ints]:
+    """Which edges reach `entities`, and their positions in it, by binary search."""
+    order = np.argsort(entities, kind="stable")
+    ordered = entities[order]
+    at = np.searchsorted(ordered, indices)
+    found = at < len(ordered)
+    found[found] = ordered[at[found]] == indices[found]
+    return found, order[at[found]]
+
+
+def _by_table(indices: Ints, entities: Ints, columns: int) -> tuple[Mask, Ints]:
+    """The same through a table of every column's position (-1: not selected)."""
+    position = np.full(columns, -1, dtype=np.int64)
+    position[entities] = np.arange(len(entities))
+    at = position[indices]
+    found = at >= 0
+    return found, at[found]
+
+
+def select(matrix: sp.csr_matrix, persons: Mask, entities: Mask) -> sp.csr_matrix:
+    """`matrix[persons][:, entities]` for masks (`submatrix` of their rows and columns)."""
+    return submatrix(matrix, np.flatnonzero(persons), np.flatnonzero(entities))
 
 
 def density_of(adjacency: sp.csr_matrix, weights: Floats, persons: Ints, entities: Ints) -> float:
@@ -90,7 +113,7 @@ def weighted_core(
     """The nodes left when every node of weighted degree below `level` is removed, again
     and again until none is. Each pass works on what is left, so the passes shrink."""
     rows, cols = np.flatnonzero(persons), np.flatnonzero(entities)
-    sub = adjacency[rows][:, cols].tocsr()
+    sub = submatrix(adjacency, rows, cols)
     w = weights[cols]
     # As in `_peel`: removed nodes are marked, and the matrix cut only when half is gone.
     alive_p, alive_e = np.ones(len(rows), dtype=bool), np.ones(len(cols), dtype=bool)
@@ -101,7 +124,7 @@ def weighted_core(
             break
         alive_p, alive_e = keep_p, keep_e
         if 2 * (int(alive_p.sum()) + int(alive_e.sum())) < len(rows) + len(cols):
-            sub = sub[alive_p][:, alive_e].tocsr()
+            sub = select(sub, alive_p, alive_e)
             rows, cols, w = rows[alive_p], cols[alive_e], w[alive_e]
             alive_p, alive_e = np.ones(len(rows), dtype=bool), np.ones(len(cols), dtype=bool)
     core_p, core_e = np.zeros_like(persons), np.zeros_like(entities)
@@ -115,7 +138,7 @@ def densest(
     """The densest set greedy peeling meets among the live persons and entities, and its
     density."""
     rows, cols = np.flatnonzero(persons), np.flatnonzero(entities)
-    sub = adjacency[rows][:, cols].tocsr()
+    sub = submatrix(adjacency, rows, cols)
     w = weights[cols]
     removed_at, best_step, best = _peel(sub, w)
     keep = removed_at >= best_step
@@ -157,11 +180,11 @@ def _peel(sub: sp.csr_matrix, w: Floats) -> tuple[Ints, int, float]:
         alive_p[gone_p], alive_e[gone_e] = False, False
         step += 1
         if 2 * (int(alive_p.sum()) + int(alive_e.sum())) < len(rows) + len(cols):
-            current = current[alive_p][:, alive_e].tocsr()
+            current = select(current, alive_p, alive_e)
             rows, cols, weight = rows[alive_p], cols[alive_e], weight[alive_e]
             alive_p, alive_e = np.ones(len(rows), dtype=bool), np.ones(len(cols), dtype=bool)
     if not (alive_p.all() and alive_e.all()):
-        current = current[alive_p][:, alive_e].tocsr()
+        current = select(current, alive_p, alive_e)
         rows, cols, weight = rows[alive_p], cols[alive_e], weight[alive_e]
     order, densities = _heap_peel(current, weight)
     last = np.concatenate([rows, n_p + cols])
@@ -224,12 +247,12 @@ def components(
     rows = np.flatnonzero(persons)
     cols = np.flatnonzero(entities & linking)
     windows = np.flatnonzero(~linking)
-    sub = adjacency[rows][:, cols]
+    sub = submatrix(adjacency, rows, cols)
     n_p = len(rows)
     square = sp.bmat([[None, sub], [sub.T, None]], format="csr")
     count, label = connected_components(square, directed=False)
     person_part = label[:n_p]
-    crossed = adjacency[rows][:, windows].tocsc()
+    crossed = submatrix(adjacency, rows, windows).tocsc()
     parts = []
     order = np.argsort(label, kind="stable")
     bounds = np.searchsorted(label[order], np.arange(count + 1))

@@ -18,6 +18,7 @@ one.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
@@ -253,17 +254,23 @@ def distinct(
     card already: peeling and egonets often find one scheme twice, or one of its flats
     with the neighbours registered there."""
     kept: list[Scored] = []
-    taken: list[set[int]] = []
+    sizes: list[int] = []
+    holders: dict[int, list[int]] = {}  # person -> the kept clusters holding them
     shown: set[int] = set()
     for s in ranked:
         mine = set(s.block.persons.tolist())
         entities = set(s.block.entities[identifying[s.block.entities]].tolist())
         if entities and entities <= shown:
             continue
-        if any(len(mine & t) >= overlap * min(len(mine), len(t)) for t in taken):
+        # Each kept cluster's share of this one, from this one's persons alone: comparing
+        # with every kept cluster in turn took minutes with thousands of blocks.
+        common = Counter(k for person in mine for k in holders.get(person, ()))
+        if any(n >= overlap * min(len(mine), sizes[k]) for k, n in common.items()):
             continue
+        for person in mine:
+            holders.setdefault(person, []).append(len(kept))
         kept.append(s)
-        taken.append(mine)
+        sizes.append(len(mine))
         shown |= entities
     return kept
 
