@@ -179,8 +179,16 @@ class _Statements:
 
 @functools.cache
 def _statements(dialect: str) -> _Statements:
-    delivered = exists().where(OutboxMessage.case_id == CaseRow.id,
-                               OutboxMessage.status == "delivered")  # fmt: skip
+    # The outbox orders a case's messages under the case's id (`outbox.enqueue`), so each
+    # sent case's own messages are found through the ordering index. Left to itself SQLite
+    # takes the status index instead, and walks every message the node ever delivered for
+    # each case still marked sent: a filing round would grow with the node's whole history.
+    # `status || ''` keeps SQLite off that index (its documented way); PostgreSQL weighs
+    # both with its statistics.
+    status = OutboxMessage.status.concat("") if dialect == "sqlite" else OutboxMessage.status
+    delivered = exists().where(OutboxMessage.ordering_key == CaseRow.id,
+                               OutboxMessage.case_id == CaseRow.id,
+                               status == "delivered")  # fmt: skip
     return _Statements(
         waiting=select(InboxMessage).where(InboxMessage.status == "new")
         .order_by(InboxMessage.id).limit(bindparam("limit", type_=Integer)),

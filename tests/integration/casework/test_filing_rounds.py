@@ -188,3 +188,17 @@ def test_the_clerk_finds_waiting_messages_by_index(pair: Pair) -> None:
             f"EXPLAIN QUERY PLAN {compiled}", (*compiled.params.values(),)
         ))  # fmt: skip
     assert "ix_exchange_inbox_status_id" in plan, plan
+
+
+def test_the_clerk_finds_deliveries_of_a_sent_case_by_its_ordering(pair: Pair) -> None:
+    # Every round asks which of our sent cases the partner has receipted; the outbox keeps
+    # every message ever delivered, so each sent case must be looked up by its own messages
+    # (the ordering index holds them under the case's id), not by walking all delivered ones.
+    statement = filing._statements("sqlite").delivered
+    compiled = statement.compile(dialect=pair.kz.engine.dialect)
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    with pair.kz.engine.connect() as connection:
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", params
+        ))  # fmt: skip
+    assert "ix_exchange_outbox_ordering" in plan, plan
