@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+import migrated
 from migrex import migrate
 from migrex.db import make_engine
 from migrex.schema import metadata
@@ -70,7 +71,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'node.db'}"
         engine = make_engine(url)
-        migrate.upgrade(engine)
+        migrated.upgrade(engine)
         engine.dispose()
         yield url
         return

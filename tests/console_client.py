@@ -6,21 +6,37 @@ from __future__ import annotations
 
 import asyncio
 import re
+from functools import cache
 from typing import Any
+from unittest import mock
 
 import httpx
 from fastapi import FastAPI
 
 from migrex.node import Node
+from migrex.officers import service
 from migrex.officers.model import Role
+from migrex.officers.passwords import hash_password
 from migrex.officers.service import add_officer
 
 PASSWORD = "a long passphrase for the console"
 _CSRF = re.compile(r'<meta name="migrex-csrf" content="([0-9a-f]+)">')
 
 
+@cache
+def _console_password_hash(password: str) -> str:
+    return hash_password(password)
+
+
 def add_console_officer(node: Node, username: str, roles: list[tuple[Role, str]]) -> None:
-    with node.unit_of_work() as uow:
+    """An officer who signs in with PASSWORD. The officers a test sets up share one real
+    Argon2id hash of it, made once per test process: a hash costs a good part of a second,
+    and a console test sets up several officers. Signing in still verifies the hash for real,
+    and a password set through the console or the CLI is still hashed anew."""
+    with (
+        node.unit_of_work() as uow,
+        mock.patch.object(service, "hash_password", _console_password_hash),
+    ):
         add_officer(uow, username=username, display_name=username.title(), roles=roles,
                     password=PASSWORD, actor="test",
                     hosted_authorities=node.settings.authorities)  # fmt: skip

@@ -23,10 +23,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+import migrated
 from casework_scenes import INQUIRY, incoming_in_review, officers_app, token
 from casework_steps import context, now
 from guarantee_paths import Guarantee
-from migrex import migrate
 from migrex.casework.service import OpenRequest, open_request
 from migrex.cli import app as cli_app
 from migrex.db import make_engine
@@ -187,7 +187,7 @@ class Scene:
 def build_scene(root: Path) -> Iterator[Scene]:
     url = f"sqlite:///{root / 'am.db'}"
     engine = make_engine(url)
-    migrate.upgrade(engine)
+    migrated.upgrade(engine)
     engine.dispose()
     for pair in make_pair(root, url):
         am = pair.am

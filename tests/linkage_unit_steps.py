@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+import migrated
 from casework_steps import context, deliver, now
-from migrex import migrate
 from migrex.casework.service import open_review
 from migrex.demo.workspace import Workspace
 from migrex.directory.demo import DemoUnitSpec
@@ -70,7 +70,7 @@ def unit_node(root: Path) -> Node:
     """A linkage unit's node, its database migrated, with no party running."""
     workspace, unit_spec = _workspace(root, "")
     unit = Node(load_settings(workspace.unit_config(unit_spec)))
-    migrate.upgrade(unit.engine)
+    migrated.upgrade(unit.engine)
     return unit
 
 
@@ -80,7 +80,7 @@ def linked_nodes(root: Path, database_url: str, persons: int = 10_000) -> Iterat
     am = Node(load_settings(workspace.node_config("AM")))
     unit = Node(load_settings(workspace.unit_config(unit_spec)))
     for node in (kz, am, unit):
-        migrate.upgrade(node.engine)
+        migrated.upgrade(node.engine)
     synth = root / "synth"
     write_population(generate(persons, seed=11), synth, "parquet")
     for node, state in ((kz, "KZ"), (am, "AM")):

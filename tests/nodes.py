@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from migrex import migrate
+import migrated
 from migrex.demo.workspace import Workspace
 from migrex.envelope import MessageClaims, new_message_id, seal
 from migrex.exchange.processes import NodeProcess, free_port
@@ -51,7 +51,7 @@ def make_pair(tmp_path: Path, database_url: str) -> Iterator[Pair]:
     )
     kz = Node(load_settings(workspace.node_config("KZ")))
     am = Node(load_settings(workspace.node_config("AM")))
-    migrate.upgrade(kz.engine)
+    migrated.upgrade(kz.engine)
     pair = Pair(
         kz, am, load_trust(kz.settings, kz.agreements), load_trust(am.settings, am.agreements)
     )
@@ -215,7 +215,7 @@ def world_nodes(
     )
     try:
         for node in nodes.values():
-            migrate.upgrade(node.engine)
+            migrated.upgrade(node.engine)
         if start:
             for state, port in ports.items():
                 log = workspace.node_dir(state) / "serve.log"

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+import migrated
 from casework_scenes import INQUIRY
 from console_client import PASSWORD
 from factories import employment, person_present, write_csv
-from migrex import migrate
 from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.casework.tables import CaseRow
 from migrex.demo.workspace import Workspace
@@ -157,7 +157,7 @@ def consoles(root: Path, agreement_file: Path) -> Iterator[ConsolePair]:
         for state, (authority, officers) in OFFICERS.items():
             config = workspace.node_config(state)
             node = Node(load_settings(config))
-            migrate.upgrade(node.engine)
+            migrated.upgrade(node.engine)
             for username, roles in officers.items():
                 _add_officer(node, username, [(r, authority) for r in roles])
             if state == "KZ":

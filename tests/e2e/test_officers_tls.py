@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from migrex import migrate
+import migrated
 from migrex.demo.workspace import Workspace
 from migrex.exchange.processes import NodeProcess, free_port
 from migrex.identity.tls import officer_ssl_context
@@ -31,7 +31,7 @@ def kz(tmp_path: Path) -> Iterator[tuple[Workspace, Node, NodeProcess]]:
                      {"kz-am-2024": ("KZ", "AM")}, ports,
                      officer_ports={"KZ": free_port()})  # fmt: skip
     node = Node(load_settings(workspace.node_config("KZ")))
-    migrate.upgrade(node.engine)
+    migrated.upgrade(node.engine)
     with node.unit_of_work() as uow:
         add_officer(uow, username="anna", display_name="Anna", roles=[(Role.OFFICER, "kz-mia")],
                     password=PASSWORD, actor="test", hosted_authorities=("kz-mia",))  # fmt: skip
