@@ -311,6 +311,8 @@ def _assemble(
     mask = np.concatenate(masks) if masks else np.array([], np.int8)
     del rows, cols, masks
     sources = _sources(row, col, mask, (len(ids), offset))
+    # The same pattern: its index arrays are shared, not copied (neither matrix is ever
+    # changed in place), which saves 200 MB on ten million persons.
     adjacency = sp.csr_matrix(
         (np.ones(sources.nnz), sources.indices, sources.indptr), sources.shape
     )
