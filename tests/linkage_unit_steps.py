@@ -74,7 +74,11 @@ def unit_node(root: Path) -> Node:
     return unit
 
 
-def linked_nodes(root: Path, database_url: str, persons: int = 10_000) -> Iterator[Linked]:
+def linked_nodes(
+    root: Path, database_url: str, persons: int | None = 10_000
+) -> Iterator[Linked]:
+    """Both parties and a running unit; with `persons`, a synthetic world's citizens imported
+    on both sides (None: empty registers, for what needs the nodes only)."""
     workspace, unit_spec = _workspace(root, database_url)
     kz = Node(load_settings(workspace.node_config("KZ")))
     am = Node(load_settings(workspace.node_config("AM")))
@@ -82,8 +86,9 @@ def linked_nodes(root: Path, database_url: str, persons: int = 10_000) -> Iterat
     for node in (kz, am, unit):
         migrated.upgrade(node.engine)
     synth = root / "synth"
-    write_population(generate(persons, seed=11), synth, "parquet")
-    for node, state in ((kz, "KZ"), (am, "AM")):
+    if persons is not None:
+        write_population(generate(persons, seed=11), synth, "parquet")
+    for node, state in ((kz, "KZ"), (am, "AM")) if persons is not None else ():
         with node.unit_of_work() as uow:
             import_registries(uow, [(Kind.CITIZENS, synth / state / "citizens.parquet")],
                               state=state, actor="test")  # fmt: skip

@@ -324,10 +324,11 @@ FEATURES: Final[tuple[Feature, ...]] = (
             ),
         ),
         tables=("migrex.linkage.tables",),
-        partner_routers=("migrex.linkage.unit_api:router",),
+        partner_routers=("migrex.linkage.unit_api:router", "migrex.linkage.unit_api:log_router"),
         jobs=(
             "migrex.linkage.jobs:forget_candidates_job",
             "migrex.linkage.unit_jobs:expire_unit_files",
+            "migrex.linkage.unit_witness:witness_units_job",
         ),
         filing_hooks=(
             ("citizenship-verification-request", "migrex.linkage.candidates:partner_asked"),

@@ -326,6 +326,18 @@ def _linkage(scene: Scene, *argv: str) -> tuple[object, Path]:
     return scene.cli("linkage", "evaluate", *args, "--out", str(out), "--json"), out
 
 
+def unit_witness_bad_input(scene: Scene, path: str) -> None:
+    """G10: an agreement the node has no linkage unit of, and a unit the directory does not
+    list, are each one clear error; nothing changes. Witnessing a real unit, and refusing a
+    forked or rolled-back one, is tests/integration/linkage/test_linkage_unit_witnessed.py."""
+    before = scene.counts()
+    for agreement in ("no-such-agreement", "kz-am-2024"):
+        result = scene.cli("linkage", "witness-unit", agreement)
+        _clean_error(result)
+        assert len(result.output.strip().splitlines()) <= 6, result.output  # type: ignore[attr-defined]
+    assert _changed(before, scene.counts()) == {}
+
+
 def linkage_bad_input(scene: Scene, path: str) -> None:
     """G10: a register file without the contract's columns is refused with the file and the
     column named; no pairs file is written and the node is not touched."""
@@ -1138,6 +1150,11 @@ ROWS: dict[str, Row] = {
     "migrex audit checkpoint": _admin(G5=_("a checkpoint is itself the log's signed head")),
     "migrex witness round": _admin(G5=_("cosigning is logged as a checkpoint-cosigned leaf")),
     "migrex witness status": _admin(G4=_("sizes, times and authority ids of logs, never a body")),
+    "migrex linkage witness-unit": _admin(
+        G5=_("cosigning the unit's checkpoint is a checkpoint-cosigned leaf "
+             "(tests/integration/linkage/test_linkage_unit_witnessed.py)"),
+        G10=Check(unit_witness_bad_input),
+    ),
     "migrex witness declare-recovery": _admin(
         G5=_("the declaration is a recovery leaf (tests/integration/witness/test_recovery.py)")
     ),

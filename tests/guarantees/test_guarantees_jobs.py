@@ -60,7 +60,8 @@ def _run_with_failing_rounds(scene: Scene, target: str) -> tuple[int, list[dict[
     if target in UNIT_JOBS:
         return _unit_rounds_failing(scene, target)
     settings = scene.node.settings.model_copy(update={
-        "witness_interval_seconds": 0.05, "retention_interval_seconds": 0.05,
+        "witness_interval_seconds": 0.05, "witness_idle_interval_seconds": 0.05,
+        "retention_interval_seconds": 0.05,
         "relay_poll_seconds": 0.05, "relay_threads": 1,
     })  # fmt: skip
     node = Node(settings)
@@ -258,6 +259,7 @@ ROWS: dict[str, Row] = {
     "migrex.channels.jobs:forget_departed_members": row(JOB, G7=Check(forgets_departed_members)),
     "migrex.linkage.jobs:forget_candidates_job": row(JOB, G7=Check(forgets_erased_candidates)),
     "migrex.linkage.unit_jobs:expire_unit_files": row(JOB, G7=Check(unit_expires_what_waited)),
+    "migrex.linkage.unit_witness:witness_units_job": row(JOB),
 }
 
 

@@ -427,7 +427,8 @@ def linkage_route_is_the_units_alone(scene: Scene, path: str) -> None:
     nothing. At the unit itself (a real process over mutual TLS),
     tests/integration/linkage/test_linkage_unit.py shows a party cannot open a transfer,
     open a result or receipt one in the other party's name, and the unit keeps no encoding,
-    result, key or name."""
+    result, key or name; test_linkage_unit_witnessed.py that the unit keeps only cosignatures
+    that verify with a party's directory key."""
     method, template = path.split(" ", 1)
     url = template.format(agreement_id="kz-am-2024", run_id=new_message_id(now()),
                           sender="kz-mia", party="kz-mia", index=0)  # fmt: skip
@@ -457,8 +458,12 @@ _LINKAGE_ROUTES = (
     ("POST", "results/{party}/receipt"),
 )
 
+_UNIT_LOG = "/v1/linkage/{agreement_id}/log"
+
 DOOR_ROWS: dict[str, Row] = {
     **{f"{method} {_LINKAGE_PREFIX}/{tail}": _LINKAGE_UNIT for method, tail in _LINKAGE_ROUTES},
+    f"GET {_UNIT_LOG}": _LINKAGE_UNIT,
+    f"POST {_UNIT_LOG}/cosignatures": _LINKAGE_UNIT,
     "POST /v1/envelopes": row(
         DOOR,
         G1=Check(only_parties_of_the_named_agreement),

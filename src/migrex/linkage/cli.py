@@ -31,7 +31,7 @@ from migrex.synth import generate
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(runs)  # propose, accept, runs
-app.add_typer(with_unit)  # send, collect
+app.add_typer(with_unit)  # send, collect, witness-unit
 app.add_typer(candidates)  # candidates, verify, dismiss
 
 

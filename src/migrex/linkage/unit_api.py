@@ -12,13 +12,17 @@ client certificate only decides who may talk at all.
     GET  /v1/linkage/{agreement}/runs/{run}/transfers/{sender}     where it stands
     GET  /v1/linkage/{agreement}/runs/{run}/results/{party}        202 until compared
     POST /v1/linkage/{agreement}/runs/{run}/results/{party}/receipt  the result is deleted
+    GET  /v1/linkage/{agreement}/log?since=N          the unit's checkpoint, proof from N
+    POST /v1/linkage/{agreement}/log/cosignatures     a party's cosignature of it
 """
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -28,8 +32,10 @@ from migrex.exchange.runtime import ExchangeRuntime
 from migrex.linkage.chunks import MAX_CHUNK_BYTES
 from migrex.linkage.transfer import MAX_DOCUMENT
 from migrex.linkage.unit import LinkageUnit, Step
+from migrex.linkage.unit_log import CosignatureRefused, UnitLog
 
 router = APIRouter(prefix="/v1/linkage/{agreement_id}/runs/{run_id}", tags=["linkage unit"])
+log_router = APIRouter(prefix="/v1/linkage/{agreement_id}/log", tags=["linkage unit"])
 
 # A chunk holds CHUNK_RECORDS records (some 6 MB); a sender may choose larger ones, up to this.
 MAX_CHUNK_UPLOAD: Final = min(MAX_CHUNK_BYTES, 128 * 1024 * 1024)
@@ -142,4 +148,32 @@ async def post_receipt(
     unit = _unit(request, agreement_id)
     raw = await _body(request, MAX_DOCUMENT)
     await run_in_threadpool(unit.collected, agreement_id, run_id, party, raw)
+    return Response(status_code=204)
+
+
+# A cosignature is a checkpoint note (origin, size, root) with a few signature lines.
+_MAX_COSIGNATURE = 16 * 1024
+
+
+@log_router.get("", summary="The unit's checkpoint, with the consistency proof from `since`")
+async def get_log(
+    request: Request, agreement_id: AgreementId,
+    since: Annotated[int, Query(ge=0, lt=1 << 62)] = 0,
+) -> dict[str, Any]:  # fmt: skip
+    log = UnitLog(_unit(request, agreement_id))
+    return await run_in_threadpool(log.checkpoint, agreement_id, since, datetime.now(UTC))
+
+
+@log_router.post("/cosignatures", status_code=204,
+                 summary="A party's cosignature of the unit's checkpoint")  # fmt: skip
+async def post_cosignature(request: Request, agreement_id: AgreementId) -> Response:
+    log = UnitLog(_unit(request, agreement_id))
+    raw = await _body(request, _MAX_COSIGNATURE)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise CosignatureRefused("the cosignature is not JSON") from None
+    if not isinstance(body, dict):
+        raise CosignatureRefused("the cosignature is not a JSON object")
+    await run_in_threadpool(log.keep_cosignature, agreement_id, body, datetime.now(UTC))
     return Response(status_code=204)

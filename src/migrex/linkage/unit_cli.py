@@ -1,5 +1,5 @@
-"""`migrex linkage send|collect`: a party's steps of an accepted run with the agreement's
-linkage unit, acting as a named officer.
+"""`migrex linkage send|collect|witness-unit`: a party's steps of an accepted run with the
+agreement's linkage unit, acting as a named officer, and its witnessing of the unit's log.
 
 Sending encodes the node's own citizens' register (or a register file of the same contract,
 `--register`) and uploads it; it needs what deciding on the run needs. Run it again after a
@@ -20,12 +20,14 @@ import typer
 from migrex.casework.decision_cli import acting_on_case
 from migrex.console import out
 from migrex.context import node_from
+from migrex.errors import NotFound
 from migrex.exchange.trust import load_trust
 from migrex.linkage.own_register import national_ids, own_citizens
 from migrex.linkage.party import collect_candidates, send_encodings, unit_name
 from migrex.linkage.records import read_register
 from migrex.linkage.runs import linkage_node, run_of
 from migrex.linkage.unit_client import ResultNotReady, UnitClient, unit_address
+from migrex.linkage.unit_witness import unit_parties, witness_unit_log
 from migrex.officers.cli_identity import Token
 from migrex.officers.model import Action
 
@@ -87,3 +89,26 @@ def collect_command(
         raise ResultNotReady(f"run case {case_id}: the unit is comparing or awaits a party")
     missing = f", {found.unresolved} not in our register" if found.unresolved else ""
     out.print(f"run {found.run_id}: {len(found.candidates)} candidates filed{missing}")
+
+
+@app.command("witness-unit")
+def witness_unit_command(
+    ctx: typer.Context,
+    agreement: Annotated[str, typer.Argument(help="the agreement whose linkage unit to witness")],
+) -> None:
+    """Witness the linkage unit's log now: check its latest checkpoint against the last one we
+    cosigned, cosign it and send it back (the node's job does this every idle interval)."""
+    node = node_from(ctx)
+    trust = load_trust(node.settings, node.agreements)
+    parties = [p for p in unit_parties(node, trust) if p.agreement_id == agreement]
+    if not parties:
+        raise NotFound(f"this node is no party of a linkage unit of {agreement}")
+    [party] = parties
+    with node.unit_of_work() as uow, \
+            UnitClient(unit_address(trust, agreement, party.unit)) as client:  # fmt: skip
+        seen = witness_unit_log(uow, trust, party, client, datetime.now(UTC))
+    if seen.previous == seen.size:
+        out.print(f"{party.unit}: log {seen.origin} unchanged since we cosigned {seen.size}")
+        return
+    since = f" (extends {seen.previous})" if seen.previous else " (the first we cosigned)"
+    out.print(f"{party.unit}: log {seen.origin} cosigned at {seen.size} entries{since}")

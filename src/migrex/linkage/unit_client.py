@@ -8,6 +8,7 @@ the node's own certificate.
 
 from __future__ import annotations
 
+import json
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,20 @@ class UnitClient:
         if not isinstance(found, dict):
             raise UnitRefused("the unit's answer is not an object")
         return found
+
+    def _log_url(self, tail: str = "") -> str:
+        base = self.address.endpoint.rstrip("/")
+        return f"{base}/v1/linkage/{self.address.agreement_id}/log{tail}"
+
+    def checkpoint(self, since: int) -> dict[str, Any]:
+        """The unit's checkpoint of its log, with the consistency proof from size `since`."""
+        return self._json(self._send("GET", self._log_url(f"?since={since}")))
+
+    def cosign(self, cosignature: dict[str, Any]) -> None:
+        content = json.dumps(cosignature).encode("utf-8")
+        response = self._send("POST", self._log_url("/cosignatures"), content)
+        if response.status_code != 204:
+            raise UnitRefused(_problem(response))
 
     def step(self, run_id: str, sender: str) -> dict[str, Any] | None:
         """Where our transfer stands at the unit; None before its opening."""

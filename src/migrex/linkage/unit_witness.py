@@ -1,0 +1,164 @@
+"""A party witnesses the log of its agreements' linkage units (`linkage.unit_log`).
+
+The unit's log says what it did with the parties' encodings: opened, compared, deleted. Each
+party fetches the unit's latest checkpoint, checks it is signed by the unit the agreement
+names, with that unit's key from the signed directory, and that it extends the last
+checkpoint of the same log it cosigned (`audit.partner_logs.witness`), then cosigns it and
+sends the cosignature back. A checkpoint that contradicts one cosigned before (a split view),
+goes back (a rollback) or does not verify is stored nowhere, noted in the security log, and
+raised.
+
+An officer or operator runs it at will (`migrex linkage witness-unit`); a background job runs
+it every idle interval of witnessing, so whatever the unit logs after a run (a result deleted
+once receipted, files expired) is witnessed too.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import func, select
+
+from migrex.audit import events
+from migrex.audit.checkpoint import (
+    NoteRejected,
+    ed25519_private_key,
+    ed25519_public_key,
+    verifier_key,
+)
+from migrex.audit.merkle import AuditError
+from migrex.audit.origins import log_origin
+from migrex.audit.partner_logs import witness
+from migrex.audit.pending import record
+from migrex.audit.proofs import SplitView
+from migrex.audit.tables import AuditWitnessed
+from migrex.exchange.runtime import ExchangeRuntime
+from migrex.exchange.tables import SecurityEvent
+from migrex.exchange.trust import Trust
+from migrex.jobs import start_periodic
+from migrex.linkage.unit_client import UnitClient, UnitUnreachable, unit_address
+from migrex.node import Node
+from migrex.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class UnitParty:
+    """An agreement's linkage unit, and the authority we witness its log as."""
+
+    agreement_id: str
+    unit: str
+    authority: str
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    origin: str
+    size: int
+    previous: int  # the size we had cosigned before (0: none; `size`: nothing new)
+
+
+def unit_parties(node: Node, trust: Trust) -> list[UnitParty]:
+    """Every agreement naming a linkage unit that this node is a party of (not the unit) and
+    has a signed directory of."""
+    found = []
+    for agreement in node.agreements.values():
+        unit = None if agreement.linkage is None else agreement.linkage.unit
+        if unit is None or unit in trust.hosted or agreement.id not in trust.directories:
+            continue
+        ours = [a for a in trust.hosted if a in agreement.authorities]
+        if ours:
+            found.append(UnitParty(agreement.id, unit, ours[0]))
+    return found
+
+
+def _unit_origins(trust: Trust, agreement_id: str, unit: str) -> set[str]:
+    directory = trust.directories[agreement_id]
+    return {log_origin(e.state, e.node_id) for e in directory.entries if e.authority_id == unit}
+
+
+def _latest(uow: UnitOfWork, origin: str) -> int:
+    size = uow.session.scalar(select(func.max(AuditWitnessed.size))
+                              .where(AuditWitnessed.origin == origin))  # fmt: skip
+    return int(size or 0)
+
+
+def witness_unit_log(
+    uow: UnitOfWork, trust: Trust, party: UnitParty, client: UnitClient, now: datetime
+) -> Witnessed:
+    """Witness the unit's current checkpoint as `party.authority`: checked, cosigned, kept,
+    and the cosignature sent to the unit. NoteRejected for a checkpoint not signed by the
+    unit (or not of its log); SplitView, after noting it in the security log, for one that
+    contradicts what we cosigned before."""
+    agreement_id, unit, authority = party.agreement_id, party.unit, party.authority
+    shown = client.checkpoint(0)
+    origin = str(shown.get("origin"))
+    if origin not in _unit_origins(trust, agreement_id, unit) or shown.get("authority") != unit:
+        raise NoteRejected(f"the checkpoint shown is not of the log of {unit}")
+    before = _latest(uow, origin)
+    if before == int(shown["size"]):
+        return Witnessed(origin, before, before)  # cosigned already: nothing new to check
+    if before:
+        shown = client.checkpoint(before)
+    key = trust.resolve_signing_key(unit, str(shown["kid"]), now)
+    if key is None:
+        raise NoteRejected(f"{unit} has no signing key {shown['kid']!r} in the directory")
+    proof = [base64.b64decode(node, validate=True) for node in shown["proof"]]
+    ours = trust.signing_key(authority, now)
+    savepoint = uow.session.begin_nested()
+    try:
+        cosigned = witness(uow.session, str(shown["note"]), proof,
+                           origin_verifier_key=verifier_key(origin, ed25519_public_key(key)),
+                           our_key_name=authority, our_private_key=ed25519_private_key(ours),
+                           now=now)  # fmt: skip
+    except AuditError as error:
+        # A fork, a rollback or a checkpoint that does not verify: what a unit hiding what it
+        # did would show. Nothing of it is kept but the note in the security log.
+        savepoint.rollback()
+        reason = "split-view" if isinstance(error, SplitView) else "audit-refused"
+        uow.session.add(SecurityEvent(at=now, reason=reason, detail=f"{origin}: {error.detail}",
+                                      peer=unit, size=0, envelope_sha256=None))  # fmt: skip
+        uow.commit()
+        log.error("linkage unit's log refused", reason=reason, origin=origin, unit=unit)
+        raise
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    size = int(shown["size"])
+    record(uow.session, events.checkpoint_cosigned(at=now, authority=authority, origin=origin,
+                                                   size=size))  # fmt: skip
+    uow.commit()
+    client.cosign({"authority": authority, "kid": str(ours.kid), "size": size, "note": cosigned})
+    return Witnessed(origin, size, before)
+
+
+def witness_units_job(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """Every `witness_idle_interval_seconds`, witness the log of each linkage unit this node
+    is a party with; a unit out of reach is tried again at the next round."""
+    node, trust = runtime.node, runtime.trust
+    if not unit_parties(node, trust):
+        return
+
+    def round_() -> int:
+        done = 0
+        for party in unit_parties(node, trust):
+            try:
+                with node.unit_of_work() as uow:
+                    address = unit_address(trust, party.agreement_id, party.unit)
+                    with UnitClient(address) as client:
+                        witness_unit_log(uow, trust, party, client, datetime.now(UTC))
+                done += 1
+            except UnitUnreachable:
+                log.warning("linkage unit out of reach", agreement=party.agreement_id,
+                            unit=party.unit)  # fmt: skip
+        return done
+
+    start_periodic("linkage-unit-witness", round_, stop,
+                   node.settings.witness_idle_interval_seconds, drain=False,
+                   exclusive=node.engine)  # fmt: skip

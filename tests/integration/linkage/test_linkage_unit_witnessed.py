@@ -1,0 +1,145 @@
+"""The parties witness the linkage unit's log: a real unit process over mutual TLS shows its
+checkpoint, a party checks and cosigns it, and the unit keeps the cosignature; a unit whose
+log forks or goes back is refused and noted in the party's security log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+import migrated
+from casework_steps import now
+from linkage_unit_steps import AGREEMENT, UNIT, Linked, linked_nodes
+from migrex.audit import events
+from migrex.audit.checkpoint import NoteRejected, ed25519_public_key, open_note
+from migrex.audit.leaves import AuditLeaf, LeafKind
+from migrex.audit.merkle import AuditError
+from migrex.audit.pending import record
+from migrex.audit.proofs import SplitView
+from migrex.audit.tables import AuditCosignature, AuditLeafRow, AuditWitnessed
+from migrex.exchange.tables import SecurityEvent
+from migrex.exchange.trust import load_trust
+from migrex.linkage.unit import LinkageUnit
+from migrex.linkage.unit_client import UnitRefused
+from migrex.linkage.unit_log import UnitLog
+from migrex.linkage.unit_witness import UnitParty, Witnessed, witness_unit_log
+from migrex.node import Node
+
+KZ = UnitParty(AGREEMENT, UNIT, "kz-mia")
+
+
+@pytest.fixture
+def linked(tmp_path: Path, database_url: str) -> Iterator[Linked]:
+    yield from linked_nodes(tmp_path, database_url, persons=None)
+
+
+def _log_at_unit(node: Node, *steps: str) -> None:
+    """Entries of the unit's own log, as its run steps write them."""
+    with node.unit_of_work() as uow:
+        for step in steps:
+            record(uow.session, events.linkage_step(at=now(), actor=f"unit:{UNIT}", authority=UNIT,
+                                                    reference=f"linkage:test:{step}"))  # fmt: skip
+        uow.commit()
+
+
+def _witness(linked: Linked, client: Any = None) -> Witnessed:
+    with linked.pair.kz.unit_of_work() as uow:
+        if client is not None:
+            return witness_unit_log(uow, linked.pair.kz_trust, KZ, client, now())
+        with linked.client("KZ") as real:
+            return witness_unit_log(uow, linked.pair.kz_trust, KZ, real, now())
+
+
+def _count(node: Node, model: Any, *where: Any) -> int:
+    with node.unit_of_work() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+class _Other:
+    """A client that shows the checkpoints of another log signed with the unit's own key: the
+    unit's database swapped for a fork, or an older copy, behind the same door."""
+
+    def __init__(self, linked: Linked, node: Node) -> None:
+        self.log = UnitLog(LinkageUnit.of(node, load_trust(node.settings, node.agreements)))
+
+    def checkpoint(self, since: int) -> dict[str, Any]:
+        return self.log.checkpoint(AGREEMENT, since, now())
+
+    def cosign(self, cosignature: dict[str, Any]) -> None:
+        raise AssertionError("a refused checkpoint is never cosigned")
+
+
+def _forked_unit(linked: Linked, tmp_path: Path, entries: int) -> Node:
+    url = f"sqlite:///{tmp_path / 'forked-unit.db'}"
+    node = Node(linked.unit.settings.model_copy(update={"database_url": url}))
+    migrated.upgrade(node.engine)
+    _log_at_unit(node, *(f"forked-{i}" for i in range(entries)))
+    return node
+
+
+def test_a_party_cosigns_the_units_log_and_the_unit_keeps_the_cosignature(linked: Linked) -> None:
+    _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs", "encodings-deleted:compared")
+    first = _witness(linked)
+    assert first.previous == 0 and first.size >= 3
+    # The unit holds the party's cosignature of that very checkpoint, and it verifies.
+    with linked.unit.unit_of_work() as uow:
+        kept = uow.session.get(AuditCosignature, (first.size, "kz-mia"))
+        assert kept is not None
+        key = linked.pair.kz_trust.signing_key("kz-mia", now())
+    opened = open_note(kept.note, {}, {"kz-mia": ed25519_public_key(key)})
+    assert "kz-mia" in opened.verified
+    # The party keeps what it cosigned and logs that it did.
+    assert _count(linked.pair.kz, AuditWitnessed, AuditWitnessed.origin == first.origin) == 1
+    with linked.pair.kz.unit_of_work() as uow:
+        data = uow.session.scalars(select(AuditLeafRow.data))
+        cosigned = [leaf.reference for leaf in map(AuditLeaf.decode, map(bytes, data))
+                    if leaf.kind is LeafKind.CHECKPOINT_COSIGNED]  # fmt: skip
+    assert any(str(ref).endswith(f":{first.size}") for ref in cosigned), cosigned
+
+    # Nothing new: nothing to check again. The log grows: the new checkpoint must extend it.
+    assert _witness(linked) == Witnessed(first.origin, first.size, first.size)
+    _log_at_unit(linked.unit, "result-deleted:collected-by:kz-mia")
+    second = _witness(linked)
+    assert second.previous == first.size and second.size == first.size + 1
+    assert _count(linked.pair.kz, SecurityEvent) == 0
+
+
+@pytest.mark.parametrize(("entries", "refusal"), [(6, SplitView), (1, NoteRejected)],
+                         ids=["fork", "rollback"])  # fmt: skip
+def test_a_unit_whose_log_forks_or_goes_back_is_refused_and_noted(
+    linked: Linked, tmp_path: Path, entries: int, refusal: type[AuditError]
+) -> None:
+    _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs", "encodings-deleted:compared")
+    witnessed = _witness(linked)
+    forked = _forked_unit(linked, tmp_path, entries)
+    try:
+        with pytest.raises(refusal):
+            _witness(linked, _Other(linked, forked))
+    finally:
+        forked.close()
+    # Nothing of the other log is kept; the refusal is in the security log, without content.
+    with linked.pair.kz.unit_of_work() as uow:
+        sizes = list(uow.session.scalars(select(AuditWitnessed.size)
+                                         .where(AuditWitnessed.origin == witnessed.origin)))
+        events_ = list(uow.session.scalars(select(SecurityEvent)))
+    assert sizes == [witnessed.size]
+    assert [e.peer for e in events_] == [UNIT]
+    assert events_[0].reason == ("split-view" if refusal is SplitView else "audit-refused")
+    # The real unit is still witnessed as before.
+    assert _witness(linked).size == witnessed.size
+
+
+def test_a_cosignature_that_does_not_verify_is_refused_by_the_unit(linked: Linked) -> None:
+    _log_at_unit(linked.unit, "opened:kz-mia")
+    with linked.client("KZ") as client:
+        shown = client.checkpoint(0)
+        with pytest.raises(UnitRefused):  # the unit's own note, claimed as kz-mia's cosignature
+            client.cosign({"authority": "kz-mia", "kid": shown["kid"], "size": shown["size"],
+                           "note": shown["note"]})  # fmt: skip
+        with pytest.raises(UnitRefused):
+            client.cosign({"authority": "kg-mvd", "kid": "x", "size": 1, "note": "x"})
+    assert _count(linked.unit, AuditCosignature) == 0
