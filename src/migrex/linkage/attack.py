@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 from scipy.optimize import linear_sum_assignment
 
 from migrex.linkage.compare import pair_scores
+from migrex.linkage.decoys import with_decoys
 from migrex.linkage.encoder import LAYOUT, SALTS, Ints, Layout, Words, encode_filters, joined
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
@@ -341,6 +342,16 @@ class Scene:
     encoded: Register
     attacker: Register
     rows: Ints
+    people: Bools | None = None
+    """Which encodings are people, when decoys are among them (all, when None): only
+    people count as re-identified, and only among people."""
+
+    def with_decoys(self, per_record: float, rng: np.random.Generator) -> Scene:
+        """The scene with `per_record` decoys per record mixed into the encoded register
+        (`linkage.decoys`); the attacker's list holds none of them."""
+        mixed, origin = with_decoys(self.encoded, per_record, rng)
+        rows = np.where(origin >= 0, self.rows[np.maximum(origin, 0)], -1).astype(np.int64)
+        return Scene(mixed, self.attacker, rows, origin >= 0)
 
 
 def scene(population: Register, *, size: int, overlap: float, seed: int) -> Scene:
@@ -398,9 +409,11 @@ def rates(
     list. `salt` is the salting the encodings were made with (a key of `encoder.SALTS`, or
     None), which the attacker knows and mirrors. He does not try the others: he could not
     tell which did best, and a best-of-several counted against the truth would score his
-    luck, not the encoding."""
+    luck, not the encoding. With decoys among the encodings (`Scene.people`), he attacks
+    them all, as he cannot tell them apart, and only people found count."""
     report = progress or (lambda step: None)
-    n = max(len(filters), 1)
+    people = np.ones(len(filters), np.bool_) if setting.people is None else setting.people
+    n = max(int(people.sum()), 1)
     found = dict.fromkeys(ATTACKS, 0.0)
     hashes = {s.field: s.hashes for s in layout.segments}
     for field in NAME_FIELDS:
@@ -410,7 +423,7 @@ def rates(
 
         def right(guesses: Ints, true: npt.NDArray[np.object_] = true,
                   theirs: npt.NDArray[np.object_] = theirs) -> float:  # fmt: skip
-            hit = (guesses >= 0) & (theirs[np.maximum(guesses, 0)] == true)
+            hit = (guesses >= 0) & (theirs[np.maximum(guesses, 0)] == true) & people
             return float(hit.sum()) / n
 
         report(f"frequency and pattern mining: {field}")
@@ -425,6 +438,6 @@ def rates(
                          ("graph_matching_by_score", score_graph_attack)):  # fmt: skip
         report(name.replace("_", " "))
         guesses = attack(filters, setting.attacker, salt=salt)
-        found[name] = float(((guesses >= 0) & (guesses == setting.rows)).sum()) / n
+        found[name] = float(((guesses >= 0) & (guesses == setting.rows) & people).sum()) / n
     result = {name: round(rate, 4) for name, rate in found.items()}
     return result | {"max": max(result.values())}

@@ -14,6 +14,7 @@ from migrex.console import err, out, progress_bar
 from migrex.linkage.attack import one_salt_group, scene
 from migrex.linkage.candidate_cli import app as candidates
 from migrex.linkage.compare import THRESHOLD
+from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD
 from migrex.linkage.evaluation import (
     ATTACK_STEPS,
     attack_figures,
@@ -53,16 +54,21 @@ def evaluate(
     threshold: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="lowest score matched")
     ] = None,
+    decoys: Annotated[
+        float, typer.Option(min=0.0, max=MAX_PER_RECORD, help="decoys per record on each side")
+    ] = DECOYS,
     as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
 ) -> None:
-    """Run both parties' encoders (throwaway key), blocking, comparison and matching on two
-    register files; write the matched pairs; with --truth, print precision, recall, F1."""
+    """Run both parties' encoders (throwaway key) with the runs' hardening, blocking,
+    comparison and matching on two register files; write the matched pairs of people (a
+    pair with a decoy is counted, not written); with --truth, print precision, recall, F1."""
     left_register, right_register = read_register(left), read_register(right)
     true_pairs = read_truth(truth, left_register, right_register) if truth else None
     err.print(f"[dim]linking {len(left_register):,} × {len(right_register):,} records[/]")
     linkage = link(
-        left_register, right_register, threshold=THRESHOLD if threshold is None else threshold
-    )
+        left_register, right_register, threshold=THRESHOLD if threshold is None else threshold,
+        decoys=decoys,
+    )  # fmt: skip
     write_pairs(linkage, left_register, right_register, out_file)
     result = figures(linkage, left_register, right_register)
     if true_pairs is not None:
@@ -103,8 +109,9 @@ def attack(
     """Frequency, pattern-mining and graph-matching attacks on a run's encodings (throwaway
     key the attacker never sees) by someone holding a similar list of the population, and on
     the encodings of one salt group (people of one sex born the same day, all held by the
-    attacker); prints the share each re-identifies without hardening and under each salting
-    the encoder offers (by birth year; by birth date; by birth date and sex, the default)."""
+    attacker); prints the share each re-identifies without hardening, under each salting the
+    encoder offers (by birth year; by birth date; by birth date and sex) and under the runs'
+    own: by birth date and sex, with a decoy per record."""
     with progress_bar() as bar:
         task = bar.add_task("drawing the population", total=ATTACK_STEPS + 1)
         if population is None:

@@ -29,6 +29,7 @@ from migrex.linkage.blocking import (
 )
 from migrex.linkage.blockwise import blocks_of, scored_pairs
 from migrex.linkage.compare import BANDS, THRESHOLD, Matches, field_counts, match
+from migrex.linkage.decoys import DECOYS, with_decoys
 from migrex.linkage.encoder import SALT, Encoded, Ints, encode_filters
 from migrex.linkage.keys import KEY_BYTES
 from migrex.linkage.records import Register
@@ -38,13 +39,28 @@ from migrex.linkage.review import LOOKED_AT, second_look
 # ground truth (`kz_national_id,am_national_id`, either register on the left).
 # The issue's goal for the hardened encoding: at most 1 % of records re-identified.
 REIDENTIFICATION_GOAL = 0.01
-# The encodings attacked and measured: none salted, and each salting the encoder offers.
-HARDENINGS: dict[str, str | None] = {
-    "unhardened": None, "salted_by_year": "year", "salted_by_date": "date",
-    "salted_by_date_and_sex": "date-sex",
-}  # fmt: skip
-# The encoder's default (`encoder.SALT`), by its name here.
-HARDENING: Final = next(name for name, salt in HARDENINGS.items() if salt == SALT)
+
+
+@dataclass(frozen=True)
+class Hardening:
+    """A way to harden a party's encodings: the salt (a key of `encoder.SALTS`, or None) and
+    the decoys it mixes in per record (`linkage.decoys`)."""
+
+    salt: str | None
+    decoys: float = 0.0
+
+
+# The encodings attacked and measured: none salted, each salting the encoder offers, and the
+# runs' own: salted by date and sex, with a decoy per record (`linkage.runs.HARDENING`).
+HARDENINGS: dict[str, Hardening] = {
+    "unhardened": Hardening(None),
+    "salted_by_year": Hardening("year"),
+    "salted_by_date": Hardening("date"),
+    "salted_by_date_and_sex": Hardening("date-sex"),
+    "salted_by_date_and_sex_with_decoys": Hardening("date-sex", DECOYS),
+}
+# The runs' hardening, by its name here.
+HARDENING: Final = next(name for name, h in HARDENINGS.items() if h == Hardening(SALT, DECOYS))
 
 TRUTH_COLUMNS = (("left_id", "right_id"), ("kz_national_id", "am_national_id"))
 
@@ -63,19 +79,53 @@ class Linkage:
     pairs_per_pass: dict[str, int]
     seconds: dict[str, float]
     pair_completeness: Callable[[set[tuple[int, int]]], float] = field(repr=False)
+    encoded: tuple[int, int] = (0, 0)
+    """Records each side encoded: its people and its decoys."""
+    decoy_pairs: int = 0
+    """Pairs of a person and a decoy: the person's party gets them as candidates, and the
+    decoy's owner answers that the pair is no one. Not in `matches`; wrong, for `scored`."""
 
 
 def link(
     left: Register, right: Register, *, key: bytes | None = None,
     threshold: float = THRESHOLD, salt: str | None = SALT, review: bool = True,
+    decoys: float = 0.0, seed: int | None = None,
 ) -> Linkage:  # fmt: skip
-    """Encode both registers (under a throwaway key unless given one), then `compare`."""
+    """Encode both registers (under a throwaway key unless given one), each with `decoys`
+    per record mixed in (drawn from `seed`, or at random), then `compare`. The matches name
+    the registers' own rows: pairs of two decoys are dropped, as both owners drop them, and
+    pairs of a person and a decoy are counted apart (`Linkage.decoy_pairs`)."""
     key = key or secrets.token_bytes(KEY_BYTES)
     clock = time.perf_counter()
-    ours = encode(left, key, salt=salt)
-    theirs = encode(right, key, salt=salt)
+    rng = np.random.default_rng(seed)
+    left_mixed, left_origin = with_decoys(left, decoys, rng)
+    right_mixed, right_origin = with_decoys(right, decoys, rng)
+    ours = encode(left_mixed, key, salt=salt)
+    theirs = encode(right_mixed, key, salt=salt)
     linkage = compare(ours, theirs, threshold=threshold, review=review)
     linkage.seconds = {"encode": round(time.perf_counter() - clock, 3)} | linkage.seconds
+    return _without_decoys(linkage, left_origin, right_origin) if decoys else linkage
+
+
+def _without_decoys(linkage: Linkage, left_origin: Ints, right_origin: Ints) -> Linkage:
+    """The linkage in the registers' own rows (`link`)."""
+    m = linkage.matches
+    left, right = left_origin[m.left], right_origin[m.right]
+    people = (left >= 0) & (right >= 0)
+    linkage.decoy_pairs = int(((left >= 0) != (right >= 0)).sum())
+    linkage.matches = Matches(left[people], right[people], m.scores[people], m.bands[people])
+    mixed_pairs = linkage.pair_completeness
+
+    def mixed(origin: Ints) -> Ints:
+        where = np.empty(int(origin.max()) + 1, dtype=np.int64)
+        people = np.flatnonzero(origin >= 0)
+        where[origin[people]] = people
+        return where
+
+    left_at, right_at = mixed(left_origin), mixed(right_origin)
+    linkage.pair_completeness = lambda truth: mixed_pairs(
+        {(int(left_at[a]), int(right_at[b])) for a, b in truth}
+    )
     return linkage
 
 
@@ -130,6 +180,7 @@ def compare(
             "match": round(matched - start, 3),
         },
         pair_completeness=lambda truth: pair_completeness(ours.blocks, theirs.blocks, truth),
+        encoded=(len(ours), len(theirs)),
     )
 
 
@@ -182,7 +233,8 @@ def scored(linkage: Linkage, truth: set[tuple[int, int]]) -> dict[str, Any]:
     """Precision, recall and F1 of the matches, and blocking's pair completeness."""
     found = set(zip(linkage.matches.left.tolist(), linkage.matches.right.tolist(), strict=True))
     right = len(found & truth)
-    precision = right / len(found) if found else 1.0
+    reported = len(found) + linkage.decoy_pairs
+    precision = right / reported if reported else 1.0
     recall = right / len(truth) if truth else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
@@ -192,6 +244,7 @@ def scored(linkage: Linkage, truth: set[tuple[int, int]]) -> dict[str, Any]:
         "recall": round(recall, 4),
         "f1": round(f1, 4),
         "pair_completeness": round(linkage.pair_completeness(truth), 4),
+        "decoy_pairs": linkage.decoy_pairs,
     }
 
 
@@ -203,8 +256,12 @@ def figures(linkage: Linkage, left: Register, right: Register) -> dict[str, Any]
         "right_records": len(right),
         "compared_pairs": linkage.compared_pairs,
         "pairs_per_pass": linkage.pairs_per_pass,
-        "reduction_ratio": round(1 - linkage.compared_pairs / max(len(left) * len(right), 1), 6),
+        "encoded_records": list(linkage.encoded),  # people and decoys
+        "reduction_ratio": round(
+            1 - linkage.compared_pairs / max(linkage.encoded[0] * linkage.encoded[1], 1), 6
+        ),
         "matches": len(linkage.matches.left),
+        "decoy_pairs": linkage.decoy_pairs,
         "bands": {name: int(bands[i]) for i, (name, _) in enumerate(BANDS)},
         "seconds": linkage.seconds,
     }
@@ -230,7 +287,7 @@ def attack_figures(
 ) -> dict[str, Any]:
     """The attacks of `attack.rates` on the setting's register and on one salt group
     (`attack.one_salt_group`), each encoded under a throwaway key (drawn here, never handed
-    to them), without hardening and with each salting the encoder offers (`HARDENINGS`): the
+    to them), under each hardening of `HARDENINGS` (decoys mixed in where it has them): the
     share of encodings each attack re-identifies, and the highest. `reidentification_rate`
     is the highest under the encoder's default, in either: an attacker who holds a large
     register's people attacks the group, not a draw that holds next to no two of one salt."""
@@ -243,12 +300,16 @@ def attack_figures(
         "one_salt_group_size": len(group.encoded),
     }
     in_group: dict[str, dict[str, float]] = {}
-    for name, salt in HARDENINGS.items():
+    rng = np.random.default_rng(secrets.randbits(128))
+    for name, hardening in HARDENINGS.items():
         report(f"encoding ({name})")
-        filters = encode_filters(setting.encoded, key, salt=salt)
-        result[name] = rates(filters, setting, salt=salt, progress=_suffixed(report, f" ({name})"))
+        salt = hardening.salt
+        whole, one = (s.with_decoys(hardening.decoys, rng) if hardening.decoys else s
+                      for s in (setting, group))  # fmt: skip
+        filters = encode_filters(whole.encoded, key, salt=salt)
+        result[name] = rates(filters, whole, salt=salt, progress=_suffixed(report, f" ({name})"))
         in_group[name] = rates(
-            encode_filters(group.encoded, key, salt=salt), group, salt=salt,
+            encode_filters(one.encoded, key, salt=salt), one, salt=salt,
             progress=_suffixed(report, f" ({name}, one salt group)"),
         )  # fmt: skip
     result["one_salt_group"] = in_group

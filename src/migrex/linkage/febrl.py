@@ -33,6 +33,7 @@ import pyarrow.csv as pacsv
 
 from migrex.linkage.blocking import PASSES, Passes, blocking_tokens, candidate_chunks
 from migrex.linkage.compare import field_counts, match, pair_scores
+from migrex.linkage.decoys import with_decoys
 from migrex.linkage.encoder import Ints, Layout, Segment, Words, encode_filters
 from migrex.linkage.records import FIELDS, Register
 
@@ -227,11 +228,13 @@ FEBRL_THRESHOLD: Final = 0.4
 
 def link_febrl4(
     left: pa.Table, right: pa.Table, key: bytes, *, salt: str | None = None,
-    threshold: float = FEBRL_THRESHOLD,
+    threshold: float = FEBRL_THRESHOLD, decoys: float = 0.0, seed: int = 0,
 ) -> Result:  # fmt: skip
     """Link 4A with 4B (`read_febrl4`) and score the matches against `rec-N-org` =
-    `rec-N-dup-0`."""
-    a, b = register(left), register(right)
+    `rec-N-dup-0`; with `decoys` per record mixed into each (`linkage.decoys`), a pair
+    with a decoy is wrong and a pair of two decoys dropped, as their owners drop them."""
+    rng = np.random.default_rng(seed)
+    (a, a_origin), (b, b_origin) = (with_decoys(register(t), decoys, rng) for t in (left, right))
     ours, theirs = encode(a, key, salt=salt), encode(b, key, salt=salt)
     counts = (field_counts(ours, LAYOUT), field_counts(theirs, LAYOUT))
     blocks = (
@@ -254,9 +257,12 @@ def link_febrl4(
         li[first], ri[first], scores[first], n_left=len(a), n_right=len(b), threshold=threshold
     )
     truth = _truth(a, b)
-    pairs = set(zip(matches.left.tolist(), matches.right.tolist(), strict=True))
+    in_a, in_b = a_origin[matches.left] >= 0, b_origin[matches.right] >= 0
+    both = in_a & in_b
+    pairs = set(zip(matches.left[both].tolist(), matches.right[both].tolist(), strict=True))
     right_pairs = len(pairs & truth)
-    precision = right_pairs / len(pairs) if pairs else 1.0
+    reported = len(pairs) + int((in_a != in_b).sum())
+    precision = right_pairs / reported if reported else 1.0
     recall = right_pairs / len(truth) if truth else 1.0
     codes = {a_row * (1 << 32) + b_row for a_row, b_row in truth}
     completeness = len(codes & set(met.tolist())) / len(truth) if truth else 1.0
@@ -266,7 +272,7 @@ def link_febrl4(
         f1=round(2 * precision * recall / (precision + recall), 4) if right_pairs else 0.0,
         pair_completeness=round(completeness, 4),
         compared_pairs=compared,
-        matches=len(pairs),
+        matches=reported,
     )
 
 

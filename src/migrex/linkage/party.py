@@ -1,8 +1,9 @@
 """A party's side of a linkage run with a unit: send our encodings, collect our candidates.
 
 Both steps act on an accepted run (its case), as a named officer, and each is an audit entry
-with counts only. Sending encodes the node's own register under the run's key (derived here,
-never sent), gives each record a pseudonym only this node can resolve (`linkage.pseudonyms`),
+with counts only. Sending mixes the decoys the run's hardening names into the node's own
+register (`linkage.decoys`), encodes it under the run's key (derived here, never sent),
+gives each record a pseudonym only this node can resolve (`linkage.pseudonyms`),
 writes the transfer to disk and uploads it to the unit the agreement names; a failure leaves
 the transfer on disk, and sending again carries on where the unit stands. Once the unit has
 the whole transfer, our copy is deleted. Collecting opens the unit's sealed result, resolves
@@ -12,6 +13,8 @@ our pseudonyms to our own register's ids, files them as candidates for officers
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,11 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+
 from migrex.audit import events
 from migrex.audit.pending import record
 from migrex.exchange.service import NotPermitted
 from migrex.linkage.candidates import ResolvedCandidate, file_candidates
 from migrex.linkage.chunks import batches
+from migrex.linkage.decoys import with_decoys
 from migrex.linkage.evaluation import encode
 from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
 from migrex.linkage.records import Register
@@ -57,7 +63,7 @@ class Sent:
 class Collected:
     run_id: str
     candidates: list[ResolvedCandidate]
-    unresolved: int  # pseudonyms no active citizen of ours has (decoys, departures)
+    unresolved: int  # pseudonyms no active citizen of ours has (our decoys, departures)
 
 
 def unit_name(node: LinkageNode, run: Run) -> str:
@@ -66,6 +72,21 @@ def unit_name(node: LinkageNode, run: Run) -> str:
     if agreement.linkage is None or agreement.linkage.unit is None:
         raise NotPermitted(f"{agreement.id} names no linkage unit")
     return agreement.linkage.unit
+
+
+def decoys_of(run: Run) -> float:
+    """The decoys per record the run's proposal agreed (none for a run of an earlier
+    hardening version)."""
+    value = run.proposal.hardening.get("decoys_per_record", 0)
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def decoy_draws(secret: bytes) -> np.random.Generator:
+    """The run's draws of decoys, from our own secret for the run: sending again after a
+    failure makes the same decoys in the same places, so the chunks the unit verified
+    stay the chunks of this transfer, and no one else can make them."""
+    seed = hmac.digest(secret, b"migrex linkage decoys", hashlib.sha256)
+    return np.random.default_rng(int.from_bytes(seed, "big"))
 
 
 def outgoing_dir(node: LinkageNode, run_id: str) -> Path:
@@ -87,9 +108,10 @@ def send_encodings(
         return Sent(run_id, int(at_unit["records"]), complete=True)
     if not (directory / MANIFEST).is_file():
         key = run_key(uow, node, case_id, actor=actor, now=now)
+        secret = pseudonym_key(node.trust.settings.resolved_key_dir, run_id)
+        register, _ = with_decoys(register, decoys_of(run), decoy_draws(secret))
         encoded = encode(register, key)
-        names = pseudonyms(pseudonym_key(node.trust.settings.resolved_key_dir, run_id),
-                           register.ids)  # fmt: skip
+        names = pseudonyms(secret, register.ids)
         trust = node.trust
         if at_unit is None:
             shutil.rmtree(directory, ignore_errors=True)  # the unit has nothing: start over

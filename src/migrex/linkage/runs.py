@@ -39,6 +39,7 @@ from migrex.envelope import new_message_id
 from migrex.errors import NotFound
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.trust import Trust
+from migrex.linkage.decoys import DECOYS
 from migrex.linkage.encoder import LAYOUT, SALT, WINDOW
 from migrex.linkage.run_keys import RunKeyIds, current_key_ids, derive_run_key
 from migrex.node import Node
@@ -49,9 +50,10 @@ PROPOSAL, ACCEPTANCE = "linkage-run-proposal", "linkage-run-acceptance"
 LINKAGE_CATEGORY = "record-linkage"
 # The encoder a run uses and the parameters of its hardening, as the proposal names them: a
 # party running another version would encode differently, so it is agreed, not assumed.
-HARDENING_VERSION = "migrex-bloom/2"  # 2: salted by birth date and sex (1: by birth year)
+# 3: salted by birth date and sex, a decoy per record; 2: without decoys; 1: by birth year.
+HARDENING_VERSION = "migrex-bloom/3"
 HARDENING: dict[str, int | float | str] = {"bits": LAYOUT.bits, "date_window": WINDOW,
-                                           "salt": SALT}  # fmt: skip
+                                           "salt": SALT, "decoys_per_record": DECOYS}  # fmt: skip
 
 
 @dataclass(frozen=True)

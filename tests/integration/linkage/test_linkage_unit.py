@@ -17,6 +17,7 @@ from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
 from migrex.linkage import party as party_module
 from migrex.linkage.chunks import TransferRefused
+from migrex.linkage.decoys import DECOYS
 from migrex.linkage.own_register import national_ids, own_citizens
 from migrex.linkage.party import Collected, collect_candidates, outgoing_dir, send_encodings
 from migrex.linkage.results import open_result, result_digest, sign_receipt
@@ -39,7 +40,8 @@ def send(linked: Linked, state: str, case_id: str) -> None:
             uow, linked.party(state), case_id, register=register, client=client,
             actor="officer:x", now=now(), chunk_records=1000,
         )  # fmt: skip
-    assert sent.complete and sent.records == len(register)
+    # The run's hardening mixes in a decoy per record: the unit holds twice as many.
+    assert sent.complete and sent.records == len(register) + round(DECOYS * len(register))
     assert not outgoing_dir(linked.party(state), sent.run_id).exists()
 
 

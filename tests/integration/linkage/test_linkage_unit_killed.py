@@ -13,6 +13,7 @@ import pytest
 
 from casework_steps import now
 from linkage_unit_steps import AGREEMENT, UNIT, Linked, accepted_run, linked_nodes
+from migrex.linkage.decoys import DECOYS
 from migrex.linkage.own_register import own_citizens
 from migrex.linkage.party import outgoing_dir, send_encodings
 from migrex.linkage.runs import run_of
@@ -73,7 +74,8 @@ def test_a_killed_unit_is_resumed_without_sending_a_verified_chunk_again(linked:
     assert second.chunks[0] == 3, second.chunks  # 0-2 were verified before the kill
     assert second.chunks == list(range(3, 3 + len(second.chunks)))
     with linked.pair.kz.unit_of_work() as uow:
-        assert sent.records == len(own_citizens(uow.session))
+        people = len(own_citizens(uow.session))
+    assert sent.records == people + round(DECOYS * people)  # and a decoy for each
     # Sending once more changes nothing: the unit holds the whole transfer.
     third = Counting(linked)
     assert send(linked, case_id, third).complete and third.chunks == []

@@ -229,7 +229,7 @@ def test_the_linkage_section_is_optional_and_read() -> None:
     linkage = load_agreement(KZ_AM_FILE).linkage
     assert linkage is not None and linkage.purpose == "combat-dual-citizenship"
     assert linkage.unit == "kz-am-lu" and linkage.candidates_to == {"kz-mia", "am-mcs"}
-    assert linkage.hardening == "migrex-bloom/2"
+    assert linkage.hardening == "migrex-bloom/3"
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN_COPIES))

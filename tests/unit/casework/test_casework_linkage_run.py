@@ -20,7 +20,7 @@ KZ_KG = load_agreement(AGREEMENTS / "kz-kg-example.toml")
 PROPOSAL: dict[str, Any] = {
     "run_id": "run-000000000001", "purpose": "combat-dual-citizenship",
     "fields": ["surname", "given_name", "birth_date", "sex"], "period_start": "2025-01-01",
-    "period_end": "2025-12-31", "hardening_version": "migrex-bloom/2", "threshold": 0.82,
+    "period_end": "2025-12-31", "hardening_version": "migrex-bloom/3", "threshold": 0.82,
     "candidates_to": ["kz-mia", "am-mcs"], "unit": "kz-am-lu",
     "key_ids": {"am-mcs": "a" * 43, "kz-mia": "b" * 43},
 }  # fmt: skip
@@ -82,7 +82,7 @@ def test_another_hardening_or_unit_than_the_agreements_is_a_doubt() -> None:
     assert found.passed
     details = [f.detail for f in found.flags]
     assert [f.kind for f in found.flags] == [FlagKind.LINKAGE_TERMS_DIFFER] * 2, details
-    assert any("migrex-bloom/2" in d for d in details) and any("kz-am-lu" in d for d in details)
+    assert any("migrex-bloom/3" in d for d in details) and any("kz-am-lu" in d for d in details)
 
 
 def test_an_agreement_without_linkage_refuses_every_run() -> None:
