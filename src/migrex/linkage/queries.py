@@ -7,11 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 
 from migrex.casework.context import NodeContext
 from migrex.casework.tables import CaseRow
-from migrex.linkage.candidate_rules import BANDS, CandidateInvalid, CandidateNotFound
+from migrex.linkage.candidate_rules import (
+    BANDS,
+    CandidateInvalid,
+    CandidateNotFound,
+    CandidateState,
+)
 from migrex.linkage.runs import LINKAGE_CATEGORY, Run, run_of
 from migrex.linkage.tables import CandidateRow
 from migrex.uow import UnitOfWork
@@ -31,6 +36,37 @@ def linkage_runs(
     if authority is not None:
         query = query.where(CaseRow.our_authority == authority)
     return [run_of(uow, node, case_id) for case_id in uow.session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """A run as the console lists it: its case and terms, and how many of its candidates
+    were filed here and are still open. Counts only: no candidate is named."""
+
+    run: Run
+    candidates: int
+    open_candidates: int
+
+
+def run_lines(
+    uow: UnitOfWork, node: NodeContext, authorities: Sequence[str], limit: int = 200
+) -> list[RunLine]:
+    """The runs of `authorities`, newest first, each with its candidates' counts."""
+    runs = [run for authority in authorities for run in linkage_runs(uow, node, authority, limit)]
+    runs.sort(key=lambda r: (r.case.opened_at, r.case.id), reverse=True)
+    counts = {
+        case_id: (total, still_open)
+        for case_id, total, still_open in uow.session.execute(
+            select(
+                CandidateRow.run_case_id,
+                func.count(),
+                func.count(case((CandidateRow.state == CandidateState.OPEN, 1))),
+            )
+            .where(CandidateRow.run_case_id.in_([r.case.id for r in runs[:limit]]))
+            .group_by(CandidateRow.run_case_id)
+        )
+    }
+    return [RunLine(run, *counts.get(run.case.id, (0, 0))) for run in runs[:limit]]
 
 
 @dataclass(frozen=True)
