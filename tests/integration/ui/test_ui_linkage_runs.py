@@ -226,3 +226,6 @@ def test_both_parties_send_and_collect_from_the_page(linked: Linked) -> None:
             ours = select(CandidateRow.national_id).where(CandidateRow.run_case_id == case_id)
             some = uow.session.scalars(ours).first()
         assert some is not None and some not in listed and some not in collected.text
+    # Once compared, the unit takes no more files: sending again is refused, with why.
+    again = judges["AM"].post(f"{RUNS}/{case_id}/send", htmx=True, form={"run": run_id.group(1)})
+    assert again.status_code == 422 and "compared or refused already" in again.text
