@@ -20,7 +20,7 @@ from casework_scenes import INQUIRY, incoming_in_review
 from casework_steps import context, now
 from console_client import Browser
 from guarantee_channels import console_card_is_recorded, console_decision_is_audited
-from guarantee_linkage import console_candidate_is_recorded
+from guarantee_linkage import console_candidate_is_recorded, console_run_step_is_audited
 from guarantee_linkage import console_decision_is_audited as candidate_decision_is_audited
 from guarantee_matrix import (
     APPROVER_PASSWORD,
@@ -92,7 +92,15 @@ FORMS: dict[str, dict[str, str]] = {
     "POST /ui/leads/{lead_id}/open": {"to": "x"},
     "POST /ui/linkage/{candidate_id}/verify": {"pair": "x"},
     "POST /ui/linkage/{candidate_id}/dismiss": {"reason": "x"},
-}
+    "POST /ui/linkage/runs": {
+        "agreement": "x", "proposer": "x", "partner": "x", "period_start": "x",
+        "period_end": "x", "field": "x", "legal_basis": "x",
+    },
+    "POST /ui/linkage/runs/{case_id}/accept": {"run": "x", "remarks": "x"},
+    "POST /ui/linkage/runs/{case_id}/refuse": {"run": "x", "ground": "x", "explanation": "x"},
+    "POST /ui/linkage/runs/{case_id}/send": {"run": "x"},
+    "POST /ui/linkage/runs/{case_id}/collect": {"run": "x"},
+}  # fmt: skip
 # What a refused input may add: a failed sign-in is written to the security log and counted
 # by the login throttle.
 LOGGED = ("exchange_security_event", "security_event", "officer_login_throttle")
@@ -160,7 +168,8 @@ BAD_FORMS = (
     b"a=1&a=2",
     b"username=%00&password=%00&action=%00&to=%00&question=%00&explanation=%00&withhold=%00"
     b"&ground=%00&case=%00&reason=%00&answer=%00&finding=%00&outcome=%00&agreement=%00"
-    b"&legal_basis=%00&surname=%00",
+    b"&legal_basis=%00&surname=%00&run=%00&remarks=%00&proposer=%00&partner=%00"
+    b"&period_start=%00&period_end=%00",
 )
 
 
@@ -494,6 +503,86 @@ CONSOLE_ROWS: dict[str, Row] = {
         ),
         G5=Check(candidate_decision_is_audited),
         G6=_na("the use case counts the request's person against the limits (G6 per kind)"),
+        G10=BAD_FORM,
+    ),
+    "GET /ui/linkage/runs": row(
+        CONSOLE,
+        G4=_na(
+            "lists runs by id, state, purpose, period, field names and candidates' counts: "
+            "a proposal names no person"
+        ),
+    ),
+    "POST /ui/linkage/runs": row(
+        CONSOLE,
+        G1=_na(
+            "the proposal leaves through casework.service.open_request and its outgoing "
+            "gate (G1 per message kind; tests/integration/linkage)"
+        ),
+        G5=Check(console_run_step_is_audited),
+        G6=_na(
+            "a proposal names fields and parameters, never a person: nothing counts "
+            "against the limits (its category holds no personal data)"
+        ),
+        G10=BAD_FORM,
+    ),
+    "POST /ui/linkage/runs/{case_id}/accept": row(
+        CONSOLE,
+        G1=_na("the acceptance leaves through casework's outgoing gate (G1 per message kind)"),
+        G5=Check(console_run_step_is_audited),
+        G10=BAD_FORM,
+    ),
+    "POST /ui/linkage/runs/{case_id}/refuse": row(
+        CONSOLE,
+        G1=_na("the refusal leaves through casework's outgoing gate (G1 per message kind)"),
+        G5=Check(console_run_step_is_audited),
+        G10=BAD_FORM,
+    ),
+    "POST /ui/linkage/runs/{case_id}/send": row(
+        CONSOLE,
+        G1=_na(
+            "the encodings go to the unit the run's agreement names only "
+            "(`linkage.party.unit_name`), over mutual TLS; tests/integration/linkage"
+        ),
+        G2=_na(
+            "the encodings hold only the run's agreed fields, keyed and hardened: no field "
+            "leaves in clear (tests/integration/linkage)"
+        ),
+        G3=_na("sends the encodings of our own citizens' register, never data a partner sent"),
+        G5=_na(
+            "the step's audit entry (counts only) is written by the use case of `migrex "
+            "linkage send`, checked against a real unit in "
+            "tests/integration/ui/test_ui_linkage_runs.py"
+        ),
+        G6=_na(
+            "encodings are no message of a category: the agreement's volume limits do not "
+            "apply to a run"
+        ),
+        G7=_na(
+            "our copy of the encodings is deleted once the unit holds it whole, a stale "
+            "one by the linkage job (`party.forget_stale_transfers`; tests/integration/"
+            "linkage)"
+        ),
+        G9=_na(
+            "sending again carries on where the unit stands (tests/integration/linkage/"
+            "test_linkage_transfer_killed.py)"
+        ),
+        G10=BAD_FORM,
+    ),
+    "POST /ui/linkage/runs/{case_id}/collect": row(
+        CONSOLE,
+        G4=_na(
+            "files the candidates and shows their counts only; a candidate's record is "
+            "shown on its own recorded page"
+        ),
+        G5=_na(
+            "the step's audit entry (counts only) is written by the use case of `migrex "
+            "linkage collect`, checked against a real unit in "
+            "tests/integration/ui/test_ui_linkage_runs.py"
+        ),
+        G7=_na(
+            "the candidates it files are kept and forgotten as the queue's are (the "
+            "linkage job; `migrex linkage candidates` row, G7)"
+        ),
         G10=BAD_FORM,
     ),
     "GET /": row(CONSOLE, G11=PUBLIC),

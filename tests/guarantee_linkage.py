@@ -1,6 +1,6 @@
-"""The checks of the guarantee matrix on the paths of linkage candidates: the `migrex linkage
-candidates|verify|dismiss` commands, the console's queue and candidate pages, and the linkage
-job's retention of candidates.
+"""The checks of the guarantee matrix on the paths of linkage candidates and runs: the `migrex
+linkage candidates|verify|dismiss` commands, the console's queue, candidate and runs pages,
+and the linkage job's retention of candidates.
 
 The scene's pair runs one accepted linkage run (Armenia proposes, Kazakhstan accepts) the
 first time a check needs it, and Armenia's citizens' register holds the man of
@@ -11,17 +11,21 @@ a candidate it asks about or dismisses is one no other check has decided.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
 
+from casework_steps import context, deliver, now
 from console_client import Browser
 from guarantee_matrix import APPROVER_PASSWORD, PLANTED, Scene
-from linkage_scenes import AM_PERSON, accepted_run, citizens, file
+from linkage_scenes import AGREEMENT, AM_PERSON, accepted_run, citizens, file
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
+from migrex.casework.service import open_review
 from migrex.ledger.tables import DisclosureRow
 from migrex.linkage.candidate_retention import forget_candidates
+from migrex.linkage.runs import LinkageNode, ProposeRun, propose_linkage_run
 from migrex.linkage.tables import CandidateRow
 from migrex.registry.refresh import Mode
 
@@ -155,3 +159,52 @@ def console_decision_is_audited(scene: Scene, path: str) -> None:
     response = browser.post(f"/ui/linkage/{candidate_id}/{step}", form=form, htmx=True)
     assert response.status_code == 204, response.text
     _decided(scene, before, candidate_id)
+
+
+# ---------------------------------------------------------------- the console's runs page
+
+
+def _a_proposal_in_review(scene: Scene) -> tuple[str, str]:
+    """Kazakhstan proposes a run to am-mcs, which files it and takes it into review: its case
+    id and run id, a case no other check acts on."""
+    pair = scene.pair
+    command = ProposeRun(AGREEMENT, "kz-mia", "am-mcs", date(2025, 1, 1), date(2025, 12, 31),
+                         "officer:bolat")  # fmt: skip
+    with pair.kz.unit_of_work() as uow:
+        proposed = propose_linkage_run(uow, LinkageNode(context(pair.kz), pair.kz_trust),
+                                       command, now())  # fmt: skip
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    with pair.am.unit_of_work() as uow:
+        open_review(uow, proposed.case_id, "officer:test", now())
+    return proposed.case_id, proposed.run_id
+
+
+def console_run_step_is_audited(scene: Scene, path: str) -> None:
+    """G5: proposing a run, accepting a partner's or refusing it from the runs page leaves a
+    leaf under the officer's name, in the step's commit."""
+    browser = _browser(scene)
+    step = path.rsplit("/", 1)[1]
+    if step == "runs":
+        url = "/ui/linkage/runs"
+        form: dict[str, object] = {
+            "agreement": AGREEMENT, "proposer": "am-mcs", "partner": "kz-mia",
+            "period_start": "2025-01-01", "period_end": "2025-12-31",
+        }  # fmt: skip
+    else:
+        case_id, run_id = _a_proposal_in_review(scene)
+        url = f"/ui/linkage/runs/{case_id}/{step}"
+        ground = next(iter(scene.node.agreements[AGREEMENT].refusal_grounds))
+        form = {"run": run_id} | (
+            {"ground": ground, "explanation": "not this year"} if step == "refuse" else {}
+        )
+    before = len(_leaves(scene))
+    response = browser.post(url, form=form, htmx=True)
+    assert response.status_code == 200, response.text
+    if step == "runs":
+        found = re.search(r'href="/ui/cases/([^"]+)"', response.text)
+        assert found is not None, response.text
+        case_id = found.group(1)
+    new = _leaves(scene)[before:]
+    assert any(leaf.actor == "officer:every-role" and leaf.kind is LeafKind.DECISION
+               and (leaf.reference or "").startswith(f"case:{case_id}:send:")
+               for leaf in new), new  # fmt: skip

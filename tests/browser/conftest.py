@@ -32,6 +32,7 @@ from factories import employment, person_present, write_csv
 from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.casework.tables import CaseRow
 from migrex.demo.workspace import Workspace
+from migrex.directory.demo import DemoUnitSpec
 from migrex.exchange.processes import NodeProcess, free_port
 from migrex.node import Node
 from migrex.officers.model import Role
@@ -39,6 +40,7 @@ from migrex.officers.service import add_officer
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries
 from migrex.settings import load_settings
+from migrex.synth import generate, write_population
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -145,15 +147,31 @@ def console_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsolePa
 
 
 @contextmanager
-def consoles(root: Path, agreement_file: Path) -> Iterator[ConsolePair]:
-    """Both nodes running under `agreement_file`, until the block ends."""
+def consoles(
+    root: Path, agreement_file: Path, *, linkage_unit: str | None = None
+) -> Iterator[ConsolePair]:
+    """Both nodes running under `agreement_file`, until the block ends; with `linkage_unit`,
+    also that linkage unit of the agreement as its own `migrex serve` (hosted by Kazakhstan),
+    and both citizens' registers of a synthetic population imported."""
     workspace = Workspace(root / "ws")
     ports = {state: free_port() for state in OFFICERS}
     officer_ports = {state: free_port() for state in OFFICERS}
+    units = [DemoUnitSpec("kz-am-2024", linkage_unit, "KZ", f"{linkage_unit}-node", free_port())
+             ] if linkage_unit else []  # fmt: skip
     workspace.create({s: [agreement_file] for s in OFFICERS}, {"kz-am-2024": ("KZ", "AM")}, ports,
-                     officer_ports=officer_ports)  # fmt: skip
+                     officer_ports=officer_ports, units=units,
+                     agreement_files={"kz-am-2024": agreement_file})  # fmt: skip
     pair = ConsolePair({})
     try:
+        for unit in units:
+            unit_node = Node(load_settings(workspace.unit_config(unit)))
+            migrated.upgrade(unit_node.engine)
+            unit_node.close()
+            process = NodeProcess(workspace.unit_config(unit), unit.port,
+                                  workspace.root / "unit-serve.log")  # fmt: skip
+            pair.processes.append(process.start())
+        if units:
+            write_population(generate(10_000, seed=11), root / "synth", "parquet")
         for state, (authority, officers) in OFFICERS.items():
             config = workspace.node_config(state)
             node = Node(load_settings(config))
@@ -162,6 +180,11 @@ def consoles(root: Path, agreement_file: Path) -> Iterator[ConsolePair]:
                 _add_officer(node, username, [(r, authority) for r in roles])
             if state == "KZ":
                 _registries(node, root)
+            if units:
+                with node.unit_of_work() as uow:
+                    citizens = root / "synth" / state / "citizens.parquet"
+                    import_registries(uow, [(Kind.CITIZENS, citizens)], state=state,
+                                      actor="test")  # fmt: skip
             process = NodeProcess(config, ports[state], workspace.node_dir(state) / "serve.log")
             pair.processes.append(process.start())
             _wait_listening(officer_ports[state])

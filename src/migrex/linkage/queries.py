@@ -7,12 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 
 from migrex.casework.context import NodeContext
-from migrex.casework.tables import CaseRow
-from migrex.linkage.candidate_rules import BANDS, CandidateInvalid, CandidateNotFound
-from migrex.linkage.runs import LINKAGE_CATEGORY, Run, run_of
+from migrex.casework.messages import MessageInvalid
+from migrex.casework.tables import CaseMessageRow, CaseRow
+from migrex.linkage.candidate_rules import (
+    BANDS,
+    CandidateInvalid,
+    CandidateNotFound,
+    CandidateState,
+)
+from migrex.linkage.runs import LINKAGE_CATEGORY, Run, run_from
 from migrex.linkage.tables import CandidateRow
 from migrex.uow import UnitOfWork
 
@@ -22,15 +28,69 @@ def linkage_runs(
 ) -> list[Run]:
     """The runs proposed by or to `authority` (every hosted one when None), newest first.
     A proposal names fields and parameters, never a person: reading one discloses nothing."""
+    return _runs(uow, node, None if authority is None else [authority], limit)
+
+
+def _runs(
+    uow: UnitOfWork, node: NodeContext, authorities: Sequence[str] | None, limit: int
+) -> list[Run]:
+    """The runs of `authorities` (all when None), newest first: the cases, then their
+    opening messages, in two queries whatever the number of runs."""
     query = (
-        select(CaseRow.id)
+        select(CaseRow)
         .where(CaseRow.category == LINKAGE_CATEGORY)
         .order_by(CaseRow.opened_at.desc(), CaseRow.id.desc())
         .limit(limit)
     )
-    if authority is not None:
-        query = query.where(CaseRow.our_authority == authority)
-    return [run_of(uow, node, case_id) for case_id in uow.session.scalars(query)]
+    if authorities is not None:
+        query = query.where(CaseRow.our_authority.in_(list(authorities)))
+    cases = list(uow.session.scalars(query))
+    if not cases:
+        return []
+    first = (
+        select(func.min(CaseMessageRow.id))
+        .where(CaseMessageRow.case_id.in_([c.id for c in cases]))
+        .group_by(CaseMessageRow.case_id)
+    )
+    openings = {m.case_id: m for m in uow.session.scalars(
+        select(CaseMessageRow).where(CaseMessageRow.id.in_(first)))}  # fmt: skip
+    runs = []
+    for case_row in cases:
+        opening = openings.get(case_row.id)
+        if opening is None:
+            raise MessageInvalid(f"case {case_row.id} has no message")
+        runs.append(run_from(uow, node, case_row, opening))
+    return runs
+
+
+@dataclass(frozen=True)
+class RunLine:
+    """A run as the console lists it: its case and terms, and how many of its candidates
+    were filed here and are still open. Counts only: no candidate is named."""
+
+    run: Run
+    candidates: int
+    open_candidates: int
+
+
+def run_lines(
+    uow: UnitOfWork, node: NodeContext, authorities: Sequence[str], limit: int = 200
+) -> list[RunLine]:
+    """The runs of `authorities`, newest first, each with its candidates' counts."""
+    runs = _runs(uow, node, authorities, limit)
+    counts = {
+        case_id: (total, still_open)
+        for case_id, total, still_open in uow.session.execute(
+            select(
+                CandidateRow.run_case_id,
+                func.count(),
+                func.count(case((CandidateRow.state == CandidateState.OPEN, 1))),
+            )
+            .where(CandidateRow.run_case_id.in_([r.case.id for r in runs]))
+            .group_by(CandidateRow.run_case_id)
+        )
+    }
+    return [RunLine(run, *counts.get(run.case.id, (0, 0))) for run in runs]
 
 
 @dataclass(frozen=True)

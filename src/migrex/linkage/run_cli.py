@@ -1,8 +1,9 @@
 """`migrex linkage propose|accept|runs`: a linkage run as casework, acting as a named officer.
 
 The officer's token is authenticated and the action checked against the permission table in
-the unit of work the use case runs in, as `migrex case` does: proposing needs what opening and
-sending a request needs, accepting what deciding an incoming request needs. Refusing a run is
+the unit of work the use case runs in (`linkage.run_steps`, which the console's runs page
+calls too): proposing needs what opening and sending a request needs, accepting what
+deciding an incoming request needs. Refusing a run is
 `migrex case refuse`, with the agreement's grounds, as for any request.
 """
 
@@ -15,22 +16,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from migrex.casework.decision_cli import acting_on_case
 from migrex.console import out
 from migrex.context import node_from
 from migrex.exchange.trust import load_trust
 from migrex.linkage.queries import linkage_runs
-from migrex.linkage.runs import (
-    LinkageNode,
-    ProposeRun,
-    Run,
-    accept_linkage_run,
-    linkage_node,
-    propose_linkage_run,
-)
+from migrex.linkage.run_steps import accept_as, propose_as
+from migrex.linkage.runs import LinkageNode, ProposeRun, Run, linkage_node
 from migrex.node import Node
-from migrex.officers.cli_identity import Token, acting, signed_in
-from migrex.officers.model import Action, authorities_for, require
+from migrex.officers.cli_identity import Token, signed_in
+from migrex.officers.model import Action, authorities_for
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -78,12 +72,11 @@ def propose_command(
     node = node_from(ctx)
     runs = _linkage_node(node)
     with node.unit_of_work() as uow:
-        officer = acting(uow, token, Action.CREATE_REQUEST, proposer)
-        require(officer, Action.SEND_REQUEST, proposer)
+        officer = signed_in(uow, token)
         command = ProposeRun(agreement, proposer, partner, first, last, officer.actor,
                              fields=tuple(field or ()), threshold=threshold,
                              legal_basis=legal_basis)  # fmt: skip
-        proposed = propose_linkage_run(uow, runs, command, _now())
+        proposed = propose_as(uow, runs, officer, command, _now())
     out.print(f"run {proposed.run_id} proposed: case {proposed.case_id}, "
               f"message {proposed.message_id} queued")  # fmt: skip
     for flag in proposed.flags:
@@ -101,9 +94,8 @@ def accept_command(
     node = node_from(ctx)
     runs = _linkage_node(node)
     with node.unit_of_work() as uow:
-        officer, _case = acting_on_case(uow, token, case_id, Action.DECIDE)
-        accepted = accept_linkage_run(uow, runs, case_id, actor=officer.actor, now=_now(),
-                                      remarks=remarks)  # fmt: skip
+        officer = signed_in(uow, token)
+        accepted = accept_as(uow, runs, officer, case_id, now=_now(), remarks=remarks)
     out.print(f"run {accepted.run_id} accepted: message {accepted.message_id} queued")
 
 

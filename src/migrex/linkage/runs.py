@@ -152,12 +152,17 @@ def run_of(uow: UnitOfWork, node: NodeContext, case_id: str) -> Run:
     """The run case `case_id` holds; NotFound for no case, MessageInvalid for a case that is
     no linkage run."""
     case = load_case(uow, case_id)
-    opening = opening_of(uow, case.id)
+    return run_from(uow, node, case, opening_of(uow, case.id))
+
+
+def run_from(uow: UnitOfWork, node: NodeContext, case: CaseRow, opening: CaseMessageRow) -> Run:
+    """The run of `case`, whose opening message is `opening`; MessageInvalid unless that is a
+    run's proposal."""
     if opening.type != PROPOSAL:
-        raise MessageInvalid(f"case {case_id} is not a linkage run")
+        raise MessageInvalid(f"case {case.id} is not a linkage run")
     proposal = parse_body(opening.type, body_of(uow, node, opening))
     if not isinstance(proposal, LinkageRunProposal):  # parse_body returns the type's model
-        raise MessageInvalid(f"case {case_id} is not a linkage run")
+        raise MessageInvalid(f"case {case.id} is not a linkage run")
     return Run(case, proposal)
 
 

@@ -5,7 +5,8 @@ Sending encodes the node's own citizens' register (or a register file of the sam
 `--register`) and uploads it; it needs what deciding on the run needs. Run it again after a
 failure and it carries on where the unit stands. Collecting files our candidates for officers
 once the unit has compared the run; it needs what seeing the authority's personal data needs,
-since candidates are our own citizens.
+since candidates are our own citizens. Both steps are `linkage.run_steps`' use cases, which
+the console's runs page calls too.
 """
 
 from __future__ import annotations
@@ -17,19 +18,15 @@ from typing import Annotated
 
 import typer
 
-from migrex.casework.decision_cli import acting_on_case
 from migrex.console import out
 from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.exchange.trust import load_trust
-from migrex.linkage.own_register import national_ids, own_citizens
-from migrex.linkage.party import collect_candidates, send_encodings, unit_name
-from migrex.linkage.records import read_register
-from migrex.linkage.runs import linkage_node, run_of
+from migrex.linkage.run_steps import collect_as, send_as
+from migrex.linkage.runs import linkage_node
 from migrex.linkage.unit_client import ResultNotReady, UnitClient, unit_address
 from migrex.linkage.unit_witness import unit_parties, witness_unit_log
-from migrex.officers.cli_identity import Token
-from migrex.officers.model import Action
+from migrex.officers.cli_identity import Token, signed_in
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -47,13 +44,8 @@ def send_command(
     node = node_from(ctx)
     party = linkage_node(node, load_trust(node.settings, node.agreements))
     with node.unit_of_work() as uow:
-        officer, _case = acting_on_case(uow, token, case_id, Action.DECIDE)
-        run = run_of(uow, party.casework, case_id)
-        records = read_register(register) if register else own_citizens(uow.session)
-        address = unit_address(party.trust, run.case.agreement_id, unit_name(party, run))
-        with UnitClient(address) as client:
-            sent = send_encodings(uow, party, case_id, register=records, client=client,
-                                  actor=officer.actor, now=datetime.now(UTC))  # fmt: skip
+        officer = signed_in(uow, token)
+        sent = send_as(uow, party, officer, case_id, now=datetime.now(UTC), register=register)
     state = "whole at the unit" if sent.complete else "not yet whole: send again to carry on"
     out.print(f"run {sent.run_id}: {sent.records} records sent, {state}")
 
@@ -74,14 +66,8 @@ def collect_command(
     deadline = time.monotonic() + wait
     while True:
         with node.unit_of_work() as uow:
-            officer, _case = acting_on_case(uow, token, case_id, Action.VIEW_PERSONAL_DATA)
-            run = run_of(uow, party.casework, case_id)
-            address = unit_address(party.trust, run.case.agreement_id, unit_name(party, run))
-            with UnitClient(address) as client:
-                found = collect_candidates(
-                    uow, party, case_id, national_ids=lambda: list(national_ids(uow.session)),
-                    client=client, actor=officer.actor, now=datetime.now(UTC),
-                )  # fmt: skip
+            officer = signed_in(uow, token)
+            found = collect_as(uow, party, officer, case_id, now=datetime.now(UTC))
         if found is not None or time.monotonic() >= deadline:
             break
         time.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))

@@ -12,6 +12,7 @@ from migrex.ui import (
     disclosures,
     leads,
     linkage,
+    linkage_runs,
     queues,
     requests,
     search,
@@ -20,6 +21,8 @@ from migrex.ui import (
 )
 
 router = APIRouter()
+# The runs page before the candidates': `/ui/linkage/runs` would otherwise be taken for a
+# candidate's page, whose id is a number, and refused as one.
 for part in (assets, signin, queues, cases, requests, search, audit, disclosures, admin,
-             statistics, leads, linkage):  # fmt: skip
+             statistics, leads, linkage_runs, linkage):  # fmt: skip
     router.include_router(part.router)

@@ -139,6 +139,9 @@ def menu(officer: Officer) -> dict[str, bool]:
         "leads": any(may(officer, Action.VIEW_LEADS, a) for a in authorities),
         # The officers who work the queue: those who may ask the partner about a candidate.
         "linkage": any(may(officer, Action.CREATE_REQUEST, a) for a in authorities),
+        # The runs page lists the runs of the authorities whose cases the officer sees, and
+        # offers each the steps the officer's roles allow.
+        "linkage_runs": any(may(officer, Action.VIEW_CASE, a) for a in authorities),
         "audit": may(officer, Action.VIEW_AUDIT, None),
         "ledger": any(may(officer, Action.VIEW_DISCLOSURES, a) for a in authorities),
         "subject_report": any(may(officer, Action.SUBJECT_REPORT, a) for a in authorities),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from casework_steps import context, deliver, now, partner_sends, state
 from migrex.audit.leaves import AuditLeaf
@@ -17,7 +17,7 @@ from migrex.casework.service import open_review, refuse
 from migrex.envelope import new_message_id
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import InboxMessage, OutboxMessage
-from migrex.linkage.queries import linkage_runs
+from migrex.linkage.queries import linkage_runs, run_lines
 from migrex.linkage.runs import (
     LinkageNode,
     ProposeRun,
@@ -153,3 +153,35 @@ def test_an_acceptance_of_another_run_is_quarantined_and_the_run_stays_unaccepte
         with pytest.raises(NotPermitted):
             run_key(uow, kz(pair), proposed.case_id, actor="officer:bolat", now=now())
     assert state(pair.kz, proposed.case_id) != CaseState.ANSWERED
+
+
+def test_listing_runs_reads_as_many_queries_for_many_runs_as_for_few(pair: Pair) -> None:
+    """The runs page and `migrex linkage runs` list up to 200 runs: each run must not cost
+    queries of its own (on PostgreSQL 200 runs took over a second that way)."""
+
+    def queries_listing(runs: int) -> int:
+        for _ in range(runs - len(_listed(pair))):
+            command = ProposeRun(AGREEMENT, "am-mcs", "kz-mia", date(2025, 1, 1),
+                                 date(2025, 12, 31), "officer:anna")  # fmt: skip
+            with pair.am.unit_of_work() as uow:
+                propose_linkage_run(uow, am(pair), command, now())
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(pair.am.engine, "before_cursor_execute", count)
+        try:
+            with pair.am.unit_of_work() as uow:
+                lines = run_lines(uow, context(pair.am), ["am-mcs"])
+        finally:
+            event.remove(pair.am.engine, "before_cursor_execute", count)
+        assert len(lines) == runs
+        return len(statements)
+
+    assert queries_listing(2) == queries_listing(12)
+
+
+def _listed(pair: Pair) -> list[object]:
+    with pair.am.unit_of_work() as uow:
+        return list(linkage_runs(uow, context(pair.am)))

@@ -17,10 +17,13 @@
     }
   });
 
-  // A refused htmx request shows the error fragment the node sent (htmx swaps 2xx only).
+  // A refused htmx request shows the error fragment the node sent (htmx swaps 2xx only):
+  // every 4xx, and a 5xx the node explained in a page (a partner or the linkage unit out of
+  // reach), not a bare server error.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var status = event.detail.xhr.status;
-    if (status >= 400 && status < 500) {
+    var type = event.detail.xhr.getResponseHeader("Content-Type") || "";
+    if ((status >= 400 && status < 500) || (status >= 502 && type.indexOf("text/html") === 0)) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
