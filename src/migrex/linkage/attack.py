@@ -345,13 +345,16 @@ class Scene:
     people: Bools | None = None
     """Which encodings are people, when decoys are among them (all, when None): only
     people count as re-identified, and only among people."""
+    source: Register | None = None
+    """The register the encoded people are drawn from, as the party holds it: its decoys
+    are recombined from it (from the encoded register itself when None)."""
 
     def with_decoys(self, per_record: float, rng: np.random.Generator) -> Scene:
         """The scene with `per_record` decoys per record mixed into the encoded register
-        (`linkage.decoys`); the attacker's list holds none of them."""
-        mixed, origin = with_decoys(self.encoded, per_record, rng)
+        (`linkage.decoys`), drawn from `source`; the attacker's list holds none of them."""
+        mixed, origin = with_decoys(self.encoded, per_record, rng, source=self.source)
         rows = np.where(origin >= 0, self.rows[np.maximum(origin, 0)], -1).astype(np.int64)
-        return Scene(mixed, self.attacker, rows, origin >= 0)
+        return Scene(mixed, self.attacker, rows, origin >= 0, self.source)
 
 
 def scene(population: Register, *, size: int, overlap: float, seed: int) -> Scene:
@@ -365,7 +368,7 @@ def scene(population: Register, *, size: int, overlap: float, seed: int) -> Scen
     theirs = rng.permutation(np.concatenate([held[:shared], order[size : 2 * size - shared]]))
     where = {int(p): i for i, p in enumerate(theirs.tolist())}
     rows = np.array([where.get(int(p), -1) for p in held.tolist()], dtype=np.int64)
-    return Scene(_take(population, held), _take(population, theirs), rows)
+    return Scene(_take(population, held), _take(population, theirs), rows, source=population)
 
 
 def one_salt_group(population: Register, *, size: int, seed: int, sex: str = "M") -> Scene:
@@ -385,7 +388,9 @@ def one_salt_group(population: Register, *, size: int, seed: int, sex: str = "M"
         birth = pa.array([_GROUP_DATE] * len(register), pa.string())
         return Register(register.columns | {"birth_date": birth})
 
-    return Scene(dated(setting.encoded), dated(setting.attacker), setting.rows)
+    # The party's decoys that land in the group: names of anyone of the sex, the group's date.
+    return Scene(dated(setting.encoded), dated(setting.attacker), setting.rows,
+                 source=dated(people))  # fmt: skip
 
 
 _GROUP_DATE = "1980-06-15"

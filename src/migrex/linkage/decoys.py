@@ -128,18 +128,21 @@ def decoys(register: Register, count: int, rng: np.random.Generator) -> Register
 
 
 def with_decoys(
-    register: Register, per_record: float, rng: np.random.Generator | None = None
-) -> tuple[Register, Ints]:
+    register: Register, per_record: float, rng: np.random.Generator | None = None,
+    source: Register | None = None,
+) -> tuple[Register, Ints]:  # fmt: skip
     """The register with `per_record` decoys per record mixed in at random places, and for
     each row the register's row it is (-1 for a decoy). The register as it is for 0. The
-    same `rng` state gives the same decoys in the same places."""
+    same `rng` state gives the same decoys in the same places. Decoys are recombined from
+    `source` (default: the register itself; the attack harness draws them, as a party
+    does, from the whole register a part of it is drawn from)."""
     if not 0 <= per_record <= MAX_PER_RECORD:
         raise ValueError(f"decoys per record must lie between 0 and {MAX_PER_RECORD}")
     count = round(per_record * len(register))
     if count == 0:
         return register, np.arange(len(register), dtype=np.int64)
     rng = rng or np.random.default_rng(secrets.randbits(128))
-    made = decoys(register, count, rng)
+    made = decoys(register if source is None else source, count, rng)
     order = rng.permutation(len(register) + count)
     taken = pa.array(order)
     mixed = {

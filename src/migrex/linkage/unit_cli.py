@@ -73,7 +73,8 @@ def collect_command(
         time.sleep(min(5.0, max(deadline - time.monotonic(), 0.1)))
     if found is None:
         raise ResultNotReady(f"run case {case_id}: the unit is comparing or awaits a party")
-    missing = f", {found.unresolved} not in our register" if found.unresolved else ""
+    missing = (f", {found.unresolved} dropped (our decoys, or citizens no longer in our register)"
+               if found.unresolved else "")  # fmt: skip
     out.print(f"run {found.run_id}: {len(found.candidates)} candidates filed{missing}")
 
 

@@ -72,14 +72,20 @@ def test_the_unit_finds_the_planted_dual_citizens_and_keeps_nothing(linked: Link
     send(linked, "AM", case_id)
     kz, am = collect(linked, "KZ", case_id), collect(linked, "AM", case_id)
 
-    # One pair id per pair, the same at both sides; each side holds only its own ids.
+    # One pair id per pair, the same at both sides; each side holds only its own ids. A pair
+    # one side holds alone pairs its person with the other side's decoy, which the decoy's
+    # owner dropped as no one: rare, and wrong for the side that holds it.
     kz_by_pair = {c.pair_id: c.national_id for c in kz.candidates}
     am_by_pair = {c.pair_id: c.national_id for c in am.candidates}
-    assert kz_by_pair.keys() == am_by_pair.keys()
-    found = {(kz_by_pair[p], am_by_pair[p]) for p in kz_by_pair}
+    both = kz_by_pair.keys() & am_by_pair.keys()
+    alone = kz_by_pair.keys() ^ am_by_pair.keys()
+    # Our unresolved pseudonyms: our decoys, paired with the partner's people or decoys.
+    assert kz.unresolved >= len(am_by_pair.keys() - both)
+    assert am.unresolved >= len(kz_by_pair.keys() - both)
+    found = {(kz_by_pair[p], am_by_pair[p]) for p in both}
     truth = linked.truth()
     hits = len(found & truth)
-    assert hits / len(found) >= 0.95, (hits, len(found))
+    assert hits / (len(found) + len(alone)) >= 0.95, (hits, len(found), len(alone))
     assert hits / len(truth) >= 0.95, (hits, len(truth))
     assert {c.band for c in kz.candidates} <= {"strong", "probable", "possible"}
 

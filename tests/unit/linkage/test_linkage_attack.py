@@ -162,7 +162,7 @@ def test_no_attack_is_handed_a_key() -> None:
         "filters", "setting", "salt", "layout", "progress",
     ]  # fmt: skip
     # What the scene hands over is registers and the truth only the harness reads.
-    assert set(Scene.__dataclass_fields__) == {"encoded", "attacker", "rows", "people"}
+    assert set(Scene.__dataclass_fields__) == {"encoded", "attacker", "rows", "people", "source"}
 
 
 def test_the_frequency_attack_works_under_any_run_key() -> None:
