@@ -36,6 +36,7 @@ from migrex.linkage.runs import (
 )
 from migrex.linkage.tables import CandidateRow
 from migrex.linkage.unit_client import UnitClient, unit_address
+from migrex.linkage.unit_witness import unit_parties, witness_unit_log
 from migrex.node import Node
 from migrex.officers.model import Officer, Role
 from migrex.officers.service import add_officer, list_officers
@@ -113,8 +114,9 @@ def _send_and_collect(
             sent = send_encodings(uow, parties[state], case_id, register=own_citizens(uow.session),
                                   client=client, actor=f"officer:{OFFICER}",
                                   now=datetime.now(UTC))  # fmt: skip
-        out.print(f"  {PARTIES[state]} sends {sent.records:,} encoded records to {unit}: "
-                  f"{'whole' if sent.complete else 'incomplete'}")  # fmt: skip
+        whole = "whole" if sent.complete else "incomplete"
+        out.print(f"  {PARTIES[state]} sends {sent.records:,} encoded records to {unit} (its "
+                  f"citizens and as many decoys): {whole}")  # fmt: skip
     collected: dict[str, int] = {}
     for state, node in nodes.items():
 
@@ -132,6 +134,12 @@ def _send_and_collect(
         _wait(collect, timeout=300)
         out.print(f"  {PARTIES[state]} collects {collected.get(state, 0):,} candidates of its own; "
                   "the unit deletes the encodings and, on receipt, the result")  # fmt: skip
+    for state, node in nodes.items():
+        [party] = [p for p in unit_parties(node, parties[state].trust) if p.unit == unit]
+        with node.unit_of_work() as uow, _client(parties[state], unit) as client:
+            seen = witness_unit_log(uow, parties[state].trust, party, client, datetime.now(UTC))
+        out.print(f"  {PARTIES[state]} witnesses the unit's log: checked and cosigned at "
+                  f"{seen.size} entries, its deletions included")  # fmt: skip
     return collected
 
 
