@@ -19,6 +19,7 @@ import base64
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import func, select
@@ -46,6 +47,9 @@ from migrex.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
+# A consistency proof holds at most about twice the log's height in hashes.
+_MAX_PROOF = 128
+
 
 @dataclass(frozen=True)
 class UnitParty:
@@ -61,6 +65,31 @@ class Witnessed:
     origin: str
     size: int
     previous: int  # the size we had cosigned before (0: none; `size`: nothing new)
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """The unit's answer, read strictly: whatever it holds, nothing is believed until the
+    note verifies, and a malformed answer is refused as one."""
+
+    origin: str
+    authority: str
+    kid: str
+    size: int
+    note: str
+    proof: list[bytes]
+
+    @classmethod
+    def of(cls, answer: dict[str, Any]) -> _Shown:
+        try:
+            proof = answer["proof"]
+            if not isinstance(proof, list) or len(proof) > _MAX_PROOF:
+                raise ValueError("proof")
+            return cls(str(answer["origin"]), str(answer["authority"]), str(answer["kid"]),
+                       int(answer["size"]), str(answer["note"]),
+                       [base64.b64decode(str(node), validate=True) for node in proof])  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            raise NoteRejected("the unit's checkpoint is not well formed") from None
 
 
 def unit_parties(node: Node, trust: Trust) -> list[UnitParty]:
@@ -96,23 +125,21 @@ def witness_unit_log(
     unit (or not of its log); SplitView, after noting it in the security log, for one that
     contradicts what we cosigned before."""
     agreement_id, unit, authority = party.agreement_id, party.unit, party.authority
-    shown = client.checkpoint(0)
-    origin = str(shown.get("origin"))
-    if origin not in _unit_origins(trust, agreement_id, unit) or shown.get("authority") != unit:
+    shown = _Shown.of(client.checkpoint(0))
+    if shown.origin not in _unit_origins(trust, agreement_id, unit) or shown.authority != unit:
         raise NoteRejected(f"the checkpoint shown is not of the log of {unit}")
-    before = _latest(uow, origin)
-    if before == int(shown["size"]):
+    origin, before = shown.origin, _latest(uow, shown.origin)
+    if before == shown.size:
         return Witnessed(origin, before, before)  # cosigned already: nothing new to check
     if before:
-        shown = client.checkpoint(before)
-    key = trust.resolve_signing_key(unit, str(shown["kid"]), now)
+        shown = _Shown.of(client.checkpoint(before))
+    key = trust.resolve_signing_key(unit, shown.kid, now)
     if key is None:
-        raise NoteRejected(f"{unit} has no signing key {shown['kid']!r} in the directory")
-    proof = [base64.b64decode(node, validate=True) for node in shown["proof"]]
+        raise NoteRejected(f"{unit} has no signing key {shown.kid!r} in the directory")
     ours = trust.signing_key(authority, now)
     savepoint = uow.session.begin_nested()
     try:
-        cosigned = witness(uow.session, str(shown["note"]), proof,
+        cosigned = witness(uow.session, shown.note, shown.proof,
                            origin_verifier_key=verifier_key(origin, ed25519_public_key(key)),
                            our_key_name=authority, our_private_key=ed25519_private_key(ours),
                            now=now)  # fmt: skip
@@ -130,7 +157,7 @@ def witness_unit_log(
         savepoint.rollback()
         raise
     savepoint.commit()
-    size = int(shown["size"])
+    size = shown.size
     record(uow.session, events.checkpoint_cosigned(at=now, authority=authority, origin=origin,
                                                    size=size))  # fmt: skip
     uow.commit()

@@ -143,3 +143,28 @@ def test_a_cosignature_that_does_not_verify_is_refused_by_the_unit(linked: Linke
         with pytest.raises(UnitRefused):
             client.cosign({"authority": "kg-mvd", "kid": "x", "size": 1, "note": "x"})
     assert _count(linked.unit, AuditCosignature) == 0
+
+
+class _Garbled:
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+
+    def checkpoint(self, since: int) -> dict[str, Any]:
+        return self.answer
+
+    def cosign(self, cosignature: dict[str, Any]) -> None:
+        raise AssertionError("a refused checkpoint is never cosigned")
+
+
+@pytest.mark.parametrize("answer", [
+    {}, {"origin": 1}, {"origin": "x", "authority": UNIT, "kid": "k", "size": "many",
+                        "note": "n", "proof": []},
+    {"origin": "x", "authority": UNIT, "kid": "k", "size": 1, "note": "n", "proof": ["%%"]},
+    {"origin": "x", "authority": UNIT, "kid": "k", "size": 1, "note": "n", "proof": "AAAA"},
+], ids=["empty", "no-fields", "size", "proof-encoding", "proof-type"])  # fmt: skip
+def test_a_malformed_answer_of_the_unit_is_refused_and_changes_nothing(
+    linked: Linked, answer: dict[str, Any]
+) -> None:
+    with pytest.raises(NoteRejected):
+        _witness(linked, _Garbled(answer))
+    assert _count(linked.pair.kz, AuditWitnessed) == 0
