@@ -80,7 +80,11 @@ class InboxMessage(Base):
     __tablename__ = "exchange_inbox"
     # The filing clerk's look for messages waiting (status new, oldest first) at every round:
     # without it, each round read every message ever received before the waiting ones.
-    __table_args__ = (Index("ix_exchange_inbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_exchange_inbox_status_id", "status", "id"),
+        # The answer to a message we sent (a witness's cosignature): `witness.sending`.
+        Index("ix_exchange_inbox_in_reply_to", "in_reply_to"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from joserfc.jwk import OKPKey
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from migrex.audit.checkpoint import NoteRejected, ed25519_private_key, ed25519_public_key
@@ -77,6 +77,16 @@ class _LastExchange:
         return sorted({size for size in sizes if isinstance(size, int)})[:_MAX_HEAD_PROOFS]
 
 
+def answer_to(message_id: str, witness_authority: str) -> Select[str]:
+    """The witness's answer to our checkpoint `message_id`: found by the inbox's reply index,
+    as the round runs every few seconds and the inbox keeps every message received."""
+    return select(InboxMessage.body).where(
+        InboxMessage.in_reply_to == message_id,
+        InboxMessage.type == COSIGNATURE,
+        InboxMessage.sender == witness_authority,
+    )
+
+
 def _last_exchange(
     session: Session, signer: LogSigner, witness_authority: str
 ) -> _LastExchange | None:
@@ -93,13 +103,7 @@ def _last_exchange(
     ).first()
     if sent is None:
         return None
-    answer = session.scalars(
-        select(InboxMessage.body).where(
-            InboxMessage.type == COSIGNATURE,
-            InboxMessage.sender == witness_authority,
-            InboxMessage.in_reply_to == sent.message_id,
-        )
-    ).first()
+    answer = session.scalars(answer_to(sent.message_id, witness_authority)).first()
     body = json.loads(sent.body)
     return _LastExchange(int(body["size"]), None if answer is None else json.loads(answer),
                          body.get("recovery"))  # fmt: skip

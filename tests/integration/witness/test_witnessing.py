@@ -20,6 +20,7 @@ from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.witness.node import LogSigner, witnessing_node
+from migrex.witness.sending import answer_to
 from nodes import Pair
 
 
@@ -115,3 +116,16 @@ def test_a_checkpoint_signed_by_an_unknown_key_is_refused(pair: Pair) -> None:
             select(SecurityEvent).where(SecurityEvent.reason == "audit-refused")).all()  # fmt: skip
         assert not uow.session.scalars(select(AuditWitnessed)).all()
     assert len(refused) == 1 and json.dumps(refused[0].detail)
+
+
+def test_the_answer_to_a_checkpoint_is_found_by_the_reply_index(pair: Pair) -> None:
+    # Every witnessing round looks up the answer to its last checkpoint; the inbox keeps every
+    # message received for the retention period, so the look must not read them all.
+    statement = answer_to(new_message_id(now()), "am-mcs")
+    compiled = statement.compile(dialect=pair.kz.engine.dialect)
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    with pair.kz.engine.connect() as connection:
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", params
+        ))  # fmt: skip
+    assert "ix_exchange_inbox_in_reply_to" in plan, plan
