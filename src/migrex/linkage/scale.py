@@ -9,6 +9,9 @@ block by the number of copies and the pairs by its square). Names repeat across 
 they do in any national register. Each party's register is encoded a million records at a
 time into one preallocated array, so memory holds the encodings, not the names.
 
+With the runs' decoys (`--decoys`, one per record) the unit holds twice the records of each
+side, and the registers are grown to that.
+
 Printed: the sizes, seconds per phase, comparisons made, pairs found, the peak resident
 memory (and the peak while the synthetic world was generated, before any of the unit's
 work), and with `--growth` the same at a tenth and a third of the size, to show how the time
@@ -29,6 +32,7 @@ import pyarrow as pa
 import typer
 
 from migrex.console import err, progress_bar
+from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD
 from migrex.linkage.encoder import LAYOUT, Encoded, Tokens
 from migrex.linkage.evaluation import compare, encode
 from migrex.linkage.keys import KEY_BYTES
@@ -123,20 +127,30 @@ def measure(left: int, right: int, persons: int, seed: int) -> dict[str, Any]:
 
 
 def run(
+    *,
     left: Annotated[
-        int, typer.Option(min=1000, help="records of the larger register")
+        int, typer.Option(min=1000, help="citizens of the larger register")
     ] = 20_000_000,
-    right: Annotated[int, typer.Option(min=1000, help="records of the smaller")] = 3_000_000,
+    right: Annotated[int, typer.Option(min=1000, help="citizens of the smaller")] = 3_000_000,
     persons: Annotated[
         int, typer.Option(min=10_000, help="the synthetic world the registers are grown from")
     ] = 1_000_000,
     growth: Annotated[bool, typer.Option(help="also a tenth and a third of the size")] = False,
     seed: Annotated[int, typer.Option(min=0)] = 2024,
+    decoys: Annotated[
+        float, typer.Option(min=0.0, max=MAX_PER_RECORD, help="decoys per record on each side")
+    ] = DECOYS,
 ) -> None:
-    """The linkage unit's whole work on registers of LEFT × RIGHT records: time and memory."""
+    """The linkage unit's whole work on registers of LEFT × RIGHT citizens: time and memory.
+    With the runs' decoys, the unit holds (1 + DECOYS) times as many records of each side;
+    grown records stand for them, as a decoy is a recombination of the register's own."""
     sizes = [(left // 10, right // 10), (left // 3, right // 3)] if growth else []
-    figures = [measure(a, b, min(persons, max(a, 2 * b)), seed) for a, b in sizes]
-    figures.append(measure(left, right, persons, seed))
+    sizes.append((left, right))
+    figures = []
+    for people_left, people_right in sizes:
+        a, b = (round(n * (1 + decoys)) for n in (people_left, people_right))
+        figures.append({"citizens": [people_left, people_right], "decoys_per_record": decoys}
+                       | measure(a, b, min(persons, max(a, 2 * b)), seed))  # fmt: skip
     typer.echo(json.dumps({"runs": figures, "load_average_1min": _load()}, indent=2))
 
 
