@@ -74,9 +74,7 @@ def unit_node(root: Path) -> Node:
     return unit
 
 
-def linked_nodes(
-    root: Path, database_url: str, persons: int | None = 10_000
-) -> Iterator[Linked]:
+def linked_nodes(root: Path, database_url: str, persons: int | None = 10_000) -> Iterator[Linked]:
     """Both parties and a running unit; with `persons`, a synthetic world's citizens imported
     on both sides (None: empty registers, for what needs the nodes only)."""
     workspace, unit_spec = _workspace(root, database_url)

@@ -1151,8 +1151,10 @@ ROWS: dict[str, Row] = {
     "migrex witness round": _admin(G5=_("cosigning is logged as a checkpoint-cosigned leaf")),
     "migrex witness status": _admin(G4=_("sizes, times and authority ids of logs, never a body")),
     "migrex linkage witness-unit": _admin(
-        G5=_("cosigning the unit's checkpoint is a checkpoint-cosigned leaf "
-             "(tests/integration/linkage/test_linkage_unit_witnessed.py)"),
+        G5=_(
+            "cosigning the unit's checkpoint is a checkpoint-cosigned leaf "
+            "(tests/integration/linkage/test_linkage_unit_witnessed.py)"
+        ),
         G10=Check(unit_witness_bad_input),
     ),
     "migrex witness declare-recovery": _admin(

@@ -32,6 +32,7 @@ from migrex.exchange.wakeup import Doorbell
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
 from nodes import DirectTransport, Pair
+from query_plans import sqlite_plan
 
 
 def _inquiry(pair: Pair, document: str) -> str:
@@ -181,12 +182,7 @@ def test_the_clerk_files_what_the_door_just_stored(pair: Pair) -> None:
 def test_the_clerk_finds_waiting_messages_by_index(pair: Pair) -> None:
     # Every round looks for the messages waiting; the inbox keeps every message received for
     # the retention period, so the look must not read them all (Kazakhstan's is SQLite).
-    statement = filing._statements("sqlite").waiting
-    compiled = statement.compile(dialect=pair.kz.engine.dialect)
-    with pair.kz.engine.connect() as connection:
-        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {compiled}", (*compiled.params.values(),)
-        ))  # fmt: skip
+    plan = sqlite_plan(pair.kz.engine, filing._statements("sqlite").waiting)
     assert "ix_exchange_inbox_status_id" in plan, plan
 
 
@@ -194,11 +190,5 @@ def test_the_clerk_finds_deliveries_of_a_sent_case_by_its_ordering(pair: Pair) -
     # Every round asks which of our sent cases the partner has receipted; the outbox keeps
     # every message ever delivered, so each sent case must be looked up by its own messages
     # (the ordering index holds them under the case's id), not by walking all delivered ones.
-    statement = filing._statements("sqlite").delivered
-    compiled = statement.compile(dialect=pair.kz.engine.dialect)
-    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    with pair.kz.engine.connect() as connection:
-        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {compiled}", params
-        ))  # fmt: skip
+    plan = sqlite_plan(pair.kz.engine, filing._statements("sqlite").delivered)
     assert "ix_exchange_outbox_ordering" in plan, plan

@@ -123,8 +123,11 @@ def test_a_unit_whose_log_forks_or_goes_back_is_refused_and_noted(
         forked.close()
     # Nothing of the other log is kept; the refusal is in the security log, without content.
     with linked.pair.kz.unit_of_work() as uow:
-        sizes = list(uow.session.scalars(select(AuditWitnessed.size)
-                                         .where(AuditWitnessed.origin == witnessed.origin)))
+        sizes = list(
+            uow.session.scalars(
+                select(AuditWitnessed.size).where(AuditWitnessed.origin == witnessed.origin)
+            )
+        )
         events_ = list(uow.session.scalars(select(SecurityEvent)))
     assert sizes == [witnessed.size]
     assert [e.peer for e in events_] == [UNIT]

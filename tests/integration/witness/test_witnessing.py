@@ -22,6 +22,7 @@ from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.witness.node import LogSigner, witnessing_node
 from migrex.witness.sending import answer_to
 from nodes import Pair
+from query_plans import sqlite_plan
 
 
 def test_both_logs_are_cosigned_by_the_partner_and_verify(pair: Pair) -> None:
@@ -121,11 +122,5 @@ def test_a_checkpoint_signed_by_an_unknown_key_is_refused(pair: Pair) -> None:
 def test_the_answer_to_a_checkpoint_is_found_by_the_reply_index(pair: Pair) -> None:
     # Every witnessing round looks up the answer to its last checkpoint; the inbox keeps every
     # message received for the retention period, so the look must not read them all.
-    statement = answer_to(new_message_id(now()), "am-mcs")
-    compiled = statement.compile(dialect=pair.kz.engine.dialect)
-    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    with pair.kz.engine.connect() as connection:
-        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
-            f"EXPLAIN QUERY PLAN {compiled}", params
-        ))  # fmt: skip
+    plan = sqlite_plan(pair.kz.engine, answer_to(new_message_id(now()), "am-mcs"))
     assert "ix_exchange_inbox_in_reply_to" in plan, plan

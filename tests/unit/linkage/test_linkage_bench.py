@@ -30,16 +30,9 @@ def test_the_benchmark_prints_measured_figures(capsys: pytest.CaptureFixture[str
     chosen = figures["hardening"]
     assert chosen == "salted_by_date_and_sex_with_decoys"
     in_group = figures["attack_rates_in_one_salt_group"]
-    assert (
-        figures["reidentification_rate_whole_population"] == rates[chosen]["max"]
-    )
-    assert (
-        figures["reidentification_rate_in_one_salt_group"]
-        == (in_group[chosen]["max"])
-    )
-    assert figures["reidentification_rate"] == max(
-        rates[chosen]["max"], in_group[chosen]["max"]
-    )
+    assert figures["reidentification_rate_whole_population"] == rates[chosen]["max"]
+    assert figures["reidentification_rate_in_one_salt_group"] == (in_group[chosen]["max"])
+    assert figures["reidentification_rate"] == max(rates[chosen]["max"], in_group[chosen]["max"])
     assert all(0 <= r <= 1 for kind in rates.values() for r in kind.values())
     assert rates["unhardened"]["max"] > 0
     f1 = figures["cross_script_f1_by_hardening"]
