@@ -29,12 +29,12 @@ from migrex.audit.pending import record
 from migrex.exchange.service import NotPermitted
 from migrex.linkage.candidates import ResolvedCandidate, file_candidates
 from migrex.linkage.chunks import batches
-from migrex.linkage.decoys import with_decoys
+from migrex.linkage.decoys import DECOYS, with_decoys
 from migrex.linkage.evaluation import encode
 from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
 from migrex.linkage.records import Register
 from migrex.linkage.results import open_result, result_digest, sign_receipt
-from migrex.linkage.runs import LinkageNode, Run, run_key, run_of
+from migrex.linkage.runs import HARDENING_VERSION, LinkageNode, Run, run_key, run_of
 from migrex.linkage.transfer import (
     CHUNK_RECORDS,
     MANIFEST,
@@ -75,10 +75,10 @@ def unit_name(node: LinkageNode, run: Run) -> str:
 
 
 def decoys_of(run: Run) -> float:
-    """The decoys per record the run's proposal agreed (none for a run of an earlier
-    hardening version)."""
-    value = run.proposal.hardening.get("decoys_per_record", 0)
-    return float(value) if isinstance(value, int | float) else 0.0
+    """The decoys per record of the run's hardening version, as our encoder has it: the
+    version the agreement fixes is what both parties agreed to (screening checks it), and a
+    proposal's parameters are only its statement of them. None for an earlier version."""
+    return DECOYS if run.proposal.hardening_version == HARDENING_VERSION else 0.0
 
 
 def decoy_draws(secret: bytes) -> np.random.Generator:

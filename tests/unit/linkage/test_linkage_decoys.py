@@ -5,6 +5,8 @@ inside one salt group lose them."""
 from __future__ import annotations
 
 from functools import cache
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
@@ -13,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from migrex.linkage.attack import one_salt_group, score_graph_attack
-from migrex.linkage.decoys import MAX_PER_RECORD, decoys, with_decoys
+from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD, decoys, with_decoys
 from migrex.linkage.encoder import SALT, encode_filters
 from migrex.linkage.evaluation import link, scored, truth_pairs
+from migrex.linkage.party import decoys_of
 from migrex.linkage.records import Register
+from migrex.linkage.runs import HARDENING_VERSION
 from migrex.registry.columns import Kind
 from migrex.synth import Population, generate
 
@@ -110,3 +114,14 @@ def test_decoys_hide_a_salt_groups_people_from_the_graph_attack() -> None:
     assert mixed.people is not None
     assert bare >= 0.8
     assert found(mixed, mixed.people) <= 0.15
+
+
+def test_a_run_mixes_in_the_decoys_of_its_version_whatever_its_proposal_states() -> None:
+    def run(version: str, stated: object) -> Any:
+        proposal = SimpleNamespace(hardening_version=version,
+                                   hardening={"decoys_per_record": stated})  # fmt: skip
+        return SimpleNamespace(proposal=proposal)
+
+    assert decoys_of(run(HARDENING_VERSION, 100)) == DECOYS  # a hostile statement changes nothing
+    assert decoys_of(run(HARDENING_VERSION, "many")) == DECOYS
+    assert decoys_of(run("migrex-bloom/2", 1)) == 0.0  # a run of the version before decoys
