@@ -14,7 +14,6 @@ algorithm names before calling; these functions check what the cryptography need
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -40,9 +39,12 @@ _WRAPPED_CEK_BYTES = _CEK_BYTES + 8  # RFC 3394: the wrapped key is one 64-bit b
 _EPK_MEMBERS = frozenset({"kty", "crv", "x"})
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def b64encode(data: bytes) -> bytes:
     """base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 # base64url to base64; "+", "/" and "=" become "!", which the strict decoder refuses.
