@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from migrex.envelope.model import strict_json_object
 
@@ -37,7 +36,6 @@ _IV_BYTES = 12  # RFC 7518 §5.3: a 96-bit IV
 _TAG_BYTES = 16  # ... and a 128-bit tag
 _WRAPPED_CEK_BYTES = _CEK_BYTES + 8  # RFC 3394: the wrapped key is one 64-bit block longer
 _EPK_MEMBERS = frozenset({"kty", "crv", "x"})
-
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
@@ -88,23 +86,19 @@ def sign(header: Mapping[str, Any], payload: bytes, key: Ed25519PrivateKey) -> s
 class CompactJWS(NamedTuple):
     """A compact JWS taken apart, not yet verified."""
 
-    signing_input: bytes  # the first two segments, as signed
+    header: bytes  # JSON, not parsed here: the caller judges its members
     payload: bytes
     signature: bytes
+    signing_input: bytes  # the first two segments, as signed
 
 
 def split_jws(token: bytes) -> CompactJWS:
-    """The parts of a compact JWS; ValueError if it is not one.
-
-    The header is not parsed here: the caller parses and judges it (it needs its members
-    anyway) from the first segment.
-    """
+    """The parts of a compact JWS; ValueError if it is not one."""
     segments = token.split(b".")
     if len(segments) != 3:
         raise ValueError("a compact JWS has three segments")
-    b64decode(segments[0])
-    payload, signature = b64decode(segments[1]), b64decode(segments[2])
-    return CompactJWS(token[: token.rindex(b".")], payload, signature)
+    header, payload, signature = map(b64decode, segments)
+    return CompactJWS(header, payload, signature, token[: token.rindex(b".")])
 
 
 def verifies(token: CompactJWS, key: Ed25519PublicKey) -> bool:
@@ -152,7 +146,7 @@ def encrypt(header: Mapping[str, Any], plaintext: bytes, recipient: X25519Public
         raise ValueError(f"only {KEY_AGREEMENT} with {CONTENT_ENCRYPTION} is written here")
     # RFC 7518 §4.6: a fresh ephemeral key per message, its public half in the header.
     ephemeral = X25519PrivateKey.generate()
-    epk = b64encode(ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    epk = b64encode(ephemeral.public_key().public_bytes_raw())
     protected = {**header, "epk": {"crv": "X25519", "x": epk.decode("ascii"), "kty": "OKP"}}
     encoded = encode_header(protected)
     kek = _key_encryption_key(ephemeral.exchange(recipient), protected)

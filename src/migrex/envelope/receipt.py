@@ -120,7 +120,7 @@ def _parse(raw: bytes) -> tuple[jose.CompactJWS, str, dict[str, Any]]:
     """The parsed JWS, its kid and its payload; ReceiptInvalid("malformed") otherwise."""
     try:
         signed = jose.split_jws(raw)
-        header = strict_json_object(jose.b64decode(raw.split(b".", 1)[0]))
+        header = strict_json_object(signed.header)
         payload = strict_json_object(signed.payload)
     # Hostile bytes in the parsers: any failure means a bad receipt.
     except Exception:
