@@ -7,8 +7,10 @@ party and pass it off as addressed there (the "surreptitious forwarding" attack)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import functools
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -78,10 +80,32 @@ def check_curve(key: object, curve: str, *, private: bool = False) -> OKPKey:
 
 
 # The `cryptography` key inside a joserfc key, after the checks joserfc makes before using it:
-# the JWK's "use", "alg" and "key_ops" members, where present, must allow the operation. All
-# are lookups on the key object; the cryptography key itself is held by it, not rebuilt.
+# the JWK's "use", "alg" and "key_ops" members, where present, must allow the operation.
+
+_OpKey = TypeVar("_OpKey")
 
 
+def _per_key(check: Callable[[object], _OpKey]) -> Callable[[object], _OpKey]:
+    """`check`, remembered per key object: the checks cost more than an AES-GCM pass over a
+    message, and the same few directory keys serve every message. A key is held weakly, so a
+    key dropped from the directory is not kept here, and a reused id is checked afresh."""
+    remembered: dict[int, tuple[weakref.ref[Any], _OpKey]] = {}
+
+    @functools.wraps(check)
+    def checked(key: object) -> _OpKey:
+        entry = remembered.get(id(key))
+        if entry is not None and entry[0]() is key:
+            return entry[1]
+        op_key = check(key)  # raises for a key that does not fit: nothing is remembered
+        if len(remembered) >= _MAX_KIDS:
+            remembered.clear()
+        remembered[id(key)] = (weakref.ref(key), op_key)
+        return op_key
+
+    return checked
+
+
+@_per_key
 def signer(key: object) -> Ed25519PrivateKey:
     """The Ed25519 private key of `key` for signing; ValueError (or joserfc's error) otherwise."""
     okp = check_curve(key, "Ed25519", private=True)
@@ -93,6 +117,7 @@ def signer(key: object) -> Ed25519PrivateKey:
     return op_key
 
 
+@_per_key
 def verifier(key: object) -> Ed25519PublicKey:
     """The Ed25519 public key of `key` for verifying; ValueError (or joserfc's error) otherwise."""
     okp = check_curve(key, "Ed25519")
@@ -104,6 +129,7 @@ def verifier(key: object) -> Ed25519PublicKey:
     return op_key
 
 
+@_per_key
 def encrypter(key: object) -> X25519PublicKey:
     """The X25519 public key of `key` to encrypt to; ValueError (or joserfc's error) otherwise."""
     okp = check_curve(key, "X25519")
@@ -114,6 +140,7 @@ def encrypter(key: object) -> X25519PublicKey:
     return op_key
 
 
+@_per_key
 def decrypter(key: object) -> X25519PrivateKey:
     """The X25519 private key of `key` to decrypt with; ValueError (or joserfc's) otherwise."""
     okp = check_curve(key, "X25519", private=True)

@@ -443,3 +443,15 @@ def test_a_key_marked_for_signing_does_not_encrypt() -> None:
     marked = OKPKey.generate_key("X25519", {"use": "sig"})
     with pytest.raises(Exception):  # noqa: B017 - joserfc's UnsupportedKeyUseError, as before
         seal(claims(), {}, signing_key=SENDER, recipient_key=marked)
+
+
+def test_keys_are_judged_per_key_object_even_when_remembered() -> None:
+    # The same public key, once marked for signing and once for encryption: what was
+    # remembered for the first must not let the second verify.
+    material = public(SENDER).as_dict()
+    for_signing = OKPKey.import_key({**material, "use": "sig"})
+    for_encryption = OKPKey.import_key({**material, "use": "enc"})
+    assert verifier(for_signing) is verifier(for_signing)
+    for _ in range(2):  # a refusal is not remembered as anything else
+        with pytest.raises(Exception):  # noqa: B017 - joserfc's UnsupportedKeyUseError
+            verifier(for_encryption)
