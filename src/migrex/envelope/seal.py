@@ -87,19 +87,23 @@ _OpKey = TypeVar("_OpKey")
 
 def _per_key(check: Callable[[object], _OpKey]) -> Callable[[object], _OpKey]:
     """`check`, remembered per key object: the checks cost more than an AES-GCM pass over a
-    message, and the same few directory keys serve every message. A key is held weakly, so a
-    key dropped from the directory is not kept here, and a reused id is checked afresh."""
+    message, and the same few directory keys serve every message. An entry goes when its key
+    object does, so a key dropped from the directory leaves nothing of itself here."""
     remembered: dict[int, tuple[weakref.ref[Any], _OpKey]] = {}
 
     @functools.wraps(check)
     def checked(key: object) -> _OpKey:
-        entry = remembered.get(id(key))
+        slot = id(key)
+        entry = remembered.get(slot)
         if entry is not None and entry[0]() is key:
             return entry[1]
         op_key = check(key)  # raises for a key that does not fit: nothing is remembered
-        if len(remembered) >= _MAX_KIDS:
-            remembered.clear()
-        remembered[id(key)] = (weakref.ref(key), op_key)
+
+        def forget(gone: weakref.ref[Any]) -> None:
+            if remembered.get(slot, (None,))[0] is gone:
+                remembered.pop(slot, None)
+
+        remembered[slot] = (weakref.ref(key, forget), op_key)
         return op_key
 
     return checked

@@ -5,6 +5,7 @@ where the algorithm is deterministic, and every tampered or mis-keyed token is r
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import os
 import struct
@@ -455,3 +456,19 @@ def test_keys_are_judged_per_key_object_even_when_remembered() -> None:
     for _ in range(2):  # a refusal is not remembered as anything else
         with pytest.raises(Exception):  # noqa: B017 - joserfc's UnsupportedKeyUseError
             verifier(for_encryption)
+
+
+def test_a_dropped_key_leaves_nothing_remembered() -> None:
+    # The memo must not keep the private key of a key the directory no longer holds.
+    (remembered,) = [
+        cell.cell_contents
+        for cell in decrypter.__closure__ or ()
+        if isinstance(cell.cell_contents, dict)
+    ]
+    key = OKPKey.generate_key("X25519")
+    decrypter(key)
+    assert id(key) in remembered
+    slot = id(key)
+    del key
+    gc.collect()
+    assert slot not in remembered
