@@ -211,16 +211,19 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# One decoder for every call, as json.loads keeps one for its defaults: building it costs
+# more than parsing a JOSE header, and every message parses several.
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants
+)
+
+
 def strict_json_object(data: bytes) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be an object, refusing duplicate keys and NaN/Infinity.
 
     Raises ValueError (including decode errors) or RecursionError on hostile nesting.
     """
-    value = json.loads(
-        data.decode("utf-8"),
-        object_pairs_hook=_no_duplicate_keys,
-        parse_constant=_no_constants,
-    )
+    value = _STRICT_DECODER.decode(data.decode("utf-8"))
     if not isinstance(value, dict):
         raise ValueError("JSON value is not an object")
     return value

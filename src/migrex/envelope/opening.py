@@ -14,9 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from joserfc import jwe, jws
-from joserfc.util import urlsafe_b64decode
-
+from migrex.envelope import jose
 from migrex.envelope.model import (
     CONTENT_ENCRYPTION,
     KEY_AGREEMENT_ALG,
@@ -31,7 +29,7 @@ from migrex.envelope.model import (
     is_authority_id,
     strict_json_object,
 )
-from migrex.envelope.seal import JWE_REGISTRY, JWS_REGISTRY
+from migrex.envelope.seal import decrypter, verifier
 
 # Header members we write; anything else (zip, crit, b64, jku, x5u...) is refused outright,
 # so no header can switch on a feature we never meant to support.
@@ -70,7 +68,7 @@ def _protected_header(
     segment: bytes, allowed: frozenset[str], what: str, digest: str
 ) -> dict[str, Any]:
     try:
-        header = strict_json_object(urlsafe_b64decode(segment))
+        header = strict_json_object(jose.b64decode(segment))
     except (ValueError, RecursionError):
         raise _reject("malformed", f"the {what} header is not base64url JSON", digest) from None
     unknown = set(header) - allowed
@@ -106,21 +104,16 @@ def _recipient_key(
 
 def _decrypt(raw: bytes, entry: DecryptionKey, digest: str) -> bytes:
     try:
-        plaintext = jwe.decrypt_compact(raw, entry.key, registry=JWE_REGISTRY).plaintext
-    # A third-party parser and cipher on hostile input: whatever it raises, the envelope is
-    # bad, never the node. Failing closed here is the point.
+        return jose.decrypt(raw, decrypter(entry.key))
+    # A parser and cipher on hostile input: whatever they raise, the envelope is bad, never
+    # the node. Failing closed here is the point.
     except Exception:
         raise _reject(
             "undecryptable", "the envelope does not decrypt (tampered or mis-keyed)", digest
         ) from None
-    if plaintext is None:
-        raise _reject("undecryptable", "the envelope decrypts to nothing", digest)
-    return plaintext
 
 
-def _signed_parts(
-    plaintext: bytes, digest: str
-) -> tuple[jws.CompactSignature, str, dict[str, Any]]:
+def _signed_parts(plaintext: bytes, digest: str) -> tuple[jose.CompactJWS, str, dict[str, Any]]:
     """The parsed inner JWS, its kid and its (not yet trusted) payload."""
     segments = plaintext.split(b".")
     if len(segments) != 3 or not plaintext.isascii():
@@ -131,15 +124,15 @@ def _signed_parts(
             "malformed", f"the JWS must be {SIGNATURE_ALG} with typ {MESSAGE_TYP}", digest
         )
     try:
-        signed = jws.extract_compact(plaintext, registry=JWS_REGISTRY)
+        signed = jose.split_jws(plaintext)
         payload = strict_json_object(signed.payload)
-    except Exception:  # hostile input to a third-party parser, as above
+    except Exception:  # hostile input to the parsers, as above
         raise _reject("malformed", "the JWS payload is not a JSON object", digest) from None
     return signed, header["kid"], payload
 
 
 def _verify(
-    signed: jws.CompactSignature,
+    signed: jose.CompactJWS,
     *,
     sender: str,
     kid: str,
@@ -155,8 +148,8 @@ def _verify(
             "unknown-sender-key", f"the directory lists no key {kid!r} for {sender!r} now", digest
         )
     try:
-        valid = jws.validate_compact(signed, key, registry=JWS_REGISTRY)
-    except Exception:  # a directory key joserfc refuses (wrong curve or use) proves nothing
+        valid = jose.verifies(signed, verifier(key))
+    except Exception:  # a directory key of the wrong curve or use proves nothing
         valid = False
     if not valid:
         raise _reject(
