@@ -82,8 +82,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    if isinstance(dbapi_connection, TurnTakingConnection):
-        dbapi_connection.set_patience(BUSY_TIMEOUT_MS / 1000)
     # Erased keys and overwritten rows are zeroed on disk, not left in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()

@@ -31,6 +31,7 @@ _WRITING = re.compile(
 )
 # A CTE may lead into a write.
 _WITH_WRITING = re.compile(r"\s*with\b.*\b(?:insert|update|delete|replace)\b", re.I | re.DOTALL)
+_BUSY_TIMEOUT = re.compile(r"\s*pragma\s+busy_timeout\s*=\s*(\d+)\s*;?\s*$", re.IGNORECASE)
 
 
 def starts_writing(statement: str) -> bool:
@@ -86,12 +87,9 @@ class TurnTakingConnection(sqlite3.Connection):
         super().__init__(database, *args, **kwargs)
         self._turn = turn_for(os.fsdecode(database))
         self._holding = False
-        # Waiting for the turn is waiting for the lock: the same patience as SQLite's busy
-        # timeout (`set_patience` when a PRAGMA changes it).
+        # Waiting for the turn is waiting for the lock: as long as SQLite's busy timeout, which
+        # `timeout` sets and a `PRAGMA busy_timeout` changes (`before_statement`).
         self._patience = float(kwargs.get("timeout", 5.0))
-
-    def set_patience(self, seconds: float) -> None:
-        self._patience = seconds
 
     def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _TurnTakingCursor)
@@ -117,6 +115,9 @@ class TurnTakingConnection(sqlite3.Connection):
 
     def before_statement(self, statement: str) -> None:
         """Waits for the turn if `statement` writes and the connection has not got it."""
+        patience = _BUSY_TIMEOUT.match(statement)
+        if patience is not None:
+            self._patience = int(patience.group(1)) / 1000
         if self._turn is not None and not self._holding and starts_writing(statement):
             self._holding = self._turn.take(self._patience)
 

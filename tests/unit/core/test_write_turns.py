@@ -4,6 +4,7 @@ wait; the turn comes back however the transaction ends."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -28,9 +29,12 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def _impatient(engine: Engine) -> Session:
-    """A session whose SQLite busy handler gives up at once: it can only have waited in turn."""
+    """A session whose SQLite busy handler gives up at once, while its turn keeps the node's
+    patience: if it writes after another thread's write, it can only have waited in turn."""
     session = Session(engine)
-    session.execute(text("PRAGMA busy_timeout=0"))
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, TurnTakingConnection)
+    sqlite3.Cursor(driver).execute("PRAGMA busy_timeout=0")  # a plain cursor: SQLite's only
     return session
 
 
@@ -86,6 +90,31 @@ def test_begin_writing_waits_for_its_turn(engine: Engine) -> None:
         first.commit()
     thread.join(timeout=10)
     assert order == ["first commits", "other began"]
+
+
+def test_a_busy_timeout_set_on_a_connection_is_its_patience_for_the_turn(engine: Engine) -> None:
+    holding, waited, failures = threading.Event(), [], []
+
+    def other_thread() -> None:
+        holding.wait()
+        with Session(engine) as other:
+            other.execute(text("PRAGMA busy_timeout=100"))
+            began = time.monotonic()
+            try:
+                other.execute(text("INSERT INTO t VALUES ('b')"))
+            except OperationalError as error:
+                failures.append(database_code(error))
+            waited.append(time.monotonic() - began)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    with Session(engine) as first:
+        first.execute(text("INSERT INTO t VALUES ('a')"))
+        holding.set()
+        thread.join(timeout=30)
+        first.commit()
+    assert failures == [{"database_code": "SQLITE_BUSY"}]
+    assert 0.1 <= waited[0] < 5  # its own 100 ms for the turn and for SQLite, not the node's 10 s
 
 
 @pytest.mark.parametrize("end", ["commit", "rollback", "close", "error then rollback"])
@@ -145,6 +174,7 @@ def test_engines_connect_through_turns(engine: Engine) -> None:
         ("SELECT name FROM t WHERE name = 'insert'", False),
         ("WITH x AS (SELECT 1) SELECT * FROM x", False),
         ("PRAGMA busy_timeout=10", False),
+        ("PRAGMA journal_mode=WAL", False),
         ("SAVEPOINT sa_savepoint_1", False),
     ],
 )
