@@ -29,6 +29,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from migrex.write_turns import TurnTakingConnection
+
 # Explicit constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -67,6 +69,11 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
 
 
+# How long a writer waits for SQLite's write lock: for another process's transaction through
+# SQLite's busy handler, for another thread's in the process for its turn (`write_turns`).
+BUSY_TIMEOUT_MS = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers work while a writer commits; foreign keys are off by default in SQLite;
     # the busy timeout makes a second process wait for a lock instead of failing at once.
@@ -74,7 +81,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # Erased keys and overwritten rows are zeroed on disk, not left in free pages.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
@@ -113,7 +120,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        # The process's threads write in turn instead of polling SQLite's lock (`write_turns`).
+        engine = create_engine(url, connect_args={"factory": TurnTakingConnection})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":

@@ -66,7 +66,7 @@ from migrex.casework.messages import (
 )
 from migrex.casework.person_search import index_rows
 from migrex.casework.steps import asked_fields, case_view, move, note
-from migrex.casework.tables import CaseMessageRow, CaseRow
+from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow
 from migrex.db import begin_writing, in_list
 from migrex.exchange.outbox import canonical_json
 from migrex.exchange.service import Discarded
@@ -125,6 +125,7 @@ def _file_together(
             for row in rows:
                 row.status = file_message(uow, node, row, now, together)
         together.write_cases(uow)
+        together.write_thread_rows(uow)
         together.write_ledger(uow)
         savepoint.commit()
     except OperationalError:
@@ -208,6 +209,22 @@ def _dialect(uow: UnitOfWork) -> str:
 _CASE_COLUMNS = tuple(cast(Table, CaseRow.__table__).columns)
 _INSERT_CASE = insert(cast(Table, CaseRow.__table__))
 _INSERT_LEDGER = insert(cast(Table, DisclosureRow.__table__))
+_INSERT_MESSAGE = insert(cast(Table, CaseMessageRow.__table__))
+_INSERT_EVENT = insert(cast(Table, CaseEventRow.__table__))
+
+
+@dataclass(frozen=True)
+class FiledMessage:
+    """A message the round filed into its case's thread, as the round's later messages read
+    it (`Round.view`); its row goes in with the round's (`Round.write_thread_rows`)."""
+
+    message_id: str
+    type: str
+    direction: str
+    body: str
+
+
+ThreadMessage = CaseMessageRow | FiledMessage
 
 
 @dataclass
@@ -221,6 +238,9 @@ class Round:
     received from each partner in the volume period once, keeping the count running as it
     files openings; these change as the round files, so a round filed message by message,
     where any message may be rolled back, reads them afresh for each message instead.
+
+    A round filed together also writes the rows of its cases' threads and histories itself,
+    each table in one statement, instead of building an ORM object for each and flushing it.
     """
 
     keys: DataKeys
@@ -228,11 +248,13 @@ class Round:
     shared: bool
     cases: dict[str, CaseRow] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)  # case ids known not to exist
-    threads: dict[str, list[CaseMessageRow]] = field(default_factory=dict)
+    threads: dict[str, list[ThreadMessage]] = field(default_factory=dict)
     volume: VolumeCount | None = None
     ledger: list[dict[str, Any]] = field(default_factory=list)
     search_terms: list[dict[str, str]] = field(default_factory=list)
     new_cases: list[CaseRow] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # rows of the cases' threads
+    events: list[dict[str, Any]] = field(default_factory=list)  # rows of the cases' histories
 
     @classmethod
     def read(
@@ -296,10 +318,34 @@ class Round:
             self.missing.discard(case.id)
             self.threads[case.id] = []
 
-    def filed(self, message: CaseMessageRow) -> None:
-        thread = self.threads.get(message.case_id)
+    def file(self, uow: UnitOfWork, message: dict[str, Any]) -> None:
+        """Puts the row of a message filed into its case's thread: kept for
+        `write_thread_rows` in a round filed together, else added to the session."""
+        if not self.shared:
+            uow.session.add(CaseMessageRow(**message))
+            return
+        self.messages.append(message)
+        thread = self.threads.get(message["case_id"])
         if thread is not None:
-            thread.append(message)
+            thread.append(FiledMessage(message["message_id"], message["type"],
+                                       message["direction"], message["body"]))  # fmt: skip
+
+    @property
+    def history(self) -> list[dict[str, Any]] | None:
+        """Where a case moved by this round puts its history row (`steps.move`): kept for
+        `write_thread_rows` in a round filed together, else (None) added to the session."""
+        return self.events if self.shared else None
+
+    def write_thread_rows(self, uow: UnitOfWork) -> None:
+        """Inserts the messages filed and the cases' history rows, after the new cases they
+        refer to (`write_cases`), one statement per table on the session's connection."""
+        connection = uow.session.connection()
+        if self.messages:
+            connection.execute(_INSERT_MESSAGE, self.messages)
+        if self.events:
+            connection.execute(_INSERT_EVENT, self.events)
+        self.messages.clear()
+        self.events.clear()
 
     def view(self, uow: UnitOfWork, node: NodeContext, case: CaseRow) -> gate.CaseView:
         """The case's opening request and the fields it asks for, as `steps.case_view` reads
@@ -318,7 +364,7 @@ class Round:
             opening, [a for a in answers if isinstance(a, ClarificationAnswer)]
         ))  # fmt: skip
 
-    def body_text(self, message: CaseMessageRow) -> str:
+    def body_text(self, message: ThreadMessage) -> str:
         if not is_sealed(message.body):
             return message.body
         return self.keys.open(record=message.message_id, name=CASE_BODY, sealed=message.body)
@@ -401,12 +447,10 @@ def file_message(
     arrival = _minimised(uow, agreement.fields_allowed(case.purpose) if case.purpose
                          else frozenset(), arrival)  # fmt: skip
     _ledger(node, agreement, arrival, now, filing)
-    message = CaseMessageRow(case_id=case.id, message_id=row.message_id, direction="received",
-                             type=row.type, body=_case_copy(uow, node, arrival, now, filing.keys),
-                             at=now, actor=arrival.actor)  # fmt: skip
-    uow.session.add(message)
-    filing.filed(message)
-    return _move_case(uow, node, arrival, now, filing.volume)
+    filing.file(uow, {"case_id": case.id, "message_id": row.message_id, "direction": "received",
+                      "type": row.type, "body": _case_copy(uow, node, arrival, now, filing.keys),
+                      "at": now, "actor": arrival.actor})  # fmt: skip
+    return _move_case(uow, node, arrival, now, filing)
 
 
 @dataclass(frozen=True)
@@ -463,12 +507,11 @@ def _ledger(
 
 
 def _move_case(
-    uow: UnitOfWork, node: NodeContext, arrival: Arrival, now: datetime,
-    volume: VolumeCount | None,
-) -> str:  # fmt: skip
+    uow: UnitOfWork, node: NodeContext, arrival: Arrival, now: datetime, filing: Round
+) -> str:
     case, kind, body, actor = arrival.case, arrival.kind, arrival.body, arrival.actor
     if kind.role is Role.NOTICE:
-        move(uow, case, Event.FILE, actor, now)
+        move(uow, case, Event.FILE, actor, now, rows=filing.history)
         return "filed"
     event = event_of(body, parties=(case.our_authority, case.partner_authority))
     if (
@@ -480,12 +523,12 @@ def _move_case(
         note(uow, case.id, "flag", "cosignature-not-ours", forged)
         return "cosignature-invalid"
     if isinstance(body, ClarificationAnswer) and case.direction == Direction.INCOMING:
-        rescreen(uow, node, case, body, now=now, volume=volume)
+        rescreen(uow, node, case, body, now=now, volume=filing.volume)
     if event is None or case.state in TERMINAL_STATES or kind.role is Role.REQUEST:
         return "filed"
     if event not in allowed_events(Direction(case.direction), CaseState(case.state)):
         return "filed-late"
-    move(uow, case, event, actor, now)
+    move(uow, case, event, actor, now, rows=filing.history)
     return "filed"
 
 
@@ -548,8 +591,13 @@ def note_deliveries(uow: UnitOfWork, now: datetime) -> int:
     """Moves our sent cases whose messages the partner has receipted: a request becomes
     delivered, a notice filed. Returns how many moved."""
     cases = list(uow.session.scalars(_statements(_dialect(uow)).delivered))
+    history: list[dict[str, Any]] = []
     for case in cases:
-        move(uow, case, Event.DELIVERED if case.due_at is not None else Event.FILE, "relay", now)
+        move(uow, case, Event.DELIVERED if case.due_at is not None else Event.FILE, "relay", now,
+             rows=history)  # fmt: skip
+    if history:
+        # The cases are stored already: their history rows go in at once, in one statement.
+        uow.session.connection().execute(_INSERT_EVENT, history)
     return len(cases)
 
 

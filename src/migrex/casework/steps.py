@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -46,23 +47,35 @@ class Move:
     after: CaseState
 
 
-def history(uow: UnitOfWork, case: CaseRow, move: Move, *, actor: str, now: datetime) -> None:
+def history(
+    uow: UnitOfWork, case: CaseRow, move: Move, *, actor: str, now: datetime,
+    rows: list[dict[str, Any]] | None = None,
+) -> None:  # fmt: skip
     """The case's own history row, and the decision's entry in the audit log (appended when
-    the use case commits, in the same transaction)."""
-    uow.session.add(
-        CaseEventRow(case_id=case.id, at=now, actor=actor, event=move.event,
-                     from_state=move.before, to_state=move.after, detail=None)
-    )  # fmt: skip
+    the use case commits, in the same transaction). With `rows`, the history row goes there
+    for the caller to insert with others in one statement (a filing round), not into the
+    session."""
+    row = {"case_id": case.id, "at": now, "actor": actor, "event": move.event,
+           "from_state": move.before, "to_state": move.after, "detail": None}  # fmt: skip
+    if rows is None:
+        uow.session.add(CaseEventRow(**row))
+    else:
+        rows.append(row)
     record(uow.session, events.decision(at=now, actor=actor, authority=case.our_authority,
                                         case_id=case.id, event=str(move.event),
                                         purpose=case.purpose))  # fmt: skip
 
 
-def move(uow: UnitOfWork, case: CaseRow, event: Event, actor: str, now: datetime) -> None:
-    """Moves the case by `event` (IllegalTransition when its state does not allow it)."""
+def move(
+    uow: UnitOfWork, case: CaseRow, event: Event, actor: str, now: datetime, *,
+    rows: list[dict[str, Any]] | None = None,
+) -> None:  # fmt: skip
+    """Moves the case by `event` (IllegalTransition when its state does not allow it); its
+    history row goes to `rows` when given (see `history`)."""
     before = CaseState(case.state)
     case.state = transition(Direction(case.direction), before, event)
-    history(uow, case, Move(event, before, CaseState(case.state)), actor=actor, now=now)
+    history(uow, case, Move(event, before, CaseState(case.state)), actor=actor, now=now,
+            rows=rows)  # fmt: skip
     if case.state in TERMINAL_STATES:
         case.closed_at = now
 

@@ -21,9 +21,12 @@ from migrex.audit.leaves import LeafKind
 from migrex.audit.pending import record
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework import filing
+from migrex.casework.answers import answer_inquiry
+from migrex.casework.bodies import body_of
 from migrex.casework.jobs import start_filing
-from migrex.casework.service import OpenRequest, open_request
-from migrex.casework.tables import CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.casework.lifecycle import CaseState
+from migrex.casework.service import OpenRequest, open_request, open_review
+from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.relay import Relay
@@ -31,6 +34,7 @@ from migrex.exchange.tables import InboxMessage
 from migrex.exchange.wakeup import Doorbell
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
+from migrex.registry.sql import SqlRegistries
 from nodes import DirectTransport, Pair
 from query_plans import sqlite_plan
 
@@ -192,3 +196,54 @@ def test_the_clerk_finds_deliveries_of_a_sent_case_by_its_ordering(pair: Pair) -
     # (the ordering index holds them under the case's id), not by walking all delivered ones.
     plan = sqlite_plan(pair.kz.engine, filing._statements("sqlite").delivered)
     assert "ix_exchange_outbox_ordering" in plan, plan
+
+
+def test_a_round_writes_threads_and_histories_without_an_object_per_row(pair: Pair) -> None:
+    """A round filed together puts its messages into their cases' threads and its moves into
+    the cases' histories with one statement per table, building no ORM object per row (nor do
+    the deliveries of our requests noted before it); the rows are those filing builds."""
+    cases = [_inquiry(pair, f"AM300000{n}") for n in range(2)]
+    _relayed(pair)
+    _file_one_round(pair.kz)
+    for case_id in cases:
+        with pair.kz.unit_of_work() as uow:
+            open_review(uow, case_id, "officer:bolat", now())
+        with pair.kz.unit_of_work() as uow:
+            answer_inquiry(uow, context(pair.kz), SqlRegistries(uow.session), case_id,
+                           hit_key=b"k" * 32, actor="officer:bolat", now=now())  # fmt: skip
+    relay = Relay("test", pair.kz.unit_of_work, pair.kz_trust,
+                  DirectTransport(pair.am, pair.am_trust))  # fmt: skip
+    while relay.run_once():
+        pass
+    built: list[str] = []
+
+    def count(target: Any, *_: Any) -> None:
+        built.append(type(target).__name__)
+
+    for row_class in (CaseMessageRow, CaseEventRow):
+        event.listen(row_class, "init", count)
+    try:
+        assert _file_one_round(pair.am) == 2
+    finally:
+        for row_class in (CaseMessageRow, CaseEventRow):
+            event.remove(row_class, "init", count)
+    assert built == []
+    with pair.am.unit_of_work() as uow:
+        for case_id in cases:
+            moved = uow.session.get(CaseRow, case_id)
+            assert moved is not None and moved.state != CaseState.DELIVERED
+            [answer] = uow.session.scalars(select(CaseMessageRow).where(
+                CaseMessageRow.case_id == case_id, CaseMessageRow.direction == "received"
+            )).all()  # fmt: skip
+            assert (answer.type, answer.actor) == ("person-inquiry-reply", "partner:kz-mia")
+            assert "results" in body_of(uow, context(pair.am), answer)  # sealed, and opens
+            assert answer.at.tzinfo is not None
+            history = uow.session.scalars(select(CaseEventRow).where(
+                CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)
+            ).all()  # fmt: skip
+            delivered, answered = history[-2:]
+            assert (delivered.from_state, delivered.to_state, delivered.actor) == (
+                CaseState.SENT, CaseState.DELIVERED, "relay")  # fmt: skip
+            assert (answered.from_state, answered.to_state, answered.actor) == (
+                CaseState.DELIVERED, moved.state, "partner:kz-mia")  # fmt: skip
+            assert answered.at.tzinfo is not None and answered.detail is None
