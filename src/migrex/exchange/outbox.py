@@ -111,6 +111,8 @@ class Claimed:
     envelope: str | None
     envelope_sha256: str | None
     earlier_envelopes: str | None
+    # The claim's lease token: the row is this claim's while the outbox still names it.
+    claimed_by: str | None
 
     def envelope_hashes(self) -> tuple[str, ...]:
         """The hash of the envelope sent now, then those of the envelopes it was sealed in
@@ -131,6 +133,7 @@ class _Statements:
     claim_due: Update
     claim_expired: Update
     seal: Update
+    held: Select[Any]
     delivered: Update
 
 
@@ -172,10 +175,19 @@ def _statements(dialect: str) -> _Statements:
         select(outbox.id).where(due, head_of_case).order_by(outbox.next_attempt_at)
     )
     claim_expired = claiming(select(outbox.id).where(expired, head_of_case).order_by(outbox.id))
+    # Only into a row this claim still holds that has no envelope yet: once the lease has run
+    # out another relay may have claimed the row and sealed it in its own envelope.
+    held_by_claim = and_(
+        outbox.status == Status.IN_FLIGHT,
+        outbox.claimed_by == bindparam("token", type_=outbox.claimed_by.type),
+    )
     seal = (
         update(_outbox)
-        .where(outbox.id == bindparam("sealed_id"))
+        .where(outbox.id == bindparam("sealed_id"), held_by_claim, outbox.envelope.is_(None))
         .values(envelope=bindparam("sealed_envelope"), envelope_sha256=bindparam("sealed_sha256"))
+    )
+    held = select(outbox.id, outbox.claimed_by, outbox.envelope_sha256).where(
+        in_list(outbox.id, "ids", dialect), outbox.status == Status.IN_FLIGHT
     )
     delivered = (
         update(_outbox)
@@ -188,7 +200,7 @@ def _statements(dialect: str) -> _Statements:
         )
     )
     look = select(outbox.id).where(or_(due, expired), head_of_case).limit(1)
-    return _Statements(look, claim_due, claim_expired, seal, delivered)
+    return _Statements(look, claim_due, claim_expired, seal, held, delivered)
 
 
 def claim(
@@ -226,20 +238,36 @@ def claim(
     return sorted(claimed, key=lambda row: row.id)
 
 
-def store_envelopes(session: Session, sealed: Sequence[Claimed]) -> None:
-    """Keeps the envelopes just sealed, so that every retry sends the same bytes."""
-    if sealed:
-        session.execute(
-            _statements(session.get_bind().dialect.name).seal,
-            [
-                {
-                    "sealed_id": row.id,
-                    "sealed_envelope": row.envelope,
-                    "sealed_sha256": row.envelope_sha256,
-                }
-                for row in sealed
-            ],
-        )
+def store_envelopes(session: Session, sealed: Sequence[Claimed]) -> set[int]:
+    """Keeps the envelopes just sealed, so that every retry sends the same bytes; returns the
+    ids of the rows that now hold them.
+
+    An envelope is stored only where the row is still held by the claim that sealed it (its
+    lease token, still in flight) and holds no envelope yet. A row it did not go into was
+    claimed again meanwhile, by a relay that found our lease run out and sealed it anew, or
+    was settled: its envelope is not ours to send.
+    """
+    if not sealed:
+        return set()
+    statements = _statements(session.get_bind().dialect.name)
+    session.execute(
+        statements.seal,
+        [
+            {
+                "sealed_id": row.id,
+                "token": row.claimed_by,
+                "sealed_envelope": row.envelope,
+                "sealed_sha256": row.envelope_sha256,
+            }
+            for row in sealed
+        ],
+    )
+    # The rows read back after the writes, as an executemany's row count is the sum over its
+    # rows and cannot say which of them took. A row still held by our claim whose envelope
+    # hash is ours holds our envelope: the statement never replaces one.
+    ours = {row.id: (row.claimed_by, row.envelope_sha256) for row in sealed}
+    held = session.execute(statements.held, {"ids": list(ours)})
+    return {row_id for row_id, token, digest in held if (token, digest) == ours[row_id]}
 
 
 def mark_delivered(session: Session, message_ids: Sequence[str], now: datetime) -> None:

@@ -1,9 +1,11 @@
 """The relay: claims due outbox messages, seals them once, posts them, stores the receipts.
 
 Runs inside the node (a thread) or on its own (`migrex relay`); on PostgreSQL several relays
-share one outbox. Each round: claim (one transaction), seal what is not sealed yet (one
-transaction, so a resend carries the same bytes), post one batch per partner node, then settle
-(one transaction): receipts verified and stored, failures scheduled for retry or parked.
+share one outbox. Each round: claim (one short transaction), seal what is not sealed yet (no
+transaction open: sealing is the round's slow part, and on SQLite an open write transaction
+holds the database's one write lock), store the fresh envelopes (one short transaction, so a
+resend carries the same bytes), post one batch per partner node, then settle (one
+transaction): receipts verified and stored, failures scheduled for retry or parked.
 """
 
 from __future__ import annotations
@@ -82,10 +84,10 @@ class Relay:
                 uow.session, relay_id=self.relay_id, now=now,
                 limit=self.batch_size, lease=self.policy.lease, expired=expired,
             )  # fmt: skip
-            sealed, failures = self._seal(uow.session, claimed)
             uow.commit()
         if expired:
             self._leases_checked = now
+        sealed, failures = self._seal(claimed)
         by_endpoint: dict[str, list[Claimed]] = defaultdict(list)
         for row in sealed:
             try:
@@ -100,8 +102,13 @@ class Relay:
         self._settle(receipts, heads, failures, refusals, sealed)
         return len(claimed)
 
-    def _seal(self, session: Session, rows: list[Claimed]) -> tuple[list[Claimed], dict[str, str]]:
-        """The rows ready to send (sealed now, or on an earlier attempt), and the failures."""
+    def _seal(self, rows: list[Claimed]) -> tuple[list[Claimed], dict[str, str]]:
+        """The rows ready to send (sealed now, or on an earlier attempt), and the failures.
+
+        Sealed with no transaction open, then stored in a short one of their own: a row sent
+        with a fresh envelope must hold it first, or a retry after a crash would seal anew and
+        send other bytes for the same message.
+        """
         failures: dict[str, str] = {}
         sealed, fresh = [], []
         now = self.clock()
@@ -115,8 +122,23 @@ class Relay:
                 row.envelope_sha256 = _sha256(row.envelope)
                 fresh.append(row)
             sealed.append(row)
-        store_envelopes(session, fresh)
-        return sealed, failures
+        if not fresh:
+            return sealed, failures
+        with self.unit_of_work() as uow:
+            stored = store_envelopes(uow.session, fresh)
+            uow.commit()
+        # A fresh envelope that did not go in is left out of this round: not sent, not settled.
+        # Its row is not ours any more: our lease ran out while we sealed and another relay
+        # claimed it, or it has been settled. That relay's envelope, sealed or still to be, is
+        # the one every send must carry, so ours must never reach the receiver. Sending its
+        # stored bytes instead would not do either: it may not have stored them yet, and
+        # settling the row from here would undo its lease (a failure puts the row back in line
+        # while that relay is sending it). The row's holder sends and settles it.
+        lost = {row.id for row in fresh} - stored
+        if lost:
+            log.warning("relay lost messages to another claim", relay=self.relay_id,
+                        messages=len(lost))  # fmt: skip
+        return [row for row in sealed if row.id not in lost], failures
 
     def _envelope(self, row: Claimed, now: datetime) -> str:
         claims = MessageClaims(

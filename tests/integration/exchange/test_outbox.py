@@ -165,3 +165,29 @@ def test_sealed_envelopes_are_kept_for_every_retry(engine: Engine) -> None:
     with make_session_factory(engine).begin() as session:
         [again] = claim(session, relay_id="r", now=later, limit=10, lease=LEASE)
     assert (again.envelope, again.envelope_sha256, again.attempts) == ("sealed", "0" * 64, 2)
+
+
+def test_an_envelope_is_stored_only_where_its_claim_still_holds_the_row(engine: Engine) -> None:
+    fill(engine, [message(1), message(2)])
+    with make_session_factory(engine).begin() as session:
+        first, second = claim(session, relay_id="slow", now=NOW, limit=10, lease=LEASE)
+    later = NOW + LEASE + timedelta(seconds=1)
+    with make_session_factory(engine).begin() as session:
+        # The slow relay's lease has run out: another claims the first message, seals it.
+        [taken] = claim(session, relay_id="other", now=later, limit=1, lease=LEASE)
+        taken.envelope, taken.envelope_sha256 = "theirs", "1" * 64
+        assert store_envelopes(session, [taken]) == {first.id}
+    for row in (first, second):
+        row.envelope, row.envelope_sha256 = "ours", "2" * 64
+    with make_session_factory(engine).begin() as session:
+        assert store_envelopes(session, [first, second]) == {second.id}
+    with make_session_factory(engine).begin() as session:
+        # Stored once, never replaced, even by the claim that holds the row.
+        assert store_envelopes(session, [second]) == {second.id}
+        taken.envelope, taken.envelope_sha256 = "again", "3" * 64
+        assert store_envelopes(session, [taken]) == set()
+    with make_session_factory(engine)() as session:
+        stored = dict(
+            session.execute(select(OutboxMessage.message_id, OutboxMessage.envelope)).all()
+        )
+    assert stored == {message(1).message_id: "theirs", message(2).message_id: "ours"}
