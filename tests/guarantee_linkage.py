@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from casework_steps import context, deliver, now
+from casework_steps import now
 from console_client import Browser
 from guarantee_matrix import APPROVER_PASSWORD, PLANTED, Scene
-from linkage_scenes import AGREEMENT, AM_PERSON, accepted_run, citizens, file
+from linkage_scenes import AGREEMENT, AM_PERSON, accepted_run, citizens, file, proposed_run
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.service import open_review
 from migrex.ledger.tables import DisclosureRow
 from migrex.linkage.candidate_retention import forget_candidates
-from migrex.linkage.runs import LinkageNode, ProposeRun, propose_linkage_run
 from migrex.linkage.tables import CandidateRow
 from migrex.registry.refresh import Mode
 
@@ -168,12 +167,7 @@ def _a_proposal_in_review(scene: Scene) -> tuple[str, str]:
     """Kazakhstan proposes a run to am-mcs, which files it and takes it into review: its case
     id and run id, a case no other check acts on."""
     pair = scene.pair
-    command = ProposeRun(AGREEMENT, "kz-mia", "am-mcs", date(2025, 1, 1), date(2025, 12, 31),
-                         "officer:bolat")  # fmt: skip
-    with pair.kz.unit_of_work() as uow:
-        proposed = propose_linkage_run(uow, LinkageNode(context(pair.kz), pair.kz_trust),
-                                       command, now())  # fmt: skip
-    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    proposed = proposed_run(pair, "KZ")
     with pair.am.unit_of_work() as uow:
         open_review(uow, proposed.case_id, "officer:test", now())
     return proposed.case_id, proposed.run_id

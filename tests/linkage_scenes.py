@@ -12,7 +12,13 @@ from casework_steps import context, deliver, now
 from factories import citizen, write_csv
 from migrex.casework.service import open_review
 from migrex.linkage.candidates import ResolvedCandidate, file_candidates
-from migrex.linkage.runs import LinkageNode, ProposeRun, accept_linkage_run, propose_linkage_run
+from migrex.linkage.runs import (
+    LinkageNode,
+    Proposed,
+    ProposeRun,
+    accept_linkage_run,
+    propose_linkage_run,
+)
 from migrex.node import Node
 from migrex.registry.columns import Kind
 from migrex.registry.refresh import Mode
@@ -27,14 +33,26 @@ AM_PERSON = citizen(1, national_id="1234567890", passport_number="AM1234567",
                     birth_place="Yerevan")  # fmt: skip
 
 
+def proposed_run(pair: Pair, proposer: str = "AM") -> Proposed:
+    """A run proposed by `proposer`'s state (Armenia's am-mcs or Kazakhstan's kz-mia) and
+    filed at the other's node."""
+    if proposer == "AM":
+        node, trust, other, other_trust = pair.am, pair.am_trust, pair.kz, pair.kz_trust
+        command = ProposeRun(AGREEMENT, "am-mcs", "kz-mia", date(2025, 1, 1),
+                             date(2025, 12, 31), "officer:anna")  # fmt: skip
+    else:
+        node, trust, other, other_trust = pair.kz, pair.kz_trust, pair.am, pair.am_trust
+        command = ProposeRun(AGREEMENT, "kz-mia", "am-mcs", date(2025, 1, 1),
+                             date(2025, 12, 31), "officer:bolat")  # fmt: skip
+    with node.unit_of_work() as uow:
+        proposed = propose_linkage_run(uow, LinkageNode(context(node), trust), command, now())
+    deliver(node, trust, other, other_trust)
+    return proposed
+
+
 def accepted_run(pair: Pair) -> str:
     """Armenia proposes a run, Kazakhstan accepts it: the run's case id (the same at both)."""
-    command = ProposeRun(AGREEMENT, "am-mcs", "kz-mia", date(2025, 1, 1), date(2025, 12, 31),
-                         "officer:anna")  # fmt: skip
-    with pair.am.unit_of_work() as uow:
-        proposed = propose_linkage_run(uow, LinkageNode(context(pair.am), pair.am_trust),
-                                       command, now())  # fmt: skip
-    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    proposed = proposed_run(pair, "AM")
     with pair.kz.unit_of_work() as uow:
         open_review(uow, proposed.case_id, "officer:bolat", now())
     with pair.kz.unit_of_work() as uow:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,14 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from casework_scenes import officers_app
-from casework_steps import context, deliver, now, state
+from casework_steps import deliver, state
 from console_client import Browser, add_console_officer
+from linkage_scenes import proposed_run
 from linkage_unit_steps import Linked, accepted_run, linked_nodes
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.lifecycle import CaseState
 from migrex.casework.tables import CaseRow
-from migrex.linkage.runs import LinkageNode, ProposeRun, propose_linkage_run
 from migrex.linkage.tables import CandidateRow
 from migrex.node import Node
 from migrex.officers.model import Role
@@ -62,12 +61,7 @@ def _cases(node: Node) -> list[CaseRow]:
 
 def _kz_proposes(pair: Pair) -> tuple[str, str]:
     """Kazakhstan's proposal, filed at Armenia: its case id and run id."""
-    command = ProposeRun("kz-am-2024", "kz-mia", "am-mcs", date(2025, 1, 1), date(2025, 12, 31),
-                         "officer:bolat")  # fmt: skip
-    with pair.kz.unit_of_work() as uow:
-        proposed = propose_linkage_run(uow, LinkageNode(context(pair.kz), pair.kz_trust),
-                                       command, now())  # fmt: skip
-    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    proposed = proposed_run(pair, "KZ")
     return proposed.case_id, proposed.run_id
 
 

@@ -5,16 +5,14 @@ a partner's to review, to decide, accepted), on what each step answers, and on a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 
 import pytest
 from fastapi import FastAPI
 from test_ui_pseudo_locale import pseudo_translations, untranslated
 
 from casework_scenes import officers_app
-from casework_steps import context, deliver, now
 from console_client import Browser, add_console_officer
-from migrex.linkage.runs import LinkageNode, ProposeRun, propose_linkage_run
+from linkage_scenes import proposed_run
 from migrex.officers.model import Role
 from migrex.ui import i18n, rendering
 from nodes import Pair
@@ -33,12 +31,8 @@ def app(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
 
 
 def _kz_proposes(pair: Pair) -> tuple[str, str]:
-    command = ProposeRun("kz-am-2024", "kz-mia", "am-mcs", date(2025, 1, 1), date(2025, 12, 31),
-                         "officer:bolat")  # fmt: skip
-    with pair.kz.unit_of_work() as uow:
-        proposed = propose_linkage_run(uow, LinkageNode(context(pair.kz), pair.kz_trust),
-                                       command, now())  # fmt: skip
-    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    """Kazakhstan's proposal, filed at Armenia: its case id and run id."""
+    proposed = proposed_run(pair, "KZ")
     return proposed.case_id, proposed.run_id
 
 
