@@ -79,6 +79,9 @@ def _append_pending(session: Session) -> None:
         return
     leaves: list[AuditLeaf] = session.info.pop(_KEY, [])
     if leaves:
+        # The session's pending changes are written first: the commit would flush them after
+        # this hook, while the head locked here made every other writer of the log wait.
+        session.flush()
         append_leaves(session, leaves, datetime.now(UTC))
 
 

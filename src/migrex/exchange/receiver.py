@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -225,10 +225,16 @@ def _store(
     if refusals:
         note(session, refusals, now)
     if new_rows:
-        receipts = _log_and_receipt(session, trust, new_rows, now)
+        # Sealed and stored before the log's head is locked: every other writer of the log
+        # waits from the append to the commit, so only the receipts are left for that time.
         if policy.sealing is not None:
             bulk_insert(session, retention_table, seal_rows(new_rows, policy.sealing, now))
         bulk_insert(session, inbox_table, new_rows)
+        receipts = _log_and_receipt(session, trust, new_rows, now)
+        session.execute(
+            _STORE_RECEIPT,
+            [{"receipt_for": m, "receipt": receipt} for m, receipt in receipts.items()],
+        )
         # Accepted now, or repeated later in this same batch: both answer with the new receipt.
         outcomes = [
             Outcome(o.status, o.message_id, receipts[o.message_id])
@@ -250,6 +256,13 @@ def _addressing(claims: MessageClaims) -> tuple[str | None, ...]:
             claims.in_reply_to)  # fmt: skip
 
 
+_STORE_RECEIPT = (
+    update(inbox_table)
+    .where(inbox_table.c.message_id == bindparam("receipt_for"))
+    .values(receipt=bindparam("receipt"))
+)
+
+
 @functools.cache
 def _stored_query(dialect: str) -> Select[Any]:
     inbox = inbox_table.c
@@ -263,7 +276,7 @@ def _log_and_receipt(
     session: Session, trust: Trust, rows: list[dict[str, Any]], now: datetime
 ) -> dict[str, str]:
     """Log every accepted envelope (one append), then sign each receipt with the proof that
-    its envelope is in the log: the rows get their receipts, the outcomes their tokens."""
+    its envelope is in the log: the receipts by message id, to store in the rows."""
     leaves = [
         events.message_received(at=now, recipient=row["recipient"], sender=row["sender"],
                                 message_id=row["message_id"],
@@ -277,7 +290,7 @@ def _log_and_receipt(
     proofs = inclusion_proofs_for(session, positions, size)
     receipts = {}
     for row, leaf, index, proof in zip(rows, leaves, positions, proofs, strict=True):
-        row["receipt"] = sign_receipt(
+        receipts[row["message_id"]] = sign_receipt(
             envelope_sha256=row["envelope_sha256"],
             message_id=row["message_id"],
             receiver=row["recipient"],
@@ -286,7 +299,6 @@ def _log_and_receipt(
             extra={CLAIM: proof_claims(leaf.encode(), index=index, size=size, root=root,
                                        proof=proof)},
         )  # fmt: skip
-        receipts[row["message_id"]] = row["receipt"]
     return receipts
 
 
