@@ -6,7 +6,7 @@ import functools
 import json
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -282,16 +282,18 @@ def mark_failed(
     session: Session,
     failures: Mapping[str, str],
     *,
+    claims: Mapping[str, str | None],
     now: datetime,
     policy: RetryPolicy,
     rng: random.Random,
 ) -> list[str]:
-    """Schedules a retry for each failed message, or parks it; returns the parked ids."""
+    """Schedules a retry for each failed message, or parks it; returns the parked ids.
+
+    Only rows still held by the claim that failed them move (`claims`: message id to the
+    claim's lease token): a row whose lease ran out meanwhile is another relay's now, sending
+    or settled, and putting it back in line would undo that claim."""
     parked: list[str] = []
-    rows = session.scalars(
-        select(OutboxMessage).where(OutboxMessage.message_id.in_(list(failures)))
-    )
-    for row in rows:
+    for row in _still_held(session, failures, claims):
         row.status = policy.after_failure(row.attempts)
         row.last_error = failures[row.message_id][:2000]
         row.lease_until = None
@@ -302,19 +304,17 @@ def mark_failed(
 
 
 def mark_refused(
-    session: Session, refusals: Mapping[str, tuple[str, str]], now: datetime
+    session: Session,
+    refusals: Mapping[str, tuple[str, str]],
+    *,
+    claims: Mapping[str, str | None],
+    now: datetime,
 ) -> list[str]:
     """Sets aside the messages the receiver refused for good (`delivery.FINAL_REFUSALS`):
-    `refused`, with the reason code and detail, never retried by a relay. Only rows still in
-    flight move; returns their ids."""
+    `refused`, with the reason code and detail, never retried by a relay. Only rows still held
+    by the claim that sent them move, as in `mark_failed`; returns their ids."""
     refused: list[str] = []
-    rows = session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.message_id.in_(list(refusals)),
-            OutboxMessage.status == Status.IN_FLIGHT,
-        )
-    )
-    for row in rows:
+    for row in _still_held(session, refusals, claims):
         reason, detail = refusals[row.message_id]
         row.status = Status.REFUSED
         row.refusal = reason[:40]
@@ -323,6 +323,19 @@ def mark_refused(
         row.next_attempt_at = now
         refused.append(row.message_id)
     return refused
+
+
+def _still_held(
+    session: Session, message_ids: Iterable[str], claims: Mapping[str, str | None]
+) -> list[OutboxMessage]:
+    rows = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.message_id.in_(list(message_ids)),
+            OutboxMessage.status == Status.IN_FLIGHT,
+        )
+    )
+    return [row for row in rows if row.claimed_by is not None
+            and row.claimed_by == claims.get(row.message_id)]  # fmt: skip
 
 
 def retry_parked(session: Session, message_ids: Sequence[str] | None, now: datetime) -> int:

@@ -16,7 +16,7 @@ import json
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -99,7 +99,8 @@ class Relay:
         refusals: dict[str, tuple[str, str]] = {}
         for endpoint, rows in by_endpoint.items():
             self._post(endpoint, rows, receipts, heads, failures, refusals=refusals)
-        self._settle(receipts, heads, failures, refusals, sealed)
+        self._settle(receipts, heads, failures, refusals, sealed,
+                     claims={row.message_id: row.claimed_by for row in claimed})  # fmt: skip
         return len(claimed)
 
     def _seal(self, rows: list[Claimed]) -> tuple[list[Claimed], dict[str, str]]:
@@ -247,6 +248,8 @@ class Relay:
         failures: dict[str, str],
         refusals: dict[str, tuple[str, str]],
         sealed: list[Claimed],
+        *,
+        claims: Mapping[str, str | None],
     ) -> None:
         if not receipts and not failures and not refusals:
             return
@@ -263,9 +266,11 @@ class Relay:
                 record_heads(uow.session, distinct.values(), now)
             mark_delivered(uow.session, list(receipts), now)
             parked = mark_failed(
-                uow.session, failures, now=now, policy=self.policy, rng=self.rng
+                uow.session, failures, claims=claims, now=now, policy=self.policy, rng=self.rng
             ) if failures else []  # fmt: skip
-            refused = mark_refused(uow.session, refusals, now) if refusals else []
+            refused = (
+                mark_refused(uow.session, refusals, claims=claims, now=now) if refusals else []
+            )
             uow.commit()
         if self.metrics:
             created = {row.message_id: row.created_at for row in sealed}

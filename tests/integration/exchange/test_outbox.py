@@ -16,6 +16,7 @@ from migrex.exchange.outbox import (
     enqueue,
     mark_delivered,
     mark_failed,
+    mark_refused,
     retry_parked,
     store_envelopes,
 )
@@ -53,6 +54,12 @@ def claim_ids(engine: Engine, relay: str = "r1", at: datetime = NOW, limit: int 
         ]
 
 
+def claims_held(engine: Engine) -> dict[str, str | None]:
+    """Each message's claim token as the outbox names it now."""
+    with make_session_factory(engine)() as session:
+        return {row.message_id: row.claimed_by for row in session.scalars(select(OutboxMessage))}
+
+
 def statuses(engine: Engine) -> dict[str, str]:
     with make_session_factory(engine)() as session:
         return {row.message_id: row.status for row in session.scalars(select(OutboxMessage))}
@@ -79,6 +86,7 @@ def test_failures_back_off_then_park_and_block_their_case(engine: Engine) -> Non
             parked = mark_failed(
                 session,
                 {message(1).message_id: "connection refused"},
+                claims=claims_held(engine),
                 now=at,
                 policy=policy,
                 rng=rng,
@@ -106,14 +114,47 @@ def test_an_expired_lease_is_claimed_again(engine: Engine) -> None:
         )
 
 
+def test_a_claim_whose_lease_ran_out_cannot_settle_a_failure(engine: Engine) -> None:
+    """A relay that failed a message after its lease ran out, while another relay claimed it
+    again, or after that relay delivered it, leaves the row as the other claim has it."""
+    fill(engine, [message(1, "case-a"), message(2, "case-a")])
+    first = message(1).message_id
+    assert claim_ids(engine, relay="slow") == [first]
+    slow = claims_held(engine)
+    assert claim_ids(engine, relay="quick", at=NOW + LEASE + timedelta(seconds=1)) == [first]
+    quick = claims_held(engine)
+    assert quick[first] != slow[first]
+    policy = RetryPolicy(max_attempts=1)
+    with make_session_factory(engine).begin() as session:
+        parked = mark_failed(session, {first: "timeout"}, claims=slow, now=NOW, policy=policy,
+                             rng=random.Random(1))  # fmt: skip
+        refused = mark_refused(session, {first: ("expired", "too late")}, claims=slow, now=NOW)
+    assert (parked, refused) == ([], [])
+    assert statuses(engine)[first] == Status.IN_FLIGHT and claims_held(engine) == quick
+    with make_session_factory(engine).begin() as session:
+        mark_delivered(session, [first], NOW)
+        mark_failed(session, {first: "timeout"}, claims=quick, now=NOW, policy=policy,
+                    rng=random.Random(1))  # fmt: skip
+    # Delivered stays delivered: the case's next message is not held behind it again.
+    assert statuses(engine)[first] == Status.DELIVERED
+    assert claim_ids(engine, at=NOW + LEASE * 3) == [message(2).message_id]
+    # The claim that holds the row settles it.
+    with make_session_factory(engine).begin() as session:
+        parked = mark_failed(session, {message(2).message_id: "timeout"},
+                             claims=claims_held(engine), now=NOW, policy=policy,
+                             rng=random.Random(1))  # fmt: skip
+    assert parked == [message(2).message_id]
+
+
 def test_a_retry_waits_for_its_backoff(engine: Engine) -> None:
     fill(engine, [message(1)])
     claim_ids(engine)
     policy = RetryPolicy(base=timedelta(seconds=100))
     with make_session_factory(engine).begin() as session:
         mark_failed(
-            session, {message(1).message_id: "503"}, now=NOW, policy=policy, rng=random.Random(3)
-        )
+            session, {message(1).message_id: "503"}, claims=claims_held(engine), now=NOW,
+            policy=policy, rng=random.Random(3),
+        )  # fmt: skip
         due = session.scalars(select(OutboxMessage.next_attempt_at)).one()
     assert due.tzinfo is not None and NOW < due <= NOW + timedelta(seconds=100)
     assert claim_ids(engine, at=due - timedelta(microseconds=1)) == []
