@@ -43,12 +43,14 @@ from migrex.audit import (
 )
 from migrex.audit import log as audit_log
 from migrex.audit.cosigners import always_valid
+from migrex.audit.pending import record
 from migrex.audit.store import SqlNodeStore
 
 # Registers the audit tables on the shared metadata; the fixture creates them until the
 # Alembic migration does.
 from migrex.audit.tables import (
     AUDIT_TABLES,
+    AuditCheckpoint,
     checkpoints_table,
     cosignatures_table,
     head_table,
@@ -123,6 +125,32 @@ def test_an_append_rolled_back_with_its_transaction_leaves_nothing(sessions: Ses
     with sessions() as session:
         assert audit_log.tree_size(session) == 0
     assert append_committed(sessions, [entry(3)]) == [0]
+
+
+def test_a_commit_writes_its_changes_before_it_locks_the_head(
+    sessions: Sessions, engine: Engine
+) -> None:
+    """Every other writer of the log waits from the head's lock to the commit: the session's
+    own pending rows are written before the lock, not inside it, even where the session does
+    not flush on its own before each statement."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    with sessions() as session:
+        session.add(AuditCheckpoint(size=7, root_hash=bytes(32), note="n", created_at=AT))
+        record(session, entry(0))
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with session.no_autoflush:
+                session.commit()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+    locked = statements.index(next(s for s in statements if s.startswith("update audit_head")))
+    written = [n for n, s in enumerate(statements) if s.startswith("insert into audit_checkpoints")]
+    assert written and max(written) < locked
+    assert count(sessions, leaves_table) == count(sessions, checkpoints_table) == 1
 
 
 @settings(

@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from migrex import db
 from migrex.envelope import MessageClaims, new_message_id, seal, verify_receipt
+from migrex.exchange import receiver
 from migrex.exchange.delivery import RetryPolicy, Status
 from migrex.exchange.receiver import ReceiverPolicy, receive_batch
 from migrex.exchange.relay import Relay
@@ -79,6 +81,40 @@ def test_accepted_envelope_is_stored_and_receipted(pair: Pair) -> None:
     )
     assert receipt.message_id == outcome["message_id"]
     assert counts(pair) == (1, 0)
+
+
+def test_the_door_stores_what_it_received_before_it_locks_the_log(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the lock on the log's head to the commit every other writer of the log waits: the
+    door writes its inbox rows before, and only the receipts (which need the log's positions)
+    after; each row then holds the receipt its sender was answered with."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    def bulk_insert(session: Any, table: Any, rows: Any) -> None:
+        # PostgreSQL's COPY goes past SQLAlchemy's events: noted here for both databases.
+        statements.append(f"bulk insert into {table.name}")
+        db.bulk_insert(session, table, rows)
+
+    monkeypatch.setattr(receiver, "bulk_insert", bulk_insert)
+    tokens = [envelope(pair) for _ in range(3)]
+    event.listen(pair.am.engine, "before_cursor_execute", seen)
+    try:
+        outcomes = receive(pair, tokens)
+    finally:
+        event.remove(pair.am.engine, "before_cursor_execute", seen)
+    locked = next(n for n, s in enumerate(statements) if s.startswith("update audit_head"))
+    assert statements.index("bulk insert into exchange_inbox") < locked
+    assert not any("insert into exchange_inbox" in s for s in statements[locked:])
+    with pair.am.unit_of_work() as uow:
+        kept = dict(
+            uow.session.execute(select(InboxMessage.message_id, InboxMessage.receipt)).all()
+        )
+    assert [o["status"] for o in outcomes] == ["accepted"] * 3
+    assert kept == {o["message_id"]: o["receipt"] for o in outcomes}
 
 
 def test_the_same_envelope_twice_is_stored_once_and_answered_with_the_same_receipt(
