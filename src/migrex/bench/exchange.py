@@ -23,11 +23,13 @@ throughput:
 
 `msgs_per_s` = messages carried in B and D / (B's time + D's time); `cpu_ms_per_msg` is the CPU
 each node process spent in B and D per message carried (the figure that load from elsewhere on
-the machine leaves be). Then a paced run: inquiries opened and held as in A, released one at a
-time at `rate` per second; `p50_ms`/`p99_ms` are from each message's release to its being filed
-at the receiver (seen by polling the receiver's database every few milliseconds). Last, the
-application-level tally over every message of the run (`bench.casework.tally`) and the crypto
-ceiling with the share of it reached.
+the machine leaves be), and on PostgreSQL the server's for the node processes' backends;
+`cpu_bound_msgs_per_s` is what the machine's cores could carry at that CPU per message. Then a
+paced run: inquiries opened and held as in A, released one at a time at `rate` per second;
+`p50_ms`/`p99_ms` are from each message's release to its being filed at the receiver (seen by
+polling the receiver's database every few milliseconds). Last, the application-level tally
+over every message of the run (`bench.casework.tally`) and the crypto ceiling with the share of
+it reached.
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from migrex.bench import casework, ceiling
 from migrex.bench.casework import OfficerTimes, percentile
-from migrex.bench.twonodes import TwoNodes, postgres_databases, two_nodes
+from migrex.bench.twonodes import NODE_APPLICATION, TwoNodes, postgres_databases, two_nodes
 from migrex.casework.context import node_context
 from migrex.exchange.trust import load_trust
 
@@ -88,16 +92,61 @@ def _per_message(cpu: dict[str, float], messages: int) -> dict[str, float]:
     return {state: round(s * 1000 / max(1, messages), 3) for state, s in cpu.items()}
 
 
-def _cpu(pair: TwoNodes) -> dict[str, float | None]:
-    return {s: cpu_seconds(p.process.pid) if p.process else None
-            for s, p in pair.processes.items()}  # fmt: skip
+@dataclass(frozen=True)
+class CpuMeter:
+    """Reads the CPU time of each node process and, on PostgreSQL, of the server's backends
+    serving the nodes' databases: the server shares the machine's cores with the nodes, so
+    what it spends per message bounds the throughput as theirs does."""
+
+    pair: TwoNodes
+    server_pids: Callable[[], list[int]] | None = None
+
+    def read(self) -> dict[str, float]:
+        seconds = {s: cpu_seconds(p.process.pid) if p.process else None
+                   for s, p in self.pair.processes.items()}  # fmt: skip
+        for pid in self.server_pids() if self.server_pids else []:
+            seconds[f"{SERVER}:{pid}"] = cpu_seconds(pid)
+        return {key: value for key, value in seconds.items() if value is not None}
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        """CPU seconds per node process, and the server's backends summed as `SERVER`. A
+        backend that started meanwhile counts whole; one that ended meanwhile is missed."""
+        spent: dict[str, float] = {}
+        for key, value in after.items():
+            if key.startswith(f"{SERVER}:"):
+                spent[SERVER] = spent.get(SERVER, 0.0) + value - before.get(key, 0.0)
+            elif key in before:
+                spent[key] = value - before[key]
+        return spent
 
 
-def carry(pair: TwoNodes, sender: str, receiver: str, messages: int, timeout: float) -> Carried:
+SERVER = "postgresql"
+
+
+def backend_pids(admin_url: str, database_urls: list[str]) -> Callable[[], list[int]]:
+    """The process ids of the server's backends now serving the node processes on these
+    databases (not this process's own, which polls them)."""
+    names = [sa.make_url(url).database for url in database_urls]
+    admin = sa.create_engine(admin_url, poolclass=sa.pool.NullPool)
+    query = sa.text(
+        "SELECT pid FROM pg_stat_activity WHERE datname = ANY(:names) AND application_name = :app"
+    )
+
+    def pids() -> list[int]:
+        with admin.connect() as connection:
+            found = connection.scalars(query, {"names": names, "app": NODE_APPLICATION})
+            return [int(pid) for pid in found]
+
+    return pids
+
+
+def carry(meter: CpuMeter, sender: str, receiver: str, messages: int, timeout: float) -> Carried:
     """Releases `sender`'s held outbox and waits until `messages` more are filed at
-    `receiver`: the time and each node process's CPU in between."""
+    `receiver`: the time and each process's CPU in between."""
+    pair = meter.pair
     already = casework.filed_count(pair.nodes[receiver])
-    before = _cpu(pair)
+    before = meter.read()
     started = time.monotonic()
     casework.release(pair.nodes[sender])
     done = casework.wait_until(
@@ -105,19 +154,19 @@ def carry(pair: TwoNodes, sender: str, receiver: str, messages: int, timeout: fl
         timeout, poll=PHASE_POLL_SECONDS,
     )  # fmt: skip
     seconds = time.monotonic() - started
-    after = _cpu(pair)
+    after = meter.read()
     if not done:
         raise TimeoutError(f"{receiver} did not file {messages} messages in {timeout:g}s")
-    cpu = {s: a - b for s, a in after.items() if a is not None and (b := before[s]) is not None}
-    return Carried(messages, seconds, cpu)
+    return Carried(messages, seconds, CpuMeter.spent(before, after))
 
 
 def paced(
-    pair: TwoNodes, rate: float, count: int, start: int, timeout: float
+    meter: CpuMeter, rate: float, count: int, start: int, timeout: float
 ) -> tuple[list[float], dict[str, float]]:
     """`count` inquiries opened and held, then released one by one at `rate` a second; the
     milliseconds from each release to the message filed at Kazakhstan's node, sorted, and
-    each node process's CPU seconds from the first release to the last filing."""
+    each process's CPU seconds from the first release to the last filing."""
+    pair = meter.pair
     am, kz = pair.nodes["AM"], pair.nodes["KZ"]
     context = node_context(am)
     cases = [casework.open_inquiry(am, context, start + n) for n in range(count)]
@@ -137,7 +186,7 @@ def paced(
     watcher = threading.Thread(target=watch, name="bench-filed-watch", daemon=True)
     watcher.start()
     released: dict[str, float] = {}
-    before = _cpu(pair)
+    before = meter.read()
     began = time.monotonic()
     try:
         for n, message_id in enumerate(ids):
@@ -150,8 +199,7 @@ def paced(
     finally:
         stop.set()
         watcher.join(timeout=5)
-    after = _cpu(pair)
-    cpu = {s: a - b for s, a in after.items() if a is not None and (b := before[s]) is not None}
+    cpu = CpuMeter.spent(before, meter.read())
     return sorted((filed[m] - t) * 1000 for m, t in released.items() if m in filed), cpu
 
 
@@ -176,6 +224,8 @@ def run(
             urls = {"KZ": kz, "AM": am}
         agreement = casework.bench_agreement(agreement_file, root / "agreement.toml")
         pair = stack.enter_context(two_nodes(root / "ws", agreement, urls, start=False))
+        meter = CpuMeter(pair, backend_pids(postgres_admin_url, list(urls.values())) if urls
+                         else None)  # fmt: skip
         nodes = pair.nodes
         casework.load_registries(nodes["KZ"], root)
 
@@ -200,16 +250,16 @@ def run(
             plan.consultations
         )
         progress(f"B, machine: {to_kz} messages released, carried and filed at KZ")
-        b = carry(pair, "AM", "KZ", to_kz, timeout)
+        b = carry(meter, "AM", "KZ", to_kz, timeout)
 
         progress("C, officers: every filed inquiry taken into review and answered")
         answered, answer_errors = casework.answer_inquiries(nodes["KZ"], officers)
         progress(f"D, machine: {answered} answers released, carried and filed at AM")
-        d = carry(pair, "KZ", "AM", answered, timeout)
+        d = carry(meter, "KZ", "AM", answered, timeout)
 
         count = max(1, int(rate * min(5.0, max(2.0, messages / rate))))
         progress(f"latency: {count} inquiries released at {rate:g} messages/s")
-        latencies, paced_cpu = paced(pair, rate, count, inquiries + consultations, timeout=120)
+        latencies, paced_cpu = paced(meter, rate, count, inquiries + consultations, timeout=120)
         tally = casework.tally(nodes)
 
     carried = b.messages + d.messages
@@ -225,8 +275,10 @@ def run(
         "consultations": len(plan.consultations),
         "seconds": round(seconds, 3),
         "msgs_per_s": round(msgs_per_s, 1),
-        # CPU each node process spent per message carried in B and D.
+        # CPU each node process (and on PostgreSQL the server, for both nodes' databases)
+        # spent per message carried in B and D; with the cores, what bounds `msgs_per_s`.
         "cpu_ms_per_msg": _per_message(dict(cpu), carried),
+        "cpu_bound_msgs_per_s": _cpu_bound(dict(cpu), carried),
         "phases": {"B_am_to_kz": b.as_json(), "D_kz_to_am": d.as_json()},
         # The officers' use cases, one unit of work each (A and C): latency, not throughput.
         "officer_actions": officers.as_json(),
@@ -245,6 +297,13 @@ def run(
         ),
         "db": database,
     }
+
+
+def _cpu_bound(cpu: dict[str, float], messages: int) -> float | None:
+    """Messages a second the machine's cores could carry at the CPU the processes spent per
+    message (nodes and database server; not the benchmark's own polling)."""
+    spent, cores = sum(cpu.values()), os.cpu_count() or 1
+    return round(cores * messages / spent, 1) if spent else None
 
 
 def _round(value: float | None) -> float | None:

@@ -48,6 +48,11 @@ def postgres_databases(admin_url: str, count: int) -> Iterator[list[str]]:
         admin.dispose()
 
 
+# What the node processes call themselves to a PostgreSQL server (libpq reads it from the
+# environment), so that their backends can be told from those of the process that runs them.
+NODE_APPLICATION = "migrex-bench-node"
+
+
 @contextmanager
 def two_nodes(
     root: Path,
@@ -71,7 +76,10 @@ def two_nodes(
         migrate.upgrade(node.engine)
     processes = {
         state: NodeProcess(
-            workspace.node_config(state), ports[state], workspace.node_dir(state) / "serve.log"
+            workspace.node_config(state),
+            ports[state],
+            workspace.node_dir(state) / "serve.log",
+            env={"PGAPPNAME": NODE_APPLICATION},
         )
         for state in STATES
     }
