@@ -6,9 +6,10 @@ import random
 import threading
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, select, text
 
-from migrex.db import make_session_factory
+from migrex.db import make_engine, make_session_factory
 from migrex.exchange.delivery import RetryPolicy, Status
 from migrex.exchange.outbox import (
     OutgoingMessage,
@@ -144,6 +145,23 @@ def test_a_claim_whose_lease_ran_out_cannot_settle_a_failure(engine: Engine) -> 
                              claims=claims_held(engine), now=NOW, policy=policy,
                              rng=random.Random(1))  # fmt: skip
     assert parked == [message(2).message_id]
+
+
+@pytest.mark.postgres
+def test_a_claim_is_planned_for_the_values_it_binds(postgres_database: str) -> None:
+    """PostgreSQL may plan a prepared statement once for any values after five runs; the
+    claim's plan made so scans the outbox once per candidate row. The claim's transaction
+    plans for the values bound; the node's other transactions leave PostgreSQL to choose."""
+    engine = make_engine(postgres_database)
+    try:
+        with make_session_factory(engine).begin() as session:
+            for _ in range(7):
+                claim(session, relay_id="r1", now=NOW, limit=10, lease=LEASE)
+            assert session.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+        with make_session_factory(engine).begin() as session:
+            assert session.scalar(text("SHOW plan_cache_mode")) == "auto"
+    finally:
+        engine.dispose()
 
 
 def test_a_retry_waits_for_its_backoff(engine: Engine) -> None:
