@@ -45,8 +45,12 @@ browser:
 			apt-get install -y -qq --no-install-recommends chromium fonts-noto-core; \
 	fi
 
+# The tests run in one process per core, at most four (TEST_WORKERS=0: all in one process);
+# each test process has its own PostgreSQL database and temporary folders.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) browser lint typecheck check-migrations
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --numprocesses $(TEST_WORKERS) --maxprocesses 4 --dist worksteal
 
 # Regenerates the pinned lock file from pyproject.toml (needs uv).
 lock:

@@ -11,6 +11,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# The test processes of a parallel run (`pytest -n`) inherit COLUMNS=80, and Rich fixes the
+# width of a console created while COLUMNS is set: the CLI's shared consoles would then
+# print 80 columns whatever width a test's runner asks for. Dropped before migrex is imported.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
