@@ -14,15 +14,19 @@ from typing import Any
 from sqlalchemy import (
     Integer,
     Select,
+    String,
+    Text,
     Update,
     and_,
     bindparam,
     exists,
+    func,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from migrex.db import in_list
@@ -186,6 +190,25 @@ def _statements(dialect: str) -> _Statements:
         .where(outbox.id == bindparam("sealed_id"), held_by_claim, outbox.envelope.is_(None))
         .values(envelope=bindparam("sealed_envelope"), envelope_sha256=bindparam("sealed_sha256"))
     )
+    if dialect == "postgresql":
+        # One statement for the whole round, its rows as arrays: a statement per row cost
+        # more than sealing the message did.
+        sealed = (
+            func.unnest(
+                bindparam("sealed_ids", type_=ARRAY(Integer)),
+                bindparam("tokens", type_=ARRAY(String)),
+                bindparam("sealed_envelopes", type_=ARRAY(Text)),
+                bindparam("sealed_sha256s", type_=ARRAY(String)),
+            )
+            .table_valued("id", "token", "envelope", "sha256")
+            .render_derived(name="sealed")
+        )
+        seal = (
+            update(_outbox)
+            .where(outbox.id == sealed.c.id, outbox.status == Status.IN_FLIGHT,
+                   outbox.claimed_by == sealed.c.token, outbox.envelope.is_(None))
+            .values(envelope=sealed.c.envelope, envelope_sha256=sealed.c.sha256)
+        )  # fmt: skip
     held = select(outbox.id, outbox.claimed_by, outbox.envelope_sha256).where(
         in_list(outbox.id, "ids", dialect), outbox.status == Status.IN_FLIGHT
     )
@@ -257,22 +280,31 @@ def store_envelopes(session: Session, sealed: Sequence[Claimed]) -> set[int]:
     """
     if not sealed:
         return set()
-    statements = _statements(session.get_bind().dialect.name)
-    session.execute(
-        statements.seal,
-        [
-            {
-                "sealed_id": row.id,
-                "token": row.claimed_by,
-                "sealed_envelope": row.envelope,
-                "sealed_sha256": row.envelope_sha256,
-            }
-            for row in sealed
-        ],
-    )
-    # The rows read back after the writes, as an executemany's row count is the sum over its
-    # rows and cannot say which of them took. A row still held by our claim whose envelope
-    # hash is ours holds our envelope: the statement never replaces one.
+    dialect = session.get_bind().dialect.name
+    statements = _statements(dialect)
+    if dialect == "postgresql":
+        session.execute(statements.seal, {
+            "sealed_ids": [row.id for row in sealed],
+            "tokens": [row.claimed_by for row in sealed],
+            "sealed_envelopes": [row.envelope for row in sealed],
+            "sealed_sha256s": [row.envelope_sha256 for row in sealed],
+        })  # fmt: skip
+    else:
+        session.execute(
+            statements.seal,
+            [
+                {
+                    "sealed_id": row.id,
+                    "token": row.claimed_by,
+                    "sealed_envelope": row.envelope,
+                    "sealed_sha256": row.envelope_sha256,
+                }
+                for row in sealed
+            ],
+        )
+    # The rows read back after the writes, as a row count cannot say which of them took, and a
+    # row that holds our envelope from an earlier call counts as stored. A row still held by
+    # our claim whose envelope hash is ours holds our envelope: no statement replaces one.
     ours = {row.id: (row.claimed_by, row.envelope_sha256) for row in sealed}
     held = session.execute(statements.held, {"ids": list(ours)})
     return {row_id for row_id, token, digest in held if (token, digest) == ours[row_id]}

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy import Select, Table, delete, select
 from sqlalchemy.orm import Session
 
 from migrex.agreements import Agreement
-from migrex.db import in_list
+from migrex.db import bulk_insert, in_list
 from migrex.errors import MigrexError, NotFound
 from migrex.retention.sealing import new_data_key, open_text, seal_text, unwrap_key, wrap_key
 from migrex.retention.tables import RetentionKeyRow, SearchTermRow
@@ -197,12 +197,12 @@ def search_term_rows(record: str, terms: Iterable[tuple[str, str]]) -> list[dict
 
 
 def add_search_terms(session: Session, rows: list[dict[str, str]]) -> None:
-    if rows:
-        # On the connection, as the ledger's rows: no flush of the session's pending objects.
-        session.connection().execute(_INSERT_SEARCH_TERMS, rows)
+    # On the connection, as the ledger's rows: no flush of the session's pending objects. A
+    # message carries a dozen terms, so a round's rows go in as one stream (COPY).
+    bulk_insert(session, _SEARCH_TERMS, rows)
 
 
-_INSERT_SEARCH_TERMS = insert(cast(Table, SearchTermRow.__table__))
+_SEARCH_TERMS = cast(Table, SearchTermRow.__table__)
 
 
 def records_with(session: Session, terms: Collection[str], limit: int) -> list[Found]:
