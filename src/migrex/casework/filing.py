@@ -181,12 +181,12 @@ class _Statements:
 @functools.cache
 def _statements(dialect: str) -> _Statements:
     # The outbox orders a case's messages under the case's id (`outbox.enqueue`), so each
-    # sent case's own messages are found through the ordering index. Left to itself SQLite
-    # takes the status index instead, and walks every message the node ever delivered for
-    # each case still marked sent: a filing round would grow with the node's whole history.
-    # `status || ''` keeps SQLite off that index (its documented way); PostgreSQL weighs
-    # both with its statistics.
-    status = OutboxMessage.status.concat("") if dialect == "sqlite" else OutboxMessage.status
+    # sent case's own messages are found through the ordering index. Left to themselves both
+    # databases may take the status index as well (SQLite always; PostgreSQL while its
+    # statistics are older than the outbox, and then it intersects the two indexes), and walk
+    # every message the node ever delivered for each case still marked sent: a filing round
+    # would grow with the node's whole history. `status || ''` keeps them off that index.
+    status = OutboxMessage.status.concat("")
     delivered = exists().where(OutboxMessage.ordering_key == CaseRow.id,
                                OutboxMessage.case_id == CaseRow.id,
                                status == "delivered")  # fmt: skip

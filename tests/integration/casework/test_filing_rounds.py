@@ -12,14 +12,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+import pytest
+from sqlalchemy import Connection, event, func, insert, make_url, select, text
 
 from casework_scenes import INQUIRY
 from casework_steps import context, now
+from migrex import migrate
 from migrex.audit import events
 from migrex.audit.leaves import LeafKind
 from migrex.audit.pending import record
 from migrex.audit.tables import AuditLeafRow
+from migrex.bench.twonodes import postgres_databases
 from migrex.casework import filing
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.bodies import body_of
@@ -27,10 +30,11 @@ from migrex.casework.jobs import start_filing
 from migrex.casework.lifecycle import CaseState
 from migrex.casework.service import OpenRequest, open_request, open_review
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.db import make_engine
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.relay import Relay
-from migrex.exchange.tables import InboxMessage
+from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.exchange.wakeup import Doorbell
 from migrex.ledger.tables import DisclosureRow
 from migrex.node import Node
@@ -196,6 +200,58 @@ def test_the_clerk_finds_deliveries_of_a_sent_case_by_its_ordering(pair: Pair) -
     # (the ordering index holds them under the case's id), not by walking all delivered ones.
     plan = sqlite_plan(pair.kz.engine, filing._statements("sqlite").delivered)
     assert "ix_exchange_outbox_ordering" in plan, plan
+
+
+@pytest.mark.postgres
+def test_postgresql_finds_deliveries_by_the_ordering_even_with_old_statistics(
+    postgres_database: str,
+) -> None:
+    """A young database's statistics say its outbox is empty; planning with them, PostgreSQL
+    intersected the ordering index with the status index for each sent case, reading every
+    delivered message of the node's history once per case (68 ms a round for 500 sent cases
+    and 9,000 delivered messages). The look must use the ordering index alone."""
+    server = make_url(postgres_database).set(database="postgres").render_as_string(False)
+    with postgres_databases(server, 1) as [url]:  # young: its own statistics
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            with engine.begin() as connection:
+                connection.execute(text("ANALYZE"))  # the statistics of empty tables
+                _fill_history(connection, sent=200, delivered=1000)
+            statement = filing._statements("postgresql").delivered
+            compiled = statement.compile(dialect=engine.dialect,
+                                         compile_kwargs={"literal_binds": True})  # fmt: skip
+            with engine.connect() as connection:
+                plan = " ".join(row[0] for row in connection.execute(text(f"EXPLAIN {compiled}")))
+        finally:
+            engine.dispose()
+    assert "ix_exchange_outbox_ordering" in plan, plan
+    assert "ix_exchange_outbox_status_due" not in plan, plan
+
+
+def _fill_history(connection: Connection, *, sent: int, delivered: int) -> None:
+    """`sent` outgoing cases waiting for a receipt, each with one message in line, and
+    `delivered` closed cases, each with three messages delivered."""
+    at = now()
+    cases, messages = [], []
+    for n in range(sent + delivered):
+        case_id, waiting = f"case-{n}", n < sent
+        cases.append({
+            "id": case_id, "agreement_id": "kz-am-2024", "direction": "outgoing",
+            "category": "person-inquiry", "purpose": None, "our_authority": "am-mcs",
+            "partner_authority": "kz-mia", "state": "sent" if waiting else "closed",
+            "urgency": "normal", "opened_at": at, "due_at": at, "closed_at": None,
+            "opened_by": "officer:anna",
+        })  # fmt: skip
+        messages += [{
+            "message_id": new_message_id(at), "agreement_id": "kz-am-2024", "sender": "am-mcs",
+            "recipient": "kz-mia", "type": "person-inquiry", "case_id": case_id,
+            "in_reply_to": None, "ordering_key": case_id, "body": "{}", "issued_at": at,
+            "expires_at": at, "created_at": at, "status": "pending" if waiting else "delivered",
+            "attempts": 0, "next_attempt_at": at,
+        } for _ in range(1 if waiting else 3)]  # fmt: skip
+    connection.execute(insert(CaseRow), cases)
+    connection.execute(insert(OutboxMessage), messages)
 
 
 def test_a_round_writes_threads_and_histories_without_an_object_per_row(pair: Pair) -> None:
