@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, exc, select
+from sqlalchemy import Engine, exc, func, select
 
 from migrex.db import bulk_insert, in_list, make_session_factory
 from migrex.exchange.tables import receipts_table
@@ -31,11 +31,16 @@ def test_bulk_insert_and_in_list(engine: Engine) -> None:
         assert session.scalar(select(receipts_table.c.stored_at).where(column == "m2")) == NOW
 
 
-def test_bulk_insert_raises_what_an_insert_would(engine: Engine) -> None:
+@pytest.mark.parametrize("others", [0, 2], ids=["one-row", "three-rows"])
+def test_bulk_insert_raises_what_an_insert_would(engine: Engine, others: int) -> None:
+    # One row goes in as an INSERT, several as a COPY on PostgreSQL: both raise the same.
     with make_session_factory(engine).begin() as session:
         bulk_insert(session, receipts_table, [receipt("m1")])
+    more = [receipt(f"other-{n}") for n in range(others)]
     with pytest.raises(exc.IntegrityError), make_session_factory(engine).begin() as session:
-        bulk_insert(session, receipts_table, [receipt("m1")])
+        bulk_insert(session, receipts_table, [*more, receipt("m1")])
     naive = datetime(2025, 10, 1, 12, 0)
     with pytest.raises(exc.StatementError), make_session_factory(engine).begin() as session:
-        bulk_insert(session, receipts_table, [receipt("m2", naive)])
+        bulk_insert(session, receipts_table, [*more, receipt("m2", naive)])
+    with make_session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(receipts_table)) == 1
