@@ -105,8 +105,12 @@ def test_the_idle_warning_comes_before_the_end_and_lets_the_officer_stay(
     expect(warning).to_be_hidden()
     tab.page.clock.run_for("13:00")
     expect(warning).to_be_visible()
+    leaving: list[str] = []
+    tab.page.on("request", lambda r: leaving.append(r.url) if "reason=idle" in r.url else None)
+    # A minute past the end: the page leaves once, however many ticks pass before it has.
     tab.page.clock.run_for("02:00")
     tab.page.wait_for_url("**/ui/sign-in?reason=idle")
+    assert len(leaving) == 1, leaving
     assert tab.csp_violations == [] and tab.errors == []
 
 

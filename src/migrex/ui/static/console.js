@@ -67,6 +67,9 @@
   function tick() {
     var left = endAfter - Math.floor((Date.now() - lastActivity) / 1000);
     if (left <= 0) {
+      // Once: a tick that assigned the page again while the sign-in page loads would abort
+      // that load and start another, and on a slow network never let one finish.
+      window.clearInterval(ticking);
       window.location.assign("/ui/sign-in?reason=idle");
       return;
     }
@@ -86,5 +89,5 @@
       htmx.ajax("POST", "/ui/session/extend", { swap: "none" }).then(activity);
     });
   }
-  window.setInterval(tick, 1000);
+  var ticking = window.setInterval(tick, 1000);
 })();
