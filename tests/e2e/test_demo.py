@@ -104,15 +104,17 @@ def test_the_demo_plays_the_whole_scenario_then_keeps_the_consoles(tmp_path: Pat
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
         env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
-    transcript = _read_until(demo, "Ctrl-C", timeout=300)
     try:
+        transcript = _read_until(demo, "Ctrl-C", timeout=300)
         consoles = re.findall(r"https://127\.0\.0\.1:\d+/ui/", transcript)
         assert len(consoles) == 2, transcript[-3000:]
         found = re.search(r"│ (kz-auditor) +│ ([A-Za-z0-9_-]{16}) +│", transcript)
         assert found is not None, transcript[-3000:]
         _sign_in_and_open_the_audit_page(consoles[0], *found.groups(), workspace)
     finally:
-        demo.send_signal(signal.SIGTERM)
+        # Reaped whatever failed, so no later test inherits a demo still running.
+        if demo.poll() is None:
+            demo.send_signal(signal.SIGTERM)
         rest, _ = demo.communicate(timeout=60)
     assert demo.returncode == 0, (transcript + rest)[-3000:]
     check_outcome(json.loads((workspace / "outcome.json").read_text(encoding="utf-8")))

@@ -37,6 +37,7 @@ from migrex.audit.partner_logs import witness
 from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
 from migrex.audit.tables import AuditWitnessed
+from migrex.db import begin_writing
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.tables import SecurityEvent
 from migrex.exchange.trust import Trust
@@ -137,6 +138,13 @@ def witness_unit_log(
     if key is None:
         raise NoteRejected(f"{unit} has no signing key {shown.kid!r} in the directory")
     ours = trust.signing_key(authority, now)
+    # The checks below read and then write. On SQLite a transaction that has read cannot wait
+    # for the write lock, so it takes the lock first; the unit was asked before, so no lock is
+    # held across the network. Whoever cosigned meanwhile (the job, an operator) is read again.
+    begin_writing(uow.session)
+    if _latest(uow, origin) != before:
+        uow.session.rollback()
+        return witness_unit_log(uow, trust, party, client, now)
     savepoint = uow.session.begin_nested()
     try:
         cosigned = witness(uow.session, shown.note, shown.proof,

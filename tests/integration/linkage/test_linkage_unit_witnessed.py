@@ -4,6 +4,7 @@ log forks or goes back is refused and noted in the party's security log."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from migrex.audit.proofs import SplitView
 from migrex.audit.tables import AuditCosignature, AuditLeafRow, AuditWitnessed
 from migrex.exchange.tables import SecurityEvent
 from migrex.exchange.trust import load_trust
+from migrex.linkage import unit_witness
 from migrex.linkage.unit import LinkageUnit
 from migrex.linkage.unit_client import UnitRefused
 from migrex.linkage.unit_log import UnitLog
@@ -171,3 +173,38 @@ def test_a_malformed_answer_of_the_unit_is_refused_and_changes_nothing(
     with pytest.raises(NoteRejected):
         _witness(linked, _Garbled(answer))
     assert _count(linked.pair.kz, AuditWitnessed) == 0
+
+
+def test_a_write_beside_the_witnessing_neither_fails_it_nor_is_lost(
+    linked: Linked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The node writes all the time (filing, relays, jobs) while a party checks the unit's
+    checkpoint. On SQLite a transaction that has read cannot then wait for the write lock: a
+    write committed beside it in the meantime failed the witnessing ("database is locked")."""
+    _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs")
+    checked = unit_witness.witness
+    beside: list[BaseException | None] = []
+
+    def write_beside() -> None:
+        try:
+            _log_at_unit(linked.pair.kz, "written-beside")
+            beside.append(None)
+        except BaseException as error:  # reported to the test's thread
+            beside.append(error)
+
+    def witness_with_a_write_beside(session: Any, *args: Any, **kwargs: Any) -> str:
+        session.scalar(select(func.count()).select_from(AuditWitnessed))  # what the check reads
+        writer = threading.Thread(target=write_beside)
+        writer.start()
+        writer.join(timeout=1)  # done at once, unless the witnessing holds the write lock
+        threads.append(writer)
+        return checked(session, *args, **kwargs)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(unit_witness, "witness", witness_with_a_write_beside)
+    witnessed = _witness(linked)
+    for writer in threads:
+        writer.join(timeout=20)
+    assert witnessed.size >= 2 and witnessed.previous == 0
+    assert beside == [None]
+    assert _count(linked.pair.kz, AuditWitnessed, AuditWitnessed.size == witnessed.size) == 1
