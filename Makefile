@@ -45,11 +45,10 @@ browser:
 			apt-get install -y -qq --no-install-recommends chromium fonts-noto-core; \
 	fi
 
-# The tests run in one process; TEST_WORKERS=auto runs one per core (at most four, each with
-# its own PostgreSQL database and temporary folders), in about half the time on two cores. Not
-# the default yet: with both cores that loaded, the demo's end-to-end run has waited out
-# SQLite's write lock (10 s) once.
-TEST_WORKERS ?= 0
+# The tests run in one process per core (at most four, each with its own PostgreSQL database
+# and temporary folders), in about three-fifths of the time one process takes on two cores;
+# TEST_WORKERS=0 runs them in this process, as a debugger wants.
+TEST_WORKERS ?= auto
 
 test: $(STAMP) browser lint typecheck check-migrations
 	$(VENV)/bin/pytest --numprocesses $(TEST_WORKERS) --maxprocesses 4 --dist worksteal
