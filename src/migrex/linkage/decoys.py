@@ -53,6 +53,9 @@ MAX_PER_RECORD: Final = 4.0
 # The runs' own: one decoy per record takes the graph attacks in a salt group from nearly
 # every person to a few in a hundred, at four times the comparisons and twice the records.
 DECOYS: Final = 1.0
+# Rounds of drawing a decoy's passport number before it goes without one: a free number comes
+# at the first draw unless the register holds most numbers of its form.
+_PASSPORT_DRAWS: Final = 20
 
 
 def _parts(columns: list[str]) -> list[tuple[str, ...]]:
@@ -77,7 +80,9 @@ def _rows_of_sex(sex: npt.NDArray[np.object_], wanted: npt.NDArray[np.object_],
 
 def _passports(register: Register, count: int, rng: np.random.Generator) -> pa.Array:
     """Fresh passport numbers shaped like the register's (a held number's letters kept,
-    its digits drawn anew), present as often as the register's are."""
+    its digits drawn anew), present as often as the register's are. A number the register
+    holds, or another decoy drew, is drawn again (two records holding one number would give
+    the copy away); one still taken after a few draws is left absent, as many are."""
     column = register.columns["passport_number"]
     held = pc.drop_null(column).to_pylist()
     if not held:
@@ -85,16 +90,29 @@ def _passports(register: Register, count: int, rng: np.random.Generator) -> pa.A
     share = len(held) / max(len(column), 1)
     models = [held[i] for i in rng.integers(len(held), size=count).tolist()]
     present = (rng.random(count) < share).tolist()
-    digits = rng.integers(10, size=(count, max(len(m) for m in models))).tolist()
-    return pa.array(
-        [
-            "".join(str(d) if ch.isdigit() else ch for ch, d in zip(model, drawn, strict=False))
-            if keep
-            else None
-            for model, drawn, keep in zip(models, digits, present, strict=True)
-        ],
-        pa.string(),
-    )
+    width = max(len(m) for m in models)
+
+    def drawn(rows: list[int]) -> list[str]:
+        digits = rng.integers(10, size=(len(rows), width)).tolist()
+        return ["".join(str(d) if ch.isdigit() else ch for ch, d in zip(models[row], row_digits,
+                                                                        strict=False))
+                for row, row_digits in zip(rows, digits, strict=True)]  # fmt: skip
+
+    numbers: list[str | None] = [None] * count
+    taken = set(held)
+    pending = [row for row in range(count) if present[row]]
+    for _ in range(_PASSPORT_DRAWS):
+        if not pending:
+            break
+        again = []
+        for row, number in zip(pending, drawn(pending), strict=True):
+            if number in taken:
+                again.append(row)
+            else:
+                numbers[row] = number
+                taken.add(number)
+        pending = again
+    return pa.array(numbers, pa.string())
 
 
 def decoys(register: Register, count: int, rng: np.random.Generator) -> Register:
