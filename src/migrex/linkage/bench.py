@@ -38,8 +38,6 @@ from migrex.linkage.evaluation import (
     HARDENING,
     HARDENINGS,
     attack_figures,
-    encode,
-    link,
     scored,
     truth_pairs,
 )
@@ -51,6 +49,7 @@ from migrex.linkage.febrl import (
     read_febrl4,
 )
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.linking import encode, link
 from migrex.linkage.reception import read_batches, receive
 from migrex.linkage.records import Register
 from migrex.linkage.transfer import encoding_parameters, send, start_sending

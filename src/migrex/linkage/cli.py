@@ -19,11 +19,11 @@ from migrex.linkage.evaluation import (
     ATTACK_STEPS,
     attack_figures,
     figures,
-    link,
     read_truth,
     scored,
     write_pairs,
 )
+from migrex.linkage.linking import link
 from migrex.linkage.records import Register, read_register
 from migrex.linkage.run_cli import app as runs
 from migrex.linkage.unit_cli import app as with_unit

@@ -30,7 +30,7 @@ from migrex.exchange.service import NotPermitted
 from migrex.linkage.candidates import ResolvedCandidate, file_candidates
 from migrex.linkage.chunks import batches
 from migrex.linkage.decoys import DECOYS, with_decoys
-from migrex.linkage.evaluation import encode
+from migrex.linkage.linking import encode
 from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
 from migrex.linkage.records import Register
 from migrex.linkage.results import open_result, result_digest, sign_receipt

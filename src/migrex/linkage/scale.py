@@ -34,8 +34,8 @@ import typer
 from migrex.console import err, progress_bar
 from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD
 from migrex.linkage.encoder import LAYOUT, Encoded, Tokens
-from migrex.linkage.evaluation import compare, encode
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.linking import compare, encode
 from migrex.linkage.records import Register
 from migrex.registry.columns import Kind
 from migrex.synth import generate

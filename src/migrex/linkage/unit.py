@@ -47,7 +47,7 @@ from migrex.envelope.model import is_authority_id
 from migrex.errors import Conflict, NotFound
 from migrex.exchange.trust import Trust
 from migrex.linkage.chunks import TransferRefused
-from migrex.linkage.evaluation import compare
+from migrex.linkage.linking import compare
 from migrex.linkage.reception import load, receive, resume_from
 from migrex.linkage.results import (
     candidates_of,

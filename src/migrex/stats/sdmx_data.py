@@ -9,11 +9,10 @@ time), so the same release always gives the same bytes.
 
 from __future__ import annotations
 
-# pandas ships no types; `unused-ignore` keeps this quiet once pyproject gains an override.
-import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+from typing import TYPE_CHECKING
+
 from pysdmx.io import write_sdmx
 from pysdmx.io.format import Format
-from pysdmx.io.pd import PandasDataset
 
 from migrex.stats.release import Release
 from migrex.stats.sdmx_structure import (
@@ -28,9 +27,17 @@ from migrex.stats.sdmx_structure import (
     written_text,
 )
 
+if TYPE_CHECKING:
+    from pysdmx.io.pd import PandasDataset
+
 
 def release_dataset(release: Release, structures: Structures | None = None) -> PandasDataset:
     """The release as a pysdmx data set under its dataflow, one row per observation."""
+    # pandas takes most of a second to import: loaded when a release is first written, not
+    # by every node process that might write one.
+    import pandas as pd  # type: ignore[import-untyped,unused-ignore]  # noqa: PLC0415
+    from pysdmx.io.pd import PandasDataset  # noqa: PLC0415
+
     structures = structures or build_structures(release)
     fixed = [(part.id, part.fixed) for part in structures.key if part.fixed is not None]
     breakdowns = [part.id for part in structures.breakdowns]

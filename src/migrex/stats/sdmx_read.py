@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from xml.parsers.expat import ExpatError
 
 from pysdmx.errors import PysdmxError
-from pysdmx.io.xml.sdmx30.reader.structure_specific import read as read_structure_specific
 from pysdmx.model.dataset import ActionType
 
 from migrex.agreements.codelists import codelists
@@ -263,6 +262,12 @@ def release_from_sdmx_ml(text: str, *, template: ReleaseTemplate) -> Release:
 
     pysdmx's format-specific reader is called directly: its `read_sdmx` would take a payload
     that happens to name a local file or start with "http" for a place to read from."""
+    # The reader brings pandas, which takes most of a second to import: loaded at the first
+    # release read, not by every node process that might receive one.
+    from pysdmx.io.xml.sdmx30.reader.structure_specific import (  # noqa: PLC0415
+        read as read_structure_specific,
+    )
+
     structures = build_structures(template)
     if _SDMX_ML_30 not in text[:2000]:
         raise ReleaseInvalid("not an SDMX-ML 3.0 message (no SDMX-ML 3.0 message namespace)")

@@ -28,8 +28,9 @@ from migrex.linkage.compare import (
     pair_scores,
 )
 from migrex.linkage.encoder import LAYOUT, encode_filters
-from migrex.linkage.evaluation import link, scored, truth_pairs
+from migrex.linkage.evaluation import scored, truth_pairs
 from migrex.linkage.keys import Keyed
+from migrex.linkage.linking import link
 from migrex.linkage.records import FIELDS, Register
 from migrex.registry.columns import Kind
 from migrex.synth import Population, generate

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pytest
 
 from migrex.linkage.compare import BANDS, THRESHOLD, field_counts, pair_scores
-from migrex.linkage.evaluation import Linkage, encode, link, truth_pairs
+from migrex.linkage.evaluation import truth_pairs
+from migrex.linkage.linking import Linkage, encode, link
 from migrex.linkage.records import FIELDS, Register
 from migrex.linkage.review import LOOK_CEILING, second_look
 from migrex.registry.columns import Kind
