@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from migrex.audit import events
 from migrex.audit.checkpoint import (
@@ -42,6 +42,7 @@ from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.tables import SecurityEvent
 from migrex.exchange.trust import Trust
 from migrex.jobs import start_periodic
+from migrex.leases import lock_key
 from migrex.linkage.unit_client import UnitClient, UnitUnreachable, unit_address
 from migrex.node import Node
 from migrex.uow import UnitOfWork
@@ -139,9 +140,13 @@ def witness_unit_log(
         raise NoteRejected(f"{unit} has no signing key {shown.kid!r} in the directory")
     ours = trust.signing_key(authority, now)
     # The checks below read and then write. On SQLite a transaction that has read cannot wait
-    # for the write lock, so it takes the lock first; the unit was asked before, so no lock is
-    # held across the network. Whoever cosigned meanwhile (the job, an operator) is read again.
+    # for the write lock, so it takes the lock first; on PostgreSQL witnesses of one log (the
+    # job, an operator) take turns by a lock of their own. The unit was asked before, so no
+    # lock is held across the network; whoever cosigned meanwhile is read again.
     begin_writing(uow.session)
+    if uow.session.get_bind().dialect.name == "postgresql":
+        uow.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": lock_key(f"witness:{origin}")})  # fmt: skip
     if _latest(uow, origin) != before:
         uow.session.rollback()
         return witness_unit_log(uow, trust, party, client, now)

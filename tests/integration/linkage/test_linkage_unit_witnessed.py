@@ -32,6 +32,7 @@ from migrex.linkage.unit_witness import UnitParty, Witnessed, witness_unit_log
 from migrex.node import Node
 
 KZ = UnitParty(AGREEMENT, UNIT, "kz-mia")
+AM = UnitParty(AGREEMENT, UNIT, "am-mcs")
 
 
 @pytest.fixture
@@ -208,3 +209,43 @@ def test_a_write_beside_the_witnessing_neither_fails_it_nor_is_lost(
     assert witnessed.size >= 2 and witnessed.previous == 0
     assert beside == [None]
     assert _count(linked.pair.kz, AuditWitnessed, AuditWitnessed.size == witnessed.size) == 1
+
+
+def _witness_as_armenia(linked: Linked) -> Witnessed:
+    with linked.pair.am.unit_of_work() as uow, linked.client("AM") as client:
+        return witness_unit_log(uow, linked.pair.am_trust, AM, client, now())
+
+
+def test_two_witnesses_of_the_unit_at_once_cosign_it_once(
+    linked: Linked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background job and an operator's `migrex linkage witness-unit` may witness at the
+    same moment: the second waits for the first and finds nothing new, where both checked and
+    cosigned the same checkpoint, each logging it and sending the unit its cosignature.
+    Armenia witnesses here: its node is on the database under test (Kazakhstan's on SQLite)."""
+    _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs")
+    checked = unit_witness.witness
+    second: list[Witnessed | BaseException] = []
+
+    def witness_again() -> None:
+        try:
+            second.append(_witness_as_armenia(linked))
+        except BaseException as error:  # reported to the test's thread
+            second.append(error)
+
+    def witness_with_another_beside(session: Any, *args: Any, **kwargs: Any) -> str:
+        monkeypatch.setattr(unit_witness, "witness", checked)  # the other one checks plainly
+        other = threading.Thread(target=witness_again)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for this one
+        threads.append(other)
+        return checked(session, *args, **kwargs)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(unit_witness, "witness", witness_with_another_beside)
+    first = _witness_as_armenia(linked)
+    for other in threads:
+        other.join(timeout=20)
+    assert first.previous == 0 and first.size >= 2
+    assert second == [Witnessed(first.origin, first.size, first.size)]
+    assert _count(linked.pair.am, AuditWitnessed, AuditWitnessed.size == first.size) == 1
