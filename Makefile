@@ -46,7 +46,7 @@ browser:
 	fi
 
 # The tests run in one process per core (at most four, each with its own PostgreSQL database
-# and temporary folders), in about three-fifths of the time one process takes on two cores;
+# and temporary folders), in about two-thirds of the time one process takes on two cores;
 # TEST_WORKERS=0 runs them in this process, as a debugger wants.
 TEST_WORKERS ?= auto
 
