@@ -5,7 +5,7 @@ log forks or goes back is refused and noted in the party's security log."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,42 @@ def test_a_malformed_answer_of_the_unit_is_refused_and_changes_nothing(
     assert _count(linked.pair.kz, AuditWitnessed) == 0
 
 
+class _Beside:
+    """Runs `work` on another thread while the witnessing checks the unit's checkpoint (inside
+    `unit_witness.witness`), waits `wait` seconds for it, then lets the check go on; what
+    `work` returned, or raised, is in `results` once `join` has run."""
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any], wait: float,
+        *, first: Callable[[Any], None] = lambda _session: None,
+    ) -> None:  # fmt: skip
+        self.results: list[Any] = []
+        self._threads: list[threading.Thread] = []
+        checked = unit_witness.witness
+
+        def run() -> None:
+            try:
+                self.results.append(work())
+            except BaseException as error:  # reported to the test's thread
+                self.results.append(error)
+
+        def check_with_work_beside(session: Any, *args: Any, **kwargs: Any) -> str:
+            monkeypatch.setattr(unit_witness, "witness", checked)  # once: later checks plainly
+            first(session)
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join(timeout=wait)
+            self._threads.append(thread)
+            return checked(session, *args, **kwargs)
+
+        monkeypatch.setattr(unit_witness, "witness", check_with_work_beside)
+
+    def join(self) -> list[Any]:
+        for thread in self._threads:
+            thread.join(timeout=20)
+        return self.results
+
+
 def test_a_write_beside_the_witnessing_neither_fails_it_nor_is_lost(
     linked: Linked, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,31 +219,13 @@ def test_a_write_beside_the_witnessing_neither_fails_it_nor_is_lost(
     checkpoint. On SQLite a transaction that has read cannot then wait for the write lock: a
     write committed beside it in the meantime failed the witnessing ("database is locked")."""
     _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs")
-    checked = unit_witness.witness
-    beside: list[BaseException | None] = []
-
-    def write_beside() -> None:
-        try:
-            _log_at_unit(linked.pair.kz, "written-beside")
-            beside.append(None)
-        except BaseException as error:  # reported to the test's thread
-            beside.append(error)
-
-    def witness_with_a_write_beside(session: Any, *args: Any, **kwargs: Any) -> str:
-        session.scalar(select(func.count()).select_from(AuditWitnessed))  # what the check reads
-        writer = threading.Thread(target=write_beside)
-        writer.start()
-        writer.join(timeout=1)  # done at once, unless the witnessing holds the write lock
-        threads.append(writer)
-        return checked(session, *args, **kwargs)
-
-    threads: list[threading.Thread] = []
-    monkeypatch.setattr(unit_witness, "witness", witness_with_a_write_beside)
+    # Done at once, unless the witnessing holds the write lock; after what the check reads.
+    beside = _Beside(monkeypatch, lambda: _log_at_unit(linked.pair.kz, "written-beside"), 1,
+                     first=lambda session: session.scalar(
+                         select(func.count()).select_from(AuditWitnessed)))  # fmt: skip
     witnessed = _witness(linked)
-    for writer in threads:
-        writer.join(timeout=20)
     assert witnessed.size >= 2 and witnessed.previous == 0
-    assert beside == [None]
+    assert beside.join() == [None]
     assert _count(linked.pair.kz, AuditWitnessed, AuditWitnessed.size == witnessed.size) == 1
 
 
@@ -224,28 +242,9 @@ def test_two_witnesses_of_the_unit_at_once_cosign_it_once(
     cosigned the same checkpoint, each logging it and sending the unit its cosignature.
     Armenia witnesses here: its node is on the database under test (Kazakhstan's on SQLite)."""
     _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs")
-    checked = unit_witness.witness
-    second: list[Witnessed | BaseException] = []
-
-    def witness_again() -> None:
-        try:
-            second.append(_witness_as_armenia(linked))
-        except BaseException as error:  # reported to the test's thread
-            second.append(error)
-
-    def witness_with_another_beside(session: Any, *args: Any, **kwargs: Any) -> str:
-        monkeypatch.setattr(unit_witness, "witness", checked)  # the other one checks plainly
-        other = threading.Thread(target=witness_again)
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for this one
-        threads.append(other)
-        return checked(session, *args, **kwargs)
-
-    threads: list[threading.Thread] = []
-    monkeypatch.setattr(unit_witness, "witness", witness_with_another_beside)
+    # Done at once, unless it waits for the first witness.
+    second = _Beside(monkeypatch, lambda: _witness_as_armenia(linked), 2)
     first = _witness_as_armenia(linked)
-    for other in threads:
-        other.join(timeout=20)
     assert first.previous == 0 and first.size >= 2
-    assert second == [Witnessed(first.origin, first.size, first.size)]
+    assert second.join() == [Witnessed(first.origin, first.size, first.size)]
     assert _count(linked.pair.am, AuditWitnessed, AuditWitnessed.size == first.size) == 1
