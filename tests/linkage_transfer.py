@@ -14,7 +14,7 @@ from joserfc.jwk import OKPKey
 from migrex.envelope import DecryptionKey, key_id
 from migrex.linkage.blocking import PASSES
 from migrex.linkage.chunks import Uint64s, batches
-from migrex.linkage.encoder import LAYOUT, Encoded, Tokens
+from migrex.linkage.layout import LAYOUT, Encoded, Tokens
 from migrex.linkage.reception import Received, load, receive
 from migrex.linkage.transfer import (
     Manifest,

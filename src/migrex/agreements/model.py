@@ -63,7 +63,7 @@ KNOWN_CATEGORIES: frozenset[str] = frozenset(
 )
 
 # The fields a record-linkage encoding can be built from (the segments of
-# `migrex.linkage.encoder.LAYOUT`). An agreement's linkage section may name only these, and a
+# `migrex.linkage.layout.LAYOUT`). An agreement's linkage section may name only these, and a
 # proposed run only those its agreement names.
 LINKAGE_FIELDS: frozenset[str] = frozenset(
     {"surname", "given_name", "patronymic", "birth_date", "sex", "birth_place"}

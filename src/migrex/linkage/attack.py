@@ -43,8 +43,9 @@ from scipy.optimize import linear_sum_assignment
 
 from migrex.linkage.compare import pair_scores
 from migrex.linkage.decoys import with_decoys
-from migrex.linkage.encoder import LAYOUT, SALTS, Ints, Layout, Words, encode_filters, joined
+from migrex.linkage.encoder import SALTS, encode_filters, joined
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.layout import LAYOUT, Ints, Layout, Words
 from migrex.linkage.records import Register
 from migrex.spelling.names import bigrams, forms_of
 

@@ -33,7 +33,6 @@ from migrex.linkage.compare import (
     dense_dice_count,
     dense_dice_count_numpy,
 )
-from migrex.linkage.encoder import SALT, Encoded, Tokens
 from migrex.linkage.evaluation import (
     HARDENING,
     HARDENINGS,
@@ -49,6 +48,7 @@ from migrex.linkage.febrl import (
     read_febrl4,
 )
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.layout import SALT, Encoded, Tokens
 from migrex.linkage.linking import encode, link
 from migrex.linkage.reception import read_batches, receive
 from migrex.linkage.records import Register
@@ -186,7 +186,7 @@ def _febrl_figures(cache: Path, key: bytes) -> dict[str, Any]:
         # The former default hardening: FEBRL4's duplicates lose or mistype the birth
         # year, and a record salted by another year shares no name bits with its original.
         "febrl4_salted_by_year": asdict(salted),
-        # The run's default hardening (`encoder.SALT`): a mistyped birth date or sex moves
+        # The run's default hardening (`layout.SALT`): a mistyped birth date or sex moves
         # the record to another salt, where it shares no bits with its original.
         "febrl4_hardened": asdict(hardened),
         # The runs' hardening (`HARDENING`): the same salt, and a decoy per record on each side.

@@ -27,12 +27,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrex.linkage.encoder import Ints, Tokens, distinct_values, joined
+from migrex.linkage.encoder import distinct_values, joined
 from migrex.linkage.keys import Keyed
+from migrex.linkage.layout import PREFIX, Ints, Tokens
 from migrex.linkage.records import Register
 from migrex.spelling.names import forms_of
-
-PREFIX: Final = 4  # letters of a name's skeleton in its blocking token
 
 
 def _date_tokens(value: str | None) -> list[str]:

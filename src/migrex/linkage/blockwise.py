@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from migrex.linkage.compare import FLOOR, field_counts, inverses, popcount
-from migrex.linkage.encoder import LAYOUT, Ints, Tokens, Words
+from migrex.linkage.layout import LAYOUT, Ints, Tokens, Words
 
 Scores = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int32]

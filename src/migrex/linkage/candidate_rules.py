@@ -17,7 +17,7 @@ from typing import Final, Literal
 from migrex.errors import MigrexError
 
 PAIR_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
-BANDS: Final = ("strong", "probable", "possible")  # linkage.compare.BANDS, strongest first
+BANDS: Final = ("strong", "probable", "possible")  # strongest first; scores: compare.BANDS
 MAX_REASON: Final = 2_000
 
 

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from migrex.errors import MigrexError
-from migrex.linkage.encoder import Encoded, Tokens, Words
+from migrex.linkage.layout import Encoded, Tokens, Words
 
 Uint64s = npt.NDArray[np.uint64]
 

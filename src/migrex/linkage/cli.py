@@ -14,7 +14,7 @@ from migrex.console import err, out, progress_bar
 from migrex.linkage.attack import one_salt_group, scene
 from migrex.linkage.candidate_cli import app as candidates
 from migrex.linkage.compare import THRESHOLD
-from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD
+from migrex.linkage.decoys import MAX_PER_RECORD
 from migrex.linkage.evaluation import (
     ATTACK_STEPS,
     attack_figures,
@@ -23,6 +23,7 @@ from migrex.linkage.evaluation import (
     scored,
     write_pairs,
 )
+from migrex.linkage.layout import DECOYS
 from migrex.linkage.linking import link
 from migrex.linkage.records import Register, read_register
 from migrex.linkage.run_cli import app as runs

@@ -24,7 +24,8 @@ import numpy.typing as npt
 from numba import types
 from numba.extending import intrinsic
 
-from migrex.linkage.encoder import LAYOUT, Ints, Layout, Words
+from migrex.linkage.candidate_rules import BANDS as BAND_NAMES
+from migrex.linkage.layout import LAYOUT, Ints, Layout, Words
 
 Floats = npt.NDArray[np.float64]
 
@@ -39,7 +40,7 @@ THRESHOLD: Final = 0.82
 # would otherwise lift twins, who differ only in their given names, to the threshold.
 FLOOR: Final = 0.3
 # Score bands for officers: a candidate is a lead, never a decision; the band says how good.
-BANDS: Final = (("strong", 0.95), ("probable", 0.9), ("possible", THRESHOLD))
+BANDS: Final = tuple(zip(BAND_NAMES, (0.95, 0.9, THRESHOLD), strict=True))
 
 
 @intrinsic

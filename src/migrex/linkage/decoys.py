@@ -50,9 +50,6 @@ OWN: Final = frozenset({"national_id", "passport_number"})
 # Where a register's columns are drawn as one address (FEBRL's files).
 ADDRESS: Final = ("street_number", "address_1", "address_2", "suburb", "postcode", "state")
 MAX_PER_RECORD: Final = 4.0
-# The runs' own: one decoy per record takes the graph attacks in a salt group from nearly
-# every person to a few in a hundred, at four times the comparisons and twice the records.
-DECOYS: Final = 1.0
 # Rounds of drawing a decoy's passport number before it goes without one: a free number comes
 # at the first draw unless the register holds most numbers of its form.
 _PASSPORT_DRAWS: Final = 20

@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 from migrex.errors import ImportRejected, Problem
 from migrex.linkage.attack import STEPS, Scene, rates
 from migrex.linkage.compare import BANDS
-from migrex.linkage.decoys import DECOYS
-from migrex.linkage.encoder import SALT, encode_filters
+from migrex.linkage.encoder import encode_filters
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.layout import DECOYS, SALT
 from migrex.linkage.linking import Linkage
 from migrex.linkage.records import Register
 

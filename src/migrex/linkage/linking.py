@@ -20,8 +20,9 @@ from migrex.linkage.blocking import blocking_tokens, pair_completeness
 from migrex.linkage.blockwise import blocks_of, scored_pairs
 from migrex.linkage.compare import THRESHOLD, Matches, field_counts, match
 from migrex.linkage.decoys import with_decoys
-from migrex.linkage.encoder import SALT, Encoded, Ints, encode_filters
+from migrex.linkage.encoder import encode_filters
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.layout import SALT, Encoded, Ints
 from migrex.linkage.records import Register
 from migrex.linkage.review import LOOKED_AT, second_look
 

@@ -29,8 +29,7 @@ from migrex.audit.pending import record
 from migrex.exchange.service import NotPermitted
 from migrex.linkage.candidates import ResolvedCandidate, file_candidates
 from migrex.linkage.chunks import batches
-from migrex.linkage.decoys import DECOYS, with_decoys
-from migrex.linkage.linking import encode
+from migrex.linkage.layout import DECOYS
 from migrex.linkage.pseudonyms import pseudonym_key, pseudonyms, resolve
 from migrex.linkage.records import Register
 from migrex.linkage.results import open_result, result_digest, sign_receipt
@@ -109,6 +108,11 @@ def send_encodings(
     if not (directory / MANIFEST).is_file():
         key = run_key(uow, node, case_id, actor=actor, now=now)
         secret = pseudonym_key(node.trust.settings.resolved_key_dir, run_id)
+        # Encoding loads the compiled kernels (numba) and Arrow's compute: with the first
+        # run a node sends, not with every node start.
+        from migrex.linkage.decoys import with_decoys  # noqa: PLC0415
+        from migrex.linkage.linking import encode  # noqa: PLC0415
+
         register, _ = with_decoys(register, decoys_of(run), decoy_draws(secret))
         encoded = encode(register, key)
         names = pseudonyms(secret, register.ids)

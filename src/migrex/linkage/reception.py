@@ -31,7 +31,7 @@ from migrex.linkage.chunks import (
     open_chunk,
     unpack,
 )
-from migrex.linkage.encoder import Encoded, Tokens, Words
+from migrex.linkage.layout import Encoded, Tokens, Words
 from migrex.linkage.transfer import (
     MANIFEST,
     MANIFEST_TYP,

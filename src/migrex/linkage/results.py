@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from joserfc import jwe
 from joserfc.jwk import OKPKey
@@ -26,14 +26,16 @@ from joserfc.util import urlsafe_b64decode
 from migrex.envelope import DecryptionKey, SigningKeyResolver, canonical_json, key_id
 from migrex.envelope.model import CONTENT_ENCRYPTION, KEY_AGREEMENT_ALG, strict_json_object
 from migrex.envelope.seal import JWE_REGISTRY, check_curve, sign_compact
+from migrex.linkage.candidate_rules import BANDS as BAND_NAMES
 from migrex.linkage.chunks import TransferRefused
-from migrex.linkage.compare import BANDS, Matches
-from migrex.linkage.pseudonyms import Pseudonyms
 from migrex.linkage.transfer import signed_document
+
+if TYPE_CHECKING:  # comparing's types; a node that only receives results loads neither
+    from migrex.linkage.compare import Matches
+    from migrex.linkage.pseudonyms import Pseudonyms
 
 RESULT_TYP: Final = "migrex-linkage-result+jws"
 RECEIPT_TYP: Final = "migrex-linkage-receipt+jws"
-BAND_NAMES: Final = tuple(name for name, _ in BANDS)
 MAX_RESULT_BYTES: Final = 256 * 1024 * 1024
 
 

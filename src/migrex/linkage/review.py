@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from migrex.linkage.compare import THRESHOLD, pair_scores
-from migrex.linkage.encoder import LAYOUT, Ints, Layout, Words
+from migrex.linkage.layout import LAYOUT, Ints, Layout, Words
 
 Scores = npt.NDArray[np.float32]
 Counts = tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]

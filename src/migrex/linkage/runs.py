@@ -39,8 +39,7 @@ from migrex.envelope import new_message_id
 from migrex.errors import NotFound
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.trust import Trust
-from migrex.linkage.decoys import DECOYS
-from migrex.linkage.encoder import LAYOUT, SALT, WINDOW
+from migrex.linkage.layout import DECOYS, LAYOUT, SALT, WINDOW
 from migrex.linkage.run_keys import RunKeyIds, current_key_ids, derive_run_key
 from migrex.node import Node
 from migrex.retention.sealing import is_sealed

@@ -32,9 +32,9 @@ import pyarrow as pa
 import typer
 
 from migrex.console import err, progress_bar
-from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD
-from migrex.linkage.encoder import LAYOUT, Encoded, Tokens
+from migrex.linkage.decoys import MAX_PER_RECORD
 from migrex.linkage.keys import KEY_BYTES
+from migrex.linkage.layout import DECOYS, LAYOUT, Encoded, Tokens
 from migrex.linkage.linking import compare, encode
 from migrex.linkage.records import Register
 from migrex.registry.columns import Kind

@@ -67,7 +67,6 @@ from migrex.envelope.model import (
     strict_json_object,
 )
 from migrex.envelope.seal import JWE_REGISTRY, JWS_REGISTRY, check_curve, sign_compact
-from migrex.linkage.blocking import PASSES, PREFIX
 from migrex.linkage.chunks import (
     RUN_ID_BYTES,
     Batch,
@@ -75,7 +74,7 @@ from migrex.linkage.chunks import (
     pack,
     seal_chunk,
 )
-from migrex.linkage.encoder import LAYOUT, SALT, WINDOW, Layout
+from migrex.linkage.layout import LAYOUT, PASS_NAMES, PREFIX, SALT, WINDOW, Layout
 
 OPENING: Final = "opening.jws"
 MANIFEST: Final = "manifest.jws"
@@ -96,7 +95,7 @@ def encoding_parameters(layout: Layout = LAYOUT, *, salt: str | None = SALT) -> 
         "segments": [[s.field, s.words, s.hashes] for s in layout.segments],
         "salt": salt,
         "date_window": WINDOW,
-        "passes": list(PASSES),
+        "passes": list(PASS_NAMES),
         "prefix": PREFIX,
     }
 

@@ -6,7 +6,7 @@ any node's). It never holds a run's key and never sees a name or an id: it recei
 party's transfer (`linkage.transfer`: a signed opening, sealed and chained chunks, a signed
 manifest), checks every file as it arrives, and once both parties' transfers are whole:
 
-1. compares them (blocking, Dice, one-to-one matching: `linkage.evaluation.compare`) with the
+1. compares them (blocking, Dice, one-to-one matching: `linkage.linking.compare`) with the
    agreement's threshold;
 2. seals to each party the agreement names as receiving candidates its own candidates only
    (`linkage.results`), signed by the unit;
@@ -47,7 +47,6 @@ from migrex.envelope.model import is_authority_id
 from migrex.errors import Conflict, NotFound
 from migrex.exchange.trust import Trust
 from migrex.linkage.chunks import TransferRefused
-from migrex.linkage.linking import compare
 from migrex.linkage.reception import load, receive, resume_from
 from migrex.linkage.results import (
     candidates_of,
@@ -326,6 +325,10 @@ class LinkageUnit:
                 _write_note(run, {"refused": refused.reason, "refused_at": now.isoformat()})
                 self._delete_encodings(agreement_id, run_id, [left_id, right_id], "refused")
                 raise
+            # Comparing loads the compiled kernels (numba) and Arrow, which a node that
+            # only receives and answers has no use for: they load with the first run.
+            from migrex.linkage.linking import compare  # noqa: PLC0415
+
             linkage = compare(left.encoded, right.encoded, threshold=linkage_terms.threshold)
             ours, theirs = candidates_of(linkage.matches, left.pseudonyms, right.pseudonyms)
             signing = self.trust.signing_key(unit, now)

@@ -39,13 +39,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
 
 from migrex.stats.cube import TableInvalid
+
+# SciPy's optimiser (about half a second to import) loads with the first problem solved,
+# not with every node that merely imports statistics.
+if TYPE_CHECKING:
+    from scipy.optimize import Bounds, LinearConstraint
+    from scipy.sparse import csr_array
 
 # A feasible range reaching this far above the largest count in play counts as unbounded;
 # the cap keeps the integer programs bounded (HiGHS reports unbounded MILPs unreliably).
@@ -111,6 +116,8 @@ def system(
     lines: Iterable[Sequence[int]], values: NDArray[np.int64], blank: NDArray[np.bool_]
 ) -> System:
     """The equations of every line holding a blank cell (margin last in each line)."""
+    from scipy.sparse import csr_array  # noqa: PLC0415
+
     unknowns = tuple(np.flatnonzero(blank).tolist())
     column = {cell: i for i, cell in enumerate(unknowns)}
     rows: list[int] = []
@@ -151,6 +158,8 @@ def feasible_intervals(
 
     `values` is read only where a cell is published. `cap` (default: far above any published
     count) is the value beyond which a cell counts as unbounded."""
+    from scipy.optimize import Bounds  # noqa: PLC0415
+
     equations = system(lines, values, blank)
     count = len(equations.unknowns)
     if not count:
@@ -182,6 +191,9 @@ def _constraints(
 ) -> list[LinearConstraint]:
     """The lines, and for each gap cell x with its binary z: x >= gap_at * z and
     x <= ceiling * z, so that x = 0 or x >= gap_at."""
+    from scipy.optimize import LinearConstraint  # noqa: PLC0415
+    from scipy.sparse import csr_array  # noqa: PLC0415
+
     count, extra = len(equations.unknowns), len(gaps)
     matrix = equations.matrix
     constraints = []
@@ -204,6 +216,8 @@ def _extreme(
     target: int, sign: float, bounds: Bounds, constraints: list[LinearConstraint]
 ) -> float:
     """The least (sign 1) or greatest (sign -1) whole value of unknown `target`."""
+    from scipy.optimize import milp  # noqa: PLC0415
+
     count = len(bounds.lb)
     objective = np.zeros(count)
     objective[target] = sign

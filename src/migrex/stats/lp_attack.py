@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linprog
-from scipy.sparse import csr_array
 
 from migrex.stats.cube import Lines
 
 if TYPE_CHECKING:
+    from scipy.sparse import csr_array
+
     from migrex.stats.pattern import Problem
 
 _TOLERANCE = 1e-6
@@ -104,6 +104,8 @@ class LpAttacker:
     ) -> Any:
         """The LP of one side, the cell's own move capped at what is needed: the LP stops
         there, and a capped optimum is more often a whole-number point."""
+        from scipy.optimize import linprog  # noqa: PLC0415 - see `pattern._master`
+
         objective = np.zeros(self.problem.size)
         objective[cell] = sign
         own_lower, own_upper = lower[cell], upper[cell]
@@ -152,6 +154,8 @@ def _cut(
 
 def line_matrix(lines: Lines, size: int) -> csr_array:
     """Lines as rows: +1 for each member, -1 for the margin."""
+    from scipy.sparse import csr_array  # noqa: PLC0415 - loads with the first problem solved
+
     rows: list[int] = []
     columns: list[int] = []
     data: list[float] = []

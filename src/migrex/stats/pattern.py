@@ -26,8 +26,6 @@ from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_array
 
 from migrex.stats.cube import Lines
 from migrex.stats.intervals import Knowledge, Requirement, feasible_intervals, requirement
@@ -151,6 +149,10 @@ def _master(
     cuts: list[Cut],
     time_limit: float,
 ) -> NDArray[np.bool_] | None:
+    # SciPy's optimiser (half a second to import) loads with the first problem solved.
+    from scipy.optimize import Bounds, LinearConstraint, milp  # noqa: PLC0415
+    from scipy.sparse import csr_array  # noqa: PLC0415
+
     lower = problem.must.astype(np.float64)
     upper = candidate.astype(np.float64)
     constraints = []

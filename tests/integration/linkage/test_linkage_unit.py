@@ -17,7 +17,7 @@ from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
 from migrex.linkage import party as party_module
 from migrex.linkage.chunks import TransferRefused
-from migrex.linkage.decoys import DECOYS
+from migrex.linkage.layout import DECOYS
 from migrex.linkage.own_register import national_ids, own_citizens
 from migrex.linkage.party import Collected, collect_candidates, outgoing_dir, send_encodings
 from migrex.linkage.results import open_result, result_digest, sign_receipt

@@ -13,7 +13,7 @@ import pytest
 
 from casework_steps import now
 from linkage_unit_steps import AGREEMENT, UNIT, Linked, accepted_run, linked_nodes
-from migrex.linkage.decoys import DECOYS
+from migrex.linkage.layout import DECOYS
 from migrex.linkage.own_register import own_citizens
 from migrex.linkage.party import outgoing_dir, send_encodings
 from migrex.linkage.runs import run_of

@@ -73,3 +73,24 @@ def test_the_root_help_imports_no_feature() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_a_node_starting_loads_no_analysis_engine() -> None:
+    # What `migrex serve` loads before it listens: the command, then every feature's
+    # routers, jobs, hooks and tables. The linkage encoder's compiled kernels, SciPy's
+    # optimiser and pandas load with the first run, release or SDMX file that needs them.
+    probe = (
+        "import sys\n"
+        "import migrex.web.cli\n"
+        "from migrex import features\n"
+        "for registry in (features.partner_routers, features.officer_routers, features.jobs,\n"
+        "                 features.table_modules, features.discard_hooks):\n"
+        "    list(registry())\n"
+        "features.filing_hooks(); features.sending_hooks()\n"
+        "heavy = ('numba', 'scipy.optimize', 'pandas', 'migrex.linkage.encoder')\n"
+        "print(' '.join(sorted(name for name in heavy if name in sys.modules)))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert loaded == []

@@ -36,13 +36,14 @@ from migrex.linkage.attack import (
     score_graph_attack,
     segment_of,
 )
-from migrex.linkage.encoder import LAYOUT, SALT, Words, encode_filters
+from migrex.linkage.encoder import encode_filters
 from migrex.linkage.evaluation import (
     ATTACK_STEPS,
     HARDENINGS,
     REIDENTIFICATION_GOAL,
     attack_figures,
 )
+from migrex.linkage.layout import LAYOUT, SALT, Words
 from migrex.linkage.records import Register
 from migrex.registry.columns import Kind
 from migrex.synth import generate

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from migrex.linkage.blocking import _pass_chunks
 from migrex.linkage.blockwise import _block_scores, blocks_of, scored_pairs
 from migrex.linkage.compare import field_counts, inverses, pair_scores
-from migrex.linkage.encoder import LAYOUT, Layout, Segment, Tokens
+from migrex.linkage.layout import LAYOUT, Layout, Segment, Tokens
 
 
 def _tokens(rng: np.random.Generator, records: int, vocabulary: int) -> Tokens:

@@ -15,9 +15,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from migrex.linkage.attack import one_salt_group, score_graph_attack
-from migrex.linkage.decoys import DECOYS, MAX_PER_RECORD, decoys, with_decoys
-from migrex.linkage.encoder import SALT, encode_filters
+from migrex.linkage.decoys import MAX_PER_RECORD, decoys, with_decoys
+from migrex.linkage.encoder import encode_filters
 from migrex.linkage.evaluation import scored, truth_pairs
+from migrex.linkage.layout import DECOYS, SALT
 from migrex.linkage.linking import link
 from migrex.linkage.party import decoys_of
 from migrex.linkage.records import Register

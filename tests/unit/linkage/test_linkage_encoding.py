@@ -27,9 +27,10 @@ from migrex.linkage.compare import (
     match,
     pair_scores,
 )
-from migrex.linkage.encoder import LAYOUT, encode_filters
+from migrex.linkage.encoder import encode_filters
 from migrex.linkage.evaluation import scored, truth_pairs
 from migrex.linkage.keys import Keyed
+from migrex.linkage.layout import LAYOUT
 from migrex.linkage.linking import link
 from migrex.linkage.records import FIELDS, Register
 from migrex.registry.columns import Kind

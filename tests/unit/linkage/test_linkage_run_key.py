@@ -7,8 +7,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from migrex.agreements import LINKAGE_FIELDS
-from migrex.linkage.encoder import LAYOUT
 from migrex.linkage.keys import KEY_BYTES, Keyed, run_key
+from migrex.linkage.layout import LAYOUT
 
 KZ, AM, KG = X25519PrivateKey.generate(), X25519PrivateKey.generate(), X25519PrivateKey.generate()
 

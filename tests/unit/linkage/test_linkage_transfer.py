@@ -29,7 +29,7 @@ from migrex.linkage.chunks import (
     pack,
     seal_chunk,
 )
-from migrex.linkage.encoder import Encoded, Tokens
+from migrex.linkage.layout import PASS_NAMES, Encoded, Tokens
 from migrex.linkage.reception import read_batches, receive, resume_from
 from migrex.linkage.transfer import (
     MANIFEST,
@@ -67,6 +67,11 @@ def flip(path: Path, at: int) -> None:
     raw = bytearray(path.read_bytes())
     raw[at] ^= 0x01
     path.write_bytes(bytes(raw))
+
+
+def test_the_transfer_names_the_blocking_passes_the_parties_compute() -> None:
+    # A transfer's parameters name the passes without loading blocking (`layout.PASS_NAMES`).
+    assert PASS_NAMES == tuple(PASSES)
 
 
 def test_what_arrives_is_what_was_sent(parties: Parties, data: Data, sent: Path) -> None:
