@@ -38,6 +38,7 @@ from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
 from migrex.audit.tables import AuditWitnessed
 from migrex.db import begin_writing
+from migrex.errors import MigrexError, NotFound
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.tables import SecurityEvent
 from migrex.exchange.trust import Trust
@@ -185,20 +186,42 @@ def witness_units_job(runtime: ExchangeRuntime, stop: threading.Event) -> None:
     if not unit_parties(node, trust):
         return
 
+    unlisted: set[UnitParty] = set()
+
     def round_() -> int:
         done = 0
         for party in unit_parties(node, trust):
             try:
                 with node.unit_of_work() as uow:
-                    address = unit_address(trust, party.agreement_id, party.unit)
+                    try:
+                        address = unit_address(trust, party.agreement_id, party.unit)
+                    except NotFound:
+                        _unlisted(party, unlisted)
+                        continue
+                    unlisted.discard(party)
                     with UnitClient(address) as client:
                         witness_unit_log(uow, trust, party, client, datetime.now(UTC))
                 done += 1
             except UnitUnreachable:
                 log.warning("linkage unit out of reach", agreement=party.agreement_id,
                             unit=party.unit)  # fmt: skip
+            except MigrexError as error:
+                # One unit refused (its checkpoint, our cosignature): the others are still
+                # witnessed this round. What was refused is in the security log.
+                log.error("linkage unit's log not witnessed", agreement=party.agreement_id,
+                          unit=party.unit, error=type(error).__name__)  # fmt: skip
         return done
 
     start_periodic("linkage-unit-witness", round_, stop,
                    node.settings.witness_idle_interval_seconds, drain=False,
                    exclusive=node.engine)  # fmt: skip
+
+
+def _unlisted(party: UnitParty, said: set[UnitParty]) -> None:
+    """An agreement names a unit its installed directory does not list (the unit not set
+    up yet, or its entry not yet signed): there is nothing to witness, and an operator is
+    told once, not at every round."""
+    if party not in said:
+        said.add(party)
+        log.warning("linkage unit not in the directory: its log is not witnessed",
+                    agreement=party.agreement_id, unit=party.unit)  # fmt: skip

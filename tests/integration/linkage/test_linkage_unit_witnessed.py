@@ -5,12 +5,14 @@ log forks or goes back is refused and noted in the party's security log."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 import migrated
 from casework_steps import now
@@ -22,6 +24,7 @@ from migrex.audit.merkle import AuditError
 from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
 from migrex.audit.tables import AuditCosignature, AuditLeafRow, AuditWitnessed
+from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.tables import SecurityEvent
 from migrex.exchange.trust import load_trust
 from migrex.linkage import unit_witness
@@ -30,6 +33,7 @@ from migrex.linkage.unit_client import UnitRefused
 from migrex.linkage.unit_log import UnitLog
 from migrex.linkage.unit_witness import UnitParty, Witnessed, witness_unit_log
 from migrex.node import Node
+from nodes import make_pair
 
 KZ = UnitParty(AGREEMENT, UNIT, "kz-mia")
 AM = UnitParty(AGREEMENT, UNIT, "am-mcs")
@@ -248,3 +252,27 @@ def test_two_witnesses_of_the_unit_at_once_cosign_it_once(
     assert first.previous == 0 and first.size >= 2
     assert second.join() == [Witnessed(first.origin, first.size, first.size)]
     assert _count(linked.pair.am, AuditWitnessed, AuditWitnessed.size == first.size) == 1
+
+
+def test_a_unit_the_directory_does_not_list_is_said_once_and_fails_no_round(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The agreement names a linkage unit, but the node's directory does not list it yet (as
+    after `migrex pki demo`): the job says so once and its rounds go on without error."""
+    pair = next(make_pair(tmp_path, database_url))
+    node = Node(pair.kz.settings.model_copy(update={"witness_idle_interval_seconds": 0.02}))
+    runtime = ExchangeRuntime(node, pair.kz_trust)
+    stop = threading.Event()
+    try:
+        with capture_logs() as logs:
+            unit_witness.witness_units_job(runtime, stop)
+            time.sleep(0.5)  # some twenty rounds
+            stop.set()
+    finally:
+        runtime.stop()
+        node.close()
+        pair.kz.close()
+        pair.am.close()
+    events_logged = [entry["event"] for entry in logs]
+    assert events_logged == ["linkage unit not in the directory: its log is not witnessed"]
+    assert logs[0]["unit"] == UNIT and logs[0]["log_level"] == "warning"
