@@ -19,6 +19,7 @@ from migrex.demo.exchange_step import run_exchange
 from migrex.demo.outcome import DemoOutcome
 from migrex.demo.workspace import AUTHORITIES, Workspace
 from migrex.directory.demo import DemoUnitSpec
+from migrex.errors import ConfigurationError
 from migrex.exchange.processes import free_port
 from migrex.node import Node
 from migrex.registry.columns import Kind
@@ -48,8 +49,8 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
     ports = {state: free_port() for state in AUTHORITIES}
     # Each node's officers' listener (TLS), for the consoles (`migrex demo --console`).
     officer_ports = {state: free_port() for state in AUTHORITIES}
+    kz_am_file = _kz_am(agreements, agreements_dir)
     # The linkage unit of kz-am-2024, hosted in Kazakhstan: a third node of its own.
-    kz_am_file = next(p for p, a in agreements.items() if _states(a) == {"KZ", "AM"})
     unit = DemoUnitSpec("kz-am-2024", "kz-am-lu", "KZ", "kz-am-lu-node", free_port())
     workspace.create(by_state, {"kz-am-2024": ("KZ", "AM")}, ports, officer_ports=officer_ports,
                      units=[unit], agreement_files={"kz-am-2024": kz_am_file})  # fmt: skip
@@ -65,8 +66,7 @@ def run(workspace: Workspace, agreements_dir: Path, persons: int, seed: int) -> 
         bar.update(task, total=1, completed=1, description=f"{len(written)} files written")
     out.print(f"registries and ground truth in [cyan]{workspace.synth_dir}[/]")
     figures = [_import_node(workspace, state) for state in AUTHORITIES]
-    kz_am = next(a for a in agreements.values() if _states(a) == {"KZ", "AM"})
-    _summary(figures, kz_am, outcome)
+    _summary(figures, agreements[kz_am_file], outcome)
     run_exchange(workspace, next(f for f in figures if f.state == "KZ").workers, outcome)
     record = outcome.write(workspace.root / "outcome.json")
     out.print(f"what the demo showed, as data: [cyan]{record}[/]")
@@ -97,6 +97,17 @@ def _validate_agreements(folder: Path) -> dict[Path, Agreement]:
         )
     out.print(table)
     return loaded
+
+
+def _kz_am(agreements: dict[Path, Agreement], folder: Path) -> Path:
+    """The file of the agreement the scenario plays, or a clear error before anything is made."""
+    for path, agreement in agreements.items():
+        if agreement.id == "kz-am-2024" and _states(agreement) == {"KZ", "AM"}:
+            return path
+    raise ConfigurationError(
+        f"the demo plays agreement kz-am-2024 between Kazakhstan and Armenia, and no file in "
+        f"{folder} holds it: run it from the checkout, or pass --agreements"
+    )
 
 
 def _import_node(workspace: Workspace, state: str) -> NodeFigures:

@@ -71,7 +71,7 @@ def flip(path: Path, at: int) -> None:
 
 def test_the_transfer_names_the_blocking_passes_the_parties_compute() -> None:
     # A transfer's parameters name the passes without loading blocking (`layout.PASS_NAMES`).
-    assert PASS_NAMES == tuple(PASSES)
+    assert tuple(PASSES) == PASS_NAMES
 
 
 def test_what_arrives_is_what_was_sent(parties: Parties, data: Data, sent: Path) -> None:
