@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
-from migrex.channels.service import StoredRun, StoreRun, store_run
+from migrex.channels.runs import StoredRun, StoreRun, store_run
 from migrex.node import Node
 from migrex.officers.model import Officer, Role
 from migrex.officers.service import list_officers

@@ -25,7 +25,8 @@ from migrex.audit.tables import AuditLeafRow
 from migrex.casework.service import OpenRequest, node_context, open_request
 from migrex.casework.tables import CaseMessageRow
 from migrex.channels.model import PURPOSE
-from migrex.channels.service import StoreRun, dismiss_lead, forget_departed, store_run
+from migrex.channels.runs import StoreRun, store_run
+from migrex.channels.service import dismiss_lead, forget_departed
 from migrex.channels.tables import LeadMemberRow
 from migrex.db import Base
 from migrex.ledger.tables import DisclosureRow

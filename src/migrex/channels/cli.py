@@ -34,16 +34,9 @@ from migrex.channels.evaluation import (
 from migrex.channels.peeling import MIN_DENSITY
 from migrex.channels.pipeline import Run, read_registers, run
 from migrex.channels.queries import leads_of
+from migrex.channels.runs import StoreRun, store_run
 from migrex.channels.scoring import HIGH_SCORE
-from migrex.channels.service import (
-    StoreRun,
-    card_json,
-    dismiss_lead,
-    forget_departed,
-    open_lead,
-    show_lead,
-    store_run,
-)
+from migrex.channels.service import card_json, dismiss_lead, forget_departed, open_lead, show_lead
 from migrex.console import err, out
 from migrex.context import node_from
 from migrex.officers.cli_identity import Token, administrator, signed_in

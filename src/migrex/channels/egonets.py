@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from migrex.channels.model import MIN_PERSONS
 from migrex.channels.peeling import (
     MAX_PERSONS,
-    MIN_PERSONS,
     Block,
     Mask,
     column_weights,

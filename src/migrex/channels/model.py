@@ -25,6 +25,9 @@ REQUEST_CATEGORY: Final = "persons-present"
 FOLLOW_UP_FIELDS: Final = ("entry_date", "purpose_of_stay", "violations")
 LEAD_ID: Final = re.compile(r"^R[0-9]{1,9}-L[0-9]{4}$")
 MAX_REASON: Final = 2_000
+# The fewest persons a lead has: a run keeps no smaller group, and a lead forgetting members
+# is settled below it.
+MIN_PERSONS: Final = 4
 MAX_PERSONS: Final = 1_000  # a request's limit (casework.messages.parts.MAX_PERSONS_PER_MESSAGE)
 
 

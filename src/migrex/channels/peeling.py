@@ -29,6 +29,8 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from migrex.channels.model import MIN_PERSONS
+
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -36,7 +38,6 @@ Mask = npt.NDArray[np.bool_]
 EXACT_NODES: Final = 4000
 BATCH_SHARE: Final = 0.03  # share of the live nodes a batch pass removes
 MIN_DENSITY: Final = 0.45
-MIN_PERSONS: Final = 4
 MAX_ROUNDS: Final = 60
 # A community larger than this is no lead an analyst can check: it is peeled again on its own.
 MAX_PERSONS: Final = 1000

@@ -1,6 +1,6 @@
-"""Use cases of the channel leads: store a run over the node's registers, show a lead card
-(a read of personal data, recorded), dismiss a lead with a reason, open it as a request,
-and forget the members whose records have left the registers.
+"""Use cases of the channel leads: show a lead card (a read of personal data, recorded),
+dismiss a lead with a reason, open it as a request, and forget the members whose records
+have left the registers. The run that finds the leads is `channels.runs`.
 
 Each is one unit of work that checks the analyst's permission, writes its change and its
 audit leaf, and commits once. Opening a lead sends nothing itself: the request goes through
@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Delete, Update, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,12 +26,6 @@ from migrex.casework.context import NodeContext
 from migrex.casework.onward import OnwardTransferRefused, Originator, check_onward_transfer
 from migrex.casework.service import Opened, OpenRequest, open_case
 from migrex.channels import model
-from migrex.channels.edges import lead_edges
-from migrex.channels.graph import GRAPH_COLUMNS, PersonEntityGraph, Registers
-from migrex.channels.partner import Provenance, partner_facts, partner_table
-from migrex.channels.peeling import MIN_PERSONS
-from migrex.channels.pipeline import run
-from migrex.channels.scoring import HIGH_SCORE
 from migrex.channels.tables import (
     ChannelRunRow,
     LeadEdgeRow,
@@ -44,14 +36,10 @@ from migrex.channels.tables import (
 from migrex.ledger.service import MessageFacts, record_subjects
 from migrex.ledger.subjects import Subject, identifiers_of
 from migrex.officers.model import Action, Officer, require
-from migrex.registry.bulk import read_text_table
-from migrex.registry.columns import Kind
-from migrex.registry.tables import ROWS, PersonPresentRow
+from migrex.registry.tables import PersonPresentRow
 from migrex.retention.tables import RetentionKeyRow
 from migrex.uow import UnitOfWork
 
-# The register columns a run reads: what persons share, never who they are.
-READ_COLUMNS = GRAPH_COLUMNS
 # What a lead card shows of each member, as the ledger names it; the members the pre-filled
 # request names are shown with their citizenship and document too.
 CARD_FIELDS = ("record_id", "entry_date", "entry_point", "registration_address",
@@ -60,103 +48,8 @@ REQUEST_SHOWN = ("citizenship", "document_type", "document_number")
 LEAD_MESSAGE_TYPE = "channel-lead"
 
 
-@dataclass(frozen=True)
-class StoreRun:
-    officer: Officer
-    authority: str  # the hosted authority the analyst works for
-    state: str  # the node's state, whose registers are read
-    min_score: float = HIGH_SCORE
-
-
-@dataclass(frozen=True)
-class StoredRun:
-    run_id: int
-    persons: int
-    leads: list[str]
-    seconds: dict[str, float]
-
-
-def node_registers(session: Session) -> Registers:
-    """The node's registers as the graph reads them: only READ_COLUMNS, as text."""
-    tables = {kind: read_text_table(session, ROWS[kind].__table__, columns)
-              for kind, columns in READ_COLUMNS.items()}  # fmt: skip
-    return Registers(tables[Kind.PERSONS_PRESENT], tables[Kind.EMPLOYMENT], tables[Kind.VIOLATIONS])
-
-
-def store_run(
-    uow: UnitOfWork, command: StoreRun, now: datetime, *, node: NodeContext | None = None
-) -> StoredRun:
-    """Analyses the node's registers and keeps every lead with its card and edges. With the
-    node's context, what partners sent the authority and may still be kept is read too
-    (`partner.partner_facts`), each of its edges with its provenance."""
-    require(command.officer, Action.RUN_CHANNELS, command.authority)
-    session = uow.session
-    facts = partner_facts(uow, node, command.authority, now) if node is not None else []
-    registers = replace(node_registers(session), partner=partner_table(facts) if facts else None)
-    result = run(registers, min_score=command.min_score)
-    own_violators = set(registers.violations["person_record_id"].to_pylist())
-    reported: dict[str, Provenance] = {}
-    for fact in facts:
-        if fact.violation and fact.record_id not in own_violators:
-            reported.setdefault(fact.record_id, fact.provenance)
-    row = ChannelRunRow(
-        authority=command.authority, state=command.state, actor=command.officer.actor, at=now,
-        persons=result.graph.persons, leads=len(result.cards), min_score=command.min_score,
-        seconds=json.dumps(result.seconds),
-    )  # fmt: skip
-    session.add(row)
-    session.flush()
-    ids = []
-    for card in result.cards:
-        lead = model.lead_id(row.id, card.rank)
-        ids.append(lead)
-        edges = lead_edges(result.graph, registers, card, command.state, facts)
-        caught = _violators(result.graph, card.member_record_ids)
-        told = {m: reported[m] for m in card.member_record_ids if m in reported and m in caught}
-        origins = {_origin(e.provenance.originator) for e in edges if e.provenance} | {
-            _origin(p.originator) for p in told.values()}  # fmt: skip
-        breakdown = {"density": card.density, "violations": card.violations,
-                     "burst": card.burst, "border_window": card.border_window,
-                     "rank_among_size": card.rank_among_size}  # fmt: skip
-        session.add(LeadRow(
-            id=lead, run_id=row.id, rank=card.rank, score=card.score, members=card.members,
-            violators=int(card.violations["violators"]), breakdown=json.dumps(breakdown),
-            benign=json.dumps(card.benign_explanations),
-            not_used=json.dumps(card.signals_not_used),
-            partner_data=bool(origins), partner_origins=",".join(sorted(origins)) or None,
-            state=model.LeadState.NEW,
-        ))  # fmt: skip
-        session.flush()
-        session.add_all(
-            LeadMemberRow(lead_id=lead, record_id=m, violator=m in caught,
-                          violation_message=told[m].message_id if m in told else None,
-                          violation_origin=_origin(told[m].originator) if m in told else None)
-            for m in card.member_record_ids
-        )  # fmt: skip
-        session.add_all(
-            LeadEntityRow(lead_id=lead, position=i, kind=e.kind, key=e.key[:200],
-                          label=e.label[:200], members_linked=e.members_linked, degree=e.degree,
-                          sources=",".join(e.sources))
-            for i, e in enumerate(card.shared_entities)
-        )  # fmt: skip
-        session.add_all(
-            LeadEdgeRow(lead_id=lead, record_id=e.record_id, position=e.position,
-                        sources=",".join(e.sources), state=e.state, read_on=e.read_on,
-                        partner_data=e.partner_data,
-                        message_id=e.provenance.message_id if e.provenance else None,
-                        case_id=e.provenance.case_id if e.provenance else None,
-                        origin_authority=e.provenance.authority if e.provenance else None,
-                        expires_at=e.provenance.expires_at if e.provenance else None)
-            for e in edges
-        )  # fmt: skip
-    reference = f"channels-run:{row.id}:{len(ids)}-leads"
-    record(session, events.analysis(at=now, actor=command.officer.actor,
-                                    authority=command.authority, reference=reference))  # fmt: skip
-    uow.commit()
-    return StoredRun(row.id, result.graph.persons, ids, result.seconds)
-
-
-def _origin(originator: Originator) -> str:
+def origin_of(originator: Originator) -> str:
+    """Whose data: "STATE/authority", as a lead keeps it."""
     return f"{originator.state}/{originator.authority}"
 
 
@@ -175,12 +68,6 @@ def edge_source(edge: LeadEdgeRow) -> str:
     until = f"kept until {edge.expires_at:%Y-%m-%d}" if edge.expires_at else "retention unknown"
     return (f"partner: {edge.state}, {edge.origin_authority}, message {edge.message_id}, "
             f"case {edge.case_id}, {when}; {until}; back to {edge.state} only")  # fmt: skip
-
-
-def _violators(graph: PersonEntityGraph, members: Sequence[str]) -> set[str]:
-    rows = pc.index_in(pa.array(members, pa.string()), value_set=graph.person_ids).to_pylist()
-    return {m for m, row in zip(members, rows, strict=True)
-            if row is not None and bool(graph.violator[row])}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -446,7 +333,7 @@ def forget_departed(uow: UnitOfWork, now: datetime, *, actor: str = FORGETTING_A
     were read from the records that left). And what a partner sent whose retention has ended
     (`partner`): see `_forget_partner_data`.
 
-    An undecided lead left with fewer members than a run ever keeps (`peeling.MIN_PERSONS`)
+    An undecided lead left with fewer members than a run ever keeps (`model.MIN_PERSONS`)
     is deleted whole, with its entities: it is no longer what a run would call a lead, no
     analyst has decided anything on it, and the next run finds again whatever the remaining
     records still show. A decided lead (opened or dismissed) stays with its decision, the
@@ -469,7 +356,7 @@ def forget_departed(uow: UnitOfWork, now: datetime, *, actor: str = FORGETTING_A
         edges = _deleted(session, delete(LeadEdgeRow).where(_departed(LeadEdgeRow.record_id)))
     for lead in session.scalars(select(LeadRow).where(LeadRow.id.in_(sorted(touched)))):
         left = session.scalar(select(func.count()).where(LeadMemberRow.lead_id == lead.id)) or 0
-        if lead.state == model.LeadState.NEW and left < MIN_PERSONS:
+        if lead.state == model.LeadState.NEW and left < model.MIN_PERSONS:
             entities += _delete_lead(session, lead)
             deleted += 1
             continue

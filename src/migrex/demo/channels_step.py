@@ -12,7 +12,8 @@ from rich.table import Table
 from migrex.casework.service import node_context
 from migrex.casework.tables import CaseRow
 from migrex.channels.queries import leads_of
-from migrex.channels.service import StoreRun, open_lead, show_lead, store_run
+from migrex.channels.runs import StoreRun, store_run
+from migrex.channels.service import open_lead, show_lead
 from migrex.console import out
 from migrex.node import Node
 from migrex.officers.model import Officer, Role

@@ -25,7 +25,7 @@ from console_client import add_console_officer
 from guarantee_channels import channels_rows
 from migrex.audit.leaves import LeafKind
 from migrex.channels import model
-from migrex.channels.peeling import MIN_PERSONS
+from migrex.channels.model import MIN_PERSONS
 from migrex.channels.service import Forgotten, dismiss_lead, forget_departed
 from migrex.channels.tables import LeadEdgeRow, LeadEntityRow, LeadMemberRow, LeadRow
 from migrex.registry.columns import Kind

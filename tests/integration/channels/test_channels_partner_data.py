@@ -24,15 +24,8 @@ from migrex.casework.service import OpenRequest, open_request
 from migrex.casework.tables import CaseRow
 from migrex.channels import model, service
 from migrex.channels.partner import partner_facts
-from migrex.channels.service import (
-    StoreRun,
-    dismiss_lead,
-    edge_source,
-    forget_departed,
-    open_lead,
-    show_lead,
-    store_run,
-)
+from migrex.channels.runs import StoreRun, store_run
+from migrex.channels.service import dismiss_lead, edge_source, forget_departed, open_lead, show_lead
 from migrex.channels.tables import LeadEdgeRow, LeadMemberRow, LeadRow
 from migrex.cli import app
 from migrex.envelope import new_message_id

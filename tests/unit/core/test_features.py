@@ -77,8 +77,9 @@ def test_the_root_help_imports_no_feature() -> None:
 
 def test_a_node_starting_loads_no_analysis_engine() -> None:
     # What `migrex serve` loads before it listens: the command, then every feature's
-    # routers, jobs, hooks and tables. The linkage encoder's compiled kernels, SciPy's
-    # optimiser and pandas load with the first run, release or SDMX file that needs them.
+    # routers, jobs, hooks and tables. The linkage encoder's compiled kernels, SciPy (the
+    # statistics' optimiser, the channel graph's sparse matrices) and pandas load with the
+    # first run, release or SDMX file that needs them.
     probe = (
         "import sys\n"
         "import migrex.web.cli\n"
@@ -87,7 +88,7 @@ def test_a_node_starting_loads_no_analysis_engine() -> None:
         "                 features.table_modules, features.discard_hooks):\n"
         "    list(registry())\n"
         "features.filing_hooks(); features.sending_hooks()\n"
-        "heavy = ('numba', 'scipy.optimize', 'pandas', 'migrex.linkage.encoder')\n"
+        "heavy = ('numba', 'scipy', 'pandas', 'migrex.linkage.encoder', 'migrex.channels.runs')\n"
         "print(' '.join(sorted(name for name in heavy if name in sys.modules)))\n"
     )
     loaded = subprocess.run(
