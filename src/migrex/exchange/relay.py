@@ -291,10 +291,12 @@ class Relay:
         When idle, the lead relay looks again after `poll` seconds; the others sleep ten times
         longer, so idle relays do not keep the database busy. A round that finds a full batch,
         which means there is a backlog to share, wakes them all; a new message in the outbox
-        wakes one (PostgreSQL, see `wakeup`).
+        wakes the lead (PostgreSQL, see `wakeup.Doorbell`).
         """
         idle_wait = poll if lead else poll * 10
         while not stop.is_set():
+            if lead:
+                wake.answer()
             try:
                 claimed = self.run_once()
             except Exception as error:  # a relay must outlive a database or network hiccup
@@ -305,7 +307,7 @@ class Relay:
             if claimed >= self.batch_size:
                 wake.ring_all()
             elif not claimed:
-                wake.wait(idle_wait)
+                wake.wait(idle_wait, lead=lead)
 
 
 def _final_refusal(result: dict[str, Any]) -> tuple[str, str] | None:

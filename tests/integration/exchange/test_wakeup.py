@@ -11,14 +11,14 @@ from sqlalchemy import Engine
 
 from migrex.db import make_session_factory
 from migrex.exchange.outbox import OutgoingMessage, enqueue
-from migrex.exchange.wakeup import Doorbell, can_listen, start_listening
+from migrex.exchange.wakeup import STEP_IN_SECONDS, Doorbell, can_listen, start_listening
 
 NOW = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
 
 
-def waits(bell: Doorbell, timeout: float = 1.0) -> float:
+def waits(bell: Doorbell, timeout: float = 1.0, *, lead: bool = True) -> float:
     started = time.monotonic()
-    bell.wait(timeout)
+    bell.wait(timeout, lead=lead)
     return time.monotonic() - started
 
 
@@ -48,6 +48,48 @@ def test_a_ring_wakes_one_relay_and_ring_all_wakes_every_one() -> None:
     for thread in threads:
         thread.join()
     assert len(woken) == 3 and all(delay < 0.9 for delay in woken)
+
+
+def test_a_ring_is_the_lead_relays_and_a_backlog_wakes_the_others() -> None:
+    bell = Doorbell()
+    woken: dict[str, float] = {}
+
+    def relay(name: str, *, lead: bool) -> None:
+        woken[name] = waits(bell, 10.0, lead=lead)
+
+    relays = [threading.Thread(target=relay, args=(name,), kwargs={"lead": name == "lead"})
+              for name in ("lead", "other-0", "other-1")]  # fmt: skip
+    for thread in relays:
+        thread.start()
+    time.sleep(0.1)
+    bell.ring()  # a new message: the lead's
+    time.sleep(1.5 * STEP_IN_SECONDS)
+    assert set(woken) == {"lead"}  # the lead took it: no other relay stepped in
+    bell.ring_all()  # a full batch: a backlog for everyone
+    for thread in relays:
+        thread.join()
+    assert set(woken) == {"lead", "other-0", "other-1"} and max(woken.values()) < 9
+
+
+def test_a_ring_the_lead_leaves_unanswered_is_taken_by_another_relay() -> None:
+    # The lead's round waits on a partner that does not answer: a message to another
+    # partner is carried by another relay after a moment, not after the lead's timeout.
+    bell = Doorbell()
+    taken: list[float] = []
+    other = threading.Thread(target=lambda: taken.append(waits(bell, 5.0, lead=False)))
+    other.start()
+    time.sleep(0.05)
+    bell.ring()
+    other.join()
+    assert STEP_IN_SECONDS <= taken[0] + 0.05 < 3 * STEP_IN_SECONDS
+    assert waits(bell, 0.05) >= 0.05  # taken: the lead, back, finds no ring left
+
+
+def test_a_backlog_rung_while_the_others_work_is_kept_for_the_next_of_them() -> None:
+    bell = Doorbell()
+    bell.ring_all()
+    assert waits(bell, 1.0, lead=False) < 0.5
+    assert waits(bell, 0.05, lead=False) >= 0.05
 
 
 def test_a_committed_message_rings_the_listening_relays(engine: Engine) -> None:
