@@ -54,7 +54,12 @@ def test_structlog_and_stdlib_lines_are_the_same_json(stream: io.StringIO) -> No
 
 @pytest.mark.parametrize("log_format", ["json", "console"])
 @pytest.mark.parametrize("source", ["structlog", "stdlib"])
-def test_no_traceback_shows_locals_or_the_error_message(log_format: str, source: str) -> None:
+def test_no_traceback_shows_locals_or_the_error_message(
+    log_format: str, source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The chain alone: a listener started earlier in this process (`web.servers`) leaves
+    # uvicorn's error logger a filter that drops tracebacks altogether, frames included.
+    monkeypatch.setattr(logging.getLogger("uvicorn.error"), "filters", [])
     out = io.StringIO()
     configure_logging("debug", log_format, stream=out)  # type: ignore[arg-type]
     try:
