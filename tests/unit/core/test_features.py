@@ -60,19 +60,22 @@ def test_the_root_help_lists_every_command() -> None:
         assert command.name in result.output and command.help in result.output
 
 
+def _loaded_after(work: str, heavy: tuple[str, ...]) -> list[str]:
+    """Which of the `heavy` modules a fresh interpreter holds after running `work`."""
+    probe = f"import sys\n{work}print(' '.join(n for n in {heavy!r} if n in sys.modules))\n"
+    return subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+
 def test_the_root_help_imports_no_feature() -> None:
-    probe = (
-        "import sys\n"
+    work = (
         "from typer.testing import CliRunner\n"
         "from migrex.cli import app\n"
         "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
-        "heavy = ('pandas', 'numpy', 'duckdb', 'fastapi', 'sqlalchemy', 'migrex.agreements')\n"
-        "print(' '.join(sorted(name for name in heavy if name in sys.modules)))\n"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert loaded == []
+    heavy = ("pandas", "numpy", "duckdb", "fastapi", "sqlalchemy", "migrex.agreements")
+    assert _loaded_after(work, heavy) == []
 
 
 def test_a_node_starting_loads_no_analysis_engine() -> None:
@@ -80,18 +83,13 @@ def test_a_node_starting_loads_no_analysis_engine() -> None:
     # routers, jobs, hooks and tables. The linkage encoder's compiled kernels, SciPy (the
     # statistics' optimiser, the channel graph's sparse matrices) and pandas load with the
     # first run, release or SDMX file that needs them.
-    probe = (
-        "import sys\n"
+    work = (
         "import migrex.web.cli\n"
         "from migrex import features\n"
         "for registry in (features.partner_routers, features.officer_routers, features.jobs,\n"
         "                 features.table_modules, features.discard_hooks):\n"
         "    list(registry())\n"
         "features.filing_hooks(); features.sending_hooks()\n"
-        "heavy = ('numba', 'scipy', 'pandas', 'migrex.linkage.encoder', 'migrex.channels.runs')\n"
-        "print(' '.join(sorted(name for name in heavy if name in sys.modules)))\n"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert loaded == []
+    heavy = ("numba", "scipy", "pandas", "migrex.linkage.encoder", "migrex.channels.runs")
+    assert _loaded_after(work, heavy) == []
