@@ -50,8 +50,8 @@ from migrex.errors import NotFound
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
-from migrex.ledger.service import persons_in_period
 from migrex.ledger.tables import DisclosureRow
+from migrex.ledger.volume import persons_in_period
 from migrex.node import Node
 from migrex.rotation import service as rotation_service
 from migrex.rotation.filing import file_directory_updates

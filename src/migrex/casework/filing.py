@@ -71,8 +71,8 @@ from migrex.db import begin_writing, bulk_insert, in_list
 from migrex.exchange.outbox import canonical_json
 from migrex.exchange.service import Discarded
 from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
-from migrex.ledger.service import OPENING_TYPES, MessageFacts, VolumeCount, ledger_rows
-from migrex.ledger.tables import DisclosureRow
+from migrex.ledger.service import MessageFacts, insert_many, ledger_rows
+from migrex.ledger.volume import OPENING_TYPES, VolumeCount
 from migrex.retention.sealing import is_sealed
 from migrex.retention.service import (
     CASE_BODY,
@@ -210,7 +210,6 @@ def _dialect(uow: UnitOfWork) -> str:
 # messages, a statement per row cost the client more than filing them did.
 _CASES = cast(Table, CaseRow.__table__)
 _CASE_COLUMNS = tuple(_CASES.columns)
-_LEDGER = cast(Table, DisclosureRow.__table__)
 _MESSAGES = cast(Table, CaseMessageRow.__table__)
 _EVENTS = cast(Table, CaseEventRow.__table__)
 
@@ -369,7 +368,7 @@ class Round:
 
     def write_ledger(self, uow: UnitOfWork) -> None:
         # On the connection: the session's pending rows go with the savepoint's flush.
-        bulk_insert(uow.session, _LEDGER, self.ledger)
+        insert_many(uow.session, self.ledger)
         add_search_terms(uow.session, self.search_terms)
         self.ledger.clear()
         self.search_terms.clear()

@@ -19,7 +19,7 @@ from migrex.envelope import new_message_id
 from migrex.errors import MigrexError
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.tables import InboxMessage
-from migrex.ledger.service import VolumeCount
+from migrex.ledger.volume import VolumeCount
 from migrex.uow import UnitOfWork
 
 MESSAGE_PROBLEM = "message-problem"

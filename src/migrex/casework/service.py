@@ -43,7 +43,7 @@ from migrex.casework.tables import CaseRow
 from migrex.envelope import new_message_id
 from migrex.errors import Problem
 from migrex.exchange.service import NotPermitted, SendMessage, check_send
-from migrex.ledger.service import persons_in_period
+from migrex.ledger.volume import persons_in_period
 from migrex.uow import UnitOfWork
 
 __all__ = [

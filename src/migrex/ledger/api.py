@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from migrex.ledger.service import Entry, authority_limits, report_on_subject
+from migrex.ledger.service import Entry, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
+from migrex.ledger.volume import authority_limits
 from migrex.officers.api import PROBLEM_RESPONSES, UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer
 

@@ -16,8 +16,9 @@ from rich.table import Table
 from migrex.console import out
 from migrex.context import node_from
 from migrex.identity import node_secret
-from migrex.ledger.service import SUBJECT_KEY, Entry, limits_report, report_on_subject
+from migrex.ledger.service import SUBJECT_KEY, Entry, report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
+from migrex.ledger.volume import limits_report
 from migrex.officers.cli_identity import Token, acting
 from migrex.officers.model import Action
 

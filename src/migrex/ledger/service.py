@@ -6,35 +6,23 @@ or read it records, so the ledger can never miss a disclosure that happened.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from migrex.agreements import Agreement
 from migrex.audit import events, subject_hash
 from migrex.audit.pending import record
-from migrex.db import in_list
+from migrex.db import bulk_insert
+from migrex.ledger import volume
 from migrex.ledger.subjects import Subject, subjects_in
 from migrex.ledger.tables import DisclosureRow
 
 # The node secret the subject hashes are keyed with (in the node's key folder).
 SUBJECT_KEY = "subject.key"
-
-# The messages that open a case about persons: their persons count against volume limits.
-OPENING_TYPES = frozenset(
-    {
-        "person-inquiry",
-        "violation-notice",
-        "legal-status-consultation",
-        "assistance-request",
-        "citizenship-verification-request",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -165,6 +153,14 @@ def ledger_rows(
 def insert_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if rows:
         session.execute(insert(DisclosureRow), list(rows))
+        volume.tally(session, rows)
+
+
+def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """`insert_rows` for a round of many messages' rows at once (COPY on PostgreSQL), on the
+    session's connection: what the session has pending goes in with its own flush."""
+    bulk_insert(session, DisclosureRow.__table__, rows)  # type: ignore[arg-type]
+    volume.tally(session, rows)
 
 
 @dataclass(frozen=True)
@@ -233,118 +229,3 @@ def report_on_subject(
             reference="subject-report",
         ))  # fmt: skip
     return entries
-
-
-def persons_in_period(
-    session: Session, agreement: Agreement, *, direction: str, partner_state: str, now: datetime
-) -> int:
-    """Persons named in requests and notices that went `direction` ("sent" or "received")
-    between this node and `partner_state` within the agreement's volume period up to `now`."""
-    since = now - agreement.data_protection.volume.period
-    partners = [a.id for a in agreement.authorities_of(partner_state)]
-    return _count(session, agreement.id, direction, partners, since)
-
-
-class VolumeCount:
-    """Persons that went `direction` per agreement and partner state within the volume period
-    up to `now`, counted once each (`persons_in_period`) and then kept running by the caller
-    (`add`) as it records more in the same transaction: a filing round checks the limits of
-    a hundred openings with one count per partner instead of one each."""
-
-    def __init__(self, session: Session, *, direction: str, now: datetime) -> None:
-        self._session, self._direction, self._now = session, direction, now
-        self._persons: dict[tuple[str, str], int] = {}
-
-    def persons(self, agreement: Agreement, partner_state: str) -> int:
-        key = (agreement.id, partner_state)
-        if key not in self._persons:
-            self._persons[key] = persons_in_period(
-                self._session, agreement, direction=self._direction,
-                partner_state=partner_state, now=self._now,
-            )  # fmt: skip
-        return self._persons[key]
-
-    def add(self, agreement_id: str, partner_state: str, persons: int) -> int:
-        """Counts `persons` more (fewer, when negative: what a rolled-back step had added);
-        returns how many it counted. A pair not counted yet is left alone (0): its first
-        count will find them in the ledger."""
-        key = (agreement_id, partner_state)
-        if key not in self._persons:
-            return 0
-        self._persons[key] += persons
-        return persons
-
-
-def _count(
-    session: Session, agreement_id: str, direction: str, partners: Sequence[str], since: datetime
-) -> int:
-    values = {"agreement_id": agreement_id, "direction": direction, "partners": list(partners),
-              "since": since}  # fmt: skip
-    return session.scalar(_count_statement(session.get_bind().dialect.name), values) or 0
-
-
-@functools.cache
-def _count_statement(dialect: str) -> Select[int]:
-    # Built once: building the statement costs more than running it, and filing counts at
-    # every round. A person named under two identifiers in one message is one person.
-    per_message = (
-        select(DisclosureRow.message_id, DisclosureRow.person)
-        .distinct()
-        .where(
-            DisclosureRow.agreement_id == bindparam("agreement_id"),
-            DisclosureRow.direction == bindparam("direction"),
-            in_list(DisclosureRow.partner_authority.expression, "partners", dialect),
-            DisclosureRow.message_type.in_(OPENING_TYPES),
-            DisclosureRow.at > bindparam("since", type_=DisclosureRow.at.type),
-        )
-        .subquery()
-    )
-    return select(func.count()).select_from(per_message)
-
-
-@dataclass(frozen=True)
-class LimitUse:
-    agreement_id: str
-    partner_state: str
-    direction: str
-    persons: int
-    limit: int
-    period: timedelta
-
-    @property
-    def share(self) -> float:
-        return self.persons / self.limit
-
-
-def authority_limits(
-    session: Session, agreements: Mapping[str, Agreement], authority: str, now: datetime
-) -> list[LimitUse]:
-    """`limits_report` for the agreements `authority` takes part in, from its state's side."""
-    mine = {k: a for k, a in agreements.items() if authority in a.authorities}
-    state = next(iter(mine.values())).authority(authority).state if mine else ""
-    return limits_report(session, mine, state, now)
-
-
-def limits_report(
-    session: Session, agreements: Mapping[str, Agreement], own_state: str, now: datetime
-) -> list[LimitUse]:
-    """For each agreement and partner state: persons requested each way in the current period."""
-    uses = []
-    for agreement in agreements.values():
-        limits = agreement.data_protection.volume
-        for partner in sorted(agreement.partner_states(own_state)):
-            for direction in ("sent", "received"):
-                persons = persons_in_period(
-                    session, agreement, direction=direction, partner_state=partner, now=now
-                )
-                uses.append(
-                    LimitUse(
-                        agreement.id,
-                        partner,
-                        direction,
-                        persons,
-                        limits.max_persons_per_period,
-                        limits.period,
-                    )
-                )
-    return uses

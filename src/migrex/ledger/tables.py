@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, PrimaryKeyConstraint, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from migrex.db import Base
@@ -37,3 +37,21 @@ class DisclosureRow(Base):
     legal_basis: Mapped[str | None] = mapped_column(Text)
     fields: Mapped[str] = mapped_column(Text)  # comma-separated person field names
     actor: Mapped[str] = mapped_column(String(200))
+
+
+class VolumeDayRow(Base):
+    """The persons that requests and notices named, per agreement, direction, partner authority
+    and day (UTC): what volume limits count, kept as the ledger is written, so that a count
+    over a period adds up its days instead of reading every disclosure in it. A person named
+    under two identifiers in one message is one person, as in the ledger's own count."""
+
+    __tablename__ = "ledger_volume_day"
+    __table_args__ = (
+        PrimaryKeyConstraint("agreement_id", "direction", "partner_authority", "day"),
+    )
+
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    direction: Mapped[str] = mapped_column(String(8))  # "sent" or "received"
+    partner_authority: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))  # ISO 8601, UTC: sorts as the days do
+    persons: Mapped[int] = mapped_column(Integer)

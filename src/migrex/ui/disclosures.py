@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse
 
 from migrex.casework.routes.dependencies import CaseworkSetupDep
 from migrex.ledger.queries import DisclosureFilter, disclosure_choices, disclosures
-from migrex.ledger.service import authority_limits, report_on_subject
+from migrex.ledger.service import report_on_subject
 from migrex.ledger.subjects import document_identifier, national_id_identifier
+from migrex.ledger.volume import authority_limits
 from migrex.officers.api import CurrentOfficer, UnitOfWorkFactoryDep, requires
 from migrex.officers.model import Action, Officer, authorities_for
 from migrex.retention.queries import kept_records

@@ -21,9 +21,10 @@ from migrex.casework.service import NodeContext, OpenRequest, open_request, open
 from migrex.casework.tables import ScreeningNoteRow
 from migrex.cli import app
 from migrex.exchange.service import NotPermitted
-from migrex.ledger.service import limits_report, subject_report
+from migrex.ledger.service import subject_report
 from migrex.ledger.subjects import document_identifier
 from migrex.ledger.tables import DisclosureRow
+from migrex.ledger.volume import limits_report
 from migrex.officers.model import NotAuthenticated, NotAuthorised, Role
 from migrex.registry.columns import Kind
 from migrex.registry.service import import_registries

@@ -10,7 +10,7 @@ from test_casework_messages import VALID
 from migrex.agreements import PERSON_FIELDS
 from migrex.casework.kinds import KINDS, Role, check_registry
 from migrex.casework.messages import BODY_MODELS, Refusal, parse_body
-from migrex.ledger.service import OPENING_TYPES
+from migrex.ledger.volume import OPENING_TYPES
 
 # A request each kind can answer or continue, to read the persons an answer is about.
 # The messages' examples, where a kind's persons are optional, with a person.
