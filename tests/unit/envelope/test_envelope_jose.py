@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.concatkdf import ConcatKDFHash
@@ -174,6 +176,59 @@ def test_our_signatures_are_joserfcs_byte_for_byte(payload: bytes, kid: str, typ
     parts = jose.split_jws(ours.encode("ascii"))
     assert parts.payload == payload
     assert jose.verifies(parts, verifier(public(SENDER)))
+
+
+def _openssl_verifies(token: jose.CompactJWS, key: Ed25519PublicKey) -> bool:
+    try:
+        key.verify(token.signature, token.signing_input)
+    except InvalidSignature:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload=payloads, flip=st.integers(0, 64 * 8 - 1) | st.none(), where=st.sampled_from(
+    ("signature", "input", "key")))  # fmt: skip
+def test_signatures_verify_as_openssl_verifies_them(
+    payload: bytes, flip: int | None, where: str
+) -> None:
+    # libsodium checks them: an honest signature verifies, and one bit changed anywhere (in
+    # the signature, the signed bytes or the key) fails, as with OpenSSL.
+    key = Ed25519PrivateKey.generate()
+    parts = jose.split_jws(jose.sign({"alg": "Ed25519"}, payload, key).encode("ascii"))
+    public_key = key.public_key()
+    if flip is not None:
+        if where == "signature":
+            parts = parts._replace(signature=_flipped(parts.signature, flip))
+        elif where == "input":
+            parts = parts._replace(signing_input=_flipped(parts.signing_input, flip))
+        else:
+            public_key = _flipped_key(public_key, flip % 256)
+    ours = jose.verifies(parts, public_key)
+    assert ours is (flip is None)
+    assert ours is _openssl_verifies(parts, public_key)
+
+
+def _flipped(data: bytes, bit: int) -> bytes:
+    bit %= len(data) * 8
+    changed = bytearray(data)
+    changed[bit // 8] ^= 1 << bit % 8
+    return bytes(changed)
+
+
+def _flipped_key(key: Ed25519PublicKey, bit: int) -> Ed25519PublicKey:
+    changed = _flipped(key.public_bytes_raw(), bit)
+    try:
+        return Ed25519PublicKey.from_public_bytes(changed)
+    except ValueError:  # not a point OpenSSL takes: another bit changed instead
+        return _flipped_key(key, (bit + 1) % 256)
+
+
+def test_a_signature_of_the_wrong_length_does_not_verify() -> None:
+    key = Ed25519PrivateKey.generate()
+    parts = jose.split_jws(jose.sign({"alg": "Ed25519"}, b"{}", key).encode("ascii"))
+    for signature in (b"", parts.signature[:63], parts.signature + b"\0"):
+        assert not jose.verifies(parts._replace(signature=signature), key.public_key())
 
 
 @settings(max_examples=60, deadline=None)
