@@ -1,5 +1,5 @@
-"""Compact JOSE for the one profile envelopes use, done with `cryptography` directly (and with
-libsodium, through PyNaCl, for Ed25519 verification). Pure, no I/O.
+"""Compact JOSE for the one profile envelopes use, written out here, with libsodium (through
+PyNaCl) for the curve operations and `cryptography` for AES. Pure, no I/O.
 
 - JWS compact serialisation (RFC 7515 §7.1) signed with Ed25519 (RFC 8037 §3.1; the
   algorithm name "Ed25519" is RFC 9864's);
@@ -7,7 +7,10 @@ libsodium, through PyNaCl, for Ed25519 verification). Pure, no I/O.
   RFC 8037 §3.2) and A256GCM (RFC 7518 §5.3).
 
 A generic JOSE library spends more time choosing among algorithms than computing the one it
-was given; here each step is written out once. The output is the same standard serialisation
+was given; here each step is written out once. The keys are `cryptography`'s objects, as
+everywhere in the node; libsodium signs, verifies and agrees keys in a half to two thirds of
+the time OpenSSL takes, and the same inputs give the same bytes (Ed25519 and X25519 are
+deterministic). The output is the same standard serialisation
 joserfc writes (headers as compact JSON in the caller's member order, then "epk"), so a peer
 running any JOSE library reads it, and we read theirs. Callers check header members and
 algorithm names before calling; these functions check what the cryptography needs.
@@ -16,6 +19,7 @@ algorithm names before calling; these functions check what the cryptography need
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import json
 import os
@@ -27,7 +31,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import (
+    crypto_scalarmult,
+    crypto_scalarmult_base,
+    crypto_sign,
+    crypto_sign_open,
+    crypto_sign_seed_keypair,
+)
 
 from migrex.envelope.model import strict_json_object
 
@@ -38,6 +48,7 @@ _IV_BYTES = 12  # RFC 7518 §5.3: a 96-bit IV
 _TAG_BYTES = 16  # ... and a 128-bit tag
 _WRAPPED_CEK_BYTES = _CEK_BYTES + 8  # RFC 3394: the wrapped key is one 64-bit block longer
 _SIGNATURE_BYTES = 64  # RFC 8032 §5.1.6: R and S, 32 bytes each
+_X25519_BYTES = 32  # RFC 7748 §5: scalars and u-coordinates
 _EPK_MEMBERS = frozenset({"kty", "crv", "x"})
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -83,7 +94,15 @@ def sign(header: Mapping[str, Any], payload: bytes, key: Ed25519PrivateKey) -> s
     """The compact JWS of `payload` under `header` (whose "alg" the caller set to Ed25519)."""
     # §5.1: the signature covers ASCII(BASE64URL(header) || '.' || BASE64URL(payload)).
     signing_input = encode_header(header) + b"." + b64encode(payload)
-    return (signing_input + b"." + b64encode(key.sign(signing_input))).decode("ascii")
+    signature = crypto_sign(signing_input, _sodium_signing_key(key))[:_SIGNATURE_BYTES]
+    return (signing_input + b"." + b64encode(signature)).decode("ascii")
+
+
+@functools.lru_cache(maxsize=16)
+def _sodium_signing_key(key: Ed25519PrivateKey) -> bytes:
+    """The key as libsodium takes it (seed, then public key): derived once per key, as that
+    costs as much as a signature. A node signs with one key per authority."""
+    return crypto_sign_seed_keypair(key.private_bytes_raw())[1]
 
 
 class CompactJWS(NamedTuple):
@@ -155,11 +174,11 @@ def encrypt(header: Mapping[str, Any], plaintext: bytes, recipient: X25519Public
     if header.get("alg") != KEY_AGREEMENT or header.get("enc") != CONTENT_ENCRYPTION:
         raise ValueError(f"only {KEY_AGREEMENT} with {CONTENT_ENCRYPTION} is written here")
     # RFC 7518 §4.6: a fresh ephemeral key per message, its public half in the header.
-    ephemeral = X25519PrivateKey.generate()
-    epk = b64encode(ephemeral.public_key().public_bytes_raw())
+    ephemeral = os.urandom(_X25519_BYTES)
+    epk = b64encode(crypto_scalarmult_base(ephemeral))
     protected = {**header, "epk": {"crv": "X25519", "x": epk.decode("ascii"), "kty": "OKP"}}
     encoded = encode_header(protected)
-    kek = _key_encryption_key(ephemeral.exchange(recipient), protected)
+    kek = _key_encryption_key(_shared(ephemeral, recipient.public_bytes_raw()), protected)
     # RFC 7516 §5.1: a random CEK, wrapped (RFC 3394); the encoded header is the AAD.
     cek, iv = AESGCM.generate_key(bit_length=_CEK_BYTES * 8), os.urandom(_IV_BYTES)
     sealed = AESGCM(cek).encrypt(iv, plaintext, encoded)  # ciphertext || 16-byte tag
@@ -173,7 +192,16 @@ def encrypt(header: Mapping[str, Any], plaintext: bytes, recipient: X25519Public
     return b".".join(segments).decode("ascii")
 
 
-def _ephemeral_key(epk: object) -> X25519PublicKey:
+def _shared(secret: bytes, public: bytes) -> bytes:
+    """X25519 (RFC 7748 §6.1); ValueError for an all-zero result (a public key of small order),
+    as `cryptography` raises."""
+    try:
+        return crypto_scalarmult(secret, public)
+    except Exception:  # libsodium refuses the all-zero secret
+        raise ValueError("the key agreement gave no shared secret") from None
+
+
+def _ephemeral_key(epk: object) -> bytes:
     # Only the members an OKP public key has (RFC 8037 §2): nothing else rides along.
     if (
         not isinstance(epk, dict)
@@ -183,7 +211,10 @@ def _ephemeral_key(epk: object) -> X25519PublicKey:
         or not isinstance(epk["x"], str)
     ):
         raise ValueError("epk must be an X25519 public key")
-    return X25519PublicKey.from_public_bytes(b64decode(epk["x"]))
+    raw = b64decode(epk["x"])
+    if len(raw) != _X25519_BYTES:
+        raise ValueError("epk must be an X25519 public key")
+    return raw
 
 
 def decrypt(token: bytes, key: X25519PrivateKey) -> bytes:
@@ -207,6 +238,6 @@ def decrypt(token: bytes, key: X25519PrivateKey) -> bytes:
     if (len(wrapped), len(iv), len(tag)) != (_WRAPPED_CEK_BYTES, _IV_BYTES, _TAG_BYTES):
         raise ValueError("the encrypted key, IV or tag has the wrong length")
     # X25519 refuses an all-zero shared secret (a small-order epk) with ValueError.
-    shared = key.exchange(_ephemeral_key(header.get("epk")))
+    shared = _shared(key.private_bytes_raw(), _ephemeral_key(header.get("epk")))
     cek = aes_key_unwrap(_key_encryption_key(shared, header), wrapped)
     return AESGCM(cek).decrypt(iv, b64decode(ciphertext_segment) + tag, encoded)
