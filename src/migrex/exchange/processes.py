@@ -12,9 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from migrex.errors import MigrexError
 
-class NodeDidNotStart(RuntimeError):
-    pass
+
+class NodeDidNotStart(MigrexError):
+    """A node process (`migrex serve` or `migrex relay`) exited or did not answer in time:
+    what it printed last says why (its log holds no personal data, G8)."""
+
+    type_slug = "node-did-not-start"
+    title = "A node process did not start"
+    status = 500
+
+
+# What of a node's log a start failure quotes: its last lines, each cut short.
+LOG_TAIL_LINES = 8
+LOG_TAIL_CHARACTERS = 300
 
 
 def free_port() -> int:
@@ -54,12 +66,26 @@ class NodeProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise NodeDidNotStart(f"{self.config} exited; see {self.log_path}")
+                self._close_log()
+                raise NodeDidNotStart(
+                    f"{self.config} exited with code {self.process.returncode}"
+                    f"{self._said(started_at)}"
+                )
             if self._ready(started_at):
                 return self
             time.sleep(0.05)
         self.kill()
-        raise NodeDidNotStart(f"{self.config} did not start in {timeout}s; see {self.log_path}")
+        raise NodeDidNotStart(f"{self.config} did not start in {timeout}s{self._said(started_at)}")
+
+    def _said(self, log_offset: int) -> str:
+        """The last lines the process wrote to its log since `log_offset`, to quote."""
+        with self.log_path.open("rb") as log:
+            log.seek(log_offset)
+            lines = log.read().decode("utf-8", "replace").splitlines()
+        said = [line[:LOG_TAIL_CHARACTERS] for line in lines if line.strip()][-LOG_TAIL_LINES:]
+        if not said:
+            return f"; it wrote nothing to {self.log_path}"
+        return f"; the last of {self.log_path}:\n" + "\n".join(said)
 
     def _ready(self, log_offset: int) -> bool:
         if self.command[0] == "serve":
