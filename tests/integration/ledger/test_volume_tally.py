@@ -31,7 +31,7 @@ TYPES = ("person-inquiry", "violation-notice", "person-inquiry-answer")
 # kind, and its persons, each named under one or two identifiers.
 messages_drawn = st.lists(
     st.tuples(
-        st.integers(0, 30_000),
+        st.integers(0, 30_000) | st.sampled_from((1_440, 2_880)),  # some at midnight
         st.sampled_from(("sent", "received", "read")),
         st.sampled_from(PARTNERS),
         st.sampled_from(TYPES),
@@ -64,7 +64,8 @@ def counted_by_hand(rows: Sequence[dict[str, Any]], direction: str, partners: Se
 
 
 FIXTURE = [HealthCheck.function_scoped_fixture]  # one database; each example empties it first
-STARTS = st.lists(st.integers(-1_500, 32_000), min_size=1, max_size=6)
+STARTS = st.lists(st.integers(-1_500, 32_000) | st.sampled_from((0, 1_440, 2_880)), min_size=1,
+                  max_size=6)  # fmt: skip
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=FIXTURE)
@@ -85,8 +86,8 @@ def test_the_count_over_any_period_is_the_ledgers(
             write(uow.session, [r for r in rows if int(r["message_id"][1:]) % cut == number])
             uow.commit()
     with SqlUnitOfWork(factory) as uow:
-        for start in starts:
-            since = START + timedelta(minutes=start, seconds=0.5)
+        # Starts on a message's minute and on midnight (both excluded), and just after.
+        for since in [START + timedelta(minutes=m, seconds=s) for m in starts for s in (0, 0.5)]:
             for direction in ("sent", "received"):
                 for partners in (PARTNERS[:2], PARTNERS[2:]):
                     counted = _count(uow.session, "kz-am-2024", direction, partners, since)
