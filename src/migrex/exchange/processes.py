@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -29,10 +30,31 @@ LOG_TAIL_LINES = 8
 LOG_TAIL_CHARACTERS = 300
 
 
+# Where `free_port` picks: below Linux's ephemeral range (32768-60999), from which the kernel
+# gives every outgoing connection its local port. A port the kernel chose for us would be free
+# when chosen and could be taken by a client's connection before the node binds it; these
+# ports are only ever taken by a listener that asks for one by number.
+PORTS_FROM, PORTS_TO = 20000, 32767
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
+    """A loopback port no listener holds now and this process has not handed out before."""
+    for _ in range(1000):
+        port = random.randint(PORTS_FROM, PORTS_TO)
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise NodeDidNotStart(f"no free port between {PORTS_FROM} and {PORTS_TO} on 127.0.0.1")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _listening(port: int) -> bool:
