@@ -90,7 +90,11 @@ log = structlog.get_logger(__name__)
 QUARANTINED = "quarantined"
 
 
-def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = 100) -> int:
+# How many waiting messages a round takes at most (see `file_inbox`).
+ROUND_LIMIT = 100
+
+
+def file_inbox(uow: UnitOfWork, node: NodeContext, now: datetime, limit: int = ROUND_LIMIT) -> int:
     """Files the received messages waiting (and notes deliveries of ours); returns how many
     messages it took up, filed or quarantined.
 

@@ -23,7 +23,7 @@ from migrex.audit.leaves import LeafKind
 from migrex.audit.pending import record
 from migrex.audit.tables import AuditLeafRow
 from migrex.bench.twonodes import postgres_databases
-from migrex.casework import filing
+from migrex.casework import filing, jobs
 from migrex.casework.answers import answer_inquiry
 from migrex.casework.bodies import body_of
 from migrex.casework.jobs import start_filing
@@ -182,6 +182,36 @@ def test_the_clerk_files_what_the_door_just_stored(pair: Pair) -> None:
                 if uow.session.get(CaseRow, case_id) is not None:
                     break
             time.sleep(0.05)
+        with pair.kz.unit_of_work() as uow:
+            assert uow.session.get(CaseRow, case_id) is not None
+    finally:
+        stop.set()
+        received.ring_all()
+
+
+def test_a_clerk_the_door_rings_waits_for_the_ring_after_a_round_that_took_all(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rounds: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> int:
+        rounds.append(filing.file_inbox(*args, **kwargs))
+        return rounds[-1]
+
+    monkeypatch.setattr(jobs, "file_inbox", counted)
+    stop, received = threading.Event(), Doorbell()
+    start_filing(pair.kz.unit_of_work, context(pair.kz), stop, interval=60, received=received)
+    try:
+        time.sleep(0.3)  # its first round found nothing; it now waits for the door
+        case_id = _inquiry(pair, "AM3000002")
+        _relayed(pair)
+        received.ring()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and rounds[-1:] != [1]:
+            time.sleep(0.02)
+        time.sleep(0.3)
+        # The round that filed the message took fewer than it may: no round looked again.
+        assert rounds == [0, 1]
         with pair.kz.unit_of_work() as uow:
             assert uow.session.get(CaseRow, case_id) is not None
     finally:
