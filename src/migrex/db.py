@@ -142,10 +142,12 @@ def make_engine(url: str) -> Engine:
 # this long: a server restarted or a backend terminated meanwhile is then found by the ping,
 # and the pool connects anew, instead of by the transaction that needed it. Pinging at every
 # use (SQLAlchemy's `pool_pre_ping`) cost a round trip per transaction: at a steady 100
-# messages a second, one statement in ten a node sent was that ping. A connection back in use
-# within the second fails only if its backend ended in that second, and then the transaction
-# fails as any transaction the server drops, and is done again (rounds, the partner's relay).
-PING_AFTER_IDLE_SECONDS = 1.0
+# messages a second, one statement in ten a node sent was that ping, while the pool hands each
+# connection out again within a few tens of milliseconds. Shorter than the idle clerks' polls
+# (half a second) and than a server's restart, so that a restart is found by the ping; a
+# connection back in use sooner fails only if its backend ended in between, and then its
+# transaction fails as any the server drops, and is done again (rounds, the partner's relay).
+PING_AFTER_IDLE_SECONDS = 0.2
 
 
 def _idle_from(_dbapi_connection: Any, record: Any) -> None:
