@@ -6,7 +6,7 @@ import functools
 import json
 import random
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -363,6 +363,21 @@ def mark_refused(
         row.next_attempt_at = now
         refused.append(row.message_id)
     return refused
+
+
+def release_claims(session: Session, tokens: Collection[str], now: datetime) -> int:
+    """Puts the messages still held by these claims (lease tokens) back in line, due now, for
+    a round that failed on the database after claiming them; returns how many moved. An
+    envelope already stored stays, so the message is sent again in the same bytes."""
+    if not tokens:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == Status.IN_FLIGHT,
+               OutboxMessage.claimed_by.in_(list(tokens)))
+        .values(status=Status.PENDING, lease_until=None, next_attempt_at=now)
+    )  # fmt: skip
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def _still_held(

@@ -23,6 +23,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Select, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
@@ -43,6 +44,7 @@ from migrex.exchange.outbox import (
     mark_delivered,
     mark_failed,
     mark_refused,
+    release_claims,
     store_envelopes,
 )
 from migrex.exchange.tables import receipts_table
@@ -70,9 +72,39 @@ class Relay:
     clock: Callable[[], datetime] = utc_now
     rng: random.Random = field(default_factory=random.Random)
     _leases_checked: datetime | None = field(default=None, init=False)
+    _in_hand: set[str] = field(default_factory=set, init=False)  # the round's claim tokens
+    _to_release: set[str] = field(default_factory=set, init=False)  # claims of failed rounds
 
     def run_once(self) -> int:
-        """One round; returns how many messages it claimed (0 means nothing was due)."""
+        """One round; returns how many messages it claimed (0 means nothing was due).
+
+        A round that the database fails after claiming (a restart, a dropped connection, a
+        lock given up) leaves its messages in flight. The next round first puts them back in
+        line: they go out again at once instead of when their lease runs out (a minute, by
+        default), which after a database restart under load held every message of the
+        failed rounds back that long. Any other failure (a fault in the code) leaves them to
+        their lease, so a message that makes rounds fail is not sent again every second.
+        """
+        self._release_failed_claims()
+        try:
+            return self._round()
+        except (OperationalError, InterfaceError):
+            self._to_release |= self._in_hand
+            raise
+        finally:
+            self._in_hand = set()
+
+    def _release_failed_claims(self) -> None:
+        if not self._to_release:
+            return
+        with self.unit_of_work() as uow:
+            released = release_claims(uow.session, self._to_release, self.clock())
+            uow.commit()
+        self._to_release = set()
+        log.info("relay put messages of a failed round back in line", relay=self.relay_id,
+                 messages=released)  # fmt: skip
+
+    def _round(self) -> int:
         now = self.clock()
         # Expired leases (a relay died mid-flight) are looked for ten times per lease, not at
         # every round: a round that only claims due messages reads far fewer rows.
@@ -85,6 +117,7 @@ class Relay:
                 limit=self.batch_size, lease=self.policy.lease, expired=expired,
             )  # fmt: skip
             uow.commit()
+        self._in_hand = {row.claimed_by for row in claimed if row.claimed_by}
         if expired:
             self._leases_checked = now
         sealed, failures = self._seal(claimed)

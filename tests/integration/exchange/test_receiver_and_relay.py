@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, exc, func, select
 
 from migrex import db
 from migrex.envelope import MessageClaims, new_message_id, seal, verify_receipt
 from migrex.exchange import receiver
+from migrex.exchange import relay as relay_module
 from migrex.exchange.delivery import RetryPolicy, Status
 from migrex.exchange.receiver import ReceiverPolicy, receive_batch
 from migrex.exchange.relay import Relay
@@ -225,6 +226,52 @@ def test_an_unreachable_partner_means_retry_then_park_never_loss(pair: Pair) -> 
         assert retry(uow, [message_id], datetime.now(UTC)) == 1
     relay.run_once()
     assert counts(pair) == (1, 0)
+
+
+def _settling_fails_once(monkeypatch: pytest.MonkeyPatch, error: Exception) -> None:
+    """The relay's next settling (after it posted: the partner holds the message) fails."""
+    real, failed = relay_module.mark_delivered, []
+
+    def failing_once(*args: Any, **kwargs: Any) -> None:
+        if not failed:
+            failed.append(error)
+            raise error
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(relay_module, "mark_delivered", failing_once)
+
+
+def _outbox_row(pair: Pair) -> tuple[str, int]:
+    with pair.kz.unit_of_work() as uow:
+        row = uow.session.scalars(select(OutboxMessage)).one()
+        return row.status, row.attempts
+
+
+def test_a_round_the_database_fails_puts_its_messages_back_in_line(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send(pair, 1, "case-db")
+    relay = relay_for(pair, DirectTransport(pair.am, pair.am_trust))
+    dropped = exc.OperationalError("UPDATE exchange_outbox", {}, Exception("connection lost"))
+    _settling_fails_once(monkeypatch, dropped)
+    with pytest.raises(exc.OperationalError):
+        relay.run_once()
+    assert _outbox_row(pair) == (Status.IN_FLIGHT, 1)  # its lease runs for a minute
+    assert relay.run_once() == 1  # put back in line, claimed and sent again at once
+    assert _outbox_row(pair) == (Status.DELIVERED, 2)
+    assert counts(pair) == (1, 0)  # the partner answered the second sending as a duplicate
+
+
+def test_a_round_a_fault_in_the_code_fails_leaves_its_messages_to_their_lease(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send(pair, 1, "case-fault")
+    relay = relay_for(pair, DirectTransport(pair.am, pair.am_trust))
+    _settling_fails_once(monkeypatch, RuntimeError("a fault"))
+    with pytest.raises(RuntimeError):
+        relay.run_once()
+    assert relay.run_once() == 0  # not sent again every round: it waits for its lease
+    assert _outbox_row(pair) == (Status.IN_FLIGHT, 1)
 
 
 def test_the_same_envelope_received_twice_at_once_is_stored_once(pair: Pair) -> None:
