@@ -199,3 +199,47 @@ def test_each_job_runs_in_one_of_two_processes_of_a_node(
                 time.sleep(0.2)
         finally:
             second.stop()
+
+
+def _terminate_backends(admin_url: str, database_url: str) -> int:
+    """Ends every server process of the database's connections, as an operator's
+    `pg_terminate_backend` or a crashed backend does."""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return len(connection.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                {"name": sa.make_url(database_url).database},
+            ).all())  # fmt: skip
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_backends_terminated_under_load_delay_delivery_by_no_lease(
+    tmp_path: Path, postgres_database: str
+) -> None:
+    """The sending node's database connections are all ended three times while its relays
+    deliver: the rounds they fail put their messages back in line, so everything is
+    receipted well within the relay lease (60 s), and nothing is received twice."""
+    admin = sa.make_url(postgres_database).set(database="postgres")
+    admin_url = admin.render_as_string(hide_password=False)
+    with (
+        postgres_databases(admin_url, 2) as urls,
+        two_nodes(tmp_path / "ws", AGREEMENT_FILE, dict(zip(("KZ", "AM"), urls, strict=True)))
+        as nodes,
+    ):  # fmt: skip
+        nodes.processes["KZ"].stop()  # fill the outbox first, so the faults hit delivery
+        ids = send_many(nodes, "KZ", "kz-mia", "am-mcs", cases=10, per_case=80)
+        nodes.processes["KZ"].start(START_SECONDS)
+        deadline = time.monotonic() + 60
+        while receipted(nodes, "KZ", ids) < 50:
+            assert time.monotonic() < deadline, "delivery never started"
+            time.sleep(0.02)
+        for _ in range(3):
+            assert _terminate_backends(admin_url, urls[0]) > 0
+            time.sleep(0.3)
+        wait_receipted(nodes, "KZ", ids, 30)
+        received = [m for m, _, _ in inbox(nodes, "AM")]
+        assert len(received) == len(set(received)) == len(ids)
