@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import random
 import uuid
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 from sqlalchemy import (
     Integer,
     Select,
@@ -226,7 +228,17 @@ def _statements(dialect: str) -> _Statements:
     return _Statements(look, claim_due, claim_expired, seal, held, delivered)
 
 
-_PLAN_FOR_THESE_VALUES = text("SET LOCAL plan_cache_mode = force_custom_plan")
+@contextlib.contextmanager
+def _unprepared(session: Session) -> Iterator[None]:
+    """The statements run inside are sent unprepared (psycopg prepares a statement after five
+    runs on a connection), so PostgreSQL plans each for the values it binds."""
+    driver = cast(psycopg.Connection[Any], session.connection().connection.driver_connection)
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def claim(
@@ -253,19 +265,19 @@ def claim(
     # PostgreSQL UPDATE that finds nothing locks nothing, so there the look would only cost.
     if dialect != "postgresql" and session.scalar(statements.look, {"now": now}) is None:
         return []
-    if dialect == "postgresql":
-        # Planned for the values bound now, in this transaction only: the plan PostgreSQL would
-        # switch to after five runs, made for any values, scans the outbox once per candidate
-        # row. Every other statement may keep such a plan, which saves the server planning.
-        session.execute(_PLAN_FOR_THESE_VALUES)
     token = f"{relay_id}:{uuid.uuid4().hex[:12]}"
     values = {"now": now, "lease_until": now + lease, "token": token}
     claims = [statements.claim_expired, statements.claim_due] if expired else [statements.claim_due]
     claimed: list[Claimed] = []
-    for statement in claims:
-        if len(claimed) < limit:
-            rows = session.execute(statement, {**values, "limit": limit - len(claimed)})
-            claimed += [Claimed(*row) for row in rows]
+    # Planned for the values bound at each run, never prepared: the plan PostgreSQL switches a
+    # prepared statement to after five runs, made for any values, scans the outbox once per
+    # candidate row. Every other statement may keep such a plan, which saves the server
+    # planning. (`SET LOCAL plan_cache_mode` would do the same for a round trip per claim.)
+    with _unprepared(session) if dialect == "postgresql" else contextlib.nullcontext():
+        for statement in claims:
+            if len(claimed) < limit:
+                rows = session.execute(statement, {**values, "limit": limit - len(claimed)})
+                claimed += [Claimed(*row) for row in rows]
     return sorted(claimed, key=lambda row: row.id)
 
 
