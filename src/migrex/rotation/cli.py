@@ -227,11 +227,12 @@ def install(
     trust = load_trust(node.settings, node.agreements)
     with node.unit_of_work() as uow:
         audit_log_reachable(uow)
-        directory, activated = service.install(
+        directory, activated, fresh = service.install(
             uow, node, trust, _read(file), datetime.now(UTC), actor=administrator(),
             overlap=timedelta(days=overlap_days),
         )  # fmt: skip
-    out.print(f"directory {directory.agreement_id} version {directory.version} installed")
+    done = "installed" if fresh else "was installed already: nothing changed"
+    out.print(f"directory {directory.agreement_id} version {directory.version} {done}")
     for key in activated:
         out.print(f"{key.owner} {key.use.name.lower()} key {key.kid} activated")
 

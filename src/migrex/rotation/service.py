@@ -183,16 +183,24 @@ def _our_half_outdated(node: Node, trust: Trust, current: Directory, now: dateti
 def install(
     uow: UnitOfWork, node: Node, trust: Trust, signed: Mapping[str, Any], now: datetime,
     *, actor: str, overlap: timedelta = OVERLAP,
-) -> tuple[Directory, list[AuthorityKey]]:  # fmt: skip
+) -> tuple[Directory, list[AuthorityKey], bool]:  # fmt: skip
     """Installs a version every party signed (received out of band), then activates our
-    pending keys every installed directory now lists. Commits."""
+    pending keys every installed directory now lists; whether the version is new to the node.
+    Commits. The version installed already is taken again (nothing changes); an older one, or
+    another of the same number, is refused: an operator who carried the wrong file must hear
+    it."""
     directory = _verified_whole(trust, signed)
-    _take(uow.session, trust, directory, signed, now=now, actor=actor)
+    before = _installed(trust, directory.agreement_id).version
+    if _take(uow.session, trust, directory, signed, now=now, actor=actor) == "stale":
+        raise DirectoryUpdateRefused(
+            f"version {directory.version} of {directory.agreement_id} is not the installed "
+            f"one and does not follow it (version {before} is installed): nothing installed"
+        )
     activated = activate_ready(uow.session, node, trust, now, actor=actor, overlap=overlap)
     # Once new keys took over, the next version lists the replaced ones with their end.
     bring_up_to_date(uow, node, trust, now, actor=actor)
     uow.commit()
-    return directory, activated
+    return directory, activated, directory.version > before
 
 
 def countersign(node: Node, trust: Trust, signed: Mapping[str, Any]) -> Directory:

@@ -73,8 +73,18 @@ def test_a_rotation_carried_by_hand(pair: Pair, tmp_path: Path) -> None:
     states = {(k["authority"], k["kid"]): k["state"] for k in shown["keys"]}
     assert states[("kz-mia", old.kid)] == "verification only"
     assert pair.kz_trust.keystore.current_signing("kz-mia").kid != old.kid
-    # Installing it again changes nothing; a second rotation may now start.
-    assert _cli(pair.kz, "directory", "install", str(signed)).exit_code == 0
+    # Installing it again changes nothing, and says so; a second rotation may now start.
+    again = _cli(pair.kz, "directory", "install", str(signed))
+    assert again.exit_code == 0, again.output
+    assert "version 2 was installed already: nothing changed" in again.output
+    assert _show(pair.kz)["agreements"][0]["version"] == 2
+
+    # An older version carried by mistake is refused, and the installed one stays.
+    history = pair.kz.settings.data_dir.parent / "directory" / "history" / AGREEMENT
+    older = _cli(pair.kz, "directory", "install", str(history / "00000001.json"))
+    assert older.exit_code == 27, older.output
+    assert "version 1 of kz-am-2024 is not the installed one" in older.output
+    assert "(version 2 is installed): nothing installed" in older.output
     assert _show(pair.kz)["agreements"][0]["version"] == 2
 
 
