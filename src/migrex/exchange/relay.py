@@ -14,9 +14,10 @@ import functools
 import hashlib
 import json
 import random
+import re
 import threading
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -305,6 +306,7 @@ class Relay:
                 mark_refused(uow.session, refusals, claims=claims, now=now) if refusals else []
             )
             uow.commit()
+        self._report(failures, parked, refusals)
         if self.metrics:
             created = {row.message_id: row.created_at for row in sealed}
             for message_id in receipts:
@@ -315,6 +317,28 @@ class Relay:
             self.metrics.parked.inc(len(parked))
             for message_id in refused:
                 self.metrics.refused.labels(refusals[message_id][0]).inc()
+
+    def _report(
+        self,
+        failures: Mapping[str, str],
+        parked: list[str],
+        refusals: Mapping[str, tuple[str, str]],
+    ) -> None:
+        """What an operator must see in the log: deliveries that failed and will be tried
+        again, messages parked after their last try, and those the receiver refused for good.
+        Causes only, never the receiver's free text: a partner's words are not ours to log."""
+        if len(failures) > len(parked):
+            log.warning("delivery failed, tried again later", relay=self.relay_id,
+                        messages=len(failures) - len(parked),
+                        causes=_causes(failures.values()))  # fmt: skip
+        if parked:
+            log.error("messages parked after their last try: see migrex outbox list --parked",
+                      relay=self.relay_id, messages=len(parked), first=parked[:5],
+                      causes=_causes(failures[message_id] for message_id in parked))  # fmt: skip
+        if refusals:
+            log.error("messages refused for good by the receiver: see migrex outbox list --parked",
+                      relay=self.relay_id, messages=len(refusals),
+                      reasons=dict(Counter(reason for reason, _ in refusals.values())))  # fmt: skip
 
     def run_forever(
         self, stop: threading.Event, wake: Doorbell, poll: float, *, lead: bool = True
@@ -353,6 +377,20 @@ def _final_refusal(result: dict[str, Any]) -> tuple[str, str] | None:
     if not isinstance(reason, str) or not is_final(reason):
         return None
     return reason, f"refused by the receiver: {reason}: {problem.get('detail')}"
+
+
+def _causes(texts: Iterable[str]) -> dict[str, int]:
+    """How many failures of each cause: the text up to its first colon ("ConnectError",
+    "receipt rejected"), with the receiver's reason code when it refused (a slug; anything
+    else it sent is left out)."""
+    causes: Counter[str] = Counter()
+    for text in texts:
+        head, _, rest = text.partition(": ")
+        if head == "refused by the receiver":
+            code = rest.partition(": ")[0]
+            head += ": " + (code if re.fullmatch(r"[a-z0-9-]{1,40}", code) else "(other)")
+        causes[head[:80]] += 1
+    return dict(causes)
 
 
 def _receipted(session: Session, message_ids: list[str]) -> set[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, exc, func, select
+from structlog.testing import capture_logs
 
 from migrex import db
 from migrex.envelope import MessageClaims, new_message_id, seal, verify_receipt
@@ -211,8 +212,9 @@ def test_an_unreachable_partner_means_retry_then_park_never_loss(pair: Pair) -> 
     transport = DirectTransport(pair.am, pair.am_trust)
     transport.failing = True
     relay = relay_for(pair, transport)
-    relay.run_once()
-    relay.run_once()
+    with capture_logs() as logs:
+        relay.run_once()
+        relay.run_once()
     with pair.kz.unit_of_work() as uow:
         row = uow.session.scalars(select(OutboxMessage)).one()
         assert (row.status, row.attempts, row.last_error) == (
@@ -220,6 +222,12 @@ def test_an_unreachable_partner_means_retry_then_park_never_loss(pair: Pair) -> 
             2,
             "connection refused",
         )
+    # The operator reads both in the log: a failed try, then the message parked.
+    assert [(e["log_level"], e["event"][:24], e["messages"], e["causes"]) for e in logs] == [
+        ("warning", "delivery failed, tried a", 1, {"connection refused": 1}),
+        ("error", "messages parked after th", 1, {"connection refused": 1}),
+    ]
+    assert logs[1]["first"] == [message_id]
     transport.failing = False
     assert relay.run_once() == 0  # parked messages wait for an operator
     with pair.kz.unit_of_work() as uow:
