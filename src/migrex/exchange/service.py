@@ -126,13 +126,31 @@ def send_message(
 def retry(
     uow: UnitOfWork, message_ids: Sequence[str] | None, now: datetime, *, actor: str = "operator"
 ) -> int:
-    """Puts parked messages back in line; returns how many. The attempt is audited."""
+    """Puts parked messages back in line; returns how many. The attempt is audited. Named
+    messages of which none is parked are refused (NotFound for an id the outbox lacks,
+    NotAwaitingOperator otherwise), changing nothing: an operator who named the wrong one
+    must hear it."""
+    if message_ids is not None:
+        _some_parked(uow, message_ids)
     count = retry_parked(uow.session, message_ids, now)
     target = "all-parked" if message_ids is None else ",".join(message_ids)[:150]
     record(uow.session, events.administration(at=now, actor=actor, action=f"retried-{count}",
                                               target=target))  # fmt: skip
     uow.commit()
     return count
+
+
+def _some_parked(uow: UnitOfWork, message_ids: Sequence[str]) -> None:
+    named = settleable(uow.session, message_ids)
+    missing = sorted(set(message_ids) - set(named))
+    if missing:
+        raise NotFound(f"no outgoing message {', '.join(missing)}")
+    if not any(row.status == Status.PARKED for row in named.values()):
+        states = ", ".join(f"{row.message_id} is {row.status}" for row in named.values())
+        raise NotAwaitingOperator(
+            f"nothing to retry: {states}; only a parked message is retried (a refused one "
+            "is re-issued or discarded)"
+        )
 
 
 def retry_for_officer(uow: UnitOfWork, officer: Officer, message_id: str, now: datetime) -> None:

@@ -400,3 +400,19 @@ def test_outbox_reissue_and_discard_commands(pair: Pair) -> None:
     assert migrex(pair.am, "outbox", "reissue", head).exit_code == 24
     assert migrex(pair.am, "outbox", "reissue").exit_code == 2
     assert outbox(pair.am)[behind[0]].status == Status.PENDING
+
+
+def test_outbox_retry_of_messages_none_of_which_is_parked_is_refused(pair: Pair) -> None:
+    head, behind = refused_case(pair)
+    leaves = len(administration_leaves(pair.am))
+    refused = migrex(pair.am, "outbox", "retry", head)
+    assert refused.exit_code == 24, refused.output
+    assert f"nothing to retry: {head} is refused" in " ".join(refused.output.split())
+    unknown = migrex(pair.am, "outbox", "retry", "0190d6a4-0000-7000-8000-000000000000")
+    assert unknown.exit_code == 6 and "no outgoing message 0190d6a4" in unknown.output
+    mixed = migrex(pair.am, "outbox", "retry", behind[0], "0190d6a4-0000-7000-8000-000000000000")
+    assert mixed.exit_code == 6, mixed.output
+    assert {outbox(pair.am)[m].status for m in behind} == {Status.PENDING}
+    assert outbox(pair.am)[head].status == Status.REFUSED
+    assert len(administration_leaves(pair.am)) == leaves  # refused, so not audited either
+    assert migrex(pair.am, "outbox", "retry", "--all").exit_code == 0  # none parked: fine
