@@ -7,6 +7,7 @@ without editing it.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -169,6 +170,25 @@ class Settings(BaseSettings):
         # Environment over file: the file is passed as init arguments by `load_settings`.
         return (env_settings, init_settings)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        # Here, not at the top: commands that read no database_url load no SQLAlchemy.
+        from sqlalchemy.engine import make_url  # noqa: PLC0415
+        from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError as error:
+            raise ValueError(f"not a database URL ({error})") from None
+        if backend == "postgres":
+            raise ValueError("write postgresql://, not postgres://")
+        if backend not in ("postgresql", "sqlite"):
+            raise ValueError(f"{backend} is not supported: use postgresql:// or sqlite:///")
+        return value
+
     @field_validator("node_id")
     @classmethod
     def _node_id(cls, value: str) -> str:
@@ -210,6 +230,11 @@ class Settings(BaseSettings):
                     "production serves the officers' API beyond loopback only over TLS"
                     " (officer_tls_cert, officer_tls_key)"
                 )
+            if self.operator_listen_port is not None and self.operator_listen_host not in _LOOPBACK:
+                raise ValueError(
+                    "production keeps the operator listener on loopback: it has no TLS and asks"
+                    " for no login; let a local agent or a TLS reverse proxy reach it"
+                )
         if (self.officer_tls_cert is None) != (self.officer_tls_key is None):
             raise ValueError("officer_tls_cert and officer_tls_key go together")
         return self
@@ -239,11 +264,18 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         return Settings(**values)
     except ValidationError as error:
         problems = [
-            Problem(".".join(str(part) for part in item["loc"]), item["msg"])
+            Problem(_from_environment(".".join(str(part) for part in item["loc"])), item["msg"])
             for item in error.errors()
         ]
-        where = str(config) if config else "environment"
+        where = f"{config} or the environment" if config else "the environment"
         raise ConfigurationError(f"invalid node configuration in {where}", problems) from error
+
+
+def _from_environment(field: str) -> str:
+    """The field, naming the environment variable that set it when one did (it wins over the
+    file, so an operator looking only at the file would not find the fault)."""
+    variable = f"MIGREX_{field.split('.', maxsplit=1)[0].upper()}"
+    return f"{field} (set by {variable})" if variable in os.environ else field
 
 
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:

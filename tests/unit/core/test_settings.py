@@ -56,3 +56,45 @@ def test_invalid_values_are_named(tmp_path: Path, body: str, key: str) -> None:
 def test_unreadable_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_settings(write(tmp_path / "node.toml", "[node\n"))
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("postgres://postgres@127.0.0.1/kz", "write postgresql://, not postgres://"),
+        ("mysql://root@127.0.0.1/kz", "mysql is not supported"),
+        ("not a url", "not a database URL"),
+    ],
+)
+def test_a_database_url_of_the_wrong_kind_is_a_configuration_error(
+    tmp_path: Path, url: str, says: str
+) -> None:
+    config = write(tmp_path / "node.toml", f'[node]\ndatabase_url = "{url}"\n')
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    [problem] = caught.value.problems
+    assert problem.where == "database_url" and says in problem.reason
+
+
+def test_a_value_the_environment_set_is_named_with_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "node.toml", "[node]\nlisten_port = 18443\n")
+    monkeypatch.setenv("MIGREX_LISTEN_PORT", "abc")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(config)
+    assert caught.value.detail == f"invalid node configuration in {config} or the environment"
+    assert [p.where for p in caught.value.problems] == ["listen_port (set by MIGREX_LISTEN_PORT)"]
+
+
+def test_production_keeps_the_operator_listener_on_loopback(tmp_path: Path) -> None:
+    base = '[node]\nenvironment = "production"\ndatabase_url = "postgresql://db/kz"\n'
+    beyond = write(
+        tmp_path / "a.toml",
+        base + 'operator_listen_port = 9100\noperator_listen_host = "0.0.0.0"\n',
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(beyond)
+    assert any("operator listener on loopback" in p.reason for p in caught.value.problems)
+    local = write(tmp_path / "b.toml", base + "operator_listen_port = 9100\n")
+    assert load_settings(local).operator_listen_host == "127.0.0.1"
