@@ -4,6 +4,8 @@ jobs that run whatever runs the relay (once across processes), and SIGTERM under
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,6 +60,27 @@ def test_serve_says_where_it_listens_and_the_operator_sees_each_partner(nodes: T
     # A partner that is down is reported; this node still works (its outbox waits).
     assert ready.status_code == 200
     assert [(p["node"], p["reachable"]) for p in ready.json()["partners"]] == [("am-node", False)]
+    assert httpx.get(operator(nodes, "KZ") + "/health", timeout=10).json()["status"] == "ok"
+
+
+def test_a_second_serve_of_a_node_says_its_port_is_taken_and_starts_nothing(
+    nodes: TwoNodes,
+) -> None:
+    settings = nodes.nodes["KZ"].settings
+    config = str(nodes.workspace.node_config("KZ"))
+    second = subprocess.run(
+        [sys.executable, "-m", "migrex", "--config", config, "serve"],
+        capture_output=True, text=True, timeout=START_SECONDS, check=False,
+    )  # fmt: skip
+    assert second.returncode == 3, second.stderr
+    [line] = second.stderr.strip().splitlines()  # one line: no traceback, no job's log
+    assert line == (
+        f"error: cannot listen on https://127.0.0.1:{settings.listen_port} (partners, mutual "
+        "TLS): Address already in use; is another process (a second migrex serve?) on that "
+        "port, or is the host or port in node.toml wrong?"
+    )
+    assert "listening on" not in second.stdout
+    # The first one serves on.
     assert httpx.get(operator(nodes, "KZ") + "/health", timeout=10).json()["status"] == "ok"
 
 

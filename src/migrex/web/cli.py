@@ -34,7 +34,7 @@ from migrex.web.access_log import ensure_written
 from migrex.web.app import create_app
 from migrex.web.officers_app import create_officer_app
 from migrex.web.operator_app import create_operator_app
-from migrex.web.servers import Listener, run_listeners
+from migrex.web.servers import Listener, bind, run_listeners
 
 
 def serve(ctx: typer.Context) -> None:
@@ -44,6 +44,7 @@ def serve(ctx: typer.Context) -> None:
     runtime = checked_runtime(node, datetime.now(UTC))
     ensure_written()
     listeners = node_listeners(node, runtime)
+    sockets = bind(listeners)
     if node.settings.operator_listen_port is None:
         err.print("no operator listener (/health, /ready, /metrics): set operator_listen_port")
     stop_jobs = threading.Event()
@@ -58,7 +59,7 @@ def serve(ctx: typer.Context) -> None:
         runtime.wake.ring_all()
 
     try:
-        run_listeners(listeners, grace=grace, on_stop=stop)
+        run_listeners(listeners, sockets, grace=grace, on_stop=stop)
     finally:
         stop()
         runtime.stop(timeout=grace)

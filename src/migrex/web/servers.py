@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from migrex.console import err, out
+from migrex.errors import ConfigurationError
 
 # Once a stop begins, closed connections are given this long to say goodbye before they
 # are aborted.
@@ -113,12 +116,55 @@ def _server(listener: Listener, grace: float) -> _Server:
     return _Server(config, listener)
 
 
+def bind(listeners: Sequence[Listener]) -> list[socket.socket]:
+    """Each listener's socket, bound before the node starts anything else: a port another
+    process holds (a second `migrex serve` of the same node, most often) is then one clear
+    error, before a background job has run, instead of uvicorn's bare line after they all did.
+    Raises ConfigurationError, with every socket bound so far closed."""
+    bound: list[socket.socket] = []
+    try:
+        for listener in listeners:
+            bound.append(_bound(listener))
+    except ConfigurationError:
+        for sock in bound:
+            sock.close()
+        raise
+    return bound
+
+
+def _bound(listener: Listener) -> socket.socket:
+    """Bound, not yet listening: until the listener serves, a connection is refused rather
+    than left waiting on a process that may not have set up its signal handling yet."""
+    sock: socket.socket | None = None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            listener.host, listener.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        if sock is not None:
+            sock.close()
+        why = os.strerror(error.errno) if error.errno else str(error)
+        raise ConfigurationError(
+            f"cannot listen on {listener.url} ({listener.name}): {why}; is another process "
+            "(a second migrex serve?) on that port, or is the host or port in node.toml wrong?"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def run_listeners(
-    listeners: Sequence[Listener], *, grace: float, on_stop: Callable[[], None] = lambda: None
+    listeners: Sequence[Listener],
+    sockets: Sequence[socket.socket],
+    *,
+    grace: float,
+    on_stop: Callable[[], None] = lambda: None,
 ) -> None:
-    """Serves every listener until SIGTERM or SIGINT, then stops them all: no new connections,
-    requests in flight get `grace` seconds. `on_stop` runs at the signal (to stop the node's
-    background work at the same time)."""
+    """Serves every listener, on its socket from `bind`, until SIGTERM or SIGINT, then stops
+    them all: no new connections, requests in flight get `grace` seconds. `on_stop` runs at
+    the signal (to stop the node's background work at the same time)."""
     quiet_tracebacks()
     servers = [_server(listener, grace) for listener in listeners]
 
@@ -138,7 +184,8 @@ def run_listeners(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop, signum)
         results = await asyncio.gather(
-            *(server.serve() for server in servers), return_exceptions=True
+            *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True)),
+            return_exceptions=True,
         )
         for server in servers:  # one listener failed to start: the node stops whole
             server.should_exit = True
