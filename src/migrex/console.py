@@ -1,7 +1,14 @@
-"""Terminal output shared by every command: one console for results, one for errors."""
+"""Terminal output shared by every command: one console for results, one for errors, and
+the `--json` option of the commands that list rows."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -39,3 +46,21 @@ def progress_bar() -> Progress:
         console=err,
         transient=False,
     )
+
+
+def json_array_option(each: str) -> Any:
+    """The `--json` option of a command that lists rows: its help says what is printed."""
+    return typer.Option("--json", help=f"print JSON: an array, one object per {each}")
+
+
+def print_json_array(rows: Iterable[Mapping[str, Any]]) -> None:
+    """`rows` as one JSON array, alone on stdout, with times and dates in ISO 8601
+    (`2026-03-01T09:30:00+00:00`)."""
+    # Plain echo, not Rich: a script reads the line, which must never be wrapped or styled.
+    typer.echo(json.dumps(list(rows), default=_json_value))
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, date):  # a datetime is a date too
+        return value.isoformat()
+    return str(value)

@@ -25,6 +25,7 @@ from migrex.casework.decision_cli import app as decisions
 from migrex.casework.queries import case_history, case_messages, case_notes, cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
+from migrex.casework.schemas import CaseOut, ReminderOut
 from migrex.casework.service import (
     NodeContext,
     OpenRequest,
@@ -36,7 +37,7 @@ from migrex.casework.service import (
     withdraw,
 )
 from migrex.casework.tables import CaseRow
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.exchange.trust import load_trust
 from migrex.node import Node
@@ -124,6 +125,7 @@ def file_command(ctx: typer.Context) -> None:
 
 
 Authority = Annotated[str | None, typer.Option(help="only this hosted authority's")]
+AsJson = Annotated[bool, json_array_option("case")]
 
 
 def _case_table(rows: list[CaseRow], now: datetime, span: str | None = None) -> Table:
@@ -141,6 +143,18 @@ def _case_table(rows: list[CaseRow], now: datetime, span: str | None = None) -> 
     return table
 
 
+def _print_cases(
+    rows: list[CaseRow], now: datetime, as_json: bool, span: str | None = None
+) -> None:
+    """The cases as a table, or as the officers' API lists them (a reminder with its time
+    left as an ISO 8601 duration)."""
+    if not as_json:
+        out.print(_case_table(rows, now, span))
+        return
+    shown = (ReminderOut.at(row, now) if span == TIME_LEFT else CaseOut.of(row) for row in rows)
+    print_json_array(case.model_dump(mode="json") for case in shown)
+
+
 OVERDUE, TIME_LEFT = "overdue by", "time left"
 
 
@@ -149,6 +163,7 @@ def list_command(
     ctx: typer.Context,
     overdue: Annotated[bool, typer.Option(help="only open cases past their deadline")] = False,
     authority: Authority = None,
+    as_json: AsJson = False,
     token: Token = None,
 ) -> None:
     """Cases of the authorities the officer works for, newest first (or the overdue ones,
@@ -166,7 +181,7 @@ def list_command(
             rows.sort(key=lambda r: r.due_at or now)
         else:
             rows.sort(key=lambda r: r.opened_at, reverse=True)
-        out.print(_case_table(rows, now, OVERDUE if overdue else None))
+        _print_cases(rows, now, as_json, OVERDUE if overdue else None)
 
 
 def _left(delta: timedelta) -> str:
@@ -177,14 +192,16 @@ def _left(delta: timedelta) -> str:
 
 
 @app.command("overdue")
-def overdue_command(ctx: typer.Context, authority: Authority = None, token: Token = None) -> None:
+def overdue_command(
+    ctx: typer.Context, authority: Authority = None, as_json: AsJson = False, token: Token = None
+) -> None:
     """Open cases past their deadline, longest overdue first."""
     node, now = node_from(ctx), _now()
     with node.unit_of_work() as uow:
         officer = signed_in(uow, token)
         ours = authorities_for(officer, Action.VIEW_OVERDUE, node.settings.authorities, authority)
         rows = [row for a in ours for row in overdue_cases(uow, now, a)]
-        out.print(_case_table(sorted(rows, key=lambda r: r.due_at or now), now, OVERDUE))
+        _print_cases(sorted(rows, key=lambda r: r.due_at or now), now, as_json, OVERDUE)
 
 
 @app.command("reminders")
@@ -195,6 +212,7 @@ def reminders_command(
         int | None,
         typer.Option(min=1, help="due within N days (default: three quarters of the time used)"),
     ] = None,
+    as_json: AsJson = False,
     token: Token = None,
 ) -> None:
     """Open cases near their deadline but not past it, the soonest due first."""
@@ -204,7 +222,7 @@ def reminders_command(
         officer = signed_in(uow, token)
         ours = authorities_for(officer, Action.VIEW_OVERDUE, node.settings.authorities, authority)
         rows = [row for a in ours for row in reminder_cases(uow, now, rule, authority=a)]
-        out.print(_case_table(sorted(rows, key=lambda r: r.due_at or now), now, TIME_LEFT))
+        _print_cases(sorted(rows, key=lambda r: r.due_at or now), now, as_json, TIME_LEFT)
 
 
 @app.command("read")

@@ -37,7 +37,7 @@ from migrex.channels.queries import leads_of
 from migrex.channels.runs import StoreRun, store_run
 from migrex.channels.scoring import HIGH_SCORE
 from migrex.channels.service import card_json, dismiss_lead, forget_departed, open_lead, show_lead
-from migrex.console import err, out
+from migrex.console import err, json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.officers.cli_identity import Token, administrator, signed_in
 from migrex.officers.model import Action, authorities_for
@@ -54,7 +54,7 @@ FileRegistries = Annotated[
 ]  # fmt: skip
 Authority = Annotated[str | None, typer.Option(help="the hosted authority the analyst works for")]
 MinScore = Annotated[float, typer.Option(min=0.0, help="the least score a lead has")]
-AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
+RunJson = Annotated[bool, typer.Option("--json", help="print JSON: the run, with its leads")]
 
 
 def _analyse(registries: Path, min_score: float) -> Run:
@@ -68,7 +68,7 @@ def run_command(
     registries: FileRegistries = None,
     min_score: MinScore = HIGH_SCORE,
     authority: Authority = None,
-    as_json: AsJson = False,
+    as_json: RunJson = False,
     token: Token = None,
 ) -> None:
     """Find the leads of the node's registers and keep them for the analysts, best first
@@ -123,7 +123,7 @@ def list_command(
     state: Annotated[
         str | None, typer.Option(help="only leads in this state: new, opened or dismissed")
     ] = None,
-    as_json: AsJson = False,
+    as_json: Annotated[bool, json_array_option("lead")] = False,
     token: Token = None,
 ) -> None:
     """The kept leads of the authorities the analyst works for: rank, size, score, state."""
@@ -133,8 +133,7 @@ def list_command(
         ours = authorities_for(officer, Action.VIEW_LEADS, node.settings.authorities, authority)
         lines = leads_of(uow, ours, state=state)
     if as_json:
-        print(json.dumps([{**line.__dict__, "found_at": line.found_at.isoformat()}
-                          for line in lines]))  # fmt: skip
+        print_json_array(vars(line) for line in lines)
         return
     table = Table("lead", "authority", "rank", "members", "violators", "score", "state", "case")
     for line in lines:
@@ -149,7 +148,10 @@ Lead = Annotated[str, typer.Argument(help="the lead, e.g. R3-L0001")]
 
 @app.command("show")
 def show_command(
-    ctx: typer.Context, lead: Lead, as_json: AsJson = False, token: Token = None
+    ctx: typer.Context,
+    lead: Lead,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON: the lead's card")] = False,
+    token: Token = None,
 ) -> None:
     """One lead's card: its score broken down, its members and every edge's source, and the
     pre-filled request to the partner. Showing it is recorded as a read of personal data."""
@@ -223,7 +225,7 @@ def evaluate_command(
         typer.Option(dir_okay=False, help="ground truth (synth's channels.json) to score against"),
     ] = None,
     min_score: MinScore = HIGH_SCORE,
-    as_json: AsJson = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print only the JSON figures")] = False,
 ) -> None:
     """Run the whole analysis on register files and write the ranked leads; with a ground
     truth, print precision@10, channel recall@20 and member F1, and the baselines'."""

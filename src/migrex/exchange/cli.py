@@ -8,14 +8,13 @@ change is an `administration` entry in the audit log.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.exchange.delivery import Status
 from migrex.exchange.queries import (
@@ -33,7 +32,7 @@ outbox_app = typer.Typer(no_args_is_help=True)
 inbox_app = typer.Typer(no_args_is_help=True)
 
 
-AsJson = Annotated[bool, typer.Option("--json", help="print JSON, one object per message")]
+AsJson = Annotated[bool, json_array_option("message")]
 
 
 @outbox_app.command("list")
@@ -58,13 +57,13 @@ def outbox_list(
     with node.unit_of_work() as uow:
         sent = recent_outbox(uow, limit)
     if as_json:
-        typer.echo(json.dumps([
+        print_json_array(
             {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
              "type": row.type, "case_id": row.case_id, "status": row.status,
              "refusal": row.refusal, "attempts": row.attempts, "receipted_at": receipted,
              "last_error": row.last_error}
             for row, receipted in ((s.message, s.receipted_at) for s in sent)
-        ], default=str))  # fmt: skip
+        )  # fmt: skip
         return
     table = Table(
         "message", "from → to", "type", "case", "status", "tries", "receipted", "last error"
@@ -85,7 +84,7 @@ def _status(row: OutboxMessage) -> str:
 
 def _print_held_up(held: list[HeldUp], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps([
+        print_json_array(
             {"message_id": h.head.message_id, "agreement_id": h.head.agreement_id,
              "sender": h.head.sender, "recipient": h.head.recipient, "type": h.head.type,
              "case_id": h.head.case_id, "status": h.head.status, "refusal": h.head.refusal,
@@ -93,7 +92,7 @@ def _print_held_up(held: list[HeldUp], as_json: bool) -> None:
              "expires_at": h.head.expires_at, "last_error": h.head.last_error,
              "waiting": {"count": len(h.waiting), "message_ids": list(h.waiting)}}
             for h in held
-        ], default=str))  # fmt: skip
+        )  # fmt: skip
         return
     # One block per message, not a table: full ids (what `reissue` and `discard` take) at
     # any terminal width.
@@ -204,12 +203,12 @@ def inbox_list(
     with node.unit_of_work() as uow:
         rows = recent_inbox(uow, limit)
     if as_json:
-        typer.echo(json.dumps([
+        print_json_array(
             {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
              "agreement_id": row.agreement_id, "type": row.type, "case_id": row.case_id,
              "received_at": row.received_at, "status": row.status, "problem": row.problem}
             for row in rows
-        ], default=str))  # fmt: skip
+        )  # fmt: skip
         return
     table = Table("message", "from → to", "agreement", "type", "case", "received", "status")
     for row in rows:

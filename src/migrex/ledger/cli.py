@@ -5,7 +5,6 @@ checks for the same reports (SUBJECT_REPORT, VIEW_DISCLOSURES)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
@@ -13,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.identity import node_secret
 from migrex.ledger.service import SUBJECT_KEY, Entry, report_on_subject
@@ -50,7 +49,7 @@ def report_command(
     document: Annotated[list[str], typer.Option(help="a document number the person holds")] = [],  # noqa: B006
     national_id: Annotated[list[str], typer.Option(help="a national id of the person")] = [],  # noqa: B006
     authority: Annotated[str, typer.Option(help="the hosted authority whose disclosures")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[bool, json_array_option("ledger entry")] = False,
     token: Token = None,
 ) -> None:
     """What this node sent, received and read about one person, and under which purpose."""
@@ -69,7 +68,7 @@ def report_command(
                                     reader=officer.actor, at=datetime.now(UTC))  # fmt: skip
         uow.commit()
     if as_json:
-        print(json.dumps([asdict(e) for e in entries], default=str, indent=2))
+        print_json_array(asdict(e) for e in entries)
         return
     if not entries:
         out.print("The ledger holds nothing about this person.")
@@ -89,7 +88,9 @@ def report_command(
 def limits(
     ctx: typer.Context,
     authority: Annotated[str, typer.Option(help="the hosted authority whose agreements")],
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[
+        bool, json_array_option("agreement, partner and direction (requests sent or received)")
+    ] = False,
     token: Token = None,
 ) -> None:
     """Persons requested each way per partner in the current volume period, against the limit."""
@@ -99,7 +100,7 @@ def limits(
         acting(uow, token, Action.VIEW_DISCLOSURES, authority)
         uses = limits_report(uow.session, agreements, node.settings.state, datetime.now(UTC))
     if as_json:
-        print(json.dumps([{**asdict(u), "period_days": u.period.days} for u in uses], default=str))
+        print_json_array({**asdict(u), "period_days": u.period.days} for u in uses)
         return
     table = Table("agreement", "partner", "requests", "persons", "limit", "period", "used")
     for use in uses:

@@ -8,7 +8,6 @@ needs, dismissing what opening one needs (it is the decision not to ask).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ import typer
 from rich.table import Table
 
 from migrex.casework.context import node_context
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.linkage.candidate_rules import CandidateState
 from migrex.linkage.candidates import dismiss_candidate, request_verification
@@ -39,7 +38,7 @@ def candidates_command(
     ctx: typer.Context,
     run: Run = None,
     state: Annotated[CandidateState | None, typer.Option(help="only in this state")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the candidates as JSON")] = False,
+    as_json: Annotated[bool, json_array_option("candidate")] = False,
     token: Token = None,
 ) -> None:
     """The linkage candidates of the officer's authorities, strongest band first.
@@ -51,7 +50,7 @@ def candidates_command(
         ours = authorities_for(officer, Action.VIEW_CASE, node.settings.authorities, None)
         found = candidates_of(uow, ours, run=run, state=state)
     if as_json:
-        typer.echo(json.dumps([_as_json(line) for line in found], indent=2))
+        print_json_array(_as_json(line) for line in found)
         return
     table = Table("run", "pair", "band", "state", "authority", "filed", "case", "outcome")
     for line in found:

@@ -9,14 +9,13 @@ deciding an incoming request needs. Refusing a run is
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.exchange.trust import load_trust
 from migrex.linkage.queries import linkage_runs
@@ -103,7 +102,7 @@ def accept_command(
 def runs_command(
     ctx: typer.Context,
     authority: Annotated[str | None, typer.Option(help="only this hosted authority's")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the runs as JSON")] = False,
+    as_json: Annotated[bool, json_array_option("run")] = False,
     token: Token = None,
 ) -> None:
     """The linkage runs proposed by or to the officer's authorities, newest first."""
@@ -114,7 +113,7 @@ def runs_command(
         ours = authorities_for(officer, Action.VIEW_CASE, node.settings.authorities, authority)
         found = [run for each in ours for run in linkage_runs(uow, runs.casework, each)]
     if as_json:
-        typer.echo(json.dumps([_as_json(run) for run in found], indent=2))
+        print_json_array(_as_json(run) for run in found)
         return
     table = Table("case", "run", "direction", "ours ↔ partner", "state", "fields", "period")
     for run in found:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from migrex.console import err, out
+from migrex.console import err, json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.officers.cli_identity import administrator
 from migrex.officers.model import Grant, Role
@@ -125,11 +125,24 @@ def set_password_command(
 
 
 @app.command("list")
-def list_command(ctx: typer.Context) -> None:
+def list_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, json_array_option("officer")] = False,
+) -> None:
     """List the node's officers and their roles."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
         officers = list_officers(uow)
+    if as_json:
+        # The shape of the officers' API (`officers.api.OfficerOut`), without importing FastAPI.
+        print_json_array(
+            {"id": officer.id, "username": officer.username,
+             "display_name": officer.display_name, "active": officer.active,
+             "roles": [{"role": grant.role, "authority": grant.authority}
+                       for grant in sorted(officer.grants)]}
+            for officer in officers
+        )  # fmt: skip
+        return
     table = Table("id", "username", "name", "roles", "active", title="officers")
     for officer in officers:
         grants = ", ".join(str(grant) for grant in sorted(officer.grants))
@@ -147,11 +160,20 @@ def list_command(ctx: typer.Context) -> None:
 def tokens(
     ctx: typer.Context,
     username: Annotated[str | None, typer.Argument(help="only this officer's tokens")] = None,
+    as_json: Annotated[bool, json_array_option("token")] = False,
 ) -> None:
     """List API tokens (never their secrets), newest first."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
         found = list_tokens(uow, username)
+    if as_json:
+        print_json_array(
+            {"id": info.id, "username": info.username, "name": info.name, "prefix": info.prefix,
+             "expires_at": info.expires_at, "last_used_at": info.last_used_at,
+             "revoked_at": info.revoked_at}
+            for info in found
+        )  # fmt: skip
+        return
     table = Table("id", "officer", "name", "prefix", "expires", "last used", "revoked")
     for info in found:
         table.add_row(

@@ -66,7 +66,11 @@ def import_command(
         ),
     ] = Mode.APPEND,
     as_json: Annotated[
-        bool, typer.Option("--json", help="print what changed as JSON (counts, record keys)")
+        bool,
+        typer.Option(
+            "--json",
+            help="print JSON: an array, one object per file imported (counts, record keys)",
+        ),
     ] = False,
     max_removed: Annotated[
         float,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.retention.queries import kept_records
 from migrex.retention.run import run_retention
@@ -51,11 +51,20 @@ def run_command(
 def list_command(
     ctx: typer.Context,
     erased: Annotated[bool, typer.Option(help="show erased records instead")] = False,
+    as_json: Annotated[bool, json_array_option("sealed record")] = False,
 ) -> None:
     """Sealed records and when each will be erased (or was)."""
     node = node_from(ctx)
     with node.unit_of_work() as uow:
         rows = kept_records(uow, erased=erased)
+    if as_json:
+        print_json_array(
+            {"record": row.record, "agreement_id": row.agreement_id,
+             "our_authority": row.our_authority, "sealed_at": row.sealed_at,
+             "expires_at": row.expires_at, "erased_at": row.erased_at}
+            for row in rows
+        )  # fmt: skip
+        return
     table = Table("record", "agreement", "authority", "sealed", "erased" if erased else "due")
     for row in rows:
         when = row.erased_at if erased else row.expires_at

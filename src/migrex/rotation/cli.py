@@ -143,7 +143,9 @@ def show(
     agreement: Annotated[
         str | None, typer.Option("--agreement", help="only this agreement's directory")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON: the directories, keys and updates")
+    ] = False,
 ) -> None:
     """The installed directories, any version this node proposed, its keys and their state
     (active, pending, verification only), and the latest directory updates exchanged."""

@@ -6,7 +6,6 @@ like `migrex outbox list`.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -14,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.security.queries import entries
 
@@ -51,9 +50,7 @@ def list_entries(
         str | None, typer.Option(help="only refusals from this address or partner node")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="most recent N")] = 100,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print JSON, one object per entry")
-    ] = False,
+    as_json: Annotated[bool, json_array_option("entry")] = False,
 ) -> None:
     """Refusals at the node's doors, newest first; identical ones from one source within a
     minute are one entry with their count."""
@@ -64,7 +61,7 @@ def list_entries(
         found = entries(uow.session, since=after, reasons=reason or (), partner=partner,
                         limit=limit)  # fmt: skip
     if as_json:
-        typer.echo(json.dumps([entry.as_json() for entry in found]))
+        print_json_array(entry.as_json() for entry in found)
         return
     table = Table("last", "reason", "count", "source", "detail")
     for entry in found:

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from migrex.agreements import Agreement
 from migrex.casework.service import node_context
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.errors import NotFound
 from migrex.node import Node
@@ -137,6 +137,7 @@ def list_command(
     ctx: typer.Context,
     agreement: AgreementOption = None,
     dataset: Annotated[str | None, typer.Option(help="only this dataset")] = None,
+    as_json: Annotated[bool, json_array_option("release version")] = False,
     token: Token = None,
 ) -> None:
     """Every stored release version, ours and our partners'."""
@@ -145,6 +146,15 @@ def list_command(
     with node.unit_of_work() as uow:
         _reader(uow, token, node, chosen)
         found = releases(uow.session, chosen.id, dataset)
+    if as_json:
+        # A suppressed total is null, as in the release itself.
+        print_json_array(
+            {"dataset_id": r.dataset_id, "period": r.period, "version": r.version,
+             "producer": r.producer, "origin": r.origin, "grand_total": r.grand_total,
+             "changed": r.changed, "stored_at": r.stored_at}
+            for r in found
+        )  # fmt: skip
+        return
     table = Table("dataset", "period", "version", "producer", "origin", "total", "changed",
                   "stored")  # fmt: skip
     for r in found:
@@ -178,7 +188,9 @@ def show_command(
     by: Annotated[
         str | None, typer.Option(help="show one breakdown, e.g. region (default: the totals)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="every observation as JSON")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print JSON: the release, with every observation")
+    ] = False,
     token: Token = None,
 ) -> None:
     """A release's figures: the totals, or one breakdown with the others at their totals."""

@@ -4,13 +4,14 @@ cosigning keys from every signed directory, and the heads of our log they hold."
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import typer
 
 from migrex.audit.cosigners import CosignerKeys
 from migrex.audit.heads_held import HeldHead
 from migrex.audit.log_keys import log_keys
-from migrex.console import out
+from migrex.console import json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.errors import MigrexError
 from migrex.exchange.trust import load_trust
@@ -25,7 +26,7 @@ from migrex.witness.recovery import (
     pending_witnesses,
 )
 from migrex.witness.rounds import file_audit_messages
-from migrex.witness.status import our_witnesses, witnessed_logs
+from migrex.witness.status import OurWitness, WitnessedLog, our_witnesses, witnessed_logs
 from migrex.witness.with_partner import HttpsHeadsClient, heads_held_by_partners
 
 app = typer.Typer(no_args_is_help=True)
@@ -47,7 +48,13 @@ def round_command(ctx: typer.Context) -> None:
 
 
 @app.command("status")
-def status_command(ctx: typer.Context) -> None:
+def status_command(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, json_array_option("witness of our log (log: ours) and partner log we witness "
+                                "(log: theirs)")
+    ] = False,
+) -> None:  # fmt: skip
     """How far each partner cosigned our log and we cosigned theirs, and every recovery of
     a log declared between us (sizes, times and authority ids only)."""
     node = node_from(ctx)
@@ -55,6 +62,9 @@ def status_command(ctx: typer.Context) -> None:
     witnessing = witnessing_node(node, trust)
     with node.unit_of_work() as uow:
         ours, theirs = our_witnesses(uow.session, witnessing), witnessed_logs(uow.session)
+    if as_json:
+        print_json_array([*map(_our_witness_json, ours), *map(_witnessed_log_json, theirs)])
+        return
     for w in ours:
         out.print(f"our log: {w.witness} cosigned up to {w.cosigned_size} leaves", highlight=False)
         for declared, restored in w.recoveries:
@@ -76,6 +86,31 @@ def status_command(ctx: typer.Context) -> None:
                       f"{r.recorded_at:%Y-%m-%d %H:%M:%S}Z: restored at {r.restored_size} "
                       f"leaves; we had witnessed {lost}; {r.heads_set_aside} receipt head(s) "
                       "set aside[/]", highlight=False)  # fmt: skip
+
+
+def _our_witness_json(w: OurWitness) -> dict[str, Any]:
+    return {
+        "log": "ours", "witness": w.witness, "cosigned_size": w.cosigned_size,
+        "recoveries": [
+            {"declared_at": declared.declared_at, "leaf_position": declared.leaf_position,
+             "restored_size": None if restored is None else restored.restored_size,
+             "held_size": declared.held_size}
+            for declared, restored in w.recoveries
+        ],
+        "awaiting_cosignature": w.awaiting, "undeclared": w.undeclared,
+    }  # fmt: skip
+
+
+def _witnessed_log_json(log: WitnessedLog) -> dict[str, Any]:
+    return {
+        "log": "theirs", "origin": log.origin, "cosigned_size": log.size,
+        "recoveries": [
+            {"authority": r.authority, "recorded_at": r.recorded_at,
+             "restored_size": r.restored_size, "abandoned_size": r.abandoned_size,
+             "heads_set_aside": r.heads_set_aside}
+            for r in log.recoveries
+        ],
+    }  # fmt: skip
 
 
 @app.command("declare-recovery")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -93,3 +95,34 @@ def test_the_cli_lists_reminders_and_overdue_cases(pair: Pair, clocks: dict[str,
     assert "1d 0h" in overdue.output
     refused = runner.invoke(cli, [*config, "reminders", "--within-days", "0"])
     assert refused.exit_code != 0
+
+
+def test_the_cli_lists_cases_as_json_as_the_api_does(pair: Pair, clocks: dict[str, str]) -> None:
+    config = ["--config", str(pair.am.settings.data_dir.parent / "node.toml"), "case"]
+    officer = token(pair.am, "supervisor", [(Role.SUPERVISOR, "am-mcs")])
+    runner = CliRunner(env={"MIGREX_TOKEN": officer})
+
+    def listed(*args: str) -> list[dict[str, Any]]:
+        result = runner.invoke(cli, [*config, *args, "--json"])
+        assert result.exit_code == 0, result.output
+        rows: list[dict[str, Any]] = json.loads(result.stdout)
+        return rows
+
+    every = listed("list")
+    assert [c["id"] for c in every] == [clocks["far"], clocks["near"], clocks["late"]]
+    far = every[0]
+    assert far["our_authority"] == "am-mcs" and far["partner_authority"] == "kz-mia"
+    assert (far["agreement_id"], far["direction"], far["state"]) == (
+        "kz-am-2024", "outgoing", "sent",
+    )  # fmt: skip
+    assert "T" in far["due_at"]
+    assert abs(datetime.fromisoformat(far["due_at"]) - (now() + 20 * DAY)) < timedelta(minutes=1)
+    officers_api = call(officers_app(pair.am), "GET", "/v1/authorities/am-mcs/cases", officer)
+    assert every == sorted(officers_api.json(), key=lambda c: c["opened_at"], reverse=True)
+
+    [late] = listed("overdue")
+    assert late["id"] == clocks["late"]
+    assert listed("list", "--overdue") == [late]
+    [near] = listed("reminders")
+    assert near["id"] == clocks["near"]
+    assert near["time_left"].startswith(("P1DT23H", "P2D"))  # ISO 8601, a little under two days

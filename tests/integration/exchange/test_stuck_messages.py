@@ -365,6 +365,13 @@ def test_outbox_list_parked_shows_the_head_and_what_waits_behind_it(pair: Pair) 
         head, "refused", "expired",
     )  # fmt: skip
     assert listed["waiting"] == {"count": 2, "message_ids": behind}
+    with pair.am.unit_of_work() as uow:
+        row = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == head)
+        ).one()
+    # ISO 8601 times, as every --json prints them
+    assert listed["issued_at"] == row.issued_at.isoformat()
+    assert listed["expires_at"] == row.expires_at.isoformat() and "T" in listed["expires_at"]
     table = migrex(pair.am, "outbox", "list", "--parked")
     assert table.exit_code == 0
     [block] = [line for line in table.stdout.splitlines() if line.startswith(head)]

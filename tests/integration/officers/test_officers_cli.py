@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,45 @@ def test_a_role_for_an_authority_not_hosted_is_refused(config: Path, engine: Eng
     assert refused.value.problems[0].where == "roles: officer@am-police"
     with engine.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(OfficerRow)) == 0
+
+
+def officer_id(added: str) -> int:
+    return int(re.findall(r"\(id (\d+)\)", added)[0])
+
+
+def test_list_and_tokens_print_one_json_array(config: Path) -> None:
+    _, aram, _ = user(config, "add", "aram", "--name", "Aram Hovhannisyan",
+                      "--role", "reviewer@kz-mia", "--role", "officer@kz-mlsp")  # fmt: skip
+    _, bella, _ = user(
+        config, "add", "bella", "--name", "Bella Sargsyan", "--role", "officer@kz-mia"
+    )
+    user(config, "token", "bella", "--name", "desk")
+    user(config, "disable", "bella")
+    _, laptop, laptop_said = user(config, "token", "aram", "--name", "laptop", "--days", "7")
+    _, _, phone_said = user(config, "token", "aram", "--name", "phone")
+    user(config, "revoke", re.findall(r"token (\d+)", phone_said)[0])
+
+    code, stdout, _ = user(config, "list", "--json")
+    assert code == 0, stdout
+    assert json.loads(stdout) == [
+        {"id": officer_id(aram), "username": "aram", "display_name": "Aram Hovhannisyan",
+         "active": True, "roles": [{"role": "officer", "authority": "kz-mlsp"},
+                                   {"role": "reviewer", "authority": "kz-mia"}]},
+        {"id": officer_id(bella), "username": "bella", "display_name": "Bella Sargsyan",
+         "active": False, "roles": [{"role": "officer", "authority": "kz-mia"}]},
+    ]  # fmt: skip
+
+    code, stdout, _ = user(config, "tokens", "aram", "--json")
+    assert code == 0, stdout
+    phone, first = json.loads(stdout)  # newest first, bella's left out
+    assert (phone["name"], phone["username"], first["name"]) == ("phone", "aram", "laptop")
+    assert first["id"] == int(re.findall(r"token (\d+)", laptop_said)[0])
+    assert len(first["prefix"]) >= 4 and laptop.strip().split("_")[1].startswith(first["prefix"])
+    assert laptop.strip() not in stdout
+    expires = datetime.fromisoformat(first["expires_at"])
+    assert "T" in first["expires_at"] and expires.utcoffset() == timedelta(0)
+    assert timedelta(days=6, hours=23) < expires - datetime.now(UTC) <= timedelta(days=7)
+    assert first["last_used_at"] is None and first["revoked_at"] is None
+    assert datetime.fromisoformat(phone["revoked_at"]) <= datetime.now(UTC)
+    assert set(first) == {"id", "username", "name", "prefix", "expires_at", "last_used_at",
+                          "revoked_at"}  # fmt: skip

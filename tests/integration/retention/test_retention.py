@@ -4,7 +4,7 @@ when the agreement's retention period ends; the erasure is an audit-log entry.""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,3 +96,33 @@ def test_the_cli_runs_retention_as_of_a_given_time(pair: Pair) -> None:
     assert "1 records erased" in result.output
     listed = CliRunner().invoke(app, ["--config", config, "retention", "list", "--erased"])
     assert listed.exit_code == 0 and "kz-am-2024" in listed.output
+
+
+def test_the_cli_lists_sealed_records_as_json(pair: Pair) -> None:
+    _case, first = received(pair)
+    _case, second = received(pair)
+    config = str(Path(pair.kz.settings.data_dir).parent / "node.toml")
+    retention = pair.kz.agreements["kz-am-2024"].data_protection.retention
+
+    def listed(*args: str) -> list[dict[str, object]]:
+        result = CliRunner().invoke(app, ["--config", config, "retention", "list", *args])
+        assert result.exit_code == 0, result.output
+        rows: list[dict[str, object]] = json.loads(result.stdout)
+        return rows
+
+    kept = listed("--json")
+    assert [r["record"] for r in kept] == [first.message_id, second.message_id]  # soonest due
+    for row in kept:
+        assert (row["agreement_id"], row["our_authority"], row["erased_at"]) == (
+            "kz-am-2024", "kz-mia", None,
+        )  # fmt: skip
+        sealed = datetime.fromisoformat(str(row["sealed_at"]))
+        assert datetime.fromisoformat(str(row["expires_at"])) == sealed + retention
+        assert "T" in str(row["sealed_at"])
+    assert listed("--erased", "--json") == []
+    with pair.kz.unit_of_work() as uow:
+        run_retention(uow, now() + retention + timedelta(minutes=1))
+    assert [r["record"] for r in listed("--erased", "--json")] == [
+        first.message_id, second.message_id,
+    ]  # fmt: skip
+    assert listed("--json") == []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,23 @@ def test_release_compare_and_chart_from_the_cli(kz: Pair, tmp_path: Path) -> Non
     assert "2623" in exported
     # Our own store tells primary from secondary; what we export does not.
     assert set(re.findall(r'CONF_STATUS="([^"]*)"', exported)) == {"F", "C"}
+
+
+def test_the_releases_listed_as_json(kz: Pair) -> None:
+    for period in ("2024", "2025"):
+        cli(kz.kz, "stats", "release", "--dataset", WORKERS, "--period", period)
+    result = invoke(kz.kz, "stats", "list", "--json", as_="reader")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    listed = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert [(r["dataset_id"], r["period"], r["version"], r["producer"], r["origin"],
+             r["grand_total"], r["changed"]) for r in listed] == [
+        (WORKERS, 2025, 1, "kz-mlsp", "own", 2134, None),
+        (WORKERS, 2024, 1, "kz-mlsp", "own", 2623, None),
+    ]  # fmt: skip
+    with kz.kz.unit_of_work() as uow:
+        stored = {r.period: r.stored_at for r in releases(uow.session, AGREEMENT, WORKERS)}
+    assert {r["period"]: datetime.fromisoformat(r["stored_at"]) for r in listed} == stored
+    assert all("T" in r["stored_at"] for r in listed)
 
 
 def test_a_revision_keeps_the_earlier_version(kz: Pair) -> None:

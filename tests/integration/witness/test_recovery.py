@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -30,6 +32,7 @@ from migrex.audit.tables import AuditLeafRow, AuditRecovery, AuditWitnessed
 from migrex.casework.service import file_inbox
 from migrex.cli import app
 from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.node import Node
 from migrex.witness.jobs import checkpoint_round
 from migrex.witness.node import witnessing_node
 from migrex.witness.rounds import file_audit_messages
@@ -104,6 +107,17 @@ def restored(pair: Pair, tmp_path: Path, database_url: str) -> Iterator[Restored
             am.close()
 
 
+def _status_json(node: Node) -> list[dict[str, Any]]:
+    """`migrex witness status --json` at `node`."""
+    env = {"MIGREX_DATABASE_URL": node.settings.resolved_database_url,
+           "MIGREX_KEY_DIR": str(node.settings.resolved_key_dir)}  # fmt: skip
+    config = str(node.settings.data_dir.parent / "node.toml")
+    shown = CliRunner().invoke(app, ["--config", config, "witness", "status", "--json"], env=env)
+    assert shown.exit_code == 0, shown.output
+    status: list[dict[str, Any]] = json.loads(shown.stdout)
+    return status
+
+
 def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None:
     pair = restored.pair
     am_origin = witnessing_node(pair.am, pair.am_trust).signer.origin
@@ -162,6 +176,40 @@ def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None
         "MIGREX_DATABASE_URL": pair.am.settings.resolved_database_url,
         "MIGREX_KEY_DIR": str(pair.am.settings.resolved_key_dir)})  # fmt: skip
     assert [r["actor"] for r in json.loads(verified.stdout)["recoveries"]] == ["administrator"]
+
+
+def test_witness_status_as_json_shows_the_recovery_on_both_sides(restored: Restored) -> None:
+    pair = restored.pair
+    _rounds(pair)  # the restored node declares its recovery
+    with pair.kz.unit_of_work() as uow:
+        [recovery] = uow.session.scalars(select(PartnerRecovery)).all()
+    [am_ours, am_theirs] = _status_json(pair.am)
+    assert am_ours["log"] == "ours" and am_ours["witness"] in pair.kz.settings.authorities
+    assert am_ours["cosigned_size"] == cosigned(pair.am)[-1][0]
+    [declared] = am_ours["recoveries"]
+    assert declared["restored_size"] == restored.backup_size
+    assert declared["held_size"] >= restored.lost_size
+    assert "T" in declared["declared_at"]
+    assert (am_ours["awaiting_cosignature"], am_ours["undeclared"]) == (False, 0)
+    kz_origin = witnessing_node(pair.kz, pair.kz_trust).signer.origin
+    assert (am_theirs["log"], am_theirs["origin"]) == ("theirs", kz_origin)
+    with pair.am.unit_of_work() as uow:
+        witnessed = uow.session.scalar(select(func.max(AuditWitnessed.size))
+                                       .where(AuditWitnessed.origin == kz_origin))  # fmt: skip
+    assert am_theirs["cosigned_size"] == witnessed
+    assert am_theirs["recoveries"] == []
+    [kz_ours, kz_theirs] = _status_json(pair.kz)
+    assert (kz_ours["log"], kz_ours["witness"]) == ("ours", recovery.authority)
+    assert kz_ours["recoveries"] == [] and kz_ours["cosigned_size"] == cosigned(pair.kz)[-1][0]
+    am_origin = witnessing_node(pair.am, pair.am_trust).signer.origin
+    assert (kz_theirs["origin"], kz_theirs["cosigned_size"]) == (am_origin, _witnessed_by_kz(pair))
+    [accepted] = kz_theirs["recoveries"]
+    assert (accepted["authority"], accepted["heads_set_aside"]) == (
+        recovery.authority, recovery.heads_set_aside,
+    )  # fmt: skip
+    assert accepted["restored_size"] == restored.backup_size
+    assert accepted["abandoned_size"] == restored.lost_size
+    assert datetime.fromisoformat(accepted["recorded_at"]) == recovery.recorded_at
 
 
 def test_without_the_declaration_the_partner_refuses_the_restored_log(
