@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Final, Literal, get_args, get_origin
 
 import pycountry
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -246,16 +246,20 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigurationError(f"invalid node configuration in {where}", problems) from error
 
 
+# The settings that are paths, which the node file gives relative to its own folder.
+PATH_SETTINGS: Final = (
+    "data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
+    "officer_tls_cert", "officer_tls_key", "officer_tls_client_ca", "log_file",
+)  # fmt: skip
+PATH_LIST_SETTINGS: Final = ("agreements", "tls_trust_anchors")
+
+
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = dict(values)
-    paths = (
-        "data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
-        "officer_tls_cert", "officer_tls_key", "officer_tls_client_ca", "log_file",
-    )  # fmt: skip
-    for key in paths:
+    for key in PATH_SETTINGS:
         if isinstance(resolved.get(key), str):
             resolved[key] = base / resolved[key]
-    for key in ("agreements", "tls_trust_anchors"):
+    for key in PATH_LIST_SETTINGS:
         if isinstance(resolved.get(key), list):
             resolved[key] = [
                 base / item if isinstance(item, str) else item for item in resolved[key]
