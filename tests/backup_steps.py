@@ -10,6 +10,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
 from casework_steps import context, deliver, now
 from migrex.backup.encryption import write_key_pair
 from migrex.backup.service import create_backup, restore_backup
@@ -29,6 +32,21 @@ INQUIRY = {
     "persons": [{"citizenship": "ARM", "document_number": "AM1234567"}],
     "requested_fields": ["surname_latin"],
 }
+
+
+def postgres_server() -> str:
+    """The test server's admin URL; skips the test when the server does not answer."""
+    engine = sa.create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}: {error}")
+        pytest.skip(f"PostgreSQL is unreachable at {POSTGRES_ADMIN_URL}")
+    finally:
+        engine.dispose()
+    return POSTGRES_ADMIN_URL
 
 
 def traffic(pair: Pair) -> None:

@@ -11,7 +11,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Final, Literal, get_args, get_origin
 
 import pycountry
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -278,16 +278,20 @@ def _from_environment(field: str) -> str:
     return f"{field} (set by {variable})" if variable in os.environ else field
 
 
+# The settings that are paths, which the node file gives relative to its own folder.
+PATH_SETTINGS: Final = (
+    "data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
+    "officer_tls_cert", "officer_tls_key", "officer_tls_client_ca", "log_file",
+)  # fmt: skip
+PATH_LIST_SETTINGS: Final = ("agreements", "tls_trust_anchors")
+
+
 def _resolve_paths(values: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = dict(values)
-    paths = (
-        "data_dir", "key_dir", "tls_cert", "tls_key", "trusted_parties", "directory_dir",
-        "officer_tls_cert", "officer_tls_key", "officer_tls_client_ca", "log_file",
-    )  # fmt: skip
-    for key in paths:
+    for key in PATH_SETTINGS:
         if isinstance(resolved.get(key), str):
             resolved[key] = base / resolved[key]
-    for key in ("agreements", "tls_trust_anchors"):
+    for key in PATH_LIST_SETTINGS:
         if isinstance(resolved.get(key), list):
             resolved[key] = [
                 base / item if isinstance(item, str) else item for item in resolved[key]

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from migrex.backup.encryption import BackupRefused, EncryptingWriter, decrypted_chunks
 from migrex.backup.manifest import NAME, Manifest
+from migrex.errors import Conflict
 
 
 def file_digest(path: Path) -> str:
@@ -42,7 +43,7 @@ def write_archive(
 ) -> int:
     """Write the encrypted archive of `folder` with `manifest` first; returns its size."""
     if target.exists():
-        raise BackupRefused(f"{target} exists; a backup is never overwritten")
+        raise Conflict(f"{target} exists: a backup never overwrites a file; give a new name")
     (folder / NAME).write_bytes(manifest.encode())
     partial = target.with_name(target.name + ".partial")
     try:

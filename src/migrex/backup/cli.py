@@ -70,15 +70,22 @@ def restore(
     ] = False,
 ) -> None:
     """Restore a backup into this configuration's (empty) database and key folder, after
-    checking it whole; the node declares the recovery of its audit log to its partners'
-    witnesses when it next runs (or `migrex witness declare-recovery`)."""
+    checking it whole, and write the node's configuration at data_dir/restored-config; the
+    node declares the recovery of its audit log to its partners' witnesses when it next runs
+    (or `migrex witness declare-recovery`)."""
     settings = load_settings(_config(ctx))
     restored = restore_backup(settings, source, identity, force=force, actor=administrator(),
                               now=datetime.now(UTC))  # fmt: skip
     out.print(f"restored {restored.manifest.summary()}", highlight=False)
     if restored.set_aside is not None:
         out.print(f"the key folder that was there is now {restored.set_aside}", highlight=False)
-    out.print(f"configuration files of the backup are in {restored.config_dir} for review; "
-              "the audit log was rolled back to the backup: the node declares the recovery to "
+    if restored.node_file is not None:
+        out.print(f"the node's configuration, at its restored files: {restored.node_file} "
+                  f"(run the node with `migrex --config {restored.node_file} serve`)",
+                  highlight=False)  # fmt: skip
+    else:
+        out.print(f"configuration files of the backup are in {restored.config_dir} for review",
+                  highlight=False)  # fmt: skip
+    out.print("the audit log was rolled back to the backup: the node declares the recovery to "
               "its partners' witnesses when it starts (`migrex witness status` shows it)",
               highlight=False)  # fmt: skip

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from migrex.errors import MigrexError
+from migrex.errors import Conflict, MigrexError, NotFound
 
 MAGIC: Final = b"migrex-backup/1\n"
 CHUNK: Final = 64 * 1024
@@ -56,31 +56,45 @@ def fingerprint(public: X25519PublicKey) -> str:
 
 
 def write_key_pair(private_path: Path) -> tuple[Path, X25519PublicKey]:
-    """A new operator key pair: the private key at `private_path` (PKCS#8 PEM, mode 0600,
-    never overwritten) and the public one beside it with `.pub`; returns the public path."""
+    """A new operator key pair: the private key at `private_path` (PKCS#8 PEM, mode 0600)
+    and the public one beside it with `.pub`, neither ever overwritten; returns the public
+    path and key."""
+    public_path = private_path.with_name(private_path.name + ".pub")
+    if not private_path.parent.is_dir():
+        raise NotFound(f"the folder {private_path.parent} does not exist: create it first")
+    for path in (private_path, public_path):
+        if path.exists():
+            raise Conflict(f"{path} exists: an operator key is never overwritten")
     key = X25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())  # fmt: skip
     try:
         descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise BackupRefused(
-            f"{private_path} exists; an operator key is never overwritten"
-        ) from None
+        raise Conflict(f"{private_path} exists: an operator key is never overwritten") from None
     except OSError as error:
         raise BackupRefused(f"cannot write {private_path}: {error.strerror}") from None
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
-    public_path = private_path.with_name(private_path.name + ".pub")
     public_path.write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
     return public_path, key.public_key()
 
 
-def read_public_key(path: Path) -> X25519PublicKey:
+def _key_file(path: Path, what: str) -> bytes:
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as error:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"{path} does not exist: give the {what} file") from None
+    except OSError as error:
+        raise BackupRefused(f"cannot read {path}: {error.strerror}") from None
+
+
+def read_public_key(path: Path) -> X25519PublicKey:
+    data = _key_file(path, "operator's public key")
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as error:
         raise BackupRefused(f"{path} is not an operator public key (PEM, X25519)") from error
     if not isinstance(key, X25519PublicKey):
         raise BackupRefused(f"{path} is not an X25519 public key")
@@ -88,9 +102,10 @@ def read_public_key(path: Path) -> X25519PublicKey:
 
 
 def read_private_key(path: Path) -> X25519PrivateKey:
+    data = _key_file(path, "operator's private key")
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError, TypeError) as error:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as error:
         raise BackupRefused(f"{path} is not an operator private key (PEM, X25519)") from error
     if not isinstance(key, X25519PrivateKey):
         raise BackupRefused(f"{path} is not an X25519 private key")

@@ -33,6 +33,9 @@ class Manifest:
     """Archive path → SHA-256 (hex) of the file."""
     config_files: dict[str, str] = field(default_factory=dict)
     """Archive path → the path the node's configuration named it by."""
+    config_places: dict[str, list[str]] = field(default_factory=dict)
+    """Setting → where its files are under `config/` (see `migrex.backup.configuration`);
+    empty in a backup made before the restore rewrote the node file."""
     operator_key: str = ""
     """Fingerprint of the operator key the backup was encrypted to."""
 

@@ -12,10 +12,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from migrex import migrate
@@ -25,6 +27,7 @@ from migrex.audit.store import read_head
 from migrex.audit.tables import AuditRecovery
 from migrex.backup import database
 from migrex.backup.archive import open_archive, staged_files, write_archive
+from migrex.backup.configuration import CONFIG, restore_configuration, stage_configuration
 from migrex.backup.encryption import (
     BackupRefused,
     fingerprint,
@@ -32,13 +35,13 @@ from migrex.backup.encryption import (
     read_public_key,
 )
 from migrex.backup.manifest import Manifest
+from migrex.checks import check_database
 from migrex.db import make_engine
-from migrex.errors import MigrexError
+from migrex.errors import Conflict, MigrexError, NotFound
 from migrex.node import Node
 from migrex.settings import Settings
 
 KEYS = "keys"
-CONFIG = "config"
 RESTORED_CONFIG = "restored-config"
 
 
@@ -53,17 +56,10 @@ class Restored:
     manifest: Manifest
     key_dir: Path
     config_dir: Path
+    node_file: Path | None
+    """The restored node's TOML file in `config_dir` (None: the backup's predates it)."""
     set_aside: Path | None
     """Where the key folder that was replaced (--force) was moved to."""
-
-
-def _configuration_files(settings: Settings, config: Path | None) -> Iterator[Path]:
-    """The node's configuration file and every file it names."""
-    named = [config, settings.tls_cert, settings.tls_key, settings.trusted_parties,
-             *settings.tls_trust_anchors, *settings.agreements]  # fmt: skip
-    yield from (path for path in named if path is not None and path.is_file())
-    if settings.directory_dir is not None and settings.directory_dir.is_dir():
-        yield from sorted(p for p in settings.directory_dir.iterdir() if p.is_file())
 
 
 def _stage_keys(key_dir: Path, folder: Path) -> None:
@@ -72,14 +68,14 @@ def _stage_keys(key_dir: Path, folder: Path) -> None:
     shutil.copytree(key_dir, folder / KEYS, symlinks=False)
 
 
-def _stage_config(settings: Settings, config: Path | None, folder: Path) -> dict[str, str]:
-    named: dict[str, str] = {}
-    for index, path in enumerate(_configuration_files(settings, config)):
-        name = f"{CONFIG}/{index:02d}-{path.name}"
-        (folder / CONFIG).mkdir(exist_ok=True, mode=0o700)
-        shutil.copyfile(path, folder / name)
-        named[name] = str(path)
-    return named
+def _check_backup_target(target: Path) -> None:
+    """A backup is written only as a new file in a folder that exists: it never replaces a
+    file, and a folder a typo names is not made (not even at the filesystem's root)."""
+    if target.exists():
+        raise Conflict(f"{target} exists: a backup never overwrites a file; give a new name")
+    if not target.parent.is_dir():
+        raise NotFound(f"the folder {target.parent} does not exist: create it, or give "
+                       "--to a file in a folder that exists")  # fmt: skip
 
 
 def create_backup(
@@ -88,22 +84,21 @@ def create_backup(
 ) -> tuple[Manifest, int]:  # fmt: skip
     """Write an encrypted backup of `node` to `target`; returns its manifest and size. The
     backup is an administration entry in the audit log (it holds what the node holds)."""
+    _check_backup_target(target)
     recipient = read_public_key(recipient_key)
     settings = node.settings
-    if target.exists():
-        raise BackupRefused(f"{target} exists; a backup is never overwritten")
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".migrex-backup-", dir=target.parent) as staging:
         folder = Path(staging)
         snapshot = database.snapshot(node.engine, folder)
         _stage_keys(settings.resolved_key_dir, folder)
-        config_files = _stage_config(settings, config, folder)
+        configuration = stage_configuration(settings, config, folder)
         manifest = Manifest(
             node_id=settings.node_id, state=settings.state, created_at=now,
             migration_head=snapshot.revision, database_dialect=snapshot.dialect,
             database_format=snapshot.format, audit_size=snapshot.audit_size,
             audit_root=snapshot.audit_root, rows=snapshot.rows, files=staged_files(folder),
-            config_files=config_files, operator_key=fingerprint(recipient),
+            config_files=configuration.files, config_places=configuration.places,
+            operator_key=fingerprint(recipient),
         )  # fmt: skip
         size = write_archive(folder, manifest, target, recipient)
     with node.unit_of_work() as uow:
@@ -171,31 +166,82 @@ def restore_backup(
     now: datetime,
 ) -> Restored:  # fmt: skip
     """Check the backup whole, then load it into the node's database and key folder, which
-    must be empty unless `force`. The log is marked restored (`AuditRecovery`): witnessing
-    declares the recovery to the partners' witnesses before it shows them a checkpoint."""
+    must be empty unless `force`, and write its configuration to run the restored node. The
+    log is marked restored (`AuditRecovery`): witnessing declares the recovery to the
+    partners' witnesses before it shows them a checkpoint. A refused restore leaves no
+    folder or file it made."""
+    if not source.exists():
+        raise NotFound(f"the backup {source} does not exist")
     identity = read_private_key(identity_key)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    _check_database(settings)
+    with _undone_if_refused(settings):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            with tempfile.TemporaryDirectory(prefix=".migrex-restore-",
+                                             dir=settings.data_dir) as tmp:  # fmt: skip
+                folder = Path(tmp)
+                manifest = open_archive(source, identity, folder)
+                content = folder / "content"
+                _check_target(settings, manifest, database.rows_in_use(engine), force)
+                if force:
+                    database.empty(engine)
+                migrate.upgrade(engine)
+                with engine.begin() as connection:
+                    database.load(content, manifest.database_format, connection)
+                    _mark_restored(Session(bind=connection), manifest, actor, now)
+                    aside = _place_keys(content / KEYS, settings.resolved_key_dir, now)
+                config_dir = settings.data_dir / RESTORED_CONFIG
+                shutil.rmtree(config_dir, ignore_errors=True)
+                node_file = None
+                if (content / CONFIG).is_dir():
+                    node_file = restore_configuration(content / CONFIG, manifest.config_places,
+                                                      manifest.config_files, settings,
+                                                      config_dir)  # fmt: skip
+        finally:
+            engine.dispose()
+    return Restored(manifest, settings.resolved_key_dir, config_dir, node_file, aside)
+
+
+def _check_database(settings: Settings) -> None:
+    """A PostgreSQL database must exist before a restore (the server, not the restore,
+    makes it), and answers as it does for every command; a SQLite file is made here."""
+    if make_url(settings.resolved_database_url).get_backend_name() != "sqlite":
+        check_database(settings, "exists")
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost of `path` and its parents that does not exist (None: `path` exists)."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            return missing
+        missing = folder
+    return missing
+
+
+@contextmanager
+def _undone_if_refused(settings: Settings) -> Iterator[None]:
+    """Removes, when the restore fails, the folders and the SQLite file it made."""
+    made: list[Path | None] = [_first_missing(settings.data_dir),
+                               _first_missing(settings.resolved_key_dir)]  # fmt: skip
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database_file = Path(url.database)
+        made += [
+            file
+            for suffix in ("", "-wal", "-shm", "-journal")
+            if not (file := database_file.with_name(database_file.name + suffix)).exists()
+        ]
     try:
-        with tempfile.TemporaryDirectory(prefix=".migrex-restore-", dir=settings.data_dir) as tmp:
-            folder = Path(tmp)
-            manifest = open_archive(source, identity, folder)
-            content = folder / "content"
-            _check_target(settings, manifest, database.rows_in_use(engine), force)
-            if force:
-                database.empty(engine)
-            migrate.upgrade(engine)
-            with engine.begin() as connection:
-                database.load(content, manifest.database_format, connection)
-                _mark_restored(Session(bind=connection), manifest, actor, now)
-                aside = _place_keys(content / KEYS, settings.resolved_key_dir, now)
-            config_dir = settings.data_dir / RESTORED_CONFIG
-            shutil.rmtree(config_dir, ignore_errors=True)
-            if (content / CONFIG).is_dir():
-                shutil.copytree(content / CONFIG, config_dir)
-    finally:
-        engine.dispose()
-    return Restored(manifest, settings.resolved_key_dir, config_dir, aside)
+        yield
+    except BaseException:
+        for path in filter(None, made):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        raise
 
 
 def _mark_restored(session: Session, manifest: Manifest, actor: str, now: datetime) -> None:

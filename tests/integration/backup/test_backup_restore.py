@@ -4,17 +4,22 @@ a node that holds data."""
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner, Result
 
+import migrated
 from backup_steps import (
     config_of,
     fresh_database,
     fresh_settings,
     operator_key,
+    postgres_server,
     restore,
     restored_node,
     take_backup,
@@ -25,12 +30,18 @@ from migrex.audit.merkle import root_at
 from migrex.audit.store import SqlNodeStore, read_head
 from migrex.audit.tables import AuditRecovery
 from migrex.backup.encryption import BackupRefused
-from migrex.backup.service import RestoreTargetInUse
+from migrex.backup.service import RestoreTargetInUse, restore_backup
 from migrex.cli import app
+from migrex.context import open_node
+from migrex.demo.workspace import Workspace
 from migrex.errors import EXIT_CODES
+from migrex.exchange.processes import free_port
+from migrex.exchange.readiness import checked_runtime
 from migrex.node import Node
 from migrex.schema import metadata
-from nodes import Pair
+from migrex.settings import load_settings
+from migrex.web.cli import node_listeners
+from nodes import AGREEMENT_FILE, Pair
 
 
 def _rows(node: Node) -> dict[str, int]:
@@ -151,3 +162,123 @@ def test_the_commands_back_up_and_restore_with_their_exit_codes(
     assert "Traceback" not in cut.output
     assert now()  # the node is untouched: it still answers
     assert _rows(pair.am)["audit_leaves"] > 0
+
+
+def _node_with_officers_tls(root: Path) -> Node:
+    """A KZ node as `pki demo` makes it with an officers' port (its listener over TLS),
+    migrated, whose directory folder also keeps a version in its history."""
+    workspace = Workspace(root)
+    workspace.create({"KZ": [AGREEMENT_FILE], "AM": [AGREEMENT_FILE]}, {"kz-am-2024": ("KZ", "AM")},
+                     {"KZ": free_port(), "AM": free_port()},
+                     officer_ports={"KZ": free_port()})  # fmt: skip
+    node = Node(load_settings(workspace.node_config("KZ")))
+    directory = node.settings.directory_dir
+    assert directory is not None and node.settings.officer_tls_cert is not None
+    kept = directory / "history" / "kz-am-2024" / "00000001.json"
+    kept.parent.mkdir(parents=True)
+    shutil.copyfile(directory / "kz-am-2024.json", kept)
+    migrated.upgrade(node.engine)
+    return node
+
+
+def test_the_restored_configuration_runs_the_restored_node_as_it_is(tmp_path: Path) -> None:
+    node = _node_with_officers_tls(tmp_path / "ws")
+    try:
+        private, public = operator_key(tmp_path)
+        take_backup(node, tmp_path / "kz.backup", public)
+    finally:
+        node.close()
+    target = tmp_path / "restore2" / "var"
+    settings = load_settings(config_of(node), data_dir=target,
+                             database_url=f"sqlite:///{target / 'node.db'}")  # fmt: skip
+    restored = restore_backup(settings, tmp_path / "kz.backup", private, force=False,
+                              actor="cli:test", now=now())  # fmt: skip
+    assert restored.node_file == target / "restored-config" / "node.toml"
+    restored_node = open_node(restored.node_file)  # what every command checks first
+    try:
+        runtime = checked_runtime(restored_node, now())  # and `serve`, before it listens
+        try:
+            listeners = node_listeners(restored_node, runtime)
+        finally:
+            runtime.stop(timeout=1)
+        assert [listener.name for listener in listeners][-1] == "officers"
+        assert restored_node.settings.data_dir == target.resolve()
+        officers_cert = restored_node.settings.officer_tls_cert
+        assert officers_cert == target.resolve() / "restored-config" / "pki" / "officers.pem"
+        assert officers_cert.read_bytes() == node.settings.officer_tls_cert.read_bytes()  # type: ignore[union-attr]
+        history = target / "restored-config" / "directory" / "history" / "kz-am-2024"
+        assert (history / "00000001.json").is_file()
+    finally:
+        restored_node.close()
+
+
+def test_a_refused_restore_creates_nothing(pair: Pair, tmp_path: Path) -> None:
+    _, public = operator_key(tmp_path)
+    someone_else, _ = operator_key(tmp_path / "other" if (tmp_path / "other").mkdir() is None
+                                   else tmp_path)  # fmt: skip
+    backup = tmp_path / "kz.backup"
+    take_backup(pair.kz, backup, public)
+    target = tmp_path / "restore2"
+    settings = load_settings(config_of(pair.kz), data_dir=target / "var",
+                             database_url=f"sqlite:///{target / 'var' / 'node.db'}")  # fmt: skip
+    with pytest.raises(BackupRefused, match="another operator key"):
+        restore(settings, backup, someone_else)
+    assert not target.exists()
+    target.mkdir()  # an empty folder for the node's data, made by the operator, is kept
+    with pytest.raises(BackupRefused, match="another operator key"):
+        restore(load_settings(config_of(pair.kz), data_dir=target,
+                              database_url=f"sqlite:///{target / 'node.db'}"),
+                backup, someone_else)  # fmt: skip
+    assert target.is_dir() and not any(target.iterdir())
+
+
+@pytest.mark.postgres
+def test_restore_into_a_postgresql_database_that_does_not_exist_says_to_create_it(
+    pair: Pair, tmp_path: Path
+) -> None:
+    private, public = operator_key(tmp_path)
+    backup = tmp_path / "kz.backup"
+    take_backup(pair.kz, backup, public)
+    missing = make_url(postgres_server()).set(database=f"bk_missing_{uuid.uuid4().hex[:10]}")
+    target = tmp_path / "restore2" / "var"
+    config = tmp_path / "restore2.toml"
+    config.write_text(config_of(pair.kz).read_text(encoding="utf-8").replace(
+        'data_dir = "var"', f'data_dir = "{target.as_posix()}"').replace(
+        'database_url = ""',
+        f'database_url = "{missing.render_as_string(hide_password=False)}"'),
+        encoding="utf-8")  # fmt: skip
+    result = CliRunner().invoke(app, ["--config", str(config), "restore", "--from", str(backup),
+                                      "--identity", str(private)])  # fmt: skip
+    assert result.exit_code == EXIT_CODES["DatabaseMissing"], result.output
+    assert "does not exist: run `migrex db create`" in " ".join(result.output.split())
+    assert not target.parent.exists()
+
+
+def test_backup_and_keygen_refuse_to_overwrite_make_folders_or_read_missing_keys(
+    pair: Pair, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    key = tmp_path / "operator.key"
+    assert runner.invoke(app, ["backup", "keygen", "--out", str(key)]).exit_code == 0
+    again = runner.invoke(app, ["backup", "keygen", "--out", str(key)])
+    assert again.exit_code == EXIT_CODES["Conflict"], again.output
+    assert "exists" in again.output
+    config = str(config_of(pair.kz))
+
+    def backup(to: Path, recipient: Path) -> Result:
+        return runner.invoke(app, ["--config", config, "backup", "--to", str(to),
+                                   "--recipient", str(recipient)])  # fmt: skip
+
+    no_folder = backup(tmp_path / "nonexist" / "kz.backup", Path(f"{key}.pub"))
+    assert no_folder.exit_code == EXIT_CODES["NotFound"], no_folder.output
+    assert "does not exist" in no_folder.output and len(no_folder.output.splitlines()) == 1
+    assert not (tmp_path / "nonexist").exists()
+    existing = tmp_path / "kz.backup"
+    existing.write_bytes(b"kept")
+    over = backup(existing, Path(f"{key}.pub"))
+    assert over.exit_code == EXIT_CODES["Conflict"], over.output
+    assert existing.read_bytes() == b"kept"
+    no_key = backup(tmp_path / "new.backup", tmp_path / "operator.pub")
+    assert no_key.exit_code == EXIT_CODES["NotFound"], no_key.output
+    assert "operator.pub does not exist" in " ".join(no_key.output.split())
+    assert not (tmp_path / "new.backup").exists()

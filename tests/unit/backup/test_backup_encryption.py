@@ -19,6 +19,7 @@ from migrex.backup.encryption import (
     read_public_key,
     write_key_pair,
 )
+from migrex.errors import Conflict, NotFound
 
 
 def _seal(data: bytes, key: X25519PrivateKey) -> bytes:
@@ -80,5 +81,20 @@ def test_keygen_writes_a_private_key_for_the_owner_only_and_never_overwrites(
     assert private.stat().st_mode & 0o777 == 0o600
     assert read_private_key(private).public_key().public_bytes_raw() == public.public_bytes_raw()
     assert read_public_key(public_path).public_bytes_raw() == public.public_bytes_raw()
-    with pytest.raises(BackupRefused, match="never overwritten"):
+    with pytest.raises(Conflict, match="exists: an operator key is never overwritten"):
         write_key_pair(private)
+
+
+def test_keygen_refuses_where_the_public_key_exists_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "operator.key.pub").write_text("kept")
+    with pytest.raises(Conflict, match=r"operator\.key\.pub exists"):
+        write_key_pair(tmp_path / "operator.key")
+    assert not (tmp_path / "operator.key").exists()
+    assert (tmp_path / "operator.key.pub").read_text() == "kept"
+
+
+def test_a_missing_key_file_is_said_to_be_missing(tmp_path: Path) -> None:
+    with pytest.raises(NotFound, match=r"operator\.pub does not exist"):
+        read_public_key(tmp_path / "operator.pub")
+    with pytest.raises(NotFound, match=r"operator\.key does not exist"):
+        read_private_key(tmp_path / "operator.key")
