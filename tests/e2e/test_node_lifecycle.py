@@ -4,6 +4,7 @@ jobs that run whatever runs the relay (once across processes), and SIGTERM under
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -123,6 +124,17 @@ def test_sigterm_under_load_stops_serve_in_seconds_and_loses_nothing(nodes: TwoN
     # does not wait for an idle partner's TLS close (the ~30 s stop of the issue).
     code, took = nodes.processes["AM"].terminate()
     assert code == 0 and took < STOP_SECONDS, (code, took)
+    # Whatever the stops logged, uvicorn's included, is structured: JSON lines, besides the
+    # few lines serve prints for a person at the console.
+    for state in ("KZ", "AM"):
+        printed = {line for line in log_of(nodes, state).splitlines() if line[:1] != "{"}
+        assert {re.sub(r"\d+", "N", line) for line in printed} <= {
+            "listening on https://N.N.N.N:N (partners, mutual TLS)",
+            "listening on http://N.N.N.N:N (operator)",
+            "SIGTERM: stopping",
+            "stopped",
+            "",
+        }, printed
 
 
 def test_a_standalone_relay_stops_on_sigterm_and_jobs_run_without_the_built_in_relay(

@@ -109,6 +109,9 @@ def _server(listener: Listener, grace: float) -> _Server:
         port=listener.port,
         ssl_context_factory=(lambda _config, _default: context) if context else None,
         log_level="warning",
+        # uvicorn's own logging set-up would give its loggers plain-text handlers of their own
+        # (its "ERROR:    ..." lines): left alone, they go through the node's structured log.
+        log_config=None,
         access_log=False,  # ours is `migrex.access`, with route templates and request ids
         timeout_graceful_shutdown=max(1, round(grace)),
         lifespan="off",
