@@ -34,7 +34,7 @@ def render_error(error: MigrexError) -> None:
         )
     hidden = len(error.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:
-        err.print(f"  … and {hidden} more (use --report FILE to save them all)")
+        err.print(f"  … and {hidden} more{error.more_problems_hint}", highlight=False)
 
 
 def progress_bar() -> Progress:

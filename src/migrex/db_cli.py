@@ -64,9 +64,13 @@ def upgrade(ctx: typer.Context) -> None:
 
 @app.command()
 def check(
-    url: str = typer.Option("", help="database to check; default: a new, empty SQLite file"),
+    url: str = typer.Option(
+        "", help="an empty database to check on; default: a new SQLite file, deleted after"
+    ),
 ) -> None:
-    """Migrate a database to head and fail if the models still differ from it."""
+    """For developers: check that the migrations build the tables the code declares, on a new,
+    empty database (not the node's: the configuration is not read; `migrex db upgrade`
+    brings a node's database up to date)."""
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(url or f"sqlite:///{Path(folder) / 'check.db'}")
         try:

@@ -77,6 +77,8 @@ class MigrexError(Exception):
     title = "The request could not be carried out"
     status = 400
     exit_code = EXIT_CODES["MigrexError"]
+    # What the console adds after "… and N more" when it shows only the first problems.
+    more_problems_hint = ""
 
     def __init__(self, detail: str, problems: list[Problem] | None = None) -> None:
         super().__init__(detail)
@@ -118,6 +120,7 @@ class ImportRejected(MigrexError):
     type_slug = "import-rejected"
     title = "The registry file was rejected; nothing was stored"
     status = 422
+    more_problems_hint = " (use --report FILE to save them all)"
 
 
 class NotFound(MigrexError):

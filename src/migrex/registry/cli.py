@@ -108,6 +108,7 @@ def import_command(
         except ImportRejected as rejected:
             if report:
                 _write_report(report, rejected)
+                rejected.more_problems_hint = f" (all of them are in {report})"
             raise
     if as_json:
         # Plain JSON on one line: rich would wrap long lists of keys, and scripts read this.

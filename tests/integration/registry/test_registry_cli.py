@@ -117,3 +117,23 @@ def test_a_truncated_export_is_refused_with_its_own_exit_code(
     emptied = runner.invoke(app, [*base, "--mode", "snapshot", "--max-removed", "100", "--json"])
     assert emptied.exit_code == 0, emptied.output
     assert json.loads(emptied.stdout)[0]["removed"] == 2
+
+
+def test_more_problems_than_shown_point_to_the_report_or_to_the_option(
+    node_config: Path, tmp_path: Path
+) -> None:
+    rows = [person_present(n) for n in range(1, 61)]
+    for row in rows:
+        row["sex"] = "?"
+    path = write_csv(tmp_path / "persons_present.csv", Kind.PERSONS_PRESENT, rows)
+    args = ["--config", str(node_config), "registry", "import", str(path)]
+    without = runner.invoke(app, args)
+    assert without.exit_code == ImportRejected.exit_code
+    assert "… and 10 more (use --report FILE to save them all)" in without.output
+    report = tmp_path / "problems.csv"
+    saved = runner.invoke(app, [*args, "--report", str(report)])
+    assert saved.exit_code == ImportRejected.exit_code
+    assert (
+        "… and 10 more (all of them are in" in saved.output and "--report FILE" not in saved.output
+    )
+    assert len(report.read_text(encoding="utf-8").splitlines()) == 61
