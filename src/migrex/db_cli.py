@@ -50,16 +50,17 @@ def create(ctx: typer.Context) -> None:
                     f"the database {redacted(url)} already has a schema: run `migrex db upgrade`"
                 )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrate.upgrade(node.engine)
-    out.print(f"database created at head: {redacted(node.engine.url)}")
+    applied = migrate.upgrade(node.engine)
+    out.print(f"database created at head ({applied} migrations): {redacted(node.engine.url)}")
 
 
 @app.command()
 def upgrade(ctx: typer.Context) -> None:
     """Apply every pending migration to the node's existing database."""
     node = node_from(ctx, database="exists")
-    migrate.upgrade(node.engine)
-    out.print(f"database at head: {redacted(node.engine.url)}")
+    applied = migrate.upgrade(node.engine)
+    done = f"{applied} migration{'s' * (applied != 1)} applied" if applied else "nothing to apply"
+    out.print(f"database at head ({done}): {redacted(node.engine.url)}")
 
 
 @app.command()

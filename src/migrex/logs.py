@@ -171,6 +171,11 @@ def configure_logging(
     # httpx logs every request's full URL at info, query string included: a client's URL is
     # no business of the node's log, and a query may name a person.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic says each migration it runs at info: `migrex db` counts them in one line, and
+    # the lines stay for whoever asks for debug.
+    logging.getLogger("alembic").setLevel(
+        logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    )
     # uvicorn's own loggers keep no handlers of their own: their lines go up to ours.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

@@ -118,8 +118,11 @@ def test_a_database_behind_the_migrations_asks_for_db_upgrade(kz: Path) -> None:
     assert "migrex db upgrade" in one_line(output)
     code, output = migrex(kz, "db", "upgrade")
     assert code == 0, output
+    assert "database at head (1 migration applied)" in output
     code, output = migrex(kz, "outbox", "list")
     assert code == 0, output
+    code, output = migrex(kz, "db", "upgrade")
+    assert "database at head (nothing to apply)" in output
 
 
 def _downgrade(engine: sa.Engine) -> None:
@@ -142,8 +145,12 @@ def test_a_database_without_schema_asks_for_db_upgrade(kz: Path) -> None:
 
 def test_db_create_makes_a_new_node_database_once(kz: Path) -> None:
     with_setting(kz, "data_dir", '"new-node"')
-    code, output = migrex(kz, "db", "create")
-    assert code == 0, output
+    done = run_process(kz, "db", "create")
+    assert done.returncode == 0, done.stderr
+    # One line, not one log entry per migration.
+    migrations = len(list((Path(migrate.MIGRATIONS) / "versions").glob("*.py")))
+    assert done.stdout.strip().startswith(f"database created at head ({migrations} migrations)")
+    assert done.stderr == ""
     assert (kz.parent / "new-node" / "node.db").is_file()
     code, output = migrex(kz, "outbox", "list")
     assert code == 0, output
