@@ -54,7 +54,8 @@ def demo(
     for a KZ and an AM node on loopback; then `migrex --config DIR/kz/node.toml db create`."""
     if not agreement.is_file():
         raise ConfigurationError(
-            f"agreement file {agreement} not found: run from the migrex folder, or give --agreement"
+            f"agreement file {agreement} not found in {Path.cwd()}: run from the migrex folder "
+            "(which holds agreements/), or give --agreement PATH"
         )
     states = [spec.state for spec in DEFAULT_DEMO_NODES]
     doors, operators, officers = (
@@ -89,10 +90,11 @@ def demo(
         for what, path in rows:
             _row(table, spec.state, what, path)
     out.print(table)
-    out.print(
-        "Next, for each node: migrex --config DIR/node.toml db create, then "
-        "migrex --config DIR/node.toml serve"
-    )
+    out.print("Next, for each node, its database, then the node:")
+    for spec in specs:
+        config = trust.nodes[spec.state].node_dir / "node.toml"
+        for command in ("db create", "serve"):
+            out.print(f"  migrex --config {config} {command}", highlight=False, soft_wrap=True)
 
 
 def _ports(given: list[str] | None, states: list[str], option: str) -> dict[str, int]:

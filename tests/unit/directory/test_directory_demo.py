@@ -123,6 +123,12 @@ def test_the_cli_bootstraps_shows_and_rotates(tmp_path: Path) -> None:
     result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path), "--port", "AM=8444"])
     assert result.exit_code == 0, result.output
     assert "directory kz-am-2024" in result.stdout
+    # What to run next names each node's own configuration, ready to copy.
+    for state in ("kz", "am"):
+        for command in ("db create", "serve"):
+            assert (
+                f"  migrex --config {tmp_path / state / 'node.toml'} {command}\n" in result.stdout
+            )
     directory = tmp_path / "kz" / "directory" / "kz-am-2024.json"
     trusted = tmp_path / "kz" / "pki" / "trusted-parties.json"
 
@@ -204,3 +210,15 @@ def test_the_cli_refuses_a_port_of_no_demo_state(tmp_path: Path) -> None:
     result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path), "--port", "KG=1"])
     assert result.exit_code == 2
     assert not (tmp_path / "kz").exists()
+
+
+def test_the_cli_outside_the_checkout_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(root, ["pki", "demo", "--workspace", str(tmp_path / "ws")])
+    assert isinstance(result.exception, ConfigurationError)
+    said = result.exception.detail
+    assert f"agreements/kz-am-2024.toml not found in {tmp_path}" in said
+    assert "or give --agreement PATH" in said
+    assert not (tmp_path / "ws").exists()
