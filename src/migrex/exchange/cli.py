@@ -14,18 +14,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from migrex.console import json_array_option, out, print_json_array
+from migrex.console import err, json_array_option, out, print_json_array
 from migrex.context import node_from
 from migrex.exchange.delivery import Status
 from migrex.exchange.queries import (
     HeldUp,
+    Kinds,
     held_up,
     recent_inbox,
     recent_outbox,
     refused_message_ids,
+    types_held,
 )
 from migrex.exchange.service import discard, reissue, retry
-from migrex.exchange.tables import OutboxMessage
+from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.officers.cli_identity import administrator
 
 outbox_app = typer.Typer(no_args_is_help=True)
@@ -33,6 +35,17 @@ inbox_app = typer.Typer(no_args_is_help=True)
 
 
 AsJson = Annotated[bool, json_array_option("message")]
+OnlyTypes = Annotated[
+    list[str] | None,
+    typer.Option("--type", help="only messages of this type (repeat for more)"),
+]
+SkipTypes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip-type",
+        help="leave out messages of this type, e.g. audit-checkpoint (repeat for more)",
+    ),
+]
 
 
 @outbox_app.command("list")
@@ -46,6 +59,8 @@ def outbox_list(
         ),
     ] = False,
     limit: Annotated[int, typer.Option(min=1, help="most recent N")] = 50,
+    only: OnlyTypes = None,
+    skip: SkipTypes = None,
     as_json: AsJson = False,
 ) -> None:
     """Outgoing messages with their delivery state and receipt."""
@@ -54,8 +69,11 @@ def outbox_list(
         with node.unit_of_work() as uow:
             _print_held_up(held_up(uow, limit), as_json)
         return
+    kinds = Kinds(tuple(only or ()), tuple(skip or ()))
     with node.unit_of_work() as uow:
-        sent = recent_outbox(uow, limit)
+        sent = recent_outbox(uow, limit, kinds)
+        if not sent:
+            _none_of(kinds, types_held(uow, OutboxMessage))
     if as_json:
         print_json_array(
             {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
@@ -196,12 +214,17 @@ def outbox_discard(
 def inbox_list(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, help="most recent N")] = 50,
+    only: OnlyTypes = None,
+    skip: SkipTypes = None,
     as_json: AsJson = False,
 ) -> None:
     """Received messages: who sent what to whom, when, and how each was filed."""
     node = node_from(ctx)
+    kinds = Kinds(tuple(only or ()), tuple(skip or ()))
     with node.unit_of_work() as uow:
-        rows = recent_inbox(uow, limit)
+        rows = recent_inbox(uow, limit, kinds=kinds)
+        if not rows:
+            _none_of(kinds, types_held(uow, InboxMessage))
     if as_json:
         print_json_array(
             {"message_id": row.message_id, "sender": row.sender, "recipient": row.recipient,
@@ -217,3 +240,12 @@ def inbox_list(
             row.case_id or "", row.received_at.isoformat(timespec="seconds"), row.status,
         )  # fmt: skip
     out.print(table)
+
+
+def _none_of(kinds: Kinds, held: list[str]) -> None:
+    """A type filter that matched nothing says which types there are: a typo would
+    otherwise look like an empty list."""
+    unknown = [kind for kind in kinds.only if kind not in held]
+    if unknown:
+        err.print(f"no message of type {', '.join(unknown)}; the types held: "
+                  f"{', '.join(held) or 'none'}", highlight=False, soft_wrap=True)  # fmt: skip

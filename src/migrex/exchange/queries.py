@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
 
 from migrex.exchange.delivery import NEEDS_OPERATOR, UNFINISHED, Status
@@ -21,11 +21,29 @@ class Sent:
     receipted_at: datetime | None
 
 
-def recent_outbox(uow: UnitOfWork, limit: int) -> list[Sent]:
-    """The `limit` most recent outgoing messages, newest first, each with its receipt's time."""
+@dataclass(frozen=True)
+class Kinds:
+    """Which message types a list shows: only `only` when it names any, never `skip`."""
+
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+
+    def where(self, table: type[OutboxMessage | InboxMessage]) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if self.only:
+            conditions.append(table.type.in_(self.only))
+        if self.skip:
+            conditions.append(table.type.not_in(self.skip))
+        return conditions
+
+
+def recent_outbox(uow: UnitOfWork, limit: int, kinds: Kinds = Kinds()) -> list[Sent]:
+    """The `limit` most recent outgoing messages of these kinds, newest first, each with its
+    receipt's time."""
     rows = uow.session.execute(
         select(OutboxMessage, Receipt.received_at)
         .outerjoin(Receipt, Receipt.message_id == OutboxMessage.message_id)
+        .where(*kinds.where(OutboxMessage))
         .order_by(OutboxMessage.id.desc())
         .limit(limit)
     )
@@ -33,14 +51,19 @@ def recent_outbox(uow: UnitOfWork, limit: int) -> list[Sent]:
 
 
 def recent_inbox(
-    uow: UnitOfWork, limit: int, *, recipient: str | None = None
+    uow: UnitOfWork, limit: int, *, recipient: str | None = None, kinds: Kinds = Kinds()
 ) -> list[InboxMessage]:
-    """The `limit` most recent received messages, newest first (only those for `recipient`
-    when one is named)."""
-    query = select(InboxMessage)
+    """The `limit` most recent received messages of these kinds, newest first (only those
+    for `recipient` when one is named)."""
+    query = select(InboxMessage).where(*kinds.where(InboxMessage))
     if recipient is not None:
         query = query.where(InboxMessage.recipient == recipient)
     return list(uow.session.scalars(query.order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def types_held(uow: UnitOfWork, table: type[OutboxMessage | InboxMessage]) -> list[str]:
+    """The message types the outbox or the inbox holds, for a filter that matched nothing."""
+    return sorted(uow.session.scalars(select(table.type).distinct()))
 
 
 def sent_by(

@@ -423,3 +423,36 @@ def test_outbox_retry_of_messages_none_of_which_is_parked_is_refused(pair: Pair)
     assert outbox(pair.am)[head].status == Status.REFUSED
     assert len(administration_leaves(pair.am)) == leaves  # refused, so not audited either
     assert migrex(pair.am, "outbox", "retry", "--all").exit_code == 0  # none parked: fine
+
+
+def test_outbox_and_inbox_lists_filter_by_type(pair: Pair) -> None:
+    head, behind = refused_case(pair)
+    with pair.am.unit_of_work() as uow:
+        request = OpenRequest(AGREEMENT, "am-mcs", "kz-mia", "person-inquiry", INQUIRY, "test")
+        opened = open_request(uow, context(pair.am), request, datetime.now(UTC))
+
+    def listed(*argv: str) -> list[str]:
+        result = migrex(pair.am, "outbox", "list", "--json", *argv)
+        assert result.exit_code == 0, result.output
+        return [m["message_id"] for m in json.loads(result.stdout)]
+
+    assert set(listed()) == {head, *behind, opened.message_id}
+    assert listed("--type", "person-inquiry") == [opened.message_id]
+    assert set(listed("--skip-type", "person-inquiry")) == {head, *behind}
+    assert set(listed("--type", "notice", "--type", "person-inquiry")) == set(listed())
+    typo = migrex(pair.am, "outbox", "list", "--type", "person-inqiury")
+    assert typo.exit_code == 0
+    assert "no message of type person-inqiury; the types held: notice, person-inquiry" in (
+        " ".join(typo.output.split())
+    )
+
+    clock = Clock()
+    drain(relay(pair.am, pair.am_trust, Partner(pair.kz, pair.kz_trust, clock), clock))
+
+    def received(*argv: str) -> list[str]:
+        result = migrex(pair.kz, "inbox", "list", "--json", *argv)
+        assert result.exit_code == 0, result.output
+        return [m["message_id"] for m in json.loads(result.stdout)]
+
+    assert received() == received("--type", "person-inquiry") == [opened.message_id]
+    assert received("--skip-type", "person-inquiry") == []
