@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from migrex.checks import DatabaseNeed, check_data_dir, check_database
+from migrex.checks import DatabaseNeed, NodeFilesMissing, check_data_dir, check_database
 from migrex.logs import configure_for
 from migrex.node import Node
 from migrex.settings import load_settings
@@ -28,7 +28,16 @@ def open_node(config: Path | None, *, database: DatabaseNeed = "current") -> Nod
     """The node of `config`, checked as `node_from` says."""
     node = Node(load_settings(config))
     if database != "new":
-        check_data_dir(node.settings)
+        try:
+            check_data_dir(node.settings)
+        except NodeFilesMissing:
+            if config is not None:
+                raise
+            # The likelier mistake then: the node's file was never named.
+            raise NodeFilesMissing(
+                "no node configuration given: name it with --config FILE (or MIGREX_CONFIG); "
+                f"without one, data_dir is {node.settings.data_dir}, which does not exist"
+            ) from None
     configure_for(node.settings)
     _ = node.agreements  # loads and checks them now, not at the first use
     check_database(node.settings, database)

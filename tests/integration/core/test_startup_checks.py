@@ -109,6 +109,18 @@ def test_a_data_dir_typo_is_refused_and_creates_nothing(kz: Path) -> None:
     assert not (kz.parent / "vra").exists()
 
 
+def test_no_configuration_at_all_is_named_as_the_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MIGREX_CONFIG", raising=False)
+    result = runner.invoke(app, ["outbox", "list"])
+    assert result.exit_code == NodeFilesMissing.exit_code
+    line = " ".join(one_line(result.output).split())
+    assert line.startswith("error: no node configuration given: name it with --config FILE")
+    assert not (tmp_path / "var").exists()
+
+
 def test_a_database_behind_the_migrations_asks_for_db_upgrade(kz: Path) -> None:
     engine = make_engine(f"sqlite:///{kz.parent / 'var' / 'node.db'}")
     _downgrade(engine)
