@@ -14,8 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from migrex.errors import MigrexError
 
-out = Console()
-err = Console(stderr=True)
+# Lines are not wrapped at the terminal's width (tables still fit it): a wrapped line breaks
+# a message id or a command to copy in two, and a script or a log reads a line as one.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 MAX_PROBLEMS_SHOWN = 50
 
 

@@ -4,6 +4,7 @@ command acts as the officer whose token it is given, with the API's permission t
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -56,9 +57,10 @@ def test_open_from_a_file_then_list(pair: Pair, tmp_path: Path, officer: str) ->
     args = ["--config", config(pair), "case", "open", "--agreement", "kz-am-2024",
             "--from", "am-mcs", "--to", "kz-mia", "--type", "person-inquiry",
             "--body", f"@{body}", "--token", officer]  # fmt: skip
-    opened = runner.invoke(app, args)
+    opened = CliRunner(env={"COLUMNS": "80"}).invoke(app, args)
     assert opened.exit_code == 0, opened.output
-    assert "opened" in opened.output
+    # One line, whole ids, even at 80 columns: they are copied into the next command.
+    assert re.fullmatch(r"case \S{36} opened; message \S{36} queued\n", opened.output)
     listed = runner.invoke(app, ["--config", config(pair), "case", "list"],
                            env={"MIGREX_TOKEN": officer})  # fmt: skip
     assert listed.exit_code == 0 and "person" in listed.output
