@@ -224,4 +224,7 @@ def _unlisted(party: UnitParty, said: set[UnitParty]) -> None:
     if party not in said:
         said.add(party)
         log.warning("linkage unit not in the directory: its log is not witnessed",
-                    agreement=party.agreement_id, unit=party.unit)  # fmt: skip
+                    agreement=party.agreement_id, unit=party.unit,
+                    hint="until its entry is in a signed directory version (README, The "
+                         "linkage unit), dual-citizenship runs cannot start; nothing else "
+                         "waits on it")  # fmt: skip

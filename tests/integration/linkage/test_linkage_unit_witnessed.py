@@ -276,3 +276,4 @@ def test_a_unit_the_directory_does_not_list_is_said_once_and_fails_no_round(
     events_logged = [entry["event"] for entry in logs]
     assert events_logged == ["linkage unit not in the directory: its log is not witnessed"]
     assert logs[0]["unit"] == UNIT and logs[0]["log_level"] == "warning"
+    assert "dual-citizenship runs cannot start; nothing else waits on it" in logs[0]["hint"]
