@@ -19,7 +19,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -57,6 +57,10 @@ from migrex.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 
+# Failed tries are logged at most this often per relay (see `Relay._report`).
+FAILURES_SAID_EVERY = timedelta(minutes=1)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -75,6 +79,8 @@ class Relay:
     _leases_checked: datetime | None = field(default=None, init=False)
     _in_hand: set[str] = field(default_factory=set, init=False)  # the round's claim tokens
     _to_release: set[str] = field(default_factory=set, init=False)  # claims of failed rounds
+    _unsaid_failures: Counter[str] = field(default_factory=Counter, init=False)
+    _failures_said_at: datetime | None = field(default=None, init=False)
 
     def run_once(self) -> int:
         """One round; returns how many messages it claimed (0 means nothing was due).
@@ -325,12 +331,23 @@ class Relay:
         refusals: Mapping[str, tuple[str, str]],
     ) -> None:
         """What an operator must see in the log: deliveries that failed and will be tried
-        again, messages parked after their last try, and those the receiver refused for good.
-        Causes only, never the receiver's free text: a partner's words are not ours to log."""
-        if len(failures) > len(parked):
+        again (at most one line a minute, counting every try since the last: a partner down
+        for a day must not write a line per round), messages parked after their last try, and
+        those the receiver refused for good. Causes only, never the receiver's free text: a
+        partner's words are not ours to log."""
+        set_aside = set(parked)
+        self._unsaid_failures.update(
+            _causes(text for message_id, text in failures.items() if message_id not in set_aside)
+        )
+        now = self.clock()
+        if self._unsaid_failures and (
+            self._failures_said_at is None or now - self._failures_said_at >= FAILURES_SAID_EVERY
+        ):
             log.warning("delivery failed, tried again later", relay=self.relay_id,
-                        messages=len(failures) - len(parked),
-                        causes=_causes(failures.values()))  # fmt: skip
+                        tries=sum(self._unsaid_failures.values()),
+                        causes=dict(self._unsaid_failures))  # fmt: skip
+            self._unsaid_failures.clear()
+            self._failures_said_at = now
         if parked:
             log.error("messages parked after their last try: see migrex outbox list --parked",
                       relay=self.relay_id, messages=len(parked), first=parked[:5],
