@@ -57,6 +57,9 @@ class Feature:
     `own_kinds` are message types that belong to no case, which the feature files itself:
     casework's clerk sets each aside in the inbox as `set_aside_status(name)` for the
     feature's own job.
+    `readiness` pair a name with a function `check(node) -> dict` that `/ready` reports under
+    that name: `{"ok": bool}` and, when not ok, a `"reason"`; one not ok makes the node not
+    ready (witnessing: a partner's witness refuses our log).
     """
 
     name: str
@@ -70,6 +73,7 @@ class Feature:
     discard_hooks: tuple[str, ...] = ()
     sending_hooks: tuple[tuple[str, str], ...] = ()
     own_kinds: tuple[str, ...] = ()
+    readiness: tuple[tuple[str, str], ...] = ()
 
 
 def resolve(target: str) -> Any:
@@ -222,6 +226,7 @@ FEATURES: Final[tuple[Feature, ...]] = (
         tables=("migrex.witness.tables",),
         partner_routers=("migrex.witness.api:router",),
         jobs=("migrex.witness.jobs:start_witnessing",),
+        readiness=(("witnessing", "migrex.witness.refusals:readiness"),),
     ),
     Feature(
         "retention",
@@ -409,6 +414,11 @@ def sending_hooks() -> dict[str, Any]:
 def discard_hooks() -> list[Any]:
     """What is called when an operator discards an outgoing message, in feature order."""
     return [resolve(target) for f in FEATURES for target in f.discard_hooks]
+
+
+def readiness_checks() -> dict[str, Any]:
+    """Name → the check `/ready` reports under it, in feature order."""
+    return {name: resolve(target) for f in FEATURES for name, target in f.readiness}
 
 
 def set_aside_status(feature: str) -> str:

@@ -2,7 +2,8 @@
 
 The node's own monitoring reads it without a partner's certificate, and a partner never
 reaches it: `/health` says the process answers, `/ready` whether it can work (its database,
-its own keys, and each partner's door, one by one), `/metrics` the Prometheus figures.
+its own keys, each feature's own check, and each partner's door, one by one), `/metrics` the
+Prometheus figures.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from migrex.checks import check_database
 from migrex.errors import MigrexError
 from migrex.exchange.readiness import key_problems, reach_partners
 from migrex.exchange.runtime import ExchangeRuntime
+from migrex.features import readiness_checks
 from migrex.leases import HELD
 from migrex.web.access_log import AccessLog
 from migrex.web.request_ids import RequestIdMiddleware
@@ -43,9 +45,10 @@ def create_operator_app(runtime: ExchangeRuntime) -> FastAPI:
 
     @app.get("/ready", tags=["operations"])
     def ready() -> JSONResponse:
-        """Readiness: 200 when the database is reachable and current and every hosted
-        authority has valid keys; each partner's door is reported, and a partner that does
-        not answer does not make this node unready (its messages wait in the outbox)."""
+        """Readiness: 200 when the database is reachable and current, every hosted authority
+        has valid keys and each feature's own check passes (no partner's witness refuses
+        our log); each partner's door is reported, and a partner that does not answer does
+        not make this node unready (its messages wait in the outbox)."""
         checks: dict[str, Any] = {}
         try:
             check_database(settings, "current")
@@ -61,7 +64,12 @@ def create_operator_app(runtime: ExchangeRuntime) -> FastAPI:
              "reachable": door.reachable, **({"reason": door.reason} if door.reason else {})}
             for door in reach_partners(runtime.trust, settings.state)
         ]  # fmt: skip
-        ok = checks["database"]["ok"] and checks["keys"]["ok"]
+        for name, check in readiness_checks().items():
+            try:
+                checks[name] = check(runtime.node)
+            except Exception as error:  # as for the database: its class only (G8)
+                checks[name] = {"ok": False, "reason": type(error).__name__}
+        ok = all(checks[name]["ok"] for name in ("database", "keys", *readiness_checks()))
         body = {"status": "ready" if ok else "not-ready", "node": settings.node_id, **checks}
         return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -55,8 +55,9 @@ def status_command(
                                 "(log: theirs)")
     ] = False,
 ) -> None:  # fmt: skip
-    """How far each partner cosigned our log and we cosigned theirs, and every recovery of
-    a log declared between us (sizes, times and authority ids only)."""
+    """How far each partner cosigned our log and we cosigned theirs, every recovery of a log
+    declared between us, and a witness that refuses our log (sizes, times and authority ids
+    only)."""
     node = node_from(ctx)
     trust = load_trust(node.settings, node.agreements)
     witnessing = witnessing_node(node, trust)
@@ -78,6 +79,9 @@ def status_command(
         if w.undeclared:
             out.print(f"  [yellow]{w.undeclared} restore(s) not yet declared: run `migrex "
                       "witness declare-recovery` or start the node[/]")  # fmt: skip
+        if w.refused is not None:
+            out.print(f"  [red]REFUSED {w.refused.at:%Y-%m-%d %H:%M:%S}Z: {w.refused.detail}[/]",
+                      highlight=False)  # fmt: skip
     for log in theirs:
         out.print(f"{log.origin}: we cosigned up to {log.size} leaves", highlight=False)
         for r in log.recoveries:
@@ -98,6 +102,8 @@ def _our_witness_json(w: OurWitness) -> dict[str, Any]:
             for declared, restored in w.recoveries
         ],
         "awaiting_cosignature": w.awaiting, "undeclared": w.undeclared,
+        "refused": None if w.refused is None else {
+            "at": w.refused.at, "size": w.refused.size, "detail": w.refused.detail},
     }  # fmt: skip
 
 

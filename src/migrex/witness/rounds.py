@@ -6,7 +6,8 @@ checked for consistency with what we cosigned before and with the heads its rece
 (a split view or a rollback is refused, stored nowhere and reported in the security log),
 cosigned under the receiving authority's key, and answered. A checkpoint that comes without
 the consistency proofs from the heads we hold is answered with the sizes we need instead of
-a cosignature. A partner's cosignature of our checkpoint is kept.
+a cosignature, and a refused one with a refusal (`refusals`). A partner's cosignature of our
+checkpoint is kept; its refusal of one is recorded and logged as an error.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ from migrex.audit.pending import record
 from migrex.audit.proofs import SplitView
 from migrex.audit.tables import AuditPartnerHead, AuditWitnessed
 from migrex.db import begin_writing
+from migrex.errors import MigrexError
 from migrex.exchange.service import SendMessage
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.uow import UnitOfWork
 from migrex.witness.node import WitnessingNode
 from migrex.witness.recovery_witnessed import accept_recovery
+from migrex.witness.refusals import is_refusal, note_refusal, refusal_answer
 from migrex.witness.sending import enqueue_audit_message, keep_cosignature, node_key
 
 log = structlog.get_logger(__name__)
@@ -60,10 +63,13 @@ def file_audit_messages(
     if rows:
         begin_writing(uow.session)
     for row in rows:
+        body: Any = None
         try:
             body = json.loads(row.body)
             if row.type == CHECKPOINT:
                 row.status = _witness(uow, node, row, body, now)
+            elif is_refusal(body):
+                row.status = note_refusal(uow.session, row, body, now)
             else:
                 row.status = keep_cosignature(uow.session, node, row.sender, body, now)
         except (AuditError, KeyError, TypeError, ValueError) as error:
@@ -71,6 +77,8 @@ def file_audit_messages(
             _security(uow.session, "audit-refused", f"{row.type} {row.message_id}: {detail}",
                       row, now)  # fmt: skip
             row.status = "refused"
+        if row.type == CHECKPOINT and row.status in ("refused", "split-view"):
+            _refuse(uow, node, row, refusal_answer(body, row.status), now)
     uow.commit()
     return len(rows)
 
@@ -175,6 +183,19 @@ def _answer(
 ) -> None:  # fmt: skip
     command = SendMessage(row.agreement_id, row.recipient, row.sender, COSIGNATURE, reply)
     enqueue_audit_message(uow, node, command, now, in_reply_to=row.message_id)
+
+
+def _refuse(
+    uow: UnitOfWork, node: WitnessingNode, row: InboxMessage, reply: Mapping[str, Any],
+    now: datetime,
+) -> None:  # fmt: skip
+    """Tell the log we refused: a node that no longer knows its log forked (a stale copy of a
+    restored node) learns it from nobody else. The refusal stands if it cannot be told."""
+    try:
+        _answer(uow, node, row, reply, now)
+    except MigrexError as error:
+        log.warning("refusal of a checkpoint not answered", sender=row.sender,
+                    problem=error.type_slug)  # fmt: skip
 
 
 def _security(session: Session, reason: str, detail: str, row: InboxMessage, now: datetime) -> None:

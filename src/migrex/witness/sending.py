@@ -4,7 +4,8 @@ cosignature that comes back.
 A checkpoint goes to a witness only once the previous one was answered, so its consistency
 proof always starts where the witness's view ends. A witness may answer without cosigning,
 naming the heads of our log it holds from our receipts that the checkpoint must be shown to
-extend: the next checkpoint, sent at once, carries a consistency proof from each.
+extend: the next checkpoint, sent at once, carries a consistency proof from each. A witness
+that refuses a checkpoint says so (`refusals`); the next one waits an hour.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from migrex.exchange.tables import InboxMessage, OutboxMessage
 from migrex.uow import UnitOfWork
 from migrex.witness.node import LogSigner, WitnessingNode, witnesses_of
 from migrex.witness.recovery import unacknowledged
+from migrex.witness.refusals import KEPT, is_refusal
 from migrex.witness.tables import RecoveryDeclaration
 
 # Proofs sent with one checkpoint; a witness asks for at most as many.
@@ -61,6 +63,7 @@ class _LastExchange:
     answer: Mapping[str, Any] | None
     recovery: str | None = None
     """The recovery declaration the checkpoint carried, if any."""
+    answered_at: datetime | None = None
 
     @property
     def awaited(self) -> bool:
@@ -71,16 +74,21 @@ class _LastExchange:
         return self.answer is not None and self.answer.get("note") is not None
 
     @property
+    def refused(self) -> bool:
+        return self.answer is not None and is_refusal(self.answer)
+
+    @property
     def wanted(self) -> list[int]:
         """The sizes the witness asked consistency proofs from instead of cosigning."""
         sizes = [] if self.answer is None else self.answer.get("want") or []
         return sorted({size for size in sizes if isinstance(size, int)})[:_MAX_HEAD_PROOFS]
 
 
-def answer_to(message_id: str, witness_authority: str) -> Select[str]:
-    """The witness's answer to our checkpoint `message_id`: found by the inbox's reply index,
-    as the round runs every few seconds and the inbox keeps every message received."""
-    return select(InboxMessage.body).where(
+def answer_to(message_id: str, witness_authority: str) -> Select[str, datetime]:
+    """The witness's answer to our checkpoint `message_id` and when it came: found by the
+    inbox's reply index, as the round runs every few seconds and the inbox keeps every
+    message received."""
+    return select(InboxMessage.body, InboxMessage.received_at).where(
         InboxMessage.in_reply_to == message_id,
         InboxMessage.type == COSIGNATURE,
         InboxMessage.sender == witness_authority,
@@ -103,10 +111,18 @@ def _last_exchange(
     ).first()
     if sent is None:
         return None
-    answer = session.scalars(answer_to(sent.message_id, witness_authority)).first()
+    answer = session.execute(answer_to(sent.message_id, witness_authority)).first()
     body = json.loads(sent.body)
-    return _LastExchange(int(body["size"]), None if answer is None else json.loads(answer),
-                         body.get("recovery"))  # fmt: skip
+    if answer is None:
+        return _LastExchange(int(body["size"]), None, body.get("recovery"))
+    return _LastExchange(int(body["size"]), json.loads(answer.body), body.get("recovery"),
+                         answer.received_at)  # fmt: skip
+
+
+def _refused_recently(last: _LastExchange, now: datetime) -> bool:
+    """Whether the witness refused our last checkpoint less than `RESHOW_WITHIN` ago: a new
+    one goes after that, so a refusal the witness no longer stands by clears itself."""
+    return last.answered_at is None or now - last.answered_at < RESHOW_WITHIN
 
 
 def _cosigned_size(session: Session, witness_authority: str) -> int:
@@ -174,6 +190,8 @@ def send_checkpoints(uow: UnitOfWork, node: WitnessingNode, now: datetime) -> li
             last = None
         if last is not None and (last.awaited or (last.cosigned and cosigned < last.size)):
             continue  # awaiting the answer, or the cosignature is not kept yet
+        if last is not None and last.refused and _refused_recently(last, now):
+            continue  # refused (`refusals`): pressing the same log on the witness is noise
         shown = signed
         if last is not None and last.cosigned and last.size >= signed.checkpoint.size:
             continue  # nothing new to show
@@ -263,7 +281,7 @@ def keep_cosignature(
     public = ed25519_public_key(node_key(node, sender, body["kid"], now))
     store_cosignature(session, int(body["size"]), sender, str(body["note"]), now,
                       witness_key=public)  # fmt: skip
-    return "cosignature-kept"
+    return KEPT
 
 
 def node_key(node: WitnessingNode, authority: str, kid: str, now: datetime) -> OKPKey:

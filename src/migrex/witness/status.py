@@ -1,6 +1,6 @@
-"""What `migrex witness status` shows: per witness of our log, how far it cosigned and what
-recovery we declared to it; per partner log we witness, how far we cosigned and the
-recoveries it declared to us. Sizes, times and authority ids only."""
+"""What `migrex witness status` shows: per witness of our log, how far it cosigned, what
+recovery we declared to it and whether it refuses our log; per partner log we witness, how
+far we cosigned and the recoveries it declared to us. Sizes, times and authority ids only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from migrex.audit.tables import AuditCosignature, AuditRecovery, AuditWitnessed
 from migrex.witness.node import WitnessingNode, witnesses_of
 from migrex.witness.recovery import unacknowledged
+from migrex.witness.refusals import Refusal, refusals
 from migrex.witness.tables import PartnerRecovery, RecoveryDeclaration
 
 
@@ -24,6 +25,8 @@ class OurWitness:
     awaiting: bool
     """The latest recovery declared to it was not yet answered with a cosignature."""
     undeclared: int
+    refused: Refusal | None = None
+    """The witness's latest answer refused our checkpoint (`refusals`)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class WitnessedLog:
 def our_witnesses(session: Session, node: WitnessingNode) -> list[OurWitness]:
     found = []
     declared_ids = select(RecoveryDeclaration.recovery_id)
+    refused = refusals(session)
     for _, witness in witnesses_of(node.agreements, node.own_state):
         cosigned = session.scalar(select(func.max(AuditCosignature.size))
                                   .where(AuditCosignature.witness == witness))  # fmt: skip
@@ -51,7 +55,7 @@ def our_witnesses(session: Session, node: WitnessingNode) -> list[OurWitness]:
         )  # fmt: skip
         found.append(OurWitness(witness, int(cosigned or 0), declared,
                                 unacknowledged(session, witness) is not None,
-                                int(undeclared or 0)))  # fmt: skip
+                                int(undeclared or 0), refused.get(witness)))  # fmt: skip
     return found
 
 

@@ -1,18 +1,22 @@
 """Restore and resume: a node restored from an old backup declares the recovery of its audit
 log, signed; its partner's witness records it and takes the new branch, and the exchange goes
-on both ways. Without the declaration the witness refuses the restored log as a rollback."""
+on both ways. Without the declaration the witness refuses the restored log as a rollback; the
+original node, started again beside its restored copy, learns that the witness refuses it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import delete, func, select
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 from witness_steps import DirectHeadsClient, cosigned, verify_alone
 
@@ -28,14 +32,18 @@ from backup_steps import (
 from casework_steps import context, deliver, now
 from migrex.audit.leaves import AuditLeaf, LeafKind
 from migrex.audit.log_keys import log_keys
+from migrex.audit.message_kinds import CHECKPOINT
 from migrex.audit.tables import AuditLeafRow, AuditRecovery, AuditWitnessed
 from migrex.casework.service import file_inbox
 from migrex.cli import app
-from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.exchange.runtime import ExchangeRuntime
+from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
 from migrex.node import Node
+from migrex.web.operator_app import create_operator_app
 from migrex.witness.jobs import checkpoint_round
 from migrex.witness.node import witnessing_node
 from migrex.witness.rounds import file_audit_messages
+from migrex.witness.sending import RESHOW_WITHIN
 from migrex.witness.tables import PartnerRecovery
 from migrex.witness.with_partner import verify_with_partners
 from nodes import Pair
@@ -116,6 +124,16 @@ def _status_json(node: Node) -> list[dict[str, Any]]:
     assert shown.exit_code == 0, shown.output
     status: list[dict[str, Any]] = json.loads(shown.stdout)
     return status
+
+
+def _status_text(node: Node) -> str:
+    """`migrex witness status` at `node`."""
+    env = {"MIGREX_DATABASE_URL": node.settings.resolved_database_url,
+           "MIGREX_KEY_DIR": str(node.settings.resolved_key_dir)}  # fmt: skip
+    config = str(node.settings.data_dir.parent / "node.toml")
+    shown = CliRunner().invoke(app, ["--config", config, "witness", "status"], env=env)
+    assert shown.exit_code == 0, shown.output
+    return shown.output
 
 
 def test_restore_and_resume_with_a_declared_recovery(restored: Restored) -> None:
@@ -231,3 +249,85 @@ def test_without_the_declaration_the_partner_refuses_the_restored_log(
     assert _witnessed_by_kz(pair) == restored.lost_size  # the new branch is never cosigned
     with pair.kz.unit_of_work() as uow:
         assert not uow.session.scalars(select(PartnerRecovery)).all()
+
+
+@pytest.mark.parametrize(
+    ("restored_grew", "witness_said"),
+    [(True, "refused"), (False, "split-view")],
+    ids=["older", "forked"],
+)
+def test_a_stale_copy_of_a_restored_node_learns_that_the_witness_refuses_its_log(
+    pair: Pair, restored: Restored, restored_grew: bool, witness_said: str
+) -> None:
+    """The original node, started again on its old database after its restored copy took
+    over, shows the witness its lost branch: a rollback when the restored branch is longer,
+    a fork otherwise. The witness refuses it, as before, and now answers so."""
+    stale = pair  # Armenia's original node, with its original database
+    # The original node had the witness's answer to its last checkpoint before it stopped.
+    _round(stale, "KZ")
+    deliver(stale.kz, stale.kz_trust, stale.am, stale.am_trust)
+    _round(stale, "AM")
+    # The restored node takes over: it declares its recovery, the witness takes its branch.
+    _rounds(restored.pair)
+    for _ in range(4 if restored_grew else 0):
+        traffic(restored.pair)
+    _rounds(restored.pair)
+    assert _events(stale.kz, "recovery-declared")
+    # The original node is started again: its log grows on the lost branch, and it shows it.
+    traffic(stale)
+    with capture_logs() as logs:
+        for _ in range(3):
+            _round(stale, "AM")
+            deliver(stale.am, stale.am_trust, stale.kz, stale.kz_trust)
+            _round(stale, "KZ")
+            deliver(stale.kz, stale.kz_trust, stale.am, stale.am_trust)
+            _round(stale, "AM")
+    with stale.kz.unit_of_work() as uow:
+        statuses = set(uow.session.scalars(select(InboxMessage.status).where(
+            InboxMessage.sender == "am-police", InboxMessage.type == CHECKPOINT)))  # fmt: skip
+    assert witness_said in statuses  # the witness refused it, as before
+    assert _events(stale.kz, "audit-refused" if witness_said == "refused" else witness_said)
+    # The stale node learnt it: one security event, one error line, nothing of a person.
+    [event] = _events(stale.am, "checkpoint-refused")
+    assert event.peer == "kz-mia"
+    assert "stale copy of a node restored" in event.detail
+    [line] = [entry for entry in logs if entry["event"].startswith("our log's checkpoint")]
+    assert (line["log_level"], line["witness"], line["reason"]) == ("error", "kz-mia",
+                                                                   witness_said)  # fmt: skip
+    assert "Backup and recovery" in line["action"]
+    assert "AM1234567" not in json.dumps(logs, default=str) + event.detail
+    # It shows in `witness status` and makes the node not ready.
+    [ours, _] = _status_json(stale.am)
+    assert ours["refused"]["size"] == line["size"] > restored.lost_size
+    shown = " ".join(_status_text(stale.am).split())
+    assert "REFUSED" in shown and "kz-mia refused our log's checkpoint" in shown
+    ready = _ready(stale)
+    assert ready.status_code == 503, ready.text
+    assert ready.json()["status"] == "not-ready"
+    assert ready.json()["witnessing"]["ok"] is False
+    assert "kz-mia refused our log's checkpoint" in ready.json()["witnessing"]["reason"]
+    # It does not press its refused branch on the witness round after round.
+    with stale.am.unit_of_work() as uow:
+        sent = uow.session.scalar(select(func.count()).where(
+            OutboxMessage.type == CHECKPOINT))  # fmt: skip
+    traffic(stale)
+    _round(stale, "AM")
+    with stale.am.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).where(
+            OutboxMessage.type == CHECKPOINT)) == sent  # fmt: skip
+    # An hour on it shows a new one, so a refusal the witness no longer stands by clears.
+    later = now() + RESHOW_WITHIN + timedelta(minutes=1)
+    assert checkpoint_round(stale.am, stale.am_trust, witnessing_node(stale.am, stale.am_trust),
+                            later) == 1  # fmt: skip
+
+
+def _ready(pair: Pair) -> httpx.Response:
+    """`/ready` on Armenia's operator listener."""
+    app = create_operator_app(ExchangeRuntime(pair.am, pair.am_trust))
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://am") as client:
+            return await client.get("/ready")
+
+    return asyncio.run(call())
