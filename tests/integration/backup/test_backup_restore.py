@@ -115,12 +115,18 @@ def test_a_backup_changed_by_one_byte_is_refused_and_nothing_is_written(
             node.close()
 
 
-def test_restore_without_the_operators_key_is_refused(pair: Pair, tmp_path: Path) -> None:
+def _backup_and_another_key(pair: Pair, tmp_path: Path) -> tuple[Path, Path]:
+    """A backup of Kazakhstan's node, and the private key of an operator it is not for."""
     _, public = operator_key(tmp_path)
-    someone_else, _ = operator_key(tmp_path / "other" if (tmp_path / "other").mkdir() is None
-                                   else tmp_path)  # fmt: skip
+    (tmp_path / "other").mkdir()
+    someone_else, _ = operator_key(tmp_path / "other")
     backup = tmp_path / "kz.backup"
     take_backup(pair.kz, backup, public)
+    return backup, someone_else
+
+
+def test_restore_without_the_operators_key_is_refused(pair: Pair, tmp_path: Path) -> None:
+    backup, someone_else = _backup_and_another_key(pair, tmp_path)
     settings = fresh_settings(pair.kz, f"sqlite:///{tmp_path / 'r.db'}", tmp_path / "restored")
     with pytest.raises(BackupRefused, match="another operator key"):
         restore(settings, backup, someone_else)
@@ -213,11 +219,7 @@ def test_the_restored_configuration_runs_the_restored_node_as_it_is(tmp_path: Pa
 
 
 def test_a_refused_restore_creates_nothing(pair: Pair, tmp_path: Path) -> None:
-    _, public = operator_key(tmp_path)
-    someone_else, _ = operator_key(tmp_path / "other" if (tmp_path / "other").mkdir() is None
-                                   else tmp_path)  # fmt: skip
-    backup = tmp_path / "kz.backup"
-    take_backup(pair.kz, backup, public)
+    backup, someone_else = _backup_and_another_key(pair, tmp_path)
     target = tmp_path / "restore2"
     settings = load_settings(config_of(pair.kz), data_dir=target / "var",
                              database_url=f"sqlite:///{target / 'var' / 'node.db'}")  # fmt: skip
