@@ -101,14 +101,22 @@ def test_the_access_log_names_routes_not_paths(nodes: TwoNodes) -> None:
     assert "AM1234567" not in log and "Hovhannisyan" not in log
 
 
-def test_sigterm_under_load_stops_serve_in_seconds_and_loses_nothing(nodes: TwoNodes) -> None:
-    nodes.processes["KZ"].stop()  # fill the outbox first, so the stop hits delivery
-    ids = send_many(nodes, "KZ", "kz-mia", "am-mcs", cases=10, per_case=150)
+def delivering(nodes: TwoNodes, per_case: int) -> list[str]:
+    """Kazakhstan's outbox filled while its node is stopped (ten cases of `per_case` notices
+    to Armenia), then the node started again and back from the first fifty receipts: the
+    rest of its ids are still being delivered."""
+    nodes.processes["KZ"].stop()
+    ids = send_many(nodes, "KZ", "kz-mia", "am-mcs", cases=10, per_case=per_case)
     nodes.processes["KZ"].start(START_SECONDS)
     deadline = time.monotonic() + 60
     while receipted(nodes, "KZ", ids) < 50:
         assert time.monotonic() < deadline, "delivery never started"
-        time.sleep(0.05)
+        time.sleep(0.02)
+    return ids
+
+
+def test_sigterm_under_load_stops_serve_in_seconds_and_loses_nothing(nodes: TwoNodes) -> None:
+    ids = delivering(nodes, per_case=150)  # the stop is to hit delivery
     code, took = nodes.processes["KZ"].terminate()
     in_flight = receipted(nodes, "KZ", ids)
     assert code == 0, log_of(nodes, "KZ")[-2000:]
@@ -265,13 +273,7 @@ def test_backends_terminated_under_load_delay_delivery_by_no_lease(
         two_nodes(tmp_path / "ws", AGREEMENT_FILE, dict(zip(("KZ", "AM"), urls, strict=True)))
         as nodes,
     ):  # fmt: skip
-        nodes.processes["KZ"].stop()  # fill the outbox first, so the faults hit delivery
-        ids = send_many(nodes, "KZ", "kz-mia", "am-mcs", cases=10, per_case=80)
-        nodes.processes["KZ"].start(START_SECONDS)
-        deadline = time.monotonic() + 60
-        while receipted(nodes, "KZ", ids) < 50:
-            assert time.monotonic() < deadline, "delivery never started"
-            time.sleep(0.02)
+        ids = delivering(nodes, per_case=80)  # the faults are to hit delivery
         for _ in range(3):
             assert _terminate_backends(admin_url, urls[0]) > 0
             time.sleep(0.3)
