@@ -222,21 +222,29 @@ class LinkageUnit:
             raise
         self._audit(agreement_id, run_id,
                     f"received:{sender}:records={progress.manifest.record_count}")  # fmt: skip
+        # The answer is read before the comparison starts: it deletes both transfers when
+        # it is over, which may be before this thread would read them.
+        answer = self.step(agreement_id, run_id, sender)
         self.start_comparing(agreement_id, run_id)
-        return self.step(agreement_id, run_id, sender)
+        return answer
 
     def step(self, agreement_id: str, run_id: str, sender: str) -> Step:
         """Where `sender`'s transfer stands: the chunk the unit wants next, and whether it
         is whole."""
         directory = self.transfer_dir(agreement_id, run_id, sender)
-        if not (directory / OPENING).is_file():
-            raise NotFound(f"no transfer from {sender} for run {run_id}")
         try:
-            note = json.loads((directory / STATE).read_text(encoding="utf-8"))
-            complete = note.get("complete") is True
-        except (OSError, ValueError, AttributeError):
-            complete = False
-        return Step.of(resume_from(directory), complete)
+            point = resume_from(directory)
+        except FileNotFoundError:
+            point = None  # never opened, or deleted as the run ended
+        complete = point is not None and _complete(directory)
+        if _over(directory.parent) and not complete:
+            # Both transfers were whole for the comparison to start: one that is not any
+            # more is being deleted, as every transfer is once its run is compared or refused.
+            raise RunConflict(f"run {run_id} was compared or refused already: its transfers "
+                              "are deleted")  # fmt: skip
+        if point is None:
+            raise NotFound(f"no transfer from {sender} for run {run_id}")
+        return Step.of(point, complete)
 
     def _open_transfer(self, agreement_id: str, run_id: str, sender: str) -> Path:
         directory = self.transfer_dir(agreement_id, run_id, sender)
@@ -270,13 +278,11 @@ class LinkageUnit:
 
     def ready(self, agreement_id: str, run_id: str) -> bool:
         """Both parties' transfers are whole and the run not compared yet."""
+        if _over(self.run_dir(agreement_id, run_id)):
+            return False
         senders = self.senders(agreement_id, run_id)
-        note = _note(self.run_dir(agreement_id, run_id))
-        return (
-            len(senders) == 2
-            and all(self.step(agreement_id, run_id, s).complete for s in senders)
-            and not note.get("compared_at") and not note.get("refused")
-        )  # fmt: skip
+        return len(senders) == 2 and all(self.step(agreement_id, run_id, s).complete
+                                         for s in senders)  # fmt: skip
 
     def start_comparing(self, agreement_id: str, run_id: str) -> bool:
         """Compares the run in a thread of its own when it is ready and no one compares it;
@@ -460,6 +466,14 @@ def _over(run: Path) -> bool:
     """The run was compared or refused: it takes no more files."""
     note = _note(run)
     return bool(note.get("compared_at") or note.get("refused"))
+
+
+def _complete(transfer: Path) -> bool:
+    try:
+        note = json.loads((transfer / STATE).read_text(encoding="utf-8"))
+        return note.get("complete") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _write_note(run: Path, values: dict[str, Any]) -> None:

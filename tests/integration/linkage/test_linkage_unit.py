@@ -5,17 +5,22 @@ own candidates, and the unit keeps nothing: no encoding, no result, no key, no n
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from casework_steps import now
-from linkage_unit_steps import UNIT, Linked, accepted_run, linked_nodes
+from linkage_unit_steps import AGREEMENT, UNIT, Linked, accepted_run, linked_nodes
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
+from migrex.errors import NotFound
+from migrex.exchange.trust import load_trust
 from migrex.linkage import party as party_module
+from migrex.linkage import unit as unit_module
 from migrex.linkage.chunks import TransferRefused
 from migrex.linkage.layout import DECOYS
 from migrex.linkage.own_register import national_ids, own_citizens
@@ -23,7 +28,7 @@ from migrex.linkage.party import Collected, collect_candidates, outgoing_dir, se
 from migrex.linkage.results import open_result, result_digest, sign_receipt
 from migrex.linkage.runs import run_key, run_of
 from migrex.linkage.transfer import encoding_parameters
-from migrex.linkage.unit import FOLDER
+from migrex.linkage.unit import FOLDER, LinkageUnit, RunConflict
 from migrex.linkage.unit_client import UnitRefused
 
 
@@ -32,9 +37,11 @@ def linked(tmp_path: Path, database_url: str) -> Iterator[Linked]:
     yield from linked_nodes(tmp_path, database_url)
 
 
-def send(linked: Linked, state: str, case_id: str) -> None:
+def send(linked: Linked, state: str, case_id: str, unit: Any = None) -> None:
+    """`state` sends its encodings to the unit process, or to `unit` in this process."""
     node = linked.pair.kz if state == "KZ" else linked.pair.am
-    with node.unit_of_work() as uow, linked.client(state) as client:
+    to = linked.client(state) if unit is None else nullcontext(InProcess(unit))
+    with node.unit_of_work() as uow, to as client:
         register = own_citizens(uow.session)
         sent = send_encodings(
             uow, linked.party(state), case_id, register=register, client=client,
@@ -165,3 +172,56 @@ def test_parties_that_encoded_differently_are_told_and_the_unit_keeps_nothing(
         collect(linked, "AM", case_id, timeout=1)
     leftovers = [p.name for p in unit_files(linked) if p.name not in ("run.json", ".lock")]
     assert leftovers == []
+
+
+class InProcess:
+    """A party's client of a linkage unit in this process: the unit's own calls, no HTTP."""
+
+    def __init__(self, unit: LinkageUnit) -> None:
+        self.unit = unit
+
+    def step(self, run_id: str, sender: str) -> dict[str, Any] | None:
+        try:
+            return self.unit.step(AGREEMENT, run_id, sender).as_json()
+        except NotFound:
+            return None
+
+    def put(self, run_id: str, sender: str, what: str, data: bytes) -> dict[str, Any]:
+        unit = self.unit
+        if what.startswith("chunks/"):
+            index = int(what.removeprefix("chunks/"))
+            return unit.put_chunk(AGREEMENT, run_id, sender, index, data).as_json()
+        put = unit.put_opening if what == "opening" else unit.put_manifest
+        return put(AGREEMENT, run_id, sender, data).as_json()
+
+
+class AtOnce:
+    """A thread that runs its work when started, before `start` returns: the comparison
+    done (and both transfers deleted) before the manifest that started it is answered."""
+
+    def __init__(self, target: Callable[[], None], **_: Any) -> None:
+        self.target = target
+
+    def start(self) -> None:
+        self.target()
+
+
+def test_the_manifest_that_ends_a_refused_run_is_answered_as_received(
+    linked: Linked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = LinkageUnit.of(linked.unit, load_trust(linked.unit.settings, linked.unit.agreements))
+    monkeypatch.setattr(unit_module.threading, "Thread", AtOnce)
+    case_id = accepted_run(linked)
+    send(linked, "KZ", case_id, unit)
+    honest = encoding_parameters
+    monkeypatch.setattr(party_module, "encoding_parameters", lambda: {**honest(), "salted": False})
+    # Armenia's manifest completes the run, which is compared and refused at once: Armenia
+    # is told its transfer arrived whole (`send` checks it), not that it is missing.
+    send(linked, "AM", case_id, unit)
+    with linked.pair.am.unit_of_work() as uow:
+        run_id = run_of(uow, linked.party("AM").casework, case_id).proposal.run_id
+    # Asked afterwards, the unit says the run is over, not that it never had a transfer.
+    for sender in ("kz-mia", "am-mcs"):
+        with pytest.raises(RunConflict, match="compared or refused already"):
+            unit.step(AGREEMENT, run_id, sender)
+    assert not (unit.root / AGREEMENT / run_id / "kz-mia").exists()
