@@ -182,13 +182,13 @@ def rows_in_use(engine: Engine) -> dict[str, int]:
         }
 
 
-def empty(engine: Engine) -> None:
-    """Delete every row of the node's tables (restore --force)."""
-    with engine.begin() as connection:
-        present = set(engine.dialect.get_table_names(connection))
-        for table in reversed(_tables()):
-            if table.name in present:
-                connection.execute(table.delete())
+def empty(connection: Connection) -> None:
+    """Delete every row of the node's tables (restore --force), in `connection`'s
+    transaction."""
+    present = set(connection.dialect.get_table_names(connection))
+    for table in reversed(_tables()):
+        if table.name in present:
+            connection.execute(table.delete())
 
 
 def load(folder: Path, snapshot_format: str, connection: Connection) -> dict[str, int]:

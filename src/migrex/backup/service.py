@@ -144,21 +144,28 @@ def _check_target(settings: Settings, manifest: Manifest, in_use: dict[str, int]
         )
 
 
-def _place_keys(staged: Path, key_dir: Path, now: datetime) -> Path | None:
+@contextmanager
+def _keys_placed(staged: Path, key_dir: Path, now: datetime) -> Iterator[Path | None]:
     """Put the backup's keys at `key_dir` (folders 0700, files 0600), the folder there
-    before moved aside; returns where it went."""
+    before moved aside; yields where it went, and puts it back if the block fails."""
     aside = None
     if key_dir.exists():
         aside = key_dir.with_name(f"{key_dir.name}.before-restore-{now:%Y%m%dT%H%M%S}")
         key_dir.rename(aside)
-    key_dir.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(staged, key_dir)
-    for folder, dirs, files in os.walk(key_dir):
-        Path(folder).chmod(0o700)
-        for name in files:
-            (Path(folder) / name).chmod(0o600)
-        del dirs  # walked by os.walk itself
-    return aside
+    try:
+        key_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(staged, key_dir)
+        for folder, dirs, files in os.walk(key_dir):
+            Path(folder).chmod(0o700)
+            for name in files:
+                (Path(folder) / name).chmod(0o600)
+            del dirs  # walked by os.walk itself
+        yield aside
+    except BaseException:
+        shutil.rmtree(key_dir, ignore_errors=True)
+        if aside is not None:
+            aside.rename(key_dir)
+        raise
 
 
 def restore_backup(
@@ -184,13 +191,18 @@ def restore_backup(
                 manifest = open_archive(source, identity, folder)
                 content = folder / "content"
                 _check_target(settings, manifest, database.rows_in_use(engine), force)
-                if force:
-                    database.empty(engine)
                 migrate.upgrade(engine)
-                with engine.begin() as connection:
+                # The keys and the rows are replaced together: a load or a commit that fails
+                # puts the keys back, and the rows (emptied in the load's own transaction)
+                # stay as they were, not an empty database.
+                with (
+                    _keys_placed(content / KEYS, settings.resolved_key_dir, now) as aside,
+                    engine.begin() as connection,
+                ):
+                    if force:
+                        database.empty(connection)
                     database.load(content, manifest.database_format, connection)
                     _mark_restored(Session(bind=connection), manifest, actor, now)
-                    aside = _place_keys(content / KEYS, settings.resolved_key_dir, now)
                 config_dir = settings.data_dir / RESTORED_CONFIG
                 shutil.rmtree(config_dir, ignore_errors=True)
                 node_file = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -29,6 +30,7 @@ from casework_steps import now
 from migrex.audit.merkle import root_at
 from migrex.audit.store import SqlNodeStore, read_head
 from migrex.audit.tables import AuditRecovery
+from migrex.backup import database
 from migrex.backup.encryption import BackupRefused
 from migrex.backup.service import RestoreTargetInUse, restore_backup
 from migrex.cli import app
@@ -144,6 +146,29 @@ def test_restore_over_a_live_node_is_refused_unless_forced(pair: Pair, tmp_path:
     restore(pair.kz.settings, backup, private, force=True)
     aside = list(pair.kz.settings.data_dir.glob("keys.before-restore-*"))
     assert len(aside) == 1 and _files(aside[0]) == _files(pair.kz.settings.resolved_key_dir)
+
+
+def test_a_forced_restore_that_fails_leaves_the_node_as_it_was(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    traffic(pair)
+    private, public = operator_key(tmp_path)
+    backup = tmp_path / "kz.backup"
+    take_backup(pair.kz, backup, public)
+    traffic(pair)  # the node holds more than the backup: what a failed restore must keep
+    before, keys = _rows(pair.kz), _files(pair.kz.settings.resolved_key_dir)
+    loaded = database.load
+
+    def load_then_fail(*args: Any, **kwargs: Any) -> dict[str, int]:
+        loaded(*args, **kwargs)  # every row of the backup inserted, then the disk fills
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(database, "load", load_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        restore(pair.kz.settings, backup, private, force=True)
+    assert _rows(pair.kz) == before and before["audit_leaves"] > 0
+    assert _files(pair.kz.settings.resolved_key_dir) == keys
+    assert not list(pair.kz.settings.data_dir.glob("keys.before-restore-*"))
 
 
 def test_the_commands_back_up_and_restore_with_their_exit_codes(
