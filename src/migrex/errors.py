@@ -50,6 +50,7 @@ EXIT_CODES: Final[Mapping[str, int]] = {
     "RestoreTargetInUse": 38,
     "UnitUnreachable": 39,
     "ResultNotReady": 40,
+    "BackupNotWritten": 41,
     # Start-up checks (migrex.checks): what is missing, and so what to run.
     "DatabaseMissing": 28,
     "DatabaseNotCurrent": 29,

@@ -16,7 +16,12 @@ from typing import BinaryIO, cast
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from migrex.backup.encryption import BackupRefused, EncryptingWriter, decrypted_chunks
+from migrex.backup.encryption import (
+    BackupNotWritten,
+    BackupRefused,
+    EncryptingWriter,
+    decrypted_chunks,
+)
 from migrex.backup.manifest import NAME, Manifest
 from migrex.errors import Conflict
 
@@ -60,7 +65,7 @@ def write_archive(
         partial.rename(target)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise BackupRefused(f"cannot write {target}: {error.strerror}") from None
+        raise BackupNotWritten(f"cannot write {target}: {error.strerror}") from None
     return target.stat().st_size
 
 

@@ -35,6 +35,15 @@ HEADER_SIZE: Final = len(MAGIC) + 32 + 32 + _SALT
 _LAST_COUNTER: Final = 2**88 - 1
 
 
+class BackupNotWritten(MigrexError):
+    """The backup could not be written where it was asked for (a full disk, no permission):
+    nothing of it is left there, and the node is unchanged."""
+
+    type_slug = "backup-not-written"
+    title = "The backup could not be written"
+    status = 500
+
+
 class BackupRefused(MigrexError):
     """The file is not a backup this operator key opens, or it was altered or damaged."""
 

@@ -29,6 +29,7 @@ from migrex.backup import database
 from migrex.backup.archive import open_archive, staged_files, write_archive
 from migrex.backup.configuration import CONFIG, restore_configuration, stage_configuration
 from migrex.backup.encryption import (
+    BackupNotWritten,
     BackupRefused,
     fingerprint,
     read_private_key,
@@ -78,6 +79,19 @@ def _check_backup_target(target: Path) -> None:
                        "--to a file in a folder that exists")  # fmt: skip
 
 
+@contextmanager
+def _written_or_said(target: Path) -> Iterator[None]:
+    """A backup that cannot be staged or written (a full disk, a folder it may not write
+    in) is said to be so; the staging folder goes with the `TemporaryDirectory`."""
+    try:
+        yield
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise BackupNotWritten(
+            f"the backup {target} was not written: {error.strerror or type(error).__name__}{where}"
+        ) from None
+
+
 def create_backup(
     node: Node, config: Path | None, target: Path, recipient_key: Path, *, actor: str,
     now: datetime,
@@ -87,7 +101,10 @@ def create_backup(
     _check_backup_target(target)
     recipient = read_public_key(recipient_key)
     settings = node.settings
-    with tempfile.TemporaryDirectory(prefix=".migrex-backup-", dir=target.parent) as staging:
+    with (
+        _written_or_said(target),
+        tempfile.TemporaryDirectory(prefix=".migrex-backup-", dir=target.parent) as staging,
+    ):
         folder = Path(staging)
         snapshot = database.snapshot(node.engine, folder)
         _stage_keys(settings.resolved_key_dir, folder)

@@ -30,7 +30,7 @@ from casework_steps import now
 from migrex.audit.merkle import root_at
 from migrex.audit.store import SqlNodeStore, read_head
 from migrex.audit.tables import AuditRecovery
-from migrex.backup import database
+from migrex.backup import archive, database, service
 from migrex.backup.encryption import BackupRefused
 from migrex.backup.service import RestoreTargetInUse, restore_backup
 from migrex.cli import app
@@ -169,6 +169,28 @@ def test_a_forced_restore_that_fails_leaves_the_node_as_it_was(
     assert _rows(pair.kz) == before and before["audit_leaves"] > 0
     assert _files(pair.kz.settings.resolved_key_dir) == keys
     assert not list(pair.kz.settings.data_dir.glob("keys.before-restore-*"))
+
+
+@pytest.mark.parametrize("failing", ["staging", "writing"])
+def test_a_backup_the_disk_cannot_take_is_said_and_leaves_nothing(
+    pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    key = tmp_path / "operator.key"
+    runner = CliRunner()
+    assert runner.invoke(app, ["backup", "keygen", "--out", str(key)]).exit_code == 0
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    def full(*_: Any, **__: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    where = (service.shutil, "copytree") if failing == "staging" else (archive.os, "fsync")
+    monkeypatch.setattr(*where, full)
+    made = runner.invoke(app, ["--config", str(config_of(pair.kz)), "backup", "--to",
+                               str(folder / "kz.backup"), "--recipient", f"{key}.pub"])  # fmt: skip
+    assert made.exit_code == EXIT_CODES["BackupNotWritten"], made.output
+    assert "No space left on device" in made.output and "Traceback" not in made.output
+    assert list(folder.iterdir()) == []
 
 
 def test_the_commands_back_up_and_restore_with_their_exit_codes(
