@@ -378,9 +378,10 @@ class LinkageUnit:
         if party not in served.linkage.candidates_to:
             raise NotFound(f"{agreement_id} sends no candidates to {party}")
         run = self.run_dir(agreement_id, run_id)
-        path = run / RESULTS / f"{party}.jwe"
-        if path.is_file():
-            return path.read_bytes()
+        try:
+            return (run / RESULTS / f"{party}.jwe").read_bytes()
+        except FileNotFoundError:
+            pass  # not compared yet, or collected already (perhaps as we looked)
         note = _note(run)
         if note.get("refused"):
             raise RunConflict(f"run {run_id} could not be compared ({note['refused']}); "
@@ -394,13 +395,17 @@ class LinkageUnit:
         """The party's signed receipt for its result: the result is deleted, and logged."""
         run = self.run_dir(agreement_id, run_id)
         path = run / RESULTS / f"{party}.jwe"
-        if not path.is_file():
-            raise NotFound(f"no result of run {run_id} awaits {party}")
-        check_receipt(receipt, run_id=run_id, party=party,
-                      result_sha256=result_digest(path.read_bytes()),
+        try:
+            sealed = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"no result of run {run_id} awaits {party}") from None
+        check_receipt(receipt, run_id=run_id, party=party, result_sha256=result_digest(sealed),
                       resolve_signing_key=self.trust.resolve_signing_key,
                       now=datetime.now(UTC))  # fmt: skip
-        path.unlink()
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return  # the same receipt sent again at once deleted it first, and logged it
         self._audit(agreement_id, run_id, f"result-deleted:collected-by:{party}", erased=True)
 
     # --- expiry -------------------------------------------------------------------------

@@ -225,3 +225,43 @@ def test_the_manifest_that_ends_a_refused_run_is_answered_as_received(
         with pytest.raises(RunConflict, match="compared or refused already"):
             unit.step(AGREEMENT, run_id, sender)
     assert not (unit.root / AGREEMENT / run_id / "kz-mia").exists()
+
+
+def test_a_receipt_sent_twice_at_once_deletes_the_result_once(
+    linked: Linked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = LinkageUnit.of(linked.unit, load_trust(linked.unit.settings, linked.unit.agreements))
+    monkeypatch.setattr(unit_module.threading, "Thread", AtOnce)
+    case_id = accepted_run(linked)
+    send(linked, "KZ", case_id, unit)
+    send(linked, "AM", case_id, unit)
+    kz = linked.party("KZ")
+    with linked.pair.kz.unit_of_work() as uow:
+        run_id = run_of(uow, kz.casework, case_id).proposal.run_id
+    sealed = unit.result(AGREEMENT, run_id, "kz-mia")
+    assert sealed is not None
+    receipt = sign_receipt(
+        run_id=run_id, party="kz-mia", result_sha256=result_digest(sealed),
+        signing_key=kz.trust.signing_key("kz-mia", now()), now=now(),
+    )  # fmt: skip
+    # The retry of a receipt whose answer was lost arrives while the first is checked: it
+    # runs whole inside the first one's check, which then finds the result gone.
+    checked = unit_module.check_receipt
+    retried = []
+
+    def check_while_the_retry_runs(*args: Any, **kwargs: Any) -> None:
+        checked(*args, **kwargs)
+        if not retried:
+            retried.append(True)
+            unit.collected(AGREEMENT, run_id, "kz-mia", receipt)
+
+    monkeypatch.setattr(unit_module, "check_receipt", check_while_the_retry_runs)
+    unit.collected(AGREEMENT, run_id, "kz-mia", receipt)
+    assert retried
+    with linked.unit.unit_of_work() as uow:
+        leaves = [AuditLeaf.decode(d) for d in uow.session.scalars(select(AuditLeafRow.data))]
+    ours = f"linkage:{run_id}:result-deleted:collected-by:kz-mia"
+    deleted = [leaf for leaf in leaves if leaf.reference == ours]
+    assert len(deleted) == 1
+    with pytest.raises(NotFound, match="collected"):
+        unit.result(AGREEMENT, run_id, "kz-mia")
