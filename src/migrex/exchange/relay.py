@@ -24,7 +24,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Select, select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
@@ -294,24 +294,22 @@ class Relay:
         if not receipts and not failures and not refusals:
             return
         now = self.clock()
-        with self.unit_of_work() as uow:
-            known = _receipted(uow.session, list(receipts))
-            fresh = [r for r in receipts.values() if r["message_id"] not in known]
-            if fresh:
-                bulk_insert(uow.session, receipts_table, fresh)
-                for leaf in _logged(fresh, {row.message_id: row for row in sealed}):
-                    record(uow.session, leaf)
-                # A batch's receipts state one head of the receiver's log: keep it once.
-                distinct = {(h.origin, h.size, h.root_hash): h for h in heads.values()}
-                record_heads(uow.session, distinct.values(), now)
-            mark_delivered(uow.session, list(receipts), now)
-            parked = mark_failed(
-                uow.session, failures, claims=claims, now=now, policy=self.policy, rng=self.rng
-            ) if failures else []  # fmt: skip
-            refused = (
-                mark_refused(uow.session, refusals, claims=claims, now=now) if refusals else []
-            )
-            uow.commit()
+        for attempt in (1, 2):
+            try:
+                with self.unit_of_work() as uow:
+                    parked, refused = self._store_settlement(
+                        uow, receipts, heads=heads, failures=failures, refusals=refusals,
+                        sealed=sealed, claims=claims, now=now,
+                    )  # fmt: skip
+                    uow.commit()
+                break
+            except IntegrityError:
+                # Another relay stored one of these receipts between our look and our write:
+                # it claimed the message again when our lease ran out, and got the same
+                # receipt. The second pass finds it stored, and leaves its log entries to that
+                # relay; without it, this whole round's messages waited for their leases.
+                if attempt == 2:
+                    raise
         self._report(failures, parked, refusals)
         if self.metrics:
             created = {row.message_id: row.created_at for row in sealed}
@@ -323,6 +321,35 @@ class Relay:
             self.metrics.parked.inc(len(parked))
             for message_id in refused:
                 self.metrics.refused.labels(refusals[message_id][0]).inc()
+
+    def _store_settlement(
+        self,
+        uow: UnitOfWork,
+        receipts: dict[str, dict[str, Any]],
+        *,
+        heads: dict[str, PartnerHead],
+        failures: dict[str, str],
+        refusals: dict[str, tuple[str, str]],
+        sealed: list[Claimed],
+        claims: Mapping[str, str | None],
+        now: datetime,
+    ) -> tuple[list[str], list[str]]:
+        """Stores the receipts not stored yet and moves the rows; the ids parked and refused."""
+        known = _receipted(uow.session, list(receipts))
+        fresh = [r for r in receipts.values() if r["message_id"] not in known]
+        if fresh:
+            bulk_insert(uow.session, receipts_table, fresh)
+            for leaf in _logged(fresh, {row.message_id: row for row in sealed}):
+                record(uow.session, leaf)
+            # A batch's receipts state one head of the receiver's log: keep it once.
+            distinct = {(h.origin, h.size, h.root_hash): h for h in heads.values()}
+            record_heads(uow.session, distinct.values(), now)
+        mark_delivered(uow.session, list(receipts), now)
+        parked = mark_failed(
+            uow.session, failures, claims=claims, now=now, policy=self.policy, rng=self.rng
+        ) if failures else []  # fmt: skip
+        refused = mark_refused(uow.session, refusals, claims=claims, now=now) if refusals else []
+        return parked, refused
 
     def _report(
         self,
