@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from migrex.db import in_list
+from migrex.db import begin_writing, in_list
 from migrex.exchange.delivery import SETTLEABLE, UNFINISHED, RetryPolicy, Status
 from migrex.exchange.tables import OutboxMessage, outbox_table
 
@@ -416,11 +416,15 @@ def retry_parked(session: Session, message_ids: Sequence[str] | None, now: datet
 
 
 def settleable(session: Session, message_ids: Sequence[str]) -> dict[str, OutboxMessage]:
-    """The named messages, by id, locked for an operator's re-issue or discard (on
-    PostgreSQL, so a relay's claim cannot take one meanwhile)."""
+    """The named messages, by id, locked for an operator's re-issue or discard, so a relay's
+    claim cannot take one meanwhile: their rows on PostgreSQL, the write lock on SQLite,
+    whose read would otherwise see a row the relay claims before the command writes it
+    (a message discarded while the relay sends it)."""
     query = select(OutboxMessage).where(OutboxMessage.message_id.in_(list(message_ids)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
+    else:
+        begin_writing(session)
     return {row.message_id: row for row in session.scalars(query)}
 
 

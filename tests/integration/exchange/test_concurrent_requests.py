@@ -8,7 +8,9 @@ Armenia's node (on the parametrised database) sends; Kazakhstan's receives, in-p
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,10 +21,17 @@ from sqlalchemy.orm import Session
 from migrex.audit.leaves import LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.exchange import relay as relay_module
-from migrex.exchange.delivery import RetryPolicy
+from migrex.exchange import service
+from migrex.exchange.delivery import RetryPolicy, Status
+from migrex.exchange.outbox import Claimed, claim
 from migrex.exchange.relay import Relay
-from migrex.exchange.service import SendMessage, send_message
-from migrex.exchange.tables import Receipt
+from migrex.exchange.service import (
+    NotAwaitingOperator,
+    SendMessage,
+    discard,
+    send_message,
+)
+from migrex.exchange.tables import OutboxMessage, Receipt
 from migrex.node import Node
 from nodes import DirectTransport, Pair
 
@@ -84,3 +93,70 @@ def test_a_receipt_two_relays_settle_at_once_is_stored_and_logged_once(
     with pair.am.unit_of_work() as uow:
         assert list(uow.session.scalars(select(Receipt.message_id))) == [message_id]
     assert logged(pair.am, message_id) == {LeafKind.MESSAGE_SENT: 1, LeafKind.RECEIPT: 1}
+
+
+@pytest.fixture
+def claims_meanwhile(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], list[Claimed]]]:
+    """A relay of the running node claims what is due just after the operator's command has
+    read the rows it settles; the function returns what it claimed, once it is done."""
+    real, claimed, threads = service.settleable, [], []
+
+    def read_then_relay_claims(session: Session, message_ids: Sequence[str]) -> Any:
+        rows = real(session, message_ids)
+
+        def relay_claims() -> None:
+            with pair.am.unit_of_work() as uow:
+                claimed.extend(claim(uow.session, relay_id="relay", now=datetime.now(UTC),
+                                     limit=10, lease=LEASE))  # fmt: skip
+                uow.commit()
+
+        thread = threading.Thread(target=relay_claims)
+        threads.append(thread)
+        thread.start()
+        thread.join(0.5)  # at once, unless the command holds the relay off until it is done
+        return rows
+
+    def relay_claimed() -> list[Claimed]:
+        for thread in threads:
+            thread.join()
+        return claimed
+
+    monkeypatch.setattr(service, "settleable", read_then_relay_claims)
+    yield relay_claimed
+    relay_claimed()
+
+
+def outbox_row(node: Node, message_id: str) -> OutboxMessage:
+    with node.unit_of_work() as uow:
+        return uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+        ).one()
+
+
+def administered(node: Node) -> list[bytes]:
+    with node.unit_of_work() as uow:
+        return list(uow.session.scalars(
+            select(AuditLeafRow.data).where(AuditLeafRow.kind == LeafKind.ADMINISTRATION)
+        ))  # fmt: skip
+
+
+def test_a_message_discarded_as_a_relay_claims_it_is_not_also_sent(
+    pair: Pair, claims_meanwhile: Callable[[], list[Claimed]]
+) -> None:
+    message_id = send(pair.am, "case-d", datetime.now(UTC))
+    try:
+        with pair.am.unit_of_work() as uow:
+            discard(uow, message_id, "sent by mistake", now=datetime.now(UTC), actor="cli:op")
+    except NotAwaitingOperator:
+        pass  # the relay claimed it first: it is in flight, and not discarded
+    held = [c.message_id for c in claims_meanwhile()]
+    row = outbox_row(pair.am, message_id)
+    # One of the two has it, never both: a discarded message the relay sends anyway reaches
+    # the partner while its case is told it never will.
+    assert (row.status, held) in [
+        (Status.DISCARDED, []), (Status.IN_FLIGHT, [message_id])
+    ]  # fmt: skip
+    discards = [leaf for leaf in administered(pair.am) if b"outbox-discarded" in leaf]
+    assert len(discards) == (row.status == Status.DISCARDED)
