@@ -101,7 +101,7 @@ def receive_batch(
     peer: str | None,
     metrics: ExchangeMetrics | None = None,
 ) -> list[Outcome]:
-    """One outcome per token, in order. Commits once; retries once on a concurrent duplicate."""
+    """One outcome per token, in order. Commits once; tries again on a concurrent duplicate."""
     opened: list[OpenedMessage | EnvelopeRejected] = []
     keys = trust.decryption_keys(now)
     for token in tokens:
@@ -120,16 +120,20 @@ def receive_batch(
             )
         except EnvelopeRejected as rejected:
             opened.append(rejected)
-    for attempt in (1, 2):
+    # Each pass but the last meets a message another request stored meanwhile, which the next
+    # pass finds stored: a batch of n messages needs at most n + 1 (it met one after another
+    # of its messages, each stored by another relay that sent it again after a timeout).
+    attempts = len(tokens) + 1
+    for attempt in range(1, attempts + 1):
         try:
             outcomes = _store(uow, trust, opened, tokens, policy=policy, now=now, peer=peer)
             uow.commit()
             break
         except IntegrityError:
             # Another request stored one of these message ids between our read and our write;
-            # the second pass finds it and answers with its receipt.
+            # the next pass finds it and answers with its receipt.
             uow.session.rollback()
-            if attempt == 2:
+            if attempt == attempts:
                 raise
     if metrics:
         for outcome in outcomes:

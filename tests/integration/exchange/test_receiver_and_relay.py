@@ -302,3 +302,37 @@ def test_the_same_envelope_received_twice_at_once_is_stored_once(pair: Pair) -> 
     assert sorted(o["status"] for o in outcomes) == ["accepted", "duplicate"]
     assert outcomes[0]["receipt"] == outcomes[1]["receipt"]
     assert counts(pair) == (1, 0)
+
+
+def test_a_batch_overtaken_twice_by_requests_carrying_its_messages_answers_them_all(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of two messages whose first is stored by another request while the batch is
+    read, then its second by a third request while the batch is read again (relays that each
+    sent one of them again after a timeout): each message is answered with its receipt."""
+    tokens = [envelope(pair), envelope(pair)]
+    real, calls, inside_other = receiver._inbox_row, [0], [False]
+    # The batch's first pass makes a row of each message (calls 1 and 2), its second pass one
+    # of the second only (call 3): the other requests come at calls 1 and 3.
+    overtaking = {1: tokens[0], 3: tokens[1]}
+
+    def another_request_stores_it_first(*args: Any) -> dict[str, Any]:
+        if inside_other[0]:  # a row of the other request's own
+            return real(*args)
+        calls[0] += 1
+        token = overtaking.pop(calls[0], None)
+        if token is not None:
+            inside_other[0] = True
+            [outcome] = receive(pair, [token])
+            inside_other[0] = False
+            assert outcome["status"] == "accepted"
+        return real(*args)
+
+    monkeypatch.setattr(receiver, "_inbox_row", another_request_stores_it_first)
+    outcomes = receive(pair, tokens)
+    assert [o["status"] for o in outcomes] == ["duplicate", "duplicate"]
+    with pair.am.unit_of_work() as uow:
+        kept = dict(
+            uow.session.execute(select(InboxMessage.message_id, InboxMessage.receipt)).all()
+        )
+    assert kept == {o["message_id"]: o["receipt"] for o in outcomes}
