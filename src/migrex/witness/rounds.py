@@ -56,12 +56,18 @@ def file_audit_messages(
     uow: UnitOfWork, node: WitnessingNode, now: datetime, *, limit: int = 100
 ) -> int:
     """Witness received checkpoints and keep received cosignatures; returns how many."""
-    rows = list(uow.session.scalars(
-        select(InboxMessage).where(InboxMessage.status == FOR_AUDIT).order_by(InboxMessage.id)
-        .limit(limit)
-    ))  # fmt: skip
-    if rows:
-        begin_writing(uow.session)
+    waiting = select(InboxMessage).where(InboxMessage.status == FOR_AUDIT)
+    if uow.session.scalar(waiting.with_only_columns(InboxMessage.id).limit(1)) is None:
+        return 0
+    # The rows are read under the write lock (SQLite), or locked with those another round
+    # holds skipped (PostgreSQL): `migrex witness round` may run beside the node's clerk, and
+    # rows read before another round filed them were witnessed and answered a second time.
+    uow.session.rollback()
+    begin_writing(uow.session)
+    query = waiting.order_by(InboxMessage.id).limit(limit)
+    if uow.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(uow.session.scalars(query))
     for row in rows:
         body: Any = None
         try:

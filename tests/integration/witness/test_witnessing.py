@@ -6,20 +6,27 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+from typing import Any
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from witness_steps import cosigned, exchange_rounds, some_traffic, witness_round
 
 from casework_steps import deliver, now
 from migrex.audit import log as audit_log
 from migrex.audit.checkpoint import Checkpoint, ed25519_private_key, format_checkpoint, sign_note
-from migrex.audit.message_kinds import CHECKPOINT
-from migrex.audit.tables import AuditWitnessed
+from migrex.audit.leaves import LeafKind
+from migrex.audit.message_kinds import CHECKPOINT, COSIGNATURE
+from migrex.audit.tables import AuditLeafRow, AuditWitnessed
 from migrex.envelope import new_message_id
 from migrex.exchange.outbox import OutgoingMessage, enqueue
-from migrex.exchange.tables import InboxMessage, SecurityEvent
+from migrex.exchange.tables import InboxMessage, OutboxMessage, SecurityEvent
+from migrex.witness import rounds
 from migrex.witness.node import LogSigner, witnessing_node
+from migrex.witness.rounds import file_audit_messages
 from migrex.witness.sending import answer_to
 from nodes import Pair
 from query_plans import sqlite_plan
@@ -124,3 +131,72 @@ def test_the_answer_to_a_checkpoint_is_found_by_the_reply_index(pair: Pair) -> N
     # message received for the retention period, so the look must not read them all.
     plan = sqlite_plan(pair.kz.engine, answer_to(new_message_id(now()), "am-mcs"))
     assert "ix_exchange_inbox_in_reply_to" in plan, plan
+
+
+def test_two_witness_rounds_at_once_answer_a_checkpoint_once(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`migrex witness round`, run by an operator while the node's witness clerk runs its
+    own, takes up the partner's checkpoint just as the clerk has read it."""
+    some_traffic(pair)
+    witness_round(pair.kz, pair.kz_trust)  # Kazakhstan's checkpoint goes to Armenia
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    witnessing = witnessing_node(pair.am, pair.am_trust)
+
+    def witness_round_now() -> int:
+        with pair.am.unit_of_work() as uow:
+            return file_audit_messages(uow, witnessing, now())
+
+    real, other = rounds.begin_writing, []
+
+    def the_other_round_goes_first(session: Session) -> None:
+        if not other:
+            other.append(None)
+            other[0] = witness_round_now()
+        real(session)
+
+    monkeypatch.setattr(rounds, "begin_writing", the_other_round_goes_first)
+    first = witness_round_now()
+    with pair.am.unit_of_work() as uow:
+        cosigned_entries = uow.session.scalars(
+            select(AuditLeafRow).where(AuditLeafRow.kind == LeafKind.CHECKPOINT_COSIGNED)
+        ).all()
+        answers = uow.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.type == COSIGNATURE)
+        ).all()
+    assert (len(cosigned_entries), len(answers), first, other) == (1, 1, 0, [1])
+
+
+def test_a_witness_round_leaves_the_checkpoint_another_round_is_witnessing(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other round starts while the first is witnessing the checkpoint (two processes of
+    the node on PostgreSQL: the clerk and `migrex witness round`)."""
+    some_traffic(pair)
+    witness_round(pair.kz, pair.kz_trust)
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
+    witnessing = witnessing_node(pair.am, pair.am_trust)
+
+    def witness_round_now() -> int:
+        with pair.am.unit_of_work() as uow:
+            return file_audit_messages(uow, witnessing, now())
+
+    real, filed = rounds._witness, []
+    other = threading.Thread(target=lambda: filed.append(witness_round_now()))
+
+    def the_other_round_starts(*args: Any) -> str:
+        status = real(*args)
+        if other.ident is None:  # in the first round only
+            other.start()
+            other.join(0.5)  # at once, unless it waits for this round to end
+        return status
+
+    monkeypatch.setattr(rounds, "_witness", the_other_round_starts)
+    assert witness_round_now() == 1
+    other.join()
+    assert filed == [0]
+    with pair.am.unit_of_work() as uow:
+        cosigned_entries = uow.session.scalars(
+            select(AuditLeafRow).where(AuditLeafRow.kind == LeafKind.CHECKPOINT_COSIGNED)
+        ).all()
+    assert len(cosigned_entries) == 1
