@@ -33,6 +33,7 @@ from migrex.audit.store import (
     SqlNodeStore,
     appended,
     insert_ignoring_conflict,
+    insert_or_replace,
     known_edge,
     lock_head,
     read_head,
@@ -40,7 +41,13 @@ from migrex.audit.store import (
     remember_edge,
     write_head,
 )
-from migrex.audit.tables import AuditCheckpoint, AuditCosignature, checkpoints_table, leaves_table
+from migrex.audit.tables import (
+    AuditCheckpoint,
+    AuditCosignature,
+    checkpoints_table,
+    cosignatures_table,
+    leaves_table,
+)
 from migrex.audit.verification import AuditProblem, ProblemKind, VerifyReport, verify
 from migrex.db import bulk_insert
 from migrex.errors import NotFound
@@ -249,12 +256,11 @@ def store_cosignature(
             raise NoteRejected(f"no cosignature of {witness_name} on the note")
     elif f"\n\u2014 {witness_name} " not in note:
         raise NoteRejected(f"the note carries no signature line of {witness_name}")
-    row = session.get(AuditCosignature, (size, witness_name))
-    if row is None:
-        session.add(AuditCosignature(size=size, witness=witness_name, note=note, received_at=now))
-    else:
-        row.note, row.received_at = note, now
-    session.flush()
+    # One statement, not a look and then an insert: a witness posting its cosignature again
+    # while the first is stored (it had no answer yet) would find none and insert a second.
+    insert_or_replace(session, cosignatures_table,
+                      {"size": size, "witness": witness_name, "note": note, "received_at": now},
+                      key=("size", "witness"))  # fmt: skip
 
 
 def cosignatures_of(session: Session, size: int) -> list[AuditCosignature]:

@@ -7,7 +7,7 @@ append is part of the same unit of work as the change it records: both happen or
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -89,6 +89,23 @@ def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, A
     else:
         raise AuditError(f"the audit log does not support {dialect}")
     session.execute(statement)
+
+
+def insert_or_replace(
+    session: Session, table: Table, values: dict[str, Any], key: Sequence[str]
+) -> None:
+    """INSERT `values`, or set the other columns of the row with the same `key` to them (ON
+    CONFLICT DO UPDATE): one statement, so two writers of the same row never both insert."""
+    dialect = session.connection().dialect.name
+    if dialect == "postgresql":
+        insert: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(table)
+    else:
+        raise AuditError(f"the audit log does not support {dialect}")
+    statement = insert.values(values)
+    changed = {name: statement.excluded[name] for name in values if name not in key}
+    session.execute(statement.on_conflict_do_update(index_elements=list(key), set_=changed))
 
 
 def write_head(session: Session, head: Head) -> None:

@@ -262,6 +262,39 @@ def test_a_witness_cosignature_is_kept_and_verified(sessions: Sessions) -> None:
         assert audit_log.verify(session, LOG_KEYS, always_valid(WITNESS_KEYS)).ok
 
 
+def test_a_cosignature_stored_twice_at_once_is_kept_once(
+    engine: Engine, sessions: Sessions
+) -> None:
+    """A witness posts its cosignature again (it had no answer) while the first is stored:
+    the first commits just before the second writes it."""
+    append_committed(sessions, [entry(n) for n in range(4)])
+    cosigned = add_cosignature(checkpoint(sessions).note, WITNESS, WITNESS_KEY, at=AT)
+
+    def store(session: Session) -> None:
+        audit_log.store_cosignature(session, 4, WITNESS, cosigned, AT,
+                                    witness_key=WITNESS_KEY.public_key())  # fmt: skip
+        session.commit()
+
+    first: list[bool] = []
+
+    def the_first_commits_just_before(*args: Any) -> None:
+        if "insert into audit_cosignatures" in args[2].lower() and not first:
+            first.append(True)
+            with sessions() as session:
+                store(session)
+
+    sa.event.listen(engine, "before_cursor_execute", the_first_commits_just_before)
+    try:
+        with sessions() as second:
+            store(second)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", the_first_commits_just_before)
+    assert first
+    with sessions() as session:
+        [row] = audit_log.cosignatures_of(session, 4)
+        assert (row.witness, row.note) == (WITNESS, cosigned)
+
+
 def test_a_cosignature_of_anything_but_our_checkpoint_is_refused(sessions: Sessions) -> None:
     append_committed(sessions, [entry(n) for n in range(4)])
     checkpoint(sessions)
