@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from migrex import features
 from migrex.audit.pending import discard_since, pending_mark
-from migrex.db import begin_writing
 from migrex.errors import MigrexError
 from migrex.exchange.tables import InboxMessage, SecurityEvent
 from migrex.exchange.trust import Trust
@@ -27,7 +26,12 @@ from migrex.node import Node
 from migrex.retention.sealing import is_sealed
 from migrex.retention.service import INBOX_BODY, RETENTION_KEY, open_record
 from migrex.rotation.messages import Stage, parse_update
-from migrex.rotation.service import answer_proposal, note_declined, take_countersignature
+from migrex.rotation.service import (
+    answer_proposal,
+    hold_directories,
+    note_declined,
+    take_countersignature,
+)
 from migrex.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -46,7 +50,7 @@ def file_directory_updates(
     if uow.session.scalar(waiting.limit(1)) is None:
         return 0
     uow.session.rollback()
-    begin_writing(uow.session)
+    hold_directories(uow.session)
     rows = list(uow.session.scalars(
         select(InboxMessage).where(InboxMessage.status == FOR_ROTATION).order_by(InboxMessage.id)
         .limit(limit)

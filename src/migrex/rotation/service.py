@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from migrex.audit import events
 from migrex.audit.pending import record
+from migrex.db import begin_writing
 from migrex.directory import (
     Directory,
     DirectoryFiles,
@@ -49,6 +50,7 @@ from migrex.exchange.tables import OutboxMessage
 from migrex.exchange.trust import Trust
 from migrex.identity.keys import AuthorityKey, KeyPair
 from migrex.identity.keystore import KeyStore
+from migrex.leases import lock_key
 from migrex.node import Node
 from migrex.rotation.messages import DIRECTORY_UPDATE, DirectoryUpdate, Stage
 from migrex.uow import UnitOfWork
@@ -75,6 +77,19 @@ class Proposal:
     version: int
     signed: Mapping[str, Any]
     sent_to: tuple[str, ...]
+
+
+def hold_directories(session: Session) -> None:
+    """Holds the node's directories until the session's transaction ends: the write lock on
+    SQLite, a lock of their own on PostgreSQL. Every use case that reads the installed version
+    and then installs or proposes one takes it first, so the clerk filing a partner's update
+    and an operator's `directory install` or `propose` take turns: either would otherwise
+    act on the version it read before the other installed one (logged twice, or proposed
+    twice)."""
+    begin_writing(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": lock_key("directories")})  # fmt: skip
 
 
 def _audit(session: Session | None, at: datetime, actor: str, action: str, target: str) -> None:
@@ -122,6 +137,7 @@ def propose(
     """The next version of the agreement's directory with our authorities' keys as the key
     store holds them (pending ones included), signed by our state, kept as our proposal and,
     with `send`, sent to every partner state as a `directory-update`. Commits."""
+    hold_directories(uow.session)
     proposal = _proposal(uow, node, trust, agreement_id, now, send=send, actor=actor)
     uow.commit()
     return proposal
@@ -189,6 +205,7 @@ def install(
     Commits. The version installed already is taken again (nothing changes); an older one, or
     another of the same number, is refused: an operator who carried the wrong file must hear
     it."""
+    hold_directories(uow.session)
     directory = _verified_whole(trust, signed)
     before = _installed(trust, directory.agreement_id).version
     if _take(uow.session, trust, directory, signed, now=now, actor=actor) == "stale":

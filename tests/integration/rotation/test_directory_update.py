@@ -3,13 +3,18 @@ countersignature, the activation, and what is refused on the way."""
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from joserfc.jwk import OKPKey
 from sqlalchemy import delete, select
 
 from casework_steps import deliver, now
+from migrex.audit.leaves import LeafKind
+from migrex.audit.tables import AuditLeafRow
 from migrex.directory import sign_directory
 from migrex.directory.updates import proposed_version
 from migrex.envelope import new_message_id
@@ -17,7 +22,7 @@ from migrex.envelope.receipt import verify_receipt
 from migrex.exchange.outbox import OutgoingMessage, enqueue
 from migrex.exchange.service import SendMessage, send_message
 from migrex.exchange.tables import InboxMessage, OutboxMessage, Receipt, SecurityEvent
-from migrex.exchange.trust import Trust
+from migrex.exchange.trust import Trust, load_trust
 from migrex.identity.keys import KeyUse
 from migrex.node import Node
 from migrex.rotation import service
@@ -260,3 +265,49 @@ def test_both_parties_rotating_at_once_end_on_the_same_directory(pair: Pair) -> 
     for trust, authority in ((pair.kz_trust, "kz-mia"), (pair.am_trust, "am-mcs")):
         assert not [k for k in trust.keystore.all_keys(authority) if k.pending]
         assert not service.proposal_file(trust, AGREEMENT).exists()
+
+
+def test_a_version_installed_by_hand_as_the_clerk_files_it_is_installed_once(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Armenia's operator runs `migrex directory install` with the version Kazakhstan
+    countersigned (sent to them by hand) just as Armenia's clerk files the countersignature
+    that came through the exchange."""
+    with pair.am.unit_of_work() as uow:
+        service.rotate_keys(pair.am_trust.keystore, "am-mcs", now(), activate_now=False,
+                            overlap=timedelta(days=7), session=uow.session,
+                            actor="test")  # fmt: skip
+        uow.commit()
+    with pair.am.unit_of_work() as uow:
+        service.propose(uow, pair.am, pair.am_trust, AGREEMENT, now(), actor="test")
+    deliver(pair.am, pair.am_trust, pair.kz, pair.kz_trust)
+    assert _clerk(pair.kz, pair.kz_trust) == 1
+    deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)  # the countersigned version
+    assert pair.kz_trust.files is not None
+    signed = json.loads(pair.kz_trust.files.current(AGREEMENT).read_text(encoding="utf-8"))
+    command_trust = load_trust(pair.am.settings, pair.am.agreements)  # the command's own
+
+    real, filed = service.check_update, []
+    clerk = threading.Thread(target=lambda: filed.append(_clerk(pair.am, pair.am_trust)))
+
+    def the_clerk_files_it_meanwhile(*args: Any) -> None:
+        if clerk.ident is None:  # the command's check, not the clerk's
+            clerk.start()
+            clerk.join(2.0)  # done by then, unless the command holds it off until it is done
+        real(*args)
+
+    monkeypatch.setattr(service, "check_update", the_clerk_files_it_meanwhile)
+    with pair.am.unit_of_work() as uow:
+        service.install(uow, pair.am, command_trust, signed, now(), actor="cli:operator")
+    clerk.join()
+    assert filed == [1]
+    with pair.am.unit_of_work() as uow:
+        entries = [
+            data for data in uow.session.scalars(
+                select(AuditLeafRow.data).where(AuditLeafRow.kind == LeafKind.ADMINISTRATION)
+            )
+            if b"directory-installed" in data or b"key-activated" in data
+        ]  # fmt: skip
+    installed = [e for e in entries if b"directory-installed" in e]
+    activated = [e for e in entries if b"key-activated" in e]
+    assert (len(installed), len(activated)) == (1, 2)  # the version; the signing and sealing key
