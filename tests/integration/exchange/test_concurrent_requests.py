@@ -29,6 +29,7 @@ from migrex.exchange.service import (
     NotAwaitingOperator,
     SendMessage,
     discard,
+    retry,
     send_message,
 )
 from migrex.exchange.tables import OutboxMessage, Receipt
@@ -160,3 +161,40 @@ def test_a_message_discarded_as_a_relay_claims_it_is_not_also_sent(
     ]  # fmt: skip
     discards = [leaf for leaf in administered(pair.am) if b"outbox-discarded" in leaf]
     assert len(discards) == (row.status == Status.DISCARDED)
+
+
+def test_a_parked_message_retried_twice_at_once_is_retried_and_logged_once(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two operators (or a double click on the case page) put one parked message back in line
+    at once: the second reads it parked just after the first did."""
+    message_id = send(pair.am, "case-p", datetime.now(UTC))
+    down = DirectTransport(pair.kz, pair.kz_trust)
+    down.failing = True
+    Relay("relay", pair.am.unit_of_work, pair.am_trust, down,
+          policy=RetryPolicy(max_attempts=1)).run_once()  # fmt: skip
+    assert outbox_row(pair.am, message_id).status == Status.PARKED
+
+    def retry_now() -> int | str:
+        try:
+            with pair.am.unit_of_work() as uow:
+                return retry(uow, [message_id], datetime.now(UTC), actor="cli:op")
+        except NotAwaitingOperator as refused:
+            return refused.type_slug
+
+    real, answers = service.settleable, []
+    second = threading.Thread(target=lambda: answers.append(retry_now()))
+
+    def the_second_reads_it_too(session: Session, message_ids: Sequence[str]) -> Any:
+        rows = real(session, message_ids)
+        if second.ident is None:
+            second.start()
+            second.join(0.5)  # at once, unless the first holds it off until it is done
+        return rows
+
+    monkeypatch.setattr(service, "settleable", the_second_reads_it_too)
+    answers.append(retry_now())
+    second.join()
+    assert sorted(answers, key=str) == [1, "not-awaiting-operator"]
+    retried = [leaf for leaf in administered(pair.am) if b"retried-" in leaf]
+    assert len(retried) == 1
