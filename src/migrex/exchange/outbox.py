@@ -395,12 +395,21 @@ def release_claims(session: Session, tokens: Collection[str], now: datetime) -> 
 def _still_held(
     session: Session, message_ids: Iterable[str], claims: Mapping[str, str | None]
 ) -> list[OutboxMessage]:
-    rows = session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.message_id.in_(list(message_ids)),
-            OutboxMessage.status == Status.IN_FLIGHT,
-        )
+    """The rows still held by the claims that failed them, locked until the transaction ends
+    (their rows on PostgreSQL, the write lock on SQLite): a lease that runs out meanwhile
+    lets another relay claim a row between this read and the write that moves it, which
+    would put the row back in line under that relay."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.message_id.in_(list(message_ids)),
+        OutboxMessage.status == Status.IN_FLIGHT,
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # In id order, as `settleable` locks them: a relay's settling and an operator's
+        # command that lock some of the same rows cannot deadlock.
+        query = query.with_for_update().order_by(OutboxMessage.id)
+    else:
+        begin_writing(session)
+    rows = session.scalars(query)
     return [row for row in rows if row.claimed_by is not None
             and row.claimed_by == claims.get(row.message_id)]  # fmt: skip
 
@@ -422,7 +431,7 @@ def settleable(session: Session, message_ids: Sequence[str]) -> dict[str, Outbox
     (a message discarded while the relay sends it)."""
     query = select(OutboxMessage).where(OutboxMessage.message_id.in_(list(message_ids)))
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update().order_by(OutboxMessage.id)  # see `_still_held`
     else:
         begin_writing(session)
     return {row.message_id: row for row in session.scalars(query)}

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from migrex.audit.leaves import LeafKind
 from migrex.audit.tables import AuditLeafRow
+from migrex.exchange import outbox as outbox_module
 from migrex.exchange import relay as relay_module
 from migrex.exchange import service
 from migrex.exchange.delivery import RetryPolicy, Status
@@ -198,3 +199,44 @@ def test_a_parked_message_retried_twice_at_once_is_retried_and_logged_once(
     assert sorted(answers, key=str) == [1, "not-awaiting-operator"]
     retried = [leaf for leaf in administered(pair.am) if b"retried-" in leaf]
     assert len(retried) == 1
+
+
+def test_a_failure_settled_as_another_relay_claims_the_message_leaves_that_claim_alone(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first relay's lease runs out as it settles a failed delivery: another relay claims
+    the message just after the first found it still held by its claim."""
+    clock = Clock()
+    message_id = send(pair.am, "case-f", clock.now)
+    down = DirectTransport(pair.kz, pair.kz_trust)
+    down.failing = True
+    first = Relay("first", pair.am.unit_of_work, pair.am_trust, down, clock=clock,
+                  rng=random.Random(0), policy=RetryPolicy(lease=LEASE))  # fmt: skip
+    real, claimed = outbox_module._still_held, []
+
+    def claim_as_another_relay() -> None:
+        with pair.am.unit_of_work() as uow:
+            claimed.extend(claim(uow.session, relay_id="second", now=clock.now, limit=10,
+                                 lease=LEASE))  # fmt: skip
+            uow.commit()
+
+    second = threading.Thread(target=claim_as_another_relay)
+
+    def the_second_claims_it_meanwhile(*args: Any) -> Any:
+        rows = real(*args)
+        if second.ident is None:
+            clock.now += 2 * LEASE  # the first relay's lease has run out
+            second.start()
+            second.join(0.5)  # at once, unless the first holds it off until it is done
+        return rows
+
+    monkeypatch.setattr(outbox_module, "_still_held", the_second_claims_it_meanwhile)
+    assert first.run_once() == 1
+    second.join()
+    row = outbox_row(pair.am, message_id)
+    # Held by the second claim, or put back in line by the first's failure and not claimed:
+    # never put back in line under a relay that holds it.
+    if claimed:
+        assert (row.status, row.claimed_by) == (Status.IN_FLIGHT, claimed[0].claimed_by)
+    else:
+        assert row.status == Status.PENDING and (row.claimed_by or "").startswith("first:")
