@@ -16,12 +16,14 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from casework_scenes import INQUIRY, _open, call, incoming_in_review, officers_app, token
-from casework_steps import context, deliver
+from casework_steps import context, deliver, now
 from migrex.audit.tables import AuditLeafRow
-from migrex.casework import drafts, steps
+from migrex.casework import assignment, drafts, steps
+from migrex.casework.assignment import ClaimedByAnother, claim
+from migrex.casework.steps import load_case
 from migrex.casework.tables import CaseEventRow
 from migrex.exchange.tables import OutboxMessage
-from migrex.officers.model import Role
+from migrex.officers.model import Officer, Role
 from migrex.officers.service import add_officer, issue_token
 from nodes import Pair
 
@@ -180,3 +182,49 @@ def test_an_approval_posted_twice_at_once_sends_the_answer_once(
     assert {first.status_code, again.status_code} == {200, 409}, (first.text, again.text)
     assert _sent(pair, case_id, "person-inquiry-reply") == 1
     assert _audited(pair, case_id, "approve") == 1
+
+
+def _reviewer(pair: Pair, username: str) -> Officer:
+    with pair.am.unit_of_work() as uow:
+        return add_officer(uow, username=username, display_name=username.title(),
+                           roles=[(Role.REVIEWER, "am-mcs")], password=None, actor="admin",
+                           hosted_authorities=pair.am.settings.authorities)  # fmt: skip
+
+
+def test_two_officers_claiming_one_case_at_once(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both were told they held the case (the second overwrote the first's claim)."""
+    case_id = incoming_in_review(pair)
+    anna, boris = _reviewer(pair, "anna"), _reviewer(pair, "boris")
+    second: list[BaseException | None] = []
+    step = assignment.claim_refusal
+
+    def claimed_by(officer: Officer) -> None:
+        with pair.am.unit_of_work() as uow:
+            claim(uow, [case_id], officer, now())
+
+    def boris_claims() -> None:
+        try:
+            claimed_by(boris)
+            second.append(None)
+        except BaseException as error:  # reported to the test's thread
+            second.append(error)
+
+    def with_another_beside(*args: Any) -> str | None:
+        monkeypatch.setattr(assignment, "claim_refusal", step)
+        other = threading.Thread(target=boris_claims)
+        other.start()
+        other.join(timeout=2)
+        threads.append(other)
+        return step(*args)
+
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(assignment, "claim_refusal", with_another_beside)
+    claimed_by(anna)
+    for other in threads:
+        other.join(timeout=30)
+    assert len(second) == 1 and isinstance(second[0], ClaimedByAnother), second
+    with pair.am.unit_of_work() as uow:
+        assert load_case(uow, case_id).assigned_to == anna.actor
+    assert _audited(pair, case_id, "claim") == 1
