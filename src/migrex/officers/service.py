@@ -294,7 +294,14 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str, now: da
     if row is None or stored is None or not matches or not row.active:
         raise NotAuthenticated(_BAD_LOGIN)
     if needs_rehash(stored):
-        row.password_hash = hash_password(password)
+        # Over the hash just checked only: a password reset meanwhile stands (the rehash of
+        # the old password was written over it, which then worked again).
+        uow.session.execute(
+            update(OfficerRow)
+            .where(OfficerRow.id == row.id, OfficerRow.password_hash == stored)
+            .values(password_hash=hash_password(password))
+            .execution_options(synchronize_session=False)
+        )
     row.last_login_at = now
     uow.commit()
     return _officer(row)

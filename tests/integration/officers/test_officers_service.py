@@ -281,29 +281,29 @@ def test_an_old_hash_is_upgraded_at_the_next_login(uow: Uow) -> None:
 
 
 def _beside_the_first(
-    monkeypatch: pytest.MonkeyPatch, second: Callable[[], Any]
+    monkeypatch: pytest.MonkeyPatch, name: str, second: Callable[[], Any]
 ) -> Callable[[], list[Any]]:
-    """Makes the use case's next audit entry (`_administered`, written once it has checked the
-    row and changed it) first run `second` in another thread, done at once unless it waits for
-    the first. Returns what gives the second's result once its thread has ended."""
-    step = service._administered
+    """Makes the use case's next call of `service.name` (a step taken once it has checked the
+    row) first run `second` in another thread, done at once unless it waits for the first.
+    Returns what gives the second's result once its thread has ended."""
+    step = getattr(service, name)
     results: list[Any] = []
     threads: list[threading.Thread] = []
 
-    def with_another_beside(*args: Any) -> None:
-        monkeypatch.setattr(service, "_administered", step)
+    def with_another_beside(*args: Any) -> Any:
+        monkeypatch.setattr(service, name, step)
         other = threading.Thread(target=lambda: results.append(second()))
         other.start()
         other.join(timeout=2)
         threads.append(other)
-        step(*args)
+        return step(*args)
 
     def joined() -> list[Any]:
         for other in threads:
             other.join(timeout=30)
         return results
 
-    monkeypatch.setattr(service, "_administered", with_another_beside)
+    monkeypatch.setattr(service, name, with_another_beside)
     return joined
 
 
@@ -332,7 +332,9 @@ def test_a_token_revoked_by_two_administrators_at_once_is_revoked_and_logged_onc
         with uow() as work:
             return revoke_token(work, token_id=info.id, actor=actor, now=at)
 
-    second = _beside_the_first(monkeypatch, lambda: revoke("cli:other", NOW + timedelta(1)))
+    second = _beside_the_first(
+        monkeypatch, "_administered", lambda: revoke("cli:other", NOW + timedelta(1))
+    )
     first = revoke("cli:root", NOW)
     [again] = second()
     assert first.revoked_at == again.revoked_at == NOW
@@ -347,7 +349,33 @@ def test_an_officer_disabled_by_two_administrators_at_once_is_logged_once(
 ) -> None:
     add(uow, "aram")
     before = _administrations(uow)
-    second = _beside_the_first(monkeypatch, lambda: disable(uow, "aram"))
+    second = _beside_the_first(monkeypatch, "_administered", lambda: disable(uow, "aram"))
     disable(uow, "aram")
     assert second() == [None]
     assert _administrations(uow) == before + 1
+
+
+def test_a_password_reset_during_a_login_that_upgrades_the_old_hash_stands(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The login checked the old password and stored it hashed anew over the reset one: the
+    old password worked again and the new one did not."""
+    add(uow, "aram", password=None)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with uow() as work:
+        work.session.execute(update(OfficerRow).values(password_hash=weak))
+        work.commit()
+    reset = "Gyumri-28-March-2025"
+
+    def set_new() -> None:
+        with uow() as work:
+            set_password(work, username="aram", password=reset, actor="cli:root", now=NOW)
+
+    second = _beside_the_first(monkeypatch, "needs_rehash", set_new)
+    with uow() as work:
+        authenticate_password(work, "aram", PASSWORD, NOW)
+    assert len(second()) == 1
+    with uow() as work:
+        assert authenticate_password(work, "aram", reset, NOW).username == "aram"
+    with uow() as work, pytest.raises(NotAuthenticated):
+        authenticate_password(work, "aram", PASSWORD, NOW)
