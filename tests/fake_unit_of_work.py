@@ -9,6 +9,7 @@ to decide without one. `commit` only counts: a use case commits once, or (refuse
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any, Self
 
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -17,9 +18,23 @@ from migrex.audit.leaves import AuditLeaf
 from migrex.audit.pending import queued
 
 
+class _Unbound(Session):
+    """A session bound to no database. A use case's lock on a row (`casework.steps.lock_case`)
+    is granted at once, as nothing runs beside it here: the row is the one seeded."""
+
+    def get(self, entity: Any, ident: Any, **options: Any) -> Any:
+        options.pop("with_for_update", None)
+        options.pop("populate_existing", None)
+        return super().get(entity, ident, **options)
+
+    def connection(self, *args: Any, **kwargs: Any) -> Any:
+        # Asked only for its dialect (`db.begin_writing`); statements still raise.
+        return SimpleNamespace(dialect=SimpleNamespace(name="none"))
+
+
 class FakeUnitOfWork:
     def __init__(self, *rows: Any) -> None:
-        self._session = Session()  # no bind: nothing reaches a database
+        self._session = _Unbound()  # no bind: nothing reaches a database
         # The session's identity map holds rows weakly; "stored" rows must outlive the call.
         self._stored: list[Any] = []
         self.commits = 0

@@ -29,7 +29,7 @@ from migrex.casework.messages import (
 from migrex.casework.steps import (
     asked_fields,
     clarifications,
-    load_case,
+    lock_case,
     opening_message,
     send_answer,
 )
@@ -139,7 +139,7 @@ def answer_inquiry(
     now: datetime,
 ) -> PersonInquiryReply:
     """Builds, records and sends the reply; the case becomes answered or partially answered."""
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     # The request and its clarifications are read (and opened) once, for the reply and for
     # the outgoing gate's view of the case alike.
     opening, answers = opening_message(uow, node, case.id), clarifications(uow, node, case)

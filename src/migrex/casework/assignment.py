@@ -18,7 +18,7 @@ from datetime import datetime
 from migrex.audit import events
 from migrex.audit.pending import record
 from migrex.casework.lifecycle import TERMINAL_STATES, CaseState, Direction
-from migrex.casework.steps import load_case
+from migrex.casework.steps import lock_case
 from migrex.casework.tables import CaseRow
 from migrex.errors import Conflict, NotFound, Problem
 from migrex.officers.model import Action, Officer, may, require
@@ -79,7 +79,7 @@ def claim(uow: UnitOfWork, case_ids: Sequence[str], officer: Officer, now: datet
 
 def release(uow: UnitOfWork, case_id: str, officer: Officer, now: datetime) -> None:
     """The holder gives the case back (a supervisor may release anyone's)."""
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     if case.assigned_to != officer.actor:
         require(officer, Action.ASSIGN_CASE, case.our_authority)
     if case.assigned_to is None:
@@ -112,7 +112,10 @@ def _cases(uow: UnitOfWork, case_ids: Sequence[str]) -> list[CaseRow]:
     unique = list(dict.fromkeys(case_ids))
     if not unique or len(unique) > MAX_BULK:
         raise Conflict(f"choose between 1 and {MAX_BULK} cases")
-    return [load_case(uow, case_id) for case_id in unique]
+    # Held (`lock_case`: two claims of one case at once both took it) in one order whatever
+    # order they were chosen in, so that two bulk claims cannot each hold what the other waits for.
+    held = {case_id: lock_case(uow, case_id) for case_id in sorted(unique)}
+    return [held[case_id] for case_id in unique]
 
 
 def _assign(

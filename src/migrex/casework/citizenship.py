@@ -24,7 +24,7 @@ from migrex.casework.messages import (
     PersonIdentifiers,
     parse_body,
 )
-from migrex.casework.steps import load_case, opening_of, send_answer
+from migrex.casework.steps import lock_case, opening_of, send_answer
 from migrex.casework.tables import CaseRow
 from migrex.registry.model import Citizen
 from migrex.registry.ports import Registries
@@ -101,7 +101,7 @@ def answer_citizenship(
     now: datetime,
 ) -> CitizenshipVerificationReply:
     """Builds, records and sends the reply; the case becomes answered."""
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     reply = build_citizenship_reply(uow, node, registries, case)
     send_answer(uow, node, case, reply, actor=actor, now=now)
     uow.commit()

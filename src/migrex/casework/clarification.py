@@ -25,7 +25,7 @@ from migrex.casework.messages import (
     parse_body,
 )
 from migrex.casework.screening import amended, request_of, screen
-from migrex.casework.steps import load_case, move, opening_of, send
+from migrex.casework.steps import lock_case, move, opening_of, send
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow
 from migrex.errors import Problem
 from migrex.exchange.service import NotPermitted
@@ -90,7 +90,7 @@ uow, node, case, body, actor=actor, now=now,
 def _own(uow: UnitOfWork, case_id: str, direction: Direction, what: str) -> CaseRow:
     # The transition table lets either side's case take both events (the partner's message
     # moves our case too), so who may act is checked here, before anything changes.
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     if case.direction != direction:
         raise IllegalTransition(
             f"case {case_id} is {case.direction}; this node only {what}",

@@ -28,7 +28,7 @@ from migrex.casework.messages import (
     MessageInvalid,
     parse_body,
 )
-from migrex.casework.steps import load_case, move, send
+from migrex.casework.steps import lock_case, move, send
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.errors import MigrexError, Problem
 from migrex.uow import UnitOfWork
@@ -63,7 +63,7 @@ def awaits_cosignature(uow: UnitOfWork, case: CaseRow) -> bool:
 
 
 def _consultation(uow: UnitOfWork, case_id: str) -> CaseRow:
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     if case.category != CATEGORY:
         raise IllegalTransition(f"case {case_id} is not a legal-status consultation",
                                 [Problem("category", f"must be {CATEGORY}")])  # fmt: skip

@@ -41,7 +41,14 @@ from migrex.casework.messages import (
     parse_body,
     refusal_for,
 )
-from migrex.casework.steps import load_case, move, opening_message, send, send_answer
+from migrex.casework.steps import (
+    load_case,
+    lock_case,
+    move,
+    opening_message,
+    send,
+    send_answer,
+)
 from migrex.casework.tables import CaseRow, DraftRow
 from migrex.errors import Conflict, MigrexError, NotFound, Problem
 from migrex.exchange.outbox import canonical_json
@@ -83,7 +90,7 @@ class Preview:
 
 
 def _incoming_in_review(uow: UnitOfWork, case_id: str) -> CaseRow:
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     if case.direction != Direction.INCOMING or case.state != CaseState.IN_REVIEW:
         raise IllegalTransition(
             f"case {case_id} is {case.direction}, {case.state}: only an incoming request in "
@@ -311,9 +318,10 @@ def approve(
 
 
 def discard(uow: UnitOfWork, case_id: str, *, actor: str, now: datetime) -> None:
+    case = lock_case(uow, case_id)  # of two discards at once, the second finds no open draft
     row = _open_draft(uow, case_id)
     row.status, row.decided_at = "discarded", now
-    _logged(uow, load_case(uow, case_id), "discard-draft", actor, now)
+    _logged(uow, case, "discard-draft", actor, now)
     uow.commit()
 
 

@@ -38,7 +38,7 @@ from migrex.casework.messages import (
     refusal_for,
 )
 from migrex.casework.screening import Screening, request_of, screen
-from migrex.casework.steps import Move, history, load_case, move, notes, send
+from migrex.casework.steps import Move, history, lock_case, move, notes, send
 from migrex.casework.tables import CaseRow
 from migrex.envelope import new_message_id
 from migrex.errors import Problem
@@ -169,7 +169,7 @@ def open_case(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: dat
 
 
 def open_review(uow: UnitOfWork, case_id: str, actor: str, now: datetime) -> None:
-    move(uow, load_case(uow, case_id), Event.OPEN_REVIEW, actor, now)
+    move(uow, lock_case(uow, case_id), Event.OPEN_REVIEW, actor, now)
     uow.commit()
 
 
@@ -178,7 +178,7 @@ def refuse(
     explanation: str, actor: str, now: datetime,
 ) -> str:  # fmt: skip
     """Refuses an incoming request on the agreement's grounds; the refusal is a signed message."""
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     agreement = node.agreements[case.agreement_id]
     refusal = refusal_for(agreement, grounds, explanation)
     move(uow, case, Event.REFUSE, actor, now)
@@ -193,7 +193,7 @@ def withdraw(
     """Withdraws one of our requests; the partner is told. Only ours: an incoming case moves
     to withdrawn when the partner withdraws it (filing its message), never by our hand, which
     would tell the partner it withdrew its own request."""
-    case = load_case(uow, case_id)
+    case = lock_case(uow, case_id)
     if case.direction != Direction.OUTGOING:
         raise IllegalTransition(f"case {case_id} is the partner's request: only it can withdraw it")
     move(uow, case, Event.WITHDRAW, actor, now)
@@ -205,7 +205,7 @@ def withdraw(
 def expire(uow: UnitOfWork, case_id: str, *, actor: str, now: datetime) -> None:
     """Closes an open case for lapse (the partner never answered, or we can no longer). Final:
     a late message on it is filed without moving it."""
-    move(uow, load_case(uow, case_id), Event.EXPIRE, actor, now)
+    move(uow, lock_case(uow, case_id), Event.EXPIRE, actor, now)
     uow.commit()
 
 

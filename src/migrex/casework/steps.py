@@ -29,12 +29,26 @@ from migrex.casework.lifecycle import (
 from migrex.casework.messages import ClarificationAnswer, MessageBody, MessageInvalid, parse_body
 from migrex.casework.screening import Screening
 from migrex.casework.tables import CaseEventRow, CaseMessageRow, CaseRow, ScreeningNoteRow
+from migrex.db import begin_writing
 from migrex.errors import NotFound
 from migrex.uow import UnitOfWork
 
 
 def load_case(uow: UnitOfWork, case_id: str) -> CaseRow:
     case = uow.session.get(CaseRow, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def lock_case(uow: UnitOfWork, case_id: str) -> CaseRow:
+    """The case, held until the unit of work ends, for a use case that checks the case (its
+    state, holder, draft) and then changes it. Two officers, or one officer's double click,
+    acting on one case at once both passed the checks and both decided: two refusals left. The
+    second now waits for the first and checks the case as the first left it (IllegalTransition,
+    a Conflict). The case is read again even if the session holds it (`populate_existing`)."""
+    begin_writing(uow.session)  # SQLite: its one write lock, which PostgreSQL's row lock is
+    case = uow.session.get(CaseRow, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise NotFound(f"no case {case_id}")
     return case

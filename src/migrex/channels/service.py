@@ -33,6 +33,7 @@ from migrex.channels.tables import (
     LeadMemberRow,
     LeadRow,
 )
+from migrex.db import begin_writing
 from migrex.ledger.service import MessageFacts, record_subjects
 from migrex.ledger.subjects import Subject, identifiers_of
 from migrex.officers.model import Action, Officer, require
@@ -142,8 +143,17 @@ def card_json(view: LeadCardView) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def load_lead(session: Session, lead_id: str) -> tuple[LeadRow, ChannelRunRow]:
-    lead = session.get(LeadRow, lead_id) if model.LEAD_ID.match(lead_id) else None
+def load_lead(
+    session: Session, lead_id: str, *, deciding: bool = False
+) -> tuple[LeadRow, ChannelRunRow]:
+    """The lead and its run; LeadNotFound for none. `deciding` holds the lead until the
+    transaction ends and reads it afresh: of two decisions at once (an analyst's double click
+    on Open) both found it undecided, and each opened a case and sent the partner a request."""
+    if not model.LEAD_ID.match(lead_id):
+        raise model.LeadNotFound(f"no lead {lead_id}")
+    if deciding:
+        begin_writing(session)  # SQLite: its one write lock, which PostgreSQL's row lock is
+    lead = session.get(LeadRow, lead_id, with_for_update=deciding, populate_existing=deciding)
     if lead is None:
         raise model.LeadNotFound(f"no lead {lead_id}")
     # A lead's run is its foreign key: it is there.
@@ -258,7 +268,7 @@ def dismiss_lead(
     uow: UnitOfWork, officer: Officer, lead_id: str, *, reason: str, now: datetime
 ) -> None:
     """The analyst dismisses the lead, saying why; nothing leaves the node."""
-    lead, run_row = load_lead(uow.session, lead_id)
+    lead, run_row = load_lead(uow.session, lead_id, deciding=True)
     require(officer, Action.DECIDE_LEAD, run_row.authority)
     lead.state = model.decide(model.LeadState(lead.state), model.LeadEvent.DISMISS)
     lead.reason = model.dismissal_reason(reason)
@@ -276,7 +286,7 @@ def open_lead(
     screened and sent through casework's path, the lead marked opened with its case, all in
     one commit. The analyst must also be allowed to create and send requests."""
     session = uow.session
-    lead, run_row = load_lead(session, lead_id)
+    lead, run_row = load_lead(session, lead_id, deciding=True)
     sender = run_row.authority
     require(officer, Action.DECIDE_LEAD, sender)
     require(officer, Action.CREATE_REQUEST, sender)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 
 from migrex.audit import events
@@ -174,12 +174,23 @@ def revoke_token(
     row = uow.session.get(ApiTokenRow, token_id)
     if row is None:
         raise NotFound(f"no API token with id {token_id}")
-    if row.revoked_at is None:
-        row.revoked_at = now or datetime.now(UTC)
-        row.revoked_by = actor
-        _administered(uow, actor, "token-revoked", str(token_id), row.revoked_at)
+    now = now or datetime.now(UTC)
+    # Only while nobody has: of two administrators revoking it at once, both found it in use,
+    # and the later overwrote the first revocation and logged a second.
+    if _revoke(uow, ApiTokenRow.id == token_id, actor=actor, now=now):
+        _administered(uow, actor, "token-revoked", str(token_id), now)
         uow.commit()
+    uow.session.refresh(row)
     return _token_info(row, _officer_username(uow, row.officer_id))
+
+
+def _revoke(uow: UnitOfWork, which: ColumnElement[bool], *, actor: str, now: datetime) -> bool:
+    """Revokes the token `which` finds unless it is revoked; whether this did."""
+    revoked = uow.session.execute(
+        update(ApiTokenRow).where(which, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by=actor)
+    )  # fmt: skip
+    return bool(revoked.rowcount)  # type: ignore[attr-defined]
 
 
 def disable_officer(
@@ -190,10 +201,16 @@ def disable_officer(
     row = _officer_row(uow, username.strip().lower())
     if row is None:
         raise NotFound(f"no officer named {username}")
-    if row.active:
-        row.active = False
+    # Only while active: of two administrators disabling the officer at once, both found the
+    # account active and each logged disabling it.
+    disabled = uow.session.execute(
+        update(OfficerRow).where(OfficerRow.id == row.id, OfficerRow.active.is_(True))
+        .values(active=False)
+    )  # fmt: skip
+    if disabled.rowcount:  # type: ignore[attr-defined]
         _administered(uow, actor, "officer-disabled", row.username, now)
         uow.commit()
+    uow.session.refresh(row)
     return _officer(row)
 
 
@@ -225,11 +242,8 @@ def _administered(
 
 def revoke_presented_token(uow: UnitOfWork, token: str, *, actor: str, now: datetime) -> None:
     """Revoke the token the caller holds (a web session at logout); unknown tokens are ignored."""
-    row = uow.session.scalars(
-        select(ApiTokenRow).where(ApiTokenRow.token_hash == _token_hash(token))
-    ).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at, row.revoked_by = now, actor
+    # Logging out twice at once keeps the first revocation.
+    if _revoke(uow, ApiTokenRow.token_hash == _token_hash(token), actor=actor, now=now):
         uow.commit()
 
 
@@ -280,7 +294,14 @@ def authenticate_password(uow: UnitOfWork, username: str, password: str, now: da
     if row is None or stored is None or not matches or not row.active:
         raise NotAuthenticated(_BAD_LOGIN)
     if needs_rehash(stored):
-        row.password_hash = hash_password(password)
+        # Over the hash just checked only: a password reset meanwhile stands (the rehash of
+        # the old password was written over it, which then worked again).
+        uow.session.execute(
+            update(OfficerRow)
+            .where(OfficerRow.id == row.id, OfficerRow.password_hash == stored)
+            .values(password_hash=hash_password(password))
+            .execution_options(synchronize_session=False)
+        )
     row.last_login_at = now
     uow.commit()
     return _officer(row)

@@ -29,13 +29,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.orm import Session
 
+from migrex.audit.store import insert_ignoring_conflict
 from migrex.errors import MigrexError
 from migrex.officers.tables import LoginThrottleRow
+
+_THROTTLE = cast(Table, LoginThrottleRow.__table__)
 
 # The node secret (in the key folder) the records' keys are hashed with.
 LOGIN_THROTTLE_KEY: Final = "login-throttle.key"
@@ -123,12 +126,13 @@ class LoginThrottle:
         )  # fmt: skip
 
     def _fail(self, session: Session, key: str, rule: Rule, now: datetime) -> None:
-        # Row-locked on PostgreSQL, so two processes failing at once both count.
-        row = session.scalar(select(LoginThrottleRow).where(LoginThrottleRow.key == key)
-                             .with_for_update())  # fmt: skip
-        if row is None:
-            row = LoginThrottleRow(key=key, failures="[]")
-            session.add(row)
+        # Added unless there, then row-locked on PostgreSQL, so two processes failing at once
+        # both count: two first failures at once each found no record and added one, and the
+        # second's insert failed.
+        empty = {"key": key, "failures": "[]", "updated_at": now}
+        insert_ignoring_conflict(session, _THROTTLE, empty)
+        row = session.scalars(select(LoginThrottleRow).where(LoginThrottleRow.key == key)
+                              .with_for_update()).one()  # fmt: skip
         earlier = [datetime.fromisoformat(at) for at in json.loads(row.failures)]
         failures, row.locked_until = after_failure(earlier, now, rule)
         row.failures = json.dumps([at.isoformat() for at in failures])

@@ -6,7 +6,9 @@ else decides."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -24,7 +26,7 @@ from channel_scenes import (
 from console_client import add_console_officer
 from migrex.audit.leaves import LeafKind
 from migrex.casework.tables import CaseRow
-from migrex.channels import model
+from migrex.channels import model, service
 from migrex.channels.queries import leads_of
 from migrex.channels.service import dismiss_lead, open_lead, show_lead
 from migrex.channels.tables import LeadEdgeRow, LeadMemberRow, LeadRow
@@ -184,3 +186,41 @@ def test_opening_to_a_partner_the_purpose_does_not_reach_sends_nothing(kept: Pai
     assert _count(kept, CaseRow) == 0
     with kept.am.unit_of_work() as uow:
         assert uow.session.get_one(LeadRow, stored.leads[0]).state == "new"
+
+
+def test_a_lead_opened_twice_at_once_sends_one_request(
+    kept: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An analyst's double click: both found the lead undecided, and each opened a case and
+    sent the partner its request. The second now waits and finds it decided."""
+    lead = stored_run(kept.am).leads[0]
+    ani = officer_named(kept.am, "ani")
+    opening = service.open_case
+    second: list[BaseException | None] = []
+    threads: list[threading.Thread] = []
+
+    def open_it() -> None:
+        with kept.am.unit_of_work() as uow:
+            open_lead(uow, context(kept.am), ani, lead, target=TARGET, now=now())
+
+    def open_again() -> None:
+        try:
+            open_it()
+            second.append(None)
+        except BaseException as error:  # reported to the test's thread
+            second.append(error)
+
+    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(service, "open_case", opening)
+        other = threading.Thread(target=open_again)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for this one
+        threads.append(other)
+        return opening(*args, **kwargs)
+
+    monkeypatch.setattr(service, "open_case", with_another_beside)
+    open_it()
+    for other in threads:
+        other.join(timeout=30)
+    assert len(second) == 1 and isinstance(second[0], model.LeadAlreadyDecided), second
+    assert _count(kept, CaseRow) == 1 and _count(kept, OutboxMessage) == 1

@@ -5,6 +5,8 @@ logout with a bearer token revokes that token."""
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from migrex.db import make_session_factory
 from migrex.errors import MigrexError
+from migrex.officers import throttle
 from migrex.officers.api import CurrentOfficer, sessions
 from migrex.officers.model import Role
 from migrex.officers.service import add_officer, issue_token
@@ -175,3 +178,33 @@ def test_neither_the_name_typed_nor_the_address_is_stored(
     # A node with another secret cannot tell which account the records are about.
     other = LoginThrottle(b"another node")
     assert {r.key for r in rows}.isdisjoint({other._key("account", typed), SECRET.hex()})
+
+
+def test_two_first_wrong_passwords_at_once_both_count(
+    app: FastAPI, unit_of_work: Callable[[], UnitOfWork], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A double-clicked or a parallel wrong login of an account nobody failed with yet: each
+    found no record and added one, and the second was a 500 (on PostgreSQL, where the two are
+    not taken in turn). Both are counted, each a 401."""
+    wrong = {"username": "anna", "password": "wrong"}
+    counted = throttle.after_failure
+    second: list[httpx.Response] = []
+    threads: list[threading.Thread] = []
+
+    def with_another_beside(*args: Any) -> Any:
+        monkeypatch.setattr(throttle, "after_failure", counted)
+        other = threading.Thread(target=lambda: second.extend(logins(app, [wrong], "192.0.2.51")))
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for this one
+        threads.append(other)
+        return counted(*args)
+
+    monkeypatch.setattr(throttle, "after_failure", with_another_beside)
+    [first] = logins(app, [wrong], "192.0.2.50")
+    for other in threads:
+        other.join(timeout=30)
+    assert [first.status_code] + [a.status_code for a in second] == [401, 401]
+    with unit_of_work() as uow:
+        [account] = [row for row in uow.session.scalars(select(LoginThrottleRow))
+                     if len(json.loads(row.failures)) > 1]  # fmt: skip
+    assert len(json.loads(account.failures)) == 2

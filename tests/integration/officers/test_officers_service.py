@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,12 +11,16 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select, update
 
+from migrex.audit.leaves import LeafKind
+from migrex.audit.tables import AuditLeafRow
 from migrex.db import Base, make_session_factory
 from migrex.errors import NotFound
+from migrex.officers import service
 from migrex.officers.model import Grant, NotAuthenticated, Role
 from migrex.officers.passwords import HASHER
 from migrex.officers.service import (
     OfficerRejected,
+    TokenInfo,
     add_officer,
     authenticate_password,
     authenticate_token,
@@ -273,3 +278,104 @@ def test_an_old_hash_is_upgraded_at_the_next_login(uow: Uow) -> None:
     assert stored is not None
     assert stored != weak
     assert not HASHER.check_needs_rehash(stored)
+
+
+def _beside_the_first(
+    monkeypatch: pytest.MonkeyPatch, name: str, second: Callable[[], Any]
+) -> Callable[[], list[Any]]:
+    """Makes the use case's next call of `service.name` (a step taken once it has checked the
+    row) first run `second` in another thread, done at once unless it waits for the first.
+    Returns what gives the second's result once its thread has ended."""
+    step = getattr(service, name)
+    results: list[Any] = []
+    threads: list[threading.Thread] = []
+
+    def with_another_beside(*args: Any) -> Any:
+        monkeypatch.setattr(service, name, step)
+        other = threading.Thread(target=lambda: results.append(second()))
+        other.start()
+        other.join(timeout=2)
+        threads.append(other)
+        return step(*args)
+
+    def joined() -> list[Any]:
+        for other in threads:
+            other.join(timeout=30)
+        return results
+
+    monkeypatch.setattr(service, name, with_another_beside)
+    return joined
+
+
+def _administrations(uow: Uow) -> int:
+    with uow() as work:
+        query = (
+            select(func.count())
+            .select_from(AuditLeafRow)
+            .where(AuditLeafRow.kind == LeafKind.ADMINISTRATION)
+        )
+        return work.session.scalar(query) or 0
+
+
+def test_a_token_revoked_by_two_administrators_at_once_is_revoked_and_logged_once(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both found it in use and revoked it: two audit entries, and the later overwrote who
+    revoked it and when ("revoking it again keeps the first revocation")."""
+    add(uow, "aram")
+    token_for(uow)
+    with uow() as work:
+        [info] = list_tokens(work)
+    before = _administrations(uow)
+
+    def revoke(actor: str, at: datetime) -> TokenInfo:
+        with uow() as work:
+            return revoke_token(work, token_id=info.id, actor=actor, now=at)
+
+    second = _beside_the_first(
+        monkeypatch, "_administered", lambda: revoke("cli:other", NOW + timedelta(1))
+    )
+    first = revoke("cli:root", NOW)
+    [again] = second()
+    assert first.revoked_at == again.revoked_at == NOW
+    with uow() as work:
+        row = work.session.get(ApiTokenRow, info.id)
+        assert row is not None and (row.revoked_at, row.revoked_by) == (NOW, "cli:root")
+    assert _administrations(uow) == before + 1
+
+
+def test_an_officer_disabled_by_two_administrators_at_once_is_logged_once(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(uow, "aram")
+    before = _administrations(uow)
+    second = _beside_the_first(monkeypatch, "_administered", lambda: disable(uow, "aram"))
+    disable(uow, "aram")
+    assert second() == [None]
+    assert _administrations(uow) == before + 1
+
+
+def test_a_password_reset_during_a_login_that_upgrades_the_old_hash_stands(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The login checked the old password and stored it hashed anew over the reset one: the
+    old password worked again and the new one did not."""
+    add(uow, "aram", password=None)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(PASSWORD)
+    with uow() as work:
+        work.session.execute(update(OfficerRow).values(password_hash=weak))
+        work.commit()
+    reset = "Gyumri-28-March-2025"
+
+    def set_new() -> None:
+        with uow() as work:
+            set_password(work, username="aram", password=reset, actor="cli:root", now=NOW)
+
+    second = _beside_the_first(monkeypatch, "needs_rehash", set_new)
+    with uow() as work:
+        authenticate_password(work, "aram", PASSWORD, NOW)
+    assert len(second()) == 1
+    with uow() as work:
+        assert authenticate_password(work, "aram", reset, NOW).username == "aram"
+    with uow() as work, pytest.raises(NotAuthenticated):
+        authenticate_password(work, "aram", PASSWORD, NOW)
