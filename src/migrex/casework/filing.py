@@ -191,15 +191,20 @@ def _statements(dialect: str) -> _Statements:
     # every message the node ever delivered for each case still marked sent: a filing round
     # would grow with the node's whole history. `status || ''` keeps them off that index.
     status = OutboxMessage.status.concat("")
-    delivered = exists().where(OutboxMessage.ordering_key == CaseRow.id,
+    receipted = exists().where(OutboxMessage.ordering_key == CaseRow.id,
                                OutboxMessage.case_id == CaseRow.id,
                                status == "delivered")  # fmt: skip
+    delivered = select(CaseRow).where(CaseRow.direction == Direction.OUTGOING,
+                                      CaseRow.state == CaseState.SENT, receipted)  # fmt: skip
     return _Statements(
         waiting=select(InboxMessage).where(InboxMessage.status == "new")
         .order_by(InboxMessage.id).limit(bindparam("limit", type_=Integer)),
-        delivered=select(CaseRow).where(CaseRow.direction == Direction.OUTGOING,
-                                        CaseRow.state == CaseState.SENT, delivered),
-        cases=select(CaseRow).where(in_list(CaseRow.id.expression, "case_ids", dialect)),
+        delivered=delivered,
+        # The round holds the cases it files, as an officer's use case does (`steps.lock_case`):
+        # on PostgreSQL a round that read a case in review moved it to withdrawn over the
+        # refusal an officer sent meanwhile. (SQLite's round holds its one write lock.)
+        cases=select(CaseRow).where(in_list(CaseRow.id.expression, "case_ids", dialect))
+        .with_for_update(),
         threads=select(CaseMessageRow)
         .where(in_list(CaseMessageRow.case_id.expression, "case_ids", dialect))
         .order_by(CaseMessageRow.id),
@@ -295,7 +300,7 @@ class Round:
             return self.cases[case_id]
         if case_id in self.missing:
             return None
-        return uow.session.get(CaseRow, case_id)
+        return uow.session.get(CaseRow, case_id, with_for_update=True)  # as `cases` (see there)
 
     def write_case(self, uow: UnitOfWork, case: CaseRow) -> None:
         """Keeps a new case for `write_cases`: it is not in the session yet, so nothing the
