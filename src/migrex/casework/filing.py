@@ -178,6 +178,7 @@ class _Statements:
 
     waiting: Select[InboxMessage]
     delivered: Select[CaseRow]
+    delivered_held: Select[CaseRow]
     cases: Select[CaseRow]
     threads: Select[CaseMessageRow]
 
@@ -200,6 +201,7 @@ def _statements(dialect: str) -> _Statements:
         waiting=select(InboxMessage).where(InboxMessage.status == "new")
         .order_by(InboxMessage.id).limit(bindparam("limit", type_=Integer)),
         delivered=delivered,
+        delivered_held=delivered.with_for_update().execution_options(populate_existing=True),
         # The round holds the cases it files, as an officer's use case does (`steps.lock_case`):
         # on PostgreSQL a round that read a case in review moved it to withdrawn over the
         # refusal an officer sent meanwhile. (SQLite's round holds its one write lock.)
@@ -595,7 +597,14 @@ def _seal_if_clear(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: d
 def note_deliveries(uow: UnitOfWork, now: datetime) -> int:
     """Moves our sent cases whose messages the partner has receipted: a request becomes
     delivered, a notice filed. Returns how many moved."""
-    cases = list(uow.session.scalars(_statements(_dialect(uow)).delivered))
+    statements = _statements(_dialect(uow))
+    cases = list(uow.session.scalars(statements.delivered))
+    if cases:
+        # Held and read again before they move, as an officer's use case holds a case
+        # (`steps.lock_case`): a request read as sent was moved to delivered over the
+        # withdrawal an officer made meanwhile. Nothing is held while nothing moves.
+        begin_writing(uow.session)
+        cases = list(uow.session.scalars(statements.delivered_held))
     history: list[dict[str, Any]] = []
     for case in cases:
         move(uow, case, Event.DELIVERED if case.due_at is not None else Event.FILE, "relay", now,

@@ -277,3 +277,45 @@ def test_a_refusal_while_the_partners_withdrawal_is_filed(
     assert len(refused) == 1 and isinstance(refused[0], IllegalTransition), refused
     assert state(pair.am, case_id) == "withdrawn"
     assert _sent(pair, case_id, "refusal") == 0
+
+
+def test_a_withdrawal_while_the_partners_receipt_is_noted(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Noting the partner's receipt read our request as sent and moved it to delivered over
+    the withdrawal an officer made meanwhile: the node showed delivered a request it had
+    withdrawn. The round holds the cases it moves; the withdrawal waits and then stands."""
+    case_id = _open(pair.am, "am-mcs", "kz-mia", "person-inquiry", INQUIRY)
+    relay = Relay("test", pair.am.unit_of_work, pair.am_trust,
+                  DirectTransport(pair.kz, pair.kz_trust))  # fmt: skip
+    while relay.run_once():  # delivered, and receipted by Kazakhstan's node
+        pass
+    step = filing.move
+    withdrawn: list[BaseException | None] = []
+    threads: list[threading.Thread] = []
+
+    def withdraw_beside() -> None:
+        try:
+            with pair.am.unit_of_work() as uow:
+                withdraw(uow, context(pair.am), case_id, reason="sent in error",
+                         actor="officer:anna", now=now())  # fmt: skip
+            withdrawn.append(None)
+        except BaseException as error:  # reported to the test's thread
+            withdrawn.append(error)
+
+    def with_a_withdrawal_beside(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(filing, "move", step)
+        other = threading.Thread(target=withdraw_beside)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for the round
+        threads.append(other)
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(filing, "move", with_a_withdrawal_beside)
+    with pair.am.unit_of_work() as uow:
+        file_inbox(uow, context(pair.am), now())
+    for other in threads:
+        other.join(timeout=30)
+    assert withdrawn == [None]
+    assert state(pair.am, case_id) == "withdrawn"
+    assert _events(pair, case_id, "withdraw") == 1
