@@ -178,6 +178,7 @@ class _Statements:
 
     waiting: Select[InboxMessage]
     delivered: Select[CaseRow]
+    delivered_held: Select[CaseRow]
     cases: Select[CaseRow]
     threads: Select[CaseMessageRow]
 
@@ -191,15 +192,21 @@ def _statements(dialect: str) -> _Statements:
     # every message the node ever delivered for each case still marked sent: a filing round
     # would grow with the node's whole history. `status || ''` keeps them off that index.
     status = OutboxMessage.status.concat("")
-    delivered = exists().where(OutboxMessage.ordering_key == CaseRow.id,
+    receipted = exists().where(OutboxMessage.ordering_key == CaseRow.id,
                                OutboxMessage.case_id == CaseRow.id,
                                status == "delivered")  # fmt: skip
+    delivered = select(CaseRow).where(CaseRow.direction == Direction.OUTGOING,
+                                      CaseRow.state == CaseState.SENT, receipted)  # fmt: skip
     return _Statements(
         waiting=select(InboxMessage).where(InboxMessage.status == "new")
         .order_by(InboxMessage.id).limit(bindparam("limit", type_=Integer)),
-        delivered=select(CaseRow).where(CaseRow.direction == Direction.OUTGOING,
-                                        CaseRow.state == CaseState.SENT, delivered),
-        cases=select(CaseRow).where(in_list(CaseRow.id.expression, "case_ids", dialect)),
+        delivered=delivered,
+        delivered_held=delivered.with_for_update().execution_options(populate_existing=True),
+        # The round holds the cases it files, as an officer's use case does (`steps.lock_case`):
+        # on PostgreSQL a round that read a case in review moved it to withdrawn over the
+        # refusal an officer sent meanwhile. (SQLite's round holds its one write lock.)
+        cases=select(CaseRow).where(in_list(CaseRow.id.expression, "case_ids", dialect))
+        .with_for_update(),
         threads=select(CaseMessageRow)
         .where(in_list(CaseMessageRow.case_id.expression, "case_ids", dialect))
         .order_by(CaseMessageRow.id),
@@ -295,7 +302,7 @@ class Round:
             return self.cases[case_id]
         if case_id in self.missing:
             return None
-        return uow.session.get(CaseRow, case_id)
+        return uow.session.get(CaseRow, case_id, with_for_update=True)  # as `cases` (see there)
 
     def write_case(self, uow: UnitOfWork, case: CaseRow) -> None:
         """Keeps a new case for `write_cases`: it is not in the session yet, so nothing the
@@ -590,7 +597,14 @@ def _seal_if_clear(uow: UnitOfWork, node: NodeContext, row: InboxMessage, now: d
 def note_deliveries(uow: UnitOfWork, now: datetime) -> int:
     """Moves our sent cases whose messages the partner has receipted: a request becomes
     delivered, a notice filed. Returns how many moved."""
-    cases = list(uow.session.scalars(_statements(_dialect(uow)).delivered))
+    statements = _statements(_dialect(uow))
+    cases = list(uow.session.scalars(statements.delivered))
+    if cases:
+        # Held and read again before they move, as an officer's use case holds a case
+        # (`steps.lock_case`): a request read as sent was moved to delivered over the
+        # withdrawal an officer made meanwhile. Nothing is held while nothing moves.
+        begin_writing(uow.session)
+        cases = list(uow.session.scalars(statements.delivered_held))
     history: list[dict[str, Any]] = []
     for case in cases:
         move(uow, case, Event.DELIVERED if case.due_at is not None else Event.FILE, "relay", now,

@@ -39,6 +39,7 @@ from migrex.casework.messages import (
 from migrex.casework.service import Opened, OpenRequest, open_case
 from migrex.casework.steps import load_case, opening_of
 from migrex.casework.tables import CaseRow
+from migrex.db import begin_writing
 from migrex.exchange.service import NotPermitted
 from migrex.ledger.service import MessageFacts, record_subjects
 from migrex.ledger.subjects import Subject, identifiers_of
@@ -130,8 +131,14 @@ def file_candidates(
 # ---------------------------------------------------------------- an officer's decisions
 
 
-def load_candidate(session: Session, candidate_id: int) -> CandidateRow:
-    candidate = session.get(CandidateRow, candidate_id)
+def load_candidate(session: Session, candidate_id: int, *, deciding: bool = False) -> CandidateRow:
+    """The candidate; CandidateNotFound for none. `deciding` holds it until the transaction
+    ends and reads it afresh: of two decisions at once (an officer's double click on Request
+    verification) both found it open, and each opened a case and sent the partner a request."""
+    if deciding:
+        begin_writing(session)  # SQLite: its one write lock, which PostgreSQL's row lock is
+    candidate = session.get(CandidateRow, candidate_id, with_for_update=deciding,
+                            populate_existing=deciding)  # fmt: skip
     if candidate is None:
         raise CandidateNotFound(f"no linkage candidate {candidate_id}")
     return candidate
@@ -193,7 +200,7 @@ def dismiss_candidate(
     uow: UnitOfWork, officer: Officer, candidate_id: int, *, reason: str, now: datetime
 ) -> None:
     """The officer dismisses the candidate, saying why; nothing leaves the node."""
-    candidate = load_candidate(uow.session, candidate_id)
+    candidate = load_candidate(uow.session, candidate_id, deciding=True)
     require(officer, Action.CREATE_REQUEST, candidate.authority)
     candidate.state = decide(CandidateState(candidate.state), CandidateEvent.DISMISS)
     candidate.reason = dismissal_reason(reason)
@@ -231,7 +238,7 @@ def request_verification(
     candidate marked requested with its case, in one commit. `pair_id`, when given, is the
     pair the officer was shown: CandidateInvalid if the candidate is another's."""
     session = uow.session
-    candidate = load_candidate(session, candidate_id)
+    candidate = load_candidate(session, candidate_id, deciding=True)
     require(officer, Action.CREATE_REQUEST, candidate.authority)
     require(officer, Action.SEND_REQUEST, candidate.authority)
     if pair_id is not None and pair_id != candidate.pair_id:

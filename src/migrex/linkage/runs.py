@@ -33,7 +33,7 @@ from migrex.casework.messages import (
     parse_body,
 )
 from migrex.casework.service import OpenRequest, open_request
-from migrex.casework.steps import load_case, opening_of, send_answer
+from migrex.casework.steps import load_case, lock_case, opening_of, send_answer
 from migrex.casework.tables import CaseMessageRow, CaseRow
 from migrex.envelope import new_message_id
 from migrex.errors import NotFound
@@ -204,6 +204,9 @@ def accept_linkage_run(
     """Accepts a partner's proposed run: the case is answered and the acceptance sent. The
     node first derives the run's key, so it never accepts a run it cannot take part in (a
     kid it does not hold, a partner key its directory never listed)."""
+    # Held while it is checked and answered: two acceptances at once both found the run in
+    # review and each was sent (`lock_case`).
+    lock_case(uow, case_id)
     run = run_of(uow, node.casework, case_id)
     case = run.case
     if case.direction != Direction.INCOMING:

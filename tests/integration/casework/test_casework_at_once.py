@@ -16,16 +16,20 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from casework_scenes import INQUIRY, _open, call, incoming_in_review, officers_app, token
-from casework_steps import context, deliver, now
+from casework_steps import context, deliver, now, state
 from migrex.audit.tables import AuditLeafRow
-from migrex.casework import assignment, drafts, steps
+from migrex.casework import assignment, drafts, filing, steps
 from migrex.casework.assignment import ClaimedByAnother, claim
+from migrex.casework.filing import file_inbox
+from migrex.casework.lifecycle import IllegalTransition
+from migrex.casework.service import refuse, withdraw
 from migrex.casework.steps import load_case
 from migrex.casework.tables import CaseEventRow
+from migrex.exchange.relay import Relay
 from migrex.exchange.tables import OutboxMessage
 from migrex.officers.model import Officer, Role
 from migrex.officers.service import add_officer, issue_token
-from nodes import Pair
+from nodes import DirectTransport, Pair
 
 REFUSAL = {"grounds": ["national-legislation"], "explanation": "Not ours to disclose."}
 PASSWORD = "correct horse 9 battery"
@@ -228,3 +232,90 @@ def test_two_officers_claiming_one_case_at_once(
     with pair.am.unit_of_work() as uow:
         assert load_case(uow, case_id).assigned_to == anna.actor
     assert _audited(pair, case_id, "claim") == 1
+
+
+def test_a_refusal_while_the_partners_withdrawal_is_filed(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The filing round read the case in review and moved it to withdrawn over the refusal an
+    officer made meanwhile (PostgreSQL): a refusal left for a case the node shows withdrawn.
+    The round holds the cases it files; the refusal waits and finds the case withdrawn."""
+    case_id = incoming_in_review(pair)
+    with pair.kz.unit_of_work() as uow:
+        withdraw(uow, context(pair.kz), case_id, reason="sent in error", actor="officer:bolat",
+                 now=now())  # fmt: skip
+    relay = Relay("test", pair.kz.unit_of_work, pair.kz_trust,
+                  DirectTransport(pair.am, pair.am_trust))  # fmt: skip
+    while relay.run_once():
+        pass
+    step = filing.file_message
+    refused: list[BaseException | None] = []
+    threads: list[threading.Thread] = []
+
+    def refuse_beside() -> None:
+        try:
+            with pair.am.unit_of_work() as uow:
+                refuse(uow, context(pair.am), case_id, grounds=REFUSAL["grounds"],
+                       explanation="Not ours.", actor="officer:anna", now=now())  # fmt: skip
+            refused.append(None)
+        except BaseException as error:  # reported to the test's thread
+            refused.append(error)
+
+    def with_a_refusal_beside(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(filing, "file_message", step)
+        other = threading.Thread(target=refuse_beside)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for the round
+        threads.append(other)
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(filing, "file_message", with_a_refusal_beside)
+    with pair.am.unit_of_work() as uow:
+        assert file_inbox(uow, context(pair.am), now()) == 1
+    for other in threads:
+        other.join(timeout=30)
+    assert len(refused) == 1 and isinstance(refused[0], IllegalTransition), refused
+    assert state(pair.am, case_id) == "withdrawn"
+    assert _sent(pair, case_id, "refusal") == 0
+
+
+def test_a_withdrawal_while_the_partners_receipt_is_noted(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Noting the partner's receipt read our request as sent and moved it to delivered over
+    the withdrawal an officer made meanwhile: the node showed delivered a request it had
+    withdrawn. The round holds the cases it moves; the withdrawal waits and then stands."""
+    case_id = _open(pair.am, "am-mcs", "kz-mia", "person-inquiry", INQUIRY)
+    relay = Relay("test", pair.am.unit_of_work, pair.am_trust,
+                  DirectTransport(pair.kz, pair.kz_trust))  # fmt: skip
+    while relay.run_once():  # delivered, and receipted by Kazakhstan's node
+        pass
+    step = filing.move
+    withdrawn: list[BaseException | None] = []
+    threads: list[threading.Thread] = []
+
+    def withdraw_beside() -> None:
+        try:
+            with pair.am.unit_of_work() as uow:
+                withdraw(uow, context(pair.am), case_id, reason="sent in error",
+                         actor="officer:anna", now=now())  # fmt: skip
+            withdrawn.append(None)
+        except BaseException as error:  # reported to the test's thread
+            withdrawn.append(error)
+
+    def with_a_withdrawal_beside(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(filing, "move", step)
+        other = threading.Thread(target=withdraw_beside)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for the round
+        threads.append(other)
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(filing, "move", with_a_withdrawal_beside)
+    with pair.am.unit_of_work() as uow:
+        file_inbox(uow, context(pair.am), now())
+    for other in threads:
+        other.join(timeout=30)
+    assert withdrawn == [None]
+    assert state(pair.am, case_id) == "withdrawn"
+    assert _events(pair, case_id, "withdraw") == 1

@@ -6,8 +6,10 @@ answers from the register, and the answer closes the candidate at both parties."
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, func, select
@@ -30,8 +32,10 @@ from migrex.casework.lifecycle import CaseState
 from migrex.casework.messages import CitizenshipVerificationRequest, parse_body
 from migrex.casework.service import open_review
 from migrex.casework.steps import opening_of
+from migrex.casework.tables import CaseRow
 from migrex.exchange.service import NotPermitted
 from migrex.ledger.tables import DisclosureRow
+from migrex.linkage import candidates
 from migrex.linkage.candidate_retention import forget_candidates
 from migrex.linkage.candidate_rules import CandidateAlreadyDecided, CandidateInvalid
 from migrex.linkage.candidates import (
@@ -275,3 +279,48 @@ def test_an_erased_persons_candidate_leaves_no_copy_of_their_id(
     with pair.kz.unit_of_work() as uow:
         assert forget_candidates(uow, pair.kz.agreements, now()).erased_persons == 1
     assert _in_linkage_tables(pair.kz, secret) == []
+
+
+def test_a_candidate_asked_about_twice_at_once_is_asked_once(
+    pair: Pair, run: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An officer's double click on Request verification: both found the candidate open, and
+    each opened a case and sent the partner a request. The second now finds it decided."""
+    assert file(pair.kz, run, "kz-mia", ("P-0001", KZ_PERSON["national_id"], "strong")) == 1
+    with pair.kz.unit_of_work() as uow:
+        first = candidate_by_pair(uow, ["kz-mia"], "P-0001")
+    opening = candidates.open_case
+    second: list[BaseException | None] = []
+    threads: list[threading.Thread] = []
+
+    def ask() -> None:
+        with pair.kz.unit_of_work() as uow:
+            request_verification(uow, context(pair.kz), KZ_OFFICER, first, now=now())
+
+    def ask_again() -> None:
+        try:
+            ask()
+            second.append(None)
+        except BaseException as error:  # reported to the test's thread
+            second.append(error)
+
+    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(candidates, "open_case", opening)
+        other = threading.Thread(target=ask_again)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for this one
+        threads.append(other)
+        return opening(*args, **kwargs)
+
+    monkeypatch.setattr(candidates, "open_case", with_another_beside)
+    ask()
+    for other in threads:
+        other.join(timeout=30)
+    assert len(second) == 1 and isinstance(second[0], CandidateAlreadyDecided), second
+    with pair.kz.unit_of_work() as uow:
+        asked = (
+            select(func.count())
+            .select_from(CaseRow)
+            .where(CaseRow.category == "citizenship-verification")
+        )
+        assert uow.session.scalar(asked) == 1

@@ -3,7 +3,9 @@ screens and accepts or refuses it, and once it is accepted both derive the same 
 
 from __future__ import annotations
 
+import threading
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
@@ -11,12 +13,13 @@ from sqlalchemy import event, func, select
 from casework_steps import context, deliver, now, partner_sends, state
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
-from migrex.casework.lifecycle import CaseState
+from migrex.casework.lifecycle import CaseState, IllegalTransition
 from migrex.casework.queries import case_notes
 from migrex.casework.service import open_review, refuse
 from migrex.envelope import new_message_id
 from migrex.exchange.service import NotPermitted
 from migrex.exchange.tables import InboxMessage, OutboxMessage
+from migrex.linkage import runs
 from migrex.linkage.queries import linkage_runs, run_lines
 from migrex.linkage.runs import (
     LinkageNode,
@@ -185,3 +188,46 @@ def test_listing_runs_reads_as_many_queries_for_many_runs_as_for_few(pair: Pair)
 def _listed(pair: Pair) -> list[object]:
     with pair.am.unit_of_work() as uow:
         return list(linkage_runs(uow, context(pair.am)))
+
+
+def test_a_run_accepted_twice_at_once_is_accepted_once(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An officer's double click on Accept: both found the run in review, and each answered
+    it, sending the partner two acceptances. The second now finds the case answered."""
+    case_id = propose(pair)
+    answering = runs.send_answer
+    second: list[BaseException | None] = []
+    threads: list[threading.Thread] = []
+
+    def accept() -> None:
+        with pair.kz.unit_of_work() as uow:
+            accept_linkage_run(uow, kz(pair), case_id, actor="officer:bolat", now=now())
+
+    def accept_again() -> None:
+        try:
+            accept()
+            second.append(None)
+        except BaseException as error:  # reported to the test's thread
+            second.append(error)
+
+    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(runs, "send_answer", answering)
+        other = threading.Thread(target=accept_again)
+        other.start()
+        other.join(timeout=2)  # done at once, unless it waits for this one
+        threads.append(other)
+        return answering(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "send_answer", with_another_beside)
+    accept()
+    for other in threads:
+        other.join(timeout=30)
+    assert len(second) == 1 and isinstance(second[0], IllegalTransition), second
+    with pair.kz.unit_of_work() as uow:
+        sent = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.case_id == case_id, OutboxMessage.type == "linkage-run-acceptance")
+        )
+        assert uow.session.scalar(sent) == 1
