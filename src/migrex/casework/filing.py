@@ -201,12 +201,14 @@ def _statements(dialect: str) -> _Statements:
         waiting=select(InboxMessage).where(InboxMessage.status == "new")
         .order_by(InboxMessage.id).limit(bindparam("limit", type_=Integer)),
         delivered=delivered,
-        delivered_held=delivered.with_for_update().execution_options(populate_existing=True),
+        delivered_held=delivered.order_by(CaseRow.id).with_for_update()
+        .execution_options(populate_existing=True),
         # The round holds the cases it files, as an officer's use case does (`steps.lock_case`):
         # on PostgreSQL a round that read a case in review moved it to withdrawn over the
-        # refusal an officer sent meanwhile. (SQLite's round holds its one write lock.)
+        # refusal an officer sent meanwhile. (SQLite's round holds its one write lock.) In id
+        # order, as a bulk claim holds its cases: neither can hold what the other waits for.
         cases=select(CaseRow).where(in_list(CaseRow.id.expression, "case_ids", dialect))
-        .with_for_update(),
+        .order_by(CaseRow.id).with_for_update(),
         threads=select(CaseMessageRow)
         .where(in_list(CaseMessageRow.case_id.expression, "case_ids", dialect))
         .order_by(CaseMessageRow.id),
