@@ -5,9 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, exc, func, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    cast,
+    exc,
+    func,
+    select,
+)
 
-from migrex.db import bulk_insert, in_list, make_session_factory
+from migrex.db import UtcDateTime, bulk_insert, in_list, make_session_factory
 from migrex.exchange.tables import receipts_table
 
 NOW = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
@@ -44,3 +56,36 @@ def test_bulk_insert_raises_what_an_insert_would(engine: Engine, others: int) ->
         bulk_insert(session, receipts_table, [*more, receipt("m2", naive)])
     with make_session_factory(engine)() as session:
         assert session.scalar(select(func.count()).select_from(receipts_table)) == 1
+
+
+@pytest.mark.parametrize("defaulted", [False, True], ids=["all-given", "one-left-to-default"])
+def test_bulk_insert_stores_what_an_insert_would(engine: Engine, defaulted: bool) -> None:
+    """Rows given in another order than the table's columns, with types that bind through a
+    processor (a boolean, a time), and (or not) a column left to its default made in Python:
+    what is stored, read as the database holds it, is what SQLAlchemy's INSERT of one row
+    stores (several rows go to the driver unless a default is left to SQLAlchemy)."""
+    columns = [
+        Column("id", Integer, primary_key=True), Column("flag", Boolean, nullable=False),
+        Column("at", UtcDateTime, nullable=False), Column("note", String(20), nullable=True),
+    ]  # fmt: skip
+    if defaulted:
+        columns.append(Column("tries", Integer, default=7, nullable=False))
+    table = Table("bulk_probe", MetaData(), *columns)
+    table.create(engine)
+    held = select(
+        table.c.id, cast(table.c.flag, String), cast(table.c.at, String), table.c.note,
+        *([table.c.tries] if defaulted else []),
+    ).order_by(table.c.id)  # fmt: skip
+    try:
+        rows = [{"note": f"n{n}", "at": NOW, "flag": n % 2 == 0, "id": n} for n in range(6)]
+        with make_session_factory(engine).begin() as session:
+            for row in rows[:2]:  # one row at a time: SQLAlchemy's INSERT
+                bulk_insert(session, table, [row])
+            bulk_insert(session, table, rows[2:])
+        with make_session_factory(engine)() as session:
+            found = [tuple(row) for row in session.execute(held)]
+        assert found[0][1:3] != found[1][1:3]  # true and false are told apart
+        tries = (7,) if defaulted else ()
+        assert found == [(n, *found[n % 2][1:3], f"n{n}", *tries) for n in range(6)]
+    finally:
+        table.drop(engine)
