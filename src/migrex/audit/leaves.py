@@ -51,6 +51,9 @@ class LeafKind(StrEnum):
     RECOVERY = "recovery"
 
 
+_KINDS = frozenset(LeafKind)  # iterating the enum for every leaf made is slow
+
+
 class LeafInvalid(AuditError):
     type_slug = "audit-leaf-invalid"
     title = "The audit leaf is invalid"
@@ -102,7 +105,7 @@ class AuditLeaf:
             return value is None or (isinstance(value, str) and bool(_HEX_SHA256.fullmatch(value)))
 
         return [
-            ("kind", self.kind in set(LeafKind)),
+            ("kind", self.kind in _KINDS),
             ("at", isinstance(self.at, datetime) and self.at.utcoffset() is not None),
             ("actor", token(self.actor, required=True)),
             ("authority", token(self.authority, required=True)),

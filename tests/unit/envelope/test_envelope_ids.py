@@ -104,6 +104,24 @@ def test_only_canonical_uuidv7_passes(value: object) -> None:
     assert not is_message_id(value)
 
 
+def _parsed_as_canonical_v7(value: str) -> bool:
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return False
+    return parsed.version == 7 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
+
+
+@given(st.one_of(
+    st.uuids().map(str),
+    st.text(alphabet="0123456789abcdefABCDEF-{}:urn", min_size=30, max_size=46),
+    st.builds(lambda u: u[:14] + "7" + u[15:], st.uuids().map(str)),  # version 7, any variant
+))  # fmt: skip
+def test_the_check_is_the_uuid_librarys_reading(value: str) -> None:
+    """What passes is exactly what Python's uuid reads as version 7 and spells the same."""
+    assert is_message_id(value) == _parsed_as_canonical_v7(value)
+
+
 def test_bad_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="10 random bytes"):
         new_message_id(MOMENT, b"short")
