@@ -4,17 +4,15 @@ first has moved it), never a second decision, message or audit entry."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from at_once import beside
 from casework_scenes import INQUIRY, _open, call, incoming_in_review, officers_app, token
 from casework_steps import context, deliver, now, state
 from migrex.audit.tables import AuditLeafRow
@@ -33,33 +31,6 @@ from nodes import DirectTransport, Pair
 
 REFUSAL = {"grounds": ["national-legislation"], "explanation": "Not ours to disclose."}
 PASSWORD = "correct horse 9 battery"
-
-
-def _beside_the_first(
-    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, second: Callable[[], httpx.Response]
-) -> Callable[[], list[httpx.Response]]:
-    """Makes the next call of `module.name` (a step taken once the use case has checked the
-    case) first run `second` in another thread, which is done at once unless it waits for the
-    first. Returns what gives the second's answer once its thread has ended."""
-    step = getattr(module, name)
-    answers: list[httpx.Response] = []
-    threads: list[threading.Thread] = []
-
-    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(module, name, step)  # the other one takes the step plainly
-        other = threading.Thread(target=lambda: answers.append(second()))
-        other.start()
-        other.join(timeout=2)
-        threads.append(other)
-        return step(*args, **kwargs)
-
-    def answered() -> list[httpx.Response]:
-        for other in threads:
-            other.join(timeout=30)
-        return answers
-
-    monkeypatch.setattr(module, name, with_another_beside)
-    return answered
 
 
 def _count(pair: Pair, query: Any) -> int:
@@ -105,10 +76,9 @@ def test_two_reviewers_taking_one_case_into_review_at_once(
     deliver(pair.kz, pair.kz_trust, pair.am, pair.am_trust)
     anna, aram = (token(pair.am, name, [(Role.REVIEWER, "am-mcs")]) for name in ("anna", "aram"))
     url = f"/v1/cases/{case_id}/review"
-    second = _beside_the_first(monkeypatch, steps, "transition",
-                               lambda: call(app, "POST", url, aram))  # fmt: skip
+    others = beside(monkeypatch, steps, "transition", lambda: call(app, "POST", url, aram))
     first = call(app, "POST", url, anna)
-    [again] = second()
+    [again] = others()
     assert first.status_code == 200, first.text
     assert again.status_code == 409, again.text
     assert again.headers["content-type"] == "application/problem+json"
@@ -122,10 +92,10 @@ def test_a_refusal_posted_twice_at_once_leaves_once(
     case_id = incoming_in_review(pair)
     reviewer = token(pair.am, "anna", [(Role.REVIEWER, "am-mcs")])
     url = f"/v1/cases/{case_id}/refuse"
-    second = _beside_the_first(monkeypatch, steps, "transition",
-                               lambda: call(app, "POST", url, reviewer, REFUSAL))  # fmt: skip
+    others = beside(monkeypatch, steps, "transition",
+                    lambda: call(app, "POST", url, reviewer, REFUSAL))  # fmt: skip
     first = call(app, "POST", url, reviewer, REFUSAL)
-    [again] = second()
+    [again] = others()
     assert {first.status_code, again.status_code} == {200, 409}, (first.text, again.text)
     assert _sent(pair, case_id, "refusal") == 1
     assert _events(pair, case_id, "refuse") == 1
@@ -140,10 +110,9 @@ def test_an_answer_posted_twice_at_once_leaves_once(
     url = f"/v1/cases/{case_id}/answer"
     # The one step drafts (committing the draft) and then submits: the second request comes
     # as the first, having checked the case and found its draft, sends it.
-    second = _beside_the_first(monkeypatch, drafts, "_send_draft",
-                               lambda: call(app, "POST", url, reviewer))  # fmt: skip
+    others = beside(monkeypatch, drafts, "_send_draft", lambda: call(app, "POST", url, reviewer))
     first = call(app, "POST", url, reviewer)
-    [again] = second()
+    [again] = others()
     assert {first.status_code, again.status_code} == {200, 409}, (first.text, again.text)
     assert _sent(pair, case_id, "person-inquiry-reply") == 1
     assert _events(pair, case_id, "fulfil") + _events(pair, case_id, "fulfil-partially") == 1
@@ -179,10 +148,10 @@ def test_an_approval_posted_twice_at_once_sends_the_answer_once(
     waiting = call(app, "POST", f"/v1/cases/{case_id}/answer", reviewer)
     assert waiting.status_code == 200 and _sent(pair, case_id, "person-inquiry-reply") == 0
     url, password = f"/v1/cases/{case_id}/draft/approve", {"password": PASSWORD}
-    second = _beside_the_first(monkeypatch, steps, "transition",
-                               lambda: call(app, "POST", url, approver, password))  # fmt: skip
+    others = beside(monkeypatch, steps, "transition",
+                    lambda: call(app, "POST", url, approver, password))  # fmt: skip
     first = call(app, "POST", url, approver, password)
-    [again] = second()
+    [again] = others()
     assert {first.status_code, again.status_code} == {200, 409}, (first.text, again.text)
     assert _sent(pair, case_id, "person-inquiry-reply") == 1
     assert _audited(pair, case_id, "approve") == 1
@@ -201,34 +170,15 @@ def test_two_officers_claiming_one_case_at_once(
     """Both were told they held the case (the second overwrote the first's claim)."""
     case_id = incoming_in_review(pair)
     anna, boris = _reviewer(pair, "anna"), _reviewer(pair, "boris")
-    second: list[BaseException | None] = []
-    step = assignment.claim_refusal
 
     def claimed_by(officer: Officer) -> None:
         with pair.am.unit_of_work() as uow:
             claim(uow, [case_id], officer, now())
 
-    def boris_claims() -> None:
-        try:
-            claimed_by(boris)
-            second.append(None)
-        except BaseException as error:  # reported to the test's thread
-            second.append(error)
-
-    def with_another_beside(*args: Any) -> str | None:
-        monkeypatch.setattr(assignment, "claim_refusal", step)
-        other = threading.Thread(target=boris_claims)
-        other.start()
-        other.join(timeout=2)
-        threads.append(other)
-        return step(*args)
-
-    threads: list[threading.Thread] = []
-    monkeypatch.setattr(assignment, "claim_refusal", with_another_beside)
+    others = beside(monkeypatch, assignment, "claim_refusal", lambda: claimed_by(boris))
     claimed_by(anna)
-    for other in threads:
-        other.join(timeout=30)
-    assert len(second) == 1 and isinstance(second[0], ClaimedByAnother), second
+    [second] = others()
+    assert isinstance(second, ClaimedByAnother), second
     with pair.am.unit_of_work() as uow:
         assert load_case(uow, case_id).assigned_to == anna.actor
     assert _audited(pair, case_id, "claim") == 1
@@ -248,33 +198,17 @@ def test_a_refusal_while_the_partners_withdrawal_is_filed(
                   DirectTransport(pair.am, pair.am_trust))  # fmt: skip
     while relay.run_once():
         pass
-    step = filing.file_message
-    refused: list[BaseException | None] = []
-    threads: list[threading.Thread] = []
 
-    def refuse_beside() -> None:
-        try:
-            with pair.am.unit_of_work() as uow:
-                refuse(uow, context(pair.am), case_id, grounds=REFUSAL["grounds"],
-                       explanation="Not ours.", actor="officer:anna", now=now())  # fmt: skip
-            refused.append(None)
-        except BaseException as error:  # reported to the test's thread
-            refused.append(error)
+    def refuse_it() -> None:
+        with pair.am.unit_of_work() as uow:
+            refuse(uow, context(pair.am), case_id, grounds=REFUSAL["grounds"],
+                   explanation="Not ours.", actor="officer:anna", now=now())  # fmt: skip
 
-    def with_a_refusal_beside(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(filing, "file_message", step)
-        other = threading.Thread(target=refuse_beside)
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for the round
-        threads.append(other)
-        return step(*args, **kwargs)
-
-    monkeypatch.setattr(filing, "file_message", with_a_refusal_beside)
+    refusals = beside(monkeypatch, filing, "file_message", refuse_it)
     with pair.am.unit_of_work() as uow:
         assert file_inbox(uow, context(pair.am), now()) == 1
-    for other in threads:
-        other.join(timeout=30)
-    assert len(refused) == 1 and isinstance(refused[0], IllegalTransition), refused
+    [refused] = refusals()
+    assert isinstance(refused, IllegalTransition), refused
     assert state(pair.am, case_id) == "withdrawn"
     assert _sent(pair, case_id, "refusal") == 0
 
@@ -290,32 +224,15 @@ def test_a_withdrawal_while_the_partners_receipt_is_noted(
                   DirectTransport(pair.kz, pair.kz_trust))  # fmt: skip
     while relay.run_once():  # delivered, and receipted by Kazakhstan's node
         pass
-    step = filing.move
-    withdrawn: list[BaseException | None] = []
-    threads: list[threading.Thread] = []
 
-    def withdraw_beside() -> None:
-        try:
-            with pair.am.unit_of_work() as uow:
-                withdraw(uow, context(pair.am), case_id, reason="sent in error",
-                         actor="officer:anna", now=now())  # fmt: skip
-            withdrawn.append(None)
-        except BaseException as error:  # reported to the test's thread
-            withdrawn.append(error)
+    def withdraw_it() -> None:
+        with pair.am.unit_of_work() as uow:
+            withdraw(uow, context(pair.am), case_id, reason="sent in error",
+                     actor="officer:anna", now=now())  # fmt: skip
 
-    def with_a_withdrawal_beside(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(filing, "move", step)
-        other = threading.Thread(target=withdraw_beside)
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for the round
-        threads.append(other)
-        return step(*args, **kwargs)
-
-    monkeypatch.setattr(filing, "move", with_a_withdrawal_beside)
+    withdrawals = beside(monkeypatch, filing, "move", withdraw_it)
     with pair.am.unit_of_work() as uow:
         file_inbox(uow, context(pair.am), now())
-    for other in threads:
-        other.join(timeout=30)
-    assert withdrawn == [None]
+    assert withdrawals() == [None]
     assert state(pair.am, case_id) == "withdrawn"
     assert _events(pair, case_id, "withdraw") == 1

@@ -6,13 +6,12 @@ else decides."""
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from at_once import beside
 from casework_steps import context, now
 from channel_scenes import (
     ANALYST_ROLES,
@@ -195,32 +194,13 @@ def test_a_lead_opened_twice_at_once_sends_one_request(
     sent the partner its request. The second now waits and finds it decided."""
     lead = stored_run(kept.am).leads[0]
     ani = officer_named(kept.am, "ani")
-    opening = service.open_case
-    second: list[BaseException | None] = []
-    threads: list[threading.Thread] = []
 
     def open_it() -> None:
         with kept.am.unit_of_work() as uow:
             open_lead(uow, context(kept.am), ani, lead, target=TARGET, now=now())
 
-    def open_again() -> None:
-        try:
-            open_it()
-            second.append(None)
-        except BaseException as error:  # reported to the test's thread
-            second.append(error)
-
-    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(service, "open_case", opening)
-        other = threading.Thread(target=open_again)
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for this one
-        threads.append(other)
-        return opening(*args, **kwargs)
-
-    monkeypatch.setattr(service, "open_case", with_another_beside)
+    others = beside(monkeypatch, service, "open_case", open_it)
     open_it()
-    for other in threads:
-        other.join(timeout=30)
-    assert len(second) == 1 and isinstance(second[0], model.LeadAlreadyDecided), second
+    [second] = others()
+    assert isinstance(second, model.LeadAlreadyDecided), second
     assert _count(kept, CaseRow) == 1 and _count(kept, OutboxMessage) == 1

@@ -6,14 +6,13 @@ answers from the register, and the answer closes the candidate at both parties."
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, func, select
 
+from at_once import beside
 from casework_steps import context, deliver, now, state
 from factories import citizen
 from linkage_scenes import (
@@ -289,34 +288,15 @@ def test_a_candidate_asked_about_twice_at_once_is_asked_once(
     assert file(pair.kz, run, "kz-mia", ("P-0001", KZ_PERSON["national_id"], "strong")) == 1
     with pair.kz.unit_of_work() as uow:
         first = candidate_by_pair(uow, ["kz-mia"], "P-0001")
-    opening = candidates.open_case
-    second: list[BaseException | None] = []
-    threads: list[threading.Thread] = []
 
     def ask() -> None:
         with pair.kz.unit_of_work() as uow:
             request_verification(uow, context(pair.kz), KZ_OFFICER, first, now=now())
 
-    def ask_again() -> None:
-        try:
-            ask()
-            second.append(None)
-        except BaseException as error:  # reported to the test's thread
-            second.append(error)
-
-    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(candidates, "open_case", opening)
-        other = threading.Thread(target=ask_again)
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for this one
-        threads.append(other)
-        return opening(*args, **kwargs)
-
-    monkeypatch.setattr(candidates, "open_case", with_another_beside)
+    others = beside(monkeypatch, candidates, "open_case", ask)
     ask()
-    for other in threads:
-        other.join(timeout=30)
-    assert len(second) == 1 and isinstance(second[0], CandidateAlreadyDecided), second
+    [second] = others()
+    assert isinstance(second, CandidateAlreadyDecided), second
     with pair.kz.unit_of_work() as uow:
         asked = (
             select(func.count())

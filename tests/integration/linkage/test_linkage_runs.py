@@ -3,13 +3,12 @@ screens and accepts or refuses it, and once it is accepted both derive the same 
 
 from __future__ import annotations
 
-import threading
 from datetime import date
-from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
 
+from at_once import beside
 from casework_steps import context, deliver, now, partner_sends, state
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
@@ -196,34 +195,15 @@ def test_a_run_accepted_twice_at_once_is_accepted_once(
     """An officer's double click on Accept: both found the run in review, and each answered
     it, sending the partner two acceptances. The second now finds the case answered."""
     case_id = propose(pair)
-    answering = runs.send_answer
-    second: list[BaseException | None] = []
-    threads: list[threading.Thread] = []
 
     def accept() -> None:
         with pair.kz.unit_of_work() as uow:
             accept_linkage_run(uow, kz(pair), case_id, actor="officer:bolat", now=now())
 
-    def accept_again() -> None:
-        try:
-            accept()
-            second.append(None)
-        except BaseException as error:  # reported to the test's thread
-            second.append(error)
-
-    def with_another_beside(*args: Any, **kwargs: Any) -> Any:
-        monkeypatch.setattr(runs, "send_answer", answering)
-        other = threading.Thread(target=accept_again)
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for this one
-        threads.append(other)
-        return answering(*args, **kwargs)
-
-    monkeypatch.setattr(runs, "send_answer", with_another_beside)
+    others = beside(monkeypatch, runs, "send_answer", accept)
     accept()
-    for other in threads:
-        other.join(timeout=30)
-    assert len(second) == 1 and isinstance(second[0], IllegalTransition), second
+    [second] = others()
+    assert isinstance(second, IllegalTransition), second
     with pair.kz.unit_of_work() as uow:
         sent = (
             select(func.count())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 import migrated
+from at_once import beside
 from casework_steps import now
 from linkage_unit_steps import AGREEMENT, UNIT, Linked, linked_nodes
 from migrex.audit import events
@@ -180,42 +181,6 @@ def test_a_malformed_answer_of_the_unit_is_refused_and_changes_nothing(
     assert _count(linked.pair.kz, AuditWitnessed) == 0
 
 
-class _Beside:
-    """Runs `work` on another thread while the witnessing checks the unit's checkpoint (inside
-    `unit_witness.witness`), waits `wait` seconds for it, then lets the check go on; what
-    `work` returned, or raised, is in `results` once `join` has run."""
-
-    def __init__(
-        self, monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any], wait: float,
-        *, first: Callable[[Any], None] = lambda _session: None,
-    ) -> None:  # fmt: skip
-        self.results: list[Any] = []
-        self._threads: list[threading.Thread] = []
-        checked = unit_witness.witness
-
-        def run() -> None:
-            try:
-                self.results.append(work())
-            except BaseException as error:  # reported to the test's thread
-                self.results.append(error)
-
-        def check_with_work_beside(session: Any, *args: Any, **kwargs: Any) -> str:
-            monkeypatch.setattr(unit_witness, "witness", checked)  # once: later checks plainly
-            first(session)
-            thread = threading.Thread(target=run)
-            thread.start()
-            thread.join(timeout=wait)
-            self._threads.append(thread)
-            return checked(session, *args, **kwargs)
-
-        monkeypatch.setattr(unit_witness, "witness", check_with_work_beside)
-
-    def join(self) -> list[Any]:
-        for thread in self._threads:
-            thread.join(timeout=20)
-        return self.results
-
-
 def test_a_write_beside_the_witnessing_neither_fails_it_nor_is_lost(
     linked: Linked, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -223,13 +188,20 @@ def test_a_write_beside_the_witnessing_neither_fails_it_nor_is_lost(
     checkpoint. On SQLite a transaction that has read cannot then wait for the write lock: a
     write committed beside it in the meantime failed the witnessing ("database is locked")."""
     _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs")
-    # Done at once, unless the witnessing holds the write lock; after what the check reads.
-    beside = _Beside(monkeypatch, lambda: _log_at_unit(linked.pair.kz, "written-beside"), 1,
-                     first=lambda session: session.scalar(
-                         select(func.count()).select_from(AuditWitnessed)))  # fmt: skip
+    # The write comes once the check has read, and is done at once unless the witnessing
+    # holds the write lock. (The write's step puts the plain check back: this reads once.)
+    written = beside(monkeypatch, unit_witness, "witness",
+                     lambda: _log_at_unit(linked.pair.kz, "written-beside"), wait=1)  # fmt: skip
+    with_the_write = unit_witness.witness
+
+    def having_read(session: Any, *args: Any, **kwargs: Any) -> str:
+        session.scalar(select(func.count()).select_from(AuditWitnessed))
+        return with_the_write(session, *args, **kwargs)
+
+    monkeypatch.setattr(unit_witness, "witness", having_read)
     witnessed = _witness(linked)
     assert witnessed.size >= 2 and witnessed.previous == 0
-    assert beside.join() == [None]
+    assert written() == [None]
     assert _count(linked.pair.kz, AuditWitnessed, AuditWitnessed.size == witnessed.size) == 1
 
 
@@ -247,10 +219,10 @@ def test_two_witnesses_of_the_unit_at_once_cosign_it_once(
     Armenia witnesses here: its node is on the database under test (Kazakhstan's on SQLite)."""
     _log_at_unit(linked.unit, "opened:kz-mia", "opened:am-mcs")
     # Done at once, unless it waits for the first witness.
-    second = _Beside(monkeypatch, lambda: _witness_as_armenia(linked), 2)
+    second = beside(monkeypatch, unit_witness, "witness", lambda: _witness_as_armenia(linked))
     first = _witness_as_armenia(linked)
     assert first.previous == 0 and first.size >= 2
-    assert second.join() == [Witnessed(first.origin, first.size, first.size)]
+    assert second() == [Witnessed(first.origin, first.size, first.size)]
     assert _count(linked.pair.am, AuditWitnessed, AuditWitnessed.size == first.size) == 1
 
 

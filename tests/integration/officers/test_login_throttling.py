@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, select
 
+from at_once import beside
 from migrex.db import make_session_factory
 from migrex.errors import MigrexError
 from migrex.officers import throttle
@@ -187,22 +187,10 @@ def test_two_first_wrong_passwords_at_once_both_count(
     found no record and added one, and the second was a 500 (on PostgreSQL, where the two are
     not taken in turn). Both are counted, each a 401."""
     wrong = {"username": "anna", "password": "wrong"}
-    counted = throttle.after_failure
-    second: list[httpx.Response] = []
-    threads: list[threading.Thread] = []
-
-    def with_another_beside(*args: Any) -> Any:
-        monkeypatch.setattr(throttle, "after_failure", counted)
-        other = threading.Thread(target=lambda: second.extend(logins(app, [wrong], "192.0.2.51")))
-        other.start()
-        other.join(timeout=2)  # done at once, unless it waits for this one
-        threads.append(other)
-        return counted(*args)
-
-    monkeypatch.setattr(throttle, "after_failure", with_another_beside)
+    others = beside(monkeypatch, throttle, "after_failure",
+                    lambda: logins(app, [wrong], "192.0.2.51"))  # fmt: skip
     [first] = logins(app, [wrong], "192.0.2.50")
-    for other in threads:
-        other.join(timeout=30)
+    [second] = others()
     assert [first.status_code] + [a.status_code for a in second] == [401, 401]
     with unit_of_work() as uow:
         [account] = [row for row in uow.session.scalars(select(LoginThrottleRow))

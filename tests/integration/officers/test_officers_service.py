@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select, update
 
+from at_once import beside
 from migrex.audit.leaves import LeafKind
 from migrex.audit.tables import AuditLeafRow
 from migrex.db import Base, make_session_factory
@@ -280,33 +280,6 @@ def test_an_old_hash_is_upgraded_at_the_next_login(uow: Uow) -> None:
     assert not HASHER.check_needs_rehash(stored)
 
 
-def _beside_the_first(
-    monkeypatch: pytest.MonkeyPatch, name: str, second: Callable[[], Any]
-) -> Callable[[], list[Any]]:
-    """Makes the use case's next call of `service.name` (a step taken once it has checked the
-    row) first run `second` in another thread, done at once unless it waits for the first.
-    Returns what gives the second's result once its thread has ended."""
-    step = getattr(service, name)
-    results: list[Any] = []
-    threads: list[threading.Thread] = []
-
-    def with_another_beside(*args: Any) -> Any:
-        monkeypatch.setattr(service, name, step)
-        other = threading.Thread(target=lambda: results.append(second()))
-        other.start()
-        other.join(timeout=2)
-        threads.append(other)
-        return step(*args)
-
-    def joined() -> list[Any]:
-        for other in threads:
-            other.join(timeout=30)
-        return results
-
-    monkeypatch.setattr(service, name, with_another_beside)
-    return joined
-
-
 def _administrations(uow: Uow) -> int:
     with uow() as work:
         query = (
@@ -332,11 +305,11 @@ def test_a_token_revoked_by_two_administrators_at_once_is_revoked_and_logged_onc
         with uow() as work:
             return revoke_token(work, token_id=info.id, actor=actor, now=at)
 
-    second = _beside_the_first(
-        monkeypatch, "_administered", lambda: revoke("cli:other", NOW + timedelta(1))
+    others = beside(
+        monkeypatch, service, "_administered", lambda: revoke("cli:other", NOW + timedelta(1))
     )
     first = revoke("cli:root", NOW)
-    [again] = second()
+    [again] = others()
     assert first.revoked_at == again.revoked_at == NOW
     with uow() as work:
         row = work.session.get(ApiTokenRow, info.id)
@@ -349,9 +322,9 @@ def test_an_officer_disabled_by_two_administrators_at_once_is_logged_once(
 ) -> None:
     add(uow, "aram")
     before = _administrations(uow)
-    second = _beside_the_first(monkeypatch, "_administered", lambda: disable(uow, "aram"))
+    others = beside(monkeypatch, service, "_administered", lambda: disable(uow, "aram"))
     disable(uow, "aram")
-    assert second() == [None]
+    assert others() == [None]
     assert _administrations(uow) == before + 1
 
 
@@ -371,10 +344,10 @@ def test_a_password_reset_during_a_login_that_upgrades_the_old_hash_stands(
         with uow() as work:
             set_password(work, username="aram", password=reset, actor="cli:root", now=NOW)
 
-    second = _beside_the_first(monkeypatch, "needs_rehash", set_new)
+    others = beside(monkeypatch, service, "needs_rehash", set_new)
     with uow() as work:
         authenticate_password(work, "aram", PASSWORD, NOW)
-    assert len(second()) == 1
+    assert others() == [None]
     with uow() as work:
         assert authenticate_password(work, "aram", reset, NOW).username == "aram"
     with uow() as work, pytest.raises(NotAuthenticated):

@@ -4,14 +4,13 @@ countersignature, the activation, and what is refused on the way."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from joserfc.jwk import OKPKey
 from sqlalchemy import delete, select
 
+from at_once import beside
 from casework_steps import deliver, now
 from migrex.audit.leaves import LeafKind
 from migrex.audit.tables import AuditLeafRow
@@ -287,20 +286,11 @@ def test_a_version_installed_by_hand_as_the_clerk_files_it_is_installed_once(
     signed = json.loads(pair.kz_trust.files.current(AGREEMENT).read_text(encoding="utf-8"))
     command_trust = load_trust(pair.am.settings, pair.am.agreements)  # the command's own
 
-    real, filed = service.check_update, []
-    clerk = threading.Thread(target=lambda: filed.append(_clerk(pair.am, pair.am_trust)))
-
-    def the_clerk_files_it_meanwhile(*args: Any) -> None:
-        if clerk.ident is None:  # the command's check, not the clerk's
-            clerk.start()
-            clerk.join(2.0)  # done by then, unless the command holds it off until it is done
-        real(*args)
-
-    monkeypatch.setattr(service, "check_update", the_clerk_files_it_meanwhile)
+    # The clerk files it as the command checks the version; the clerk checks it plainly.
+    filed = beside(monkeypatch, service, "check_update", lambda: _clerk(pair.am, pair.am_trust))
     with pair.am.unit_of_work() as uow:
         service.install(uow, pair.am, command_trust, signed, now(), actor="cli:operator")
-    clerk.join()
-    assert filed == [1]
+    assert filed() == [1]
     with pair.am.unit_of_work() as uow:
         entries = [
             data for data in uow.session.scalars(
