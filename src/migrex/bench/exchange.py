@@ -145,12 +145,12 @@ def carry(meter: CpuMeter, sender: str, receiver: str, messages: int, timeout: f
     """Releases `sender`'s held outbox and waits until `messages` more are filed at
     `receiver`: the time and each process's CPU in between."""
     pair = meter.pair
-    after = casework.last_row(pair.nodes[receiver])
+    first_row = casework.last_row(pair.nodes[receiver])
     before = meter.read()
     started = time.monotonic()
     casework.release(pair.nodes[sender])
     done = casework.wait_until(
-        lambda: casework.filed_count(pair.nodes[receiver], after) >= messages,
+        lambda: casework.filed_count(pair.nodes[receiver], first_row) >= messages,
         timeout, poll=PHASE_POLL_SECONDS,
     )  # fmt: skip
     seconds = time.monotonic() - started
