@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from migrex.agreements import Agreement, Urgency
-from migrex.casework import gate
+from migrex.casework import gate, request_keys
 from migrex.casework.context import SUBJECT_KEY, NodeContext, node_context
 from migrex.casework.filing import file_inbox
 from migrex.casework.kinds import Role
@@ -40,6 +41,7 @@ from migrex.casework.messages import (
 from migrex.casework.screening import Screening, request_of, screen
 from migrex.casework.steps import Move, history, lock_case, move, notes, send
 from migrex.casework.tables import CaseRow
+from migrex.db import begin_writing
 from migrex.envelope import new_message_id
 from migrex.errors import Problem
 from migrex.exchange.service import NotPermitted, SendMessage, check_send
@@ -74,6 +76,9 @@ class OpenRequest:
     body: Mapping[str, Any]
     actor: str
     urgency: Urgency = Urgency.NORMAL
+    # The client's key for this request (`casework.request_keys`): sent again with it, the
+    # request is answered with the case it opened the first time.
+    request_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class Opened:
     case_id: str
     message_id: str
     flags: list[str] = field(default_factory=list)
+    # Opened by an earlier request with the same key: nothing was opened or sent now.
+    again: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,41 @@ def open_request(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: 
     A breach stops the send (NotPermitted listing each breach); doubts are kept as flags.
     Only kinds that open a case are accepted here; every other kind continues a case.
     """
+    if command.request_key is not None:
+        return _open_once(uow, node, command, command.request_key, now)
     opened = open_case(uow, node, command, now)
     uow.commit()
     return opened
+
+
+def _open_once(
+    uow: UnitOfWork, node: NodeContext, command: OpenRequest, key: str, now: datetime
+) -> Opened:
+    """`open_request` for a request the client gave a key: the case the key opened before,
+    or a new one remembered under the key."""
+    sent = {"agreement": command.agreement_id, "sender": command.sender,
+            "recipient": command.recipient, "type": command.type, "body": dict(command.body),
+            "urgency": str(command.urgency)}  # fmt: skip
+    mark = request_keys.fingerprint(node.subject_key, sent)
+    # On SQLite the write lock first: a second request waits for the first to commit, and
+    # then finds its key (on PostgreSQL it waits at the key's row, below).
+    begin_writing(uow.session)
+    earlier = request_keys.opened_before(uow.session, command.actor, key, mark, now)
+    if earlier is None:
+        opened = open_case(uow, node, command, now)
+        try:
+            request_keys.remember(uow.session, command.actor, key, mark, case_id=opened.case_id,
+                                      now=now)  # fmt: skip
+            uow.commit()
+            return opened
+        except IntegrityError:
+            # The same key committed meanwhile by a request sent at the same moment: this
+            # one's case, message and log entries go, and it is answered with that case.
+            uow.session.rollback()
+            earlier = request_keys.opened_before(uow.session, command.actor, key, mark, now)
+            if earlier is None:
+                raise
+    return Opened(earlier, request_keys.opening_message(uow.session, earlier), again=True)
 
 
 def open_case(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime) -> Opened:

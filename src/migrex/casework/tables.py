@@ -96,3 +96,16 @@ class DraftRow(Base):
     approved_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class RequestKeyRow(Base):
+    """A new request's key, given by the client that sent it (`casework.request_keys`): the
+    case it opened and a keyed fingerprint of the request, kept for a day."""
+
+    __tablename__ = "casework_request_key"
+
+    actor: Mapped[str] = mapped_column(String(120), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -9,7 +9,8 @@ The form asks about one person; the API takes requests about several.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from migrex.agreements import Agreement
+from migrex.casework.request_keys import checked_key
 from migrex.casework.requesting import Opening, askable_fields, openings, partners_of
 from migrex.casework.routes.dependencies import CaseworkSetupDep
 from migrex.casework.service import OpenRequest, open_request, screen_request
@@ -137,6 +139,9 @@ def new_request(
     return officer_page(
         request, officer, "ui/new_request.html", chosen=chosen,
         sections=SECTIONS[chosen.opening.type] if chosen.opening else (),
+        # The form's own key: sent twice (a double click on Send, the browser posting it
+        # again), it opens one case (`casework.request_keys`).
+        request_key=str(uuid.uuid4()),
         authority_name=lambda a: names.authority_name(node.agreements, a, locale),
     )  # fmt: skip
 
@@ -204,6 +209,9 @@ async def send(
 ) -> Response:  # fmt: skip
     """Screens the request again and sends it; the browser goes to its new case."""
     command = await _command(request, officer)
+    key = (await form_fields(request, (), ("request_key",))).get("request_key")
+    if key is not None:
+        command = replace(command, request_key=checked_key(key, "request_key"))
     with unit_of_work() as uow:
         opened = open_request(uow, setup.node, command, _now())
     return Response(status_code=204, headers={"HX-Redirect": f"/ui/cases/{opened.case_id}"})

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel, Field
 
 from migrex.casework.person_search import find_persons
 from migrex.casework.queries import cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
+from migrex.casework.request_keys import checked_key
 from migrex.casework.routes.dependencies import (
     CASE_PROBLEMS,
     CaseworkSetupDep,
@@ -49,17 +50,28 @@ router = APIRouter()
 def open_request_route(
     authority: str,
     payload: RequestIn,
+    *,
     officer: Annotated[Officer, requires(Action.CREATE_REQUEST)],
     unit_of_work: UnitOfWorkFactoryDep,
     setup: CaseworkSetupDep,
-) -> OpenedOut:
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key",
+        description="a key of the client's own for this request (a UUID): sent again with "
+        "the same key, the request is answered with the case it opened, and nothing is sent "
+        "again; the same key with another request is refused (409). Kept for a day.",
+    )] = None,
+) -> OpenedOut:  # fmt: skip
     """Screen a request, notice or information against the agreement, open its case and queue
     it for sending."""
     require(officer, Action.SEND_REQUEST, authority)
+    key = None if idempotency_key is None else checked_key(idempotency_key)
     command = OpenRequest(payload.agreement_id, authority, payload.recipient, payload.type,
-                          payload.body, officer.actor)  # fmt: skip
+                          payload.body, officer.actor, request_key=key)  # fmt: skip
     with unit_of_work() as uow:
         opened = open_request(uow, setup.node, command, now())
+    if opened.again:
+        response.headers["Idempotent-Replayed"] = "true"
     return OpenedOut(case_id=opened.case_id, message_id=opened.message_id, flags=opened.flags)
 
 
