@@ -5,13 +5,17 @@ with the mouse (every page audited by axe-core), once with the keyboard only."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
 
 from casework_scenes import PERSON, PRECISE
 from conftest import ConsolePair, settled, wait_for_state
+from migrex.casework.tables import CaseRow
+from migrex.node import Node
 from migrex.ui.i18n import LOCALES
 
 CHOICE = "/ui/requests/new?recipient=kz-mia&category=persons-present&purpose=legal-status-of-stay"
@@ -117,4 +121,40 @@ def test_the_request_pages_are_accessible_in_every_language(
     assert am.audit(f"request-breach.{locale}") == []
     am.go("/ui/search?state=sent")
     assert am.audit(f"search.{locale}") == []
+    assert am.csp_violations == [] and am.errors == []
+
+
+def _sent_by(node: Node, actor: str) -> int:
+    with node.unit_of_work() as uow:
+        query = select(func.count()).select_from(CaseRow).where(CaseRow.opened_by == actor)
+        return uow.session.scalar(query) or 0
+
+
+def test_a_double_click_on_send_opens_one_case(console_pair: ConsolePair, tab_at: Any) -> None:
+    """htmx posts the form once per click: without the form's own key the second click
+    opened a second case and sent the partner the same request again."""
+    am = tab_at(console_pair["AM"].url)
+    am.sign_in("anahit")
+    page = am.go(CHOICE)
+    form = page.locator("#request-form")
+    form.get_by_label("Legal basis").fill(PRECISE)
+    form.get_by_label("Surname in Latin letters").fill(PERSON["surname_latin"])
+    form.get_by_label("Given name in Latin letters").fill(PERSON["given_name_latin"])
+    form.get_by_label("Date of birth").fill(PERSON["birth_date"])
+    form.get_by_label("Document number").fill(PERSON["document_number"])
+    form.get_by_label("permit_type").check()
+    form.get_by_role("button", name="Check against the agreement").click()
+    screening = page.locator("#request-screening")
+    expect(screening).to_contain_text("Screening found nothing to note.")
+    settled(page)
+    node = console_pair["AM"].node
+    before = _sent_by(node, "officer:anahit")
+    screening.get_by_role("button", name="Send the request").dblclick()
+    page.wait_for_url("**/ui/cases/*")
+    # The second post may still be on its way when the first lands on the case: both are
+    # answered within the second.
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        assert _sent_by(node, "officer:anahit") == before + 1
     assert am.csp_violations == [] and am.errors == []
