@@ -25,6 +25,7 @@ from migrex.casework.decision_cli import app as decisions
 from migrex.casework.queries import case_history, case_messages, case_notes, cases_of
 from migrex.casework.reading import read_case_messages
 from migrex.casework.reminders import ReminderRule, reminder_cases
+from migrex.casework.request_keys import checked_key
 from migrex.casework.schemas import CaseOut, ReminderOut
 from migrex.casework.service import (
     NodeContext,
@@ -75,15 +76,20 @@ def _json_object(value: str, option: str) -> dict[str, Any]:
 
 def _open(
     ctx: typer.Context, token: str | None, agreement: str, sender: str, recipient: str,
-    type_: str, body: str,
+    type_: str, body: str, request_key: str | None = None,
 ) -> None:  # fmt: skip
     node = node_from(ctx)
     parsed = _json_object(body, "--body")
+    key = None if request_key is None else checked_key(request_key, "--request-key")
     with node.unit_of_work() as uow:
         officer = acting(uow, token, Action.CREATE_REQUEST, sender)
         require(officer, Action.SEND_REQUEST, sender)
-        command = OpenRequest(agreement, sender, recipient, type_, parsed, officer.actor)
+        command = OpenRequest(agreement, sender, recipient, type_, parsed, officer.actor,
+                              request_key=key)  # fmt: skip
         opened = open_request(uow, _context(node), command, _now())
+    if opened.again:
+        out.print(f"case {opened.case_id} was opened by this request key before; nothing sent")
+        return
     out.print(f"case {opened.case_id} opened; message {opened.message_id} queued")
     for flag in opened.flags:
         out.print(f"  [yellow]flag[/] {flag}")
@@ -94,25 +100,28 @@ Sender = Annotated[str, typer.Option("--from", help="requesting authority (hoste
 Recipient = Annotated[str, typer.Option("--to", help="requested authority")]
 Kind = Annotated[str, typer.Option("--type", help="message type, e.g. person-inquiry")]
 BodyOption = Annotated[str, typer.Option(help="the message as a JSON object, or @FILE holding it")]
+RequestKey = Annotated[str | None, typer.Option(
+    help="a key of your own for this request (a UUID): run again with it, the command opens "
+    "and sends nothing more (a script's retry)")]  # fmt: skip
 
 
 @app.command("open")
 def open_command(
     ctx: typer.Context, agreement: Agreement, sender: Sender, recipient: Recipient,
-    type_: Kind, body: BodyOption, token: Token = None,
+    type_: Kind, body: BodyOption, token: Token = None, request_key: RequestKey = None,
 ) -> None:  # fmt: skip
     """Screen a request against the agreement, open its case and send it."""
-    _open(ctx, token, agreement, sender, recipient, type_, body)
+    _open(ctx, token, agreement, sender, recipient, type_, body, request_key)
 
 
 @message_app.command("send")
 def send_command(
     ctx: typer.Context, agreement: Agreement, sender: Sender, recipient: Recipient,
-    type_: Kind, body: BodyOption, token: Token = None,
+    type_: Kind, body: BodyOption, token: Token = None, request_key: RequestKey = None,
 ) -> None:  # fmt: skip
     """Send a request, notice or information to a partner authority: it opens a case and is
     screened exactly as `case open` (a message that continues a case is sent by its step)."""
-    _open(ctx, token, agreement, sender, recipient, type_, body)
+    _open(ctx, token, agreement, sender, recipient, type_, body, request_key)
 
 
 @app.command("file")

@@ -258,3 +258,19 @@ def test_approval_is_a_second_officer_signing_in_again(
     with pair.am.unit_of_work() as uow:
         [sent] = uow.session.scalars(select(DraftRow).where(DraftRow.status == "sent")).all()
     assert (sent.drafted_by, sent.approved_by) == ("officer:anna", "officer:boris")
+
+
+def test_a_request_run_again_with_its_key_opens_nothing_more(pair: Pair, officer: str) -> None:
+    """A script that retries `case open` after it lost the first answer (a timeout, a
+    killed shell) gives the same key: one case, one message."""
+    keyed = ["--config", config(pair), *OPEN, "--token", officer,
+             "--request-key", "5e0c2a1b-7d3f-4e9a-8b6c-2f1e0d9c8b7a"]  # fmt: skip
+    first = runner.invoke(app, keyed)
+    again = runner.invoke(app, keyed)
+    assert (first.exit_code, again.exit_code) == (0, 0), again.output
+    [case_id] = re.findall(r"case (\S{36}) opened", first.output)
+    assert f"case {case_id} was opened by this request key before; nothing sent" in again.output
+    assert count(pair, CaseRow) == 1 and count(pair, OutboxMessage) == 1
+    bad = runner.invoke(app, [*keyed[:-1], "not a key"])
+    assert bad.exit_code == MessageInvalid.exit_code and "--request-key" in bad.output
+    assert count(pair, CaseRow) == 1
