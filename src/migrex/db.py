@@ -212,10 +212,11 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     if dialect.name == "sqlite":
         statement, names = _sqlite_insert(table, keys, dialect)
         with _as_sqlalchemy_would(statement, sqlite3.Error, dialect):
+            values = _bound(table, names, rows, dialect)
             cursor = driver.cursor()
             _tell_listeners(connection, cursor, statement, rows)
             try:
-                cursor.executemany(statement, _bound(table, names, rows, dialect))
+                cursor.executemany(statement, values)
             finally:
                 cursor.close()
         return
@@ -225,25 +226,24 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
         sql.Identifier(*([table.schema] if table.schema else []), table.name),
         sql.SQL(", ").join(map(sql.Identifier, names)),
     )
-    with (
-        _as_sqlalchemy_would(copy.as_string(postgres), psycopg.Error, dialect),
-        postgres.cursor() as cursor,
-        cursor.copy(copy) as stream,
-    ):
-        _tell_listeners(connection, cursor, copy.as_string(postgres), rows)
-        for values in _bound(table, names, rows, dialect):
-            stream.write_row(values)
+    with _as_sqlalchemy_would(copy.as_string(postgres), psycopg.Error, dialect):
+        values = _bound(table, names, rows, dialect)
+        with postgres.cursor() as cursor, cursor.copy(copy) as stream:
+            _tell_listeners(connection, cursor, copy.as_string(postgres), rows)
+            for row_values in values:
+                stream.write_row(row_values)
 
 
 def _bound(
     table: Table, names: tuple[str, ...], rows: Sequence[dict[str, Any]], dialect: Dialect
-) -> Iterator[list[Any]]:
+) -> list[list[Any]]:
     """Each row's values in the order of `names`, as an INSERT would bind them (UtcDateTime
-    refuses naive times)."""
+    refuses naive times): all of them before the first row goes in, as SQLAlchemy does, so
+    that a value refused leaves nothing inserted and the transaction usable."""
     processors = _bind_processors(table, names, dialect)
-    for row in rows:
-        yield [row[name] if process is None else process(row[name])
-               for name, process in zip(names, processors, strict=True)]  # fmt: skip
+    return [[row[name] if process is None else process(row[name])
+             for name, process in zip(names, processors, strict=True)]
+            for row in rows]  # fmt: skip
 
 
 def _tell_listeners(
