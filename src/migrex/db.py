@@ -13,6 +13,7 @@ from typing import Any, ClassVar, cast
 
 import psycopg
 from psycopg import sql
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -136,9 +137,19 @@ def make_engine(url: str) -> Engine:
     # for all the values it binds: less work for the server per statement. The one statement
     # whose plan for all values is a trap, the relay's claim, asks for its own (`outbox.claim`).
     engine = create_engine(url)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _binary_arrays)
     event.listen(engine, "checkin", _idle_from)
     event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
     return engine
+
+
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    # Lists go to the server as binary arrays. psycopg writes a text array in Python, quoting
+    # each element: the relay's round of 150 envelopes (a few kB each) cost 9.6 ms in that
+    # alone, a twentieth of what the node spends per message; binary takes 0.5 ms. The
+    # statements cast what they bind (`::VARCHAR[]`), so the server reads either the same.
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 # A pooled PostgreSQL connection is pinged before it is used only when it has lain in the pool
@@ -265,7 +276,9 @@ def _as_sqlalchemy_would(
         raise sa_exc.DBAPIError.instance(
             statement, None, error, driver_error, dialect=dialect
         ) from error
-    except (ValueError, TypeError) as error:  # a value its column type refuses
+    except sa_exc.SQLAlchemyError:
+        raise
+    except Exception as error:  # a value its column type refuses, a row without a column
         raise sa_exc.StatementError(str(error), statement, None, error) from error
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import (
     Boolean,
     Column,
@@ -17,9 +20,10 @@ from sqlalchemy import (
     exc,
     func,
     select,
+    text,
 )
 
-from migrex.db import UtcDateTime, bulk_insert, in_list, make_session_factory
+from migrex.db import UtcDateTime, bulk_insert, in_list, make_engine, make_session_factory
 from migrex.exchange.tables import receipts_table
 
 NOW = datetime(2025, 10, 1, 12, 0, tzinfo=UTC)
@@ -55,6 +59,11 @@ def test_bulk_insert_raises_what_an_insert_would(engine: Engine, others: int) ->
     with make_session_factory(engine)() as session:
         with pytest.raises(exc.StatementError):
             bulk_insert(session, receipts_table, [*more, receipt("m2", naive)])
+        for wrong in ({"stored_at": "yesterday"}, {"stored_at": NOW.date()}):
+            with pytest.raises(exc.StatementError):  # as SQLAlchemy's INSERT raises
+                bulk_insert(session, receipts_table, [*more, receipt("m3") | wrong])
+        with pytest.raises(exc.StatementError):  # a row without a column the first gives
+            bulk_insert(session, receipts_table, [*more, receipt("m4"), {"message_id": "m5"}])
         # Refused before anything went in: the transaction holds none of the rows, and on
         # PostgreSQL is still usable (a COPY that failed midway would have aborted it).
         assert session.scalar(select(func.count()).select_from(receipts_table)) == 1
@@ -93,3 +102,23 @@ def test_bulk_insert_stores_what_an_insert_would(engine: Engine, defaulted: bool
         assert found == [(n, *found[n % 2][1:3], f"n{n}", *tries) for n in range(6)]
     finally:
         table.drop(engine)
+
+
+# Text a text array would have to quote: braces, quotes, backslashes, commas, NULL, spaces.
+AWKWARD = st.text(alphabet=st.sampled_from("{}\",\\ NUL'\n\tab€𝄞"), max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), AWKWARD), max_size=8))
+def test_a_list_reaches_postgresql_as_it_was(postgres_database: str, values: list[Any]) -> None:
+    """Lists are sent as binary arrays (`db._binary_arrays`): every element comes back as
+    it went, whatever a text array would have had to escape."""
+    engine = make_engine(postgres_database)
+    try:
+        with engine.connect() as connection:
+            echoed = connection.execute(
+                text("SELECT CAST(:values AS varchar[])"), {"values": values}
+            ).scalar_one()
+        assert echoed == values
+    finally:
+        engine.dispose()
