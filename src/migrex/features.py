@@ -184,7 +184,10 @@ FEATURES: Final[tuple[Feature, ...]] = (
         ),
         tables=("migrex.casework.tables",),
         officer_routers=("migrex.casework.routes:router",),
-        jobs=("migrex.casework.jobs:file_received_messages",),
+        jobs=(
+            "migrex.casework.jobs:file_received_messages",
+            "migrex.casework.jobs:forget_request_keys",
+        ),
         discard_hooks=("migrex.casework.filing:note_discarded",),
     ),
     Feature(

@@ -38,6 +38,8 @@ from migrex import features
 from migrex.audit.leaves import AuditLeaf
 from migrex.audit.tables import AuditLeafRow
 from migrex.casework.reading import read_case_messages
+from migrex.casework.request_keys import KEY_LIFETIME
+from migrex.casework.tables import RequestKeyRow
 from migrex.channels.tables import LeadMemberRow
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.trust import Trust, load_trust
@@ -169,6 +171,30 @@ def erases_what_expired(scene: Scene, target: str) -> None:
     assert received and all(v.erased and v.body is None for v in received), received
 
 
+def forgets_old_request_keys(scene: Scene, target: str) -> None:
+    """G7: the keys of new requests are kept for their day only, whether or not anyone sends
+    a keyed request again: the job's round deletes the older ones and keeps the others."""
+    with scene.node.unit_of_work() as uow:
+        for key, age in (("old", KEY_LIFETIME + timedelta(minutes=1)), ("new", timedelta(0))):
+            uow.session.add(
+                RequestKeyRow(
+                    actor="officer:matrix",
+                    key=key,
+                    fingerprint="0" * 64,
+                    case_id=scene.case_in_review,
+                    created_at=now() - age,
+                )
+            )
+        uow.commit()
+    _run_until(scene.node, scene.pair.am_trust, target, lambda: _request_keys(scene) == ["new"])
+    assert _request_keys(scene) == ["new"], "the casework job kept a request key past its day"
+
+
+def _request_keys(scene: Scene) -> list[str]:
+    with scene.node.unit_of_work() as uow:
+        return list(uow.session.scalars(select(RequestKeyRow.key).order_by(RequestKeyRow.key)))
+
+
 def forgets_departed_members(scene: Scene, target: str) -> None:
     """G7: once a record leaves the registers, the channels job's round erases it from the
     kept leads: no channels row names its record id, name or document."""
@@ -254,6 +280,7 @@ ROWS: dict[str, Row] = {
     "migrex.rotation.jobs:file_updates": row(JOB),
     "migrex.exchange.jobs:start_relays": row(JOB),
     "migrex.casework.jobs:file_received_messages": row(JOB),
+    "migrex.casework.jobs:forget_request_keys": row(JOB, G7=Check(forgets_old_request_keys)),
     "migrex.witness.jobs:start_witnessing": row(JOB),
     "migrex.retention.jobs:erase_expired": row(JOB, G7=Check(erases_what_expired)),
     "migrex.channels.jobs:forget_departed_members": row(JOB, G7=Check(forgets_departed_members)),

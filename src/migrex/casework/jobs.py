@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from migrex.casework.context import NodeContext, node_context
 from migrex.casework.filing import ROUND_LIMIT, file_inbox
+from migrex.casework.request_keys import forget_old_keys
 from migrex.exchange.runtime import ExchangeRuntime
 from migrex.exchange.wakeup import Doorbell
 from migrex.jobs import start_periodic
@@ -47,3 +48,19 @@ def file_received_messages(runtime: ExchangeRuntime, stop: threading.Event) -> N
     of the node's processes at a time; woken by the door when it runs in the same process."""
     start_filing(runtime.node.unit_of_work, node_context(runtime.node), stop,
                  exclusive=runtime.node.engine, received=runtime.received)  # fmt: skip
+
+
+def forget_request_keys(runtime: ExchangeRuntime, stop: threading.Event) -> None:
+    """Casework's second job: the keys of new requests past their day are deleted every
+    `retention_interval_seconds`, in one of the node's processes at a time, whether or not
+    anyone sends a keyed request again (`casework.request_keys`)."""
+
+    def forgetting() -> int:
+        with runtime.node.unit_of_work() as uow:
+            forgotten = forget_old_keys(uow.session, datetime.now(UTC))
+            uow.commit()
+        return forgotten
+
+    start_periodic("request-key-forgetting", forgetting, stop,
+                   runtime.node.settings.retention_interval_seconds, drain=False,
+                   exclusive=runtime.node.engine)  # fmt: skip

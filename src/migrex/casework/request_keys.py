@@ -10,9 +10,10 @@ answered with that case, and nothing is sent again; the same key with another re
 refused (409), since answering it with the earlier case would lose the new request without
 anyone noticing.
 
-The fingerprint is an HMAC under the node's subject key, as the ledger's subject hashes are:
-the table holds nothing of the request in clear. A key answers for a day (a retry comes
-within minutes); rows past that are deleted when the node next remembers a key.
+The key and the fingerprint are kept as HMACs under the node's subject key, as the ledger's
+subject hashes are: the table holds nothing of the request in clear, nor the key (a client
+may make its keys of what it knows, a document number). A key answers for a day (a retry
+comes within minutes); the casework job forgets the rows past that (`forget_old_keys`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from migrex.casework.messages.parsing import MessageInvalid
-from migrex.casework.tables import CaseMessageRow, RequestKeyRow
+from migrex.casework.tables import CaseMessageRow, RequestKeyRow, ScreeningNoteRow
 from migrex.envelope.model import canonical_json
 from migrex.errors import Conflict, Problem
 
@@ -49,10 +50,25 @@ def checked_key(key: str, field: str = "Idempotency-Key") -> str:
 
 
 def fingerprint(subject_key: bytes, request: Mapping[str, Any]) -> str:
-    """A keyed hash of the request as sent (agreement, parties, type, body)."""
-    return hmac.new(
-        subject_key, b"migrex-request-key\x00" + canonical_json(request), hashlib.sha256
-    ).hexdigest()
+    """A keyed hash of the request as sent (agreement, parties, type, body); MessageInvalid
+    for a body that is not JSON (a NaN the parser let through), as opening it would be."""
+    try:
+        encoded = canonical_json(request)
+    except (ValueError, TypeError) as error:
+        raise MessageInvalid(
+            "the request is not JSON the node can read",
+            [Problem("body", "numbers must be finite (no NaN or Infinity)")],
+        ) from error
+    return _keyed(subject_key, b"migrex-request-fingerprint", encoded)
+
+
+def key_hash(subject_key: bytes, key: str) -> str:
+    """The form the key is kept and looked up in."""
+    return _keyed(subject_key, b"migrex-request-key", key.encode())
+
+
+def _keyed(subject_key: bytes, purpose: bytes, data: bytes) -> str:
+    return hmac.new(subject_key, purpose + b"\x00" + data, hashlib.sha256).hexdigest()
 
 
 def opened_before(
@@ -76,11 +92,30 @@ def remember(
 ) -> None:
     """Notes that `key` opened `case_id`, in the caller's transaction: if another request
     with the same key committed first, the flush raises IntegrityError (the caller answers
-    with that one's case). A key of the same officer past its lifetime gives way."""
+    with that one's case). `key` is the key's hash (`key_hash`); the same key past its
+    lifetime gives way."""
     session.execute(delete(RequestKeyRow).where(RequestKeyRow.created_at <= now - KEY_LIFETIME))
     session.add(RequestKeyRow(actor=actor, key=key, fingerprint=fingerprint, case_id=case_id,
                               created_at=now))  # fmt: skip
     session.flush()
+
+
+def forget_old_keys(session: Session, now: datetime) -> int:
+    """Deletes the keys past their lifetime; how many."""
+    result = session.execute(
+        delete(RequestKeyRow).where(RequestKeyRow.created_at <= now - KEY_LIFETIME)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def flags_of(session: Session, case_id: str) -> list[str]:
+    """What screening flagged when the case was opened, as the first answer listed it."""
+    notes = session.execute(
+        select(ScreeningNoteRow.kind, ScreeningNoteRow.detail)
+        .where(ScreeningNoteRow.case_id == case_id, ScreeningNoteRow.severity == "flag")
+        .order_by(ScreeningNoteRow.id)
+    )  # fmt: skip
+    return [f"{kind}: {detail}" for kind, detail in notes]
 
 
 def opening_message(session: Session, case_id: str) -> str:

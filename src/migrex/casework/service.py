@@ -152,6 +152,7 @@ def _open_once(
             "recipient": command.recipient, "type": command.type, "body": dict(command.body),
             "urgency": str(command.urgency)}  # fmt: skip
     mark = request_keys.fingerprint(node.subject_key, sent)
+    key = request_keys.key_hash(node.subject_key, key)
     # On SQLite the write lock first: a second request waits for the first to commit, and
     # then finds its key (on PostgreSQL it waits at the key's row, below).
     begin_writing(uow.session)
@@ -170,7 +171,8 @@ def _open_once(
             earlier = request_keys.opened_before(uow.session, command.actor, key, mark, now)
             if earlier is None:
                 raise
-    return Opened(earlier, request_keys.opening_message(uow.session, earlier), again=True)
+    return Opened(earlier, request_keys.opening_message(uow.session, earlier),
+                  request_keys.flags_of(uow.session, earlier), again=True)  # fmt: skip
 
 
 def open_case(uow: UnitOfWork, node: NodeContext, command: OpenRequest, now: datetime) -> Opened:

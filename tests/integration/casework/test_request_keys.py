@@ -6,6 +6,7 @@ same moment; the same key with another request is refused and changes nothing.""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -40,10 +41,12 @@ def _post(app: FastAPI, bearer: str, body: Any, key: str | None = KEY) -> httpx.
     async def run() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
-            headers = {"Authorization": f"Bearer {bearer}"}
+            headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
             if key is not None:
                 headers["Idempotency-Key"] = key
-            return await client.post("/v1/authorities/am-mcs/requests", json=body, headers=headers)
+            # Encoded here: a client's JSON library may write NaN, which httpx's refuses.
+            return await client.post("/v1/authorities/am-mcs/requests", content=json.dumps(body),
+                                     headers=headers)  # fmt: skip
 
     return asyncio.run(run())
 
@@ -162,3 +165,34 @@ def test_the_console_form_sent_twice_opens_one_case(pair: Pair) -> None:
     fresh = re.search(r'name="request_key" value="([^"]+)"',
                       anahit.get(f"/ui/requests/new?{CHOSEN}").text)  # fmt: skip
     assert fresh is not None and fresh.group(1) != found.group(1)  # each form its own key
+
+
+def test_a_replay_answers_as_the_first_answer_did(pair: Pair, api: tuple[FastAPI, str]) -> None:
+    """The client that replays is the one that lost the first answer: it is told what
+    screening flagged, as the first was."""
+    app, bearer = api
+    vague = REQUEST | {"body": INQUIRY | {"legal_basis": "the agreement"}}
+    first, again = _post(app, bearer, vague), _post(app, bearer, vague)
+    assert first.json()["flags"] and again.json() == first.json()
+
+
+def test_a_body_that_is_not_json_is_refused_as_without_a_key(
+    pair: Pair, api: tuple[FastAPI, str]
+) -> None:
+    app, bearer = api
+    before = _counts(pair)
+    broken = REQUEST | {"body": INQUIRY | {"persons": [{"surname_latin": float("nan")}]}}
+    answers = [_post(app, bearer, broken, key=key).status_code for key in (None, KEY)]
+    assert answers == [422, 422]
+    assert _counts(pair) == before
+
+
+def test_the_key_is_not_kept_in_clear(pair: Pair, api: tuple[FastAPI, str]) -> None:
+    """A client may make its keys of what it knows (a document number and a birth date)."""
+    app, bearer = api
+    personal = "AM1234567.1985-03-14"
+    assert _post(app, bearer, REQUEST, key=personal).status_code == 201
+    with pair.am.unit_of_work() as uow:
+        [row] = uow.session.execute(select(RequestKeyRow)).scalars().all()
+    assert personal not in repr(vars(row)) and "AM1234567" not in row.key
+    assert _post(app, bearer, REQUEST, key=personal).headers.get("Idempotent-Replayed") == "true"
