@@ -34,8 +34,7 @@ from migrex.envelope.model import canonical_json
 from migrex.errors import Conflict, Problem
 
 KEY_LIFETIME = timedelta(days=1)
-# What a client may use: a UUID, a ULID, a random token; nothing that reads as a sentence
-# (a key is logged with the request's failure, and must never carry personal data).
+# What a client may use: a UUID, a ULID, a random token.
 _KEY = re.compile(r"[A-Za-z0-9_.:-]{8,64}")
 
 
@@ -94,7 +93,12 @@ def remember(
     with the same key committed first, the flush raises IntegrityError (the caller answers
     with that one's case). `key` is the key's hash (`key_hash`); the same key past its
     lifetime gives way."""
-    session.execute(delete(RequestKeyRow).where(RequestKeyRow.created_at <= now - KEY_LIFETIME))
+    # Only this key's own old row: the job forgets the others (deleting every officer's here
+    # made keyed requests of different officers wait for each other on PostgreSQL).
+    session.execute(delete(RequestKeyRow).where(
+        RequestKeyRow.actor == actor, RequestKeyRow.key == key,
+        RequestKeyRow.created_at <= now - KEY_LIFETIME,
+    ))  # fmt: skip
     session.add(RequestKeyRow(actor=actor, key=key, fingerprint=fingerprint, case_id=case_id,
                               created_at=now))  # fmt: skip
     session.flush()
