@@ -221,26 +221,39 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     driver = connection.connection.driver_connection
     assert driver is not None  # noqa: S101 - a checked-out connection has its driver's
     if dialect.name == "sqlite":
-        statement, names = _sqlite_insert(table, keys, dialect)
-        with _as_sqlalchemy_would(statement, sqlite3.Error, dialect):
-            values = _bound(table, names, rows, dialect)
-            cursor = driver.cursor()
-            _tell_listeners(connection, cursor, statement, rows)
-            try:
-                cursor.executemany(statement, values)
-            finally:
-                cursor.close()
-        return
-    names = keys
-    postgres = cast(psycopg.Connection[Any], driver)
+        _executemany(connection, driver, table, keys, rows)
+    else:
+        _copy(connection, cast(psycopg.Connection[Any], driver), table, keys, rows)
+
+
+def _executemany(
+    connection: Connection, driver: Any, table: Table, keys: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+) -> None:  # fmt: skip
+    statement, names = _sqlite_insert(table, keys, connection.dialect)
+    with _as_sqlalchemy_would(statement, sqlite3.Error, connection.dialect):
+        values = _bound(table, names, rows, connection.dialect)
+        cursor = driver.cursor()
+        _tell_listeners(connection, cursor, statement, rows)
+        try:
+            cursor.executemany(statement, values)
+        finally:
+            cursor.close()
+
+
+def _copy(
+    connection: Connection, driver: psycopg.Connection[Any], table: Table,
+    keys: tuple[str, ...], rows: Sequence[dict[str, Any]],
+) -> None:  # fmt: skip
     copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(*([table.schema] if table.schema else []), table.name),
-        sql.SQL(", ").join(map(sql.Identifier, names)),
+        sql.SQL(", ").join(map(sql.Identifier, keys)),
     )
-    with _as_sqlalchemy_would(copy.as_string(postgres), psycopg.Error, dialect):
-        values = _bound(table, names, rows, dialect)
-        with postgres.cursor() as cursor, cursor.copy(copy) as stream:
-            _tell_listeners(connection, cursor, copy.as_string(postgres), rows)
+    statement = copy.as_string(driver)
+    with _as_sqlalchemy_would(statement, psycopg.Error, connection.dialect):
+        values = _bound(table, keys, rows, connection.dialect)
+        with driver.cursor() as cursor, cursor.copy(copy) as stream:
+            _tell_listeners(connection, cursor, statement, rows)
             for row_values in values:
                 stream.write_row(row_values)
 

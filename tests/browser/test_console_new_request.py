@@ -21,6 +21,18 @@ from migrex.ui.i18n import LOCALES
 CHOICE = "/ui/requests/new?recipient=kz-mia&category=persons-present&purpose=legal-status-of-stay"
 
 
+def _fill_and_check(page: Page) -> None:
+    """Fills in the request form with a person the partner can look up, and screens it."""
+    form = page.locator("#request-form")
+    form.get_by_label("Legal basis").fill(PRECISE)
+    form.get_by_label("Surname in Latin letters").fill(PERSON["surname_latin"])
+    form.get_by_label("Given name in Latin letters").fill(PERSON["given_name_latin"])
+    form.get_by_label("Date of birth").fill(PERSON["birth_date"])
+    form.get_by_label("Document number").fill(PERSON["document_number"])
+    form.get_by_label("permit_type").check()
+    form.get_by_role("button", name="Check against the agreement").click()
+
+
 def _case_id(page: Page) -> str:
     return page.url.rsplit("/", 1)[-1]
 
@@ -40,14 +52,7 @@ def test_a_request_is_screened_sent_and_its_case_opened(
     am.page.get_by_role("button", name="Continue").click()
     assert am.audit("request-form.en") == []
 
-    form = am.page.locator("#request-form")
-    form.get_by_label("Legal basis").fill(PRECISE)
-    form.get_by_label("Surname in Latin letters").fill(PERSON["surname_latin"])
-    form.get_by_label("Given name in Latin letters").fill(PERSON["given_name_latin"])
-    form.get_by_label("Date of birth").fill(PERSON["birth_date"])
-    form.get_by_label("Document number").fill(PERSON["document_number"])
-    form.get_by_label("permit_type").check()
-    form.get_by_role("button", name="Check against the agreement").click()
+    _fill_and_check(am.page)
     screening = am.page.locator("#request-screening")
     expect(screening).to_contain_text("Screening found nothing to note.")
     assert am.audit("request-screening.en") == []
@@ -136,14 +141,7 @@ def test_a_double_click_on_send_opens_one_case(console_pair: ConsolePair, tab_at
     am = tab_at(console_pair["AM"].url)
     am.sign_in("anahit")
     page = am.go(CHOICE)
-    form = page.locator("#request-form")
-    form.get_by_label("Legal basis").fill(PRECISE)
-    form.get_by_label("Surname in Latin letters").fill(PERSON["surname_latin"])
-    form.get_by_label("Given name in Latin letters").fill(PERSON["given_name_latin"])
-    form.get_by_label("Date of birth").fill(PERSON["birth_date"])
-    form.get_by_label("Document number").fill(PERSON["document_number"])
-    form.get_by_label("permit_type").check()
-    form.get_by_role("button", name="Check against the agreement").click()
+    _fill_and_check(page)
     screening = page.locator("#request-screening")
     expect(screening).to_contain_text("Screening found nothing to note.")
     settled(page)
